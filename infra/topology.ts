@@ -1,0 +1,112 @@
+/**
+ * The topology manifest: every function named once, with its entry, trigger, environment and
+ * the permissions it needs. The CDK stateless stack and the local twin are both built from
+ * this list, so what runs on a laptop is what is deployed. Pure data: no CDK imports here.
+ */
+import type { EnvName } from '../shared/config/env.js';
+
+export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events';
+
+export type Trigger =
+  /** The table's DynamoDB stream, with partial batch failure reporting. */
+  | { readonly kind: 'table-stream'; readonly batchSize: number; readonly maxRetries: number }
+  /** The target of the one-time message schedules. */
+  | { readonly kind: 'message-schedules' }
+  /** A recurring schedule in Keepwell's schedule group. */
+  | { readonly kind: 'recurring'; readonly scheduleName: string; readonly expression: string; readonly timezone: string }
+  /** The public HTTP API for the client pages. */
+  | { readonly kind: 'http-api' }
+  /** SES configuration-set events through EventBridge. */
+  | { readonly kind: 'ses-events' };
+
+export type Permission =
+  | 'table:read'
+  | 'table:write'
+  /** Create, update, get, delete and list schedules in Keepwell's group, and pass the Scheduler role. */
+  | 'schedules:manage'
+  | 'ses:send'
+  | 'token-key:read';
+
+export interface FunctionSpec {
+  readonly name: FunctionName;
+  readonly entry: string;
+  readonly description: string;
+  readonly trigger: Trigger;
+  readonly environment: readonly EnvName[];
+  readonly permissions: readonly Permission[];
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
+
+const TABLE = ['TABLE_NAME'] as const;
+const SCHEDULES = ['SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'DISPATCH_FUNCTION_ARN', 'SCHEDULE_DLQ_ARN'] as const;
+const MAIL = ['CLINIC_CONFIG', 'CONFIGURATION_SET'] as const;
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    name: 'sync-schedules',
+    entry: 'functions/sync-schedules/handler.ts',
+    description: 'Keeps the one-time message schedules in line with sessions, plans and clients',
+    trigger: { kind: 'table-stream', batchSize: 50, maxRetries: 5 },
+    environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
+    permissions: ['table:read', 'schedules:manage'],
+    memoryMb: 512,
+    timeoutSeconds: 60,
+  },
+  {
+    name: 'dispatch',
+    entry: 'functions/dispatch/handler.ts',
+    description: 'Builds and sends one reminder, check-in or nudge, exactly once',
+    trigger: { kind: 'message-schedules' },
+    environment: [...TABLE, ...MAIL, ...SCHEDULES, 'TOKEN_KEY_PARAMETER'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read', 'schedules:manage'],
+    memoryMb: 512,
+    timeoutSeconds: 30,
+  },
+  {
+    name: 'reconcile',
+    entry: 'functions/reconcile/handler.ts',
+    description: 'Heals missing schedules in the look-ahead window and finds maintenance due',
+    trigger: { kind: 'recurring', scheduleName: 'keepwell-reconcile', expression: 'rate(1 hour)', timezone: 'UTC' },
+    environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
+    permissions: ['table:read', 'table:write', 'schedules:manage'],
+    memoryMb: 512,
+    timeoutSeconds: 300,
+  },
+  {
+    name: 'summary',
+    entry: 'functions/summary/handler.ts',
+    description: "Sends each therapist's follow-up summary at their local hour",
+    trigger: { kind: 'recurring', scheduleName: 'keepwell-summary', expression: 'cron(0/15 * * * ? *)', timezone: 'UTC' },
+    environment: [...TABLE, ...MAIL],
+    permissions: ['table:read', 'table:write', 'ses:send'],
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+  },
+  {
+    name: 'web',
+    entry: 'functions/web/handler.ts',
+    description: 'Check-in form, confirm, reschedule-request and unsubscribe pages',
+    trigger: { kind: 'http-api' },
+    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],
+    memoryMb: 512,
+    timeoutSeconds: 10,
+  },
+  {
+    name: 'ses-events',
+    entry: 'functions/ses-events/handler.ts',
+    description: 'Suppresses bounced and complaining addresses and records deliveries',
+    trigger: { kind: 'ses-events' },
+    environment: [...TABLE],
+    permissions: ['table:read', 'table:write'],
+    memoryMb: 256,
+    timeoutSeconds: 30,
+  },
+];
+
+export function functionSpec(name: FunctionName): FunctionSpec {
+  const spec = FUNCTIONS.find((f) => f.name === name);
+  if (!spec) throw new Error(`no function named "${name}" in the topology manifest`);
+  return spec;
+}

@@ -1,0 +1,24 @@
+/** Key builders for the single-table layout documented in table-definition.ts. */
+export const keys = {
+  client: (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: 'CLIENT' }),
+  plan: (clientId: string, planId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PLAN#${planId}` }),
+  session: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `SESSION#${sessionId}` }),
+  checkIn: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `CHECKIN#${sessionId}` }),
+  request: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `REQUEST#${sessionId}` }),
+  dayCap: (clientId: string, localDate: string) => ({ pk: `CLIENT#${clientId}`, sk: `DAYCAP#${localDate}` }),
+  email: (address: string) => ({ pk: `EMAIL#${address.toLowerCase()}`, sk: 'EMAIL' }),
+  therapist: (therapistId: string) => ({ pk: `THERAPIST#${therapistId}`, sk: 'THERAPIST' }),
+  message: (name: string) => ({ pk: `MSG#${name}`, sk: 'MSG' }),
+  token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
+  sessionRef: (sessionId: string) => ({ pk: `REF#SESSION#${sessionId}`, sk: 'REF' }),
+  planRef: (planId: string) => ({ pk: `REF#PLAN#${planId}`, sk: 'REF' }),
+  clientPartition: (clientId: string) => `CLIENT#${clientId}`,
+  sessionsDay: (utcDate: string) => `SESSIONS#${utcDate}`,
+  outboxDay: (utcDate: string) => `OUTBOX#${utcDate}`,
+  therapistIndex: (therapistId: string) => `THERAPIST#${therapistId}`,
+  therapistsList: 'THERAPISTS',
+  maintenanceMonth: (yyyyMm: string) => `MAINT#${yyyyMm}`,
+} as const;
+
+/** Item attributes that are keys or bookkeeping, never part of a domain object. */
+export const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'type', 'expiresAt', 'updatedAt'] as const;

@@ -1,0 +1,788 @@
+/**
+ * The ClinicStore, Ledger and TokenStore ports on one DynamoDB table (layout in
+ * table-definition.ts). No Scan anywhere: every read is a GetItem, BatchGetItem or a Query on a
+ * partition whose size follows the question asked (one client, one day, one therapist, one month).
+ */
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../../domain/model.js';
+import { CATEGORIES } from '../../domain/model.js';
+import type { MessageKind } from '../../domain/message.js';
+import { numberSessions } from '../../domain/schedule-rules.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ClientBundle,
+  ClinicStore,
+  Ledger,
+  LedgerEntry,
+  MaintenanceMark,
+  MessageContext,
+  RescheduleRequest,
+  Scores,
+  StoredCheckIn,
+  StoredPlan,
+  StoredSession,
+  TherapistActivity,
+  TokenStore,
+} from '../../ports/store.js';
+import { NotFoundError } from '../../domain/errors.js';
+import type { CapacityMeter } from './client.js';
+import { INDEXES } from './table-definition.js';
+import { KEY_ATTRIBUTES, keys } from './keys.js';
+
+type Item = Record<string, unknown>;
+
+const utcDate = (instant: string) => instant.slice(0, 10);
+const utcMonth = (instant: string) => instant.slice(0, 7);
+
+function strip<T>(item: Item | undefined): T | undefined {
+  if (!item) return undefined;
+  const copy: Item = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete copy[key];
+  return copy as T;
+}
+
+function scoresOf(a: Scores): Scores {
+  return { pain: a.pain, mobility: a.mobility, stress: a.stress, sleep: a.sleep };
+}
+
+function endOf(session: Session): string {
+  return new Date(Date.parse(session.start) + session.durationMinutes * 60_000).toISOString();
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
+}
+
+function transactionConditionFailed(error: unknown): boolean {
+  return (
+    error instanceof TransactionCanceledException &&
+    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+  );
+}
+
+export interface DynamoStoreOptions {
+  readonly tableName: string;
+  readonly client: DynamoDBDocumentClient;
+  /** Counts requests and consumed capacity; tests and benchmarks read it. */
+  readonly meter?: CapacityMeter;
+  /** Clock for bookkeeping timestamps. */
+  readonly now?: () => Date;
+}
+
+export class DynamoStore implements ClinicStore, Ledger, TokenStore {
+  private readonly table: string;
+  private readonly db: DynamoDBDocumentClient;
+  private readonly meter: CapacityMeter | undefined;
+  private readonly now: () => Date;
+
+  constructor(options: DynamoStoreOptions) {
+    this.table = options.tableName;
+    this.db = options.client;
+    this.meter = options.meter;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async send<T>(operation: string, command: { input: object }): Promise<T> {
+    (command.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+    // One generic path for every command keeps metering in one place.
+    const output = (await this.db.send(command as never)) as unknown as T & {
+      ConsumedCapacity?: { ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number } | Array<{ ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number }>;
+      Items?: unknown[];
+      Item?: unknown;
+      Responses?: Record<string, unknown[]>;
+    };
+    if (this.meter) {
+      this.meter.requests += 1;
+      this.meter.byOperation[operation] = (this.meter.byOperation[operation] ?? 0) + 1;
+      const consumed = output.ConsumedCapacity;
+      for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+        const isRead = /Get|Query/.test(operation);
+        const units = c.CapacityUnits ?? (isRead ? c.ReadCapacityUnits : c.WriteCapacityUnits) ?? 0;
+        if (isRead) this.meter.readUnits += units;
+        else this.meter.writeUnits += units;
+      }
+      const responses = output.Responses ? Object.values(output.Responses).flat().length : 0;
+      this.meter.itemsRead += (output.Items?.length ?? 0) + (output.Item ? 1 : 0) + responses;
+    }
+    return output;
+  }
+
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        'Query',
+        new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: start }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private async getItem(key: { pk: string; sk: string }, consistent = false): Promise<Item | undefined> {
+    const out = await this.send<{ Item?: Item }>('GetItem', new GetCommand({ TableName: this.table, Key: key, ConsistentRead: consistent }));
+    return out.Item;
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+
+  // ---------------------------------------------------------------- writers
+
+  async putTherapist(therapist: Therapist): Promise<void> {
+    await this.send('PutItem', new PutCommand({
+      TableName: this.table,
+      Item: { ...therapist, ...keys.therapist(therapist.id), type: 'therapist', gsi1pk: keys.therapistsList, gsi1sk: therapist.id, updatedAt: this.stamp() },
+    }));
+  }
+
+  async putClient(client: Client, options: { expectNew?: boolean } = {}): Promise<void> {
+    const previous = options.expectNew ? undefined : strip<Client>(await this.getItem(keys.client(client.id), true));
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: this.stamp() },
+          ...(options.expectNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+        },
+      },
+      { Put: { TableName: this.table, Item: { ...keys.email(client.email), type: 'email', clientId: client.id } } },
+    ];
+    if (previous && previous.email.toLowerCase() !== client.email.toLowerCase()) {
+      items.push({ Delete: { TableName: this.table, Key: keys.email(previous.email) } });
+    }
+    await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  async putPlan(plan: Plan): Promise<void> {
+    const existing = strip<StoredPlan>(await this.getItem(keys.plan(plan.clientId, plan.id), true));
+    const item: Item = {
+      ...existing,
+      ...plan,
+      ...keys.plan(plan.clientId, plan.id),
+      type: 'plan',
+      gsi2pk: keys.therapistIndex(plan.therapistId),
+      gsi2sk: `PLAN#${plan.id}`,
+      updatedAt: this.stamp(),
+    };
+    if (existing?.maintenanceActionAt && plan.status === 'active') {
+      item.gsi3pk = keys.maintenanceMonth(utcMonth(existing.maintenanceActionAt));
+      item.gsi3sk = `${existing.maintenanceActionAt}#${plan.id}`;
+    }
+    await this.send('TransactWriteItems', new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName: this.table, Item: item } },
+        { Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } },
+      ],
+    }));
+  }
+
+  async saveSession(session: Session): Promise<StoredSession> {
+    const ref = await this.getItem(keys.planRef(session.planId), true);
+    const clientId = ref?.clientId as string | undefined;
+    if (!clientId) throw new NotFoundError('plan', session.planId);
+    const bundle = await this.getClientBundle(clientId, true);
+    const plan = bundle?.plans.find((p) => p.id === session.planId);
+    if (!bundle || !plan) throw new NotFoundError('plan', session.planId);
+
+    const others = bundle.sessions.filter((s) => s.planId === plan.id && s.id !== session.id);
+    const numbering = numberSessions(plan, [...others, session]);
+    const stamp = this.stamp();
+    const toItem = (s: Session, previous?: StoredSession): Item => {
+      const n = numbering.get(s.id);
+      return {
+        ...previous,
+        ...s,
+        clientId,
+        therapistId: plan.therapistId,
+        number: n?.number,
+        phase: n?.phase,
+        ofPhase: n?.ofPhase,
+        maintenance: n?.maintenance,
+        ...keys.session(clientId, s.id),
+        type: 'session',
+        gsi1pk: keys.sessionsDay(utcDate(s.start)),
+        gsi1sk: `${s.start}#${s.id}`,
+        gsi2pk: keys.therapistIndex(plan.therapistId),
+        gsi2sk: `SESSION#${s.start}#${s.id}`,
+        updatedAt: stamp,
+      };
+    };
+    const previous = bundle.sessions.find((s) => s.id === session.id);
+    const writes: Item[] = [toItem(session, previous)];
+    for (const other of others) {
+      const n = numbering.get(other.id);
+      if (n && (n.number !== other.number || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
+    }
+    // A transaction holds at most 100 items; a plan renumbering beyond that is split, session first.
+    const chunks: Item[][] = [];
+    for (let i = 0; i < writes.length; i += 98) chunks.push(writes.slice(i, i + 98));
+    for (const [index, chunk] of chunks.entries()) {
+      const transactItems: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = chunk.map((Item) => ({ Put: { TableName: this.table, Item } }));
+      if (index === 0) transactItems.push({ Put: { TableName: this.table, Item: { ...keys.sessionRef(session.id), type: 'ref', clientId } } });
+      await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: transactItems }));
+    }
+    return strip<StoredSession>(writes[0])!;
+  }
+
+  async updatePlanStatus(clientId: string, planId: string, status: Plan['status']): Promise<StoredPlan> {
+    const remove = status === 'active' ? '' : ' REMOVE gsi3pk, gsi3sk';
+    try {
+      const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.plan(clientId, planId),
+        UpdateExpression: `SET #status = :status, updatedAt = :now${remove}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status, ':now': this.stamp() },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return strip<StoredPlan>(out.Attributes)!;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError('plan', planId);
+      throw error;
+    }
+  }
+
+  async setPreference(clientId: string, category: Category | 'all', subscribed: boolean): Promise<Client> {
+    const categories = category === 'all' ? CATEGORIES : [category];
+    const names: Record<string, string> = {};
+    const sets = categories.map((c, i) => {
+      names[`#c${i}`] = c;
+      return `preferences.#c${i} = :v`;
+    });
+    try {
+      const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.client(clientId),
+        UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :now`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':v': subscribed, ':now': this.stamp() },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return strip<Client>(out.Attributes)!;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError('client', clientId);
+      throw error;
+    }
+  }
+
+  async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
+    const clientId = await this.findClientIdByEmail(email);
+    if (!clientId) return undefined;
+    const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
+      TableName: this.table,
+      Key: keys.client(clientId),
+      UpdateExpression: 'SET suppressed = :s, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':s': { reason, at, ...(detail ? { detail: detail.slice(0, 500) } : {}) }, ':now': this.stamp() },
+      ReturnValues: 'ALL_NEW',
+    }));
+    return strip<Client>(out.Attributes);
+  }
+
+  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
+    const bundle = await this.getClientBundle(input.clientId, true);
+    const session = bundle?.sessions.find((s) => s.id === input.sessionId);
+    if (!bundle || !session) throw new NotFoundError('session', input.sessionId);
+    const plan = bundle.plans.find((p) => p.id === session.planId);
+    if (!plan) throw new NotFoundError('plan', session.planId);
+    if (bundle.checkIns.some((c) => c.sessionId === session.id)) return undefined;
+
+    const scores = scoresOf(input.answers);
+    const earlier = bundle.checkIns
+      .filter((c) => c.planId === plan.id && c.answeredAt <= input.at)
+      .sort((a, b) => a.answeredAt.localeCompare(b.answeredAt));
+    const previous = earlier.at(-1);
+    const isBaseline = !plan.baseline;
+    const checkIn: StoredCheckIn = {
+      ...input.answers,
+      sessionId: session.id,
+      planId: plan.id,
+      clientId: input.clientId,
+      therapistId: plan.therapistId,
+      answeredAt: input.at,
+      baseline: isBaseline,
+      ...(previous ? { previous: scoresOf(previous) } : {}),
+      baselineScores: plan.baseline ? scoresOf(plan.baseline) : scores,
+    };
+    const transactItems: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...checkIn,
+            ...keys.checkIn(input.clientId, session.id),
+            type: 'checkin',
+            gsi2pk: keys.therapistIndex(plan.therapistId),
+            gsi2sk: `CHECKIN#${input.at}#${session.id}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.session(input.clientId, session.id),
+          UpdateExpression: 'SET checkInAnsweredAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': input.at },
+        },
+      },
+    ];
+    if (isBaseline) {
+      transactItems.push({
+        Update: {
+          TableName: this.table,
+          Key: keys.plan(input.clientId, plan.id),
+          UpdateExpression: 'SET baseline = :b',
+          ConditionExpression: 'attribute_not_exists(baseline)',
+          ExpressionAttributeValues: { ':b': { ...scores, sessionId: session.id, at: input.at } },
+        },
+      });
+    }
+    try {
+      await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: transactItems }));
+    } catch (error) {
+      // A concurrent double submit: the other write won, and these answers are already stored.
+      if (transactionConditionFailed(error)) return undefined;
+      throw error;
+    }
+    return checkIn;
+  }
+
+  async recordConfirmation(clientId: string, sessionId: string, at: string): Promise<boolean> {
+    return this.markSessionOnce(clientId, sessionId, 'confirmedAt', at);
+  }
+
+  private async markSessionOnce(clientId: string, sessionId: string, attribute: string, at: string): Promise<boolean> {
+    try {
+      await this.send('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.session(clientId, sessionId),
+        UpdateExpression: 'SET #a = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#a)',
+        ExpressionAttributeNames: { '#a': attribute },
+        ExpressionAttributeValues: { ':at': at },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordRescheduleRequest(request: RescheduleRequest): Promise<boolean> {
+    try {
+      await this.send('TransactWriteItems', new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: {
+                ...request,
+                ...keys.request(request.clientId, request.sessionId),
+                type: 'request',
+                gsi2pk: keys.therapistIndex(request.therapistId),
+                gsi2sk: `REQUEST#${request.at}#${request.sessionId}`,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: this.table,
+              Key: keys.session(request.clientId, request.sessionId),
+              UpdateExpression: 'SET rescheduleRequestedAt = :at',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':at': request.at },
+            },
+          },
+        ],
+      }));
+      return true;
+    } catch (error) {
+      if (transactionConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: string | undefined): Promise<void> {
+    const sets = ['updatedAt = :now'];
+    const removes: string[] = [];
+    const values: Item = { ':now': this.stamp() };
+    if (mark) {
+      sets.push('maintenanceMark = :m');
+      values[':m'] = mark;
+    } else removes.push('maintenanceMark');
+    if (nextActionAt) {
+      sets.push('maintenanceActionAt = :a', 'gsi3pk = :p', 'gsi3sk = :s');
+      values[':a'] = nextActionAt;
+      values[':p'] = keys.maintenanceMonth(utcMonth(nextActionAt));
+      values[':s'] = `${nextActionAt}#${planId}`;
+    } else removes.push('maintenanceActionAt', 'gsi3pk', 'gsi3sk');
+    await this.send('UpdateItem', new UpdateCommand({
+      TableName: this.table,
+      Key: keys.plan(clientId, planId),
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: values,
+    }));
+  }
+
+  // ---------------------------------------------------------------- readers
+
+  async getClient(clientId: string): Promise<Client | undefined> {
+    return strip<Client>(await this.getItem(keys.client(clientId)));
+  }
+
+  async getTherapist(therapistId: string): Promise<Therapist | undefined> {
+    return strip<Therapist>(await this.getItem(keys.therapist(therapistId)));
+  }
+
+  async getClientBundle(clientId: string, consistent = false): Promise<ClientBundle | undefined> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.clientPartition(clientId) },
+      ConsistentRead: consistent,
+    });
+    const bundle = { client: undefined as Client | undefined, plans: [] as StoredPlan[], sessions: [] as StoredSession[], checkIns: [] as StoredCheckIn[], requests: [] as RescheduleRequest[] };
+    for (const item of items) {
+      switch (item.type) {
+        case 'client': bundle.client = strip<Client>(item); break;
+        case 'plan': bundle.plans.push(strip<StoredPlan>(item)!); break;
+        case 'session': bundle.sessions.push(strip<StoredSession>(item)!); break;
+        case 'checkin': bundle.checkIns.push(strip<StoredCheckIn>(item)!); break;
+        case 'request': bundle.requests.push(strip<RescheduleRequest>(item)!); break;
+        default: break;
+      }
+    }
+    if (!bundle.client) return undefined;
+    bundle.sessions.sort((a, b) => a.start.localeCompare(b.start));
+    return bundle as ClientBundle;
+  }
+
+  async findClientIdByEmail(email: string): Promise<string | undefined> {
+    return (await this.getItem(keys.email(email)))?.clientId as string | undefined;
+  }
+
+  async findSession(sessionId: string): Promise<StoredSession | undefined> {
+    const clientId = (await this.getItem(keys.sessionRef(sessionId)))?.clientId as string | undefined;
+    if (!clientId) return undefined;
+    return strip<StoredSession>(await this.getItem(keys.session(clientId, sessionId)));
+  }
+
+  async findPlan(planId: string): Promise<StoredPlan | undefined> {
+    const clientId = (await this.getItem(keys.planRef(planId)))?.clientId as string | undefined;
+    if (!clientId) return undefined;
+    return strip<StoredPlan>(await this.getItem(keys.plan(clientId, planId)));
+  }
+
+  async getMessageContext(k: { clientId: string; planId?: string; sessionId?: string; therapistId?: string; dayCapDate?: string }): Promise<MessageContext> {
+    const wanted = [keys.client(k.clientId)];
+    if (k.planId) wanted.push(keys.plan(k.clientId, k.planId));
+    if (k.sessionId) wanted.push(keys.session(k.clientId, k.sessionId));
+    if (k.therapistId) wanted.push(keys.therapist(k.therapistId));
+    if (k.dayCapDate) wanted.push(keys.dayCap(k.clientId, k.dayCapDate));
+    let pending: Array<{ pk: string; sk: string }> = wanted;
+    const found: Item[] = [];
+    // BatchGet may hand back unprocessed keys under throttling; ask again for just those.
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const out = await this.send<{ Responses?: Record<string, Item[]>; UnprocessedKeys?: Record<string, { Keys?: Array<{ pk: string; sk: string }> }> }>(
+        'BatchGetItem',
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending } } }),
+      );
+      found.push(...(out.Responses?.[this.table] ?? []));
+      pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      if (pending.length && attempt >= 5) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after retries`);
+      if (pending.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+    const context: { -readonly [K in keyof MessageContext]: MessageContext[K] } = {};
+    for (const item of found) {
+      switch (item.type) {
+        case 'client': context.client = strip<Client>(item); break;
+        case 'plan': context.plan = strip<StoredPlan>(item); break;
+        case 'session': context.session = strip<StoredSession>(item); break;
+        case 'therapist': context.therapist = strip<Therapist>(item); break;
+        case 'daycap': context.dayCapHolder = item.holder as string; break;
+        default: break;
+      }
+    }
+    return context;
+  }
+
+  async sessionsStartingBetween(from: string, to: string): Promise<StoredSession[]> {
+    const sessions: StoredSession[] = [];
+    for (let day = Date.parse(utcDate(from)); day <= Date.parse(to); day += 86_400_000) {
+      const items = await this.queryAll({
+        IndexName: INDEXES.byDay.indexName,
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': keys.sessionsDay(new Date(day).toISOString().slice(0, 10)), ':from': from, ':to': `${to}~` },
+      });
+      sessions.push(...items.map((i) => strip<StoredSession>(i)!));
+    }
+    return sessions;
+  }
+
+  async therapistActivity(therapistId: string, from: string, to: string): Promise<TherapistActivity> {
+    const range = async (prefix: string) =>
+      this.queryAll({
+        IndexName: INDEXES.byTherapist.indexName,
+        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': keys.therapistIndex(therapistId), ':from': `${prefix}#${from}`, ':to': `${prefix}#${to}` },
+      });
+    const [sessions, checkIns, requests] = await Promise.all([range('SESSION'), range('CHECKIN'), range('REQUEST')]);
+    return {
+      sessions: sessions.map((i) => strip<StoredSession>(i)!),
+      checkIns: checkIns.map((i) => strip<StoredCheckIn>(i)!),
+      requests: requests.map((i) => strip<RescheduleRequest>(i)!),
+    };
+  }
+
+  async therapistPlans(therapistId: string): Promise<StoredPlan[]> {
+    const items = await this.queryAll({
+      IndexName: INDEXES.byTherapist.indexName,
+      KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :p)',
+      ExpressionAttributeValues: { ':pk': keys.therapistIndex(therapistId), ':p': 'PLAN#' },
+    });
+    return items.map((i) => strip<StoredPlan>(i)!);
+  }
+
+  async plansNeedingMaintenanceAction(until: string, lookbackMonths = 3): Promise<StoredPlan[]> {
+    const plans: StoredPlan[] = [];
+    const end = new Date(until);
+    for (let back = lookbackMonths; back >= 0; back--) {
+      const month = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+      const items = await this.queryAll({
+        IndexName: INDEXES.maintenance.indexName,
+        KeyConditionExpression: 'gsi3pk = :pk AND gsi3sk <= :until',
+        ExpressionAttributeValues: { ':pk': keys.maintenanceMonth(month), ':until': `${until}~` },
+      });
+      plans.push(...items.map((i) => strip<StoredPlan>(i)!));
+    }
+    return plans;
+  }
+
+  async listTherapists(): Promise<Therapist[]> {
+    const items = await this.queryAll({
+      IndexName: INDEXES.byDay.indexName,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.therapistsList },
+    });
+    return items.map((i) => strip<Therapist>(i)!);
+  }
+
+  // ---------------------------------------------------------------- ledger
+
+  private ledgerItem(request: ClaimRequest, status: string, extra: Item): Item {
+    return {
+      ...keys.message(request.name),
+      type: 'message',
+      name: request.name,
+      kind: request.kind,
+      clientId: request.clientId,
+      planId: request.planId,
+      sessionId: request.sessionId,
+      therapistId: request.therapistId,
+      dueAt: request.dueAt,
+      status,
+      updatedAt: request.now,
+      gsi1pk: keys.outboxDay(utcDate(request.now)),
+      gsi1sk: `${request.now}#${request.name}`,
+      ...extra,
+    };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    try {
+      await this.send('PutItem', new PutCommand({
+        TableName: this.table,
+        Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
+        // A released claim (status `released`) may be taken again; anything else means someone holds it.
+        ConditionExpression: 'attribute_not_exists(pk) OR #s = :released',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':released': 'released' },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return { claimed: true };
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        const old = (error as ConditionalCheckFailedException).Item as Item | undefined;
+        const existing = old ? this.toLedgerEntry(unmarshallLoose(old)) : await this.getItem(keys.message(request.name), true).then((i) => i && this.toLedgerEntry(i));
+        if (existing) return { claimed: false, existing };
+      }
+      throw error;
+    }
+  }
+
+  async reclaim(name: string, expectedAttempts: number, now: string): Promise<boolean> {
+    try {
+      await this.send('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.message(name),
+        UpdateExpression: 'SET attempts = attempts + :one, claimedAt = :now, updatedAt = :now',
+        ConditionExpression: '#s = :claimed AND attempts = :n',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':one': 1, ':now': now, ':claimed': 'claimed', ':n': expectedAttempts },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(name: string): Promise<void> {
+    await this.send('UpdateItem', new UpdateCommand({
+      TableName: this.table,
+      Key: keys.message(name),
+      UpdateExpression: 'SET #s = :released, updatedAt = :now',
+      ConditionExpression: '#s = :claimed',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':released': 'released', ':claimed': 'claimed', ':now': this.stamp() },
+    })).catch((error) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  private async finish(name: string, status: 'sent' | 'failed', fields: Item, now: string): Promise<void> {
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Item = { ':status': status, ':now': now, ':pk': keys.outboxDay(utcDate(now)), ':sk': `${now}#${name}` };
+    const sets = ['#s = :status', 'updatedAt = :now', 'gsi1pk = :pk', 'gsi1sk = :sk'];
+    for (const [field, value] of Object.entries(fields)) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    await this.send('UpdateItem', new UpdateCommand({
+      TableName: this.table,
+      Key: keys.message(name),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }));
+  }
+
+  async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
+    await this.finish(name, 'sent', { sesMessageId }, now);
+  }
+
+  async markFailed(name: string, reason: string, now: string): Promise<void> {
+    await this.finish(name, 'failed', { reason: reason.slice(0, 500) }, now);
+  }
+
+  async markSkipped(request: ClaimRequest, reason: string): Promise<void> {
+    try {
+      await this.send('PutItem', new PutCommand({
+        TableName: this.table,
+        Item: this.ledgerItem(request, 'skipped', { reason, attempts: 0 }),
+        // Never overwrite a sent or failed record: the first terminal outcome stands.
+        ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:claimed, :released, :skipped)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':claimed': 'claimed', ':released': 'released', ':skipped': 'skipped' },
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: string, detail?: string): Promise<void> {
+    try {
+      await this.send('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.message(name),
+        UpdateExpression: 'SET delivery = :d',
+        ConditionExpression: sesMessageId ? 'attribute_exists(pk) AND sesMessageId = :id' : 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':d': { event, at, ...(detail ? { detail: detail.slice(0, 300) } : {}) }, ...(sesMessageId ? { ':id': sesMessageId } : {}) },
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async get(name: string): Promise<LedgerEntry | undefined> {
+    const item = await this.getItem(keys.message(name), true);
+    return item ? this.toLedgerEntry(item) : undefined;
+  }
+
+  async holdDayCap(clientId: string, localDate: string, name: string, expiresAt: string): Promise<boolean> {
+    try {
+      await this.send('PutItem', new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.dayCap(clientId, localDate), type: 'daycap', holder: name, expiresAt: Math.floor(Date.parse(expiresAt) / 1000) },
+        ConditionExpression: 'attribute_not_exists(pk) OR holder = :name',
+        ExpressionAttributeValues: { ':name': name },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async listSince(since: string, until: string = this.stamp()): Promise<LedgerEntry[]> {
+    const entries: LedgerEntry[] = [];
+    for (let day = Date.parse(utcDate(since)); day <= Date.parse(until); day += 86_400_000) {
+      const items = await this.queryAll({
+        IndexName: INDEXES.byDay.indexName,
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': keys.outboxDay(new Date(day).toISOString().slice(0, 10)), ':from': since, ':to': `${until}~` },
+      });
+      entries.push(...items.map((i) => this.toLedgerEntry(i)));
+    }
+    return entries;
+  }
+
+  private toLedgerEntry(item: Item): LedgerEntry {
+    const entry = strip<LedgerEntry & { updatedAt?: string }>(item)!;
+    return { ...entry, kind: entry.kind as MessageKind, attempts: Number(entry.attempts ?? 0), updatedAt: String(item.updatedAt ?? '') };
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  async consume(tokenId: string, expiresAt: string): Promise<boolean> {
+    try {
+      await this.send('PutItem', new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.token(tokenId), type: 'token', expiresAt: Math.ceil(Date.parse(expiresAt) / 1000) + 86_400 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** ReturnValuesOnConditionCheckFailure hands back a raw AttributeValue map: flatten the few shapes the ledger uses. */
+function unmarshallLoose(raw: Item): Item {
+  const out: Item = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const v = value as Record<string, unknown>;
+    if ('S' in v) out[key] = v.S;
+    else if ('N' in v) out[key] = Number(v.N);
+    else if ('BOOL' in v) out[key] = v.BOOL;
+    else if ('NULL' in v) out[key] = null;
+  }
+  return out;
+}

@@ -1,0 +1,192 @@
+/**
+ * The domain model: zod schemas at every boundary and the types inferred from them.
+ * Field names follow the scenario format (shared/scenario-example.json in the team kit).
+ * Fields a writer need not know (preferences, suppression, statuses, version) are optional on
+ * input and default to "everything subscribed, active, booked, version 1".
+ */
+import { IANAZone, Duration } from 'luxon';
+import { z } from 'zod';
+
+// Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
+// location or subject line: they would break headers and logs. HTML is valid data, escaped on output.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
+
+export const idSchema = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1–40 characters of letters, digits, "-" or "_", starting with a letter or digit');
+
+export const textSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters (line breaks, tabs, NUL …)');
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+  .pipe(z.email('must be a valid email address'));
+
+export const timezoneSchema = z
+  .string()
+  .refine((zone) => IANAZone.isValidZone(zone), { error: (issue) => `"${String(issue.input)}" is not a known IANA time zone` });
+
+const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+export const clockTimeSchema = z.string().regex(HHMM, 'must be a local time "HH:MM" (00:00–23:59)');
+
+/** An ISO-8601 duration that is strictly positive, e.g. P2D, PT48H, P1DT12H. */
+export const isoDurationSchema = z.string().refine(
+  (text) => {
+    if (!/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/.test(text)) return false;
+    const d = Duration.fromISO(text);
+    return d.isValid && d.toMillis() > 0;
+  },
+  { error: (issue) => `"${String(issue.input)}" is not a positive ISO-8601 duration such as P2D or PT2H` },
+);
+
+/** An instant written with an offset or Z; stored as a UTC ISO string. */
+export const instantSchema = z
+  .string()
+  .refine(
+    (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+    'must be an ISO-8601 instant with an offset or Z, e.g. 2027-02-01T14:00:00Z',
+  )
+  .transform((s) => new Date(s).toISOString());
+
+export const clinicSchema = z.object({
+  name: textSchema(120),
+  senderEmail: emailSchema,
+  timezone: timezoneSchema,
+  baseUrl: z.url('must be an absolute http(s) URL').refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://').transform((u) => u.replace(/\/+$/, '')),
+  quietHours: z.object({ start: clockTimeSchema, end: clockTimeSchema }).default({ start: '21:00', end: '08:00' }),
+  signature: textSchema(500).optional(),
+  bookingUrl: z.url('must be an absolute URL').optional(),
+  phone: textSchema(40).optional(),
+  /** Days after maintenance falls due before a plan counts as lapsed. */
+  maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
+});
+export type Clinic = z.output<typeof clinicSchema>;
+
+export const therapistSchema = z.object({
+  id: idSchema,
+  name: textSchema(120),
+  email: emailSchema,
+  timezone: timezoneSchema,
+  summary: z
+    .object({
+      cadence: z.enum(['daily', 'weekly']).default('daily'),
+      hour: z.number().int('must be a whole hour').min(0, 'must be 0–23').max(23, 'must be 0–23').default(7),
+      /** Weekly summaries go out on this ISO weekday (1 = Monday). */
+      weekday: z.number().int().min(1).max(7).default(1),
+      /** A period with nothing new: a one-line summary, or none at all. */
+      whenEmpty: z.enum(['one-line', 'none']).default('one-line'),
+    })
+    .default({ cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' }),
+});
+export type Therapist = z.output<typeof therapistSchema>;
+
+export const CATEGORIES = ['reminders', 'check-ins', 'maintenance'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const suppressionSchema = z.object({
+  reason: z.enum(['bounce', 'complaint', 'manual']),
+  at: instantSchema,
+  detail: z.string().max(500).optional(),
+});
+
+export const clientSchema = z.object({
+  id: idSchema,
+  name: textSchema(120),
+  email: emailSchema,
+  timezone: timezoneSchema,
+  preferences: z
+    .object({
+      reminders: z.boolean().default(true),
+      'check-ins': z.boolean().default(true),
+      maintenance: z.boolean().default(true),
+    })
+    .default({ reminders: true, 'check-ins': true, maintenance: true }),
+  suppressed: suppressionSchema.optional(),
+});
+export type Client = z.output<typeof clientSchema>;
+
+export const BUILT_IN_GOALS = ['back-pain', 'sports-injury', 'general-wellness'] as const;
+
+export const phaseSchema = z.object({
+  name: textSchema(60),
+  sessions: z.number().int('must be a whole number').positive('must be at least 1').optional(),
+  everyDays: z.number().int('must be a whole number of days').positive('must be at least 1 day'),
+});
+export type Phase = z.output<typeof phaseSchema>;
+
+export const planSchema = z
+  .object({
+    id: idSchema,
+    clientId: idSchema,
+    therapistId: idSchema,
+    /** A built-in goal or a clinic-defined one (lower-case words joined by "-"). */
+    goal: z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'must be a goal such as back-pain, sports-injury, general-wellness, or a clinic-defined lower-case-with-dashes name'),
+    phases: z.array(phaseSchema).min(1, 'must have at least one phase'),
+    reminders: z.array(isoDurationSchema).max(5, 'at most 5 reminders').default(['P2D', 'PT2H']),
+    checkInAfter: isoDurationSchema.default('PT24H'),
+    status: z.enum(['active', 'paused', 'completed']).default('active'),
+  })
+  .superRefine((plan, ctx) => {
+    plan.phases.forEach((phase, i) => {
+      if (i < plan.phases.length - 1 && phase.sessions === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['phases', i, 'sessions'], message: 'is required on every phase but the last (the plan moves on after that many sessions)' });
+      }
+    });
+    if (new Set(plan.reminders).size !== plan.reminders.length) {
+      ctx.addIssue({ code: 'custom', path: ['reminders'], message: 'must not repeat an offset' });
+    }
+  });
+export type Plan = z.output<typeof planSchema>;
+
+export const SESSION_STATUSES = ['booked', 'cancelled', 'completed', 'no-show'] as const;
+export const sessionSchema = z.object({
+  id: idSchema,
+  planId: idSchema,
+  start: instantSchema,
+  durationMinutes: z.number().int('must be a whole number of minutes').positive('must be more than 0 minutes').max(600, 'must be at most 600 minutes'),
+  location: textSchema(200),
+  status: z.enum(SESSION_STATUSES).default('booked'),
+  version: z.number().int().positive('must be 1 or more').default(1),
+});
+export type Session = z.output<typeof sessionSchema>;
+export type SessionStatus = Session['status'];
+
+const score = (what: string) =>
+  z
+    .number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a whole number from 0 to 10`) })
+    .int(`${what} must be a whole number from 0 to 10`)
+    .min(0, `${what} must be a whole number from 0 to 10`)
+    .max(10, `${what} must be a whole number from 0 to 10`);
+
+export const checkInAnswersSchema = z.object({
+  pain: score('pain'),
+  mobility: score('mobility'),
+  stress: score('stress'),
+  sleep: score('sleep'),
+  notes: z.string().max(2000, 'notes must be at most 2,000 characters').default(''),
+  wantsToRebook: z.boolean().default(false),
+});
+export type CheckInAnswers = z.output<typeof checkInAnswersSchema>;
+export const SCORES = ['pain', 'mobility', 'stress', 'sleep'] as const;
+export type Score = (typeof SCORES)[number];
+
+/** A stored check-in: the answers for one session, and whether they are the plan's baseline. */
+export interface CheckIn extends CheckInAnswers {
+  readonly sessionId: string;
+  readonly planId: string;
+  readonly clientId: string;
+  readonly therapistId: string;
+  readonly answeredAt: string;
+  readonly baseline: boolean;
+}

@@ -1,0 +1,39 @@
+/**
+ * An email as structured content. Templates build an EmailDocument; the renderer turns it into
+ * an HTML part that reads well on a phone and a plain-text part. Every string here is plain
+ * text: the renderer escapes it, so a template can never inject markup.
+ */
+export type Tone = 'info' | 'success' | 'warning' | 'alert';
+
+export type Block =
+  | { readonly type: 'heading'; readonly text: string }
+  | { readonly type: 'paragraph'; readonly text: string }
+  | { readonly type: 'button'; readonly label: string; readonly url: string }
+  | { readonly type: 'links'; readonly links: ReadonlyArray<{ readonly label: string; readonly url: string }> }
+  /** Label / value pairs, e.g. When / Where / With. */
+  | { readonly type: 'details'; readonly rows: ReadonlyArray<readonly [label: string, value: string]> }
+  | { readonly type: 'notice'; readonly tone: Tone; readonly text: string }
+  /** A compact table; `tone` per row highlights flags. */
+  | {
+      readonly type: 'table';
+      readonly caption?: string;
+      readonly columns: readonly string[];
+      readonly rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly tone?: Tone }>;
+    }
+  | { readonly type: 'list'; readonly items: readonly string[] }
+  | { readonly type: 'divider' };
+
+export interface EmailDocument {
+  /** Shown by mail clients next to the subject. */
+  readonly preheader: string;
+  readonly blocks: readonly Block[];
+  /** Footer lines, e.g. why the reader gets this email. */
+  readonly footer?: readonly string[];
+  /** Unsubscribe link shown in the footer (client emails). */
+  readonly unsubscribeUrl?: string;
+}
+
+export interface Brand {
+  readonly clinicName: string;
+  readonly signature?: string;
+}

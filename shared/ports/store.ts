@@ -1,0 +1,178 @@
+/**
+ * What the use cases need from storage. The DynamoDB adapter implements it on one table
+ * (shared/adapters/dynamodb); unit tests use the in-memory fake (test/support/memory-store.ts).
+ */
+import type { CheckIn, CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../domain/model.js';
+import type { MessageKind } from '../domain/message.js';
+import type { Instant } from '../domain/time.js';
+
+/** A session as stored: the booking plus what the writers derive and the web pages record. */
+export interface StoredSession extends Session {
+  readonly clientId: string;
+  readonly therapistId: string;
+  /** 1-based position among the plan's non-cancelled sessions, and its phase. */
+  readonly number?: number;
+  readonly phase?: string;
+  readonly ofPhase?: number;
+  readonly maintenance?: boolean;
+  readonly checkInAnsweredAt?: Instant;
+  readonly confirmedAt?: Instant;
+  readonly rescheduleRequestedAt?: Instant;
+}
+
+export interface Scores {
+  readonly pain: number;
+  readonly mobility: number;
+  readonly stress: number;
+  readonly sleep: number;
+}
+
+/** Where a plan stands on maintenance, kept on the plan by reconcile. */
+export interface MaintenanceMark {
+  readonly state: 'due' | 'lapsed';
+  readonly dueAt: Instant;
+  readonly lapsedAt: Instant;
+  readonly markedAt: Instant;
+}
+
+export interface StoredPlan extends Plan {
+  /** The plan's first check-in answers, against which every later one is compared. */
+  readonly baseline?: Scores & { readonly sessionId: string; readonly at: Instant };
+  readonly maintenanceMark?: MaintenanceMark;
+  /** When reconcile should next look at this plan's maintenance (sparse index). */
+  readonly maintenanceActionAt?: Instant;
+}
+
+export interface StoredCheckIn extends CheckIn {
+  /** The previous check-in's scores on the same plan, captured when these answers were stored. */
+  readonly previous?: Scores;
+  /** The plan's baseline scores at the time (equal to these answers when `baseline` is true). */
+  readonly baselineScores?: Scores;
+}
+
+export interface RescheduleRequest {
+  readonly sessionId: string;
+  readonly clientId: string;
+  readonly planId: string;
+  readonly therapistId: string;
+  readonly message: string;
+  readonly at: Instant;
+}
+
+/** Everything stored about one client, read in one Query. */
+export interface ClientBundle {
+  readonly client: Client;
+  readonly plans: StoredPlan[];
+  readonly sessions: StoredSession[];
+  readonly checkIns: StoredCheckIn[];
+  readonly requests: RescheduleRequest[];
+}
+
+/** What dispatch needs to decide and render one message, read in one request. */
+export interface MessageContext {
+  readonly client?: Client;
+  readonly plan?: StoredPlan;
+  readonly session?: StoredSession;
+  readonly therapist?: Therapist;
+  /** The message name already holding this client's non-urgent slot for the local day, if any. */
+  readonly dayCapHolder?: string;
+}
+
+/** `released`: a claim given back after a retryable error, free for the next attempt. */
+export type LedgerStatus = 'claimed' | 'released' | 'sent' | 'skipped' | 'failed';
+
+export interface LedgerEntry {
+  readonly name: string;
+  readonly kind: MessageKind;
+  readonly status: LedgerStatus;
+  readonly clientId?: string;
+  readonly planId?: string;
+  readonly sessionId?: string;
+  readonly therapistId?: string;
+  readonly dueAt?: Instant;
+  readonly claimedAt?: Instant;
+  readonly attempts: number;
+  readonly reason?: string;
+  readonly sesMessageId?: string;
+  readonly delivery?: { readonly event: string; readonly at: Instant; readonly detail?: string };
+  readonly updatedAt: Instant;
+}
+
+export interface ClaimRequest {
+  readonly name: string;
+  readonly kind: MessageKind;
+  readonly clientId?: string;
+  readonly planId?: string;
+  readonly sessionId?: string;
+  readonly therapistId?: string;
+  readonly dueAt?: Instant;
+  readonly now: Instant;
+}
+
+/** The outcome of trying to claim a message identity. */
+export type ClaimResult =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly existing: LedgerEntry };
+
+export interface TherapistActivity {
+  readonly sessions: StoredSession[];
+  readonly checkIns: StoredCheckIn[];
+  readonly requests: RescheduleRequest[];
+}
+
+export interface ClinicStore {
+  // Writers — each keeps the derived fields (session numbers, indexes) consistent in one transaction.
+  putTherapist(therapist: Therapist): Promise<void>;
+  /** Creates or replaces a client and its email lookup; `expectNew` refuses to overwrite. */
+  putClient(client: Client, options?: { expectNew?: boolean }): Promise<void>;
+  putPlan(plan: Plan): Promise<void>;
+  /** Writes the session and renumbers the plan's sessions in one transaction. */
+  saveSession(session: Session): Promise<StoredSession>;
+  updatePlanStatus(clientId: string, planId: string, status: Plan['status']): Promise<StoredPlan>;
+  setPreference(clientId: string, category: Category | 'all', subscribed: boolean): Promise<Client>;
+  suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: Instant, detail?: string): Promise<Client | undefined>;
+  /**
+   * Stores the answers once: the check-in item, the session's answered mark and, for a plan's
+   * first answers, its baseline — in one transaction. Returns undefined when already answered.
+   */
+  recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: Instant }): Promise<StoredCheckIn | undefined>;
+  recordConfirmation(clientId: string, sessionId: string, at: Instant): Promise<boolean>;
+  recordRescheduleRequest(request: RescheduleRequest): Promise<boolean>;
+  setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: Instant | undefined): Promise<void>;
+
+  // Readers
+  getClient(clientId: string): Promise<Client | undefined>;
+  getTherapist(therapistId: string): Promise<Therapist | undefined>;
+  getClientBundle(clientId: string): Promise<ClientBundle | undefined>;
+  findClientIdByEmail(email: string): Promise<string | undefined>;
+  /** Locates a session by id without knowing its client (one index read). */
+  findSession(sessionId: string): Promise<StoredSession | undefined>;
+  findPlan(planId: string): Promise<StoredPlan | undefined>;
+  getMessageContext(keys: { clientId: string; planId?: string; sessionId?: string; therapistId?: string; dayCapDate?: string }): Promise<MessageContext>;
+  sessionsStartingBetween(from: Instant, to: Instant): Promise<StoredSession[]>;
+  therapistActivity(therapistId: string, from: Instant, to: Instant): Promise<TherapistActivity>;
+  therapistPlans(therapistId: string): Promise<StoredPlan[]>;
+  plansNeedingMaintenanceAction(until: Instant, lookbackMonths?: number): Promise<StoredPlan[]>;
+  listTherapists(): Promise<Therapist[]>;
+}
+
+export interface Ledger {
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Takes over a claim left by an attempt that never finished (condition: still `claimed`, same attempt count). */
+  reclaim(name: string, expectedAttempts: number, now: Instant): Promise<boolean>;
+  release(name: string): Promise<void>;
+  markSent(name: string, sesMessageId: string, now: Instant): Promise<void>;
+  /** Records a skip; creates the entry when no claim exists. */
+  markSkipped(request: ClaimRequest, reason: string): Promise<void>;
+  markFailed(name: string, reason: string, now: Instant): Promise<void>;
+  recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: Instant, detail?: string): Promise<void>;
+  get(name: string): Promise<LedgerEntry | undefined>;
+  /** Holds the client's non-urgent slot for a local day; true when it is (now) held by `name`. */
+  holdDayCap(clientId: string, localDate: string, name: string, expiresAt: Instant): Promise<boolean>;
+  listSince(since: Instant, until?: Instant): Promise<LedgerEntry[]>;
+}
+
+export interface TokenStore {
+  /** Marks a single-use token consumed; false when it already was. */
+  consume(tokenId: string, expiresAt: Instant): Promise<boolean>;
+}

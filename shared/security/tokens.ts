@@ -1,0 +1,99 @@
+/**
+ * Link tokens for the client pages: opaque, HMAC-SHA256 signed, bound to one client, one
+ * subject and one purpose, expiring. The token carries only opaque ids (no name, address or
+ * answer), and is compared in constant time. Single-use purposes are consumed in the table
+ * (TokenStore.consume) by the page that acts on them.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+
+export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/** How long each kind of link lives. */
+export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
+  'check-in': 7,
+  confirm: 14,
+  reschedule: 14,
+  // RFC 8058 one-click unsubscribe must keep working long after the email arrives.
+  unsubscribe: 365,
+};
+
+const claimsSchema = z.object({
+  /** Token id, unique per token; the key used to consume a single-use token. */
+  j: z.string().regex(/^[A-Za-z0-9_-]{8,32}$/),
+  p: z.enum(TOKEN_PURPOSES),
+  c: z.string().min(1).max(40),
+  /** Subject: a session id, or for unsubscribe the category (reminders, check-ins, maintenance, all). */
+  s: z.string().min(1).max(40),
+  /** Expiry, seconds since the epoch. */
+  e: z.number().int(),
+});
+
+export interface TokenClaims {
+  readonly tokenId: string;
+  readonly purpose: TokenPurpose;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly expiresAt: Date;
+}
+
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+  constructor(readonly why: 'malformed' | 'signature' | 'expired' | 'purpose') {
+    super(`link token rejected: ${why}`);
+  }
+}
+
+export class TokenSigner {
+  private readonly key: Buffer;
+
+  constructor(key: string | Buffer) {
+    this.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    if (this.key.length < 32) throw new Error('the link-token key must be at least 32 bytes');
+  }
+
+  issue(input: { purpose: TokenPurpose; clientId: string; subject: string; now: Date; lifetimeDays?: number }): string {
+    const days = input.lifetimeDays ?? TOKEN_LIFETIME_DAYS[input.purpose];
+    const claims = {
+      j: randomBytes(12).toString('base64url'),
+      p: input.purpose,
+      c: input.clientId,
+      s: input.subject,
+      e: Math.floor(input.now.getTime() / 1000) + days * 86_400,
+    };
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${body}.${this.sign(body)}`;
+  }
+
+  /** Verifies signature, expiry and purpose; throws InvalidTokenError otherwise. */
+  verify(token: string, purpose: TokenPurpose, now: Date): TokenClaims {
+    if (typeof token !== 'string' || token.length > 600) throw new InvalidTokenError('malformed');
+    const [body, signature, extra] = token.split('.');
+    if (!body || !signature || extra !== undefined) throw new InvalidTokenError('malformed');
+    const expected = Buffer.from(this.sign(body));
+    const given = Buffer.from(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidTokenError('signature');
+    let parsed: z.output<typeof claimsSchema>;
+    try {
+      parsed = claimsSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+    } catch {
+      throw new InvalidTokenError('malformed');
+    }
+    if (parsed.p !== purpose) throw new InvalidTokenError('purpose');
+    if (parsed.e * 1000 <= now.getTime()) throw new InvalidTokenError('expired');
+    return { tokenId: parsed.j, purpose: parsed.p, clientId: parsed.c, subject: parsed.s, expiresAt: new Date(parsed.e * 1000) };
+  }
+
+  private sign(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('base64url');
+  }
+}
+
+/** The page URLs an email links to; the token is the only thing in the path. */
+export const pagePaths = {
+  checkIn: (token: string) => `/check-in/${token}`,
+  confirm: (token: string) => `/confirm/${token}`,
+  reschedule: (token: string) => `/reschedule/${token}`,
+  unsubscribe: (token: string) => `/unsubscribe/${token}`,
+} as const;

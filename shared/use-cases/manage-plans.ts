@@ -1,0 +1,102 @@
+/**
+ * The writers' use cases: booking, cancelling and moving sessions, pausing and resuming plans,
+ * unsubscribing and suppressing clients, importing a clinic's data. Each validates its input,
+ * refuses references to things that do not exist, and writes through the store; the table's
+ * stream then brings the schedules in line (sync-schedules), so nothing here talks to the Scheduler.
+ */
+import { z } from 'zod';
+import { CATEGORIES, instantSchema, idSchema, sessionSchema, type Category, type Client, type Session } from '../domain/model.js';
+import { parseDataset, type Dataset } from '../domain/dataset.js';
+import { NotFoundError } from '../domain/errors.js';
+import { parseOrThrow, ValidationError } from '../domain/validation.js';
+import type { ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
+
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** Books a new session on an existing plan. */
+export async function bookSession(store: ClinicStore, input: unknown): Promise<StoredSession> {
+  const session = parseOrThrow(sessionSchema, input, 'session');
+  if (await store.findSession(session.id)) throw new ConflictError(`session "${session.id}" already exists; reschedule or cancel it instead`);
+  if (!(await store.findPlan(session.planId))) throw new ValidationError('session', [{ path: 'planId', reason: `refers to a missing plan "${session.planId}"` }]);
+  return store.saveSession({ ...session, status: 'booked', version: 1 });
+}
+
+async function existingSession(store: ClinicStore, sessionId: string): Promise<StoredSession> {
+  parseOrThrow(idSchema, sessionId, 'session id');
+  const session = await store.findSession(sessionId);
+  if (!session) throw new NotFoundError('session', sessionId);
+  return session;
+}
+
+function bookingOf(s: StoredSession): Session {
+  return { id: s.id, planId: s.planId, start: s.start, durationMinutes: s.durationMinutes, location: s.location, status: s.status, version: s.version };
+}
+
+/** Cancels a session; its pending reminders and check-in go with it. */
+export async function cancelSession(store: ClinicStore, sessionId: string): Promise<StoredSession> {
+  const session = await existingSession(store, sessionId);
+  if (session.status === 'cancelled') return session;
+  return store.saveSession({ ...bookingOf(session), status: 'cancelled' });
+}
+
+/** Moves a session; the version rises so every message about the old time is void. */
+export async function rescheduleSession(store: ClinicStore, sessionId: string, start: string, changes: { durationMinutes?: number; location?: string } = {}): Promise<StoredSession> {
+  const session = await existingSession(store, sessionId);
+  const newStart = parseOrThrow(instantSchema, start, 'start');
+  const next = parseOrThrow(sessionSchema, { ...bookingOf(session), ...changes, start: newStart, status: 'booked', version: session.version + 1 }, 'session');
+  return store.saveSession(next);
+}
+
+/** Records what happened at a session: completed or no-show. */
+export async function markSession(store: ClinicStore, sessionId: string, status: 'completed' | 'no-show'): Promise<StoredSession> {
+  const session = await existingSession(store, sessionId);
+  return store.saveSession({ ...bookingOf(session), status });
+}
+
+async function existingPlan(store: ClinicStore, planId: string): Promise<StoredPlan> {
+  parseOrThrow(idSchema, planId, 'plan id');
+  const plan = await store.findPlan(planId);
+  if (!plan) throw new NotFoundError('plan', planId);
+  return plan;
+}
+
+export async function setPlanStatus(store: ClinicStore, planId: string, status: 'active' | 'paused' | 'completed'): Promise<StoredPlan> {
+  const plan = await existingPlan(store, planId);
+  if (plan.status === status) return plan;
+  return store.updatePlanStatus(plan.clientId, plan.id, status);
+}
+
+export const pausePlan = (store: ClinicStore, planId: string) => setPlanStatus(store, planId, 'paused');
+export const resumePlan = (store: ClinicStore, planId: string) => setPlanStatus(store, planId, 'active');
+
+const categoryInput = z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` });
+
+/** Unsubscribes a client from one category, or from everything. */
+export async function unsubscribe(store: ClinicStore, clientId: string, category: string): Promise<Client> {
+  parseOrThrow(idSchema, clientId, 'client id');
+  const parsed = parseOrThrow(categoryInput, category, 'category') as Category | 'all';
+  return store.setPreference(clientId, parsed, false);
+}
+
+/** A hard bounce or complaint: the address gets nothing more, in any category. */
+export async function suppressAddress(store: ClinicStore, email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
+  return store.suppressByEmail(email, reason, at, detail);
+}
+
+/**
+ * Writes a validated dataset: therapists, clients, plans, then sessions (so every reference
+ * exists when it is written). Validation happens first, so bad input writes nothing.
+ */
+export async function importDataset(store: ClinicStore, input: unknown | Dataset, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
+  const data = parseDataset(input);
+  const total = data.therapists.length + data.clients.length + data.plans.length + data.sessions.length;
+  let done = 0;
+  const tick = () => options.onProgress?.(++done, total);
+  for (const therapist of data.therapists) { await store.putTherapist(therapist); tick(); }
+  for (const client of data.clients) { await store.putClient(client); tick(); }
+  for (const plan of data.plans) { await store.putPlan(plan); tick(); }
+  for (const session of data.sessions) { await store.saveSession(session); tick(); }
+  return { therapists: data.therapists.length, clients: data.clients.length, plans: data.plans.length, sessions: data.sessions.length };
+}
