@@ -49,7 +49,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Keeps the one-time message schedules in line with sessions, plans and clients',
     trigger: { kind: 'table-stream', batchSize: 50, maxRetries: 5 },
     environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
-    permissions: ['table:read', 'schedules:manage'],
+    // Writes the plan's next maintenance action and records reminders a late booking made moot.
+    permissions: ['table:read', 'table:write', 'schedules:manage'],
     memoryMb: 512,
     timeoutSeconds: 60,
   },

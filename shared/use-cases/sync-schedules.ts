@@ -1,0 +1,332 @@
+/**
+ * sync-schedules: keeps every subject's one-time message schedules in line with the data, one
+ * table change at a time (fed by the table's stream).
+ *
+ * Step by step, for a change to a session, a plan or a client (its image before and after):
+ * 1. Ignore a change that cannot move a message (a renumbering, a confirmation, a baseline, a
+ *    maintenance mark): no read, no call.
+ * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions.
+ * 3. For every affected session, plan its messages twice, as things stood before the change and
+ *    as they stand after it: planSessionMessages, less what the client does not receive.
+ * 4. Create or replace the schedules that are new or moved, delete those no longer planned. A
+ *    message with the same name and due time before and after costs no Scheduler call.
+ * 5. Record in the ledger the reminders a booking or a move came too late for (skipped, with the
+ *    rule's reason), so every due message ends somewhere.
+ * 6. Bring the plan's maintenance action time in line (when reconcile should next look at it), and
+ *    void a pending nudge whose due period has ended.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Clinic, Client } from '../domain/model.js';
+import { categoryOf, messageName, type MessageKind } from '../domain/message.js';
+import { NotFoundError, PermanentError } from '../domain/errors.js';
+import { ValidationError } from '../domain/validation.js';
+import {
+  maintenanceStatus,
+  nudgeIdentity,
+  planSessionMessages,
+  type MaintenanceStatus,
+  type MessageDecision,
+  type PlannedMessage,
+} from '../domain/schedule-rules.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { Clock } from '../ports/clock.js';
+import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
+import type { ClinicStore, Ledger, StoredPlan, StoredSession } from '../ports/store.js';
+
+/** Structured operational log; attributes are opaque ids and counts only. */
+export interface OpsLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export const silentLog: OpsLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export interface SchedulingDeps {
+  readonly store: ClinicStore;
+  readonly ledger: Ledger;
+  readonly scheduler: MessageScheduler;
+  readonly clinic: Clinic;
+  readonly clock: Clock;
+  readonly log?: OpsLog;
+}
+
+/** One table change, as the item's images before and after (absent on insert / on delete). */
+export type SubjectChange =
+  | { readonly type: 'session'; readonly before?: StoredSession; readonly after?: StoredSession }
+  | { readonly type: 'plan'; readonly before?: StoredPlan; readonly after?: StoredPlan }
+  | { readonly type: 'client'; readonly before?: Client; readonly after?: Client };
+
+export interface SyncOutcome {
+  /** Schedules created or replaced. */
+  readonly upserted: number;
+  /** Schedules deleted (ones already gone are not counted). */
+  readonly removed: number;
+  /** Scheduler requests refused as invalid: logged, never retried. */
+  readonly rejected: number;
+  /** Overdue messages recorded as skipped in the ledger. */
+  readonly skipsRecorded: number;
+  readonly maintenance: 'set' | 'cleared' | 'unchanged';
+}
+
+const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
+
+/**
+ * The one place an error is mapped to what happens next: `skip` (bad data, a request the Scheduler
+ * refuses, something that no longer exists: a retry cannot help, so log it and move on) or `retry`
+ * (throttling, a 5xx, anything unknown: fail the record so Lambda delivers it again).
+ */
+export function outcomeOf(error: unknown): 'skip' | 'retry' {
+  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'skip';
+  return 'retry';
+}
+
+function kindOf(decision: MessageDecision): MessageKind {
+  return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
+}
+
+/** Whether the client gets this kind of message at all: not suppressed and not unsubscribed from its category. */
+export function receives(client: Client, kind: MessageKind): boolean {
+  if (client.suppressed) return false;
+  const category = categoryOf(kind);
+  return category === undefined || client.preferences[category];
+}
+
+/** What a session should have for this client now: the time rules, less what the client does not receive. */
+export function clientMessages(session: StoredSession, plan: StoredPlan, client: Client, clinic: Clinic, now: Instant): MessageDecision[] {
+  return planSessionMessages({ session, plan, client, clinic, now }).filter((decision) => receives(client, kindOf(decision)));
+}
+
+export function scheduled(decisions: readonly MessageDecision[]): PlannedMessage[] {
+  return decisions.flatMap((d) => (d.action === 'schedule' ? [d.message] : []));
+}
+
+/** The Scheduler's view of a session message: name, time, and opaque ids only. */
+export function sessionSchedule(message: PlannedMessage, session: StoredSession, plan: StoredPlan): OneTimeSchedule {
+  return {
+    name: message.name,
+    at: message.dueAt,
+    payload: { message: message.identity, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId },
+  };
+}
+
+export interface ScheduleDiff {
+  readonly upserts: PlannedMessage[];
+  readonly removals: string[];
+}
+
+/** What must change to go from `before` to `after`: new or moved messages, and names no longer planned. */
+export function diffMessages(before: readonly MessageDecision[], after: readonly MessageDecision[]): ScheduleDiff {
+  const was = new Map(scheduled(before).map((m) => [m.name, m.dueAt]));
+  const now = scheduled(after);
+  const kept = new Set(now.map((m) => m.name));
+  return {
+    upserts: now.filter((m) => was.get(m.name) !== m.dueAt),
+    removals: [...was.keys()].filter((name) => !kept.has(name)),
+  };
+}
+
+export function maintenanceOf(plan: StoredPlan, sessions: readonly StoredSession[], client: Client, clinic: Clinic, now: Instant): MaintenanceStatus {
+  return maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
+}
+
+/** The name of the nudge for the due period starting at `dueAt`. */
+export function nudgeName(planId: string, dueAt: Instant, zone: string): string {
+  return messageName(nudgeIdentity(planId, dueAt, zone));
+}
+
+export interface ConvergeCounts {
+  readonly upserted: number;
+  readonly removed: number;
+  readonly rejected: number;
+}
+
+/**
+ * Sends the Scheduler calls in parallel. A refused request is logged with its (opaque) schedule
+ * name and skipped; any other failure is thrown once every call has settled, so the caller's
+ * retry replays an idempotent set of calls.
+ */
+export async function converge(deps: Pick<SchedulingDeps, 'scheduler' | 'log'>, upserts: readonly OneTimeSchedule[], removals: readonly string[]): Promise<ConvergeCounts> {
+  const log = deps.log ?? silentLog;
+  const calls = [
+    ...upserts.map((s) => ({ name: s.name, run: () => deps.scheduler.upsert(s).then(() => 'upserted' as const) })),
+    ...removals.map((name) => ({ name, run: () => deps.scheduler.remove(name).then((existed) => (existed ? ('removed' as const) : ('gone' as const))) })),
+  ];
+  const results = await Promise.allSettled(calls.map((c) => c.run()));
+  let upserted = 0;
+  let removed = 0;
+  let rejected = 0;
+  let failure: unknown;
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') {
+      if (result.value === 'upserted') upserted++;
+      if (result.value === 'removed') removed++;
+      return;
+    }
+    const error = result.reason as unknown;
+    if (outcomeOf(error) === 'skip') {
+      rejected++;
+      log.warn('schedule request refused; skipped, not retried', { schedule: calls[i]?.name, error: errorName(error), code: errorCode(error) });
+    } else {
+      failure ??= error;
+    }
+  });
+  if (failure !== undefined) throw failure;
+  return { upserted, removed, rejected };
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof PermanentError ? error.code : undefined;
+}
+
+/** Brings the schedules of one change in line. Safe to repeat: every call it makes is idempotent. */
+export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange): Promise<SyncOutcome> {
+  const now = toInstant(deps.clock.now());
+  switch (change.type) {
+    case 'session':
+      return syncSession(deps, change.before, change.after, now);
+    case 'plan':
+      return syncPlan(deps, change.before, change.after, now);
+    case 'client':
+      return syncClient(deps, change.before, change.after, now);
+  }
+}
+
+const SESSION_FIELDS = ['planId', 'start', 'durationMinutes', 'status', 'version'] as const;
+const PLAN_SCHEDULE_FIELDS = ['status', 'reminders', 'checkInAfter'] as const;
+const PLAN_MAINTENANCE_FIELDS = ['status', 'phases'] as const;
+const CLIENT_FIELDS = ['preferences', 'suppressed', 'timezone'] as const;
+
+/** True on an insert or a delete, or when any of `fields` differs. */
+function moved<T extends object>(before: T | undefined, after: T | undefined, fields: readonly (keyof T)[]): boolean {
+  if (!before || !after) return true;
+  return fields.some((field) => !isDeepStrictEqual(before[field], after[field]));
+}
+
+async function syncSession(deps: SchedulingDeps, before: StoredSession | undefined, after: StoredSession | undefined, now: Instant): Promise<SyncOutcome> {
+  const subject = after ?? before;
+  if (!subject || !moved(before, after, SESSION_FIELDS)) return NOTHING;
+  const bundle = await deps.store.getClientBundle(subject.clientId);
+  if (!bundle) {
+    (deps.log ?? silentLog).warn('session change for a client that does not exist; nothing to schedule', { sessionId: subject.id, clientId: subject.clientId });
+    return NOTHING;
+  }
+  const planOf = (session: StoredSession | undefined) => (session ? bundle.plans.find((p) => p.id === session.planId) : undefined);
+  const decisionsFor = (session: StoredSession | undefined) => {
+    const plan = planOf(session);
+    return session && plan ? clientMessages(session, plan, bundle.client, deps.clinic, now) : [];
+  };
+  const was = decisionsFor(before);
+  const is = decisionsFor(after);
+  const diff = diffMessages(was, is);
+  const afterPlan = planOf(after);
+  const upserts = after && afterPlan ? diff.upserts.map((m) => sessionSchedule(m, after, afterPlan)) : [];
+  const counts = await converge(deps, upserts, diff.removals);
+  const skipsRecorded = after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0;
+
+  // The stream record is at least as new as an eventually consistent read: trust it for this session.
+  const sessions = bundle.sessions.filter((s) => s.id !== subject.id).concat(after ? [after] : []);
+  const plan = planOf(subject);
+  const maintenance = plan ? await alignMaintenance(deps, bundle.client, plan, sessions, now) : 'unchanged';
+  return { ...counts, skipsRecorded, maintenance };
+}
+
+/**
+ * Overdue messages a booking or a move made impossible (a reminder too late to be useful) are
+ * recorded as skipped, once, while the session is still ahead. Past sessions (an import of
+ * history) record nothing: their messages were never due in this system.
+ */
+async function recordNewSkips(deps: SchedulingDeps, was: readonly MessageDecision[], is: readonly MessageDecision[], session: StoredSession, plan: StoredPlan, now: Instant): Promise<number> {
+  if (session.start <= now) return 0;
+  const skippedBefore = new Set(was.flatMap((d) => (d.action === 'skip' ? [d.name] : [])));
+  const fresh = is.flatMap((d) => (d.action === 'skip' && !skippedBefore.has(d.name) ? [d] : []));
+  for (const skip of fresh) {
+    await deps.ledger.markSkipped(
+      { name: skip.name, kind: skip.identity.kind, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId, dueAt: skip.dueAt, now },
+      skip.reason,
+    );
+  }
+  return fresh.length;
+}
+
+async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, after: StoredPlan | undefined, now: Instant): Promise<SyncOutcome> {
+  const subject = after ?? before;
+  if (!subject) return NOTHING;
+  const schedulesMove = moved(before, after, PLAN_SCHEDULE_FIELDS);
+  const maintenanceMoves = moved(before, after, PLAN_MAINTENANCE_FIELDS);
+  if (!schedulesMove && !maintenanceMoves) return NOTHING;
+  const bundle = await deps.store.getClientBundle(subject.clientId);
+  if (!bundle) return NOTHING;
+  const sessions = bundle.sessions.filter((s) => s.planId === subject.id);
+
+  let counts: ConvergeCounts = NOTHING;
+  if (schedulesMove) {
+    const upserts: OneTimeSchedule[] = [];
+    const removals: string[] = [];
+    for (const session of sessions) {
+      const was = before ? clientMessages(session, before, bundle.client, deps.clinic, now) : [];
+      const is = after ? clientMessages(session, after, bundle.client, deps.clinic, now) : [];
+      const diff = diffMessages(was, is);
+      if (after) upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, after)));
+      removals.push(...diff.removals);
+    }
+    counts = await converge(deps, upserts, removals);
+  }
+  const maintenance = maintenanceMoves && after ? await alignMaintenance(deps, bundle.client, after, sessions, now) : 'unchanged';
+  return { ...NOTHING, ...counts, maintenance };
+}
+
+async function syncClient(deps: SchedulingDeps, before: Client | undefined, after: Client | undefined, now: Instant): Promise<SyncOutcome> {
+  const subject = after ?? before;
+  if (!subject || !moved(before, after, CLIENT_FIELDS)) return NOTHING;
+  const bundle = await deps.store.getClientBundle(subject.id);
+  if (!bundle) return NOTHING;
+
+  const upserts: OneTimeSchedule[] = [];
+  const removals: string[] = [];
+  for (const plan of bundle.plans) {
+    for (const session of bundle.sessions.filter((s) => s.planId === plan.id)) {
+      const was = before ? clientMessages(session, plan, before, deps.clinic, now) : [];
+      const is = after ? clientMessages(session, plan, after, deps.clinic, now) : [];
+      const diff = diffMessages(was, is);
+      upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, plan)));
+      removals.push(...diff.removals);
+    }
+    // A nudge already scheduled for a client who no longer takes them is void.
+    const mark = plan.maintenanceMark;
+    if (mark?.state === 'due' && before && receives(before, 'maintenance-nudge') && !(after && receives(after, 'maintenance-nudge'))) {
+      removals.push(nudgeName(plan.id, mark.dueAt, before.timezone));
+    }
+  }
+  const counts = await converge(deps, upserts, removals);
+
+  // Due dates are the client's calendar days: a new time zone moves them.
+  let maintenance: SyncOutcome['maintenance'] = 'unchanged';
+  if (after && before && before.timezone !== after.timezone) {
+    for (const plan of bundle.plans) {
+      const outcome = await alignMaintenance(deps, after, plan, bundle.sessions.filter((s) => s.planId === plan.id), now);
+      if (outcome !== 'unchanged') maintenance = outcome;
+    }
+  }
+  return { ...NOTHING, ...counts, maintenance };
+}
+
+/**
+ * Sets when reconcile should next look at the plan's maintenance: at the due time, or never while
+ * a session is booked (or the plan is not active). Once reconcile has acted on a due period (its
+ * mark names that period's due time) its bookkeeping stands; a new period clears the mark and
+ * voids the old period's nudge if it is still pending.
+ */
+async function alignMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant): Promise<SyncOutcome['maintenance']> {
+  const nextActionAt = maintenanceOf(plan, sessions, client, deps.clinic, now).dueAt;
+  const mark = plan.maintenanceMark;
+  if (nextActionAt !== undefined && mark?.dueAt === nextActionAt) return 'unchanged';
+  if (mark === undefined && plan.maintenanceActionAt === nextActionAt) return 'unchanged';
+  if (mark?.state === 'due') await converge(deps, [], [nudgeName(plan.id, mark.dueAt, client.timezone)]);
+  await deps.store.setMaintenanceMark(client.id, plan.id, undefined, nextActionAt);
+  return nextActionAt === undefined ? 'cleared' : 'set';
+}

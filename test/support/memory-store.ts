@@ -1,0 +1,451 @@
+/**
+ * An in-memory ClinicStore + Ledger + TokenStore for unit tests, behaving like the DynamoDB store
+ * (shared/adapters/dynamodb/store.ts): the same derived fields (session numbers, baselines), the
+ * same conditional outcomes (a claim held, a skip that never overwrites a sent entry, a day cap
+ * held by another message), the same errors (NotFoundError, and the SDK's condition and
+ * transaction exceptions where the DynamoDB store lets them through). Every read returns a copy,
+ * as a real read would.
+ *
+ * `calls` counts each port method, and `failNext(method, error)` makes the next call(s) of a
+ * method throw, for tests of what a use case does when storage fails.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
+import { NotFoundError } from '../../shared/domain/errors.js';
+import { numberSessions } from '../../shared/domain/schedule-rules.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ClientBundle,
+  ClinicStore,
+  Ledger,
+  LedgerEntry,
+  MaintenanceMark,
+  MessageContext,
+  RescheduleRequest,
+  Scores,
+  StoredCheckIn,
+  StoredPlan,
+  StoredSession,
+  TherapistActivity,
+  TokenStore,
+} from '../../shared/ports/store.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** Drops undefined fields, as the document client's removeUndefinedValues does. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+function transactionCancelled(): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]',
+    $metadata: {},
+    CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+  });
+}
+
+function scoresOf(a: Scores): Scores {
+  return { pain: a.pain, mobility: a.mobility, stress: a.stress, sleep: a.sleep };
+}
+
+const byStart = (a: StoredSession, b: StoredSession) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id);
+const utcMonth = (instant: string) => instant.slice(0, 7);
+
+interface LedgerRecord {
+  entry: LedgerEntry;
+  /** The outbox index position (gsi1): set on claim, skip and the terminal states. */
+  outboxAt: string;
+}
+
+export class MemoryStore implements ClinicStore, Ledger, TokenStore {
+  readonly calls: Partial<Record<Method, number>> = {};
+  private readonly faults = new Map<Method, unknown[]>();
+  private readonly now: () => Date;
+
+  private readonly therapists = new Map<string, Therapist>();
+  private readonly clients = new Map<string, Client>();
+  private readonly emails = new Map<string, string>();
+  private readonly plans = new Map<string, StoredPlan>();
+  private readonly maintenanceIndexed = new Set<string>();
+  private readonly sessions = new Map<string, StoredSession>();
+  private readonly checkIns = new Map<string, StoredCheckIn>();
+  private readonly requests = new Map<string, RescheduleRequest>();
+  private readonly dayCaps = new Map<string, { holder: string; expiresAt: string }>();
+  private readonly ledger = new Map<string, LedgerRecord>();
+  private readonly tokens = new Map<string, string>();
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The next `times` calls of `method` throw `error` before touching any data. */
+  failNext(method: Method, error: unknown, times = 1): void {
+    this.faults.set(method, [...(this.faults.get(method) ?? []), ...Array.from({ length: times }, () => error)]);
+  }
+
+  /** Every ledger entry, oldest outbox position first. */
+  ledgerEntries(): LedgerEntry[] {
+    return [...this.ledger.values()].sort((a, b) => a.outboxAt.localeCompare(b.outboxAt) || a.entry.name.localeCompare(b.entry.name)).map((r) => copy(r.entry));
+  }
+
+  private enter(method: Method): void {
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
+    const pending = this.faults.get(method);
+    if (pending && pending.length > 0) throw pending.shift();
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+
+  // ---------------------------------------------------------------- writers
+
+  async putTherapist(therapist: Therapist): Promise<void> {
+    this.enter('putTherapist');
+    this.therapists.set(therapist.id, copy(therapist));
+  }
+
+  async putClient(client: Client, options: { expectNew?: boolean } = {}): Promise<void> {
+    this.enter('putClient');
+    const previous = this.clients.get(client.id);
+    if (options.expectNew && previous) throw transactionCancelled();
+    if (previous && previous.email.toLowerCase() !== client.email.toLowerCase()) this.emails.delete(previous.email.toLowerCase());
+    this.clients.set(client.id, copy(client));
+    this.emails.set(client.email.toLowerCase(), client.id);
+  }
+
+  async putPlan(plan: Plan): Promise<void> {
+    this.enter('putPlan');
+    const existing = this.plans.get(plan.id);
+    const stored: StoredPlan = { ...existing, ...copy(plan) };
+    this.plans.set(plan.id, stored);
+    if (existing?.maintenanceActionAt && plan.status === 'active') this.maintenanceIndexed.add(plan.id);
+    else this.maintenanceIndexed.delete(plan.id);
+  }
+
+  async saveSession(session: Session): Promise<StoredSession> {
+    this.enter('saveSession');
+    const plan = this.plans.get(session.planId);
+    if (!plan) throw new NotFoundError('plan', session.planId);
+    const others = [...this.sessions.values()].filter((s) => s.planId === plan.id && s.id !== session.id);
+    const numbering = numberSessions(plan, [...others, session]);
+    const toStored = (s: Session, previous?: StoredSession): StoredSession => {
+      const n = numbering.get(s.id);
+      return defined({
+        ...previous,
+        ...copy(s),
+        clientId: plan.clientId,
+        therapistId: plan.therapistId,
+        number: n?.number,
+        phase: n?.phase,
+        ofPhase: n?.ofPhase,
+        maintenance: n?.maintenance,
+      });
+    };
+    const saved = toStored(session, this.sessions.get(session.id));
+    this.sessions.set(session.id, saved);
+    for (const other of others) {
+      const n = numbering.get(other.id);
+      if (n && (n.number !== other.number || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) this.sessions.set(other.id, toStored(other, other));
+    }
+    return copy(saved);
+  }
+
+  async updatePlanStatus(clientId: string, planId: string, status: Plan['status']): Promise<StoredPlan> {
+    this.enter('updatePlanStatus');
+    const plan = this.plans.get(planId);
+    if (!plan || plan.clientId !== clientId) throw new NotFoundError('plan', planId);
+    const updated: StoredPlan = { ...plan, status };
+    this.plans.set(planId, updated);
+    if (status !== 'active') this.maintenanceIndexed.delete(planId);
+    return copy(updated);
+  }
+
+  async setPreference(clientId: string, category: Category | 'all', subscribed: boolean): Promise<Client> {
+    this.enter('setPreference');
+    const client = this.clients.get(clientId);
+    if (!client) throw new NotFoundError('client', clientId);
+    const preferences = { ...client.preferences };
+    for (const c of category === 'all' ? CATEGORIES : [category]) preferences[c] = subscribed;
+    const updated: Client = { ...client, preferences };
+    this.clients.set(clientId, updated);
+    return copy(updated);
+  }
+
+  async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
+    this.enter('suppressByEmail');
+    const clientId = this.emails.get(email.toLowerCase());
+    const client = clientId ? this.clients.get(clientId) : undefined;
+    if (!clientId || !client) return undefined;
+    const updated: Client = { ...client, suppressed: { reason, at, ...(detail ? { detail: detail.slice(0, 500) } : {}) } };
+    this.clients.set(clientId, updated);
+    return copy(updated);
+  }
+
+  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
+    this.enter('recordCheckIn');
+    const session = this.sessions.get(input.sessionId);
+    if (!this.clients.has(input.clientId) || !session || session.clientId !== input.clientId) throw new NotFoundError('session', input.sessionId);
+    const plan = this.plans.get(session.planId);
+    if (!plan) throw new NotFoundError('plan', session.planId);
+    if (this.checkIns.has(session.id)) return undefined;
+
+    const scores = scoresOf(input.answers);
+    const previous = [...this.checkIns.values()]
+      .filter((c) => c.clientId === input.clientId && c.planId === plan.id && c.answeredAt <= input.at)
+      .sort((a, b) => a.answeredAt.localeCompare(b.answeredAt))
+      .at(-1);
+    const isBaseline = !plan.baseline;
+    const checkIn: StoredCheckIn = {
+      ...copy(input.answers),
+      sessionId: session.id,
+      planId: plan.id,
+      clientId: input.clientId,
+      therapistId: plan.therapistId,
+      answeredAt: input.at,
+      baseline: isBaseline,
+      ...(previous ? { previous: scoresOf(previous) } : {}),
+      baselineScores: plan.baseline ? scoresOf(plan.baseline) : scores,
+    };
+    this.checkIns.set(session.id, checkIn);
+    this.sessions.set(session.id, { ...session, checkInAnsweredAt: input.at });
+    if (isBaseline) this.plans.set(plan.id, { ...plan, baseline: { ...scores, sessionId: session.id, at: input.at } });
+    return copy(checkIn);
+  }
+
+  async recordConfirmation(clientId: string, sessionId: string, at: string): Promise<boolean> {
+    this.enter('recordConfirmation');
+    const session = this.sessions.get(sessionId);
+    if (!session || session.clientId !== clientId || session.confirmedAt !== undefined) return false;
+    this.sessions.set(sessionId, { ...session, confirmedAt: at });
+    return true;
+  }
+
+  async recordRescheduleRequest(request: RescheduleRequest): Promise<boolean> {
+    this.enter('recordRescheduleRequest');
+    const session = this.sessions.get(request.sessionId);
+    if (this.requests.has(request.sessionId) || !session || session.clientId !== request.clientId) return false;
+    this.requests.set(request.sessionId, copy(request));
+    this.sessions.set(session.id, { ...session, rescheduleRequestedAt: request.at });
+    return true;
+  }
+
+  async setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: string | undefined): Promise<void> {
+    this.enter('setMaintenanceMark');
+    const plan = this.plans.get(planId);
+    if (!plan || plan.clientId !== clientId) throw conditionFailed();
+    const { maintenanceMark: _mark, maintenanceActionAt: _at, ...rest } = plan;
+    this.plans.set(planId, { ...rest, ...(mark ? { maintenanceMark: copy(mark) } : {}), ...(nextActionAt ? { maintenanceActionAt: nextActionAt } : {}) });
+    if (nextActionAt) this.maintenanceIndexed.add(planId);
+    else this.maintenanceIndexed.delete(planId);
+  }
+
+  // ---------------------------------------------------------------- readers
+
+  async getClient(clientId: string): Promise<Client | undefined> {
+    this.enter('getClient');
+    return copy(this.clients.get(clientId));
+  }
+
+  async getTherapist(therapistId: string): Promise<Therapist | undefined> {
+    this.enter('getTherapist');
+    return copy(this.therapists.get(therapistId));
+  }
+
+  async getClientBundle(clientId: string): Promise<ClientBundle | undefined> {
+    this.enter('getClientBundle');
+    const client = this.clients.get(clientId);
+    if (!client) return undefined;
+    const bySk = <T>(items: Iterable<T>, keep: (t: T) => boolean, key: (t: T) => string) => [...items].filter(keep).sort((a, b) => key(a).localeCompare(key(b)));
+    return copy({
+      client,
+      plans: bySk(this.plans.values(), (p) => p.clientId === clientId, (p) => p.id),
+      sessions: [...this.sessions.values()].filter((s) => s.clientId === clientId).sort((a, b) => a.start.localeCompare(b.start)),
+      checkIns: bySk(this.checkIns.values(), (c) => c.clientId === clientId, (c) => c.sessionId),
+      requests: bySk(this.requests.values(), (r) => r.clientId === clientId, (r) => r.sessionId),
+    });
+  }
+
+  async findClientIdByEmail(email: string): Promise<string | undefined> {
+    this.enter('findClientIdByEmail');
+    return this.emails.get(email.toLowerCase());
+  }
+
+  async findSession(sessionId: string): Promise<StoredSession | undefined> {
+    this.enter('findSession');
+    return copy(this.sessions.get(sessionId));
+  }
+
+  async findPlan(planId: string): Promise<StoredPlan | undefined> {
+    this.enter('findPlan');
+    return copy(this.plans.get(planId));
+  }
+
+  async getMessageContext(k: { clientId: string; planId?: string; sessionId?: string; therapistId?: string; dayCapDate?: string }): Promise<MessageContext> {
+    this.enter('getMessageContext');
+    const context: Mutable<MessageContext> = {};
+    const client = this.clients.get(k.clientId);
+    if (client) context.client = copy(client);
+    // Plans and sessions live in their client's partition: another client's ids find nothing.
+    const plan = k.planId ? this.plans.get(k.planId) : undefined;
+    if (plan && plan.clientId === k.clientId) context.plan = copy(plan);
+    const session = k.sessionId ? this.sessions.get(k.sessionId) : undefined;
+    if (session && session.clientId === k.clientId) context.session = copy(session);
+    const therapist = k.therapistId ? this.therapists.get(k.therapistId) : undefined;
+    if (therapist) context.therapist = copy(therapist);
+    const cap = k.dayCapDate ? this.dayCaps.get(`${k.clientId}#${k.dayCapDate}`) : undefined;
+    if (cap) context.dayCapHolder = cap.holder;
+    return context;
+  }
+
+  async sessionsStartingBetween(from: string, to: string): Promise<StoredSession[]> {
+    this.enter('sessionsStartingBetween');
+    return copy([...this.sessions.values()].filter((s) => s.start >= from && s.start <= to).sort(byStart));
+  }
+
+  async therapistActivity(therapistId: string, from: string, to: string): Promise<TherapistActivity> {
+    this.enter('therapistActivity');
+    // The index sort keys are `<TYPE>#<instant>#<id>`: an instant equal to `to` sorts after it.
+    const within = (at: string) => at >= from && at < to;
+    return copy({
+      sessions: [...this.sessions.values()].filter((s) => s.therapistId === therapistId && within(s.start)).sort(byStart),
+      checkIns: [...this.checkIns.values()].filter((c) => c.therapistId === therapistId && within(c.answeredAt)).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt)),
+      requests: [...this.requests.values()].filter((r) => r.therapistId === therapistId && within(r.at)).sort((a, b) => a.at.localeCompare(b.at)),
+    });
+  }
+
+  async therapistPlans(therapistId: string): Promise<StoredPlan[]> {
+    this.enter('therapistPlans');
+    return copy([...this.plans.values()].filter((p) => p.therapistId === therapistId).sort((a, b) => a.id.localeCompare(b.id)));
+  }
+
+  async plansNeedingMaintenanceAction(until: string, lookbackMonths = 3): Promise<StoredPlan[]> {
+    this.enter('plansNeedingMaintenanceAction');
+    const end = new Date(until);
+    const first = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - lookbackMonths, 1)).toISOString().slice(0, 7);
+    return copy(
+      [...this.maintenanceIndexed]
+        .map((id) => this.plans.get(id))
+        .filter((p): p is StoredPlan => p?.maintenanceActionAt !== undefined)
+        .filter((p) => utcMonth(p.maintenanceActionAt!) >= first && p.maintenanceActionAt! <= until)
+        .sort((a, b) => a.maintenanceActionAt!.localeCompare(b.maintenanceActionAt!) || a.id.localeCompare(b.id)),
+    );
+  }
+
+  async listTherapists(): Promise<Therapist[]> {
+    this.enter('listTherapists');
+    return copy([...this.therapists.values()].sort((a, b) => a.id.localeCompare(b.id)));
+  }
+
+  // ---------------------------------------------------------------- ledger
+
+  private newEntry(request: ClaimRequest, status: LedgerEntry['status'], extra: Partial<LedgerEntry> & { attempts: number }): LedgerRecord {
+    const entry = defined<LedgerEntry>({
+      name: request.name,
+      kind: request.kind,
+      clientId: request.clientId,
+      planId: request.planId,
+      sessionId: request.sessionId,
+      therapistId: request.therapistId,
+      dueAt: request.dueAt,
+      status,
+      updatedAt: request.now,
+      ...extra,
+    });
+    return { entry, outboxAt: request.now };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.enter('claim');
+    const existing = this.ledger.get(request.name);
+    if (existing && existing.entry.status !== 'released') return { claimed: false, existing: copy(existing.entry) };
+    this.ledger.set(request.name, this.newEntry(request, 'claimed', { claimedAt: request.now, attempts: 1 }));
+    return { claimed: true };
+  }
+
+  async reclaim(name: string, expectedAttempts: number, now: string): Promise<boolean> {
+    this.enter('reclaim');
+    const record = this.ledger.get(name);
+    if (!record || record.entry.status !== 'claimed' || record.entry.attempts !== expectedAttempts) return false;
+    record.entry = { ...record.entry, attempts: record.entry.attempts + 1, claimedAt: now, updatedAt: now };
+    return true;
+  }
+
+  async release(name: string): Promise<void> {
+    this.enter('release');
+    const record = this.ledger.get(name);
+    if (record?.entry.status === 'claimed') record.entry = { ...record.entry, status: 'released', updatedAt: this.stamp() };
+  }
+
+  private finish(name: string, fields: Partial<LedgerEntry> & { status: 'sent' | 'failed' }, now: string): void {
+    const record = this.ledger.get(name);
+    if (!record) throw conditionFailed();
+    record.entry = { ...record.entry, ...fields, updatedAt: now };
+    record.outboxAt = now;
+  }
+
+  async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
+    this.enter('markSent');
+    this.finish(name, { status: 'sent', sesMessageId }, now);
+  }
+
+  async markFailed(name: string, reason: string, now: string): Promise<void> {
+    this.enter('markFailed');
+    this.finish(name, { status: 'failed', reason: reason.slice(0, 500) }, now);
+  }
+
+  async markSkipped(request: ClaimRequest, reason: string): Promise<void> {
+    this.enter('markSkipped');
+    const existing = this.ledger.get(request.name);
+    // The first terminal outcome stands: a sent or failed entry is never turned into a skip.
+    if (existing && (existing.entry.status === 'sent' || existing.entry.status === 'failed')) return;
+    this.ledger.set(request.name, this.newEntry(request, 'skipped', { reason, attempts: 0 }));
+  }
+
+  async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: string, detail?: string): Promise<void> {
+    this.enter('recordDelivery');
+    const record = this.ledger.get(name);
+    if (!record || (sesMessageId !== undefined && record.entry.sesMessageId !== sesMessageId)) return;
+    record.entry = { ...record.entry, delivery: { event, at, ...(detail ? { detail: detail.slice(0, 300) } : {}) } };
+  }
+
+  async get(name: string): Promise<LedgerEntry | undefined> {
+    this.enter('get');
+    return copy(this.ledger.get(name)?.entry);
+  }
+
+  async holdDayCap(clientId: string, localDate: string, name: string, expiresAt: string): Promise<boolean> {
+    this.enter('holdDayCap');
+    const key = `${clientId}#${localDate}`;
+    const cap = this.dayCaps.get(key);
+    if (cap && cap.holder !== name) return false;
+    this.dayCaps.set(key, { holder: name, expiresAt });
+    return true;
+  }
+
+  async listSince(since: string, until: string = this.stamp()): Promise<LedgerEntry[]> {
+    this.enter('listSince');
+    return this.ledgerEntries().filter((e) => {
+      const at = this.ledger.get(e.name)!.outboxAt;
+      return at >= since && at <= until;
+    });
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  async consume(tokenId: string, expiresAt: string): Promise<boolean> {
+    this.enter('consume');
+    if (this.tokens.has(tokenId)) return false;
+    this.tokens.set(tokenId, expiresAt);
+    return true;
+  }
+}

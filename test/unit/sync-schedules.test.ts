@@ -1,0 +1,377 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { createHandler } from '../../functions/sync-schedules/handler.js';
+import { atExpression, retryPolicyFor, scheduleInput } from '../../shared/adapters/scheduler/eventbridge.js';
+import { InMemoryMessageScheduler, type SchedulerCall } from '../../shared/adapters/scheduler/memory.js';
+import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
+import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
+import { SKIP_REASONS } from '../../shared/domain/schedule-rules.js';
+import type { StoredSession } from '../../shared/ports/store.js';
+import { bookSession, cancelSession, markSession, pausePlan, rescheduleSession, resumePlan, suppressAddress, unsubscribe } from '../../shared/use-cases/manage-plans.js';
+import { diffMessages, syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+// London is on GMT in February, so local and UTC times read the same.
+const NOW = '2027-02-01T09:00:00.000Z';
+const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+
+interface LogLine {
+  readonly level: 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error | undefined } = {}) {
+  let now = NOW;
+  const store = new MemoryStore({ now: () => new Date(now) });
+  const scheduler = new InMemoryMessageScheduler(options.fault);
+  const lines: LogLine[] = [];
+  const log: OpsLog = {
+    info: (message, attributes) => lines.push({ level: 'info', message, attributes }),
+    warn: (message, attributes) => lines.push({ level: 'warn', message, attributes }),
+    error: (message, attributes) => lines.push({ level: 'error', message, attributes }),
+  };
+  const deps: SchedulingDeps = { store, ledger: store, scheduler, clinic, clock: { now: () => new Date(now) }, log };
+  await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' }));
+  await store.putClient(clientSchema.parse({ id: 'c-sam', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' }));
+  await store.putPlan(planSchema.parse({
+    id: 'p-sam',
+    clientId: 'c-sam',
+    therapistId: 't-amy',
+    goal: 'back-pain',
+    phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }],
+  }));
+
+  /** Runs a writer and hands sync-schedules the session's images before and after it, as the stream would. */
+  const sessionChange = async (sessionId: string, write: () => Promise<unknown>) => {
+    const before = await store.findSession(sessionId);
+    await write();
+    const after = await store.findSession(sessionId);
+    return syncSchedules(deps, { type: 'session', ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  };
+  const planChange = async (write: () => Promise<unknown>) => {
+    const before = await store.findPlan('p-sam');
+    await write();
+    const after = await store.findPlan('p-sam');
+    return syncSchedules(deps, { type: 'plan', ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  };
+  const clientChange = async (write: () => Promise<unknown>) => {
+    const before = await store.getClient('c-sam');
+    await write();
+    const after = await store.getClient('c-sam');
+    return syncSchedules(deps, { type: 'client', ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  };
+  const book = (id: string, start: string) => sessionChange(id, () => bookSession(store, { id, planId: 'p-sam', start, durationMinutes: 60, location: 'Room 1' }));
+  const setNow = (instant: string) => {
+    now = instant;
+  };
+  return { store, scheduler, deps, lines, sessionChange, planChange, clientChange, book, setNow };
+}
+
+/** name → due time, for compact assertions. */
+function timetable(scheduler: InMemoryMessageScheduler): Record<string, string> {
+  return Object.fromEntries([...scheduler.schedules.values()].map((s) => [s.name, s.at]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+}
+
+const BOOKED_TIMETABLE = {
+  'ci.s-1.after.v1': '2027-02-11T11:00:00.000Z',
+  'rm.s-1.P2D.v1': '2027-02-08T10:00:00.000Z',
+  'rm.s-1.PT2H.v1': '2027-02-10T08:00:00.000Z',
+};
+
+describe('sync-schedules for a session', () => {
+  it('gives a new booking its two reminders and its check-in, at their due times', async () => {
+    const { scheduler, book } = await clinicWithSam();
+
+    const outcome = await book('s-1', '2027-02-10T10:00:00Z');
+
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+    expect(outcome.upserted).toBe(3);
+  });
+
+  it('hands the Scheduler opaque ids only: no name, address or answer', async () => {
+    const { scheduler, book } = await clinicWithSam();
+
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    expect(scheduler.schedules.get('rm.s-1.P2D.v1')?.payload).toEqual({
+      message: { kind: 'reminder', subjectId: 's-1', offset: 'P2D', version: 1 },
+      clientId: 'c-sam',
+      planId: 'p-sam',
+      sessionId: 's-1',
+      therapistId: 't-amy',
+    });
+  });
+
+  it('makes no Scheduler call for a change that moves no message (a new room)', async () => {
+    const { store, scheduler, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    scheduler.calls.length = 0;
+
+    await sessionChange('s-1', async () => {
+      const session = (await store.findSession('s-1'))!;
+      await store.saveSession({ ...session, location: 'Room 2' });
+    });
+
+    expect(scheduler.calls).toEqual([]);
+  });
+
+  it('moves only the check-in of a session that runs longer: one call, the reminders untouched', async () => {
+    const { store, scheduler, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    scheduler.calls.length = 0;
+
+    await sessionChange('s-1', async () => {
+      const session = (await store.findSession('s-1'))!;
+      await store.saveSession({ ...session, durationMinutes: 90 });
+    });
+
+    expect(scheduler.calls).toEqual([{ operation: 'upsert', name: 'ci.s-1.after.v1' }]);
+    expect(timetable(scheduler)['ci.s-1.after.v1']).toBe('2027-02-11T11:30:00.000Z');
+  });
+
+  it('does not even read the store for a change no rule looks at (a confirmation)', async () => {
+    const { store, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    const readsBefore = store.calls.getClientBundle ?? 0;
+
+    await sessionChange('s-1', () => store.recordConfirmation('c-sam', 's-1', NOW));
+
+    expect(store.calls.getClientBundle ?? 0).toBe(readsBefore);
+  });
+
+  it('moves a rescheduled session: the old version deleted, the new one created, six calls in all', async () => {
+    const { scheduler, book, sessionChange, store } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    scheduler.calls.length = 0;
+
+    await sessionChange('s-1', () => rescheduleSession(store, 's-1', '2027-02-12T15:00:00Z'));
+
+    expect(timetable(scheduler)).toEqual({
+      'ci.s-1.after.v2': '2027-02-13T16:00:00.000Z',
+      'rm.s-1.P2D.v2': '2027-02-10T15:00:00.000Z',
+      'rm.s-1.PT2H.v2': '2027-02-12T13:00:00.000Z',
+    });
+    expect(scheduler.calls.map((c) => c.operation).sort()).toEqual(['remove', 'remove', 'remove', 'upsert', 'upsert', 'upsert']);
+  });
+
+  it('removes every pending message of a cancelled session', async () => {
+    const { scheduler, book, sessionChange, store } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    const outcome = await sessionChange('s-1', () => cancelSession(store, 's-1'));
+
+    expect(timetable(scheduler)).toEqual({});
+    expect(outcome.removed).toBe(3);
+  });
+
+  it('records the reminders a last-minute booking came too late for as skipped, once', async () => {
+    const { store, scheduler, book, sessionChange } = await clinicWithSam();
+
+    await book('s-1', '2027-02-01T09:30:00Z');
+    await sessionChange('s-1', async () => {
+      const session = (await store.findSession('s-1'))!;
+      await store.saveSession({ ...session, durationMinutes: 90 });
+    });
+
+    expect(Object.keys(timetable(scheduler))).toEqual(['ci.s-1.after.v1']);
+    expect(store.ledgerEntries().map((e) => [e.name, e.status, e.reason])).toEqual([
+      ['rm.s-1.P2D.v1', 'skipped', SKIP_REASONS.tooLate],
+      ['rm.s-1.PT2H.v1', 'skipped', SKIP_REASONS.tooLate],
+    ]);
+    expect(store.calls.markSkipped).toBe(2);
+  });
+
+  it('records nothing for history: a session imported after it took place', async () => {
+    const { store, scheduler, book } = await clinicWithSam();
+
+    await book('s-0', '2026-11-02T10:00:00Z');
+
+    expect(timetable(scheduler)).toEqual({});
+    expect(store.ledgerEntries()).toEqual([]);
+  });
+});
+
+describe('sync-schedules for a plan', () => {
+  it('removes the pending messages of a paused plan and recreates them on resume', async () => {
+    const { store, scheduler, book, planChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await planChange(() => pausePlan(store, 'p-sam'));
+    const whilePaused = timetable(scheduler);
+    await planChange(() => resumePlan(store, 'p-sam'));
+
+    expect(whilePaused).toEqual({});
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+  });
+
+  it('reads nothing when only reconcile bookkeeping changed on the plan', async () => {
+    const { store, scheduler, planChange } = await clinicWithSam();
+    const readsBefore = store.calls.getClientBundle ?? 0;
+
+    await planChange(() => store.setMaintenanceMark('c-sam', 'p-sam', undefined, '2027-03-01T10:00:00.000Z'));
+
+    expect(store.calls.getClientBundle ?? 0).toBe(readsBefore);
+    expect(scheduler.calls).toEqual([]);
+  });
+});
+
+describe('sync-schedules for a client', () => {
+  it('removes only the reminders when the client unsubscribes from reminders', async () => {
+    const { store, scheduler, book, clientChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await clientChange(() => unsubscribe(store, 'c-sam', 'reminders'));
+
+    expect(timetable(scheduler)).toEqual({ 'ci.s-1.after.v1': '2027-02-11T11:00:00.000Z' });
+  });
+
+  it('removes everything for a suppressed address', async () => {
+    const { store, scheduler, book, clientChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await clientChange(() => suppressAddress(store, 'sam@example.com', 'bounce', NOW));
+
+    expect(timetable(scheduler)).toEqual({});
+  });
+
+  it('makes no call when only the client’s name changes', async () => {
+    const { store, scheduler, book, clientChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    scheduler.calls.length = 0;
+
+    await clientChange(async () => store.putClient({ ...(await store.getClient('c-sam'))!, name: 'Samira Patel' }));
+
+    expect(scheduler.calls).toEqual([]);
+  });
+});
+
+describe('sync-schedules and maintenance', () => {
+  it('tells reconcile when maintenance falls due after a session, and clears it once the next is booked', async () => {
+    const { store, book, sessionChange, setNow } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    setNow('2027-02-10T12:00:00.000Z');
+
+    await sessionChange('s-1', () => markSession(store, 's-1', 'completed'));
+    const afterSession = (await store.findPlan('p-sam'))!.maintenanceActionAt;
+    await book('s-2', '2027-02-17T10:00:00Z');
+    const afterBooking = (await store.findPlan('p-sam'))!.maintenanceActionAt;
+
+    // Initial phase: every 7 days, due at 10:00 local on the client's calendar.
+    expect(afterSession).toBe('2027-02-17T10:00:00.000Z');
+    expect(afterBooking).toBeUndefined();
+  });
+});
+
+describe('sync-schedules when the Scheduler fails', () => {
+  it('logs a refused request by schedule name and still schedules the other messages', async () => {
+    const refuse = (call: SchedulerCall) => (call.name === 'rm.s-1.P2D.v1' ? new PermanentError('refused', 'ValidationException') : undefined);
+    const { scheduler, lines, book } = await clinicWithSam({ fault: refuse });
+
+    const outcome = await book('s-1', '2027-02-10T10:00:00Z');
+
+    expect(Object.keys(timetable(scheduler))).toEqual(['ci.s-1.after.v1', 'rm.s-1.PT2H.v1']);
+    expect(outcome.rejected).toBe(1);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.attributes.schedule)).toEqual(['rm.s-1.P2D.v1']);
+  });
+
+  it('fails the change on throttling, and the retry converges on the same three schedules', async () => {
+    let throttled = true;
+    const throttle = (call: SchedulerCall) => (throttled && call.name === 'rm.s-1.PT2H.v1' ? new RetryableError('throttled') : undefined);
+    const { scheduler, store, deps } = await clinicWithSam({ fault: throttle });
+    const after = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
+
+    const first = syncSchedules(deps, { type: 'session', after });
+    await expect(first).rejects.toBeInstanceOf(RetryableError);
+    throttled = false;
+    await syncSchedules(deps, { type: 'session', after });
+
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+  });
+});
+
+describe('diffMessages', () => {
+  it('asks for nothing when names and due times are unchanged', async () => {
+    const message = { identity: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 }, name: 'rm.s-1.P2D.v1', dueAt: '2027-02-08T10:00:00.000Z' };
+    const decisions = [{ action: 'schedule' as const, message }];
+
+    expect(diffMessages(decisions, decisions)).toEqual({ upserts: [], removals: [] });
+  });
+});
+
+// ------------------------------------------------------------------ the stream handler
+
+const quietLogger = () => new Logger({ serviceName: 'sync-schedules-test', logLevel: 'SILENT' });
+
+function sessionRecord(sequenceNumber: string, session: StoredSession): unknown {
+  const item = { ...session, pk: `CLIENT#${session.clientId}`, sk: `SESSION#${session.id}`, type: 'session' };
+  return { eventName: 'INSERT', eventSource: 'aws:dynamodb', dynamodb: { SequenceNumber: sequenceNumber, Keys: marshall({ pk: item.pk, sk: item.sk }), NewImage: marshall(item), StreamViewType: 'NEW_AND_OLD_IMAGES' } };
+}
+
+function streamEvent(records: unknown[]): DynamoDBStreamEvent {
+  return { Records: records } as DynamoDBStreamEvent;
+}
+
+describe('the sync-schedules stream handler', () => {
+  it('reports the first failed record and every one after it, yet still schedules the records after it', async () => {
+    const throttle = (call: SchedulerCall) => (call.name.includes('.s-2.') ? new RetryableError('throttled') : undefined);
+    const { store, scheduler, deps } = await clinicWithSam({ fault: throttle });
+    const sessions: StoredSession[] = [];
+    for (const [i, start] of ['2027-02-10T10:00:00Z', '2027-02-17T10:00:00Z', '2027-02-24T10:00:00Z'].entries()) {
+      sessions.push(await bookSession(store, { id: `s-${i + 1}`, planId: 'p-sam', start, durationMinutes: 60, location: 'Room 1' }));
+    }
+    const handler = createHandler({ ...deps, logger: quietLogger() });
+
+    const response = await handler(streamEvent(sessions.map((s, i) => sessionRecord(String(i + 1), s))));
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+    expect(scheduler.names().filter((n) => n.includes('.s-3.'))).toHaveLength(3);
+  });
+
+  it('skips a record whose image is not a valid session, without failing the batch', async () => {
+    const { store, scheduler, deps } = await clinicWithSam();
+    const good = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
+    const poison = { ...good, id: 's-9', start: 'next Tuesday' };
+    const handler = createHandler({ ...deps, logger: quietLogger() });
+
+    const response = await handler(streamEvent([sessionRecord('1', poison), sessionRecord('2', good)]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(Object.keys(timetable(scheduler))).toHaveLength(3);
+  });
+
+  it('ignores items that are not sessions, plans or clients', async () => {
+    const { scheduler, deps } = await clinicWithSam();
+    const handler = createHandler({ ...deps, logger: quietLogger() });
+    const ledgerItem = { pk: 'MSG#rm.s-1.P2D.v1', sk: 'MSG', type: 'message', status: 'sent' };
+
+    const response = await handler(streamEvent([{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(ledgerItem) } }]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(scheduler.calls).toEqual([]);
+  });
+});
+
+describe('the schedule definition sent to EventBridge Scheduler', () => {
+  it('rounds a due time with milliseconds up to the next whole second, never earlier', () => {
+    expect(atExpression('2027-02-08T10:00:00.000Z')).toBe('at(2027-02-08T10:00:00)');
+    expect(atExpression('2027-02-08T10:00:00.001Z')).toBe('at(2027-02-08T10:00:01)');
+  });
+
+  it('drops from the Input any field the dispatch payload does not name', () => {
+    const smuggled = { message: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 }, clientId: 'c-sam', email: 'sam@example.com' };
+
+    const input = JSON.parse(scheduleInput(smuggled)) as Record<string, unknown>;
+
+    expect(input).not.toHaveProperty('email');
+    expect(input).toMatchObject({ clientId: 'c-sam', scheduledTime: '<aws.scheduler.scheduled-time>' });
+  });
+
+  it('gives reminders an hour of retries and check-ins and nudges six', () => {
+    expect(retryPolicyFor('reminder')).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 20 });
+    expect(retryPolicyFor('check-in').MaximumEventAgeInSeconds).toBe(6 * 3600);
+    expect(retryPolicyFor('maintenance-nudge').MaximumEventAgeInSeconds).toBe(6 * 3600);
+  });
+});
