@@ -8,7 +8,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';

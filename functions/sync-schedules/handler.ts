@@ -13,7 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientSchema, idSchema, instantSchema, planSchema, sessionSchema } from '../../shared/domain/model.js';
 import { parseOrThrow, ValidationError } from '../../shared/domain/validation.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';

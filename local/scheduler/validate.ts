@@ -3,7 +3,7 @@
  * passes on AWS. Every failure becomes a `ValidationError` naming the field and the reason.
  */
 import { IANAZone } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidScheduleExpressionError, ValidationError } from './errors.js';
 import { isRecurring, parseScheduleExpression, type ScheduleExpression } from './expressions.js';
 

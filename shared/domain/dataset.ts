@@ -2,7 +2,7 @@
  * A clinic's data as a whole (a scenario, an import): every record validated, then every
  * reference checked, with all problems reported together by path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Client, type Clinic, type Plan, type Session, type Therapist } from './model.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from './validation.js';
 

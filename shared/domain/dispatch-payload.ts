@@ -2,7 +2,7 @@
  * What a one-time schedule hands to dispatch: opaque ids, the message identity and the
  * Scheduler's context attributes. Never a name, an email address or an answer.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { idSchema } from './model.js';
 import { messageIdentitySchema } from './message.js';
 

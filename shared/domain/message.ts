@@ -4,7 +4,7 @@
  * reconcile pass converges on one record and one email.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ID_PATTERN } from './model.js';
 
 export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert'] as const;

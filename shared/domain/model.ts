@@ -5,7 +5,7 @@
  * input and default to "everything subscribed, active, booked, version 1".
  */
 import { IANAZone, Duration } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
 // location or subject line: they would break headers and logs. HTML is valid data, escaped on output.

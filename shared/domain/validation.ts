@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One bad field: where it is and why it was refused. */
 export interface FieldIssue {

@@ -5,7 +5,7 @@
  * (TokenStore.consume) by the page that acts on them.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];

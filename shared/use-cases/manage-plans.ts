@@ -4,7 +4,7 @@
  * refuses references to things that do not exist, and writes through the store; the table's
  * stream then brings the schedules in line (sync-schedules), so nothing here talks to the Scheduler.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CATEGORIES, instantSchema, idSchema, sessionSchema, type Category, type Client, type Session } from '../domain/model.js';
 import { parseDataset, type Dataset } from '../domain/dataset.js';
 import { NotFoundError } from '../domain/errors.js';

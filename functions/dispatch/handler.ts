@@ -1,0 +1,56 @@
+/**
+ * dispatch: the target of every one-time message schedule. Validates the payload, sends the one
+ * message it names (shared/use-cases/send-message.ts) and returns the outcome.
+ *
+ * - An invalid payload is a permanent failure: logged with the field paths, no retry (it would
+ *   fail the same way every time).
+ * - A RetryableError (throttling, a claim in flight, storage) is thrown, so the Scheduler's and
+ *   Lambda's retry policies try again with backoff, ending in the dead-letter queue.
+ * - Everything else (sent, skipped, deferred, duplicate, failed) is recorded in the ledger and
+ *   returned normally.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
+import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
+import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
+import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
+import { dispatchRequestSchema, sendMessage, type SendMessageDeps, type SendOutcome } from '../../shared/use-cases/send-message.js';
+import { functionSpec } from '../../infra/topology.js';
+
+export type DispatchDeps = SendMessageDeps;
+
+export type DispatchResult = SendOutcome | { readonly status: 'invalid'; readonly issues: readonly FieldIssue[] };
+
+export function createHandler(deps: DispatchDeps): (event: unknown) => Promise<DispatchResult> {
+  const log = deps.log ?? new Logger({ serviceName: 'keepwell-dispatch' });
+  return async (event) => {
+    const parsed = dispatchRequestSchema.safeParse(event);
+    if (!parsed.success) {
+      // Paths and reasons only: the schema's messages never echo the input.
+      const issues = issuesFromZod(parsed.error);
+      log.error('invalid dispatch payload: not retried', { issues: issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ') });
+      return { status: 'invalid', issues };
+    }
+    return sendMessage({ ...deps, log }, parsed.data);
+  };
+}
+
+/** No live attempt holds a claim longer than the function can run; twice that is the lease. */
+const CLAIM_LEASE_MS = functionSpec('dispatch').timeoutSeconds * 2 * 1000;
+
+async function depsFromEnv(): Promise<DispatchDeps> {
+  const { store, ledger, scheduler, clinic, clock } = schedulingDepsFromEnv();
+  return { store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: await tokenSignerFromEnv(), claimLeaseMs: CLAIM_LEASE_MS };
+}
+
+let built: Promise<(event: unknown) => Promise<DispatchResult>> | undefined;
+
+/** Built once per container, on the first invocation, from the environment the stack sets. */
+export const handler = async (event: unknown): Promise<DispatchResult> => {
+  built ??= depsFromEnv().then(createHandler, (error: unknown) => {
+    // A failed start (a missing variable, SSM unreachable) is retried by the next invocation.
+    built = undefined;
+    throw error;
+  });
+  return (await built)(event);
+};

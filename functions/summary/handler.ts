@@ -1,0 +1,79 @@
+/**
+ * The summary sweep's Lambda: invoked every 15 minutes by a recurring schedule, it sends each
+ * therapist's follow-up summary that has fallen due (shared/use-cases/send-summaries.ts).
+ * A sweep in which any summary failed ends in an error, so the function's error alarm sees it;
+ * the failure itself is already recorded in the ledger, and retries are the next sweeps' job.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import * as z from 'zod';
+import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
+import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
+import { optionalEnv, readEnv } from '../../shared/config/env.js';
+import { clinicSchema, type Clinic } from '../../shared/domain/model.js';
+import { parseOrThrow, ValidationError } from '../../shared/domain/validation.js';
+import type { Mailer } from '../../shared/ports/mailer.js';
+import { systemClock, type Clock } from '../../shared/ports/clock.js';
+import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
+import { sendDueSummaries, type SendSummariesDeps, type SweepReport } from '../../shared/use-cases/send-summaries.js';
+
+export interface SummaryHandlerDeps {
+  readonly store: ClinicStore;
+  readonly ledger: Ledger;
+  readonly mailer: Mailer;
+  readonly clinic: Clinic;
+  readonly clock: Clock;
+  readonly logger?: SendSummariesDeps['logger'];
+  /** @default 1 MB (MAX_RAW_MESSAGE_BYTES) */
+  readonly maxBytes?: number;
+}
+
+/** The recurring schedule sends `{}`; anything else it may carry is ignored, but it must be an object. */
+const sweepEventSchema = z.union([z.looseObject({}), z.null(), z.undefined()]);
+
+/** Some summaries of the sweep failed; their ledger entries say which and why. */
+export class SummarySweepError extends Error {
+  override readonly name = 'SummarySweepError';
+  constructor(readonly report: SweepReport) {
+    super(`${report.counts.failed} of ${report.therapists} therapists' summaries failed in the sweep at ${report.at}`);
+  }
+}
+
+export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Promise<SweepReport> {
+  const logger = deps.logger ?? new Logger({ serviceName: 'keepwell-summary' });
+  return async (event) => {
+    parseOrThrow(sweepEventSchema, event, 'summary sweep event');
+    const report = await sendDueSummaries(
+      { store: deps.store, ledger: deps.ledger, mailer: deps.mailer, clinic: deps.clinic, logger, ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}) },
+      deps.clock.now(),
+    );
+    logger.info('summary sweep', { at: report.at, therapists: report.therapists, ...report.counts });
+    if (report.counts.failed > 0) throw new SummarySweepError(report);
+    return report;
+  };
+}
+
+function clinicFromEnv(text: string): Clinic {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('CLINIC_CONFIG', [{ path: '', reason: 'is not valid JSON' }], { cause: error });
+  }
+  return parseOrThrow(clinicSchema, json, 'CLINIC_CONFIG');
+}
+
+function depsFromEnv(): SummaryHandlerDeps {
+  const env = readEnv(['TABLE_NAME', 'CLINIC_CONFIG', 'CONFIGURATION_SET']);
+  const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
+  const store = new DynamoStore({ tableName: env.TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
+  return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(env.CLINIC_CONFIG), clock: systemClock };
+}
+
+let built: ((event: unknown) => Promise<SweepReport>) | undefined;
+
+/** Built once per container, on the first invocation, from the environment the stack sets. */
+export const handler = async (event: unknown): Promise<SweepReport> => {
+  built ??= createHandler(depsFromEnv());
+  return built(event);
+};

@@ -1,0 +1,125 @@
+/**
+ * The Mailer port on SES v2 SendEmail, with `Content.Simple`: SES builds the MIME message from the
+ * subject, both bodies, the extra headers and the attachments. Simple rather than Raw because
+ * (1) SES then owns MIME encoding, folding and boundaries, so nothing here can get them wrong, and
+ * the dispatch bundle needs no MIME library; (2) SES v2 local keeps `headers` only for Simple
+ * content, so the tests can prove List-Unsubscribe reached SES. The configuration set routes
+ * bounce, complaint and delivery events back to ses-events; tags carry opaque ids only.
+ *
+ * SDK errors become the domain's RetryableError (throttling, quota, 5xx, network) or
+ * PermanentError (rejected, unverified sender, sending paused, suspended account, bad request).
+ */
+import {
+  AccountSuspendedException,
+  BadRequestException,
+  InternalServiceErrorException,
+  LimitExceededException,
+  MailFromDomainNotVerifiedException,
+  MessageRejected,
+  NotFoundException,
+  SendEmailCommand,
+  SendingPausedException,
+  SESv2Client,
+  SESv2ServiceException,
+  TooManyRequestsException,
+  type SendEmailCommandOutput,
+} from '@aws-sdk/client-sesv2';
+import { PermanentError, RetryableError } from '../../domain/errors.js';
+import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
+import { readEnv } from '../../config/env.js';
+
+/** The one SES call the mailer makes; a test can wrap the real client to inject faults. */
+export interface SesSendClient {
+  send(command: SendEmailCommand): Promise<SendEmailCommandOutput>;
+}
+
+const RETRYABLE = [TooManyRequestsException, LimitExceededException, InternalServiceErrorException];
+const PERMANENT = [MessageRejected, MailFromDomainNotVerifiedException, SendingPausedException, AccountSuspendedException, BadRequestException, NotFoundException];
+
+/** Maps an error from SendEmail to RetryableError or PermanentError; the code is the SDK's error name. */
+export function classifySesError(error: unknown): RetryableError | PermanentError {
+  if (error instanceof RetryableError || error instanceof PermanentError) return error;
+  if (RETRYABLE.some((type) => error instanceof type)) return new RetryableError(`SES is throttling or over quota (${(error as Error).name})`, { cause: error });
+  if (PERMANENT.some((type) => error instanceof type)) {
+    const name = (error as Error).name;
+    return new PermanentError(`SES refused the email (${name})`, name, { cause: error });
+  }
+  if (error instanceof SESv2ServiceException) {
+    const status = error.$metadata.httpStatusCode ?? 0;
+    // ThrottlingException is the SDK's generic, unmodelled throttling error.
+    if (error.$fault === 'server' || status >= 500 || status === 429 || error.name === 'ThrottlingException' || error.$retryable) {
+      return new RetryableError(`SES failed temporarily (${error.name}, HTTP ${status})`, { cause: error });
+    }
+    return new PermanentError(`SES refused the email (${error.name}, HTTP ${status})`, error.name, { cause: error });
+  }
+  // No answer from SES at all (network, timeout): the retry policy tries again later.
+  return new RetryableError('SES could not be reached', { cause: error });
+}
+
+export interface SesMailerOptions {
+  readonly client: SesSendClient;
+  /** The configuration set that publishes bounce, complaint and delivery events. */
+  readonly configurationSet?: string;
+}
+
+export class SesMailer implements Mailer {
+  private readonly client: SesSendClient;
+  private readonly configurationSet: string | undefined;
+
+  constructor(options: SesMailerOptions) {
+    this.client = options.client;
+    this.configurationSet = options.configurationSet;
+  }
+
+  async send(email: OutgoingEmail): Promise<{ readonly messageId: string }> {
+    const command = new SendEmailCommand({
+      FromEmailAddress: email.from,
+      Destination: { ToAddresses: [email.to] },
+      ...(email.replyTo ? { ReplyToAddresses: [email.replyTo] } : {}),
+      ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
+      Content: {
+        Simple: {
+          Subject: { Data: email.subject, Charset: 'UTF-8' },
+          Body: { Html: { Data: email.html, Charset: 'UTF-8' }, Text: { Data: email.text, Charset: 'UTF-8' } },
+          ...(email.headers && Object.keys(email.headers).length > 0
+            ? { Headers: Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value })) }
+            : {}),
+          ...(email.attachments && email.attachments.length > 0
+            ? {
+                Attachments: email.attachments.map((a) => ({
+                  FileName: a.filename,
+                  ContentType: a.contentType,
+                  ContentDisposition: 'ATTACHMENT' as const,
+                  RawContent: typeof a.content === 'string' ? Buffer.from(a.content, 'utf8') : a.content,
+                })),
+              }
+            : {}),
+        },
+      },
+      ...(email.tags ? { EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value })) } : {}),
+    });
+    let output: SendEmailCommandOutput;
+    try {
+      output = await this.client.send(command);
+    } catch (error) {
+      throw classifySesError(error);
+    }
+    // Accepted without an id: the email may be on its way, so a retry could send it twice.
+    if (!output.MessageId) throw new PermanentError('SES accepted the email but returned no message id', 'NoMessageId');
+    return { messageId: output.MessageId };
+  }
+}
+
+let shared: SESv2Client | undefined;
+
+/** The SES client, created once per container; SES_ENDPOINT points it at SES v2 local in the twin. */
+export function sesClientFromEnv(env: NodeJS.ProcessEnv = process.env): SESv2Client {
+  shared ??= new SESv2Client(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {});
+  return shared;
+}
+
+/** The mailer for a handler: the shared client and the CONFIGURATION_SET from the environment. */
+export function fromEnv(env: NodeJS.ProcessEnv = process.env): SesMailer {
+  const { CONFIGURATION_SET } = readEnv(['CONFIGURATION_SET'], env);
+  return new SesMailer({ client: sesClientFromEnv(env), configurationSet: CONFIGURATION_SET });
+}

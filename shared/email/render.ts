@@ -1,0 +1,145 @@
+/**
+ * Turns an EmailDocument into the two parts every email carries: HTML built from the MJML layout
+ * (compiled at build time into layout.generated.ts) and a plain-text part with the same content.
+ * Every value is plain text escaped here, and only http(s) URLs reach an href, so no template,
+ * client name or answer can inject markup.
+ */
+import type { Block, Brand, EmailDocument, Tone } from './document.js';
+import { escapeHtml, safeUrl } from './escape.js';
+import { FRAGMENTS, SHELL, type FragmentName } from './layout.generated.js';
+
+export interface RenderedParts {
+  readonly html: string;
+  readonly text: string;
+}
+
+const SLOT = /%%([A-Z]+)%%/g;
+
+/**
+ * Fills a fragment's %%NAME%% slots in one pass, so a value that itself contains "%%X%%" is
+ * never filled again. Values are already-safe HTML: callers pass escaped text or fragments.
+ */
+function fill(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(SLOT, (slot, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`email layout slot ${slot} has no value`);
+    return value;
+  });
+}
+
+function fragment(name: FragmentName, values: Readonly<Record<string, string>>): string {
+  return fill(FRAGMENTS[name], values);
+}
+
+const text = (value: string) => escapeHtml(value);
+const href = (url: string) => escapeHtml(safeUrl(url));
+
+const NOTICE: Record<Tone, FragmentName> = {
+  info: 'notice-info',
+  success: 'notice-success',
+  warning: 'notice-warning',
+  alert: 'notice-alert',
+};
+
+/** Row highlight for table rows; 'info' rows stay plain so flags stand out. */
+const ROW_BACKGROUND: Record<Tone, string | undefined> = {
+  info: undefined,
+  success: '#edf7f1',
+  warning: '#fdf6e7',
+  alert: '#fdeeee',
+};
+
+const CELL = 'padding:6px 8px 6px 0;vertical-align:top;';
+
+function detailRow([label, value]: readonly [string, string]): string {
+  return `<tr><td style="padding:4px 12px 4px 0;color:#52606d;vertical-align:top;white-space:nowrap;">${text(label)}</td><td style="padding:4px 0;font-weight:600;vertical-align:top;">${text(value)}</td></tr>`;
+}
+
+function tableHtml(block: Extract<Block, { type: 'table' }>): string {
+  const caption = block.caption ? `<caption style="text-align:left;font-weight:700;padding:4px 0;">${text(block.caption)}</caption>` : '';
+  const head = block.columns.map((c) => `<th style="text-align:left;${CELL}color:#52606d;font-size:13px;">${text(c)}</th>`).join('');
+  const rows = block.rows
+    .map((row) => {
+      const background = row.tone ? ROW_BACKGROUND[row.tone] : undefined;
+      const style = background ? ` style="background:${background};"` : '';
+      const weight = row.tone === 'alert' ? 'font-weight:600;' : '';
+      return `<tr${style}>${row.cells.map((c) => `<td style="${CELL}${weight}">${text(c)}</td>`).join('')}</tr>`;
+    })
+    .join('');
+  return fragment('table', { CAPTION: caption, HEAD: head, ROWS: rows });
+}
+
+function blockHtml(block: Block): string {
+  switch (block.type) {
+    case 'heading':
+      return fragment('heading', { TEXT: text(block.text) });
+    case 'paragraph':
+      return fragment('paragraph', { TEXT: text(block.text) });
+    case 'button':
+      return fragment('button', { URL: href(block.url), LABEL: text(block.label) });
+    case 'links':
+      return block.links.map((l) => fragment('link', { URL: href(l.url), LABEL: text(l.label) })).join('');
+    case 'details':
+      return fragment('details', { ROWS: block.rows.map(detailRow).join('') });
+    case 'notice':
+      return fragment(NOTICE[block.tone], { TEXT: text(block.text) });
+    case 'table':
+      return tableHtml(block);
+    case 'list':
+      return fragment('list', { ITEMS: block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('') });
+    case 'divider':
+      return fragment('divider', {});
+  }
+}
+
+/** The plain-text part: the same blocks, read top to bottom, links written out in full. */
+function blockText(block: Block): string {
+  switch (block.type) {
+    case 'heading':
+      return `${block.text}\n${'='.repeat(Math.min(block.text.length, 60))}`;
+    case 'paragraph':
+      return block.text;
+    case 'button':
+      return `${block.label}:\n${safeUrl(block.url)}`;
+    case 'links':
+      return block.links.map((l) => `${l.label}:\n${safeUrl(l.url)}`).join('\n\n');
+    case 'details': {
+      const width = Math.max(...block.rows.map(([label]) => label.length));
+      return block.rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n');
+    }
+    case 'notice':
+      return block.tone === 'alert' || block.tone === 'warning' ? `!! ${block.text}` : `> ${block.text}`;
+    case 'table': {
+      const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}`);
+      return [...(block.caption ? [block.caption] : []), `   ${block.columns.join(' | ')}`, ...lines].join('\n');
+    }
+    case 'list':
+      return block.items.map((i) => `- ${i}`).join('\n');
+    case 'divider':
+      return '----------------------------------------';
+  }
+}
+
+function title(doc: EmailDocument, brand: Brand): string {
+  const heading = doc.blocks.find((b): b is Extract<Block, { type: 'heading' }> => b.type === 'heading');
+  return heading ? `${heading.text} · ${brand.clinicName}` : brand.clinicName;
+}
+
+export function renderDocument(doc: EmailDocument, brand: Brand): RenderedParts {
+  const signature = brand.signature ? fragment('signature', { TEXT: text(brand.signature) }) : '';
+  const footerLines = (doc.footer ?? []).map((line) => fragment('footer-line', { TEXT: text(line) }));
+  if (doc.unsubscribeUrl) footerLines.push(fragment('footer-unsubscribe', { URL: href(doc.unsubscribeUrl), LABEL: text('Unsubscribe') }));
+  const html = fill(SHELL, {
+    TITLE: text(title(doc, brand)),
+    PREHEADER: text(doc.preheader),
+    CLINIC: text(brand.clinicName),
+    BLOCKS: doc.blocks.map(blockHtml).join('') + signature,
+    FOOTER: footerLines.join(''),
+  });
+
+  const sections = doc.blocks.map(blockText);
+  if (brand.signature) sections.push(brand.signature);
+  const footer = [...(doc.footer ?? []), ...(doc.unsubscribeUrl ? [`Unsubscribe: ${safeUrl(doc.unsubscribeUrl)}`] : [])];
+  const textPart = [brand.clinicName, ...sections, ...(footer.length ? ['--', footer.join('\n')] : [])].join('\n\n');
+  return { html, text: `${textPart}\n` };
+}

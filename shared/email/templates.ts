@@ -1,0 +1,241 @@
+/**
+ * Every email Keepwell sends to a client or a therapist about one session or plan, in one place.
+ * A template is a pure function of current data and ready-made links: it builds an EmailDocument
+ * (plain text, escaped by the renderer) and returns a RenderedEmail. Times are shown in the
+ * reader's zone; the clinic's name, signature, booking details and texts come from configuration.
+ */
+import type { CheckInAnswers, Clinic, Client, Plan, Therapist } from '../domain/model.js';
+import { SCORES } from '../domain/model.js';
+import type { Instant } from '../domain/time.js';
+import type { Scores, StoredSession } from '../ports/store.js';
+import { sessionInvite } from './calendar.js';
+import type { Block, EmailDocument } from './document.js';
+import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
+import { formatDate, formatDateTime, formatShortDateTime } from './format.js';
+import { renderDocument } from './render.js';
+import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
+
+interface ClientEmailBase {
+  readonly clinic: Clinic;
+  readonly client: Client;
+  readonly therapist: Therapist;
+  readonly plan: Plan;
+  readonly texts?: EmailTexts;
+}
+
+export interface ReminderInput extends ClientEmailBase {
+  readonly session: StoredSession;
+  readonly links: { readonly confirm: string; readonly reschedule: string; readonly unsubscribe: string };
+  /** When the email is built: the invitation's DTSTAMP. */
+  readonly now: Date;
+}
+
+export interface CheckInInput extends ClientEmailBase {
+  readonly session: StoredSession;
+  readonly links: { readonly checkIn: string; readonly unsubscribe: string };
+}
+
+export interface MaintenanceNudgeInput extends ClientEmailBase {
+  /** When the next maintenance session fell due. */
+  readonly dueAt: Instant;
+  readonly links: { readonly unsubscribe: string };
+}
+
+export interface TherapistAlertInput {
+  readonly clinic: Clinic;
+  readonly therapist: Therapist;
+  readonly client: Client;
+  readonly session: StoredSession;
+  readonly reason: 'red-flag' | 'reschedule-request';
+  readonly flags?: string[];
+  readonly answers?: CheckInAnswers;
+  readonly baseline?: Scores;
+  readonly message?: string;
+}
+
+/**
+ * "Session 3 of 6 (initial)", "Maintenance session", or "Session 9" once an open-ended phase runs
+ * past its count; undefined before the writers have numbered the session.
+ */
+export function sessionPosition(plan: Pick<Plan, 'phases'>, session: StoredSession): string | undefined {
+  if (session.maintenance) return 'Maintenance session';
+  if (session.number === undefined) return undefined;
+  if (session.ofPhase === undefined) return `Session ${session.number}`;
+  // The store keeps the plan-wide number; the position within the phase is that number less the
+  // sessions of the finite phases before it.
+  let before = 0;
+  for (const phase of plan.phases) {
+    if (phase.sessions === undefined || session.number <= before + phase.sessions) break;
+    before += phase.sessions;
+  }
+  const phaseName = plan.phases.length > 1 && session.phase ? ` (${session.phase})` : '';
+  return `Session ${session.number - before} of ${session.ofPhase}${phaseName}`;
+}
+
+function clinicFooter(clinic: Clinic, why: string): string[] {
+  return [why, ...(clinic.phone ? [`${clinic.name} · ${clinic.phone}`] : [clinic.name])];
+}
+
+function rendered(
+  subject: string,
+  doc: EmailDocument,
+  clinic: Clinic,
+  extra: { headers?: Record<string, string>; attachments?: EmailAttachment[]; replyTo?: string; unsigned?: boolean } = {},
+): RenderedEmail {
+  // The clinic's signature is written to clients; an alert between colleagues goes without it.
+  const signature = clinic.signature && !extra.unsigned ? { signature: clinic.signature } : {};
+  const { html, text } = renderDocument(doc, { clinicName: clinic.name, ...signature });
+  return {
+    subject,
+    html,
+    text,
+    headers: extra.headers ?? {},
+    attachments: extra.attachments ?? [],
+    ...(extra.replyTo ? { replyTo: extra.replyTo } : {}),
+  };
+}
+
+function sessionDetails(session: StoredSession, plan: Plan, therapist: Therapist, zone: string): Block {
+  const position = sessionPosition(plan, session);
+  return {
+    type: 'details',
+    rows: [
+      ['When', formatDateTime(session.start, zone)],
+      ['Length', `${session.durationMinutes} minutes`],
+      ['Where', session.location],
+      ['With', therapist.name],
+      ...(position ? ([['Session', position]] as const) : []),
+    ],
+  };
+}
+
+export function renderReminder(input: ReminderInput): RenderedEmail {
+  const { clinic, client, therapist, plan, session, links } = input;
+  const texts = input.texts ?? DEFAULT_TEXTS;
+  const zone = client.timezone;
+  const when = formatDateTime(session.start, zone);
+  const doc: EmailDocument = {
+    preheader: `${when} with ${therapist.name}`,
+    blocks: [
+      { type: 'heading', text: 'Your session is coming up' },
+      { type: 'paragraph', text: `Hello ${client.name}, this is a reminder of your next session with ${therapist.name}.` },
+      sessionDetails(session, plan, therapist, zone),
+      { type: 'button', label: 'Confirm I will be there', url: links.confirm },
+      { type: 'paragraph', text: 'Before your session:' },
+      { type: 'list', items: texts.beforeSession },
+      { type: 'links', links: [{ label: 'Need to reschedule? Let us know', url: links.reschedule }] },
+      { type: 'paragraph', text: 'The attached invitation adds this session to your calendar, and updates it if the time changes.' },
+    ],
+    footer: clinicFooter(clinic, `You get session reminders because you have a care plan with ${clinic.name}.`),
+    unsubscribeUrl: links.unsubscribe,
+  };
+  return rendered(`Reminder: your session on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
+    headers: unsubscribeHeaders(links.unsubscribe),
+    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now })],
+  });
+}
+
+export function renderCheckIn(input: CheckInInput): RenderedEmail {
+  const { clinic, client, therapist, plan, session, links } = input;
+  const texts = input.texts ?? DEFAULT_TEXTS;
+  const day = formatDate(session.start, client.timezone);
+  const doc: EmailDocument = {
+    preheader: `Four quick questions about your session on ${day}`,
+    blocks: [
+      { type: 'heading', text: 'How are you feeling?' },
+      { type: 'paragraph', text: `Hello ${client.name}, how are you feeling after your session with ${therapist.name} on ${day}?` },
+      {
+        type: 'paragraph',
+        text: `Four quick questions (pain, mobility, stress and sleep) take under a minute, and help ${therapist.name} plan your next session.`,
+      },
+      { type: 'button', label: 'Tell us how you feel', url: links.checkIn },
+      { type: 'notice', tone: 'info', text: aftercareFor(plan.goal, texts) },
+      ...(clinic.phone ? [{ type: 'paragraph', text: `If anything feels wrong, call us on ${clinic.phone}.` } as const] : []),
+    ],
+    footer: clinicFooter(clinic, `You get check-ins after your sessions because you have a care plan with ${clinic.name}.`),
+    unsubscribeUrl: links.unsubscribe,
+  };
+  return rendered('How are you feeling after your session?', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
+}
+
+export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEmail {
+  const { clinic, client, therapist, links } = input;
+  const texts = input.texts ?? DEFAULT_TEXTS;
+  const due = formatDate(input.dueAt, client.timezone);
+  const howToBook: Block[] = [];
+  if (clinic.bookingUrl) howToBook.push({ type: 'button', label: 'Book your session', url: clinic.bookingUrl });
+  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.` });
+  howToBook.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
+  const doc: EmailDocument = {
+    preheader: `Your next maintenance session with ${therapist.name} was due on ${due}`,
+    blocks: [
+      { type: 'heading', text: 'Time for your next session' },
+      {
+        type: 'paragraph',
+        text: `Hello ${client.name}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
+      },
+      ...howToBook,
+    ],
+    footer: clinicFooter(clinic, `You get maintenance reminders because you have a care plan with ${clinic.name}.`),
+    unsubscribeUrl: links.unsubscribe,
+  };
+  return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
+}
+
+const SCORE_LABEL: Record<(typeof SCORES)[number], string> = { pain: 'Pain', mobility: 'Mobility', stress: 'Stress', sleep: 'Sleep' };
+
+function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {
+  const change = (now: number, then: number) => (now === then ? '0' : now > then ? `+${now - then}` : `${now - then}`);
+  return {
+    type: 'table',
+    caption: 'Check-in answers (0–10)',
+    columns: baseline ? ['', 'Now', 'Baseline', 'Change'] : ['', 'Now'],
+    rows: SCORES.map((score) => ({
+      cells: baseline
+        ? [SCORE_LABEL[score], String(answers[score]), String(baseline[score]), change(answers[score], baseline[score])]
+        : [SCORE_LABEL[score], String(answers[score])],
+    })),
+  };
+}
+
+/**
+ * An email to the therapist that cannot wait for the summary: red flags in a check-in, or a
+ * client asking to move a session. Replies go straight to the client.
+ */
+export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail {
+  const { clinic, therapist, client, session } = input;
+  const zone = therapist.timezone;
+  const short = formatShortDateTime(session.start, zone);
+  const isFlag = input.reason === 'red-flag';
+  const blocks: Block[] = [
+    { type: 'heading', text: isFlag ? 'A check-in needs your attention' : 'A client asked to reschedule' },
+    {
+      type: 'details',
+      rows: [
+        ['Client', client.name],
+        ['Email', client.email],
+        ['Session', formatDateTime(session.start, zone)],
+        ['Where', session.location],
+      ],
+    },
+  ];
+  if (isFlag) {
+    const flags = input.flags ?? [];
+    if (flags.length > 0) blocks.push({ type: 'notice', tone: 'alert', text: 'Red flags:' }, { type: 'list', items: flags });
+    if (input.answers) {
+      blocks.push(answersTable(input.answers, input.baseline));
+      if (input.answers.notes.trim()) blocks.push({ type: 'paragraph', text: `Notes from ${client.name}: “${input.answers.notes.trim()}”` });
+      if (input.answers.wantsToRebook) blocks.push({ type: 'paragraph', text: `${client.name} would like to book another session.` });
+    }
+  } else if (input.message?.trim()) {
+    blocks.push({ type: 'paragraph', text: `Message from ${client.name}: “${input.message.trim()}”` });
+  }
+  blocks.push({ type: 'paragraph', text: `Reply to this email to answer ${client.name} directly.` });
+  const doc: EmailDocument = {
+    preheader: isFlag ? `Check-in after the session on ${short}` : `About the session on ${short}`,
+    blocks,
+    footer: [`Sent by Keepwell for ${clinic.name}, to ${therapist.name}.`],
+  };
+  const subject = isFlag ? `Check-in needs attention: session on ${short}` : `Reschedule request: session on ${short}`;
+  return rendered(subject, doc, clinic, { replyTo: client.email, unsigned: true });
+}

@@ -1,0 +1,352 @@
+/**
+ * Gathers what one therapist's follow-up summary says about one period. Step by step:
+ * 1. Read the therapist's plans (one Query) and their sessions, check-ins and reschedule
+ *    requests from a little before the period (whose check-ins fall due in it) to the next
+ *    summary (the coming sessions) — three Queries on the therapist index, sized by activity.
+ * 2. Read the full record of each client with a check-in or a request in the period (one Query
+ *    each: names, the plan's earlier check-ins for the trend, the sessions they refer to), and
+ *    just the profile of the other clients the summary names (one GetItem each).
+ * 3. Compare each check-in with the plan's baseline and the previous check-in (both captured
+ *    when the answers were stored), flag what needs attention, and draw each plan's pain trend.
+ * 4. List who did not answer a check-in that fell due in the period, who asked to reschedule or
+ *    to book, which plans are due or lapsed on maintenance (and for how long), and the booked
+ *    sessions until the next summary.
+ * Nothing is written; the result holds Instants, and the template formats them in local time.
+ */
+import { Duration } from 'luxon';
+import type { Clinic, Client, Therapist } from '../domain/model.js';
+import { redFlags } from '../domain/red-flags.js';
+import type { SummaryPeriod } from '../domain/summary-period.js';
+import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
+import type { ClientBundle, ClinicStore, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+
+export interface SummaryClient {
+  readonly id: string;
+  /** Absent when the client is no longer on record. */
+  readonly name?: string;
+}
+
+export interface CheckInLine {
+  readonly client: SummaryClient;
+  readonly planId: string;
+  readonly goal?: string;
+  readonly sessionId: string;
+  /** Absent when the session is no longer on record (deleted after the answers came in). */
+  readonly sessionStart?: Instant;
+  readonly answeredAt: Instant;
+  readonly scores: Scores;
+  readonly baseline?: Scores;
+  readonly previous?: Scores;
+  readonly isBaseline: boolean;
+  readonly notes: string;
+  readonly wantsToRebook: boolean;
+  /** Why these answers need attention; empty when they do not. */
+  readonly flags: readonly string[];
+  /** Pain at each of the plan's check-ins up to the period end, oldest first. */
+  readonly painTrend: readonly number[];
+}
+
+export interface UnansweredCheckIn {
+  readonly client: SummaryClient;
+  readonly sessionId: string;
+  readonly sessionStart: Instant;
+  readonly dueAt: Instant;
+}
+
+export interface RequestLine {
+  readonly client: SummaryClient;
+  readonly sessionId: string;
+  readonly sessionStart?: Instant;
+  readonly message: string;
+  readonly at: Instant;
+}
+
+export interface RebookLine {
+  readonly client: SummaryClient;
+  readonly planId: string;
+  readonly answeredAt: Instant;
+}
+
+export interface MaintenanceLine {
+  readonly client: SummaryClient;
+  readonly planId: string;
+  readonly goal: string;
+  readonly state: 'due' | 'lapsed';
+  readonly dueAt: Instant;
+  readonly lapsedAt: Instant;
+  /** Calendar days from the due date to the period end, in the therapist's zone. */
+  readonly daysSinceDue: number;
+  /** Became due or lapsed during this period. */
+  readonly isNew: boolean;
+}
+
+export interface ComingSession {
+  readonly client: SummaryClient;
+  readonly sessionId: string;
+  readonly start: Instant;
+  readonly durationMinutes: number;
+  readonly location: string;
+  readonly number?: number;
+  readonly phase?: string;
+  readonly ofPhase?: number;
+}
+
+export interface SummaryCounts {
+  readonly checkIns: number;
+  readonly flagged: number;
+  readonly unanswered: number;
+  readonly requests: number;
+  readonly wantsToRebook: number;
+  readonly maintenanceDue: number;
+  readonly maintenanceLapsed: number;
+  readonly coming: number;
+}
+
+export interface SummaryData {
+  readonly therapist: Pick<Therapist, 'id' | 'name' | 'timezone' | 'summary'>;
+  readonly period: SummaryPeriod;
+  readonly counts: SummaryCounts;
+  /** Flagged check-ins first, then the rest; each group in the order the answers came in. */
+  readonly checkIns: readonly CheckInLine[];
+  readonly unanswered: readonly UnansweredCheckIn[];
+  readonly requests: readonly RequestLine[];
+  readonly rebook: readonly RebookLine[];
+  readonly maintenance: readonly MaintenanceLine[];
+  readonly coming: readonly ComingSession[];
+  /** Nothing happened in the period: no check-in, unanswered check-in, request or maintenance change. */
+  readonly isEmpty: boolean;
+}
+
+export interface BuildSummaryInput {
+  readonly store: ClinicStore;
+  readonly therapist: Therapist;
+  readonly period: SummaryPeriod;
+  readonly clinic: Pick<Clinic, 'quietHours'>;
+  /** How many client reads run at once. @default 16 */
+  readonly concurrency?: number;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** The longest a session can run (sessionSchema caps it). */
+const MAX_SESSION_MS = 600 * MINUTE_MS;
+/** Quiet hours can hold a check-in back for up to a day. */
+const QUIET_HOURS_SLACK_MS = DAY_MS;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+const within = (at: Instant, from: Instant, to: Instant) => at >= from && at < to;
+
+function endOf(session: { start: Instant; durationMinutes: number }): Instant {
+  return toInstant(Date.parse(session.start) + session.durationMinutes * MINUTE_MS);
+}
+
+/** Upper bound of an ISO duration in milliseconds, counting a calendar day as 25 hours. */
+function longestMs(iso: string): number {
+  const d = Duration.fromISO(iso).shiftTo('days', 'hours', 'minutes', 'seconds', 'milliseconds');
+  return d.days * 25 * HOUR_MS + (d.hours * HOUR_MS + d.minutes * MINUTE_MS + d.seconds * 1000 + d.milliseconds);
+}
+
+/**
+ * When a session's check-in is sent: `checkInAfter` after it ends, moved out of quiet hours in the
+ * client's zone — the rule shared/domain/schedule-rules.ts schedules it by.
+ */
+export function checkInDueAt(session: { start: Instant; durationMinutes: number }, plan: Pick<StoredPlan, 'checkInAfter'>, zone: string, quiet: Clinic['quietHours']): Instant {
+  return applyQuietHours(addOffset(endOf(session), plan.checkInAfter, zone), zone, quiet);
+}
+
+function scoresOf(s: Scores): Scores {
+  return { pain: s.pain, mobility: s.mobility, stress: s.stress, sleep: s.sleep };
+}
+
+function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {
+  return (a, b) => key(a).localeCompare(key(b));
+}
+
+/** Whole calendar days between the local dates of two instants (dates parse as UTC midnights: no DST). */
+function calendarDaysBetween(from: Instant, to: Instant, zone: string): number {
+  const days = Math.round((Date.parse(localDate(to, zone)) - Date.parse(localDate(from, zone))) / DAY_MS);
+  return Math.max(0, days);
+}
+
+export async function buildSummary(input: BuildSummaryInput): Promise<SummaryData> {
+  const { store, therapist, period, clinic } = input;
+  const concurrency = input.concurrency ?? 16;
+
+  // 1. Plans, then everything on the therapist index from the earliest session whose check-in can
+  //    fall due in the period up to the next summary.
+  const plans = await store.therapistPlans(therapist.id);
+  const planById = new Map(plans.map((p) => [p.id, p]));
+  const lookbackMs = Math.max(longestMs('PT24H'), ...plans.map((p) => longestMs(p.checkInAfter))) + MAX_SESSION_MS + QUIET_HOURS_SLACK_MS;
+  const activity = await store.therapistActivity(therapist.id, toInstant(Date.parse(period.start) - lookbackMs), period.nextEnd);
+
+  const checkIns = activity.checkIns
+    .filter((c) => within(c.answeredAt, period.start, period.end))
+    .sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
+  const requests = activity.requests.filter((r) => within(r.at, period.start, period.end));
+  const coming = activity.sessions
+    .filter((s) => s.status === 'booked' && within(s.start, period.end, period.nextEnd))
+    .sort(byTime((s) => `${s.start}#${s.id}`));
+  const unansweredCandidates = activity.sessions.filter(
+    (s) => (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && endOf(s) < period.end && planById.get(s.planId)?.status === 'active',
+  );
+  const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
+
+  // 2. Full records for clients active in the period; profiles for the rest.
+  const bundleIds = [...new Set([...checkIns.map((c) => c.clientId), ...requests.map((r) => r.clientId)])];
+  const inBundles = new Set(bundleIds);
+  const bundles = new Map<string, ClientBundle>();
+  await mapWithConcurrency(bundleIds, concurrency, async (id) => {
+    const bundle = await store.getClientBundle(id);
+    if (bundle) bundles.set(id, bundle);
+  });
+  const profiles = new Map<string, Client>([...bundles].map(([id, b]) => [id, b.client]));
+  const otherIds = [
+    ...new Set([...unansweredCandidates.map((s) => s.clientId), ...coming.map((s) => s.clientId), ...maintenancePlans.map((p) => p.clientId)]),
+  ].filter((id) => !inBundles.has(id));
+  await mapWithConcurrency(otherIds, concurrency, async (id) => {
+    const client = await store.getClient(id);
+    if (client) profiles.set(id, client);
+  });
+  const who = (clientId: string): SummaryClient => {
+    const name = profiles.get(clientId)?.name;
+    return name === undefined ? { id: clientId } : { id: clientId, name };
+  };
+  const recentSessions = new Map(activity.sessions.map((s) => [s.id, s]));
+  const sessionOf = (clientId: string, sessionId: string): StoredSession | undefined =>
+    bundles.get(clientId)?.sessions.find((s) => s.id === sessionId) ?? recentSessions.get(sessionId);
+
+  // 3. Each check-in against baseline and last, flagged, with its plan's pain trend.
+  const lines = checkIns.map((c) => checkInLine(c, bundles.get(c.clientId), planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)));
+  const flagged = lines.filter((l) => l.flags.length > 0);
+  const orderedLines = [...flagged, ...lines.filter((l) => l.flags.length === 0)];
+
+  // 4. Who needs a reply, who is slipping, and what is coming.
+  const unanswered: UnansweredCheckIn[] = [];
+  for (const session of unansweredCandidates) {
+    const client = profiles.get(session.clientId);
+    const plan = planById.get(session.planId);
+    // A client who opted out of check-ins (or cannot be emailed) was never asked.
+    if (!client || !plan || !client.preferences['check-ins'] || client.suppressed) continue;
+    const dueAt = checkInDueAt(session, plan, client.timezone, clinic.quietHours);
+    if (within(dueAt, period.start, period.end)) unanswered.push({ client: who(session.clientId), sessionId: session.id, sessionStart: session.start, dueAt });
+  }
+  unanswered.sort(byTime((u) => `${u.dueAt}#${u.sessionId}`));
+
+  const requestLines: RequestLine[] = requests
+    .map((r) => {
+      const session = sessionOf(r.clientId, r.sessionId);
+      return { client: who(r.clientId), sessionId: r.sessionId, ...(session ? { sessionStart: session.start } : {}), message: r.message, at: r.at };
+    })
+    .sort(byTime((r) => `${r.at}#${r.sessionId}`));
+
+  const rebook: RebookLine[] = lines
+    .filter((l) => l.wantsToRebook)
+    .map((l) => ({ client: l.client, planId: l.planId, answeredAt: l.answeredAt }))
+    .sort(byTime((r) => r.answeredAt));
+
+  const maintenance: MaintenanceLine[] = maintenancePlans
+    .map((p) => {
+      const mark = p.maintenanceMark!;
+      // Reconcile refreshes marks hourly; the dates decide the state at the period end.
+      const state: 'due' | 'lapsed' = mark.lapsedAt <= period.end ? 'lapsed' : 'due';
+      const isNew = within(state === 'lapsed' ? mark.lapsedAt : mark.dueAt, period.start, period.end);
+      return {
+        client: who(p.clientId),
+        planId: p.id,
+        goal: p.goal,
+        state,
+        dueAt: mark.dueAt,
+        lapsedAt: mark.lapsedAt,
+        daysSinceDue: calendarDaysBetween(mark.dueAt, period.end, therapist.timezone),
+        isNew,
+      };
+    })
+    .filter((m) => m.dueAt <= period.end)
+    // Longest overdue first: they are the likeliest to be lost.
+    .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.planId.localeCompare(b.planId));
+
+  const comingSessions: ComingSession[] = coming.map((s) => ({
+    client: who(s.clientId),
+    sessionId: s.id,
+    start: s.start,
+    durationMinutes: s.durationMinutes,
+    location: s.location,
+    ...(s.number !== undefined ? { number: s.number } : {}),
+    ...(s.phase !== undefined ? { phase: s.phase } : {}),
+    ...(s.ofPhase !== undefined ? { ofPhase: s.ofPhase } : {}),
+  }));
+
+  const counts: SummaryCounts = {
+    checkIns: lines.length,
+    flagged: flagged.length,
+    unanswered: unanswered.length,
+    requests: requestLines.length,
+    wantsToRebook: rebook.length,
+    maintenanceDue: maintenance.filter((m) => m.state === 'due').length,
+    maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
+    coming: comingSessions.length,
+  };
+  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && !maintenance.some((m) => m.isNew);
+
+  return {
+    therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
+    period,
+    counts,
+    checkIns: orderedLines,
+    unanswered,
+    requests: requestLines,
+    rebook,
+    maintenance,
+    coming: comingSessions,
+    isEmpty,
+  };
+}
+
+function checkInLine(
+  c: StoredCheckIn,
+  bundle: ClientBundle | undefined,
+  plan: StoredPlan | undefined,
+  period: SummaryPeriod,
+  client: SummaryClient,
+  session: StoredSession | undefined,
+): CheckInLine {
+  const scores = scoresOf(c);
+  // Answers stored before baselines were captured fall back to the plan's baseline, unless these
+  // answers are that baseline.
+  const planBaseline = plan?.baseline && plan.baseline.sessionId !== c.sessionId ? scoresOf(plan.baseline) : undefined;
+  const baseline = c.baseline ? scores : c.baselineScores ? scoresOf(c.baselineScores) : planBaseline;
+  const painTrend = (bundle?.checkIns ?? [c])
+    .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
+    .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
+    .map((x) => x.pain);
+  return {
+    client,
+    planId: c.planId,
+    ...(plan ? { goal: plan.goal } : {}),
+    sessionId: c.sessionId,
+    ...(session ? { sessionStart: session.start } : {}),
+    answeredAt: c.answeredAt,
+    scores,
+    ...(baseline ? { baseline } : {}),
+    ...(c.previous ? { previous: scoresOf(c.previous) } : {}),
+    isBaseline: c.baseline,
+    notes: c.notes ?? '',
+    wantsToRebook: c.wantsToRebook ?? false,
+    flags: redFlags(scores, c.baseline ? undefined : baseline),
+    painTrend,
+  };
+}

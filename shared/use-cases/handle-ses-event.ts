@@ -1,0 +1,131 @@
+/**
+ * Acts on one SES configuration-set event delivered by EventBridge.
+ *
+ * 1. Read the detail type and the SES event; find the ledger entry by the `message` tag (the
+ *    message name dispatch put on the email) and the SES message id.
+ * 2. Hard bounce (bounceType Permanent) or complaint: suppress every affected address for every
+ *    category (store.suppressByEmail, reason recorded), then note the event on the ledger entry.
+ * 3. Delivered, transient bounce, rejected, delayed: note the event on the ledger entry.
+ * 4. Anything else (sent, opened, clicked, a type SES adds later): ignore, with a log line.
+ * Log lines carry the detail type, the message name and counts: never an address.
+ */
+import * as z from 'zod';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { ClinicStore, Ledger } from '../ports/store.js';
+import type { OpaqueLog } from './send-message.js';
+
+const recipients = z.array(z.looseObject({ emailAddress: z.string().min(1) })).default([]);
+
+/** The parts of the SES event JSON this use case reads; the rest is allowed and ignored. */
+const sesDetailSchema = z.looseObject({
+  mail: z.looseObject({
+    messageId: z.string().min(1).optional(),
+    timestamp: z.string().optional(),
+    tags: z.record(z.string(), z.array(z.string())).default({}),
+  }),
+  bounce: z.looseObject({ bounceType: z.string(), bounceSubType: z.string().optional(), bouncedRecipients: recipients, timestamp: z.string().optional() }).optional(),
+  complaint: z.looseObject({ complainedRecipients: recipients, complaintFeedbackType: z.string().optional(), timestamp: z.string().optional() }).optional(),
+  delivery: z.looseObject({ timestamp: z.string().optional() }).optional(),
+  reject: z.looseObject({ reason: z.string().optional() }).optional(),
+  deliveryDelay: z.looseObject({ delayType: z.string().optional(), timestamp: z.string().optional() }).optional(),
+});
+
+export const sesEventSchema = z.looseObject({
+  'detail-type': z.string().min(1),
+  time: z.string().optional(),
+  detail: sesDetailSchema,
+});
+export type SesEvent = z.output<typeof sesEventSchema>;
+
+export type SesEventOutcome =
+  | { readonly status: 'suppressed'; readonly addresses: number; readonly clients: number; readonly message?: string }
+  | { readonly status: 'recorded'; readonly event: string; readonly message: string }
+  | { readonly status: 'ignored'; readonly detailType: string };
+
+export interface HandleSesEventDeps {
+  readonly store: Pick<ClinicStore, 'suppressByEmail'>;
+  readonly ledger: Pick<Ledger, 'recordDelivery'>;
+  readonly clock: { now(): Date };
+  readonly log: OpaqueLog;
+}
+
+/** Ledger keys are message names: `<kind>.<subject>.<offset>.v<n>`, ≤ 64 characters. */
+const MESSAGE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
+
+function instantOr(fallback: Instant, ...candidates: Array<string | undefined>): Instant {
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    try {
+      return toInstant(candidate);
+    } catch {
+      // SES writes ISO instants; anything else falls through to the next candidate.
+    }
+  }
+  return fallback;
+}
+
+/** Which ledger note each detail type makes; `suppress` marks the ones that end a subscription. */
+function classify(event: SesEvent): { event: string; detail?: string; suppress?: { reason: 'bounce' | 'complaint'; addresses: string[] }; at?: string } | undefined {
+  const d = event.detail;
+  switch (event['detail-type']) {
+    case 'Email Delivered':
+      return { event: 'delivery', at: d.delivery?.timestamp };
+    case 'Email Bounced': {
+      const bounce = d.bounce;
+      const detail = [bounce?.bounceType, bounce?.bounceSubType].filter(Boolean).join('/');
+      if (bounce?.bounceType === 'Permanent') {
+        return { event: 'bounce', detail, at: bounce.timestamp, suppress: { reason: 'bounce', addresses: bounce.bouncedRecipients.map((r) => r.emailAddress) } };
+      }
+      return { event: 'bounce-transient', detail, at: bounce?.timestamp };
+    }
+    case 'Email Complaint Received': {
+      const complaint = d.complaint;
+      return {
+        event: 'complaint',
+        ...(complaint?.complaintFeedbackType ? { detail: complaint.complaintFeedbackType } : {}),
+        at: complaint?.timestamp,
+        suppress: { reason: 'complaint', addresses: complaint?.complainedRecipients.map((r) => r.emailAddress) ?? [] },
+      };
+    }
+    case 'Email Rejected':
+      return { event: 'reject', ...(d.reject?.reason ? { detail: d.reject.reason } : {}) };
+    case 'Email Delivery Delayed':
+      return { event: 'delay', ...(d.deliveryDelay?.delayType ? { detail: d.deliveryDelay.delayType } : {}), at: d.deliveryDelay?.timestamp };
+    default:
+      return undefined;
+  }
+}
+
+export async function handleSesEvent(deps: HandleSesEventDeps, event: SesEvent): Promise<SesEventOutcome> {
+  const detailType = event['detail-type'];
+  const action = classify(event);
+  if (!action) {
+    deps.log.info('SES event ignored', { detailType });
+    return { status: 'ignored', detailType };
+  }
+  const now = toInstant(deps.clock.now());
+  const at = instantOr(now, action.at, event.time, event.detail.mail.timestamp);
+  const tagged = event.detail.mail.tags.message?.[0];
+  const message = tagged && MESSAGE_NAME.test(tagged) ? tagged : undefined;
+  const sesMessageId = event.detail.mail.messageId;
+
+  let suppressedClients = 0;
+  if (action.suppress) {
+    // An address can appear twice in one event (To and a duplicate recipient entry): suppress once.
+    const addresses = [...new Set(action.suppress.addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
+    for (const address of addresses) {
+      const client = await deps.store.suppressByEmail(address, action.suppress.reason, at, action.detail);
+      if (client) suppressedClients += 1;
+    }
+    deps.log.info('addresses suppressed after SES event', { detailType, messageName: message, addresses: addresses.length, clients: suppressedClients });
+  }
+  if (message) {
+    await deps.ledger.recordDelivery(sesMessageId, message, action.event, at, action.detail);
+  } else {
+    deps.log.warn('SES event without a message tag: no ledger entry to update', { detailType });
+  }
+  if (action.suppress) return { status: 'suppressed', addresses: action.suppress.addresses.length, clients: suppressedClients, ...(message ? { message } : {}) };
+  if (!message) return { status: 'ignored', detailType };
+  deps.log.info('SES event recorded', { detailType, messageName: message, event: action.event });
+  return { status: 'recorded', event: action.event, message };
+}

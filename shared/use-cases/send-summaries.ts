@@ -1,0 +1,244 @@
+/**
+ * The summary sweep, run every 15 minutes: each therapist gets their follow-up summary once per
+ * period, at their local hour. Step by step, for each therapist:
+ * 1. Find the latest period whose summary instant (local hour on a summary day) has passed —
+ *    a late sweep still finds it, and a long outage sends only the newest period.
+ * 2. Look the period's message up in the ledger: sent, skipped or failed means done; a live claim
+ *    means another attempt is at work. The first look at a new period also closes the latest
+ *    earlier period's entry if a retry had left it open, so nothing stays pending for ever.
+ * 3. Claim it (or take over a claim whose attempt died), build the summary from the store, and
+ *    either record "nothing new" (therapists who want no empty summaries) or render and send it.
+ * 4. Record the outcome: sent (with the SES message id); released on a retryable error so the
+ *    next sweep tries again; failed on anything a retry cannot fix.
+ * Logs carry only opaque ids (therapist id, message name) and error names, never names,
+ * addresses or answers.
+ */
+import { NotFoundError, PermanentError, RetryableError } from '../domain/errors.js';
+import { messageName } from '../domain/message.js';
+import type { Clinic, Therapist } from '../domain/model.js';
+import { latestDuePeriod, previousPeriod, summaryIdentity, type SummaryPeriod } from '../domain/summary-period.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import { ValidationError } from '../domain/validation.js';
+import { composeSummary } from '../email/summary.js';
+import type { Mailer } from '../ports/mailer.js';
+import type { ClaimRequest, ClinicStore, Ledger, LedgerEntry } from '../ports/store.js';
+import { buildSummary, mapWithConcurrency } from './build-summary.js';
+
+/** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
+export interface SummaryLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface SendSummariesDeps {
+  readonly store: ClinicStore;
+  readonly ledger: Ledger;
+  readonly mailer: Mailer;
+  readonly clinic: Clinic;
+  readonly logger: SummaryLogger;
+  /** Therapists handled at once. @default 4 */
+  readonly concurrency?: number;
+  /** Size limit for one raw summary message. @default MAX_RAW_MESSAGE_BYTES */
+  readonly maxBytes?: number;
+}
+
+export type SummaryOutcome =
+  /** Sent now. */
+  | 'sent'
+  /** Nothing new, and the therapist asked for no empty summaries. */
+  | 'skipped'
+  /** The period's summary was already sent, skipped or failed. */
+  | 'done'
+  /** Another attempt holds the claim. */
+  | 'in-progress'
+  /** A retryable error: the claim was released and the next sweep tries again. */
+  | 'retry'
+  | 'failed';
+
+export interface TherapistResult {
+  readonly therapistId: string;
+  readonly message?: string;
+  readonly outcome: SummaryOutcome;
+  /** Error name (and code), for failures and retries. */
+  readonly reason?: string;
+}
+
+export interface SweepReport {
+  readonly at: Instant;
+  readonly therapists: number;
+  readonly counts: Readonly<Record<SummaryOutcome, number>>;
+  readonly results: readonly TherapistResult[];
+}
+
+/** An attempt that has held its claim this long died (the function times out after 5 minutes). */
+export const STALE_CLAIM_MS = 15 * 60_000;
+/** Attempts that died before a period's summary is given up as failed. */
+export const MAX_ATTEMPTS = 3;
+/** Why a summary was not sent, as recorded in the ledger. */
+export const SUMMARY_SKIP_REASON = 'nothing new';
+const SUPERSEDED_REASON = 'not sent before the next summary fell due';
+
+/**
+ * Retry or fail, decided here and nowhere else. Before the email is handed to the mailer nothing
+ * has gone out, so an unexpected error is worth another try; once the mailer was called, only an
+ * error that says the email was not accepted (RetryableError) may be retried, or it could go twice.
+ */
+export function errorOutcome(error: unknown, stage: 'before-send' | 'send'): 'retry' | 'fail' {
+  if (error instanceof RetryableError) return 'retry';
+  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'fail';
+  return stage === 'before-send' ? 'retry' : 'fail';
+}
+
+/** The error's class name and code: never its message, which may quote an address. */
+export function errorReason(error: unknown): string {
+  if (error instanceof PermanentError) return `${error.name} (${error.code})`;
+  if (error instanceof Error) return error.name;
+  return 'non-error thrown';
+}
+
+function isStale(entry: LedgerEntry, now: Instant): boolean {
+  const claimedAt = entry.claimedAt ?? entry.updatedAt;
+  return !claimedAt || Date.parse(now) - Date.parse(claimedAt) >= STALE_CLAIM_MS;
+}
+
+/** How many earlier periods the first look at a new period searches for an entry left open. */
+export const OPEN_PERIOD_LOOKBACK = 7;
+
+/**
+ * A retry may have left an earlier period open (released, or a claim whose attempt died), and an
+ * outage may have skipped the periods since: the newest earlier entry found is closed as failed,
+ * so no summary stays pending for ever.
+ */
+async function closeEarlierPeriod(deps: SendSummariesDeps, therapist: Therapist, period: SummaryPeriod, now: Instant): Promise<void> {
+  let earlier = period;
+  for (let back = 0; back < OPEN_PERIOD_LOOKBACK; back++) {
+    earlier = previousPeriod(therapist.summary, earlier);
+    const name = messageName(summaryIdentity(therapist.id, earlier));
+    const entry = await deps.ledger.get(name);
+    if (!entry) continue;
+    if (entry.status === 'released' || entry.status === 'claimed') {
+      await deps.ledger.markFailed(name, SUPERSEDED_REASON, now);
+      deps.logger.warn('summary period closed unsent', { therapistId: therapist.id, message: name });
+    }
+    return;
+  }
+}
+
+/** Claims the period's message; 'in-progress' or 'done' when someone else has it. */
+async function acquire(deps: SendSummariesDeps, request: ClaimRequest, existing: LedgerEntry | undefined): Promise<'claimed' | 'in-progress' | 'done' | 'failed'> {
+  if (existing?.status === 'claimed') {
+    if (!isStale(existing, request.now)) return 'in-progress';
+    if (existing.attempts >= MAX_ATTEMPTS) {
+      await deps.ledger.markFailed(request.name, `${existing.attempts} attempts did not finish`, request.now);
+      return 'failed';
+    }
+    return (await deps.ledger.reclaim(request.name, existing.attempts, request.now)) ? 'claimed' : 'in-progress';
+  }
+  const result = await deps.ledger.claim(request);
+  if (result.claimed) return 'claimed';
+  return result.existing.status === 'claimed' || result.existing.status === 'released' ? 'in-progress' : 'done';
+}
+
+/** Makes sure one therapist's latest due summary has been sent (or skipped), at most once. */
+export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist, nowInput: Instant | Date): Promise<TherapistResult> {
+  const now = toInstant(nowInput);
+  const period = latestDuePeriod(therapist.summary, therapist.timezone, now);
+  const name = messageName(summaryIdentity(therapist.id, period));
+  const result = (outcome: SummaryOutcome, reason?: string): TherapistResult => ({ therapistId: therapist.id, message: name, outcome, ...(reason ? { reason } : {}) });
+
+  const existing = await deps.ledger.get(name);
+  if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result('done');
+  if (!existing) await closeEarlierPeriod(deps, therapist, period, now);
+
+  const request: ClaimRequest = { name, kind: 'summary', therapistId: therapist.id, dueAt: period.end, now };
+  const acquired = await acquire(deps, request, existing);
+  if (acquired !== 'claimed') return result(acquired);
+
+  let stage: 'before-send' | 'send' = 'before-send';
+  try {
+    const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
+    if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
+      await deps.ledger.markSkipped(request, SUMMARY_SKIP_REASON);
+      deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
+      return result('skipped');
+    }
+    const email = composeSummary(data, { clinicName: deps.clinic.name }, deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes });
+    stage = 'send';
+    const { messageId } = await deps.mailer.send({
+      from: deps.clinic.senderEmail,
+      to: therapist.email,
+      subject: email.subject,
+      html: email.html,
+      text: email.text,
+      attachments: email.attachments,
+      tags: { message: name, kind: 'summary' },
+    });
+    await markSentPersistently(deps.ledger, name, messageId, now);
+    deps.logger.info('summary sent', {
+      therapistId: therapist.id,
+      message: name,
+      checkIns: data.counts.checkIns,
+      flagged: data.counts.flagged,
+      ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
+    });
+    return result('sent');
+  } catch (error) {
+    const reason = errorReason(error);
+    if (error instanceof SentButUnrecordedError) {
+      // Releasing or failing it would misstate what happened; the live claim keeps others off.
+      deps.logger.error('summary sent but not recorded', { therapistId: therapist.id, message: name, error: errorReason(error.cause) });
+      return result('failed', reason);
+    }
+    if (errorOutcome(error, stage) === 'retry') {
+      await deps.ledger.release(name);
+      deps.logger.warn('summary will be retried', { therapistId: therapist.id, message: name, error: reason });
+      return result('retry', reason);
+    }
+    await deps.ledger.markFailed(name, reason, now);
+    deps.logger.error('summary failed', { therapistId: therapist.id, message: name, error: reason });
+    return result('failed', reason);
+  }
+}
+
+/**
+ * The email went out; the ledger must say so or the next attempt would send it again. A short
+ * retry covers a passing throttle; if it still fails, the error surfaces (the claim stays, and
+ * is only taken over after STALE_CLAIM_MS).
+ */
+async function markSentPersistently(ledger: Ledger, name: string, messageId: string, now: Instant): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ledger.markSent(name, messageId, now);
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw new SentButUnrecordedError(name, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** The summary went out but the ledger could not record it. */
+export class SentButUnrecordedError extends Error {
+  override readonly name = 'SentButUnrecordedError';
+  constructor(readonly messageName: string, options?: { cause?: unknown }) {
+    super(`summary ${messageName} was sent but could not be recorded as sent`, options);
+  }
+}
+
+/** One sweep over every therapist; one therapist's trouble never stops the others. */
+export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instant | Date): Promise<SweepReport> {
+  const now = toInstant(nowInput);
+  const therapists = await deps.store.listTherapists();
+  const results = await mapWithConcurrency(therapists, deps.concurrency ?? 4, async (therapist) => {
+    try {
+      return await sendSummary(deps, therapist, now);
+    } catch (error) {
+      deps.logger.error('summary sweep error', { therapistId: therapist.id, error: errorReason(error) });
+      return { therapistId: therapist.id, outcome: 'failed' as const, reason: errorReason(error) };
+    }
+  });
+  const counts: Record<SummaryOutcome, number> = { sent: 0, skipped: 0, done: 0, 'in-progress': 0, retry: 0, failed: 0 };
+  for (const r of results) counts[r.outcome] += 1;
+  return { at: now, therapists: therapists.length, counts, results };
+}
