@@ -5,10 +5,8 @@
  * Storage errors are thrown, so EventBridge retries and the event is not lost.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
-import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
-import { optionalEnv, readEnv } from '../../shared/config/env.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
+import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
 import { systemClock } from '../../shared/ports/clock.js';
 import { handleSesEvent, sesEventSchema, type HandleSesEventDeps, type SesEventOutcome } from '../../shared/use-cases/handle-ses-event.js';
 
@@ -30,9 +28,7 @@ export function createHandler(deps: SesEventsDeps): (event: unknown) => Promise<
 }
 
 function depsFromEnv(): SesEventsDeps {
-  const { TABLE_NAME } = readEnv(['TABLE_NAME']);
-  const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
-  const store = new DynamoStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
+  const store = storeFromEnv();
   return { store, ledger: store, clock: systemClock };
 }
 

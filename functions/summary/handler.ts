@@ -7,11 +7,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
-import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
-import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
-import { optionalEnv, readEnv } from '../../shared/config/env.js';
-import { clinicSchema, type Clinic } from '../../shared/domain/model.js';
-import { parseOrThrow, ValidationError } from '../../shared/domain/validation.js';
+import { clinicFromEnv } from '../../shared/config/clinic.js';
+import type { Clinic } from '../../shared/domain/model.js';
+import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { systemClock, type Clock } from '../../shared/ports/clock.js';
 import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
@@ -53,21 +52,9 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
   };
 }
 
-function clinicFromEnv(text: string): Clinic {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError('CLINIC_CONFIG', [{ path: '', reason: 'is not valid JSON' }], { cause: error });
-  }
-  return parseOrThrow(clinicSchema, json, 'CLINIC_CONFIG');
-}
-
 function depsFromEnv(): SummaryHandlerDeps {
-  const env = readEnv(['TABLE_NAME', 'CLINIC_CONFIG', 'CONFIGURATION_SET']);
-  const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
-  const store = new DynamoStore({ tableName: env.TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
-  return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(env.CLINIC_CONFIG), clock: systemClock };
+  const store = storeFromEnv();
+  return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(), clock: systemClock };
 }
 
 let built: ((event: unknown) => Promise<SweepReport>) | undefined;

@@ -60,16 +60,9 @@ export interface TherapistAlertInput {
 export function sessionPosition(plan: Pick<Plan, 'phases'>, session: StoredSession): string | undefined {
   if (session.maintenance) return 'Maintenance session';
   if (session.number === undefined) return undefined;
-  if (session.ofPhase === undefined) return `Session ${session.number}`;
-  // The store keeps the plan-wide number; the position within the phase is that number less the
-  // sessions of the finite phases before it.
-  let before = 0;
-  for (const phase of plan.phases) {
-    if (phase.sessions === undefined || session.number <= before + phase.sessions) break;
-    before += phase.sessions;
-  }
+  if (session.ofPhase === undefined || session.inPhase === undefined) return `Session ${session.number}`;
   const phaseName = plan.phases.length > 1 && session.phase ? ` (${session.phase})` : '';
-  return `Session ${session.number - before} of ${session.ofPhase}${phaseName}`;
+  return `Session ${session.inPhase} of ${session.ofPhase}${phaseName}`;
 }
 
 function clinicFooter(clinic: Clinic, why: string): string[] {

@@ -12,6 +12,8 @@ export interface StoredSession extends Session {
   readonly therapistId: string;
   /** 1-based position among the plan's non-cancelled sessions, and its phase. */
   readonly number?: number;
+  /** 1-based position within its phase ("session 3 of 6"). */
+  readonly inPhase?: number;
   readonly phase?: string;
   readonly ofPhase?: number;
   readonly maintenance?: boolean;

@@ -146,6 +146,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
         clientId: plan.clientId,
         therapistId: plan.therapistId,
         number: n?.number,
+        inPhase: n?.inPhase,
         phase: n?.phase,
         ofPhase: n?.ofPhase,
         maintenance: n?.maintenance,
@@ -367,7 +368,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.enter('claim');
     const existing = this.ledger.get(request.name);
-    if (existing && existing.entry.status !== 'released') return { claimed: false, existing: copy(existing.entry) };
+    if (existing && existing.entry.status !== 'released' && existing.entry.status !== 'skipped') return { claimed: false, existing: copy(existing.entry) };
     this.ledger.set(request.name, this.newEntry(request, 'claimed', { claimedAt: request.now, attempts: 1 }));
     return { claimed: true };
   }

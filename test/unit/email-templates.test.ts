@@ -22,6 +22,7 @@ const session: StoredSession = {
   clientId: client.id,
   therapistId: therapist.id,
   number: 3,
+  inPhase: 3,
   phase: 'initial',
   ofPhase: 6,
   maintenance: false,
@@ -121,7 +122,7 @@ describe('where a session sits in its plan', () => {
   const threePhases = { phases: [{ name: 'initial', sessions: 4, everyDays: 7 }, { name: 'consolidation', sessions: 3, everyDays: 14 }, { name: 'maintenance', everyDays: 28 }] };
 
   it('counts within the phase, not across the plan', () => {
-    expect(sessionPosition(threePhases, { ...session, number: 6, phase: 'consolidation', ofPhase: 3 })).toBe('Session 2 of 3 (consolidation)');
+    expect(sessionPosition(threePhases, { ...session, number: 6, inPhase: 2, phase: 'consolidation', ofPhase: 3 })).toBe('Session 2 of 3 (consolidation)');
   });
 
   it('calls a maintenance session by its name', () => {
@@ -131,7 +132,7 @@ describe('where a session sits in its plan', () => {
   it('drops the phase name for a single-phase plan and the count once an open-ended phase runs past it', () => {
     const single = { phases: [{ name: 'course', sessions: 5, everyDays: 7 }] };
 
-    expect(sessionPosition(single, { ...session, number: 2, phase: 'course', ofPhase: 5 })).toBe('Session 2 of 5');
+    expect(sessionPosition(single, { ...session, number: 2, inPhase: 2, phase: 'course', ofPhase: 5 })).toBe('Session 2 of 5');
     expect(sessionPosition(single, { ...session, number: 7, phase: 'course', ofPhase: undefined })).toBe('Session 7');
   });
 });

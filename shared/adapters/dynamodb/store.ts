@@ -5,7 +5,6 @@
  */
 import {
   BatchGetCommand,
-  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -55,10 +54,6 @@ function strip<T>(item: Item | undefined): T | undefined {
 
 function scoresOf(a: Scores): Scores {
   return { pain: a.pain, mobility: a.mobility, stress: a.stress, sleep: a.sleep };
-}
-
-function endOf(session: Session): string {
-  return new Date(Date.parse(session.start) + session.durationMinutes * 60_000).toISOString();
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -213,6 +208,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
         clientId,
         therapistId: plan.therapistId,
         number: n?.number,
+        inPhase: n?.inPhase,
         phase: n?.phase,
         ofPhase: n?.ofPhase,
         maintenance: n?.maintenance,
@@ -229,7 +225,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     const writes: Item[] = [toItem(session, previous)];
     for (const other of others) {
       const n = numbering.get(other.id);
-      if (n && (n.number !== other.number || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
+      if (n && (n.number !== other.number || n.inPhase !== other.inPhase || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
     }
     // A transaction holds at most 100 items; a plan renumbering beyond that is split, session first.
     const chunks: Item[][] = [];
@@ -616,10 +612,11 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       await this.send('PutItem', new PutCommand({
         TableName: this.table,
         Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
-        // A released claim (status `released`) may be taken again; anything else means someone holds it.
-        ConditionExpression: 'attribute_not_exists(pk) OR #s = :released',
+        // A released claim may be taken again, and so may a skip: it sent nothing, and the state
+        // that caused it (a paused plan, say) may have changed since. A claim or a send stands.
+        ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:released, :skipped)',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':released': 'released' },
+        ExpressionAttributeValues: { ':released': 'released', ':skipped': 'skipped' },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
       return { claimed: true };

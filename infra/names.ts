@@ -1,0 +1,41 @@
+/**
+ * The names a stage's deployment is found by: its two stacks and the outputs the CLI reads.
+ * Pure data, no CDK imports, so the CLI can import it without loading aws-cdk-lib.
+ */
+
+export interface StackNames {
+  /** The table: kept on `cdk destroy`, changed rarely. */
+  readonly stateful: string;
+  /** Functions, schedules, queues, the page API, SES configuration and alarms. */
+  readonly stateless: string;
+}
+
+export function stackNames(stage: string): StackNames {
+  return { stateful: `keepwell-${stage}-data`, stateless: `keepwell-${stage}-app` };
+}
+
+/** Prefix of every name this stage creates in a shared account (schedule group, config set, dispatch). */
+export function resourcePrefix(stage: string): string {
+  return `keepwell-${stage}`;
+}
+
+/**
+ * The outputs of the stateless stack (without exports, so stacks stay independently deletable).
+ * The CLI describes `stackNames(stage).stateless` and reads these keys.
+ */
+export const STACK_OUTPUTS = [
+  'TableName',
+  'ScheduleGroupName',
+  'ScheduleDlqUrl',
+  'FailedInvocationsQueueUrl',
+  'WebUrl',
+  'DispatchFunctionArn',
+  'SchedulerRoleArn',
+  'ConfigurationSetName',
+] as const;
+export type StackOutputKey = (typeof STACK_OUTPUTS)[number];
+
+/** The construct id of a manifest function in the stateless stack (`sync-schedules` → `SyncSchedules`). */
+export function functionConstructId(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_: string, __: string, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,235 @@
+/**
+ * The local twin: Keepwell's topology (infra/topology.ts) running on this machine.
+ *
+ * Step by step:
+ * 1. start (or reuse) DynamoDB Local and SES v2 local, and create the table from the shared definition;
+ * 2. set the environment every handler reads — the same variables the CDK stack sets, plus local
+ *    endpoints — and point the handlers' clock at the twin's clock;
+ * 3. load each function's real `handler` from the manifest;
+ * 4. start the local Scheduler with the manifest's schedule targets, and create the recurring
+ *    schedules the CDK stack would create;
+ * 5. feed the table's stream to sync-schedules through the stream poller;
+ * 6. serve the web handler over HTTP.
+ * One twin per process: handlers read the environment once, as in Lambda.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { FUNCTIONS, type FunctionName, type FunctionSpec } from '../infra/topology.js';
+import { clinicSchema, type Clinic } from '../shared/domain/model.js';
+import { useClock } from '../shared/ports/clock.js';
+import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
+import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
+import { createClock, isVirtualClock, type Clock, type ClockSettings } from './clock.js';
+import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSesLocal, type RunningService } from './services.js';
+import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLetter } from './scheduler/server.js';
+import { startStreamPoller } from './stream-poller.js';
+import { startWebServer } from './http-server.js';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_SCHEDULE_GROUP = 'keepwell';
+export const functionArn = (name: FunctionName) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keepwell-${name}`;
+export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/keepwell-scheduler`;
+export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:keepwell-schedule-dlq`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyHandler = (event: any, context: Context) => Promise<any>;
+
+export interface TwinOptions {
+  readonly clinic: Clinic | unknown;
+  readonly clock: ClockSettings | Clock;
+  /** Reuse running services (tests share one DynamoDB Local and SES local); started when absent. */
+  readonly dynamoEndpoint?: string;
+  readonly sesEndpoint?: string;
+  /** @default a fresh `keepwell-<random>` table */
+  readonly tableName?: string;
+  /** @default 0 (a free port) */
+  readonly webPort?: number;
+  /** Serve the pages over HTTP. @default true */
+  readonly web?: boolean;
+  /** Create the manifest's recurring schedules (reconcile, summary). @default true */
+  readonly recurring?: boolean;
+  /** Real milliseconds between stream polls and Scheduler ticks with a running clock. @default 200 */
+  readonly tickMs?: number;
+  readonly onFire?: (info: FireInfo) => void;
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Powertools log level for the handlers. @default 'WARN' */
+  readonly logLevel?: string;
+}
+
+export interface Twin {
+  readonly clinic: Clinic;
+  readonly clock: Clock;
+  readonly tableName: string;
+  readonly dynamoEndpoint: string;
+  readonly sesEndpoint: string;
+  readonly webUrl?: string;
+  readonly scheduler: LocalScheduler;
+  readonly schedulerClient: SchedulerClient;
+  /** A metered store on the twin's table, for seeding and inspection. */
+  readonly store: DynamoStore;
+  readonly meter: CapacityMeter;
+  readonly handlers: Readonly<Record<FunctionName, AnyHandler>>;
+  /** Invokes a function the way its trigger would, with a Lambda-like context. */
+  invoke<T = unknown>(name: FunctionName, event: unknown): Promise<T>;
+  /** Processes every pending stream record (and what it causes) now. */
+  settle(): Promise<void>;
+  /** Virtual clock: runs everything due up to `instant`, in time order. */
+  advanceTo(instant: Date | string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function lambdaContext(name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `keepwell-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn(name as FunctionName),
+    memoryLimitInMB: '512',
+    awsRequestId: randomBytes(16).toString('hex'),
+    logGroupName: `/aws/lambda/keepwell-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function loadHandler(spec: FunctionSpec): Promise<AnyHandler> {
+  const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as { handler?: AnyHandler };
+  if (typeof module.handler !== 'function') throw new Error(`${spec.entry} does not export a handler`);
+  return module.handler;
+}
+
+export async function startTwin(options: TwinOptions): Promise<Twin> {
+  const clinic = clinicSchema.parse(options.clinic);
+  const clock = 'now' in options.clock ? options.clock : createClock(options.clock);
+  const started: RunningService[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const dynamoEndpoint: string = options.dynamoEndpoint ?? (await startDynamoDbLocal().then((s) => (started.push(s), s.endpoint)));
+    const sesEndpoint: string = options.sesEndpoint ?? (await startSesLocal().then((s) => (started.push(s), s.endpoint)));
+    const tableName = options.tableName ?? `keepwell-${randomBytes(4).toString('hex')}`;
+    await createTable(dynamoEndpoint, tableName);
+
+    // The handlers are built lazily from the environment on their first invocation, so the
+    // Scheduler endpoint can be filled in once the Scheduler is listening.
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      TABLE_NAME: tableName,
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
+      SES_ENDPOINT: sesEndpoint,
+      SCHEDULE_GROUP: LOCAL_SCHEDULE_GROUP,
+      SCHEDULER_ROLE_ARN,
+      DISPATCH_FUNCTION_ARN: functionArn('dispatch'),
+      SCHEDULE_DLQ_ARN,
+      CLINIC_CONFIG: JSON.stringify(clinic),
+      CONFIGURATION_SET: 'keepwell-local',
+      TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('hex'),
+      POWERTOOLS_SERVICE_NAME: 'keepwell',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      POWERTOOLS_DEV: 'false',
+    });
+    useClock(clock);
+
+    const handlers = Object.fromEntries(await Promise.all(FUNCTIONS.map(async (spec) => [spec.name, await loadHandler(spec)] as const))) as Record<FunctionName, AnyHandler>;
+    const invoke = async <T>(name: FunctionName, event: unknown): Promise<T> => (await handlers[name](event, lambdaContext(name))) as T;
+
+    const poller = startStreamPoller({
+      dynamoEndpoint,
+      tableName,
+      handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | void>('sync-schedules', event),
+      intervalMs: options.tickMs ?? 200,
+      // A virtual clock moves only when the Scheduler moves it; the poller is drained by `settle`.
+      polling: !isVirtualClock(clock),
+    });
+    closers.push(() => poller.stop());
+
+    const targets: Record<string, (payload: unknown) => Promise<unknown>> = {};
+    for (const spec of FUNCTIONS) {
+      if (spec.trigger.kind === 'message-schedules' || spec.trigger.kind === 'recurring') {
+        targets[functionArn(spec.name)] = (payload) => invoke(spec.name, payload);
+      }
+    }
+    const scheduler = await startLocalScheduler({
+      clock,
+      targets,
+      region: LOCAL_REGION,
+      tickMs: options.tickMs ?? 200,
+      settle: () => poller.drain(),
+      ...(options.onFire ? { onFire: options.onFire } : {}),
+      ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
+    });
+    closers.push(() => scheduler.close());
+    process.env.SCHEDULER_ENDPOINT = scheduler.endpoint;
+
+    const schedulerClient = new SchedulerClient({ endpoint: scheduler.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    await schedulerClient.send(new CreateScheduleGroupCommand({ Name: LOCAL_SCHEDULE_GROUP }));
+    if (options.recurring !== false) {
+      for (const spec of FUNCTIONS) {
+        if (spec.trigger.kind !== 'recurring') continue;
+        await schedulerClient.send(new CreateScheduleCommand({
+          Name: spec.trigger.scheduleName,
+          GroupName: LOCAL_SCHEDULE_GROUP,
+          ScheduleExpression: spec.trigger.expression,
+          ScheduleExpressionTimezone: spec.trigger.timezone,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: { Arn: functionArn(spec.name), RoleArn: SCHEDULER_ROLE_ARN, Input: '{}', RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 }, DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN } },
+        }));
+      }
+    }
+
+    let webUrl: string | undefined;
+    if (options.web !== false) {
+      const web = await startWebServer({
+        handler: (event: APIGatewayProxyEventV2) => invoke<APIGatewayProxyResultV2>('web', event),
+        ...(options.webPort !== undefined ? { port: options.webPort } : {}),
+      });
+      webUrl = web.url;
+      closers.push(() => web.close());
+    }
+
+    const meter = newMeter();
+    const store = new DynamoStore({
+      tableName,
+      client: createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      meter,
+      now: () => clock.now(),
+    });
+
+    const settle = () => poller.drain();
+    return {
+      clinic,
+      clock,
+      tableName,
+      dynamoEndpoint,
+      sesEndpoint,
+      ...(webUrl ? { webUrl } : {}),
+      scheduler,
+      schedulerClient,
+      store,
+      meter,
+      handlers,
+      invoke,
+      settle,
+      async advanceTo(instant) {
+        await settle();
+        await scheduler.advanceTo(typeof instant === 'string' ? new Date(instant) : instant);
+      },
+      async close() {
+        for (const close of closers.reverse()) await close().catch(() => undefined);
+        schedulerClient.destroy();
+        await Promise.all(started.map((s) => s.stop()));
+        useClock(undefined);
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await Promise.all(started.map((s) => s.stop()));
+    useClock(undefined);
+    throw error;
+  }
+}

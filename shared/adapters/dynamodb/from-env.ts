@@ -1,0 +1,15 @@
+/**
+ * The table's store for a handler, built once per container from TABLE_NAME (and, in the local
+ * twin, DYNAMODB_ENDPOINT). Its bookkeeping timestamps follow `systemClock`, so in the twin the
+ * ledger records simulated time.
+ */
+import { optionalEnv, readEnv } from '../../config/env.js';
+import { systemClock } from '../../ports/clock.js';
+import { createDocumentClient } from './client.js';
+import { DynamoStore } from './store.js';
+
+export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoStore {
+  const { TABLE_NAME } = readEnv(['TABLE_NAME'], env);
+  const endpoint = optionalEnv('DYNAMODB_ENDPOINT', env);
+  return new DynamoStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
+}

@@ -1,0 +1,47 @@
+/**
+ * A client confirms they will attend a booked session (the "confirm" link in a reminder).
+ *
+ * 1. Find the session in the client's own partition; another client's session does not exist here.
+ * 2. A cancelled session, or one that has already started, cannot be confirmed.
+ * 3. Record the confirmation once (a conditional write): a second confirm reports it was done.
+ */
+import { idSchema } from '../domain/model.js';
+import { NotFoundError } from '../domain/errors.js';
+import { parseOrThrow } from '../domain/validation.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { ClinicStore, StoredSession } from '../ports/store.js';
+
+/** Why a session cannot take a confirmation or a reschedule request any more. */
+export type ClosedReason = 'cancelled' | 'started';
+
+export type ConfirmSessionResult =
+  | { readonly status: 'confirmed'; readonly session: StoredSession }
+  | { readonly status: 'already-confirmed'; readonly session: StoredSession }
+  | { readonly status: 'closed'; readonly reason: ClosedReason; readonly session: StoredSession };
+
+/** The client's session, or NotFoundError when the client has no such session. */
+export async function clientSession(store: ClinicStore, clientId: string, sessionId: string): Promise<StoredSession> {
+  const context = await store.getMessageContext({ clientId: parseOrThrow(idSchema, clientId, 'client id'), sessionId: parseOrThrow(idSchema, sessionId, 'session id') });
+  if (!context.session || !context.client) throw new NotFoundError('session', sessionId);
+  return context.session;
+}
+
+/** Whether a session still takes confirmations and reschedule requests, and if not, why. */
+export function closedReason(session: StoredSession, now: Instant): ClosedReason | undefined {
+  if (session.status === 'cancelled') return 'cancelled';
+  if (session.status !== 'booked' || session.start <= now) return 'started';
+  return undefined;
+}
+
+export async function confirmSession(
+  deps: { readonly store: ClinicStore },
+  input: { clientId: string; sessionId: string; now: Date | Instant },
+): Promise<ConfirmSessionResult> {
+  const now = toInstant(input.now);
+  const session = await clientSession(deps.store, input.clientId, input.sessionId);
+  if (session.confirmedAt) return { status: 'already-confirmed', session };
+  const closed = closedReason(session, now);
+  if (closed) return { status: 'closed', reason: closed, session };
+  const recorded = await deps.store.recordConfirmation(session.clientId, session.id, now);
+  return recorded ? { status: 'confirmed', session: { ...session, confirmedAt: now } } : { status: 'already-confirmed', session };
+}

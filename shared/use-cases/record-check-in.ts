@@ -1,0 +1,143 @@
+/**
+ * Records a client's check-in answers; the web form and the simulation's `check-in-response`
+ * event both come here.
+ *
+ * 1. Validate the answers (checkInAnswersSchema); bad ones come back as field issues, nothing stored.
+ * 2. Store them once per session (the store's transaction also makes a plan's first answers its
+ *    baseline). A second submit finds them stored and reports `already-answered`.
+ * 3. Look for red flags against the plan's baseline (shared/domain/red-flags.ts).
+ * 4. If there are any, alert the therapist at once, exactly once per check-in: the alert's
+ *    message identity is claimed in the ledger before sending and marked sent after.
+ *
+ * An alert failure a retry can fix (throttling, a storage error) gives the claim back and is thrown
+ * as RetryableError after the answers are stored; the caller's retry finds them `already-answered`
+ * and sends the alert still owed, so neither the answers nor the alert are lost, nor doubled.
+ * A permanent refusal is recorded as failed in the ledger (where the outbox and alarms see it);
+ * the answers stand.
+ */
+import { checkInAnswersSchema, idSchema, type CheckInAnswers, type Clinic } from '../domain/model.js';
+import { issuesFromZod, parseOrThrow, type FieldIssue } from '../domain/validation.js';
+import { RetryableError, PermanentError } from '../domain/errors.js';
+import { messageName, type MessageIdentity } from '../domain/message.js';
+import { redFlags } from '../domain/red-flags.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { Mailer } from '../ports/mailer.js';
+import type { ClinicStore, Ledger, Scores, StoredCheckIn } from '../ports/store.js';
+import { composeEmail } from '../email/email.js';
+import { renderTherapistAlert } from '../email/templates.js';
+import { DEFAULT_CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from './send-message.js';
+
+export interface AlertDeps {
+  readonly store: ClinicStore;
+  readonly ledger: Ledger;
+  readonly mailer: Mailer;
+  readonly clinic: Clinic;
+}
+
+export type RecordCheckInDeps = AlertDeps;
+
+/**
+ * What became of a therapist alert: `none` when nothing called for one; `pending` when it is owed
+ * but another attempt holds it (or a fresh read has not caught up), to be settled by a retry.
+ */
+export type AlertOutcome = 'none' | 'sent' | 'already-sent' | 'pending' | 'failed';
+
+export type RecordCheckInResult =
+  | { readonly status: 'recorded'; readonly checkIn: StoredCheckIn; readonly flags: string[]; readonly alert: AlertOutcome }
+  | { readonly status: 'already-answered'; readonly alert: AlertOutcome }
+  | { readonly status: 'invalid'; readonly issues: FieldIssue[] };
+
+export async function recordCheckIn(
+  deps: RecordCheckInDeps,
+  input: { clientId: string; sessionId: string; answers: unknown; now: Date | Instant },
+): Promise<RecordCheckInResult> {
+  const clientId = parseOrThrow(idSchema, input.clientId, 'client id');
+  const sessionId = parseOrThrow(idSchema, input.sessionId, 'session id');
+  const parsed = checkInAnswersSchema.safeParse(input.answers);
+  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
+  const at = toInstant(input.now);
+
+  const checkIn = await deps.store.recordCheckIn({ clientId, sessionId, answers: parsed.data, at });
+  if (checkIn) {
+    const flags = flagsOf(checkIn);
+    return { status: 'recorded', checkIn, flags, alert: await alertOnFlags(deps, checkIn, flags, at) };
+  }
+  // Already stored, by a double submit or by an attempt whose alert failed: settle the alert it owes.
+  const bundle = await deps.store.getClientBundle(clientId);
+  const stored = bundle?.checkIns.find((c) => c.sessionId === sessionId);
+  if (!stored) return { status: 'already-answered', alert: 'pending' };
+  return { status: 'already-answered', alert: await alertOnFlags(deps, stored, flagsOf(stored), at) };
+}
+
+/** The baseline to compare with; none for the plan's first check-in, which is the baseline itself. */
+function comparedBaseline(checkIn: StoredCheckIn): Scores | undefined {
+  return checkIn.baseline ? undefined : checkIn.baselineScores;
+}
+
+function flagsOf(checkIn: StoredCheckIn): string[] {
+  return redFlags(checkIn, comparedBaseline(checkIn));
+}
+
+async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: string[], now: Instant): Promise<AlertOutcome> {
+  if (flags.length === 0) return 'none';
+  const answers: CheckInAnswers = { pain: checkIn.pain, mobility: checkIn.mobility, stress: checkIn.stress, sleep: checkIn.sleep, notes: checkIn.notes, wantsToRebook: checkIn.wantsToRebook };
+  const baseline = comparedBaseline(checkIn);
+  return sendTherapistAlert(deps, {
+    offset: 'flag',
+    clientId: checkIn.clientId,
+    sessionId: checkIn.sessionId,
+    therapistId: checkIn.therapistId,
+    now,
+    content: { reason: 'red-flag', flags, answers, ...(baseline ? { baseline } : {}) },
+  });
+}
+
+/** What the alert says, beyond who and which session. */
+export type AlertContent =
+  | { readonly reason: 'red-flag'; readonly flags: string[]; readonly answers: CheckInAnswers; readonly baseline?: Scores }
+  | { readonly reason: 'reschedule-request'; readonly message: string };
+
+/**
+ * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
+ * flags, `resched` for a reschedule request. Claims follow dispatch's rules (send-message.ts):
+ * a claim held within the lease is an attempt in flight (`pending`); an older one stopped between
+ * SES and the ledger, so it is marked failed "outcome unknown" rather than resent blind.
+ * The one place alert errors map to outcomes: PermanentError → failed in the ledger; anything
+ * else → claim released and a RetryableError thrown, for the caller's retry.
+ */
+export async function sendTherapistAlert(
+  deps: AlertDeps,
+  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
+): Promise<AlertOutcome> {
+  const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
+  const name = messageName(identity);
+  const claim = await deps.ledger.claim({ name, kind: identity.kind, clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId, dueAt: input.now, now: input.now });
+  if (!claim.claimed) {
+    const { existing } = claim;
+    if (existing.status === 'sent') return 'already-sent';
+    if (existing.status !== 'claimed') return 'failed';
+    const claimedAt = Date.parse(existing.claimedAt ?? existing.updatedAt);
+    if (Date.parse(input.now) - claimedAt < DEFAULT_CLAIM_LEASE_MS) return 'pending';
+    await deps.ledger.markFailed(name, OUTCOME_UNKNOWN, input.now);
+    return 'failed';
+  }
+
+  // From here the claim is ours: every path ends in sent, failed or a released claim.
+  let messageId: string;
+  try {
+    const { client, session, therapist } = await deps.store.getMessageContext({ clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId });
+    if (!client || !session || !therapist) throw new PermanentError(`the alert's ${!client ? 'client' : !session ? 'session' : 'therapist'} no longer exists`, 'MissingSubject');
+    const rendered = renderTherapistAlert({ clinic: deps.clinic, therapist, client, session, ...input.content });
+    ({ messageId } = await deps.mailer.send(composeEmail({ clinic: deps.clinic, to: therapist.email, rendered, tags: { message: name, kind: identity.kind } })));
+  } catch (error) {
+    if (error instanceof PermanentError) {
+      await deps.ledger.markFailed(name, `${error.code}: ${error.message}`, input.now);
+      return 'failed';
+    }
+    await deps.ledger.release(name);
+    throw error instanceof RetryableError ? error : new RetryableError(`sending ${name} failed; it will be retried`, { cause: error });
+  }
+  // SES has the email: a failure to record it leaves the claim in place, never a second copy.
+  await deps.ledger.markSent(name, messageId, input.now);
+  return 'sent';
+}

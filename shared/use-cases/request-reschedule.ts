@@ -1,0 +1,85 @@
+/**
+ * A client asks for a booked session to be moved (the "reschedule" link in a reminder), with an
+ * optional message for the therapist. Nothing is moved here: the clinic picks the new time.
+ *
+ * 1. Validate the message (optional, plain text up to 1,000 characters; HTML is kept as data).
+ * 2. Find the session in the client's own partition; a cancelled or started one takes no request.
+ * 3. Store the request once per session (a conditional write, also marking the session).
+ * 4. Alert the therapist at once, exactly once (ledger identity `ta.<session>.resched.v1`).
+ *    A second request finds the first stored and only settles an alert still owed by it.
+ */
+import * as z from 'zod';
+import { issuesFromZod, type FieldIssue } from '../domain/validation.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { RescheduleRequest, StoredSession } from '../ports/store.js';
+import { clientSession, closedReason, type ClosedReason } from './confirm-session.js';
+import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './record-check-in.js';
+
+export const RESCHEDULE_MESSAGE_MAX = 1000;
+
+// A textarea sends CRLF; line breaks are kept (as LF), other control characters are not text.
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export const rescheduleInputSchema = z.object({
+  message: z
+    .string({ error: 'message must be text' })
+    .transform((s) => s.replace(/\r\n?/g, '\n').trim())
+    .pipe(
+      z
+        .string()
+        .max(RESCHEDULE_MESSAGE_MAX, `message must be at most ${RESCHEDULE_MESSAGE_MAX.toLocaleString('en-GB')} characters`)
+        .refine((s) => !CONTROL_BUT_NEWLINE.test(s), 'message must not contain control characters'),
+    )
+    .default(''),
+});
+
+export type RequestRescheduleResult =
+  | { readonly status: 'requested'; readonly request: RescheduleRequest; readonly session: StoredSession; readonly alert: AlertOutcome }
+  | { readonly status: 'already-requested'; readonly session: StoredSession; readonly alert: AlertOutcome }
+  | { readonly status: 'closed'; readonly reason: ClosedReason; readonly session: StoredSession }
+  | { readonly status: 'invalid'; readonly issues: FieldIssue[] };
+
+export async function requestReschedule(
+  deps: AlertDeps,
+  input: { clientId: string; sessionId: string; message: unknown; now: Date | Instant },
+): Promise<RequestRescheduleResult> {
+  const parsed = rescheduleInputSchema.safeParse({ message: input.message });
+  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
+  const now = toInstant(input.now);
+  const session = await clientSession(deps.store, input.clientId, input.sessionId);
+
+  const alert = async (request: RescheduleRequest | undefined): Promise<AlertOutcome> =>
+    !request ? 'pending' : sendTherapistAlert(deps, {
+      offset: 'resched',
+      clientId: request.clientId,
+      sessionId: request.sessionId,
+      therapistId: request.therapistId,
+      now,
+      content: { reason: 'reschedule-request', message: request.message },
+    });
+
+  if (session.rescheduleRequestedAt) return { status: 'already-requested', session, alert: await alert(await storedRequest(deps, session)) };
+  const closed = closedReason(session, now);
+  if (closed) return { status: 'closed', reason: closed, session };
+
+  const request: RescheduleRequest = {
+    sessionId: session.id,
+    clientId: session.clientId,
+    planId: session.planId,
+    therapistId: session.therapistId,
+    message: parsed.data.message,
+    at: now,
+  };
+  if (!(await deps.store.recordRescheduleRequest(request))) {
+    // A concurrent submit stored its request first: that one is the request to alert about.
+    return { status: 'already-requested', session, alert: await alert(await storedRequest(deps, session)) };
+  }
+  return { status: 'requested', request, session: { ...session, rescheduleRequestedAt: now }, alert: await alert(request) };
+}
+
+/** The request already stored for the session; undefined while an eventually consistent read lags. */
+async function storedRequest(deps: AlertDeps, session: StoredSession): Promise<RescheduleRequest | undefined> {
+  const bundle = await deps.store.getClientBundle(session.clientId);
+  return bundle?.requests.find((r) => r.sessionId === session.id);
+}

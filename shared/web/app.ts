@@ -1,0 +1,259 @@
+/**
+ * The client pages as one request → response function, free of API Gateway (functions/web
+ * adapts the event; local/http-server.ts serves it on localhost through that same handler).
+ *
+ * Every page follows the same steps:
+ * 1. Route by path; the only thing in a page's path is its link token.
+ * 2. GET shows, never acts: mail security scanners open every link before the client does.
+ * 3. POST acts: body within 32 KB, read as a form, carrying the same token as its URL (RFC 8058
+ *    one-click unsubscribe is the one exception: a mail provider posts it with no token field);
+ *    then the token is verified (signature, expiry, purpose), the session or client it names is
+ *    read from that client's own records, and one use case runs.
+ * 4. Single-use links are consumed only after their action is stored. The action's own
+ *    conditional write is what makes it happen once; consuming afterwards means a fault in
+ *    between can leave a live link to a finished action (which then says "already done"), but
+ *    never a spent link whose action was lost.
+ * Logs carry the route name, method and status — never the path, which holds the token.
+ */
+import type { Clinic } from '../domain/model.js';
+import { SCORES } from '../domain/model.js';
+import { NotFoundError, RetryableError } from '../domain/errors.js';
+import { ValidationError } from '../domain/validation.js';
+import { formatDateTime } from '../email/format.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { StoredSession, TokenStore } from '../ports/store.js';
+import { InvalidTokenError, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
+import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
+import { requestReschedule } from '../use-cases/request-reschedule.js';
+import type { OpaqueLog } from '../use-cases/send-message.js';
+import { manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
+import { ASSET_PATHS, SITE_CSS } from './assets.js';
+import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, readForm } from './forms.js';
+import { BodyTooLargeError, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
+import * as pages from './pages.js';
+
+/** Where the pages log (Powertools Logger in Lambda): opaque attributes only, as dispatch logs. */
+export type WebLog = OpaqueLog;
+
+export interface WebDeps extends AlertDeps {
+  readonly tokens: TokenStore;
+  readonly signer: TokenSigner;
+  readonly clock?: Clock;
+  readonly log?: WebLog;
+}
+
+export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe';
+export type RouteName = PageName | 'asset' | 'not-found';
+
+const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: string; readonly purpose: TokenPurpose }> = [
+  { page: 'check-in', prefix: pagePaths.checkIn(''), purpose: 'check-in' },
+  { page: 'confirm', prefix: pagePaths.confirm(''), purpose: 'confirm' },
+  { page: 'reschedule', prefix: pagePaths.reschedule(''), purpose: 'reschedule' },
+  { page: 'unsubscribe', prefix: pagePaths.unsubscribe(''), purpose: 'unsubscribe' },
+];
+
+type Route =
+  | { readonly name: 'asset' }
+  | { readonly name: PageName; readonly token: string; readonly purpose: TokenPurpose }
+  | { readonly name: 'not-found' };
+
+/** The path the site lives under, from the clinic's base URL ('' at the root). */
+export function basePathOf(clinic: Clinic): string {
+  return new URL(clinic.baseUrl).pathname.replace(/\/+$/, '');
+}
+
+export function routeOf(path: string, basePath: string): Route {
+  const local = basePath && path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : path;
+  if (local === ASSET_PATHS.css) return { name: 'asset' };
+  for (const { page, prefix, purpose } of PAGE_PREFIXES) {
+    if (local.startsWith(prefix)) {
+      const token = local.slice(prefix.length);
+      return token !== '' && !token.includes('/') ? { name: page, token, purpose } : { name: 'not-found' };
+    }
+  }
+  return { name: 'not-found' };
+}
+
+interface Ctx {
+  readonly method: 'GET' | 'POST';
+  readonly token: string;
+  readonly claims: TokenClaims;
+  readonly now: Date;
+  /** A POST's form, already checked to come from our own page (or to be a one-click unsubscribe). */
+  readonly form: URLSearchParams;
+  readonly oneClick: boolean;
+}
+
+export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<WebResponse> {
+  const site: pages.Site = { clinic: deps.clinic, basePath: basePathOf(deps.clinic) };
+  const clock = deps.clock ?? systemClock;
+  const log: WebLog = deps.log ?? { info: () => {}, warn: () => {}, error: () => {} };
+  const page = (status: number, body: string) => htmlResponse(status, body);
+
+  /** The session a token names, read from its client's own records, put in the client's words. */
+  async function sessionView(claims: TokenClaims): Promise<{ session: StoredSession; view: pages.SessionView }> {
+    const context = await deps.store.getMessageContext({ clientId: claims.clientId, sessionId: claims.subject });
+    if (!context.client || !context.session) throw new NotFoundError('session', claims.subject);
+    const therapist = await deps.store.getTherapist(context.session.therapistId);
+    return {
+      session: context.session,
+      view: {
+        when: formatDateTime(context.session.start, context.client.timezone),
+        therapistName: therapist?.name ?? 'your therapist',
+        location: context.session.location,
+      },
+    };
+  }
+
+  async function spend(claims: TokenClaims): Promise<void> {
+    // Only false if this same link already acted, which the action's own check has ruled out.
+    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString());
+  }
+
+  function noteAlert(route: PageName, alert: AlertOutcome): void {
+    if (alert === 'failed') log.warn('therapist alert not sent', { route, alert });
+  }
+
+  async function checkIn(ctx: Ctx): Promise<WebResponse> {
+    const { session, view } = await sessionView(ctx.claims);
+    if (ctx.method === 'GET') {
+      return page(200, session.checkInAnsweredAt ? pages.checkInAlreadyAnsweredPage(site, view) : pages.checkInFormPage(site, { token: ctx.token, view }));
+    }
+    const fields = checkInAnswersFrom(ctx.form);
+    const result = await recordCheckIn(deps, { clientId: ctx.claims.clientId, sessionId: session.id, answers: fields, now: ctx.now });
+    switch (result.status) {
+      case 'invalid':
+        return page(400, pages.checkInFormPage(site, { token: ctx.token, view, values: keptValues(fields), issues: result.issues }));
+      case 'already-answered':
+        noteAlert('check-in', result.alert);
+        return page(409, pages.checkInAlreadyAnsweredPage(site, view));
+      case 'recorded':
+        noteAlert('check-in', result.alert);
+        await spend(ctx.claims);
+        return page(200, pages.checkInThanksPage(site, { view, wantsToRebook: result.checkIn.wantsToRebook }));
+    }
+  }
+
+  async function confirm(ctx: Ctx): Promise<WebResponse> {
+    const { session, view } = await sessionView(ctx.claims);
+    if (ctx.method === 'GET') {
+      if (session.confirmedAt) return page(200, pages.alreadyConfirmedPage(site, view));
+      const closed = closedReason(session, ctx.now.toISOString());
+      return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.confirmPage(site, { token: ctx.token, view }));
+    }
+    const result = await confirmSession(deps, { clientId: ctx.claims.clientId, sessionId: session.id, now: ctx.now });
+    switch (result.status) {
+      case 'confirmed':
+        await spend(ctx.claims);
+        return page(200, pages.confirmedPage(site, view));
+      case 'already-confirmed':
+        return page(409, pages.alreadyConfirmedPage(site, view));
+      case 'closed':
+        return page(409, pages.sessionClosedPage(site, { view, reason: result.reason }));
+    }
+  }
+
+  async function reschedule(ctx: Ctx): Promise<WebResponse> {
+    const { session, view } = await sessionView(ctx.claims);
+    if (ctx.method === 'GET') {
+      if (session.rescheduleRequestedAt) return page(200, pages.alreadyRequestedPage(site, view));
+      const closed = closedReason(session, ctx.now.toISOString());
+      return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.reschedulePage(site, { token: ctx.token, view }));
+    }
+    const messages = ctx.form.getAll(FIELDS.message);
+    const message = messages.length > 1 ? messages : messages[0];
+    const result = await requestReschedule(deps, { clientId: ctx.claims.clientId, sessionId: session.id, message, now: ctx.now });
+    switch (result.status) {
+      case 'invalid':
+        return page(400, pages.reschedulePage(site, { token: ctx.token, view, message: messages[0] ?? '', issues: result.issues }));
+      case 'requested':
+        noteAlert('reschedule', result.alert);
+        await spend(ctx.claims);
+        return page(200, pages.rescheduleRequestedPage(site, view));
+      case 'already-requested':
+        noteAlert('reschedule', result.alert);
+        return page(409, pages.alreadyRequestedPage(site, view));
+      case 'closed':
+        return page(409, pages.sessionClosedPage(site, { view, reason: result.reason }));
+    }
+  }
+
+  async function unsubscribe(ctx: Ctx): Promise<WebResponse> {
+    const category = subscriptionScopeSchema.safeParse(ctx.claims.subject);
+    if (!category.success) throw new NotFoundError('subscription category', 'from a link');
+    const client = await deps.store.getClient(ctx.claims.clientId);
+    if (!client) throw new NotFoundError('client', ctx.claims.clientId);
+    if (ctx.method === 'GET') return page(200, pages.unsubscribePage(site, { token: ctx.token, category: category.data }));
+
+    // One-click unsubscribes from the link's own category, nothing more and nothing less.
+    const scope: SubscriptionScope = !ctx.oneClick && ctx.form.get(FIELDS.scope) === 'all' ? 'all' : category.data;
+    const action = !ctx.oneClick && ctx.form.get(FIELDS.action) === 'resubscribe' ? 'resubscribe' : 'unsubscribe';
+    await manageSubscription(deps, { clientId: client.id, scope, action });
+    return page(200, action === 'unsubscribe' ? pages.unsubscribedPage(site, { token: ctx.token, scope }) : pages.resubscribedPage(site, scope));
+  }
+
+  const handlers: Record<PageName, (ctx: Ctx) => Promise<WebResponse>> = {
+    'check-in': checkIn,
+    confirm,
+    reschedule,
+    unsubscribe,
+  };
+
+  /** The one place errors become pages; token and lookup failures all look the same. */
+  function errorResponse(route: RouteName, method: string, error: unknown): WebResponse {
+    if (error instanceof InvalidTokenError || error instanceof NotFoundError || error instanceof ValidationError) return page(404, pages.expiredLinkPage(site));
+    if (error instanceof ForeignFormError) return page(403, pages.forbiddenPage(site));
+    if (error instanceof BodyTooLargeError) return page(413, pages.tooLargePage(site));
+    if (error instanceof UnsupportedFormError) return page(415, pages.unsupportedFormPage(site));
+    if (error instanceof MethodNotAllowedError) return htmlResponse(405, pages.methodNotAllowedPage(site), { allow: error.allow.join(', ') });
+    if (error instanceof RetryableError) {
+      log.warn('request deferred', { route, method, error: error.name });
+      return htmlResponse(503, pages.unavailablePage(site), { 'retry-after': '60' });
+    }
+    // The class name only: messages from SDKs can quote addresses or item contents.
+    log.error('request failed', { route, method, error: error instanceof Error ? error.name : typeof error });
+    return page(500, pages.serverErrorPage(site));
+  }
+
+  async function respond(request: WebRequest, route: Route): Promise<WebResponse> {
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    if (route.name === 'not-found') return page(404, pages.notFoundPage(site));
+    if (route.name === 'asset') {
+      if (method !== 'GET') throw new MethodNotAllowedError(['GET', 'HEAD']);
+      return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' }, body: SITE_CSS };
+    }
+    if (method !== 'GET' && method !== 'POST') throw new MethodNotAllowedError(['GET', 'HEAD', 'POST']);
+    // A POST's body is checked (size, type, our own token) before the token is even verified.
+    const form = method === 'POST' ? readForm(request) : new URLSearchParams();
+    // RFC 8058: a mail provider posts only "List-Unsubscribe=One-Click" — no cookie, no token field.
+    const oneClick = method === 'POST' && route.name === 'unsubscribe' && isOneClick(form);
+    if (method === 'POST' && !oneClick) assertOwnForm(request, form, route.token);
+    const now = clock.now();
+    const claims = deps.signer.verify(route.token, route.purpose, now);
+    return handlers[route.name]({ method, token: route.token, claims, now, form, oneClick });
+  }
+
+  return async (request) => {
+    const started = Date.now();
+    const route = routeOf(request.path, site.basePath);
+    let response: WebResponse;
+    try {
+      response = await respond(request, route);
+    } catch (error) {
+      response = errorResponse(route.name, request.method, error);
+    }
+    log.info('request', { route: route.name, method: request.method, status: response.status, ms: Date.now() - started });
+    return request.method === 'HEAD' ? { ...response, body: '' } : response;
+  };
+}
+
+/** The answers worth showing again: a score only when it is one of the choices on the scale. */
+function keptValues(fields: Record<string, unknown>): pages.CheckInValues {
+  const scores: Partial<Record<(typeof SCORES)[number], number>> = {};
+  for (const score of SCORES) {
+    const value = fields[score];
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 10) scores[score] = value;
+  }
+  return { scores, notes: typeof fields.notes === 'string' ? fields.notes : '', wantsToRebook: fields.wantsToRebook === true };
+}

@@ -1,0 +1,289 @@
+/**
+ * The client pages. Mobile first, one h1 each, labels on every control, fieldsets and legends
+ * for the 0–10 scales, errors next to their field (aria-describedby) and summarised at the top,
+ * no script at all. Every page is in the clinic's name; none shows the client's name or address.
+ */
+import type { Clinic, Score } from '../domain/model.js';
+import { SCORES } from '../domain/model.js';
+import type { FieldIssue } from '../domain/validation.js';
+import type { ClosedReason } from '../use-cases/confirm-session.js';
+import { RESCHEDULE_MESSAGE_MAX } from '../use-cases/request-reschedule.js';
+import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
+import { ASSET_PATHS, SITE_CSS_VERSION } from './assets.js';
+import { FIELDS } from './forms.js';
+import { html, type Html } from './html.js';
+
+/** What every page needs to know about the site. */
+export interface Site {
+  readonly clinic: Clinic;
+  /** The path the site is served under (from clinic.baseUrl), '' at the root. */
+  readonly basePath: string;
+}
+
+/** The session a page is about, already put in the client's words and zone. */
+export interface SessionView {
+  readonly when: string;
+  readonly therapistName: string;
+  readonly location: string;
+}
+
+function layout(site: Site, page: { title: string; body: Html; hasErrors?: boolean }): string {
+  const { clinic } = site;
+  const title = `${page.hasErrors ? 'Error: ' : ''}${page.title} – ${clinic.name}`;
+  const contact = clinic.phone ? html` · ${clinic.phone}` : '';
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>${title}</title>
+<link rel="stylesheet" href="${site.basePath}${ASSET_PATHS.css}?v=${SITE_CSS_VERSION}">
+</head>
+<body>
+<header class="site-header"><p>${clinic.name}</p></header>
+<main>
+<h1>${page.title}</h1>
+${page.body}
+</main>
+<footer class="site-footer"><p>${clinic.name}${contact}</p></footer>
+</body>
+</html>
+`.value;
+}
+
+function details(view: SessionView): Html {
+  return html`<dl class="details"><dt>When</dt><dd>${view.when}</dd><dt>With</dt><dd>${view.therapistName}</dd><dt>Where</dt><dd>${view.location}</dd></dl>`;
+}
+
+function tokenField(token: string): Html {
+  return html`<input type="hidden" name="${FIELDS.token}" value="${token}">`;
+}
+
+function contactLine(site: Site): Html {
+  return site.clinic.phone ? html`<p>If you need us, call ${site.clinic.name} on ${site.clinic.phone}.</p>` : html`<p>If you need us, reply to any email from ${site.clinic.name}.</p>`;
+}
+
+/** Issues by field, and the summary at the top of a form that links to each field. */
+function errorsOf(issues: readonly FieldIssue[]): Map<string, string> {
+  const byField = new Map<string, string>();
+  for (const issue of issues) {
+    const field = issue.path.split('.')[0] || 'form';
+    if (!byField.has(field)) byField.set(field, sentence(issue.reason));
+  }
+  return byField;
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function errorSummary(errors: Map<string, string>, anchorOf: (field: string) => string): Html {
+  if (errors.size === 0) return html``;
+  const items = [...errors].map(([field, reason]) => html`<li><a href="#${anchorOf(field)}">${reason}</a></li>`);
+  return html`<div class="error-summary" role="alert"><h2>Please check your answers</h2><ul>${items}</ul></div>`;
+}
+
+function fieldError(field: string, errors: Map<string, string>): Html {
+  const reason = errors.get(field);
+  return reason ? html`<p class="error" id="${field}-error">${reason}</p>` : html``;
+}
+
+// ---------------------------------------------------------------- check-in
+
+interface ScaleText {
+  readonly label: string;
+  readonly question: string;
+  readonly low: string;
+  readonly high: string;
+}
+
+export const SCALES: Record<Score, ScaleText> = {
+  pain: { label: 'Pain', question: 'How much pain do you have today?', low: 'No pain', high: 'Worst pain imaginable' },
+  mobility: { label: 'Mobility', question: 'How freely can you move?', low: "Can't move freely at all", high: 'Moving completely freely' },
+  stress: { label: 'Stress', question: 'How stressed do you feel?', low: 'Completely relaxed', high: 'Extremely stressed' },
+  sleep: { label: 'Sleep', question: 'How well have you been sleeping?', low: 'Very badly', high: 'Very well' },
+};
+
+/** What the client sent, kept so a form shown again with errors loses none of it. */
+export interface CheckInValues {
+  readonly scores: Partial<Record<Score, number>>;
+  readonly notes: string;
+  readonly wantsToRebook: boolean;
+}
+
+function scale(score: Score, value: number | undefined, errors: Map<string, string>): Html {
+  const text = SCALES[score];
+  const invalid = errors.has(score);
+  const describedBy = `${score}-hint${invalid ? ` ${score}-error` : ''}`;
+  const options = Array.from({ length: 11 }, (_, n) => {
+    const id = `${score}-${n}`;
+    return html`<input type="radio" name="${score}" id="${id}" value="${n}"${value === n ? html` checked` : ''}><label for="${id}">${n}</label>`;
+  });
+  return html`<fieldset id="${score}"${invalid ? html` class="invalid"` : ''} aria-describedby="${describedBy}">
+<legend>${text.label}: ${text.question}</legend>
+<p class="hint" id="${score}-hint">0 = ${text.low.toLowerCase()}, 10 = ${text.high.toLowerCase()}</p>
+${fieldError(score, errors)}<div class="options">${options}</div>
+<div class="anchors" aria-hidden="true"><span>${text.low}</span><span>${text.high}</span></div>
+</fieldset>
+`;
+}
+
+export function checkInFormPage(site: Site, input: { token: string; view: SessionView; values?: CheckInValues; issues?: readonly FieldIssue[] }): string {
+  const errors = errorsOf(input.issues ?? []);
+  const values = input.values ?? { scores: {}, notes: '', wantsToRebook: false };
+  const notesInvalid = errors.has(FIELDS.notes);
+  const body = html`<p class="lead">How have you been since your session? Your answers go to ${input.view.therapistName} and help plan your care.</p>
+${details(input.view)}
+${errorSummary(errors, (field) => ((SCORES as readonly string[]).includes(field) ? `${field}-0` : field))}
+<form method="post" novalidate>
+${tokenField(input.token)}
+${SCORES.map((score) => scale(score, values.scores[score], errors))}
+<div class="field${notesInvalid ? ' invalid' : ''}">
+<label for="${FIELDS.notes}">Anything else ${input.view.therapistName} should know? (optional)</label>
+<p class="hint" id="${FIELDS.notes}-hint">Up to 2,000 characters. For anything urgent, please call the clinic.</p>
+${fieldError(FIELDS.notes, errors)}<textarea id="${FIELDS.notes}" name="${FIELDS.notes}" rows="4" maxlength="2000" aria-describedby="${FIELDS.notes}-hint${notesInvalid ? ` ${FIELDS.notes}-error` : ''}">${values.notes}</textarea>
+</div>
+<div class="check"><input type="checkbox" id="${FIELDS.wantsToRebook}" name="${FIELDS.wantsToRebook}" value="yes"${values.wantsToRebook ? html` checked` : ''}><label for="${FIELDS.wantsToRebook}">I'd like to book my next session</label></div>
+<button type="submit">Send my answers</button>
+</form>`;
+  return layout(site, { title: 'How are you feeling?', body, hasErrors: errors.size > 0 });
+}
+
+export function checkInThanksPage(site: Site, input: { view: SessionView; wantsToRebook: boolean }): string {
+  const rebook = input.wantsToRebook ? html`<p>You asked to book your next session: the clinic will be in touch to arrange a time.</p>` : html``;
+  const body = html`<p class="lead">Your answers are with ${input.view.therapistName}.</p>${rebook}${bookingLink(site)}`;
+  return layout(site, { title: 'Thank you', body });
+}
+
+export function checkInAlreadyAnsweredPage(site: Site, view?: SessionView): string {
+  const about = view ? html`<p class="lead">We already have your answers about your session on ${view.when}. Thank you.</p>` : html`<p class="lead">We already have your answers. Thank you.</p>`;
+  return layout(site, { title: 'Already answered', body: html`${about}${contactLine(site)}` });
+}
+
+function bookingLink(site: Site): Html {
+  return site.clinic.bookingUrl ? html`<p><a href="${site.clinic.bookingUrl}">Book online</a></p>` : html``;
+}
+
+// ---------------------------------------------------------------- confirm
+
+export function confirmPage(site: Site, input: { token: string; view: SessionView }): string {
+  const body = html`<p class="lead">Please confirm you will come to this session.</p>
+${details(input.view)}
+<form method="post">${tokenField(input.token)}<button type="submit">Yes, I'll be there</button></form>`;
+  return layout(site, { title: 'Confirm your session', body });
+}
+
+export function confirmedPage(site: Site, view: SessionView): string {
+  return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${details(view)}` });
+}
+
+export function alreadyConfirmedPage(site: Site, view: SessionView): string {
+  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${details(view)}` });
+}
+
+const CLOSED_TEXT: Record<ClosedReason, string> = {
+  cancelled: 'This session has been cancelled, so there is nothing to do here.',
+  started: 'This session has already taken place, so there is nothing to do here.',
+};
+
+export function sessionClosedPage(site: Site, input: { view: SessionView; reason: ClosedReason }): string {
+  return layout(site, { title: 'This session is no longer open', body: html`<p class="lead">${CLOSED_TEXT[input.reason]}</p>${details(input.view)}${contactLine(site)}` });
+}
+
+// ---------------------------------------------------------------- reschedule
+
+export function reschedulePage(site: Site, input: { token: string; view: SessionView; message?: string; issues?: readonly FieldIssue[] }): string {
+  const errors = errorsOf(input.issues ?? []);
+  const invalid = errors.has(FIELDS.message);
+  const body = html`<p class="lead">Can't make it? Ask for a new time and the clinic will get back to you.</p>
+${details(input.view)}
+${errorSummary(errors, (field) => field)}
+<form method="post" novalidate>
+${tokenField(input.token)}
+<div class="field${invalid ? ' invalid' : ''}">
+<label for="${FIELDS.message}">Message for ${input.view.therapistName} (optional)</label>
+<p class="hint" id="${FIELDS.message}-hint">For example, the days and times that suit you. Up to ${RESCHEDULE_MESSAGE_MAX.toLocaleString('en-GB')} characters.</p>
+${fieldError(FIELDS.message, errors)}<textarea id="${FIELDS.message}" name="${FIELDS.message}" rows="4" maxlength="${RESCHEDULE_MESSAGE_MAX}" aria-describedby="${FIELDS.message}-hint${invalid ? ` ${FIELDS.message}-error` : ''}">${input.message ?? ''}</textarea>
+</div>
+<button type="submit">Ask for a new time</button>
+</form>`;
+  return layout(site, { title: 'Request a new time', body, hasErrors: errors.size > 0 });
+}
+
+export function rescheduleRequestedPage(site: Site, view: SessionView): string {
+  return layout(site, { title: 'Request sent', body: html`<p class="lead">We've let ${view.therapistName} know. The clinic will be in touch to find a new time.</p>${contactLine(site)}` });
+}
+
+export function alreadyRequestedPage(site: Site, view: SessionView): string {
+  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time for your session on ${view.when}. The clinic will be in touch.</p>${contactLine(site)}` });
+}
+
+// ---------------------------------------------------------------- unsubscribe
+
+const SCOPE_TEXT: Record<SubscriptionScope, string> = {
+  reminders: 'session reminders',
+  'check-ins': 'check-in questions after your sessions',
+  maintenance: 'reminders when your next maintenance session is due',
+  all: 'all emails',
+};
+
+/** The unsubscribe choices. `scope` is the link's own category; "everything" is always offered. */
+export function unsubscribePage(site: Site, input: { token: string; category: SubscriptionScope }): string {
+  const everything = input.category === 'all' ? html`` : html`<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="all"><button type="submit" class="secondary">Unsubscribe from all emails</button></form>`;
+  const body = html`<p class="lead">Stop getting ${SCOPE_TEXT[input.category]} from ${site.clinic.name}?</p>
+<div class="actions">
+<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="${input.category}"><button type="submit">Unsubscribe</button></form>
+${everything}
+</div>
+<p class="muted">Your sessions stay booked: this changes only which emails you get.</p>`;
+  return layout(site, { title: 'Unsubscribe', body });
+}
+
+export function unsubscribedPage(site: Site, input: { token: string; scope: SubscriptionScope }): string {
+  const body = html`<p class="lead">You won't get ${SCOPE_TEXT[input.scope]} from ${site.clinic.name} any more.</p>
+<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="${input.scope}"><input type="hidden" name="${FIELDS.action}" value="resubscribe"><button type="submit" class="secondary">Undo: keep getting ${SCOPE_TEXT[input.scope]}</button></form>`;
+  return layout(site, { title: 'You are unsubscribed', body });
+}
+
+export function resubscribedPage(site: Site, scope: SubscriptionScope): string {
+  return layout(site, { title: 'You are subscribed again', body: html`<p class="lead">You will get ${SCOPE_TEXT[scope]} from ${site.clinic.name} again.</p>` });
+}
+
+// ---------------------------------------------------------------- generic pages
+
+/**
+ * One page for every link that cannot be used — expired, altered, spent, or not this client's —
+ * so the page tells nobody which it was.
+ */
+export function expiredLinkPage(site: Site): string {
+  return layout(site, { title: 'This link has expired', body: html`<p class="lead">Links in our emails work for a limited time, and some work only once.</p>${contactLine(site)}` });
+}
+
+export function notFoundPage(site: Site): string {
+  return layout(site, { title: 'Page not found', body: html`<p class="lead">There is no page at this address.</p>${contactLine(site)}` });
+}
+
+export function forbiddenPage(site: Site): string {
+  return layout(site, { title: 'This form could not be sent', body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>` });
+}
+
+export function tooLargePage(site: Site): string {
+  return layout(site, { title: 'That was too long', body: html`<p class="lead">What you sent was too long for us to accept. Please go back, shorten your note and send it again.</p>` });
+}
+
+export function unsupportedFormPage(site: Site): string {
+  return layout(site, { title: 'This form could not be read', body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>` });
+}
+
+export function methodNotAllowedPage(site: Site): string {
+  return layout(site, { title: 'This page cannot do that', body: html`<p class="lead">Please open the link from your email again.</p>` });
+}
+
+export function unavailablePage(site: Site): string {
+  return layout(site, { title: 'Please try again in a minute', body: html`<p class="lead">We could not finish that just now. If you were sending a form, please go back and send it again in a minute: it will only be counted once.</p>${contactLine(site)}` });
+}
+
+export function serverErrorPage(site: Site): string {
+  return layout(site, { title: 'Something went wrong', body: html`<p class="lead">Sorry, something went wrong on our side.</p>${contactLine(site)}` });
+}

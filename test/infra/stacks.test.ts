@@ -1,0 +1,508 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_RUNTIME } from '../../infra/constructs/keepwell-function.js';
+import { ACCESS_LOG_FIELDS } from '../../infra/constructs/web-api.js';
+import { functionConstructId, STACK_OUTPUTS } from '../../infra/names.js';
+import { nagFindings } from '../../infra/nag.js';
+import { RECURRING_RETRY, SES_EVENT_DETAIL_TYPES, STREAM_LAG_ALARM_MS, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/stateless-stack.js';
+import { FUNCTIONS, type FunctionName, type Permission } from '../../infra/topology.js';
+import { ALL_INDEXES, TABLE_KEYS } from '../../shared/adapters/dynamodb/table-definition.js';
+import {
+  actionsOf,
+  functionStatements,
+  logicalId,
+  resourceList,
+  resourcesOf,
+  stagesInCdkJson,
+  statementsOfRole,
+  synthesizeStage,
+  type Statement,
+  type SynthesizedStage,
+} from './support.js';
+
+// One synthesis per stage, shared by every assertion below.
+let dev: SynthesizedStage;
+let prod: SynthesizedStage;
+beforeAll(() => {
+  dev = synthesizeStage('dev');
+  prod = synthesizeStage('prod');
+});
+
+const stage = (name: string): SynthesizedStage => (name === 'prod' ? prod : dev);
+const specOf = (name: FunctionName) => FUNCTIONS.find((f) => f.name === name)!;
+const has = (name: FunctionName, permission: Permission) => specOf(name).permissions.includes(permission);
+const allActions = (statements: readonly Statement[]) => statements.flatMap(actionsOf);
+const functionId = (s: SynthesizedStage, name: FunctionName) => logicalId(s.appTemplate, 'AWS::Lambda::Function', `${functionConstructId(name)}Function`);
+const queueId = (s: SynthesizedStage, prefix: string) => logicalId(s.appTemplate, 'AWS::SQS::Queue', prefix);
+const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+
+describe('every stage in cdk.json', () => {
+  it('is one that this file synthesizes', () => {
+    expect(stagesInCdkJson().sort()).toEqual(['dev', 'prod']);
+  });
+
+  it.each(['dev', 'prod'])('%s synthesizes with no cdk-nag finding left unacknowledged (AwsSolutions and HIPAA Security)', (name) => {
+    expect(nagFindings(stage(name).app)).toEqual([]);
+  });
+});
+
+describe('the stateful stack', () => {
+  it('keeps the table on demand, with streams, PITR, deletion protection, encryption and TTL', () => {
+    dev.dataTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('has exactly the global secondary indexes of table-definition.ts', () => {
+    const [table] = Object.values(resourcesOf(dev.dataTemplate, 'AWS::DynamoDB::Table'));
+    const indexes = table?.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+
+    expect(indexes).toEqual(ALL_INDEXES.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })));
+  });
+
+  it('retains the table and the data key when the stack is deleted or replaced', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key']) {
+      dev.dataTemplate.hasResource(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  it('backs the table up daily through AWS Backup', () => {
+    dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: Match.arrayWith([getAtt(logicalId(dev.dataTemplate, 'AWS::DynamoDB::Table', 'Table'))]) }),
+    });
+  });
+
+  it('rotates the data key and lets CloudWatch Logs and CloudWatch alarms use it', () => {
+    dev.dataTemplate.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } }),
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('each function', () => {
+  it('is in the stateless stack once per manifest entry', () => {
+    expect(Object.keys(resourcesOf(dev.appTemplate, 'AWS::Lambda::Function'))).toHaveLength(FUNCTIONS.length);
+  });
+
+  it('runs on the newest Node.js runtime aws-cdk-lib offers', () => {
+    const nodeVersions = lambda.Runtime.ALL.filter((r) => r.family === lambda.RuntimeFamily.NODEJS && /^nodejs\d+\.x$/.test(r.name))
+      .map((r) => Number(r.name.replace(/\D/g, '')));
+
+    expect(FUNCTION_RUNTIME.name).toBe(`nodejs${Math.max(...nodeVersions)}.x`);
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: arm64, newest runtime, the manifest memory and timeout, JSON logs, source maps', (name) => {
+    const spec = specOf(name);
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Description: spec.description,
+      Architectures: ['arm64'],
+      Runtime: FUNCTION_RUNTIME.name,
+      MemorySize: spec.memoryMb,
+      Timeout: spec.timeoutSeconds,
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `keepwell-${name}`, NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: exactly the environment variables the manifest lists', (name) => {
+    const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, name)];
+    const variables = Object.keys((fn?.Properties?.Environment as { Variables: object }).Variables);
+
+    expect(variables.sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', ...specOf(name).environment].sort());
+  });
+
+  it.each(['dev', 'prod'])('%s: logs to its own encrypted log group kept for the configured days', (name) => {
+    const s = stage(name);
+    const days = s.stacks.config.logRetentionDays;
+    for (const spec of FUNCTIONS) {
+      const logGroupId = logicalId(s.appTemplate, 'AWS::Logs::LogGroup', `${functionConstructId(spec.name)}Logs`);
+      expect(resourcesOf(s.appTemplate, 'AWS::Logs::LogGroup')[logGroupId]?.Properties).toMatchObject({ RetentionInDays: days, KmsKeyId: expect.anything() });
+      s.appTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Description: spec.description,
+        LoggingConfig: Match.objectLike({ LogGroup: { Ref: logGroupId } }),
+      });
+    }
+  });
+
+  it('gives dispatch a fixed name, and every schedules user its ARN without a reference to dispatch itself', () => {
+    const dispatchArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:keepwell-dev-dispatch']] };
+
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'keepwell-dev-dispatch', Environment: { Variables: Match.objectLike({ DISPATCH_FUNCTION_ARN: dispatchArn }) } });
+    dev.appTemplate.hasOutput('DispatchFunctionArn', { Value: dispatchArn });
+  });
+
+  it('reads the clinic from CLINIC_CONFIG: the validated stage clinic, with the API address when there is no baseUrl', () => {
+    const web = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'web')];
+    const clinicConfig = JSON.stringify((web?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.CLINIC_CONFIG);
+
+    expect(clinicConfig).toContain('Harbour Clinical Massage (dev)');
+    expect(clinicConfig).toContain(JSON.stringify(getAtt(logicalId(dev.appTemplate, 'AWS::ApiGatewayV2::Api', 'PageApi'), 'ApiEndpoint')));
+  });
+
+  it('reads the clinic from CLINIC_CONFIG with the configured baseUrl in prod', () => {
+    const web = resourcesOf(prod.appTemplate, 'AWS::Lambda::Function')[functionId(prod, 'web')];
+    const clinic = JSON.parse((web?.Properties?.Environment as { Variables: Record<string, string> }).Variables.CLINIC_CONFIG as string) as Record<string, unknown>;
+
+    expect(clinic).toMatchObject({ name: 'Harbour Clinical Massage', baseUrl: 'https://care.harbour-massage.example', senderEmail: 'reminders@harbour-massage.example', timezone: 'Europe/London' });
+  });
+});
+
+describe('least privilege', () => {
+  it.each(FUNCTIONS.map((f) => f.name))('%s: table access only as the manifest says, on the table and its named indexes, never Scan', (name) => {
+    const statements = functionStatements(dev.appTemplate, name);
+    const tableStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams' && !['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'].includes(a)));
+    const expected = has(name, 'table:write') ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : has(name, 'table:read') ? [...TABLE_READ_ACTIONS] : [];
+
+    expect(allActions(tableStatements).sort()).toEqual([...expected].sort());
+    expect(allActions(statements)).not.toContain('dynamodb:Scan');
+    for (const statement of tableStatements) {
+      expect(JSON.stringify(resourceList(statement))).not.toContain('index/*');
+      expect(resourceList(statement)).toHaveLength(1 + ALL_INDEXES.length);
+    }
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: sends email only with ses:send, and only as the clinic identity with the configuration set', (name) => {
+    const sends = functionStatements(dev.appTemplate, name).filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')));
+
+    if (!has(name, 'ses:send')) {
+      expect(sends).toEqual([]);
+      return;
+    }
+    expect(sends).toHaveLength(1);
+    expect(actionsOf(sends[0]!).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const resources = JSON.stringify(resourceList(sends[0]!));
+    expect(resources).toContain(':identity/');
+    expect(resources).toContain(JSON.stringify({ Ref: logicalId(dev.appTemplate, 'AWS::SES::EmailIdentity', 'SenderIdentity') }));
+    expect(resources).toContain(':configuration-set/');
+    expect(resourceList(sends[0]!)).toHaveLength(2);
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: manages schedules only with schedules:manage, in Keepwell\'s group, passing only the Scheduler role', (name) => {
+    const statements = functionStatements(dev.appTemplate, name);
+    const scheduler = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('scheduler:')));
+    const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
+
+    if (!has(name, 'schedules:manage')) {
+      expect(scheduler).toEqual([]);
+      expect(passRole).toEqual([]);
+      return;
+    }
+    const manage = scheduler.find((s) => s.Sid === 'ManageMessageSchedules')!;
+    expect(actionsOf(manage).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule']);
+    expect(JSON.stringify(manage.Resource)).toContain(':schedule/keepwell-dev/*');
+    expect(passRole).toEqual([expect.objectContaining({
+      Resource: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
+      Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    })]);
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: reads the token key only with token-key:read, from exactly the stage\'s SSM parameter', (name) => {
+    const reads = functionStatements(dev.appTemplate, name).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+
+    if (!has(name, 'token-key:read')) {
+      expect(reads).toEqual([]);
+      return;
+    }
+    expect(reads).toEqual([expect.objectContaining({ Sid: 'ReadTokenKey', Action: 'ssm:GetParameter' })]);
+    expect(JSON.stringify(reads[0]!.Resource)).toMatch(/:parameter\/keepwell\/dev\/token-key"\]\]\}$/);
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: specOf(name).description, Environment: { Variables: Match.objectLike({ TOKEN_KEY_PARAMETER: '/keepwell/dev/token-key' }) } });
+  });
+
+  it('decrypts a token key under a customer-managed KMS key only through SSM, when the stage names one', () => {
+    const kmsKeyArn = prod.stacks.config.tokenKey.kmsKeyArn;
+    for (const spec of FUNCTIONS) {
+      const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => actionsOf(s).includes('kms:Decrypt'));
+      expect(decrypt).toEqual(has(spec.name, 'token-key:read')
+        ? [expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } })]
+        : []);
+    }
+  });
+
+  it('reads as a sentence for the riskiest pairs: reconcile cannot email, ses-events cannot touch schedules, web cannot schedule', () => {
+    expect(allActions(functionStatements(dev.appTemplate, 'reconcile'))).not.toContain('ses:SendEmail');
+    expect(allActions(functionStatements(dev.appTemplate, 'ses-events')).filter((a) => a.startsWith('scheduler:'))).toEqual([]);
+    expect(allActions(functionStatements(dev.appTemplate, 'web'))).not.toContain('iam:PassRole');
+    expect(allActions(functionStatements(dev.appTemplate, 'sync-schedules'))).not.toContain('ses:SendEmail');
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: a "*" resource only for actions that support no resource-level permission', (name) => {
+    const wildcards = functionStatements(dev.appTemplate, name).filter((s) => resourceList(s).includes('*'));
+
+    for (const statement of wildcards) expect(['scheduler:ListSchedules', 'dynamodb:ListStreams']).toEqual(expect.arrayContaining(actionsOf(statement)));
+  });
+
+  it('lets every role write only its own log group, with no AWS managed policy', () => {
+    for (const spec of FUNCTIONS) {
+      const logs = functionStatements(dev.appTemplate, spec.name).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect(logs).toEqual([expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', `${functionConstructId(spec.name)}Logs`)) })]);
+    }
+    for (const role of Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Role'))) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('the Scheduler execution role', () => {
+  const roleId = () => logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole');
+
+  it('is assumed only by EventBridge Scheduler, for this account and Keepwell\'s schedule group', () => {
+    dev.appTemplate.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': getAtt(logicalId(dev.appTemplate, 'AWS::Scheduler::ScheduleGroup', 'ScheduleGroup')) },
+          },
+        })],
+      },
+    });
+  });
+
+  it('may invoke only the functions schedules target: dispatch, reconcile and summary', () => {
+    const invoke = statementsOfRole(dev.appTemplate, roleId()).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+    const targets = new Set(invoke.flatMap(resourceList).map((r) => JSON.stringify(r).match(/"(\w+Function[0-9A-F]{8})"/)?.[1]));
+
+    expect([...targets].sort()).toEqual(['dispatch', 'reconcile', 'summary'].map((n) => functionId(dev, n as FunctionName)).sort());
+  });
+
+  it('may send only to the schedule dead-letter queue, and do nothing else', () => {
+    const statements = statementsOfRole(dev.appTemplate, roleId());
+    const other = statements.filter((s) => !actionsOf(s).includes('lambda:InvokeFunction'));
+
+    expect(new Set(allActions(other))).toEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    for (const statement of other) expect(statement.Resource).toEqual(getAtt(queueId(dev, 'ScheduleDlq')));
+  });
+});
+
+describe('schedules', () => {
+  it('groups every schedule in the stage\'s schedule group, deleted with the app', () => {
+    dev.appTemplate.hasResource('AWS::Scheduler::ScheduleGroup', { Properties: { Name: 'keepwell-dev' }, DeletionPolicy: 'Delete' });
+  });
+
+  it.each(FUNCTIONS.filter((f) => f.trigger.kind === 'recurring').map((f) => f.name))('%s runs on its manifest expression with retries and the schedule DLQ', (name) => {
+    const trigger = specOf(name).trigger as { scheduleName: string; expression: string; timezone: string };
+    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: trigger.scheduleName,
+      GroupName: 'keepwell-dev',
+      ScheduleExpression: trigger.expression,
+      ScheduleExpressionTimezone: trigger.timezone,
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: getAtt(functionId(dev, name)),
+        RoleArn: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
+        DeadLetterConfig: { Arn: getAtt(queueId(dev, 'ScheduleDlq')) },
+        RetryPolicy: { MaximumRetryAttempts: RECURRING_RETRY.retryAttempts, MaximumEventAgeInSeconds: RECURRING_RETRY.maxEventAge.toSeconds() },
+      }),
+    });
+  });
+
+  it('tells reconcile its look-ahead from the stage config, and each recurring run its scheduled time', () => {
+    const inputs = Object.values(resourcesOf(prod.appTemplate, 'AWS::Scheduler::Schedule'))
+      .map((s) => [s.Properties?.Name, JSON.parse((s.Properties?.Target as { Input: string }).Input)]);
+
+    expect(Object.fromEntries(inputs)).toEqual({
+      'keepwell-reconcile': { scheduledTime: '<aws.scheduler.scheduled-time>', lookAheadHours: prod.stacks.config.reconcileLookAheadHours },
+      'keepwell-summary': { scheduledTime: '<aws.scheduler.scheduled-time>' },
+    });
+  });
+});
+
+describe('queues and failure destinations', () => {
+  it.each(['ScheduleDlq', 'FailedInvocations'])('%s is encrypted, TLS-only and keeps messages 14 days', (prefix) => {
+    const id = queueId(dev, prefix);
+    dev.appTemplate.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    dev.appTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it.each(FUNCTIONS.filter((f) => ['message-schedules', 'recurring', 'ses-events'].includes(f.trigger.kind)).map((f) => f.name))('%s (invoked asynchronously) fails over to the failed-invocations queue', (name) => {
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId(dev, name) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
+    });
+  });
+
+  it('reads the table stream in partial batches, bisecting failures, and fails over to the failed-invocations queue', () => {
+    const spec = FUNCTIONS.find((f) => f.trigger.kind === 'table-stream')!;
+    const trigger = spec.trigger as { batchSize: number; maxRetries: number };
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(dev, spec.name) },
+      BatchSize: trigger.batchSize,
+      MaximumRetryAttempts: trigger.maxRetries,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      StartingPosition: 'TRIM_HORIZON',
+      DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
+    });
+  });
+});
+
+describe('the page API', () => {
+  it('routes GET /, GET /{proxy+} and POST /{proxy+} to the web function', () => {
+    const routeKeys = Object.values(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
+    expect(routeKeys.sort()).toEqual(['GET /', 'GET /{proxy+}', 'POST /{proxy+}']);
+    dev.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: getAtt(functionId(dev, 'web')), PayloadFormatVersion: '2.0' });
+  });
+
+  it.each(['dev', 'prod'])('%s: throttles the default stage at the configured rate and burst', (name) => {
+    const { api } = stage(name).stacks.config;
+    stage(name).appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: api.throttleRate, ThrottlingBurstLimit: api.throttleBurst },
+    });
+  });
+
+  it('logs the route key, never the path or query that carries a link token', () => {
+    const [apiStage] = Object.values(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Stage'));
+    const settings = apiStage?.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string };
+
+    expect(JSON.parse(settings.Format)).toEqual(ACCESS_LOG_FIELDS);
+    expect(settings.Format).toContain('$context.routeKey');
+    expect(settings.Format).not.toMatch(/\$context\.(path|resourcePath|querystring)|rawPath|identity\.sourceIp/);
+    expect(settings.DestinationArn).toEqual(getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', 'PageApiAccessLogs')));
+  });
+
+  it('serves prod on the clinic\'s domain only, with TLS 1.2, and says where its DNS record points', () => {
+    prod.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'care.harbour-massage.example',
+      DomainNameConfigurations: [Match.objectLike({ SecurityPolicy: 'TLS_1_2' })],
+    });
+    prod.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    prod.appTemplate.hasOutput('WebUrl', { Value: 'https://care.harbour-massage.example' });
+    prod.appTemplate.hasOutput('WebDomainTarget', {});
+  });
+});
+
+describe('SES', () => {
+  it('sends with a configuration set: reputation metrics, TLS required, account suppression for bounces and complaints', () => {
+    dev.appTemplate.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      Name: 'keepwell-dev',
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+    });
+  });
+
+  it('publishes bounces, complaints, deliveries, rejects and delays to the default event bus', () => {
+    dev.appTemplate.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') },
+      EventDestination: {
+        Enabled: true,
+        EventBridgeDestination: { EventBusArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':event-bus/default'])] }) },
+        MatchingEventTypes: Match.arrayEquals(['bounce', 'complaint', 'delivery', 'reject', 'deliveryDelay']),
+      },
+    });
+  });
+
+  it('routes this configuration set\'s events to ses-events, with retries and the failed-invocations queue', () => {
+    dev.appTemplate.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ses'],
+        'detail-type': [...SES_EVENT_DETAIL_TYPES],
+        detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') }] } } },
+      },
+      Targets: [Match.objectLike({
+        Arn: getAtt(functionId(dev, 'ses-events')),
+        DeadLetterConfig: { Arn: getAtt(queueId(dev, 'FailedInvocations')) },
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
+      })],
+    });
+  });
+
+  it('verifies the sender address in dev, and the sender domain (with its DKIM records as outputs) in prod', () => {
+    dev.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'reminders@dev.harbour-massage.example' });
+    prod.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'harbour-massage.example' });
+    for (const n of [1, 2, 3]) prod.appTemplate.hasOutput(`SenderDkimRecord${n}`, {});
+    expect(Object.keys(dev.appTemplate.findOutputs('SenderDkimRecord*'))).toEqual([]);
+  });
+});
+
+describe('alarms', () => {
+  const expectedAlarms = [
+    'ScheduleDlqNotEmpty',
+    'FailedInvocationsNotEmpty',
+    'SchedulesLost',
+    ...FUNCTIONS.flatMap((f) => [`${functionConstructId(f.name)}Errors`, `${functionConstructId(f.name)}Throttles`]),
+    ...FUNCTIONS.filter((f) => f.trigger.kind === 'table-stream').map((f) => `${functionConstructId(f.name)}IteratorAge`),
+    'SesBounceRate',
+    'SesComplaintRate',
+    'WebServerErrors',
+  ].map((name) => `keepwell-dev-${name}`);
+
+  it('has every listed alarm and no other, each notifying the ops topic when it fires and when it clears', () => {
+    const alarms = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Alarm'));
+    const topic = { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'OpsTopic') };
+
+    expect(alarms.map((a) => a.Properties?.AlarmName).sort()).toEqual([...expectedAlarms].sort());
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching', ComparisonOperator: 'GreaterThanThreshold' });
+    }
+  });
+
+  it.each([
+    ['ScheduleDlqNotEmpty', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 }],
+    ['FailedInvocationsNotEmpty', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 }],
+    ['SchedulesLost', { Namespace: 'AWS/Scheduler', MetricName: 'InvocationsFailedToBeSentToDeadLetterCount', Threshold: 0 }],
+    ['DispatchErrors', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0 }],
+    ['WebThrottles', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 }],
+    ['SyncSchedulesIteratorAge', { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Threshold: STREAM_LAG_ALARM_MS }],
+    ['SesBounceRate', { Namespace: 'AWS/SES', MetricName: 'Reputation.BounceRate', Threshold: 0.05 }],
+    ['SesComplaintRate', { Namespace: 'AWS/SES', MetricName: 'Reputation.ComplaintRate', Threshold: 0.001 }],
+    ['WebServerErrors', { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Threshold: 0 }],
+  ])('%s watches the right metric at the right threshold', (name, expected) => {
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `keepwell-dev-${name}`, ...expected });
+  });
+
+  it('sends alarms to an encrypted, TLS-only topic with the configured email subscribed', () => {
+    const topicId = logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'OpsTopic');
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: dev.stacks.config.alarmEmail, TopicArn: { Ref: topicId } });
+    dev.appTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('shows every alarm on the stage dashboard', () => {
+    const [dashboard] = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    expect(dashboard?.Properties?.DashboardName).toBe('keepwell-dev');
+    for (const alarm of Object.keys(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Alarm'))) expect(body).toContain(alarm);
+  });
+});
+
+describe('outputs for the CLI', () => {
+  it.each(['dev', 'prod'])('%s: every output the CLI reads, none exported', (name) => {
+    const outputs = stage(name).appTemplate.findOutputs('*');
+
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining([...STACK_OUTPUTS]));
+    for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
+  });
+});
