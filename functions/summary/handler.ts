@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { clinicFromEnv } from '../../shared/config/clinic.js';
+import { readEnv } from '../../shared/config/env.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
@@ -53,6 +54,8 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
 }
 
 function depsFromEnv(): SummaryHandlerDeps {
+  // Name every missing variable at once, before any adapter reads its own.
+  readEnv(['TABLE_NAME', 'CLINIC_CONFIG', 'CONFIGURATION_SET']);
   const store = storeFromEnv();
   return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(), clock: systemClock };
 }

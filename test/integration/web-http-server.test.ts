@@ -82,7 +82,7 @@ describe('the local HTTP API', () => {
     expect((await fetch(`${url}/`, { method: 'POST', body: 'x'.repeat(32 * 1024 + 1) })).status).toBe(413);
     const chunks = new ReadableStream({
       start(controller) {
-        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(1024)));
+        for (let i = 0; i < 40; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(1024)));
         controller.close();
       },
     });

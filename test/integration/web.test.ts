@@ -137,7 +137,7 @@ describe('the client pages over HTTP', () => {
     it('refuses a body over 32 KB with 413, storing nothing', async () => {
       const practice = await seedPractice(t.store);
       const path = linkPath(signer, 'check-in', practice.client.id, practice.past.id);
-      const response = await post(path, answers({ notes: 'x'.repeat(20_000) }));
+      const response = await post(path, answers({ notes: 'x'.repeat(40_000) }));
       expect(response.status).toBe(413);
       expect((await t.store.getClientBundle(practice.client.id))?.checkIns).toEqual([]);
     });

@@ -256,7 +256,7 @@ describe('the web handler', () => {
 
     it('refuses a body over 32 KB with 413 before reading it', async () => {
       const path = checkInPath();
-      const response = await call(path, { body: { token: tokenOf(path), ...answers({ notes: 'x'.repeat(17_000) }) } });
+      const response = await call(path, { body: { token: tokenOf(path), ...answers({ notes: 'x'.repeat(40_000) }) } });
       expect(response.statusCode).toBe(413);
       expect(await checkInOf()).toEqual([]);
     });
