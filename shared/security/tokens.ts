@@ -1,10 +1,11 @@
 /**
- * Link tokens for the client pages: opaque, HMAC-SHA256 signed, bound to one client, one
- * subject and one purpose, expiring. The token carries only opaque ids (no name, address or
- * answer), and is compared in constant time. Single-use purposes are consumed in the table
- * (TokenStore.consume) by the page that acts on them.
+ * Link tokens for the client pages: opaque, bound to one client, one subject and one purpose,
+ * expiring. The claims are encrypted (AES-256-GCM), so a link reveals nothing, not even the ids
+ * inside it; the whole token is then signed (HMAC-SHA256) and the signature compared in constant
+ * time before anything is decrypted. Both keys derive from one secret (HKDF). Single-use purposes
+ * are consumed in the table (TokenStore.consume) by the page that acts on them.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 
 export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
@@ -46,11 +47,14 @@ export class InvalidTokenError extends Error {
 }
 
 export class TokenSigner {
-  private readonly key: Buffer;
+  private readonly macKey: Buffer;
+  private readonly encryptionKey: Buffer;
 
   constructor(key: string | Buffer) {
-    this.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-    if (this.key.length < 32) throw new Error('the link-token key must be at least 32 bytes');
+    const secret = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    if (secret.length < 32) throw new Error('the link-token key must be at least 32 bytes');
+    this.macKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'keepwell link token mac', 32));
+    this.encryptionKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'keepwell link token encryption', 32));
   }
 
   issue(input: { purpose: TokenPurpose; clientId: string; subject: string; now: Date; lifetimeDays?: number }): string {
@@ -62,7 +66,10 @@ export class TokenSigner {
       s: input.subject,
       e: Math.floor(input.now.getTime() / 1000) + days * 86_400,
     };
-    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
+    const sealed = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
+    const body = Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
     return `${body}.${this.sign(body)}`;
   }
 
@@ -76,7 +83,11 @@ export class TokenSigner {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidTokenError('signature');
     let parsed: z.output<typeof claimsSchema>;
     try {
-      parsed = claimsSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+      const raw = Buffer.from(body, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
+      parsed = claimsSchema.parse(JSON.parse(plain.toString('utf8')));
     } catch {
       throw new InvalidTokenError('malformed');
     }
@@ -86,7 +97,7 @@ export class TokenSigner {
   }
 
   private sign(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('base64url');
+    return createHmac('sha256', this.macKey).update(body).digest('base64url');
   }
 }
 

@@ -9,7 +9,7 @@ import { createHandler, type WebHandler } from '../../functions/web/handler.js';
 import { startWebServer, type WebServer } from '../../local/http-server.js';
 import { keys } from '../../shared/adapters/dynamodb/keys.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
-import { TokenSigner } from '../../shared/security/tokens.js';
+import { TokenSigner, type TokenPurpose } from '../../shared/security/tokens.js';
 import { CONTENT_SECURITY_POLICY } from '../../shared/web/http.js';
 import { createTestTable, resetMeter, sesClient, sesEmails, type TestTable } from '../support/local-aws.js';
 import { linkPath, NOW, seedPractice, testClinic, tokenOf, TEST_TOKEN_KEY, type Practice } from '../e2e/fixtures.js';
@@ -37,7 +37,8 @@ describe('the client pages over HTTP', () => {
   const tableItems = async () => ((await t.documentClient.send(new ScanCommand({ TableName: t.tableName, ConsistentRead: true }))).Items ?? []).length;
   /** Whether the link's single-use token has been spent (its TOKEN# item exists). */
   const consumed = async (path: string) => {
-    const { j: tokenId } = JSON.parse(Buffer.from(tokenOf(path).split('.')[0]!, 'base64url').toString()) as { j: string };
+    const purpose = path.split('/')[1] as TokenPurpose;
+    const { tokenId } = signer.verify(tokenOf(path), purpose, NOW);
     return (await t.documentClient.send(new GetCommand({ TableName: t.tableName, Key: keys.token(tokenId), ConsistentRead: true }))).Item !== undefined;
   };
 
