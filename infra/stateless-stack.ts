@@ -35,7 +35,7 @@ import { OpsAlarms } from './constructs/ops-alarms.js';
 import { WebApi } from './constructs/web-api.js';
 import { functionConstructId, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
-import { FUNCTIONS, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
+import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
 /** The SES events ses-events handles, as EventBridge detail-types. */
@@ -47,10 +47,10 @@ export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
-export const RECURRING_RETRY = { retryAttempts: 3, maxEventAge: Duration.hours(1) } as const;
+export const RECURRING_RETRY = { retryAttempts: RECURRING_RETRY_POLICY.MaximumRetryAttempts, maxEventAge: Duration.seconds(RECURRING_RETRY_POLICY.MaximumEventAgeInSeconds) } as const;
 
 /** Lambda's own retries of a failed asynchronous invocation before the on-failure destination. */
-export const ASYNC_RETRY_ATTEMPTS = 2;
+export const ASYNC_RETRY_ATTEMPTS = LAMBDA_ASYNC_RETRY_ATTEMPTS;
 
 /** The stream iterator age above which schedules lag enough to matter (reminders are ≥ 60 min ahead). */
 export const STREAM_LAG_ALARM_MS = 10 * 60 * 1000;
@@ -81,12 +81,7 @@ function sesReputationMetric(metricName: string, options: { period: Duration; st
  * The input of a recurring schedule: the time it was due (Scheduler fills it in, so a late or
  * retried run still knows which slot it serves) and, for reconcile, how far ahead to heal.
  */
-export function recurringInput(name: FunctionName, config: Pick<StageConfig, 'reconcileLookAheadHours'>): Record<string, unknown> {
-  return {
-    scheduledTime: scheduler.ContextAttribute.scheduledTime,
-    ...(name === 'reconcile' ? { lookAheadHours: config.reconcileLookAheadHours } : {}),
-  };
-}
+export { recurringInput };
 
 const ASYNC_TRIGGERS: ReadonlySet<Trigger['kind']> = new Set(['message-schedules', 'recurring', 'ses-events']);
 

@@ -111,3 +111,17 @@ export function functionSpec(name: FunctionName): FunctionSpec {
   if (!spec) throw new Error(`no function named "${name}" in the topology manifest`);
   return spec;
 }
+
+/** How Scheduler retries delivering a recurring sweep: a missed sweep is picked up by the next one. */
+export const RECURRING_RETRY_POLICY = { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 } as const;
+
+/** Lambda's own retries of a failed asynchronous invocation before its on-failure destination. */
+export const LAMBDA_ASYNC_RETRY_ATTEMPTS = 2;
+
+/** What a recurring schedule passes its function: the Scheduler's scheduled time, and reconcile's window. */
+export function recurringInput(name: FunctionName, settings: { readonly reconcileLookAheadHours: number }): Record<string, unknown> {
+  return {
+    scheduledTime: '<aws.scheduler.scheduled-time>',
+    ...(name === 'reconcile' ? { lookAheadHours: settings.reconcileLookAheadHours } : {}),
+  };
+}

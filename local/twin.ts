@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { FUNCTIONS, type FunctionName, type FunctionSpec } from '../infra/topology.js';
+import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec } from '../infra/topology.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
 import { useClock } from '../shared/ports/clock.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
@@ -35,6 +35,14 @@ export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:ke
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyHandler = (event: any, context: Context) => Promise<any>;
 
+/** An asynchronous invocation that failed after Lambda's retries: what the on-failure queue holds in AWS. */
+export interface FailedInvocation {
+  readonly functionName: FunctionName;
+  readonly payload: unknown;
+  readonly error: string;
+  readonly at: string;
+}
+
 export interface TwinOptions {
   readonly clinic: Clinic | unknown;
   readonly clock: ClockSettings | Clock;
@@ -53,6 +61,8 @@ export interface TwinOptions {
   readonly tickMs?: number;
   readonly onFire?: (info: FireInfo) => void;
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Reconcile's look-ahead window, as a stage sets it. @default 72 */
+  readonly reconcileLookAheadHours?: number;
   /** Powertools log level for the handlers. @default 'WARN' */
   readonly logLevel?: string;
 }
@@ -70,6 +80,8 @@ export interface Twin {
   readonly store: DynamoStore;
   readonly meter: CapacityMeter;
   readonly handlers: Readonly<Record<FunctionName, AnyHandler>>;
+  /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
+  readonly failedInvocations: readonly FailedInvocation[];
   /** Invokes a function the way its trigger would, with a Lambda-like context. */
   invoke<T = unknown>(name: FunctionName, event: unknown): Promise<T>;
   /** Processes every pending stream record (and what it causes) now. */
@@ -148,10 +160,24 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     });
     closers.push(() => poller.stop());
 
+    // Scheduler invokes Lambda asynchronously: a function error never reaches Scheduler's retry
+    // policy. Lambda retries the invocation itself (LAMBDA_ASYNC_RETRY_ATTEMPTS times), then hands it
+    // to the on-failure destination. The twin does the same, without Lambda's minutes of delay.
+    const failedInvocations: FailedInvocation[] = [];
     const targets: Record<string, (payload: unknown) => Promise<unknown>> = {};
     for (const spec of FUNCTIONS) {
       if (spec.trigger.kind === 'message-schedules' || spec.trigger.kind === 'recurring') {
-        targets[functionArn(spec.name)] = (payload) => invoke(spec.name, payload);
+        targets[functionArn(spec.name)] = async (payload) => {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              return await invoke(spec.name, payload);
+            } catch (error) {
+              if (attempt < LAMBDA_ASYNC_RETRY_ATTEMPTS) continue;
+              failedInvocations.push({ functionName: spec.name, payload, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), at: clock.now().toISOString() });
+              return undefined;
+            }
+          }
+        };
       }
     }
     const scheduler = await startLocalScheduler({
@@ -177,7 +203,13 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
           ScheduleExpression: spec.trigger.expression,
           ScheduleExpressionTimezone: spec.trigger.timezone,
           FlexibleTimeWindow: { Mode: 'OFF' },
-          Target: { Arn: functionArn(spec.name), RoleArn: SCHEDULER_ROLE_ARN, Input: '{}', RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 }, DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN } },
+          Target: {
+            Arn: functionArn(spec.name),
+            RoleArn: SCHEDULER_ROLE_ARN,
+            Input: JSON.stringify(recurringInput(spec.name, { reconcileLookAheadHours: options.reconcileLookAheadHours ?? 72 })),
+            RetryPolicy: RECURRING_RETRY_POLICY,
+            DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN },
+          },
         }));
       }
     }
@@ -213,6 +245,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       store,
       meter,
       handlers,
+      failedInvocations,
       invoke,
       settle,
       async advanceTo(instant) {

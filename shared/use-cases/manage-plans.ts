@@ -85,18 +85,61 @@ export async function suppressAddress(store: ClinicStore, email: string, reason:
   return store.suppressByEmail(email, reason, at, detail);
 }
 
+/** Ids a dataset refers to without defining them: they must already be in the table. */
+function outsideReferences(input: unknown): { clients: Set<string>; therapists: Set<string>; plans: Set<string> } {
+  const refs = { clients: new Set<string>(), therapists: new Set<string>(), plans: new Set<string>() };
+  const data = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const list = (key: string) => (Array.isArray(data[key]) ? (data[key] as Array<Record<string, unknown>>) : []);
+  const defined = (key: string) => new Set(list(key).map((r) => r?.id).filter((id): id is string => typeof id === 'string'));
+  const [clients, therapists, plans] = [defined('clients'), defined('therapists'), defined('plans')];
+  for (const plan of list('plans')) {
+    if (typeof plan?.clientId === 'string' && !clients.has(plan.clientId)) refs.clients.add(plan.clientId);
+    if (typeof plan?.therapistId === 'string' && !therapists.has(plan.therapistId)) refs.therapists.add(plan.therapistId);
+  }
+  for (const session of list('sessions')) if (typeof session?.planId === 'string' && !plans.has(session.planId)) refs.plans.add(session.planId);
+  return refs;
+}
+
+async function existing(ids: Set<string>, find: (id: string) => Promise<unknown>): Promise<Set<string>> {
+  const found = await Promise.all([...ids].filter((id) => idSchema.safeParse(id).success).map(async (id) => ((await find(id)) ? id : undefined)));
+  return new Set(found.filter((id): id is string => id !== undefined));
+}
+
 /**
- * Writes a validated dataset: therapists, clients, plans, then sessions (so every reference
- * exists when it is written). Validation happens first, so bad input writes nothing.
+ * Writes a validated dataset: therapists, clients, plans, then sessions (so every reference exists
+ * when it is written). Everything is validated first — including references to records already in
+ * the table — so bad input writes nothing. Importing again is safe: what clients chose
+ * (subscriptions) or the system learned (suppression) is kept, a plan keeps its status, and a
+ * session keeps its status and version unless its time changed, which counts as a reschedule.
  */
 export async function importDataset(store: ClinicStore, input: unknown | Dataset, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
-  const data = parseDataset(input);
+  const refs = outsideReferences(input);
+  const known = {
+    clients: await existing(refs.clients, (id) => store.getClient(id)),
+    therapists: await existing(refs.therapists, (id) => store.getTherapist(id)),
+    plans: await existing(refs.plans, (id) => store.findPlan(id)),
+  };
+  const data = parseDataset(input, 'dataset', known);
   const total = data.therapists.length + data.clients.length + data.plans.length + data.sessions.length;
   let done = 0;
   const tick = () => options.onProgress?.(++done, total);
   for (const therapist of data.therapists) { await store.putTherapist(therapist); tick(); }
-  for (const client of data.clients) { await store.putClient(client); tick(); }
-  for (const plan of data.plans) { await store.putPlan(plan); tick(); }
-  for (const session of data.sessions) { await store.saveSession(session); tick(); }
+  for (const client of data.clients) {
+    const current = await store.getClient(client.id);
+    await store.putClient(current ? { ...client, preferences: current.preferences, ...(current.suppressed ? { suppressed: current.suppressed } : {}) } : client);
+    tick();
+  }
+  for (const plan of data.plans) {
+    const current = await store.findPlan(plan.id);
+    await store.putPlan(current ? { ...plan, status: current.status } : plan);
+    tick();
+  }
+  for (const session of data.sessions) {
+    const current = await store.findSession(session.id);
+    if (!current) await store.saveSession(session);
+    else if (current.start !== session.start) await store.saveSession({ ...session, status: 'booked', version: current.version + 1 });
+    else await store.saveSession({ ...session, status: current.status, version: current.version });
+    tick();
+  }
   return { therapists: data.therapists.length, clients: data.clients.length, plans: data.plans.length, sessions: data.sessions.length };
 }
