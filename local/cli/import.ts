@@ -1,0 +1,316 @@
+/**
+ * `keepwell import`: a clinic's therapists, clients, plans and sessions from a CSV or JSON file.
+ *
+ * Step by step:
+ * 1. read the file into rows, each remembering where it came from (CSV line, or JSON path);
+ * 2. look up, in the table, every id the rows create (an import creates; it never overwrites a
+ *    client's preferences or a session's version) and every id they refer to that the file does
+ *    not define;
+ * 3. validate all rows together with the domain's dataset rules (parseDataset), mapping each
+ *    issue back to its row; with --skip-invalid, drop the bad rows and validate again until what
+ *    is left is consistent (a plan whose client was dropped goes too);
+ * 4. if any row is bad and --skip-invalid is off, write nothing; otherwise write therapists,
+ *    clients, plans, then sessions, so every reference exists when it is written.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
+import { ValidationError } from '../../shared/domain/validation.js';
+import type { ClinicStore } from '../../shared/ports/store.js';
+import { parseCsv, CsvSyntaxError } from './csv.js';
+
+export const RECORD_TYPES = ['therapist', 'client', 'plan', 'session'] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+const COLLECTION: Record<RecordType, keyof Omit<Dataset, 'clinic'>> = { therapist: 'therapists', client: 'clients', plan: 'plans', session: 'sessions' };
+
+/** The CSV columns each row type may fill; the others must stay empty on that row. */
+export const CSV_COLUMNS: Record<RecordType, readonly string[]> = {
+  therapist: ['id', 'name', 'email', 'timezone', 'summaryCadence', 'summaryHour'],
+  client: ['id', 'name', 'email', 'timezone'],
+  plan: ['id', 'clientId', 'therapistId', 'goal', 'phases', 'reminders', 'checkInAfter', 'status'],
+  session: ['id', 'planId', 'start', 'durationMinutes', 'location', 'status'],
+};
+
+export const IMPORT_FORMAT_HELP = `
+File formats
+  JSON  { "therapists": [...], "clients": [...], "plans": [...], "sessions": [...] }
+        each record in the domain model's shape (as in examples/*.json); any list may be left out.
+  CSV   one file, a header row, and a "type" column saying what each row is:
+          type      columns it uses
+          therapist id, name, email, timezone, summaryCadence (daily|weekly), summaryHour (0-23)
+          client    id, name, email, timezone
+          plan      id, clientId, therapistId, goal, phases, reminders, checkInAfter, status
+          session   id, planId, start, durationMinutes, location, status
+        Cells of columns a row's type does not use stay empty; empty cells take the defaults.
+        phases     "name:COUNTxDAYSd" per phase, ";" between phases, the last phase without a
+                   count: initial:6x7d;maintenance:28d
+        reminders  ISO durations separated by spaces: P2D PT2H  (default P2D PT2H)
+        start      an instant with its offset: 2027-02-01T14:00:00Z or 2027-02-01T09:00:00-05:00
+        timezone   an IANA zone: Europe/London, America/New_York
+        Rows may come in any order; a plan may refer to a client already in the table.
+
+Example CSV
+  type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location
+  therapist,t-amy,Amy Chen,amy@clinic.example,Europe/London,,,,,,,,,
+  client,c-sam,Sam Patel,sam@example.com,Europe/London,,,,,,,,,
+  plan,p-sam,,,,c-sam,t-amy,back-pain,initial:6x7d;maintenance:28d,P2D PT2H,,,,
+  session,s-sam-1,,,,,,,,,p-sam,2027-02-01T14:00:00Z,60,Room 2
+
+Every row is checked before anything is written; each bad row is reported with its line and
+reason, and nothing is written unless --skip-invalid is given (then only the good rows are).`;
+
+export interface ImportRow {
+  /** Where the operator finds it: "line 4" (CSV) or "clients[2]" (JSON). */
+  readonly where: string;
+  readonly type: RecordType;
+  readonly id?: string;
+  readonly record: Record<string, unknown>;
+}
+
+export interface RowProblem {
+  readonly where: string;
+  readonly type?: RecordType;
+  readonly id?: string;
+  readonly reason: string;
+}
+
+export class ImportFileError extends Error {
+  override readonly name = 'ImportFileError';
+}
+
+export function describeProblem(p: RowProblem): string {
+  return `${p.where}${p.type ? ` (${p.type}${p.id ? ` ${p.id}` : ''})` : ''}: ${p.reason}`;
+}
+
+/** Reads a .csv or .json file into rows; problems that belong to single rows come back with them. */
+export function readImportFile(path: string): { rows: ImportRow[]; problems: RowProblem[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ImportFileError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension === '.csv') return rowsFromCsv(text);
+  if (extension === '.json') return rowsFromJson(text, path);
+  throw new ImportFileError(`${path}: expected a .csv or .json file`);
+}
+
+export function rowsFromJson(text: string, path = 'input'): { rows: ImportRow[]; problems: RowProblem[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ImportFileError(`${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ImportFileError(`${path}: expected an object with therapists, clients, plans and sessions lists`);
+  const rows: ImportRow[] = [];
+  const problems: RowProblem[] = [];
+  for (const type of RECORD_TYPES) {
+    const list = (data as Record<string, unknown>)[COLLECTION[type]];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      problems.push({ where: COLLECTION[type], reason: 'must be a list' });
+      continue;
+    }
+    list.forEach((record, i) => {
+      const where = `${COLLECTION[type]}[${i}]`;
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) problems.push({ where, type, reason: 'must be an object' });
+      else rows.push({ where, type, ...idOf(record), record: record as Record<string, unknown> });
+    });
+  }
+  return { rows, problems };
+}
+
+function idOf(record: object): { id?: string } {
+  const id = (record as { id?: unknown }).id;
+  return typeof id === 'string' && id !== '' ? { id } : {};
+}
+
+/** "initial:6x7d;maintenance:28d" → phases; undefined when the text does not follow the pattern. */
+export function parsePhases(text: string): Array<{ name: string; sessions?: number; everyDays: number }> | undefined {
+  const phases = text.split(';').map((p) => p.trim()).filter((p) => p !== '');
+  const parsed = phases.map((phase) => {
+    const match = /^([^:]+):\s*(?:(\d+)\s*x\s*)?(\d+)\s*d$/i.exec(phase);
+    if (!match) return undefined;
+    return { name: match[1]!.trim(), ...(match[2] ? { sessions: Number(match[2]) } : {}), everyDays: Number(match[3]) };
+  });
+  return parsed.length > 0 && parsed.every((p) => p !== undefined) ? (parsed as Array<{ name: string; sessions?: number; everyDays: number }>) : undefined;
+}
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+function cellValue(column: string, cell: string): unknown {
+  switch (column) {
+    case 'durationMinutes':
+    case 'summaryHour':
+      return NUMBER.test(cell) ? Number(cell) : cell;
+    case 'reminders':
+      return cell.split(/[\s;]+/).filter((r) => r !== '');
+    case 'phases':
+      return parsePhases(cell) ?? cell;
+    default:
+      return cell;
+  }
+}
+
+export function rowsFromCsv(text: string): { rows: ImportRow[]; problems: RowProblem[] } {
+  let records;
+  try {
+    records = parseCsv(text);
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) throw new ImportFileError(`not valid CSV: ${error.message}`, { cause: error });
+    throw error;
+  }
+  const [header, ...body] = records;
+  if (!header) throw new ImportFileError('the CSV file is empty: expected a header row with a "type" column');
+  const columns = header.fields.map((f) => f.trim());
+  const known = new Set(['type', ...RECORD_TYPES.flatMap((t) => CSV_COLUMNS[t])]);
+  const unknown = columns.filter((c) => !known.has(c));
+  if (!columns.includes('type')) throw new ImportFileError(`line ${header.line}: the header has no "type" column (see keepwell import --help)`);
+  if (unknown.length > 0) throw new ImportFileError(`line ${header.line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}; known columns: ${[...known].join(', ')}`);
+
+  const rows: ImportRow[] = [];
+  const problems: RowProblem[] = [];
+  for (const { line, fields } of body) {
+    const where = `line ${line}`;
+    const cells = new Map(columns.map((c, i) => [c, (fields[i] ?? '').trim()]));
+    const type = cells.get('type') as RecordType;
+    if (!RECORD_TYPES.includes(type)) {
+      problems.push({ where, reason: `type must be one of ${RECORD_TYPES.join(', ')}, not "${cells.get('type') ?? ''}"` });
+      continue;
+    }
+    const id = cells.get('id') || undefined;
+    if (fields.length > columns.length) {
+      problems.push({ where, type, ...(id ? { id } : {}), reason: `${fields.length} cells but the header has ${columns.length} columns` });
+      continue;
+    }
+    const allowed = new Set(CSV_COLUMNS[type]);
+    const stray = columns.filter((c) => c !== 'type' && !allowed.has(c) && cells.get(c) !== '');
+    if (stray.length > 0) {
+      problems.push({ where, type, ...(id ? { id } : {}), reason: `column${stray.length > 1 ? 's' : ''} ${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to a ${type} row` });
+      continue;
+    }
+    const record: Record<string, unknown> = {};
+    for (const column of CSV_COLUMNS[type]) {
+      const cell = cells.get(column);
+      if (cell === undefined || cell === '') continue;
+      if (column === 'summaryCadence') record.summary = { ...(record.summary as object), cadence: cell };
+      else if (column === 'summaryHour') record.summary = { ...(record.summary as object), hour: cellValue(column, cell) };
+      else record[column] = cellValue(column, cell);
+    }
+    if (type === 'plan' && typeof record.phases === 'string') {
+      problems.push({ where, type, ...(id ? { id } : {}), reason: `phases: "${record.phases}" should read like initial:6x7d;maintenance:28d` });
+      continue;
+    }
+    rows.push({ where, type, ...(id ? { id } : {}), record });
+  }
+  return { rows, problems };
+}
+
+/** What the table already holds, asked about only the ids an import creates or refers to. */
+export interface ExistingIds {
+  therapists: Set<string>;
+  clients: Set<string>;
+  plans: Set<string>;
+  sessions: Set<string>;
+}
+
+export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void): Promise<ExistingIds> {
+  const wanted: Record<keyof ExistingIds, Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
+  for (const row of rows) {
+    if (row.id) wanted[COLLECTION[row.type]].add(row.id);
+    const r = row.record as { clientId?: unknown; therapistId?: unknown; planId?: unknown };
+    if (row.type === 'plan' && typeof r.clientId === 'string') wanted.clients.add(r.clientId);
+    if (row.type === 'plan' && typeof r.therapistId === 'string') wanted.therapists.add(r.therapistId);
+    if (row.type === 'session' && typeof r.planId === 'string') wanted.plans.add(r.planId);
+  }
+  const exists: Record<keyof ExistingIds, (id: string) => Promise<unknown>> = {
+    therapists: (id) => store.getTherapist(id),
+    clients: (id) => store.getClient(id),
+    plans: (id) => store.findPlan(id),
+    sessions: (id) => store.findSession(id),
+  };
+  const found: ExistingIds = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
+  const total = Object.values(wanted).reduce((n, s) => n + s.size, 0);
+  let done = 0;
+  for (const collection of Object.keys(wanted) as Array<keyof ExistingIds>) {
+    for (const id of wanted[collection]) {
+      // Ids the schema would refuse cannot be in the table; the validation step reports them.
+      if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(id) && (await exists[collection](id))) found[collection].add(id);
+      onProgress?.(++done, total);
+    }
+  }
+  return found;
+}
+
+export interface ImportPlan {
+  readonly dataset: Dataset;
+  readonly problems: RowProblem[];
+  /** Rows left out (all bad rows, and with skipInvalid the rows that depended on them). */
+  readonly skipped: number;
+}
+
+function datasetOf(rows: readonly ImportRow[]): Record<string, Array<Record<string, unknown>>> {
+  const input: Record<string, Array<Record<string, unknown>>> = { therapists: [], clients: [], plans: [], sessions: [] };
+  for (const row of rows) input[COLLECTION[row.type]]!.push(row.record);
+  return input;
+}
+
+/** Maps a dataset issue path (`plans[3].clientId`) back to its row. */
+function rowOfPath(rows: readonly ImportRow[], path: string): { row?: ImportRow; field: string } {
+  const match = /^(therapists|clients|plans|sessions)\[(\d+)\]\.?(.*)$/.exec(path);
+  if (!match) return { field: path };
+  const ofType = rows.filter((r) => COLLECTION[r.type] === match[1]);
+  const row = ofType[Number(match[2])];
+  return { ...(row ? { row } : {}), field: match[3] ?? '' };
+}
+
+/**
+ * Validates rows against the domain's dataset rules and what the table holds. Without
+ * `skipInvalid` the problems are all reported and the dataset is empty; with it, bad rows (and
+ * rows that depended on them) are dropped and the rest is returned.
+ */
+export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fileProblems: readonly RowProblem[], skipInvalid: boolean): ImportPlan {
+  const problems: RowProblem[] = [...fileProblems];
+  let remaining = [...rows];
+  const known = { clients: existing.clients, therapists: existing.therapists, plans: existing.plans };
+  const label = (row: ImportRow) => ({ where: row.where, type: row.type, ...(row.id ? { id: row.id } : {}) });
+
+  for (const row of remaining) {
+    if (row.id && existing[COLLECTION[row.type]].has(row.id)) {
+      problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table (import creates records; use the session and plan commands to change them)` });
+    }
+  }
+  remaining = remaining.filter((row) => !(row.id && existing[COLLECTION[row.type]].has(row.id)));
+
+  for (;;) {
+    try {
+      const dataset = parseDataset(datasetOf(remaining), 'import', known);
+      const bad = problems.length > 0 && !skipInvalid;
+      return { dataset: bad ? { therapists: [], clients: [], plans: [], sessions: [] } : dataset, problems, skipped: rows.length - (bad ? 0 : remaining.length) };
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const badRows = new Set<ImportRow>();
+      for (const issue of error.issues) {
+        const { row, field } = rowOfPath(remaining, issue.path);
+        if (row) badRows.add(row);
+        problems.push({ ...(row ? label(row) : { where: issue.path }), reason: field ? `${field}: ${issue.reason}` : issue.reason });
+      }
+      if (badRows.size === 0) return { dataset: { therapists: [], clients: [], plans: [], sessions: [] }, problems, skipped: rows.length };
+      remaining = remaining.filter((r) => !badRows.has(r));
+    }
+  }
+}
+
+/** Writes a validated import in dependency order; an existing id is refused by the store, not overwritten. */
+export async function writeImport(store: ClinicStore, dataset: Dataset, onProgress?: (done: number, total: number) => void): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
+  const total = dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length;
+  let done = 0;
+  const tick = () => onProgress?.(++done, total);
+  for (const therapist of dataset.therapists) { await store.putTherapist(therapist); tick(); }
+  for (const client of dataset.clients) { await store.putClient(client, { expectNew: true }); tick(); }
+  for (const plan of dataset.plans) { await store.putPlan(plan); tick(); }
+  for (const session of dataset.sessions) { await store.saveSession(session); tick(); }
+  return { therapists: dataset.therapists.length, clients: dataset.clients.length, plans: dataset.plans.length, sessions: dataset.sessions.length };
+}

@@ -1,0 +1,88 @@
+/**
+ * `keepwell preview <clientId>`: a dry run of what one client will be sent over the next weeks.
+ *
+ * Step by step:
+ * 1. read the client's bundle (profile, plans, sessions) in one query;
+ * 2. ask the same rules sync-schedules and reconcile use (planSessionMessages for each session,
+ *    maintenanceStatus for each plan) what they would schedule from now on;
+ * 3. leave out what the ledger shows as already sent, skipped or failed;
+ * 4. mark what dispatch would hold back (an unsubscribed category, a suppressed address);
+ * 5. list it in time order, in the client's own time zone.
+ */
+import { DateTime } from 'luxon';
+import { categoryOf, messageName, type MessageKind } from '../../shared/domain/message.js';
+import type { Clinic } from '../../shared/domain/model.js';
+import { maintenanceStatus, nudgeIdentity, planSessionMessages } from '../../shared/domain/schedule-rules.js';
+import { applyQuietHours, toInstant, type Instant } from '../../shared/domain/time.js';
+import type { ClientBundle } from '../../shared/ports/store.js';
+
+export interface PreviewItem {
+  readonly at: Instant;
+  readonly kind: MessageKind;
+  readonly name: string;
+  readonly planId: string;
+  readonly sessionId?: string;
+  /** The session the message is about, when there is one. */
+  readonly sessionStart?: Instant;
+  /** Undefined: it will be sent. Otherwise why it will not be. */
+  readonly held?: string;
+}
+
+export interface PreviewInput {
+  readonly bundle: ClientBundle;
+  readonly clinic: Pick<Clinic, 'quietHours' | 'maintenanceGraceDays'>;
+  readonly now: Instant;
+  readonly weeks: number;
+  /** Message names the ledger already holds a final outcome for. */
+  readonly done?: ReadonlySet<string>;
+}
+
+export function previewMessages(input: PreviewInput): PreviewItem[] {
+  const { bundle, clinic } = input;
+  const { client } = bundle;
+  const now = toInstant(input.now);
+  const until = toInstant(Date.parse(now) + input.weeks * 7 * 86_400_000);
+  const done = input.done ?? new Set<string>();
+  const held = (kind: MessageKind): string | undefined => {
+    if (client.suppressed) return `address suppressed (${client.suppressed.reason})`;
+    const category = categoryOf(kind);
+    return category && !client.preferences[category] ? `unsubscribed from ${category}` : undefined;
+  };
+  const items: PreviewItem[] = [];
+  const add = (item: Omit<PreviewItem, 'held'>) => {
+    if (item.at < now || item.at > until || done.has(item.name)) return;
+    const why = held(item.kind);
+    items.push({ ...item, ...(why ? { held: why } : {}) });
+  };
+
+  for (const plan of bundle.plans) {
+    const sessions = bundle.sessions.filter((s) => s.planId === plan.id);
+    for (const session of sessions) {
+      for (const decision of planSessionMessages({ session, plan, client, clinic, now })) {
+        if (decision.action !== 'schedule') continue;
+        add({ at: decision.message.dueAt, kind: decision.message.identity.kind, name: decision.message.name, planId: plan.id, sessionId: session.id, sessionStart: session.start });
+      }
+    }
+    const status = maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
+    if (status.dueAt && (status.state === 'not-due' || status.state === 'due' || status.state === 'lapsed')) {
+      const name = messageName(nudgeIdentity(plan.id, status.dueAt, client.timezone));
+      // A nudge already due goes out at the next moment outside quiet hours.
+      const at = status.dueAt > now ? status.dueAt : applyQuietHours(now, client.timezone, clinic.quietHours);
+      add({ at, kind: 'maintenance-nudge', name, planId: plan.id });
+    }
+  }
+  return items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.name < b.name ? -1 : 1));
+}
+
+export function localTime(at: Instant, zone: string): string {
+  return DateTime.fromISO(at, { zone }).toFormat('ccc d LLL yyyy HH:mm ZZZZ');
+}
+
+export function formatPreview(items: readonly PreviewItem[], clientLabel: string, zone: string, weeks: number): string[] {
+  const lines = [`${clientLabel}: ${items.length} message${items.length === 1 ? '' : 's'} in the next ${weeks} week${weeks === 1 ? '' : 's'} (times in ${zone})`];
+  for (const item of items) {
+    const about = item.sessionStart ? `session ${item.sessionId} on ${localTime(item.sessionStart, zone)}` : `plan ${item.planId}`;
+    lines.push(`  ${localTime(item.at, zone).padEnd(28)} ${item.kind.padEnd(18)} ${about}${item.held ? `  — held: ${item.held}` : ''}`);
+  }
+  return lines;
+}

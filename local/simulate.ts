@@ -1,0 +1,66 @@
+/**
+ * `npm run simulate -- <scenario.json> [--report <report.json>]`: plays a scenario headless on a
+ * virtual clock and writes the report (every email, skip and failure). Exits 0 when the run
+ * completes, 1 with one line naming every bad field when the scenario is invalid, 2 when the run
+ * itself fails.
+ */
+import { silenceSdkNodeVersionWarning } from './cli/sdk-warning.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ValidationError } from '../shared/domain/validation.js';
+import { progressBar } from './cli/progress.js';
+import { parseScenario, type Scenario } from './simulation/scenario.js';
+import { runSimulation } from './simulation/run.js';
+
+silenceSdkNodeVersionWarning();
+
+const program = new Command('npm run simulate --')
+  .description('Play a scenario on the local twin with a virtual clock and report every email.')
+  .argument('<scenario>', 'scenario JSON file (format: examples/*.json)')
+  .option('--report <file>', 'write the JSON report here (default: print it to stdout)')
+  .option('--progress', 'show a progress bar even when stderr is not a terminal')
+  .option('--dynamo-endpoint <url>', 'use a running DynamoDB Local instead of starting one')
+  .option('--ses-endpoint <url>', 'use a running SES v2 local instead of starting one')
+  .parse(process.argv);
+
+const file = program.args[0] as string;
+const options = program.opts<{ report?: string; progress?: boolean; dynamoEndpoint?: string; sesEndpoint?: string }>();
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`simulate: ${message.replace(/\s*\n\s*/g, '; ')}\n`);
+  process.exit(code);
+}
+
+let scenario: Scenario;
+try {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    fail(1, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  scenario = parseScenario(raw, `scenario ${file}`);
+} catch (error) {
+  if (error instanceof ValidationError) fail(1, error.message);
+  throw error;
+}
+
+const bar = progressBar('simulating', { force: Boolean(options.progress) });
+try {
+  const report = await runSimulation(scenario, {
+    ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
+    ...(options.sesEndpoint ? { sesEndpoint: options.sesEndpoint } : {}),
+    // Whole simulated hours make a readable bar.
+    onProgress: (done, total) => bar.update(Math.round(done / 3_600_000), Math.round(total / 3_600_000)),
+  });
+  bar.stop();
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (options.report) writeFileSync(options.report, json);
+  else process.stdout.write(json);
+  const kinds = Object.entries(report.stats.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  process.stderr.write(`simulated ${report.stats.simulatedDays} days in ${report.stats.wallSeconds} s: ${report.stats.emails} emails (${kinds || 'none'}), ${report.stats.skipped} skipped, ${report.stats.failed} failed${options.report ? ` → ${options.report}` : ''}\n`);
+  process.exit(0);
+} catch (error) {
+  bar.stop();
+  fail(2, `the simulation failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+}

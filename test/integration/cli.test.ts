@@ -1,0 +1,323 @@
+/**
+ * The `keepwell` CLI against a running local twin: the twin runs in this test process (virtual
+ * clock, shared DynamoDB Local and SES local), the state file in a temporary folder points at it,
+ * and the CLI runs both as a real child process (bin/keepwell.mjs) and in-process through runCli.
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
+import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
+import { scheduleInput } from '../../shared/adapters/scheduler/eventbridge.js';
+import { runCli } from '../../local/cli/program.js';
+import { appendDeadLetter, PROJECT_ROOT, writeTwinState } from '../../local/cli/state.js';
+import { answerCheckIn } from '../../local/simulation/actions.js';
+import { LOCAL_REGION } from '../../local/services.js';
+import { functionArn, LOCAL_SCHEDULE_GROUP, SCHEDULE_DLQ_ARN, SCHEDULER_ROLE_ARN, startTwin, type Twin } from '../../local/twin.js';
+
+const T0 = '2027-02-01T08:00:00.000Z';
+const stateDir = mkdtempSync(join(tmpdir(), 'kw-cli-twin-'));
+const env = { ...process.env, KEEPWELL_STATE_DIR: stateDir };
+let twin: Twin;
+
+/** The state file a running `npm start` writes, with the twin's clock standing at its current time. */
+function writeState(): void {
+  writeTwinState(
+    {
+      pid: process.pid,
+      startedAt: T0,
+      tableName: twin.tableName,
+      dynamoEndpoint: twin.dynamoEndpoint,
+      sesEndpoint: twin.sesEndpoint,
+      schedulerEndpoint: twin.scheduler.endpoint,
+      scheduleGroup: LOCAL_SCHEDULE_GROUP,
+      schedulerRoleArn: SCHEDULER_ROLE_ARN,
+      dispatchArn: functionArn('dispatch'),
+      deadLetterArn: SCHEDULE_DLQ_ARN,
+      region: LOCAL_REGION,
+      clinic: twin.clinic,
+      clock: { mode: 'fixed', at: twin.clock.now().toISOString() },
+    },
+    stateDir,
+  );
+}
+
+async function advanceTo(instant: string): Promise<void> {
+  await twin.advanceTo(instant);
+  writeState();
+}
+
+async function keepwell(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (t) => out.push(t), err: (t) => err.push(t), env });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** The real command, as an operator runs it: node bin/keepwell.mjs … */
+function spawnKeepwell(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnKeepwellWith(env, ...args);
+}
+
+function spawnKeepwellWith(childEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keepwell.mjs'), ...args], { env: childEnv, cwd: tmpdir() });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';
+
+beforeAll(async () => {
+  twin = await startTwin({
+    clinic: { name: 'Harbour Clinical Massage', senderEmail: 'care@harbour-massage.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' },
+    clock: { mode: 'virtual', start: new Date(T0) },
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    sesEndpoint: inject('sesEndpoint'),
+    web: false,
+    // Reconcile would heal the schedule the dead-letter test takes away; these tests drive schedules themselves.
+    recurring: false,
+    onDeadLetter: (letter) => appendDeadLetter(letter, stateDir),
+  });
+  writeState();
+});
+
+afterAll(async () => {
+  await twin?.close();
+});
+
+describe('keepwell import', () => {
+  it('imports a CSV file through the real command and the stream schedules its messages', async () => {
+    const file = join(stateDir, 'clinic.csv');
+    writeFileSync(
+      file,
+      [
+        HEADER,
+        'therapist,t-amy,Amy Chen,amy@cli-test.example,Europe/London,,,,,,,,,',
+        'client,c-sam,Sam Patel,sam@cli-test.example,Europe/London,,,,,,,,,',
+        'client,c-kai,Kai Moreno,kai@cli-test.example,America/Chicago,,,,,,,,,',
+        'plan,p-sam,,,,c-sam,t-amy,back-pain,initial:6x7d;maintenance:28d,P1D PT2H,,,,',
+        'plan,p-kai,,,,c-kai,t-amy,sports-injury,maintenance:21d,PT2H,,,,',
+        'session,s-sam-1,,,,,,,,,p-sam,2027-02-03T10:00:00Z,60,"Room 2, 14 Harbour Street"',
+      ].join('\n'),
+    );
+
+    const result = await spawnKeepwell('import', file);
+    await twin.settle();
+
+    expect(result).toEqual({ code: 0, out: `imported 1 therapist(s), 2 client(s), 2 plan(s), 1 session(s) into local twin (table ${twin.tableName})\n`, err: '' });
+    expect((await twin.store.getClientBundle('c-sam'))?.sessions.map((s) => s.id)).toEqual(['s-sam-1']);
+    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-sam-1')).sort()).toEqual(['ci.s-sam-1.after.v1', 'rm.s-sam-1.P1D.v1', 'rm.s-sam-1.PT2H.v1']);
+  });
+
+  it('reports every bad row with its line, writes nothing and exits 1', async () => {
+    const file = join(stateDir, 'bad.csv');
+    writeFileSync(file, [HEADER, 'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,', 'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,', 'session,s-sam-1,,,,,,,,,p-sam,2027-02-05T10:00:00Z,60,Room 1'].join('\n'));
+
+    const result = await spawnKeepwell('import', file);
+
+    expect(result.code).toBe(1);
+    expect(result.err.trimEnd().split('\n')).toEqual([
+      'line 4 (session s-sam-1): session "s-sam-1" already exists in the table (import creates records; use the session and plan commands to change them)',
+      'line 3 (client c-bad): email: must be a valid email address',
+      `keepwell: import refused: 2 bad rows in ${file}; nothing written (fix them, or pass --skip-invalid to import the good rows)`,
+    ]);
+    expect(await twin.store.getClient('c-new')).toBeUndefined();
+  });
+
+  it('with --skip-invalid writes the good rows and names the ones it left out', async () => {
+    const file = join(stateDir, 'partly-bad.csv');
+    writeFileSync(file, [HEADER, 'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,', 'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,'].join('\n'));
+
+    const result = await keepwell('import', file, '--skip-invalid');
+
+    expect(result.code).toBe(0);
+    expect(result.err).toBe('line 3 (client c-bad): email: must be a valid email address');
+    expect(result.out).toBe(`imported 0 therapist(s), 1 client(s), 0 plan(s), 0 session(s) into local twin (table ${twin.tableName}); 1 row(s) left out`);
+    expect(await twin.store.getClient('c-new')).toMatchObject({ id: 'c-new', email: 'new@cli-test.example' });
+  });
+});
+
+describe('keepwell session and plan', () => {
+  it('books, moves and cancels a session, and the schedules follow', async () => {
+    const booked = await keepwell('session', 'book', '--id', 's-kai-1', '--plan', 'p-kai', '--start', '2027-02-04T12:00:00-06:00', '--duration', '45', '--location', 'Room 1');
+    await twin.settle();
+    const moved = await keepwell('session', 'reschedule', 's-kai-1', '2027-02-05T12:00:00-06:00');
+    await twin.settle();
+    const kaiSchedules = () => twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-kai-1')).sort();
+    const afterMove = kaiSchedules();
+    const cancelled = await keepwell('session', 'cancel', 's-kai-1');
+    await twin.settle();
+
+    expect(booked).toEqual({ code: 0, out: `booked session s-kai-1 on plan p-kai at 2027-02-04T18:00:00.000Z (local twin (table ${twin.tableName}))`, err: '' });
+    expect(moved.out).toBe(`rescheduled session s-kai-1 to 2027-02-05T18:00:00.000Z (version 2, local twin (table ${twin.tableName}))`);
+    expect(afterMove).toEqual(['ci.s-kai-1.after.v2', 'rm.s-kai-1.PT2H.v2']);
+    expect(cancelled.out).toBe(`cancelled session s-kai-1 (local twin (table ${twin.tableName}))`);
+    expect(kaiSchedules()).toEqual([]);
+  });
+
+  it('refuses a booking on a plan that does not exist, with the field and reason', async () => {
+    const result = await keepwell('session', 'book', '--id', 's-x', '--plan', 'p-nope', '--start', '2027-02-04T12:00:00Z', '--duration', '45', '--location', 'Room 1');
+
+    expect(result).toEqual({ code: 1, out: '', err: 'keepwell: session is invalid: planId: refers to a missing plan "p-nope"' });
+  });
+
+  it('pauses and resumes a plan', async () => {
+    const paused = await keepwell('plan', 'pause', 'p-sam');
+    const statusWhilePaused = (await twin.store.findPlan('p-sam'))?.status;
+    const resumed = await keepwell('plan', 'resume', 'p-sam');
+
+    expect(paused.out).toBe(`paused plan p-sam (status paused, local twin (table ${twin.tableName}))`);
+    expect(statusWhilePaused).toBe('paused');
+    expect(resumed.out).toBe(`resumed plan p-sam (status active, local twin (table ${twin.tableName}))`);
+    expect((await twin.store.findPlan('p-sam'))?.status).toBe('active');
+  });
+
+  it('names a session that does not exist', async () => {
+    expect(await keepwell('session', 'cancel', 's-ghost')).toEqual({ code: 1, out: '', err: 'keepwell: session "s-ghost" does not exist' });
+  });
+});
+
+describe('keepwell preview and outbox', () => {
+  it("previews a client's messages in the client's local time", async () => {
+    await twin.settle();
+    const result = await keepwell('preview', 'c-sam', '--weeks', '1');
+
+    expect(result.code).toBe(0);
+    expect(result.out.split('\n')).toEqual([
+      'Sam Patel (c-sam, sam@cli-test.example): 3 messages in the next 1 week (times in Europe/London)',
+      expect.stringMatching(/^ {2}Tue 2 Feb 2027 10:00 GMT +reminder +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
+      expect.stringMatching(/^ {2}Wed 3 Feb 2027 08:00 GMT +reminder +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
+      expect.stringMatching(/^ {2}Thu 4 Feb 2027 11:00 GMT +check-in +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
+    ]);
+  });
+
+  it('shows what was sent and skipped, with reasons, and never a check-in answer', async () => {
+    await advanceTo('2027-02-04T12:00:00Z');
+    await answerCheckIn(twin, mailerFromEnv(), { clientId: 'c-sam', sessionId: 's-sam-1', answers: { pain: 4, mobility: 6, stress: 3, sleep: 7, notes: 'private-note-7d1f' } }, twin.clock.now());
+    const preview = await keepwell('preview', 'c-sam', '--weeks', '1');
+
+    const result = await keepwell('outbox', '--since', '7d');
+
+    expect(result.code).toBe(0);
+    const lines = result.out.split('\n');
+    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 3 sent, 0 skipped, 0 failed, 0 pending`);
+    expect(lines.slice(1).map((l) => l.replace(/\s+/g, ' '))).toEqual([
+      '2027-02-02 10:00Z sent reminder rm.s-sam-1.P1D.v1 client c-sam, session s-sam-1',
+      '2027-02-03 08:00Z sent reminder rm.s-sam-1.PT2H.v1 client c-sam, session s-sam-1',
+      '2027-02-04 11:00Z sent check-in ci.s-sam-1.after.v1 client c-sam, session s-sam-1',
+    ]);
+    expect(result.out).not.toContain('private-note-7d1f');
+    expect(preview.out.split('\n')).toEqual([
+      'Sam Patel (c-sam, sam@cli-test.example): 1 message in the next 1 week (times in Europe/London)',
+      expect.stringMatching(/^ {2}Wed 10 Feb 2027 10:00 GMT +maintenance-nudge +plan p-sam$/),
+    ]);
+  });
+
+  it('filters by outcome and prints JSON on request', async () => {
+    const result = await keepwell('outbox', '--since', '2027-02-03T00:00:00Z', '--status', 'sent', '--json');
+
+    const parsed = JSON.parse(result.out) as { entries: Array<{ name: string; status: string }> };
+    expect(parsed.entries.map((e) => [e.name, e.status])).toEqual([
+      ['rm.s-sam-1.PT2H.v1', 'sent'],
+      ['ci.s-sam-1.after.v1', 'sent'],
+    ]);
+  });
+});
+
+describe('keepwell dlq', () => {
+  it('lists a dead-lettered reminder and redrives it, so dispatch sends it once', async () => {
+    await keepwell('session', 'book', '--id', 's-dlq', '--plan', 'p-kai', '--start', '2027-02-06T12:00:00Z', '--duration', '45', '--location', 'Room 1');
+    await twin.settle();
+    // The reminder's schedule fails at its due time as if dispatch could not be reached.
+    const name = 'rm.s-dlq.PT2H.v1';
+    await twin.schedulerClient.send(new DeleteScheduleCommand({ Name: name, GroupName: LOCAL_SCHEDULE_GROUP }));
+    await twin.schedulerClient.send(new CreateScheduleCommand({
+      Name: name,
+      GroupName: LOCAL_SCHEDULE_GROUP,
+      ScheduleExpression: 'at(2027-02-06T10:00:00)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      Target: { Arn: functionArn('dispatch').replace('dispatch', 'unreachable'), RoleArn: SCHEDULER_ROLE_ARN, Input: scheduleInput({ message: { kind: 'reminder', subjectId: 's-dlq', offset: 'PT2H', version: 1 }, clientId: 'c-kai', planId: 'p-kai', sessionId: 's-dlq' }), RetryPolicy: { MaximumRetryAttempts: 0 }, DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN } },
+    }));
+    await advanceTo('2027-02-06T10:05:00Z');
+
+    const listed = await keepwell('dlq', 'list');
+    const redriven = await keepwell('dlq', 'redrive');
+    await advanceTo('2027-02-06T10:07:00Z');
+    const afterwards = await keepwell('dlq', 'list');
+
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(new RegExp(`^1 dead letter \\(local twin \\(table ${twin.tableName}\\)\\)\\n {2}\\S+ {2}schedule ${name.replaceAll('.', '\\.')} {2}${name.replaceAll('.', '\\.')} \\(client c-kai\\) {2}failed 2027-02-06T10:00:00.000Z after 1 attempt\\(s\\) — No local handler is registered for target`));
+    expect(redriven.out).toMatch(/redrove \S+: rm\.s-dlq\.PT2H\.v1 scheduled for 2027-02-06T10:06:00\.000Z\n1 of 1 dead letter\(s\) redriven/);
+    expect(await twin.store.get(name)).toMatchObject({ status: 'sent' });
+    expect(afterwards.out).toBe(`0 dead letters (local twin (table ${twin.tableName}))`);
+  });
+
+  it('refuses to redrive an id that is not in the queue', async () => {
+    expect(await keepwell('dlq', 'redrive', 'nope')).toEqual({ code: 1, out: '', err: 'keepwell: dead letter "nope" does not exist' });
+  });
+});
+
+describe('keepwell --stage', () => {
+  /**
+   * A stand-in for CloudFormation's DescribeStacks (query protocol): stage "test" is deployed with
+   * this twin's table as its TableName; any other stage does not exist.
+   */
+  let cloudFormation: Server;
+  let stageEnv: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    cloudFormation = createServer((request, response) => {
+      let body = '';
+      request.on('data', (d: Buffer) => (body += d.toString()));
+      request.on('end', () => {
+        const stackName = new URLSearchParams(body).get('StackName');
+        if (stackName !== 'keepwell-test-app') {
+          response.writeHead(400, { 'content-type': 'text/xml' }).end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`);
+          return;
+        }
+        const outputs = { TableName: twin.tableName, ScheduleGroupName: 'keepwell-test', ScheduleDlqUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-schedule-dlq', FailedInvocationsQueueUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-failed', DispatchFunctionArn: 'arn:aws:lambda:eu-west-2:123456789012:function:keepwell-test-dispatch', SchedulerRoleArn: 'arn:aws:iam::123456789012:role/keepwell-test-scheduler', ConfigurationSetName: 'keepwell-test' };
+        const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
+        response.writeHead(200, { 'content-type': 'text/xml' }).end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${stackName}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2027-01-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeStacksResponse>`);
+      });
+    });
+    await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
+    const { port } = cloudFormation.address() as AddressInfo;
+    stageEnv = {
+      ...env,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${port}`,
+      AWS_ENDPOINT_URL_DYNAMODB: twin.dynamoEndpoint,
+    };
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => cloudFormation.close(resolve));
+  });
+
+  it("reads a stage's table from its stack outputs", async () => {
+    const result = await spawnKeepwellWith(stageEnv, '--stage', 'test', 'outbox', '--since', '2027-02-01T00:00:00Z', '--until', '2027-02-05T00:00:00Z', '--status', 'sent');
+
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.out.split('\n')[0]).toBe('outbox of stage test, 2027-02-01T00:00:00.000Z – 2027-02-05T00:00:00.000Z: 3 sent, 0 skipped, 0 failed, 0 pending');
+  });
+
+  it('says so in one line when the stage is not deployed', async () => {
+    const result = await spawnKeepwellWith(stageEnv, '--stage', 'nope', 'outbox');
+
+    expect(result).toEqual({ code: 1, out: '', err: 'keepwell: stack keepwell-nope-app for stage "nope" does not exist (deploy it with `npx cdk deploy -c stage=nope`)\n' });
+  });
+});
