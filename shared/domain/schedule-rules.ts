@@ -238,6 +238,11 @@ export interface MaintenanceStatus {
   readonly lapsedAt?: Instant;
   /** The earliest booked session that has not yet ended. */
   readonly nextBookedStart?: Instant;
+  /**
+   * The earliest end among booked sessions that have not yet ended: the first moment the status can
+   * change with nothing written to the table, so the moment to look at the plan again.
+   */
+  readonly nextBookedEnd?: Instant;
   readonly state: MaintenanceState;
 }
 
@@ -271,22 +276,23 @@ export function maintenanceStatus(input: MaintenanceInput): MaintenanceStatus {
     .filter((s) => s.status === 'completed' || (s.status === 'booked' && endMs(s) <= nowMs))
     .map((s) => toInstant(s.start))
     .sort();
-  const upcomingStarts = own
-    .filter((s) => s.status === 'booked' && endMs(s) > nowMs)
-    .map((s) => toInstant(s.start))
-    .sort();
+  const upcoming = own.filter((s) => s.status === 'booked' && endMs(s) > nowMs);
+  const upcomingStarts = upcoming.map((s) => toInstant(s.start)).sort();
+  const upcomingEnds = upcoming.map((s) => toInstant(endMs(s))).sort();
 
   const attended = attendedStarts.length;
   const { phaseIndex } = phaseAt(plan, attended);
   const cadenceDays = phaseOf(plan, phaseIndex).everyDays;
   const lastAttendedStart = attendedStarts[attended - 1];
   const nextBookedStart = upcomingStarts[0];
+  const nextBookedEnd = upcomingEnds[0];
   const base = {
     attended,
     phaseIndex,
     cadenceDays,
     ...(lastAttendedStart !== undefined ? { lastAttendedStart } : {}),
     ...(nextBookedStart !== undefined ? { nextBookedStart } : {}),
+    ...(nextBookedEnd !== undefined ? { nextBookedEnd } : {}),
   };
 
   if (plan.status !== 'active') return { ...base, state: 'not-due' };

@@ -11,29 +11,31 @@
  *    shows it already went out (a lost stream event, a failed create, a schedule dropped after its
  *    retries). Schedules left behind for an older version of the session are deleted.
  * 3. For each plan whose maintenance action time has come (the sparse month index), re-read the
- *    client's bundle and decide: due → one nudge per due period (named by the due date; the ledger
- *    is checked first), mark it due and look again when it would lapse; lapsed → mark it lapsed
- *    (summaries list it) and stop looking until a new session; otherwise look again at the due time,
- *    or never while a session is booked.
+ *    client's bundle and settle it (settleMaintenance, shared with sync-schedules): booked → look
+ *    again when the next booked session ends; not due yet → look again at the due time; due → one
+ *    nudge per due period (named by the due date; the ledger is checked first), mark it due and look
+ *    again when it would lapse; lapsed → mark it lapsed (summaries list it) and stop looking until a
+ *    session, the plan or the client changes; not active → leave the index. Each plan looked at
+ *    leaves with a later action time or none, so none falls behind the index's look-back.
  * 4. Return the counts. Retryable failures do not stop the pass; they are counted and reported.
  */
 import type { Client } from '../domain/model.js';
-import { messageName, subjectPrefix } from '../domain/message.js';
-import { nudgeIdentity, type PlannedMessage } from '../domain/schedule-rules.js';
-import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
+import { subjectPrefix } from '../domain/message.js';
+import { toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
-import type { MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
+import type { StoredPlan, StoredSession } from '../ports/store.js';
 import {
   clientMessages,
   converge,
   errorName,
-  maintenanceOf,
   outcomeOf,
-  receives,
   scheduled,
   sessionSchedule,
+  settleMaintenance,
   silentLog,
+  stillOwed,
   type ConvergeCounts,
+  type MaintenanceSettled,
   type SchedulingDeps,
 } from './sync-schedules.js';
 
@@ -104,9 +106,9 @@ export async function reconcile(deps: SchedulingDeps, options: ReconcileOptions 
   await eachLimited(plans, concurrency, async (plan) => {
     tally.checked++;
     await attempt({ planId: plan.id }, async () => {
-      const result = await actOnMaintenance(deps, plan, now);
-      if (result === 'nudged') tally.nudged++;
-      if (result === 'lapsed') tally.lapsed++;
+      const settled = await actOnMaintenance(deps, plan, now);
+      if (settled?.nudged) tally.nudged++;
+      if (settled?.lapsed) tally.lapsed++;
     });
   });
 
@@ -152,54 +154,13 @@ async function healSession(deps: SchedulingDeps, session: StoredSession, plan: S
   return converge(deps, upserts, stale);
 }
 
-/**
- * A message with no schedule is owed unless the ledger shows it was handled: no entry, or a claim
- * given back after a retryable error (`released`), means it never went out.
- */
-async function stillOwed(deps: SchedulingDeps, message: PlannedMessage): Promise<boolean> {
-  const entry = await deps.ledger.get(message.name);
-  return entry === undefined || entry.status === 'released';
-}
-
-async function actOnMaintenance(deps: SchedulingDeps, indexed: StoredPlan, now: Instant): Promise<'nudged' | 'lapsed' | 'marked' | 'none'> {
+async function actOnMaintenance(deps: SchedulingDeps, indexed: StoredPlan, now: Instant): Promise<MaintenanceSettled | undefined> {
   const bundle = await deps.store.getClientBundle(indexed.clientId);
   const plan = bundle?.plans.find((p) => p.id === indexed.id);
   // The month index is eventually consistent: act only on what the plan itself says now.
-  if (!bundle || !plan || plan.maintenanceActionAt === undefined || plan.maintenanceActionAt > now) return 'none';
-  const { client } = bundle;
-  const status = maintenanceOf(plan, bundle.sessions, client, deps.clinic, now);
-  const { dueAt, lapsedAt } = status;
-
-  if (status.state === 'due' && dueAt && lapsedAt) {
-    const identity = nudgeIdentity(plan.id, dueAt, client.timezone);
-    const message: PlannedMessage = {
-      identity,
-      name: messageName(identity),
-      dueAt: applyQuietHours(dueAt > now ? dueAt : now, client.timezone, deps.clinic.quietHours),
-    };
-    let nudged = false;
-    if (receives(client, 'maintenance-nudge') && (await stillOwed(deps, message))) {
-      const counts = await converge(deps, [nudgeSchedule(message, plan)], []);
-      nudged = counts.upserted > 0;
-    }
-    await deps.store.setMaintenanceMark(client.id, plan.id, mark('due', dueAt, lapsedAt, now), lapsedAt);
-    return nudged ? 'nudged' : 'marked';
-  }
-  if (status.state === 'lapsed' && dueAt && lapsedAt) {
-    await deps.store.setMaintenanceMark(client.id, plan.id, mark('lapsed', dueAt, lapsedAt, now), undefined);
-    return 'lapsed';
-  }
-  // Not due yet (look again then), or booked / not started / not active (nothing to look at).
-  await deps.store.setMaintenanceMark(client.id, plan.id, undefined, status.dueAt);
-  return 'none';
-}
-
-function mark(state: MaintenanceMark['state'], dueAt: Instant, lapsedAt: Instant, now: Instant): MaintenanceMark {
-  return { state, dueAt, lapsedAt, markedAt: now };
-}
-
-function nudgeSchedule(message: PlannedMessage, plan: StoredPlan): OneTimeSchedule {
-  return { name: message.name, at: message.dueAt, payload: { message: message.identity, clientId: plan.clientId, planId: plan.id, therapistId: plan.therapistId } };
+  if (!bundle || !plan || plan.maintenanceActionAt === undefined || plan.maintenanceActionAt > now) return undefined;
+  const sessions = bundle.sessions.filter((s) => s.planId === plan.id);
+  return settleMaintenance(deps, bundle.client, plan, sessions, now, { mode: 'act' });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

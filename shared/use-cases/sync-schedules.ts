@@ -12,8 +12,9 @@
  *    message with the same name and due time before and after costs no Scheduler call.
  * 5. Record in the ledger the reminders a booking or a move came too late for (skipped, with the
  *    rule's reason), so every due message ends somewhere.
- * 6. Bring the plan's maintenance action time in line (when reconcile should next look at it), and
- *    void a pending nudge whose due period has ended.
+ * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
+ *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
+ *    that is owed now is left to reconcile's next pass, which sees the whole plan.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clinic, Client } from '../domain/model.js';
@@ -28,10 +29,10 @@ import {
   type MessageDecision,
   type PlannedMessage,
 } from '../domain/schedule-rules.js';
-import { toInstant, type Instant } from '../domain/time.js';
+import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
-import type { ClinicStore, Ledger, StoredPlan, StoredSession } from '../ports/store.js';
+import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
 
 /** Structured operational log; attributes are opaque ids and counts only. */
 export interface OpsLog {
@@ -128,6 +129,130 @@ export function diffMessages(before: readonly MessageDecision[], after: readonly
 
 export function maintenanceOf(plan: StoredPlan, sessions: readonly StoredSession[], client: Client, clinic: Clinic, now: Instant): MaintenanceStatus {
   return maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
+}
+
+/**
+ * What a plan's maintenance needs next:
+ * - `nudge`: due, and this due period not acted on yet: nudge the client, mark the plan due;
+ * - `lapse`: past the grace period and not marked yet: mark the plan lapsed;
+ * - `wait`: nothing to do now: the plan carries `mark` and is looked at again at `at` (never, when
+ *   absent: only a change to a session, the plan or the client can make anything due then).
+ */
+export type MaintenanceAction =
+  | { readonly act: 'nudge' | 'lapse'; readonly dueAt: Instant; readonly lapsedAt: Instant }
+  | { readonly act: 'wait'; readonly mark?: MaintenanceMark; readonly at?: Instant };
+
+/**
+ * The plan's next maintenance action, from its status now and the mark reconcile left on it (a mark
+ * counts only for the due period it names). Every `at` is later than the status's `now`, so a plan
+ * that is looked at always moves forward in the maintenance index:
+ * - booked: at the end of the next booked session, when the plan may fall due with no write to the
+ *   table (a session that simply ends changes no item, so no stream event would bring it back);
+ * - not due yet: at the due time; due and already nudged: at the lapse time;
+ * - lapsed and marked, not started, or not active: never.
+ */
+export function nextMaintenanceAction(status: MaintenanceStatus, mark: MaintenanceMark | undefined): MaintenanceAction {
+  const { dueAt, lapsedAt } = status;
+  switch (status.state) {
+    case 'booked':
+      return wait(undefined, status.nextBookedEnd);
+    case 'not-due':
+      return wait(undefined, dueAt);
+    case 'not-started':
+      return wait(undefined, undefined);
+    case 'due':
+    case 'lapsed': {
+      if (dueAt === undefined || lapsedAt === undefined) throw new RangeError(`a ${status.state} maintenance status has no due and lapse times`);
+      const period = mark?.dueAt === dueAt && mark.lapsedAt === lapsedAt ? mark : undefined;
+      if (status.state === 'due') return period?.state === 'due' ? wait(period, lapsedAt) : { act: 'nudge', dueAt, lapsedAt };
+      return period?.state === 'lapsed' ? wait(period, undefined) : { act: 'lapse', dueAt, lapsedAt };
+    }
+  }
+}
+
+function wait(mark: MaintenanceMark | undefined, at: Instant | undefined): MaintenanceAction {
+  return { act: 'wait', ...(mark ? { mark } : {}), ...(at ? { at } : {}) };
+}
+
+export interface MaintenanceSettled {
+  /** Whether the plan's mark or action time was written ('cleared': it left the maintenance index). */
+  readonly write: 'set' | 'cleared' | 'unchanged';
+  /** A nudge schedule was created for a due period. */
+  readonly nudged: boolean;
+  /** The plan was newly marked lapsed. */
+  readonly lapsed: boolean;
+}
+
+export interface SettleOptions {
+  /**
+   * 'act' (reconcile) nudges and marks; 'defer' (the stream) leaves an owed nudge or lapse to
+   * reconcile's next pass by setting the action time to now: a stream record shows one change at a
+   * time, and an import still being written would otherwise nudge on half a history.
+   */
+  readonly mode: 'act' | 'defer';
+  /** Write even when the plan already says the same (its index keys may have been dropped). */
+  readonly force?: boolean;
+}
+
+/**
+ * Brings one plan's maintenance in line with nextMaintenanceAction: voids a pending nudge whose due
+ * period is over, nudges or marks when acting, and stores the mark and the next action time. No
+ * write when the plan already says the same. Safe to repeat: the nudge is named by its due period,
+ * the ledger is checked before it is scheduled, and dispatch sends it only while the mark names it.
+ */
+export async function settleMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant, options: SettleOptions): Promise<MaintenanceSettled> {
+  const previous = plan.maintenanceMark;
+  const action = nextMaintenanceAction(maintenanceOf(plan, sessions, client, deps.clinic, now), previous);
+  let mark: MaintenanceMark | undefined;
+  let at: Instant | undefined;
+  let nudged = false;
+  if (action.act === 'wait') {
+    ({ mark, at } = action);
+  } else if (options.mode === 'defer') {
+    mark = previous?.dueAt === action.dueAt ? previous : undefined;
+    at = now;
+  } else if (action.act === 'nudge') {
+    nudged = await scheduleNudge(deps, client, plan, action.dueAt, now);
+    mark = { state: 'due', dueAt: action.dueAt, lapsedAt: action.lapsedAt, markedAt: now };
+    at = action.lapsedAt;
+  } else {
+    mark = { state: 'lapsed', dueAt: action.dueAt, lapsedAt: action.lapsedAt, markedAt: now };
+  }
+
+  if (previous?.state === 'due' && mark?.dueAt !== previous.dueAt) {
+    await converge(deps, [], [nudgeName(plan.id, previous.dueAt, client.timezone)]);
+  }
+  const lapsed = mark?.state === 'lapsed' && mark !== previous;
+  if (!options.force && isDeepStrictEqual(mark, previous) && at === plan.maintenanceActionAt) return { write: 'unchanged', nudged, lapsed };
+  await deps.store.setMaintenanceMark(client.id, plan.id, mark, at);
+  return { write: at === undefined ? 'cleared' : 'set', nudged, lapsed };
+}
+
+/**
+ * Schedules the due period's nudge at once (out of the clinic's quiet hours) unless the client takes
+ * no nudges or the ledger shows it was already handled. True when a schedule was created.
+ */
+async function scheduleNudge(deps: SchedulingDeps, client: Client, plan: StoredPlan, dueAt: Instant, now: Instant): Promise<boolean> {
+  if (!receives(client, 'maintenance-nudge')) return false;
+  const identity = nudgeIdentity(plan.id, dueAt, client.timezone);
+  const message: PlannedMessage = { identity, name: messageName(identity), dueAt: applyQuietHours(now, client.timezone, deps.clinic.quietHours) };
+  if (!(await stillOwed(deps, message))) return false;
+  const schedule: OneTimeSchedule = {
+    name: message.name,
+    at: message.dueAt,
+    payload: { message: identity, clientId: plan.clientId, planId: plan.id, therapistId: plan.therapistId },
+  };
+  const counts = await converge(deps, [schedule], []);
+  return counts.upserted > 0;
+}
+
+/**
+ * A message with no schedule is owed unless the ledger shows it was handled: no entry, or a claim
+ * given back after a retryable error (`released`), means it never went out.
+ */
+export async function stillOwed(deps: Pick<SchedulingDeps, 'ledger'>, message: PlannedMessage): Promise<boolean> {
+  const entry = await deps.ledger.get(message.name);
+  return entry === undefined || entry.status === 'released';
 }
 
 /** The name of the nudge for the due period starting at `dueAt`. */
@@ -276,7 +401,10 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
     }
     counts = await converge(deps, upserts, removals);
   }
-  const maintenance = maintenanceMoves && after ? await alignMaintenance(deps, bundle.client, after, sessions, now) : 'unchanged';
+  // The store's status update drops a paused plan's index keys and does not restore them: a status
+  // change always rewrites them, whatever a (possibly older) image says the plan holds.
+  const statusMoved = before !== undefined && after !== undefined && before.status !== after.status;
+  const maintenance = maintenanceMoves && after ? await alignMaintenance(deps, bundle.client, after, sessions, now, statusMoved) : 'unchanged';
   return { ...NOTHING, ...counts, maintenance };
 }
 
@@ -315,18 +443,8 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
   return { ...NOTHING, ...counts, maintenance };
 }
 
-/**
- * Sets when reconcile should next look at the plan's maintenance: at the due time, or never while
- * a session is booked (or the plan is not active). Once reconcile has acted on a due period (its
- * mark names that period's due time) its bookkeeping stands; a new period clears the mark and
- * voids the old period's nudge if it is still pending.
- */
-async function alignMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant): Promise<SyncOutcome['maintenance']> {
-  const nextActionAt = maintenanceOf(plan, sessions, client, deps.clinic, now).dueAt;
-  const mark = plan.maintenanceMark;
-  if (nextActionAt !== undefined && mark?.dueAt === nextActionAt) return 'unchanged';
-  if (mark === undefined && plan.maintenanceActionAt === nextActionAt) return 'unchanged';
-  if (mark?.state === 'due') await converge(deps, [], [nudgeName(plan.id, mark.dueAt, client.timezone)]);
-  await deps.store.setMaintenanceMark(client.id, plan.id, undefined, nextActionAt);
-  return nextActionAt === undefined ? 'cleared' : 'set';
+/** The stream path's maintenance step: owed nudges and lapses are left to reconcile. */
+async function alignMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant, force = false): Promise<SyncOutcome['maintenance']> {
+  const settled = await settleMaintenance(deps, client, plan, sessions, now, { mode: 'defer', force });
+  return settled.write;
 }

@@ -18,6 +18,7 @@ import {
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHandler as createReconcileHandler } from '../../functions/reconcile/handler.js';
+import { functionSpec, recurringInput } from '../../infra/topology.js';
 import { createHandler as createSyncHandler } from '../../functions/sync-schedules/handler.js';
 import { virtualClock } from '../../local/clock.js';
 import { startLocalScheduler } from '../../local/scheduler/server.js';
@@ -28,10 +29,12 @@ import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
 import type { MessageScheduler } from '../../shared/ports/scheduler.js';
 import { bookSession, cancelSession, pausePlan, rescheduleSession, resumePlan, unsubscribe } from '../../shared/use-cases/manage-plans.js';
+import type { ReconcileCounts } from '../../shared/use-cases/reconcile.js';
 import { createTestTable } from '../support/local-aws.js';
 
 const GROUP = 'keepwell-test';
 const DISPATCH_ARN = 'arn:aws:lambda:eu-west-2:000000000000:function:keepwell-dispatch';
+const RECONCILE_ARN = 'arn:aws:lambda:eu-west-2:000000000000:function:keepwell-reconcile';
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/keepwell-scheduler';
 const DLQ_ARN = 'arn:aws:sqs:eu-west-2:000000000000:keepwell-schedule-dlq';
 const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
@@ -46,6 +49,8 @@ interface Options {
   /** Wraps the real adapter, to inject faults the local Scheduler cannot produce (throttling). */
   readonly wrap?: (scheduler: MessageScheduler) => MessageScheduler;
   readonly phases?: ReadonlyArray<{ name: string; sessions?: number; everyDays: number }>;
+  /** The clinic's maintenanceGraceDays. @default 14 */
+  readonly graceDays?: number;
 }
 
 /** London is on GMT in January and February, so local and UTC times read the same. */
@@ -53,11 +58,16 @@ async function startScheduling(start: string, options: Options = {}) {
   const clock = virtualClock(new Date(start));
   const table = await createTestTable({ now: () => clock.now() });
   const fired: unknown[] = [];
+  /** What each reconcile pass fired by the recurring schedule reported. */
+  const passes: ReconcileCounts[] = [];
   let poller: StreamPoller | undefined;
   const scheduler = await startLocalScheduler({
     clock,
     region: LOCAL_REGION,
-    targets: { [DISPATCH_ARN]: async (payload) => void fired.push(payload) },
+    targets: {
+      [DISPATCH_ARN]: async (payload) => void fired.push(payload),
+      [RECONCILE_ARN]: async (payload) => void passes.push(await reconcile(payload)),
+    },
     settle: () => poller?.drain() ?? Promise.resolve(),
   });
   closers.push(() => scheduler.close());
@@ -74,7 +84,8 @@ async function startScheduling(start: string, options: Options = {}) {
 
   const adapter = new EventBridgeMessageScheduler({ client, groupName: GROUP, targetArn: DISPATCH_ARN, roleArn: ROLE_ARN, deadLetterArn: DLQ_ARN });
   const logger = new Logger({ serviceName: 'scheduling-test', logLevel: 'SILENT' });
-  const deps = { store: table.store, ledger: table.store, scheduler: options.wrap ? options.wrap(adapter) : adapter, clinic, clock, logger };
+  const clinicOfTest = options.graceDays === undefined ? clinic : { ...clinic, maintenanceGraceDays: options.graceDays };
+  const deps = { store: table.store, ledger: table.store, scheduler: options.wrap ? options.wrap(adapter) : adapter, clinic: clinicOfTest, clock, logger };
   const sync = createSyncHandler(deps);
   const reconcile = createReconcileHandler(deps);
   const responses: DynamoDBBatchResponse[] = [];
@@ -118,7 +129,21 @@ async function startScheduling(start: string, options: Options = {}) {
   /** name → at() expression. */
   const timetable = async (prefix?: string) => Object.fromEntries(Object.entries(await schedules(prefix)).map(([name, s]) => [name, s.ScheduleExpression]));
 
-  return { clock, store, scheduler, client, poller: streamPoller, adapter, reconcile, fired, calls, responses, book, schedules, timetable };
+  /** Runs reconcile the way it is deployed: the manifest's recurring schedule, counted from now. */
+  const scheduleReconcile = async () => {
+    const { trigger } = functionSpec('reconcile');
+    if (trigger.kind !== 'recurring') throw new Error('reconcile is expected to run on a recurring schedule');
+    await client.send(new CreateScheduleCommand({
+      Name: trigger.scheduleName,
+      GroupName: GROUP,
+      ScheduleExpression: trigger.expression,
+      ScheduleExpressionTimezone: trigger.timezone,
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: RECONCILE_ARN, RoleArn: ROLE_ARN, Input: JSON.stringify(recurringInput('reconcile', { reconcileLookAheadHours: 72 })) },
+    }));
+  };
+
+  return { clock, store, scheduler, client, poller: streamPoller, adapter, reconcile, scheduleReconcile, passes, fired, calls, responses, book, schedules, timetable };
 }
 
 const BOOKED = {
@@ -353,5 +378,60 @@ describe('reconcile on the local Scheduler', () => {
     expect(nudges).toHaveLength(1);
     expect(afterFiring.nudged).toBe(0);
     expect(await world.timetable('mn.')).toEqual({});
+  });
+});
+
+/** The maintenance nudges the dispatch target received. */
+function firedNudges(fired: readonly unknown[]): Array<{ message: { offset: string }; scheduledTime: string }> {
+  return fired.filter((p) => (p as { message: { kind: string } }).message.kind === 'maintenance-nudge') as Array<{ message: { offset: string }; scheduledTime: string }>;
+}
+
+describe('maintenance when a booked session simply ends', () => {
+  // Sam's plan: maintenance every 2 days, lapsed a day after the due date (a short cadence keeps the
+  // hourly passes few). He books one session on 4 January, 10:00–11:00; after that nothing is
+  // written: nobody marks the session completed.
+  const shortCadence = { phases: [{ name: 'maintenance', everyDays: 2 }], graceDays: 1 };
+
+  it('nudges once at 10:00 on the due date and marks the plan lapsed after the grace period, with reconcile running hourly', async () => {
+    const world = await startScheduling('2027-01-04T09:00:00Z', shortCadence);
+    await world.book('s-1', '2027-01-04T10:00:00Z');
+    await world.poller.drain();
+    await world.scheduleReconcile();
+
+    await world.scheduler.advanceTo(new Date('2027-01-06T09:00:00Z'));
+    const beforeDue = { nudges: firedNudges(world.fired).length, plan: await world.store.findPlan('p-sam') };
+    await world.scheduler.advanceTo(new Date('2027-01-07T09:00:00Z'));
+    const beforeLapse = await world.store.findPlan('p-sam');
+    await world.scheduler.advanceTo(new Date('2027-01-07T10:00:00Z'));
+
+    expect(beforeDue.nudges).toBe(0);
+    expect(beforeDue.plan?.maintenanceActionAt).toBe('2027-01-06T10:00:00.000Z');
+    // 4 January + 2 days, 10:00 in London (GMT): one nudge, delivered at its due time.
+    expect(firedNudges(world.fired)).toEqual([expect.objectContaining({ message: expect.objectContaining({ offset: '20270106' }), scheduledTime: '2027-01-06T10:00:00Z' })]);
+    expect(world.passes.reduce((sum, p) => sum + p.nudged, 0)).toBe(1);
+    expect(beforeLapse?.maintenanceMark).toMatchObject({ state: 'due', dueAt: '2027-01-06T10:00:00.000Z' });
+    const plan = await world.store.findPlan('p-sam');
+    expect(plan?.maintenanceMark).toMatchObject({ state: 'lapsed', dueAt: '2027-01-06T10:00:00.000Z', lapsedAt: '2027-01-07T10:00:00.000Z' });
+    expect(plan?.maintenanceActionAt).toBeUndefined();
+    expect(world.passes.reduce((sum, p) => sum + p.lapsed, 0)).toBe(1);
+  });
+
+  it('sends no nudge when the client books the next session before the due date', async () => {
+    const world = await startScheduling('2027-01-04T09:00:00Z', shortCadence);
+    await world.book('s-1', '2027-01-04T10:00:00Z');
+    await world.poller.drain();
+    await world.scheduleReconcile();
+    await world.scheduler.advanceTo(new Date('2027-01-05T12:00:00Z'));
+
+    await world.book('s-2', '2027-01-07T10:00:00Z');
+    await world.poller.drain();
+    await world.scheduler.advanceTo(new Date('2027-01-08T12:00:00Z'));
+
+    expect(firedNudges(world.fired)).toEqual([]);
+    expect(world.passes.reduce((sum, p) => sum + p.nudged + p.lapsed, 0)).toBe(0);
+    const plan = await world.store.findPlan('p-sam');
+    expect(plan?.maintenanceMark).toBeUndefined();
+    // s-2 took place on 7 January: due again on the 9th.
+    expect(plan?.maintenanceActionAt).toBe('2027-01-09T10:00:00.000Z');
   });
 });

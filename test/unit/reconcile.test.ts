@@ -203,6 +203,93 @@ describe('reconcile and maintenance', () => {
   });
 });
 
+const HOUR_MS = 3_600_000;
+
+type World = Awaited<ReturnType<typeof clinicWithSam>>;
+
+/**
+ * Runs reconcile on the hour from `from` to `to` (inclusive), as its recurring schedule does, with
+ * nothing else written. Reports the passes that nudged or marked a plan lapsed, and any pass after
+ * which Sam's plan was left with an action time at or before that pass (it would be stranded).
+ */
+async function hourlyPasses(world: World, from: string, to: string) {
+  const nudgedAt: string[] = [];
+  const lapsedAt: string[] = [];
+  const stranded: string[] = [];
+  for (let t = Date.parse(from); t <= Date.parse(to); t += HOUR_MS) {
+    const now = new Date(t).toISOString();
+    world.setNow(now);
+    const counts = await reconcile(world.deps);
+    if (counts.nudged > 0) nudgedAt.push(now);
+    if (counts.lapsed > 0) lapsedAt.push(now);
+    const next = (await world.store.findPlan('p-sam'))!.maintenanceActionAt;
+    if (next !== undefined && next <= now) stranded.push(now);
+  }
+  return { nudgedAt, lapsedAt, stranded };
+}
+
+describe('reconcile and a booked session that simply ends', () => {
+  // Nothing is written after the booking: nobody marks the session completed.
+  it('nudges once at 10:00 on the due date, then marks the plan lapsed after the grace period', async () => {
+    const world = await clinicWithSam();
+    await world.book('s-1', '2027-02-03T10:00:00Z');
+
+    const passes = await hourlyPasses(world, '2027-02-01T10:00:00.000Z', '2027-03-20T10:00:00.000Z');
+
+    // 3 February + 28 days = 3 March, 10:00 in London; lapsed 14 days later.
+    expect(passes.nudgedAt).toEqual(['2027-03-03T10:00:00.000Z']);
+    expect(nudges(world.scheduler)).toEqual(['mn.p-sam.20270303.v1']);
+    expect(world.scheduler.schedules.get('mn.p-sam.20270303.v1')?.at).toBe('2027-03-03T10:00:00.000Z');
+    expect(passes.lapsedAt).toEqual(['2027-03-17T10:00:00.000Z']);
+    const plan = (await world.store.findPlan('p-sam'))!;
+    expect(plan.maintenanceMark).toMatchObject({ state: 'lapsed', dueAt: '2027-03-03T10:00:00.000Z' });
+    expect(plan.maintenanceActionAt).toBeUndefined();
+    expect(passes.stranded).toEqual([]);
+  });
+
+  it('does not nudge a client who books the next session before the due date', async () => {
+    const world = await clinicWithSam();
+    await world.book('s-1', '2027-02-03T10:00:00Z');
+    const beforeBooking = await hourlyPasses(world, '2027-02-01T10:00:00.000Z', '2027-02-20T10:00:00.000Z');
+
+    await world.book('s-2', '2027-03-10T10:00:00Z');
+    const afterBooking = await hourlyPasses(world, '2027-02-20T11:00:00.000Z', '2027-03-20T10:00:00.000Z');
+
+    expect([...beforeBooking.nudgedAt, ...afterBooking.nudgedAt, ...afterBooking.lapsedAt]).toEqual([]);
+    expect(nudges(world.scheduler)).toEqual([]);
+    const plan = (await world.store.findPlan('p-sam'))!;
+    expect(plan.maintenanceMark).toBeUndefined();
+    // Due again 28 days after s-2 (10 March): 7 April, 10:00 British Summer Time.
+    expect(plan.maintenanceActionAt).toBe('2027-04-07T09:00:00.000Z');
+    expect([...beforeBooking.stranded, ...afterBooking.stranded]).toEqual([]);
+  });
+
+  it('looks at the plan again when the next booked session ends, while another is still booked', async () => {
+    const world = await clinicWithSam();
+    await world.book('s-1', '2027-02-03T10:00:00Z');
+    await world.book('s-2', '2027-02-17T10:00:00Z');
+    world.setNow('2027-02-03T11:00:00.000Z');
+
+    const counts = await reconcile(world.deps);
+
+    expect(counts.nudged).toBe(0);
+    expect((await world.store.findPlan('p-sam'))!.maintenanceActionAt).toBe('2027-02-17T11:00:00.000Z');
+  });
+
+  it('marks a plan imported with only year-old history lapsed at the next pass, without a nudge', async () => {
+    const world = await clinicWithSam();
+    await world.book('s-0', '2026-01-04T10:00:00Z');
+
+    const counts = await reconcile(world.deps);
+
+    const plan = (await world.store.findPlan('p-sam'))!;
+    expect(counts).toMatchObject({ nudged: 0, lapsed: 1 });
+    expect(plan.maintenanceMark).toMatchObject({ state: 'lapsed', dueAt: '2026-02-01T10:00:00.000Z' });
+    expect(plan.maintenanceActionAt).toBeUndefined();
+    expect(nudges(world.scheduler)).toEqual([]);
+  });
+});
+
 describe('the reconcile handler', () => {
   const quietLogger = () => new Logger({ serviceName: 'reconcile-test', logLevel: 'SILENT' });
 

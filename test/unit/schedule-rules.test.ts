@@ -407,8 +407,29 @@ describe('maintenanceStatus', () => {
       cadenceDays: 28,
       lastAttendedStart: '2027-02-01T18:00:00.000Z',
       nextBookedStart: '2027-04-01T12:00:00.000Z',
+      nextBookedEnd: '2027-04-01T13:00:00.000Z',
       state: 'booked',
     });
+  });
+
+  it('reports the earliest end among the booked sessions still to come, the one in progress included', () => {
+    const longInProgress = session({ id: 's-2', start: '2027-03-20T12:00:00.000Z', durationMinutes: 120 });
+    const nextWeek = session({ id: 's-3', start: '2027-03-27T12:00:00.000Z' });
+    const earlierButCancelled = session({ id: 's-4', start: '2027-03-20T12:30:00.000Z', status: 'cancelled' });
+
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, nextWeek, longInProgress, earlierButCancelled], zone: LONDON, now: '2027-03-20T12:30:00.000Z' });
+
+    expect(status).toMatchObject({ state: 'booked', nextBookedStart: '2027-03-20T12:00:00.000Z', nextBookedEnd: '2027-03-20T14:00:00.000Z' });
+  });
+
+  it('reports no booked end once the last booked session is over', () => {
+    const endedJustNow = session({ id: 's-2', start: '2027-03-20T12:00:00.000Z' });
+
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, endedJustNow], zone: LONDON, now: '2027-03-20T13:00:00.000Z' });
+
+    expect(status.state).toBe('not-due');
+    expect(status.nextBookedEnd).toBeUndefined();
+    expect(status.lastAttendedStart).toBe('2027-03-20T12:00:00.000Z');
   });
 
   it('is booked, not due, while the client is in the middle of a session', () => {

@@ -7,10 +7,11 @@ import { atExpression, retryPolicyFor, scheduleInput } from '../../shared/adapte
 import { InMemoryMessageScheduler, type SchedulerCall } from '../../shared/adapters/scheduler/memory.js';
 import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
-import { SKIP_REASONS } from '../../shared/domain/schedule-rules.js';
-import type { StoredSession } from '../../shared/ports/store.js';
+import { SKIP_REASONS, type MaintenanceStatus } from '../../shared/domain/schedule-rules.js';
+import type { MaintenanceMark, StoredSession } from '../../shared/ports/store.js';
+import { reconcile } from '../../shared/use-cases/reconcile.js';
 import { bookSession, cancelSession, markSession, pausePlan, rescheduleSession, resumePlan, suppressAddress, unsubscribe } from '../../shared/use-cases/manage-plans.js';
-import { diffMessages, syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
+import { diffMessages, nextMaintenanceAction, syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 // London is on GMT in February, so local and UTC times read the same.
@@ -249,7 +250,18 @@ describe('sync-schedules for a client', () => {
 });
 
 describe('sync-schedules and maintenance', () => {
-  it('tells reconcile when maintenance falls due after a session, and clears it once the next is booked', async () => {
+  it('keeps a plan with a booked session in the maintenance index, to be looked at when the session ends', async () => {
+    const { store, book } = await clinicWithSam();
+
+    const outcome = await book('s-1', '2027-02-10T10:00:00Z');
+
+    const plan = (await store.findPlan('p-sam'))!;
+    expect(outcome.maintenance).toBe('set');
+    expect(plan.maintenanceActionAt).toBe('2027-02-10T11:00:00.000Z');
+    expect(await store.plansNeedingMaintenanceAction('2027-02-10T11:00:00.000Z')).toEqual([expect.objectContaining({ id: 'p-sam' })]);
+  });
+
+  it('moves the action to the due time once the session is recorded, and to the next session’s end once that is booked', async () => {
     const { store, book, sessionChange, setNow } = await clinicWithSam();
     await book('s-1', '2027-02-10T10:00:00Z');
     setNow('2027-02-10T12:00:00.000Z');
@@ -261,7 +273,115 @@ describe('sync-schedules and maintenance', () => {
 
     // Initial phase: every 7 days, due at 10:00 local on the client's calendar.
     expect(afterSession).toBe('2027-02-17T10:00:00.000Z');
-    expect(afterBooking).toBeUndefined();
+    expect(afterBooking).toBe('2027-02-17T11:00:00.000Z');
+  });
+
+  it('leaves a nudge owed now to reconcile’s next pass: the action time becomes now, nothing is scheduled', async () => {
+    const { store, scheduler, book, sessionChange, setNow } = await clinicWithSam();
+    await book('s-1', '2027-02-03T10:00:00Z');
+    await book('s-2', '2027-02-12T10:00:00Z');
+    // s-1 took place; on 11 February (due since the 10th) the client cancels s-2.
+    setNow('2027-02-11T15:00:00.000Z');
+
+    await sessionChange('s-2', () => cancelSession(store, 's-2'));
+
+    const plan = (await store.findPlan('p-sam'))!;
+    expect(plan.maintenanceActionAt).toBe('2027-02-11T15:00:00.000Z');
+    expect(plan.maintenanceMark).toBeUndefined();
+    expect(scheduler.names().filter((n) => n.startsWith('mn.'))).toEqual([]);
+  });
+
+  it('puts a plan whose history is long past where the next pass sees it, however old its due date', async () => {
+    const { store, book } = await clinicWithSam();
+
+    // Imported a year after the fact: due and lapsed long before the index's three-month look-back.
+    await book('s-0', '2026-01-05T10:00:00Z');
+
+    expect((await store.findPlan('p-sam'))!.maintenanceActionAt).toBe(NOW);
+    expect(await store.plansNeedingMaintenanceAction(NOW)).toEqual([expect.objectContaining({ id: 'p-sam' })]);
+  });
+
+  it('voids a pending nudge and clears the due mark when the client books, and watches the new session instead', async () => {
+    const { store, scheduler, deps, book, setNow } = await clinicWithSam();
+    await book('s-1', '2027-02-03T10:00:00Z');
+    setNow('2027-02-10T11:00:00.000Z');
+    await reconcile(deps);
+    const nudgedBefore = scheduler.names().filter((n) => n.startsWith('mn.'));
+
+    await book('s-2', '2027-02-12T10:00:00Z');
+
+    const plan = (await store.findPlan('p-sam'))!;
+    expect(nudgedBefore).toEqual(['mn.p-sam.20270210.v1']);
+    expect(scheduler.names().filter((n) => n.startsWith('mn.'))).toEqual([]);
+    expect(plan.maintenanceMark).toBeUndefined();
+    expect(plan.maintenanceActionAt).toBe('2027-02-12T11:00:00.000Z');
+  });
+
+  it('takes a paused plan out of the index and puts it back on resume', async () => {
+    const { store, book, planChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await planChange(() => pausePlan(store, 'p-sam'));
+    const whilePaused = (await store.findPlan('p-sam'))!.maintenanceActionAt;
+    await planChange(() => resumePlan(store, 'p-sam'));
+
+    expect(whilePaused).toBeUndefined();
+    expect((await store.findPlan('p-sam'))!.maintenanceActionAt).toBe('2027-02-10T11:00:00.000Z');
+  });
+
+  it('puts a plan back in the index when it is paused and resumed before the stream catches up', async () => {
+    const { store, deps, book } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    const active = (await store.findPlan('p-sam'))!;
+    await pausePlan(store, 'p-sam');
+    const paused = (await store.findPlan('p-sam'))!;
+    await resumePlan(store, 'p-sam');
+    const resumed = (await store.findPlan('p-sam'))!;
+
+    // Both records reach sync-schedules after both writes: the resume's image still shows the old action time.
+    await syncSchedules(deps, { type: 'plan', before: active, after: paused });
+    await syncSchedules(deps, { type: 'plan', before: paused, after: resumed });
+
+    expect(await store.plansNeedingMaintenanceAction('2027-02-10T11:00:00.000Z')).toEqual([expect.objectContaining({ id: 'p-sam' })]);
+  });
+});
+
+describe('nextMaintenanceAction', () => {
+  const base = { attended: 1, phaseIndex: 0, cadenceDays: 28, lastAttendedStart: '2027-01-04T10:00:00.000Z' } as const;
+  const period = { dueAt: '2027-02-01T10:00:00.000Z', lapsedAt: '2027-02-15T10:00:00.000Z' } as const;
+  const markedDue: MaintenanceMark = { state: 'due', ...period, markedAt: '2027-02-01T10:00:00.000Z' };
+  const markedLapsed: MaintenanceMark = { state: 'lapsed', ...period, markedAt: '2027-02-15T10:00:00.000Z' };
+
+  it('looks at a booked plan again when its next booked session ends', () => {
+    const booked: MaintenanceStatus = { ...base, nextBookedStart: '2027-01-20T10:00:00.000Z', nextBookedEnd: '2027-01-20T11:00:00.000Z', state: 'booked' };
+
+    expect(nextMaintenanceAction(booked, markedDue)).toEqual({ act: 'wait', at: '2027-01-20T11:00:00.000Z' });
+  });
+
+  it('looks at a plan that is not due yet at its due time, and never at an inactive or unstarted one', () => {
+    expect(nextMaintenanceAction({ ...base, ...period, state: 'not-due' }, undefined)).toEqual({ act: 'wait', at: period.dueAt });
+    expect(nextMaintenanceAction({ ...base, state: 'not-due' }, undefined)).toEqual({ act: 'wait' });
+    expect(nextMaintenanceAction({ attended: 0, phaseIndex: 0, cadenceDays: 28, state: 'not-started' }, undefined)).toEqual({ act: 'wait' });
+  });
+
+  it('nudges a due period once: after the mark names it, it waits for the lapse time', () => {
+    const due: MaintenanceStatus = { ...base, ...period, state: 'due' };
+
+    expect(nextMaintenanceAction(due, undefined)).toEqual({ act: 'nudge', ...period });
+    expect(nextMaintenanceAction(due, markedDue)).toEqual({ act: 'wait', mark: markedDue, at: period.lapsedAt });
+  });
+
+  it('nudges again for a new due period, whatever an older mark says', () => {
+    const laterPeriod = { dueAt: '2027-03-01T10:00:00.000Z', lapsedAt: '2027-03-15T10:00:00.000Z' };
+
+    expect(nextMaintenanceAction({ ...base, ...laterPeriod, state: 'due' }, markedLapsed)).toEqual({ act: 'nudge', ...laterPeriod });
+  });
+
+  it('marks a lapsed period once, then stops looking', () => {
+    const lapsed: MaintenanceStatus = { ...base, ...period, state: 'lapsed' };
+
+    expect(nextMaintenanceAction(lapsed, markedDue)).toEqual({ act: 'lapse', ...period });
+    expect(nextMaintenanceAction(lapsed, markedLapsed)).toEqual({ act: 'wait', mark: markedLapsed });
   });
 });
 
