@@ -64,6 +64,6 @@ let built: ReconcileHandler | undefined;
 
 /** The Lambda entry point, built once per container from the environment. */
 export const handler: ReconcileHandler = (event, context) => {
-  built ??= createHandler({ ...schedulingDepsFromEnv(), logger: new Logger({ serviceName: 'reconcile' }) });
+  built ??= createHandler({ ...schedulingDepsFromEnv(), logger: new Logger({ serviceName: 'keepwell-reconcile' }) });
   return built(event, context);
 };

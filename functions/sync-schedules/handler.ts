@@ -131,6 +131,6 @@ let built: SyncSchedulesHandler | undefined;
 
 /** The Lambda entry point, built once per container from the environment. */
 export const handler: SyncSchedulesHandler = (event, context) => {
-  built ??= createHandler({ ...schedulingDepsFromEnv(), logger: new Logger({ serviceName: 'sync-schedules' }) });
+  built ??= createHandler({ ...schedulingDepsFromEnv(), logger: new Logger({ serviceName: 'keepwell-sync-schedules' }) });
   return built(event, context);
 };

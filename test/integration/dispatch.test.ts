@@ -324,7 +324,7 @@ describe('one non-urgent email per client per local day', () => {
 
 describe('cost per email', () => {
   it('reads and writes the same few items whatever the client’s history: 3 requests for a reminder, 4 for a check-in', async () => {
-    // Units depend on the table's layout (the ledger's outbox index doubles each ledger write):
+    // Units depend on the table's layout (the record also writes the ledger's outbox index):
     // bench/dispatch.ts reports them; here they must not grow with history.
     const short = await seedClinic(store, { starts: ['2027-02-01T14:00:00.000Z'] });
     const longStarts = Array.from({ length: 25 }, (_, i) => new Date(Date.parse('2026-08-17T14:00:00.000Z') + i * 7 * 86_400_000).toISOString());

@@ -142,6 +142,41 @@ describe('the DynamoDB store', () => {
     expect(entries).toEqual([expect.objectContaining({ name: 'rm.s-9.P2D.v1', status: 'skipped', reason: 'session cancelled' })]);
   });
 
+  it('lists an entry once it settles: the claim writes one unit, the record two (the entry and its outbox index)', async () => {
+    const request = { name: 'rm.s-1-3.PT2H.v1', kind: 'reminder' as const, clientId: 'c-1', sessionId: 's-1-3', now: '2027-03-26T08:00:00.000Z' };
+    const day = ['2027-03-26T00:00:00.000Z', '2027-03-27T00:00:00.000Z'] as const;
+
+    resetMeter(t.meter);
+    await t.store.claim(request);
+    const claimUnits = t.meter.writeUnits;
+    const whileClaimed = await t.store.listSince(...day);
+    resetMeter(t.meter);
+    await t.store.markSent(request.name, 'ses-77', '2027-03-26T08:00:01.000Z');
+    const recordUnits = t.meter.writeUnits;
+    const settled = await t.store.listSince(...day);
+
+    expect(claimUnits).toBe(1);
+    expect(whileClaimed).toEqual([]);
+    expect(recordUnits).toBe(2);
+    expect(settled).toEqual([expect.objectContaining({ name: request.name, status: 'sent', sesMessageId: 'ses-77', updatedAt: '2027-03-26T08:00:01.000Z' })]);
+  });
+
+  it('lists a released claim, pending its retry, and drops it from the outbox while it is claimed again', async () => {
+    const at = '2027-03-27T09:00:00.000Z';
+    const clocked = await createTestTable({ now: () => new Date(at) });
+    const request = { name: 'ci.s-1-3.after.v1', kind: 'check-in' as const, clientId: 'c-1', now: at };
+    const day = ['2027-03-27T00:00:00.000Z', '2027-03-28T00:00:00.000Z'] as const;
+
+    await clocked.store.claim(request);
+    await clocked.store.release(request.name);
+    const released = await clocked.store.listSince(...day);
+    await clocked.store.claim(request);
+    const claimedAgain = await clocked.store.listSince(...day);
+
+    expect(released).toEqual([expect.objectContaining({ name: request.name, status: 'released' })]);
+    expect(claimedAgain).toEqual([]);
+  });
+
   it('holds the daily non-urgent slot for one message only', async () => {
     expect(await t.store.holdDayCap('c-1', '2027-03-24', 'ci.a.after.v1', '2027-03-26T00:00:00.000Z')).toBe(true);
     expect(await t.store.holdDayCap('c-1', '2027-03-24', 'ci.a.after.v1', '2027-03-26T00:00:00.000Z')).toBe(true);

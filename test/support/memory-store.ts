@@ -60,10 +60,12 @@ function scoresOf(a: Scores): Scores {
 const byStart = (a: StoredSession, b: StoredSession) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id);
 const utcMonth = (instant: string) => instant.slice(0, 7);
 
+const positionOf = (record: LedgerRecord) => record.outboxAt ?? record.entry.updatedAt;
+
 interface LedgerRecord {
   entry: LedgerEntry;
-  /** The outbox index position (gsi1): set on claim, skip and the terminal states. */
-  outboxAt: string;
+  /** The outbox index position (gsi1): set when the entry is skipped, released, sent or failed; a claim clears it. */
+  outboxAt?: string;
 }
 
 export class MemoryStore implements ClinicStore, Ledger, TokenStore {
@@ -92,9 +94,9 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     this.faults.set(method, [...(this.faults.get(method) ?? []), ...Array.from({ length: times }, () => error)]);
   }
 
-  /** Every ledger entry, oldest outbox position first. */
+  /** Every ledger entry, claims in flight included (listSince leaves them out), oldest first. */
   ledgerEntries(): LedgerEntry[] {
-    return [...this.ledger.values()].sort((a, b) => a.outboxAt.localeCompare(b.outboxAt) || a.entry.name.localeCompare(b.entry.name)).map((r) => copy(r.entry));
+    return [...this.ledger.values()].sort((a, b) => positionOf(a).localeCompare(positionOf(b)) || a.entry.name.localeCompare(b.entry.name)).map((r) => copy(r.entry));
   }
 
   private enter(method: Method): void {
@@ -349,7 +351,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
 
   // ---------------------------------------------------------------- ledger
 
-  private newEntry(request: ClaimRequest, status: LedgerEntry['status'], extra: Partial<LedgerEntry> & { attempts: number }): LedgerRecord {
+  private newEntry(request: ClaimRequest, status: 'claimed' | 'skipped', extra: Partial<LedgerEntry> & { attempts: number }): LedgerRecord {
     const entry = defined<LedgerEntry>({
       name: request.name,
       kind: request.kind,
@@ -362,7 +364,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
       updatedAt: request.now,
       ...extra,
     });
-    return { entry, outboxAt: request.now };
+    return status === 'claimed' ? { entry } : { entry, outboxAt: request.now };
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -384,7 +386,10 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   async release(name: string): Promise<void> {
     this.enter('release');
     const record = this.ledger.get(name);
-    if (record?.entry.status === 'claimed') record.entry = { ...record.entry, status: 'released', updatedAt: this.stamp() };
+    if (record?.entry.status !== 'claimed') return;
+    const now = this.stamp();
+    record.entry = { ...record.entry, status: 'released', updatedAt: now };
+    record.outboxAt = now;
   }
 
   private finish(name: string, fields: Partial<LedgerEntry> & { status: 'sent' | 'failed' }, now: string): void {
@@ -437,7 +442,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     this.enter('listSince');
     return this.ledgerEntries().filter((e) => {
       const at = this.ledger.get(e.name)!.outboxAt;
-      return at >= since && at <= until;
+      return at !== undefined && at >= since && at <= until;
     });
   }
 

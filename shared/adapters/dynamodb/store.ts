@@ -588,6 +588,18 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   // ---------------------------------------------------------------- ledger
 
+  /*
+   * The outbox (listSince) is the ledger on GSI1 under `OUTBOX#<day>`. Every write to an item
+   * carrying those keys also writes the index (projection ALL), so only the writes that settle an
+   * entry carry them — sent, failed, skipped, and released (pending a retry) — and the claim
+   * does not: a sent email then costs one index write, not two (claim 1 unit, record 2, instead
+   * of 2 and 2). The price: a claim is listed once it settles, seconds later; one whose attempt
+   * died shows when the retry after the lease marks it failed ("outcome unknown").
+   */
+  private outboxKeys(name: string, at: string): Item {
+    return { gsi1pk: keys.outboxDay(utcDate(at)), gsi1sk: `${at}#${name}` };
+  }
+
   private ledgerItem(request: ClaimRequest, status: string, extra: Item): Item {
     return {
       ...keys.message(request.name),
@@ -601,8 +613,6 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       dueAt: request.dueAt,
       status,
       updatedAt: request.now,
-      gsi1pk: keys.outboxDay(utcDate(request.now)),
-      gsi1sk: `${request.now}#${request.name}`,
       ...extra,
     };
   }
@@ -611,6 +621,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     try {
       await this.send('PutItem', new PutCommand({
         TableName: this.table,
+        // No outbox keys: see outboxKeys. Replacing a released or skipped entry drops its listing.
         Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
         // A released claim may be taken again, and so may a skip: it sent nothing, and the state
         // that caused it (a paused plan, say) may have changed since. A claim or a send stands.
@@ -648,23 +659,17 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   }
 
   async release(name: string): Promise<void> {
-    await this.send('UpdateItem', new UpdateCommand({
-      TableName: this.table,
-      Key: keys.message(name),
-      UpdateExpression: 'SET #s = :released, updatedAt = :now',
-      ConditionExpression: '#s = :claimed',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':released': 'released', ':claimed': 'claimed', ':now': this.stamp() },
-    })).catch((error) => {
+    await this.settle(name, { status: 'released' }, this.stamp(), '#status = :claimed', { ':claimed': 'claimed' }).catch((error) => {
       if (!isConditionFailure(error)) throw error;
     });
   }
 
-  private async finish(name: string, status: 'sent' | 'failed', fields: Item, now: string): Promise<void> {
-    const names: Record<string, string> = { '#s': 'status' };
-    const values: Item = { ':status': status, ':now': now, ':pk': keys.outboxDay(utcDate(now)), ':sk': `${now}#${name}` };
-    const sets = ['#s = :status', 'updatedAt = :now', 'gsi1pk = :pk', 'gsi1sk = :sk'];
-    for (const [field, value] of Object.entries(fields)) {
+  /** Sets the entry's new status and fields, its update time and its outbox keys (see outboxKeys). */
+  private async settle(name: string, fields: Item & { status: string }, now: string, condition: string, conditionValues: Item = {}): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Item = { ...conditionValues };
+    const sets: string[] = [];
+    for (const [field, value] of Object.entries({ ...fields, updatedAt: now, ...this.outboxKeys(name, now) })) {
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
@@ -673,25 +678,25 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       TableName: this.table,
       Key: keys.message(name),
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: 'attribute_exists(pk)',
+      ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     }));
   }
 
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
-    await this.finish(name, 'sent', { sesMessageId }, now);
+    await this.settle(name, { status: 'sent', sesMessageId }, now, 'attribute_exists(pk)');
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
-    await this.finish(name, 'failed', { reason: reason.slice(0, 500) }, now);
+    await this.settle(name, { status: 'failed', reason: reason.slice(0, 500) }, now, 'attribute_exists(pk)');
   }
 
   async markSkipped(request: ClaimRequest, reason: string): Promise<void> {
     try {
       await this.send('PutItem', new PutCommand({
         TableName: this.table,
-        Item: this.ledgerItem(request, 'skipped', { reason, attempts: 0 }),
+        Item: this.ledgerItem(request, 'skipped', { reason, attempts: 0, ...this.outboxKeys(request.name, request.now) }),
         // Never overwrite a sent or failed record: the first terminal outcome stands.
         ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:claimed, :released, :skipped)',
         ExpressionAttributeNames: { '#s': 'status' },

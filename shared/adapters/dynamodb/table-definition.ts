@@ -11,7 +11,8 @@
  *   CLIENT#<clientId>   DAYCAP#<yyyy-mm-dd>     the client's non-urgent email of that local day (TTL)
  *   EMAIL#<address>     EMAIL                   email → client id, for bounce and complaint events
  *   THERAPIST#<id>      THERAPIST               the therapist
- *   MSG#<messageName>   MSG                     the message ledger; GSI1 by day for the outbox
+ *   MSG#<messageName>   MSG                     the message ledger; GSI1 by day for the outbox, once
+ *                                               settled or released (a claim carries no index keys)
  *   TOKEN#<tokenId>     TOKEN                   a consumed single-use link token (TTL)
  *   REF#SESSION#<id>    REF                     session id → client id (CLI, simulation, web)
  *   REF#PLAN#<id>       REF                     plan id → client id
@@ -29,7 +30,7 @@ export interface IndexDefinition {
 }
 
 export const INDEXES = {
-  /** Sessions by UTC start day (`SESSIONS#yyyy-mm-dd`) and the ledger by day (`OUTBOX#yyyy-mm-dd`). */
+  /** Sessions by UTC start day (`SESSIONS#yyyy-mm-dd`) and settled ledger entries by day (`OUTBOX#yyyy-mm-dd`). */
   byDay: { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
   /** A therapist's sessions, check-ins, requests and plans (`THERAPIST#id`, sk `<TYPE>#<instant>#id`). */
   byTherapist: { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
