@@ -201,7 +201,7 @@ export class KeepwellAppStack extends Stack {
         'ses:send': (target: Grantee) => {
           target.function.addToRolePolicy(new iam.PolicyStatement({
             sid: 'SendAsClinic',
-            actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+            actions: ['ses:SendEmail'],
             resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
           }));
         },

@@ -52,13 +52,17 @@ export type MessageIdentity = z.output<typeof messageIdentitySchema>;
 /**
  * The deterministic name: `<kind>.<subject>.<offset>.v<version>`, e.g. `rm.s-sam-1.P2D.v3`.
  * EventBridge Scheduler accepts ≤ 64 characters of [0-9a-zA-Z-_.]; ids are ≤ 40 and offsets
- * ≤ 24, so a rare long combination is shortened with a hash that keeps it unique and stable.
+ * ≤ 24, so a rare long combination has its middle replaced by a hash that keeps it unique and
+ * stable, while the subject prefix and the `.v<version>` ending (which reconcile reads to spot
+ * an old version's schedule) stay as they are.
  */
 export function messageName(id: MessageIdentity): string {
   const full = `${KIND_CODE[id.kind]}.${id.subjectId}.${id.offset}.v${id.version}`;
   if (full.length <= 64) return full;
-  const digest = createHash('sha256').update(full).digest('hex').slice(0, 16);
-  return `${full.slice(0, 64 - 17)}~${digest}`.replace('~', '.');
+  const ending = `.v${id.version}`;
+  const digest = createHash('sha256').update(full).digest('hex').slice(0, 12);
+  const head = full.slice(0, 64 - ending.length - digest.length - 1);
+  return `${head}.${digest}${ending}`;
 }
 
 /** The schedule-name prefix shared by every message about one subject, for listing and clean-up. */

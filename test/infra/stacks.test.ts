@@ -192,7 +192,7 @@ describe('least privilege', () => {
       return;
     }
     expect(sends).toHaveLength(1);
-    expect(actionsOf(sends[0]!).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    expect(actionsOf(sends[0]!).sort()).toEqual(['ses:SendEmail']);
     const resources = JSON.stringify(resourceList(sends[0]!));
     expect(resources).toContain(':identity/');
     expect(resources).toContain(JSON.stringify({ Ref: logicalId(dev.appTemplate, 'AWS::SES::EmailIdentity', 'SenderIdentity') }));

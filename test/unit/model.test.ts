@@ -128,5 +128,7 @@ describe('a message name', () => {
     expect(name.length).toBeLessThanOrEqual(64);
     expect(name).toMatch(/^[0-9a-zA-Z\-_.]+$/);
     expect(messageName({ ...long, version: 123457 })).not.toBe(name);
+    expect(name.startsWith(`ci.${'a'.repeat(40)}.`)).toBe(true);
+    expect(name.endsWith('.v123456')).toBe(true);
   });
 });
