@@ -4,10 +4,13 @@
  *
  * - An invalid payload is a permanent failure: logged with the field paths, no retry (it would
  *   fail the same way every time).
- * - A RetryableError (throttling, a claim in flight, storage) is thrown, so the Scheduler's and
- *   Lambda's retry policies try again with backoff, ending in the dead-letter queue.
- * - Everything else (sent, skipped, deferred, duplicate, failed) is recorded in the ledger and
- *   returned normally.
+ * - The Scheduler invokes this function asynchronously: a thrown error never reaches the
+ *   schedule's retry policy, and Lambda retries it only twice before the on-failure destination.
+ *   So throttling and other retryable errors are not thrown: the use case releases the claim and
+ *   creates its own one-time retry schedule (`retry-scheduled`). Only a claim in flight, or a retry
+ *   schedule that could not be created, is thrown, for Lambda's two retries to look again.
+ * - Everything else (sent, skipped, deferred, duplicate, failed, retry-scheduled) is recorded in
+ *   the ledger and returned normally.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';

@@ -12,6 +12,16 @@ export const dispatchPayloadSchema = z.object({
   planId: idSchema.optional(),
   sessionId: idSchema.optional(),
   therapistId: idSchema.optional(),
+  /**
+   * Set on a retry schedule dispatch made for itself after a retryable error: how many retries
+   * this is, and when the message was first meant to go (the time its rules are judged at).
+   */
+  redelivery: z
+    .object({
+      count: z.number().int().min(1).max(1000),
+      intendedAt: z.iso.datetime({ message: 'must be a UTC ISO-8601 instant' }),
+    })
+    .optional(),
   /** Filled in by EventBridge Scheduler from its context attributes. */
   scheduledTime: z.string().optional(),
   executionId: z.string().optional(),

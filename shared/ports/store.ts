@@ -95,6 +95,11 @@ export interface LedgerEntry {
   readonly claimedAt?: Instant;
   readonly attempts: number;
   readonly reason?: string;
+  /**
+   * Set on a skip that handed the message on to a deferral schedule (`-d1` …): that copy owns the
+   * send now, so this entry is final and never claimed again under the original name.
+   */
+  readonly deferredTo?: Instant;
   readonly sesMessageId?: string;
   readonly delivery?: { readonly event: string; readonly at: Instant; readonly detail?: string };
   readonly updatedAt: Instant;
@@ -158,20 +163,67 @@ export interface ClinicStore {
   listTherapists(): Promise<Therapist[]>;
 }
 
+/**
+ * The ledger's states: `claimed` → `sent` | `failed` | `skipped` (by the claim holder, a deferral
+ * included); `claimed` → `released` (retryable error, free for the next attempt); a `skipped`
+ * decided before any claim is written directly. Conditions, not hope, keep the first terminal
+ * state standing: a claim is taken only over nothing, a released entry or a plain skip; a settle
+ * needs the claim; a skip never overwrites a claim, a send, a failure or a deferral.
+ */
 export interface Ledger {
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  /** Takes over a claim left by an attempt that never finished (condition: still `claimed`, same attempt count). */
-  reclaim(name: string, expectedAttempts: number, now: Instant): Promise<boolean>;
+  /** Gives a held claim back after a retryable error; a no-op when the entry is no longer claimed. */
   release(name: string): Promise<void>;
+  /** Settles a held claim as sent. LedgerConflictError when the entry is not (or no longer) claimed. */
   markSent(name: string, sesMessageId: string, now: Instant): Promise<void>;
-  /** Records a skip; creates the entry when no claim exists. */
-  markSkipped(request: ClaimRequest, reason: string): Promise<void>;
+  /**
+   * Records a skip decided without a claim; creates the entry when there is none. Writes nothing
+   * when a claim is live or the entry is sent, failed or deferred: that entry stands, and is
+   * returned (undefined when the skip was recorded).
+   */
+  markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined>;
+  /**
+   * Removes a plain skip that a change has lifted (a resume, a resubscribe, a session booked again),
+   * so the message is pending again, not shown as skipped. A claim, a send, a failure or a
+   * deferral stays as it is.
+   */
+  clearSkip(name: string): Promise<void>;
+  /**
+   * Settles a held claim as skipped — with `deferredTo` when a deferral schedule now owns the
+   * send. LedgerConflictError when the entry is not claimed.
+   */
+  settleSkipped(name: string, reason: string, now: Instant, deferredTo?: Instant): Promise<void>;
+  /** Settles a held (or released) claim as failed. LedgerConflictError when it was settled otherwise. */
   markFailed(name: string, reason: string, now: Instant): Promise<void>;
   recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: Instant, detail?: string): Promise<void>;
   get(name: string): Promise<LedgerEntry | undefined>;
   /** Holds the client's non-urgent slot for a local day; true when it is (now) held by `name`. */
   holdDayCap(clientId: string, localDate: string, name: string, expiresAt: Instant): Promise<boolean>;
   listSince(since: Instant, until?: Instant): Promise<LedgerEntry[]>;
+}
+
+/**
+ * A settle found the entry in a state it may not leave: another attempt settled it first (or the
+ * claim was never held). The caller decides what that means; the ledger never overwrites it.
+ */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
+  constructor(readonly messageName: string, readonly wanted: LedgerStatus, options?: { cause?: unknown }) {
+    super(`ledger entry ${messageName} could not become ${wanted}: another attempt settled it`, options);
+  }
+}
+
+/**
+ * SES may or may not have accepted the email (the connection broke, the request timed out: no
+ * HTTP answer). Neither a retry (a possible second copy) nor a failure (a possible lie) is safe:
+ * the claim is kept, and the lease rule (resolveHeldClaim) records it as "outcome unknown".
+ * It belongs with the domain errors (shared/domain/errors.ts); it lives here until it moves.
+ */
+export class SendOutcomeUnknownError extends Error {
+  override readonly name = 'SendOutcomeUnknownError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 export interface TokenStore {

@@ -22,10 +22,11 @@ import { messageName, type MessageIdentity } from '../domain/message.js';
 import { redFlags } from '../domain/red-flags.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { Mailer } from '../ports/mailer.js';
-import type { ClinicStore, Ledger, Scores, StoredCheckIn } from '../ports/store.js';
+import { LedgerConflictError, SendOutcomeUnknownError, type ClinicStore, type Ledger, type Scores, type StoredCheckIn } from '../ports/store.js';
 import { composeEmail } from '../email/email.js';
 import { renderTherapistAlert } from '../email/templates.js';
-import { DEFAULT_CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from './send-message.js';
+import { resolveHeldClaim } from './claim-lease.js';
+import { DEFAULT_CLAIM_LEASE_MS } from './send-message.js';
 
 export interface AlertDeps {
   readonly store: ClinicStore;
@@ -99,11 +100,12 @@ export type AlertContent =
 
 /**
  * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
- * flags, `resched` for a reschedule request. Claims follow dispatch's rules (send-message.ts):
- * a claim held within the lease is an attempt in flight (`pending`); an older one stopped between
- * SES and the ledger, so it is marked failed "outcome unknown" rather than resent blind.
- * The one place alert errors map to outcomes: PermanentError → failed in the ledger; anything
- * else → claim released and a RetryableError thrown, for the caller's retry.
+ * flags, `resched` for a reschedule request. A claim found held follows the crash policy every
+ * sender shares (resolveHeldClaim): within the lease an attempt is in flight (`pending`); older,
+ * it stopped between SES and the ledger, so it is marked failed "outcome unknown", never resent
+ * blind. The one place alert errors map to outcomes: PermanentError → failed in the ledger;
+ * SendOutcomeUnknownError (no answer from SES) → the claim kept and a RetryableError thrown;
+ * anything else → the claim released and a RetryableError thrown, for the caller's retry.
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
@@ -113,16 +115,12 @@ export async function sendTherapistAlert(
   const name = messageName(identity);
   const claim = await deps.ledger.claim({ name, kind: identity.kind, clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId, dueAt: input.now, now: input.now });
   if (!claim.claimed) {
-    const { existing } = claim;
-    if (existing.status === 'sent') return 'already-sent';
-    if (existing.status !== 'claimed') return 'failed';
-    const claimedAt = Date.parse(existing.claimedAt ?? existing.updatedAt);
-    if (Date.parse(input.now) - claimedAt < DEFAULT_CLAIM_LEASE_MS) return 'pending';
-    await deps.ledger.markFailed(name, OUTCOME_UNKNOWN, input.now);
-    return 'failed';
+    const held = await resolveHeldClaim(deps.ledger, claim.existing, input.now, DEFAULT_CLAIM_LEASE_MS);
+    if (held.state === 'in-flight') return 'pending';
+    return held.state === 'settled' && held.status === 'sent' ? 'already-sent' : 'failed';
   }
 
-  // From here the claim is ours: every path ends in sent, failed or a released claim.
+  // From here the claim is ours: every path ends in sent, failed, a released claim, or a kept one.
   let messageId: string;
   try {
     const { client, session, therapist } = await deps.store.getMessageContext({ clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId });
@@ -131,13 +129,23 @@ export async function sendTherapistAlert(
     ({ messageId } = await deps.mailer.send(composeEmail({ clinic: deps.clinic, to: therapist.email, rendered, tags: { message: name, kind: identity.kind } })));
   } catch (error) {
     if (error instanceof PermanentError) {
-      await deps.ledger.markFailed(name, `${error.code}: ${error.message}`, input.now);
+      await settleOrYield(() => deps.ledger.markFailed(name, `${error.code}: ${error.message}`, input.now));
       return 'failed';
     }
-    await deps.ledger.release(name);
+    // SES may have the alert: keep the claim; a retry after the lease records "outcome unknown".
+    if (!(error instanceof SendOutcomeUnknownError)) await deps.ledger.release(name);
     throw error instanceof RetryableError ? error : new RetryableError(`sending ${name} failed; it will be retried`, { cause: error });
   }
   // SES has the email: a failure to record it leaves the claim in place, never a second copy.
-  await deps.ledger.markSent(name, messageId, input.now);
+  await settleOrYield(() => deps.ledger.markSent(name, messageId, input.now));
   return 'sent';
+}
+
+/** A settle that lost to another attempt (which recorded "outcome unknown") leaves that outcome standing. */
+async function settleOrYield(settle: () => Promise<void>): Promise<void> {
+  try {
+    await settle();
+  } catch (error) {
+    if (!(error instanceof LedgerConflictError)) throw error;
+  }
 }

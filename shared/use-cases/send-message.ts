@@ -5,41 +5,53 @@
  *    only when the payload lacks the plan or therapist id); its cost does not grow with history.
  * 2. Decide. Skip, recording the reason in the ledger, when the client is gone, suppressed or
  *    unsubscribed from the category; the plan is paused or completed; the session is cancelled or
- *    its version moved on; a check-in was already answered; a reminder's session has started; or
- *    `planSessionMessages` (the single source of truth for what a session should get) no longer
- *    plans this message. A nudge is sent only while the plan's maintenance mark names its due date.
- * 3. Claim the message name in the ledger with a conditional write. A claim already there means:
- *    - sent, skipped or failed: a duplicate delivery; do nothing;
- *    - claimed less than the lease ago (2 × the function timeout): an attempt is in flight; throw
- *      RetryableError so the retry looks again later;
- *    - claimed longer ago: an attempt stopped between SES and the ledger and the outcome is
- *      unknown. Never resend blind (a duplicate reminder is worse than an alarm): mark it failed
- *      with "outcome unknown", which shows in the outbox and raises the failure alarm.
+ *    its version moved on (skipReasonFor, shared with sync-schedules); a check-in was already
+ *    answered; a reminder's session has started; or `planSessionMessages` (the single source of
+ *    truth for what a session should get) no longer plans this message. A nudge is sent only while
+ *    the plan's maintenance mark names its due date. A skip never overwrites a live claim: a claim
+ *    older than the lease found there is settled by the crash policy below.
+ * 3. Claim the message name in the ledger with a conditional write. A claim already there is
+ *    resolved by `resolveHeldClaim` (claim-lease.ts, shared with alerts and summaries): settled
+ *    means a duplicate delivery, do nothing; in flight means throw RetryableError so Lambda's retry
+ *    looks again; older than the lease means "outcome unknown", marked failed, never resent blind.
  * 4. A check-in or nudge first holds the client's one non-urgent email of the local day
  *    (DAYCAP item). Held by another message: create a one-time schedule for the same message under
- *    a deferral name (offset suffix -d1, -d2 …) at the next day's sending window, and record this
- *    one as skipped "deferred to <instant>: one non-urgent email per day".
+ *    a deferral name (offset suffix -d1, -d2 …) at the next day's sending window, and settle this
+ *    claim as skipped "deferred to <instant>", marked as a deferral so it is never claimed again.
  * 5. Render (links carry signed tokens only), send with SES v2, record the SES message id.
  *
- * Errors are mapped in `settleFailure`: PermanentError (rejected, unverified sender, sending paused)
- * → ledger failed, return normally, no retry; anything else (throttling, 5xx, storage) → release
- * the claim and rethrow, so the retry policy tries again with backoff.
+ * Errors after the claim are mapped in `settleFailure`, the one place:
+ * - PermanentError (rejected, unverified sender, sending paused) → failed, no retry;
+ * - SendOutcomeUnknownError (no answer from SES: it may have the email) → the claim is kept, and a
+ *   retry schedule after the lease lets the next attempt record "outcome unknown";
+ * - anything else (throttling, 5xx, storage) → the claim is released and dispatch schedules its own
+ *   retry (`<name>.r<n>`, backoff 1, 2, 4 … 30 minutes, same message identity): the Scheduler
+ *   invokes Lambda asynchronously, so a thrown error never reaches the schedule's retry policy and
+ *   Lambda retries only twice. Past the message's usefulness (a reminder once the time rules would
+ *   call it too late, anything else six hours after it was meant to go) it is marked failed "gave up after N
+ *   retries". Only when the retry schedule cannot be created is the error thrown, leaving Lambda's
+ *   own retries as the last resort.
  */
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors.js';
-import { dispatchPayloadSchema } from '../domain/dispatch-payload.js';
+import { dispatchPayloadSchema, type DispatchPayload } from '../domain/dispatch-payload.js';
 import { categoryOf, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
-import { nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
+import { MIN_REMINDER_LEAD_MINUTES, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
 import { localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
 import { renderCheckIn, renderMaintenanceNudge, renderReminder } from '../email/templates.js';
 import type { EmailTexts } from '../email/texts.js';
 import type { Clock } from '../ports/clock.js';
 import type { Mailer } from '../ports/mailer.js';
-import type { MessageScheduler } from '../ports/scheduler.js';
-import type { ClaimRequest, ClinicStore, Ledger, LedgerStatus, MessageContext, StoredPlan, StoredSession } from '../ports/store.js';
+import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
+import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger, type LedgerStatus, type MessageContext, type StoredPlan, type StoredSession } from '../ports/store.js';
 import { pagePaths, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
+import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
+
+export { OUTCOME_UNKNOWN };
 
 /** The kinds dispatch sends; summaries and therapist alerts have their own senders. */
 export const DISPATCH_KINDS = ['reminder', 'check-in', 'maintenance-nudge'] as const satisfies readonly MessageKind[];
@@ -85,12 +97,11 @@ export interface SendMessageDeps {
 /** Twice dispatch's 30 s timeout: no live attempt can hold a claim longer. */
 export const DEFAULT_CLAIM_LEASE_MS = 60_000;
 
-export const OUTCOME_UNKNOWN = 'outcome unknown: an earlier attempt stopped between SES and the ledger';
-
 export type SendOutcome =
   | { readonly status: 'sent'; readonly name: string; readonly sesMessageId: string }
   | { readonly status: 'skipped'; readonly name: string; readonly reason: string }
   | { readonly status: 'deferred'; readonly name: string; readonly deferredName: string; readonly deferredTo: Instant }
+  | { readonly status: 'retry-scheduled'; readonly name: string; readonly retryName: string; readonly retryAt: Instant; readonly redelivery: number }
   | { readonly status: 'duplicate'; readonly name: string; readonly existing: LedgerStatus }
   | { readonly status: 'failed'; readonly name: string; readonly reason: string };
 
@@ -169,34 +180,37 @@ function decisionFor(decisions: MessageDecision[], name: string): MessageDecisio
 }
 
 /**
+ * When the message was meant to go: the first schedule's time, carried by a retry schedule, else
+ * the time the Scheduler meant this one for (`scheduledTime`, the same on every retry), else now.
+ */
+function intendedTime(payload: DispatchRequest, now: Instant): Instant {
+  const candidate = payload.redelivery?.intendedAt ?? payload.scheduledTime;
+  if (candidate === undefined) return now;
+  try {
+    const intended = toInstant(candidate);
+    return intended < now ? intended : now;
+  } catch {
+    // Not an instant (a hand-made payload): ask at the actual time.
+    return now;
+  }
+}
+
+/**
  * The instant at which to ask whether this message belongs to the current state: just before the
- * time the Scheduler meant it for (`scheduledTime`, the same on every retry). Asked later, a
- * reminder delivered on time would look "superseded" by the next one, and a retry hours later
- * would skip a reminder that is still useful.
+ * time it was meant for. Asked later, a reminder delivered on time would look "superseded" by the
+ * next one, and a retry hours later would skip a reminder that is still useful.
  */
 function planningProbe(payload: DispatchRequest, now: Instant): Instant {
-  let intended = now;
-  if (payload.scheduledTime) {
-    try {
-      const scheduled = toInstant(payload.scheduledTime);
-      if (scheduled < now) intended = scheduled;
-    } catch {
-      // Not an instant (a hand-made payload): ask at the actual time.
-    }
-  }
-  return toInstant(Date.parse(intended) - 1);
+  return toInstant(Date.parse(intendedTime(payload, now)) - 1);
 }
 
 function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, now: Instant): Decision {
   const identity = payload.message;
   const kind = identity.kind as DispatchKind;
   const { client, plan, session, therapist } = ctx;
-  if (!client) return skip('client not found');
-  if (client.suppressed) return skip(`address suppressed (${client.suppressed.reason})`);
-  const category = categoryOf(kind);
-  if (category && client.preferences[category] === false) return skip(`unsubscribed from ${category}`);
-  if (!plan) return skip('plan not found');
-  if (plan.status !== 'active') return skip(`plan ${plan.status}`);
+  const standing = skipReasonFor(ctx, identity);
+  if (standing) return skip(standing);
+  if (!client || !plan) return skip('plan not found');
   if (!therapist) return skip('therapist not found');
 
   if (kind === 'maintenance-nudge') {
@@ -207,10 +221,6 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
   }
 
   if (!session) return skip('session not found');
-  if (session.planId !== plan.id) return skip('session moved to another plan');
-  if (session.status === 'cancelled') return skip('session cancelled');
-  if (session.status === 'no-show') return skip('session marked no-show');
-  if (identity.version !== session.version) return skip('version moved on');
   if (kind === 'check-in' && session.checkInAnsweredAt) return skip('check-in already answered');
 
   const name = messageName(baseIdentity(identity));
@@ -218,7 +228,7 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
   const late = decisionFor(planSessionMessages({ ...rules, now }), name);
   if (late?.action === 'skip' && LATENESS_REASONS.includes(late.reason)) return skip(late.reason);
   const planned = decisionFor(planSessionMessages({ ...rules, now: planningProbe(payload, now) }), name);
-  if (!planned) return skip('no longer planned for this session');
+  if (!planned) return skip(NO_LONGER_PLANNED);
   if (planned.action === 'skip') return skip(planned.reason);
   return { send: true, client, plan, therapist, session, dueAt: planned.message.dueAt };
 }
@@ -245,6 +255,115 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
   }
 }
 
+// ------------------------------------------------------------------ retries
+
+/** How long before the n-th retry (1-based): 1, 2, 4 … minutes, at most 30. */
+export function retryDelayMs(n: number): number {
+  return Math.min(2 ** (n - 1), 30) * 60_000;
+}
+
+/** How long a check-in or nudge is still worth retrying after it was meant to go. */
+export const RETRY_WINDOW_MS = 6 * 3_600_000;
+
+/**
+ * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
+ * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
+ * name, as messageName shortens its own.
+ */
+export function retryScheduleName(name: string, n: number): string {
+  const suffix = `.r${n}`;
+  if (name.length + suffix.length <= 64) return `${name}${suffix}`;
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
+}
+
+/** The payload's ids and identity, without what the Scheduler or a retry added to it. */
+function idsOf(payload: DispatchRequest): OneTimeSchedule['payload'] {
+  const { scheduledTime: _s, executionId: _e, attempt: _a, redelivery: _r, ...ids } = payload;
+  return ids;
+}
+
+/**
+ * The last moment a retry is any use: a reminder while the time rules would still send it (up to
+ * MIN_REMINDER_LEAD_MINUTES before its session), anything else within RETRY_WINDOW_MS.
+ */
+function retryDeadline(decision: Extract<Decision, { send: true }>, kind: DispatchKind, intendedAt: Instant): Instant {
+  if (kind === 'reminder' && decision.session) return toInstant(Date.parse(decision.session.start) - MIN_REMINDER_LEAD_MINUTES * 60_000);
+  return toInstant(Date.parse(intendedAt) + RETRY_WINDOW_MS);
+}
+
+interface Attempt {
+  readonly deps: SendMessageDeps;
+  readonly log: OpaqueLog;
+  readonly payload: DispatchRequest;
+  readonly decision: Extract<Decision, { send: true }>;
+  readonly name: string;
+  readonly kind: DispatchKind;
+  readonly nowDate: Date;
+  readonly now: Instant;
+}
+
+/** Creates the message's next retry schedule; its failure is thrown (Lambda's retry is the last resort). */
+async function scheduleRetry(attempt: Attempt, delayMs: number, cause: unknown): Promise<SendOutcome> {
+  const { deps, payload, name, kind, now } = attempt;
+  const count = (payload.redelivery?.count ?? 0) + 1;
+  const retryName = retryScheduleName(name, count);
+  const retryAt = toInstant(attempt.nowDate.getTime() + delayMs);
+  const redelivery: NonNullable<DispatchPayload['redelivery']> = { count, intendedAt: intendedTime(payload, now) };
+  try {
+    await deps.scheduler.upsert({ name: retryName, at: retryAt, payload: { ...idsOf(payload), redelivery } });
+  } catch (error) {
+    attempt.log.error('retry schedule could not be created; failing the invocation', { messageName: name, kind, error: errorName(error) });
+    throw new RetryableError(`sending ${name} failed and its retry could not be scheduled`, { cause: error instanceof Error ? new AggregateError([cause, error]) : cause });
+  }
+  attempt.log.warn('message attempt failed; retry scheduled', { messageName: name, kind, retryName, retryAt, redelivery: count, error: errorName(cause) });
+  return { status: 'retry-scheduled', name, retryName, retryAt, redelivery: count };
+}
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'unknown');
+
+/** A ledger write that lost to another attempt: that attempt's outcome stands. */
+async function settledElsewhere(attempt: Attempt, error: LedgerConflictError): Promise<SendOutcome> {
+  const entry = await attempt.deps.ledger.get(attempt.name);
+  const existing = entry?.status ?? 'failed';
+  attempt.log.warn('ledger entry settled by another attempt', { messageName: attempt.name, kind: attempt.kind, existing, error: error.name });
+  return { status: 'duplicate', name: attempt.name, existing };
+}
+
+/** The one place a failure after the claim becomes failed, a kept claim, or a release and a retry. */
+async function settleFailure(attempt: Attempt, error: unknown): Promise<SendOutcome> {
+  const { deps, log, name, kind, now, payload } = attempt;
+  try {
+    if (error instanceof PermanentError) {
+      const reason = `${error.code}: ${error.message}`;
+      await deps.ledger.markFailed(name, reason, now);
+      log.error('message failed permanently', { messageName: name, kind, code: error.code });
+      return { status: 'failed', name, reason };
+    }
+    if (error instanceof SendOutcomeUnknownError) {
+      // SES may have the email: keep the claim, and come back once the lease has run out so the
+      // crash policy records "outcome unknown" rather than sending a second copy.
+      const lease = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+      log.error('SES gave no answer: outcome unknown, claim kept', { messageName: name, kind });
+      return await scheduleRetry(attempt, Math.max(lease, retryDelayMs((payload.redelivery?.count ?? 0) + 1)), error);
+    }
+    const retries = payload.redelivery?.count ?? 0;
+    const delay = retryDelayMs(retries + 1);
+    const deadline = retryDeadline(attempt.decision, kind, intendedTime(payload, now));
+    if (attempt.nowDate.getTime() + delay >= Date.parse(deadline)) {
+      const reason = `gave up after ${retries} retries: ${error instanceof RetryableError ? error.message : errorName(error)}`;
+      await deps.ledger.markFailed(name, reason, now);
+      log.error('message failed: no retry would still be useful', { messageName: name, kind, retries, error: errorName(error) });
+      return { status: 'failed', name, reason };
+    }
+    await deps.ledger.release(name);
+    return await scheduleRetry(attempt, delay, error);
+  } catch (settleError) {
+    if (settleError instanceof LedgerConflictError) return settledElsewhere(attempt, settleError);
+    throw settleError;
+  }
+}
+
 // ------------------------------------------------------------------ the use case
 
 export async function sendMessage(deps: SendMessageDeps, payload: DispatchRequest): Promise<SendOutcome> {
@@ -256,6 +375,7 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
   const nowDate = deps.clock.now();
   const now = toInstant(nowDate);
   const keys = keysOf(payload);
+  const lease = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
 
   const ctx = await loadContext(deps.store, keys, payload.therapistId);
   const decision = decide(ctx, payload, deps.clinic, now);
@@ -271,30 +391,38 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
   };
 
   if (!decision.send) {
-    await ledger.markSkipped(request, decision.reason);
+    const standing = await ledger.markSkipped(request, decision.reason);
+    // A claim left by an attempt that died would otherwise stay open for ever: settle it by the lease rule.
+    if (standing?.status === 'claimed') {
+      const held = await resolveHeldClaim(ledger, standing, now, lease);
+      if (held.state === 'outcome-unknown') {
+        log.error('message outcome unknown: an earlier attempt stopped between SES and the ledger', { messageName: name, kind });
+        return { status: 'failed', name, reason: OUTCOME_UNKNOWN };
+      }
+    }
     log.info('message skipped', { messageName: name, kind, reason: decision.reason });
     return { status: 'skipped', name, reason: decision.reason };
   }
 
   const claim = await ledger.claim(request);
   if (!claim.claimed) {
-    const existing = claim.existing;
-    if (existing.status !== 'claimed' && existing.status !== 'released') {
-      log.info('duplicate delivery: message already settled', { messageName: name, kind, existing: existing.status });
-      return { status: 'duplicate', name, existing: existing.status };
+    const held = await resolveHeldClaim(ledger, claim.existing, now, lease);
+    switch (held.state) {
+      case 'settled':
+        log.info('duplicate delivery: message already settled', { messageName: name, kind, existing: held.status });
+        return { status: 'duplicate', name, existing: held.status };
+      case 'in-flight':
+        log.warn('message claimed by an attempt in flight; retrying later', { messageName: name, kind });
+        throw new RetryableError(`message ${name} is claimed by an attempt in flight`);
+      case 'outcome-unknown':
+        log.error('message outcome unknown: an earlier attempt stopped between SES and the ledger', { messageName: name, kind });
+        return { status: 'failed', name, reason: OUTCOME_UNKNOWN };
     }
-    const claimedAt = Date.parse(existing.claimedAt ?? existing.updatedAt);
-    const lease = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
-    if (!(nowDate.getTime() - claimedAt >= lease)) {
-      log.warn('message claimed by an attempt in flight; retrying later', { messageName: name, kind });
-      throw new RetryableError(`message ${name} is claimed by an attempt in flight`);
-    }
-    await ledger.markFailed(name, OUTCOME_UNKNOWN, now);
-    log.error('message outcome unknown: an earlier attempt stopped between SES and the ledger', { messageName: name, kind });
-    return { status: 'failed', name, reason: OUTCOME_UNKNOWN };
   }
 
-  // From here the claim is ours: every path ends in sent, skipped, failed or a released claim.
+  // From here the claim is ours: every path ends in sent, skipped, failed, a released claim with
+  // a retry schedule, or a kept claim whose retry records "outcome unknown".
+  const attempt: Attempt = { deps, log, payload, decision, name, kind, nowDate, now };
   let rendered: RenderedEmail;
   try {
     if (!isUrgent(kind)) {
@@ -304,17 +432,16 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
         const deferredTo = nextNonUrgentSlot(now, zone, deps.clinic.quietHours);
         const next = deferredIdentity(identity);
         const deferredName = messageName(next);
-        const { scheduledTime: _s, executionId: _e, attempt: _a, ...ids } = payload;
-        await deps.scheduler.upsert({ name: deferredName, at: deferredTo, payload: { ...ids, message: next } });
-        const reason = `deferred to ${deferredTo}: one non-urgent email per day`;
-        await ledger.markSkipped(request, reason);
+        await deps.scheduler.upsert({ name: deferredName, at: deferredTo, payload: { ...idsOf(payload), message: next } });
+        await ledger.settleSkipped(name, `deferred to ${deferredTo}: one non-urgent email per day`, now, deferredTo);
         log.info('message deferred: one non-urgent email per day', { messageName: name, kind, deferredTo, deferredName });
         return { status: 'deferred', name, deferredName, deferredTo };
       }
     }
     rendered = render(deps, decision, kind, nowDate);
   } catch (error) {
-    return settleFailure(deps, log, name, kind, now, error);
+    if (error instanceof LedgerConflictError) return settledElsewhere(attempt, error);
+    return settleFailure(attempt, error);
   }
 
   let sesMessageId: string;
@@ -322,24 +449,17 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
     const email = composeEmail({ clinic: deps.clinic, to: decision.client.email, rendered, tags: { message: name, kind } });
     ({ messageId: sesMessageId } = await deps.mailer.send(email));
   } catch (error) {
-    return settleFailure(deps, log, name, kind, now, error);
+    return settleFailure(attempt, error);
   }
   // SES has the email. A failure to record it leaves the claim in place on purpose: releasing it
-  // would let a retry send a second copy (see step 3 for what a later attempt does).
-  await ledger.markSent(name, sesMessageId, now);
+  // would let a retry send a second copy (the lease rule records it as "outcome unknown").
+  try {
+    await ledger.markSent(name, sesMessageId, now);
+  } catch (error) {
+    if (!(error instanceof LedgerConflictError)) throw error;
+    // This attempt outlived its lease and another recorded "outcome unknown": the email went, once.
+    log.error('message sent, but the ledger was settled by another attempt', { messageName: name, kind, sesMessageId });
+  }
   log.info('message sent', { messageName: name, kind, sesMessageId });
   return { status: 'sent', name, sesMessageId };
-}
-
-/** The one place a failure after the claim becomes failed (no retry) or released (retry). */
-async function settleFailure(deps: SendMessageDeps, log: OpaqueLog, name: string, kind: DispatchKind, now: Instant, error: unknown): Promise<SendOutcome> {
-  if (error instanceof PermanentError) {
-    const reason = `${error.code}: ${error.message}`;
-    await deps.ledger.markFailed(name, reason, now);
-    log.error('message failed permanently', { messageName: name, kind, code: error.code });
-    return { status: 'failed', name, reason };
-  }
-  await deps.ledger.release(name);
-  log.warn('message attempt failed; claim released for a retry', { messageName: name, kind, error: error instanceof Error ? error.name : 'unknown' });
-  throw error instanceof RetryableError ? error : new RetryableError(`sending ${name} failed; it will be retried`, { cause: error });
 }

@@ -6,8 +6,11 @@
  * 2. Look the period's message up in the ledger: sent, skipped or failed means done; a live claim
  *    means another attempt is at work. The first look at a new period also closes the latest
  *    earlier period's entry if a retry had left it open, so nothing stays pending for ever.
- * 3. Claim it (or take over a claim whose attempt died), build the summary from the store, and
- *    either record "nothing new" (therapists who want no empty summaries) or render and send it.
+ * 3. Claim it, build the summary from the store, and either record "nothing new" (therapists who
+ *    want no empty summaries) or render and send it. A claim whose attempt died (older than
+ *    STALE_CLAIM_MS) follows the crash policy every sender shares (resolveHeldClaim): it may have
+ *    died after SES accepted the email, so it is marked failed "outcome unknown", never resent
+ *    blind — a second copy of a summary full of health data is worse than an alarm ops can redrive.
  * 4. Record the outcome: sent (with the SES message id); released on a retryable error so the
  *    next sweep tries again; failed on anything a retry cannot fix.
  * Logs carry only opaque ids (therapist id, message name) and error names, never names,
@@ -21,8 +24,9 @@ import { toInstant, type Instant } from '../domain/time.js';
 import { ValidationError } from '../domain/validation.js';
 import { composeSummary } from '../email/summary.js';
 import type { Mailer } from '../ports/mailer.js';
-import type { ClaimRequest, ClinicStore, Ledger, LedgerEntry } from '../ports/store.js';
+import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
 import { buildSummary, mapWithConcurrency } from './build-summary.js';
+import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 
 /** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
 export interface SummaryLogger {
@@ -73,18 +77,19 @@ export interface SweepReport {
 
 /** An attempt that has held its claim this long died (the function times out after 5 minutes). */
 export const STALE_CLAIM_MS = 15 * 60_000;
-/** Attempts that died before a period's summary is given up as failed. */
-export const MAX_ATTEMPTS = 3;
 /** Why a summary was not sent, as recorded in the ledger. */
 export const SUMMARY_SKIP_REASON = 'nothing new';
 const SUPERSEDED_REASON = 'not sent before the next summary fell due';
 
 /**
- * Retry or fail, decided here and nowhere else. Before the email is handed to the mailer nothing
- * has gone out, so an unexpected error is worth another try; once the mailer was called, only an
- * error that says the email was not accepted (RetryableError) may be retried, or it could go twice.
+ * Retry, fail or keep the claim, decided here and nowhere else. Before the email is handed to the
+ * mailer nothing has gone out, so an unexpected error is worth another try; once the mailer was
+ * called, only an error that says the email was not accepted (RetryableError) may be retried, or
+ * it could go twice. When SES may have the email but the ledger cannot say so (no answer from SES,
+ * or a send it could not record) the claim is kept: the crash policy records "outcome unknown".
  */
-export function errorOutcome(error: unknown, stage: 'before-send' | 'send'): 'retry' | 'fail' {
+export function errorOutcome(error: unknown, stage: 'before-send' | 'send'): 'retry' | 'fail' | 'keep' {
+  if (error instanceof SendOutcomeUnknownError || error instanceof SentButUnrecordedError) return 'keep';
   if (error instanceof RetryableError) return 'retry';
   if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'fail';
   return stage === 'before-send' ? 'retry' : 'fail';
@@ -95,11 +100,6 @@ export function errorReason(error: unknown): string {
   if (error instanceof PermanentError) return `${error.name} (${error.code})`;
   if (error instanceof Error) return error.name;
   return 'non-error thrown';
-}
-
-function isStale(entry: LedgerEntry, now: Instant): boolean {
-  const claimedAt = entry.claimedAt ?? entry.updatedAt;
-  return !claimedAt || Date.parse(now) - Date.parse(claimedAt) >= STALE_CLAIM_MS;
 }
 
 /** How many earlier periods the first look at a new period searches for an entry left open. */
@@ -118,26 +118,24 @@ async function closeEarlierPeriod(deps: SendSummariesDeps, therapist: Therapist,
     const entry = await deps.ledger.get(name);
     if (!entry) continue;
     if (entry.status === 'released' || entry.status === 'claimed') {
-      await deps.ledger.markFailed(name, SUPERSEDED_REASON, now);
-      deps.logger.warn('summary period closed unsent', { therapistId: therapist.id, message: name });
+      try {
+        await deps.ledger.markFailed(name, SUPERSEDED_REASON, now);
+        deps.logger.warn('summary period closed unsent', { therapistId: therapist.id, message: name });
+      } catch (error) {
+        // Settled meanwhile by the attempt that held it: that outcome stands.
+        if (!(error instanceof LedgerConflictError)) throw error;
+      }
     }
     return;
   }
 }
 
-/** Claims the period's message; 'in-progress' or 'done' when someone else has it. */
-async function acquire(deps: SendSummariesDeps, request: ClaimRequest, existing: LedgerEntry | undefined): Promise<'claimed' | 'in-progress' | 'done' | 'failed'> {
-  if (existing?.status === 'claimed') {
-    if (!isStale(existing, request.now)) return 'in-progress';
-    if (existing.attempts >= MAX_ATTEMPTS) {
-      await deps.ledger.markFailed(request.name, `${existing.attempts} attempts did not finish`, request.now);
-      return 'failed';
-    }
-    return (await deps.ledger.reclaim(request.name, existing.attempts, request.now)) ? 'claimed' : 'in-progress';
-  }
+/** Claims the period's message; 'in-progress', 'done' or 'failed' (outcome unknown) when someone else had it. */
+async function acquire(deps: SendSummariesDeps, request: ClaimRequest): Promise<'claimed' | 'in-progress' | 'done' | 'failed'> {
   const result = await deps.ledger.claim(request);
   if (result.claimed) return 'claimed';
-  return result.existing.status === 'claimed' || result.existing.status === 'released' ? 'in-progress' : 'done';
+  const held = await resolveHeldClaim(deps.ledger, result.existing, request.now, STALE_CLAIM_MS);
+  return held.state === 'in-flight' ? 'in-progress' : held.state === 'settled' ? 'done' : 'failed';
 }
 
 /** Makes sure one therapist's latest due summary has been sent (or skipped), at most once. */
@@ -152,14 +150,15 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
   if (!existing) await closeEarlierPeriod(deps, therapist, period, now);
 
   const request: ClaimRequest = { name, kind: 'summary', therapistId: therapist.id, dueAt: period.end, now };
-  const acquired = await acquire(deps, request, existing);
-  if (acquired !== 'claimed') return result(acquired);
+  const acquired = await acquire(deps, request);
+  if (acquired === 'failed') deps.logger.error('summary outcome unknown: an earlier attempt stopped after its claim', { therapistId: therapist.id, message: name });
+  if (acquired !== 'claimed') return result(acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined);
 
   let stage: 'before-send' | 'send' = 'before-send';
   try {
     const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
     if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
-      await deps.ledger.markSkipped(request, SUMMARY_SKIP_REASON);
+      await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
       deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
       return result('skipped');
     }
@@ -185,12 +184,13 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
     return result('sent');
   } catch (error) {
     const reason = errorReason(error);
-    if (error instanceof SentButUnrecordedError) {
+    const outcome = errorOutcome(error, stage);
+    if (outcome === 'keep') {
       // Releasing or failing it would misstate what happened; the live claim keeps others off.
-      deps.logger.error('summary sent but not recorded', { therapistId: therapist.id, message: name, error: errorReason(error.cause) });
+      deps.logger.error('summary may have been sent; claim kept', { therapistId: therapist.id, message: name, error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason });
       return result('failed', reason);
     }
-    if (errorOutcome(error, stage) === 'retry') {
+    if (outcome === 'retry') {
       await deps.ledger.release(name);
       deps.logger.warn('summary will be retried', { therapistId: therapist.id, message: name, error: reason });
       return result('retry', reason);
@@ -204,7 +204,7 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
 /**
  * The email went out; the ledger must say so or the next attempt would send it again. A short
  * retry covers a passing throttle; if it still fails, the error surfaces (the claim stays, and
- * is only taken over after STALE_CLAIM_MS).
+ * after STALE_CLAIM_MS the crash policy records it as "outcome unknown").
  */
 async function markSentPersistently(ledger: Ledger, name: string, messageId: string, now: Instant): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -212,7 +212,8 @@ async function markSentPersistently(ledger: Ledger, name: string, messageId: str
       await ledger.markSent(name, messageId, now);
       return;
     } catch (error) {
-      if (attempt >= 3) throw new SentButUnrecordedError(name, { cause: error });
+      // A conflict means another attempt settled it (outcome unknown): retrying cannot help.
+      if (attempt >= 3 || error instanceof LedgerConflictError) throw new SentButUnrecordedError(name, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   }

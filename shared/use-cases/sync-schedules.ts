@@ -10,15 +10,18 @@
  *    as they stand after it: planSessionMessages, less what the client does not receive.
  * 4. Create or replace the schedules that are new or moved, delete those no longer planned. A
  *    message with the same name and due time before and after costs no Scheduler call.
- * 5. Record in the ledger the reminders a booking or a move came too late for (skipped, with the
- *    rule's reason), so every due message ends somewhere.
+ * 5. Record in the ledger, so every due message ends somewhere: the reminders a booking or a move
+ *    came too late for (skipped, with the rule's reason), and each pending message whose schedule
+ *    was deleted (skipped, with why: session cancelled, version moved on, plan paused, unsubscribed,
+ *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
+ *    (a resume, a resubscribe) clears those skips as it re-creates the schedules.
  * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
  *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
  *    that is owed now is left to reconcile's next pass, which sees the whole plan.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clinic, Client } from '../domain/model.js';
-import { categoryOf, messageName, type MessageKind } from '../domain/message.js';
+import { categoryOf, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
 import { NotFoundError, PermanentError } from '../domain/errors.js';
 import { ValidationError } from '../domain/validation.js';
 import {
@@ -65,7 +68,7 @@ export interface SyncOutcome {
   readonly removed: number;
   /** Scheduler requests refused as invalid: logged, never retried. */
   readonly rejected: number;
-  /** Overdue messages recorded as skipped in the ledger. */
+  /** Messages recorded as skipped in the ledger: overdue ones, and pending ones whose schedule was deleted. */
   readonly skipsRecorded: number;
   readonly maintenance: 'set' | 'cleared' | 'unchanged';
 }
@@ -86,12 +89,42 @@ function kindOf(decision: MessageDecision): MessageKind {
   return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
 }
 
+/** Why the client does not get this kind of message at all (suppressed, unsubscribed), if so. */
+function refusal(client: Client, kind: MessageKind): string | undefined {
+  if (client.suppressed) return `address suppressed (${client.suppressed.reason})`;
+  const category = categoryOf(kind);
+  return category && client.preferences[category] === false ? `unsubscribed from ${category}` : undefined;
+}
+
 /** Whether the client gets this kind of message at all: not suppressed and not unsubscribed from its category. */
 export function receives(client: Client, kind: MessageKind): boolean {
-  if (client.suppressed) return false;
-  const category = categoryOf(kind);
-  return category === undefined || client.preferences[category];
+  return refusal(client, kind) === undefined;
 }
+
+/**
+ * Why a message can no longer go, from the state alone (time rules aside): the client gone or not
+ * receiving it, the plan gone or not active, the session gone, moved to another plan, cancelled,
+ * a no-show, or rescheduled (its version moved on). Undefined when the state still allows it.
+ * Dispatch asks it before sending; sync-schedules when it deletes a pending message's schedule.
+ */
+export function skipReasonFor(state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession }, identity: MessageIdentity): string | undefined {
+  const { client, plan, session } = state;
+  if (!client) return 'client not found';
+  const refused = refusal(client, identity.kind);
+  if (refused) return refused;
+  if (!plan) return 'plan not found';
+  if (plan.status !== 'active') return `plan ${plan.status}`;
+  if (identity.kind === 'maintenance-nudge') return undefined;
+  if (!session) return 'session not found';
+  if (session.planId !== plan.id) return 'session moved to another plan';
+  if (session.status === 'cancelled') return 'session cancelled';
+  if (session.status === 'no-show') return 'session marked no-show';
+  if (identity.version !== session.version) return 'version moved on';
+  return undefined;
+}
+
+/** Why a message whose schedule was deleted will not go, when the state does not say. */
+export const NO_LONGER_PLANNED = 'no longer planned for this session';
 
 /** What a session should have for this client now: the time rules, less what the client does not receive. */
 export function clientMessages(session: StoredSession, plan: StoredPlan, client: Client, clinic: Clinic, now: Instant): MessageDecision[] {
@@ -125,6 +158,54 @@ export function diffMessages(before: readonly MessageDecision[], after: readonly
     upserts: now.filter((m) => was.get(m.name) !== m.dueAt),
     removals: [...was.keys()].filter((name) => !kept.has(name)),
   };
+}
+
+/** A pending message whose schedule a change deletes, and whose it was. */
+interface Removed {
+  readonly message: PlannedMessage;
+  readonly session: StoredSession;
+  readonly plan: StoredPlan;
+  /** Why it will not go: the state after the change says, else it is simply no longer planned. */
+  readonly reason: string;
+}
+
+/** The messages of `before` that `diff` removes, each with why, read from the state after the change. */
+function removedMessages(before: readonly MessageDecision[], diff: ScheduleDiff, was: { session: StoredSession; plan: StoredPlan }, after: Parameters<typeof skipReasonFor>[0]): Removed[] {
+  const removals = new Set(diff.removals);
+  return scheduled(before)
+    .filter((m) => removals.has(m.name))
+    .map((message) => ({ message, ...was, reason: skipReasonFor(after, message.identity) ?? NO_LONGER_PLANNED }));
+}
+
+/**
+ * Every due message ends as sent, skipped or failed: one whose schedule is deleted is recorded as
+ * skipped, with why, while its due time is ahead (a past one went out or has its own entry). The
+ * images in hand say everything; no read. A resume later re-creates the schedule, and the skip is
+ * claimed over as usual.
+ */
+async function recordRemovals(deps: SchedulingDeps, removed: readonly Removed[], now: Instant): Promise<number> {
+  const ahead = removed.filter((r) => r.message.dueAt > now);
+  for (const { message, session, plan, reason } of ahead) {
+    await deps.ledger.markSkipped(
+      { name: message.name, kind: message.identity.kind, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId, dueAt: message.dueAt, now },
+      reason,
+    );
+  }
+  return ahead.length;
+}
+
+/**
+ * The other half of recordRemovals: a change that lifts what stopped a message (a resume, a
+ * resubscribe, a session booked again) re-creates its schedule, and the skip recorded then is
+ * cleared so the message reads as pending again. Only when the state before the change gave a
+ * reason: a plain booking or a move clears nothing, and costs nothing.
+ */
+function liftedSkips(upserts: readonly PlannedMessage[], before: Parameters<typeof skipReasonFor>[0] & { readonly session: StoredSession }): string[] {
+  return upserts.filter((m) => skipReasonFor(before, { ...m.identity, version: before.session.version }) !== undefined).map((m) => m.name);
+}
+
+async function clearSkips(deps: SchedulingDeps, names: readonly string[]): Promise<void> {
+  for (const name of names) await deps.ledger.clearSkip(name);
 }
 
 export function maintenanceOf(plan: StoredPlan, sessions: readonly StoredSession[], client: Client, clinic: Clinic, now: Instant): MaintenanceStatus {
@@ -351,7 +432,10 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
   const afterPlan = planOf(after);
   const upserts = after && afterPlan ? diff.upserts.map((m) => sessionSchedule(m, after, afterPlan)) : [];
   const counts = await converge(deps, upserts, diff.removals);
-  const skipsRecorded = after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0;
+  const beforePlan = planOf(before);
+  const removed = before && beforePlan ? removedMessages(was, diff, { session: before, plan: beforePlan }, { client: bundle.client, ...(afterPlan ? { plan: afterPlan } : {}), ...(after ? { session: after } : {}) }) : [];
+  const skipsRecorded = (after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0) + (await recordRemovals(deps, removed, now));
+  if (before && beforePlan) await clearSkips(deps, liftedSkips(diff.upserts, { client: bundle.client, plan: beforePlan, session: before }));
 
   // The stream record is at least as new as an eventually consistent read: trust it for this session.
   const sessions = bundle.sessions.filter((s) => s.id !== subject.id).concat(after ? [after] : []);
@@ -389,23 +473,30 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
   const sessions = bundle.sessions.filter((s) => s.planId === subject.id);
 
   let counts: ConvergeCounts = NOTHING;
+  let skipsRecorded = 0;
   if (schedulesMove) {
     const upserts: OneTimeSchedule[] = [];
     const removals: string[] = [];
+    const removed: Removed[] = [];
+    const lifted: string[] = [];
     for (const session of sessions) {
       const was = before ? clientMessages(session, before, bundle.client, deps.clinic, now) : [];
       const is = after ? clientMessages(session, after, bundle.client, deps.clinic, now) : [];
       const diff = diffMessages(was, is);
       if (after) upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, after)));
       removals.push(...diff.removals);
+      if (before) removed.push(...removedMessages(was, diff, { session, plan: before }, { client: bundle.client, ...(after ? { plan: after } : {}), session }));
+      if (before) lifted.push(...liftedSkips(diff.upserts, { client: bundle.client, plan: before, session }));
     }
     counts = await converge(deps, upserts, removals);
+    skipsRecorded = await recordRemovals(deps, removed, now);
+    await clearSkips(deps, lifted);
   }
   // The store's status update drops a paused plan's index keys and does not restore them: a status
   // change always rewrites them, whatever a (possibly older) image says the plan holds.
   const statusMoved = before !== undefined && after !== undefined && before.status !== after.status;
   const maintenance = maintenanceMoves && after ? await alignMaintenance(deps, bundle.client, after, sessions, now, statusMoved) : 'unchanged';
-  return { ...NOTHING, ...counts, maintenance };
+  return { ...NOTHING, ...counts, skipsRecorded, maintenance };
 }
 
 async function syncClient(deps: SchedulingDeps, before: Client | undefined, after: Client | undefined, now: Instant): Promise<SyncOutcome> {
@@ -416,6 +507,8 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
 
   const upserts: OneTimeSchedule[] = [];
   const removals: string[] = [];
+  const removed: Removed[] = [];
+  const lifted: string[] = [];
   for (const plan of bundle.plans) {
     for (const session of bundle.sessions.filter((s) => s.planId === plan.id)) {
       const was = before ? clientMessages(session, plan, before, deps.clinic, now) : [];
@@ -423,6 +516,8 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
       const diff = diffMessages(was, is);
       upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, plan)));
       removals.push(...diff.removals);
+      removed.push(...removedMessages(was, diff, { session, plan }, { ...(after ? { client: after } : {}), plan, session }));
+      if (before) lifted.push(...liftedSkips(diff.upserts, { client: before, plan, session }));
     }
     // A nudge already scheduled for a client who no longer takes them is void.
     const mark = plan.maintenanceMark;
@@ -431,6 +526,8 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
     }
   }
   const counts = await converge(deps, upserts, removals);
+  const skipsRecorded = await recordRemovals(deps, removed, now);
+  await clearSkips(deps, lifted);
 
   // Due dates are the client's calendar days: a new time zone moves them.
   let maintenance: SyncOutcome['maintenance'] = 'unchanged';
@@ -440,7 +537,7 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
       if (outcome !== 'unchanged') maintenance = outcome;
     }
   }
-  return { ...NOTHING, ...counts, maintenance };
+  return { ...NOTHING, ...counts, skipsRecorded, maintenance };
 }
 
 /** The stream path's maintenance step: owed nudges and lapses are left to reconcile. */

@@ -210,12 +210,20 @@ describe('keepwell preview and outbox', () => {
 
     expect(result.code).toBe(0);
     const lines = result.out.split('\n');
-    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 3 sent, 0 skipped, 0 failed, 0 pending`);
-    expect(lines.slice(1).map((l) => l.replace(/\s+/g, ' '))).toEqual([
+    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 3 sent, 4 skipped, 0 failed, 0 pending`);
+    const rows = lines.slice(1).map((l) => l.replace(/\s+/g, ' '));
+    expect(rows.filter((l) => l.includes(' sent '))).toEqual([
       '2027-02-02 10:00Z sent reminder rm.s-sam-1.P1D.v1 client c-sam, session s-sam-1',
       '2027-02-03 08:00Z sent reminder rm.s-sam-1.PT2H.v1 client c-sam, session s-sam-1',
       '2027-02-04 11:00Z sent check-in ci.s-sam-1.after.v1 client c-sam, session s-sam-1',
     ]);
+    // Kai's session was moved (its first version's messages void) and then cancelled: each pending
+    // message left the outbox as skipped, with its reason.
+    const skipped = rows.filter((l) => l.includes(' skipped '));
+    expect(skipped).toHaveLength(4);
+    expect(skipped.every((l) => l.includes('session s-kai-1'))).toBe(true);
+    expect(skipped.filter((l) => l.includes('.v1') && l.includes('version moved on'))).toHaveLength(2);
+    expect(skipped.filter((l) => l.includes('.v2') && l.includes('session cancelled'))).toHaveLength(2);
     expect(result.out).not.toContain('private-note-7d1f');
     expect(preview.out.split('\n')).toEqual([
       'Sam Patel (c-sam, sam@cli-test.example): 1 message in the next 1 week (times in Europe/London)',

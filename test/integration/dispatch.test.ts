@@ -238,27 +238,47 @@ describe('when SES pushes back', () => {
     return fake;
   }
 
-  it('sends one email after three throttled attempts, retried like the Scheduler would', async () => {
+  it('sends one email after three throttled attempts, each retried through its own one-time schedule', async () => {
     const seeded = await seedClinic(store);
     const ses = throttlingSes(3);
     const handler = dispatcher({ ses });
     const payload = payloadFor(seeded, reminderIdentity(lastSession(seeded)), P2D_DUE);
-    const outcomes: string[] = [];
+    const name = messageName(payload.message);
+    const outcomes: DispatchResult[] = [await handler(payload)];
 
-    let result: DispatchResult | undefined;
-    for (let attempt = 0; attempt < 6 && !result; attempt++) {
-      clock.set(new Date(Date.parse(P2D_DUE) + (2 ** attempt - 1) * 60_000));
-      result = await handler(payload).catch((error: unknown) => {
-        outcomes.push(error instanceof RetryableError ? 'retry' : 'unexpected');
-        return undefined;
-      });
+    // Fire each retry schedule as the Scheduler would: at its time, with its own scheduledTime.
+    for (let retry = 1; retry <= 5 && outcomes.at(-1)?.status === 'retry-scheduled'; retry++) {
+      const schedule = scheduler.schedules.get(`${name}.r${retry}`)!;
+      clock.set(new Date(schedule.at));
+      outcomes.push(await handler({ ...schedule.payload, scheduledTime: schedule.at }));
     }
 
-    expect(outcomes).toEqual(['retry', 'retry', 'retry']);
-    expect(result?.status).toBe('sent');
+    expect(outcomes.map((o) => o.status)).toEqual(['retry-scheduled', 'retry-scheduled', 'retry-scheduled', 'sent']);
+    expect(scheduler.names()).toEqual([`${name}.r1`, `${name}.r2`, `${name}.r3`]);
+    expect([1, 2, 3].map((n) => scheduler.schedules.get(`${name}.r${n}`)!.at)).toEqual(['2027-01-30T14:01:00.000Z', '2027-01-30T14:03:00.000Z', '2027-01-30T14:07:00.000Z']);
+    expect(scheduler.schedules.get(`${name}.r3`)!.payload).toEqual({ ...payloadFor(seeded, payload.message), redelivery: { count: 3, intendedAt: P2D_DUE } });
     expect(ses.calls).toBe(4);
     expect(await sesEmails(seeded.client.email)).toHaveLength(1);
-    expect(await store.get(messageName(payload.message))).toMatchObject({ status: 'sent' });
+    expect(await store.get(name)).toMatchObject({ status: 'sent' });
+  });
+
+  it('keeps the claim when SES never answered, and its retry records "outcome unknown" instead of sending again', async () => {
+    const seeded = await seedClinic(store);
+    const reset: SesSendClient = { send: async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })) };
+    const identity = reminderIdentity(lastSession(seeded));
+    const name = messageName(identity);
+
+    const first = await deliver(seeded, identity, P2D_DUE, P2D_DUE, dispatcher({ ses: reset }));
+    const claimHeld = await store.get(name);
+    const schedule = scheduler.schedules.get(`${name}.r1`)!;
+    clock.set(new Date(schedule.at));
+    const retried = await dispatcher()({ ...schedule.payload, scheduledTime: schedule.at });
+
+    expect(first).toMatchObject({ status: 'retry-scheduled', retryName: `${name}.r1` });
+    expect(claimHeld).toMatchObject({ status: 'claimed' });
+    expect(retried).toEqual({ status: 'failed', name, reason: OUTCOME_UNKNOWN });
+    expect(await store.get(name)).toMatchObject({ status: 'failed', reason: OUTCOME_UNKNOWN });
+    expect(await sesEmails(seeded.client.email)).toEqual([]);
   });
 
   it('records a rejected message as failed and resolves, so nothing retries it', async () => {
@@ -319,6 +339,22 @@ describe('one non-urgent email per client per local day', () => {
 
     expect(next.status).toBe('sent');
     expect((await sesEmails(seeded.client.email)).map((e) => e.subject)).toEqual(['Time to book your next maintenance session', 'How are you feeling after your session?']);
+  });
+
+  it('never sends a deferred check-in twice when the original is delivered again on a later day', async () => {
+    const seeded = await seedClinic(store);
+    await store.holdDayCap(seeded.client.id, '2027-02-02', 'mn.p-other.20270202.v1', '2027-02-04T00:00:00.000Z');
+    const checkIn = checkInIdentity(lastSession(seeded));
+    await deliver(seeded, checkIn, CHECK_IN_DUE);
+    const [schedule] = [...scheduler.schedules.values()];
+    clock.set(new Date(schedule!.at));
+    await dispatcher()({ ...schedule!.payload, scheduledTime: schedule!.at });
+
+    const lateDuplicate = await deliver(seeded, checkIn, '2027-02-04T09:00:00.000Z', CHECK_IN_DUE);
+
+    expect(lateDuplicate).toMatchObject({ status: 'duplicate', existing: 'skipped' });
+    expect(await store.get(messageName(checkIn))).toMatchObject({ status: 'skipped', deferredTo: '2027-02-03T08:00:00.000Z' });
+    expect((await sesEmails(seeded.client.email)).map((e) => e.subject)).toEqual(['How are you feeling after your session?']);
   });
 });
 

@@ -256,6 +256,22 @@ describe('a booking and its schedules', () => {
     expect(await timetable()).toEqual({});
   });
 
+  it('records each pending message of a cancelled session in the outbox as skipped "session cancelled"', async () => {
+    const { store, poller, book } = await startScheduling('2027-02-01T09:00:00Z');
+    await book('s-1', '2027-02-10T10:00:00Z');
+    await poller.drain();
+
+    await cancelSession(store, 's-1');
+    await poller.drain();
+
+    const outbox = await store.listSince('2027-02-01T00:00:00.000Z', '2027-02-02T00:00:00.000Z');
+    expect(outbox.map((e) => [e.name, e.status, e.reason]).sort()).toEqual([
+      ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
+      ['rm.s-1.P2D.v1', 'skipped', 'session cancelled'],
+      ['rm.s-1.PT2H.v1', 'skipped', 'session cancelled'],
+    ]);
+  });
+
   it('removes pending schedules while the plan is paused and recreates them when it resumes', async () => {
     const { store, poller, book, timetable } = await startScheduling('2027-02-01T09:00:00Z');
     await book('s-1', '2027-02-10T10:00:00Z');

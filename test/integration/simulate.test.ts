@@ -133,11 +133,15 @@ describe('the demo clinic', () => {
 });
 
 describe('cancellations and reschedules', () => {
-  it('sends nothing about a session cancelled before any reminder fell due, and has nothing to skip', () => {
+  it('sends nothing about a session cancelled before any reminder fell due, and records each message as skipped', () => {
     const report = reportOf('cancellations-and-reschedules');
 
     expect(about(report, 's-ana-1')).toEqual([]);
-    expect(report.skipped.filter((s) => s.sessionId === 's-ana-1')).toEqual([]);
+    expect(report.skipped.filter((s) => s.sessionId === 's-ana-1').map((s) => [s.name, s.reason]).sort()).toEqual([
+      ['ci.s-ana-1.after.v1', 'session cancelled'],
+      ['rm.s-ana-1.P2D.v1', 'session cancelled'],
+      ['rm.s-ana-1.PT2H.v1', 'session cancelled'],
+    ]);
   });
 
   it('stops a cancelled session’s remaining reminder and its check-in', () => {
@@ -158,11 +162,14 @@ describe('cancellations and reschedules', () => {
   it('skips, with the reason, reminders a short-notice booking or move came too late for', () => {
     const report = reportOf('cancellations-and-reschedules');
 
-    expect(report.skipped.filter((s) => s.kind === 'reminder').map((s) => [s.name, s.reason])).toEqual([
+    const tooLate = report.skipped.filter((s) => s.kind === 'reminder' && !['session cancelled', 'version moved on'].includes(s.reason));
+    expect(tooLate.map((s) => [s.name, s.reason])).toEqual([
       ['rm.s-ana-3.P2D.v1', 'superseded by a later reminder'],
       ['rm.s-ben-2.P1D.v2', 'too late: the session starts in under 60 minutes'],
       ['rm.s-ben-2.PT2H.v2', 'too late: the session starts in under 60 minutes'],
     ]);
+    // Moved and cancelled sessions leave their pending reminders in the outbox as skipped too.
+    expect(report.skipped.filter((s) => s.kind === 'reminder' && s.reason === 'version moved on').map((s) => s.name).sort()).toEqual(['rm.s-ben-1.P1D.v1', 'rm.s-ben-1.PT2H.v1']);
     expect(about(report, 's-ana-3')).toEqual([
       ['reminder', 'rm.s-ana-3.PT2H.v1', '2027-02-12T13:00:00.000Z'],
       ['check-in', 'ci.s-ana-3.after.v1', '2027-02-13T16:00:00.000Z'],

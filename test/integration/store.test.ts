@@ -7,6 +7,7 @@ import { createTestTable, resetMeter, type TestTable } from '../support/local-aw
 import { clientSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { bookSession, cancelSession, rescheduleSession, importDataset } from '../../shared/use-cases/manage-plans.js';
 import { ValidationError } from '../../shared/domain/validation.js';
+import { LedgerConflictError } from '../../shared/ports/store.js';
 
 const therapist = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 const client = (id: string) => clientSchema.parse({ id, name: `Client ${id}`, email: `${id}@example.com`, timezone: 'Europe/London' });
@@ -217,5 +218,106 @@ describe('the DynamoDB store', () => {
     const data = { therapists: [therapist], clients: [client('c-a'), { ...client('c-b'), email: 'broken' }], plans: [plan('p-a', 'c-a')], sessions: [] };
     await expect(importDataset(fresh.store, data)).rejects.toThrow(/clients\[1\]\.email/);
     expect(await fresh.store.getClient('c-a')).toBeUndefined();
+  });
+});
+
+describe('the ledger’s state machine on DynamoDB Local: the first terminal state stands', () => {
+  let t: TestTable;
+  const at = '2027-03-20T10:00:00.000Z';
+  const request = (name: string) => ({ name, kind: 'check-in' as const, clientId: 'c-1', now: at });
+
+  beforeAll(async () => {
+    t = await createTestTable();
+  });
+
+  it('never lets a skip erase a live claim', async () => {
+    await t.store.claim(request('ci.a.after.v1'));
+
+    const standing = await t.store.markSkipped(request('ci.a.after.v1'), 'session cancelled');
+
+    expect(standing).toMatchObject({ status: 'claimed' });
+    expect(await t.store.get('ci.a.after.v1')).toMatchObject({ status: 'claimed' });
+  });
+
+  it('records a sent or failed outcome only over the claim, refusing with LedgerConflictError otherwise', async () => {
+    await t.store.claim(request('ci.b.after.v1'));
+    await t.store.markSent('ci.b.after.v1', 'ses-b', at);
+
+    await expect(t.store.markFailed('ci.b.after.v1', 'outcome unknown', at)).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(t.store.markSent('ci.never-claimed.after.v1', 'ses-x', at)).rejects.toBeInstanceOf(LedgerConflictError);
+    expect(await t.store.get('ci.b.after.v1')).toMatchObject({ status: 'sent', sesMessageId: 'ses-b' });
+    expect(await t.store.get('ci.never-claimed.after.v1')).toBeUndefined();
+  });
+
+  it('lets a failure settle a released claim, and nothing settle a failure', async () => {
+    await t.store.claim(request('ci.c.after.v1'));
+    await t.store.release('ci.c.after.v1');
+
+    await t.store.markFailed('ci.c.after.v1', 'gave up after 3 retries: SES is throttling', at);
+
+    await expect(t.store.markSent('ci.c.after.v1', 'ses-c', at)).rejects.toBeInstanceOf(LedgerConflictError);
+    expect(await t.store.get('ci.c.after.v1')).toMatchObject({ status: 'failed', reason: 'gave up after 3 retries: SES is throttling' });
+  });
+
+  it('lets a plain skip be claimed again, but never a deferral, nor overwrite it with a skip', async () => {
+    await t.store.markSkipped(request('ci.d.after.v1'), 'plan paused');
+    const reclaimed = await t.store.claim(request('ci.d.after.v1'));
+    await t.store.settleSkipped('ci.d.after.v1', 'deferred to 2027-03-21T08:00:00.000Z: one non-urgent email per day', at, '2027-03-21T08:00:00.000Z');
+
+    const duplicate = await t.store.claim(request('ci.d.after.v1'));
+    await t.store.markSkipped(request('ci.d.after.v1'), 'session cancelled');
+
+    expect(reclaimed.claimed).toBe(true);
+    expect(duplicate).toMatchObject({ claimed: false, existing: { status: 'skipped', deferredTo: '2027-03-21T08:00:00.000Z' } });
+    expect(await t.store.get('ci.d.after.v1')).toMatchObject({ status: 'skipped', deferredTo: '2027-03-21T08:00:00.000Z', reason: expect.stringMatching(/^deferred to /) });
+  });
+
+  it('gives each of two racing settles one winner', async () => {
+    await t.store.claim(request('ci.e.after.v1'));
+
+    const results = await Promise.allSettled([t.store.markSent('ci.e.after.v1', 'ses-e', at), t.store.markFailed('ci.e.after.v1', 'outcome unknown', at)]);
+
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const loser = results.find((r) => r.status === 'rejected');
+    expect(loser?.status === 'rejected' && loser.reason).toBeInstanceOf(LedgerConflictError);
+  });
+});
+
+describe('two first check-ins on one plan at the same time', () => {
+  it('stores both: one becomes the baseline, the other is compared with it', async () => {
+    const t = await createTestTable();
+    await t.store.putTherapist(therapist);
+    await t.store.putClient(client('c-9'));
+    await t.store.putPlan(plan('p-9', 'c-9'));
+    await t.store.saveSession(session('s-9-1', 'p-9', '2027-03-01T10:00:00Z'));
+    await t.store.saveSession(session('s-9-2', 'p-9', '2027-03-08T10:00:00Z'));
+    const answers = (pain: number) => ({ pain, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false });
+
+    const [first, second] = await Promise.all([
+      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-1', answers: answers(6), at: '2027-03-09T09:00:00.000Z' }),
+      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-2', answers: answers(3), at: '2027-03-09T09:00:00.000Z' }),
+    ]);
+
+    const bundle = await t.store.getClientBundle('c-9', true);
+    const baseline = bundle!.plans[0]!.baseline!;
+    const [winner, loser] = first!.baseline ? [first!, second!] : [second!, first!];
+    expect([first?.baseline, second?.baseline].sort()).toEqual([false, true]);
+    expect(bundle!.checkIns.map((c) => c.sessionId).sort()).toEqual(['s-9-1', 's-9-2']);
+    expect(baseline.sessionId).toBe(winner.sessionId);
+    expect(loser.baselineScores).toEqual({ pain: winner.pain, mobility: 5, stress: 5, sleep: 5 });
+  });
+
+  it('reports a second submit of the same session as already answered', async () => {
+    const t = await createTestTable();
+    await t.store.putTherapist(therapist);
+    await t.store.putClient(client('c-8'));
+    await t.store.putPlan(plan('p-8', 'c-8'));
+    await t.store.saveSession(session('s-8-1', 'p-8', '2027-03-01T10:00:00Z'));
+    const input = { clientId: 'c-8', sessionId: 's-8-1', answers: { pain: 4, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false }, at: '2027-03-02T09:00:00.000Z' };
+
+    const results = await Promise.all([t.store.recordCheckIn(input), t.store.recordCheckIn(input)]);
+
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    expect((await t.store.getClientBundle('c-8', true))!.checkIns).toHaveLength(1);
   });
 });

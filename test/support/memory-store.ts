@@ -1,9 +1,12 @@
 /**
  * An in-memory ClinicStore + Ledger + TokenStore for unit tests, behaving like the DynamoDB store
  * (shared/adapters/dynamodb/store.ts): the same derived fields (session numbers, baselines), the
- * same conditional outcomes (a claim held, a skip that never overwrites a sent entry, a day cap
- * held by another message), the same errors (NotFoundError, and the SDK's condition and
- * transaction exceptions where the DynamoDB store lets them through). Every read returns a copy,
+ * same conditional outcomes (a claim held, a skip that never overwrites a claim or a sent or
+ * deferred entry, a settle refused with LedgerConflictError, a day cap held by another message),
+ * the same errors (NotFoundError, and the SDK's condition and transaction exceptions where the
+ * DynamoDB store lets them through). A check-in is stored atomically here, so two first answers on
+ * one plan settle as on DynamoDB after its retry: the first takes the baseline, the second is
+ * compared with it. Every read returns a copy,
  * as a real read would.
  *
  * `calls` counts each port method, and `failNext(method, error)` makes the next call(s) of a
@@ -20,6 +23,7 @@ import type {
   ClinicStore,
   Ledger,
   LedgerEntry,
+  LedgerStatus,
   MaintenanceMark,
   MessageContext,
   RescheduleRequest,
@@ -30,6 +34,7 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../shared/ports/store.js';
+import { LedgerConflictError } from '../../shared/ports/store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
@@ -367,20 +372,18 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return status === 'claimed' ? { entry } : { entry, outboxAt: request.now };
   }
 
+  /** What a claim (or a skip decided without one) may replace: nothing, a released claim, a plain skip. */
+  private isOpen(name: string): boolean {
+    const entry = this.ledger.get(name)?.entry;
+    return !entry || entry.status === 'released' || (entry.status === 'skipped' && entry.deferredTo === undefined);
+  }
+
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.enter('claim');
     const existing = this.ledger.get(request.name);
-    if (existing && existing.entry.status !== 'released' && existing.entry.status !== 'skipped') return { claimed: false, existing: copy(existing.entry) };
+    if (existing && !this.isOpen(request.name)) return { claimed: false, existing: copy(existing.entry) };
     this.ledger.set(request.name, this.newEntry(request, 'claimed', { claimedAt: request.now, attempts: 1 }));
     return { claimed: true };
-  }
-
-  async reclaim(name: string, expectedAttempts: number, now: string): Promise<boolean> {
-    this.enter('reclaim');
-    const record = this.ledger.get(name);
-    if (!record || record.entry.status !== 'claimed' || record.entry.attempts !== expectedAttempts) return false;
-    record.entry = { ...record.entry, attempts: record.entry.attempts + 1, claimedAt: now, updatedAt: now };
-    return true;
   }
 
   async release(name: string): Promise<void> {
@@ -392,29 +395,41 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     record.outboxAt = now;
   }
 
-  private finish(name: string, fields: Partial<LedgerEntry> & { status: 'sent' | 'failed' }, now: string): void {
+  /** As the DynamoDB store's conditional settle: only from `from`, else LedgerConflictError. */
+  private finish(name: string, from: readonly LedgerStatus[], fields: Partial<LedgerEntry> & { status: LedgerStatus }, now: string): void {
     const record = this.ledger.get(name);
-    if (!record) throw conditionFailed();
+    if (!record || !from.includes(record.entry.status)) throw new LedgerConflictError(name, fields.status, { cause: conditionFailed() });
     record.entry = { ...record.entry, ...fields, updatedAt: now };
     record.outboxAt = now;
   }
 
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
     this.enter('markSent');
-    this.finish(name, { status: 'sent', sesMessageId }, now);
+    this.finish(name, ['claimed'], { status: 'sent', sesMessageId }, now);
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
     this.enter('markFailed');
-    this.finish(name, { status: 'failed', reason: reason.slice(0, 500) }, now);
+    this.finish(name, ['claimed', 'released'], { status: 'failed', reason: reason.slice(0, 500) }, now);
   }
 
-  async markSkipped(request: ClaimRequest, reason: string): Promise<void> {
+  async clearSkip(name: string): Promise<void> {
+    this.enter('clearSkip');
+    const entry = this.ledger.get(name)?.entry;
+    if (entry?.status === 'skipped' && entry.deferredTo === undefined) this.ledger.delete(name);
+  }
+
+  async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
+    this.enter('settleSkipped');
+    this.finish(name, ['claimed'], { status: 'skipped', reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
+  }
+
+  async markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined> {
     this.enter('markSkipped');
-    const existing = this.ledger.get(request.name);
-    // The first terminal outcome stands: a sent or failed entry is never turned into a skip.
-    if (existing && (existing.entry.status === 'sent' || existing.entry.status === 'failed')) return;
-    this.ledger.set(request.name, this.newEntry(request, 'skipped', { reason, attempts: 0 }));
+    // A live claim is another attempt's to settle; a sent, failed or deferred entry stands.
+    if (!this.isOpen(request.name)) return copy(this.ledger.get(request.name)!.entry);
+    this.ledger.set(request.name, this.newEntry(request, 'skipped', { reason: reason.slice(0, 500), attempts: 0 }));
+    return undefined;
   }
 
   async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: string, detail?: string): Promise<void> {

@@ -81,7 +81,6 @@ describe('classifying SES errors', () => {
     ['InternalServiceErrorException', sdkError(InternalServiceErrorException)],
     ['a generic ThrottlingException', new SESv2ServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } })],
     ['any 5xx', new SESv2ServiceException({ name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } })],
-    ['a network failure', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
   ])('retries %s', (_what, error) => {
     expect(classifySesError(error)).toBeInstanceOf(RetryableError);
   });

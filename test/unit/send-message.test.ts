@@ -9,11 +9,14 @@ import {
   baseIdentity,
   deferredIdentity,
   OUTCOME_UNKNOWN,
+  retryDelayMs,
+  retryScheduleName,
   sendMessage,
   type OpaqueLog,
   type SendMessageDeps,
 } from '../../shared/use-cases/send-message.js';
 import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, type SeededClinic } from '../support/memory-clinic.js';
+import { LedgerConflictError, SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -193,18 +196,147 @@ describe('exactly once', () => {
   });
 });
 
-describe('when SES fails', () => {
-  it('gives the claim back on throttling and sends on the retry', async () => {
+describe('the ledger’s first outcome stands', () => {
+  it('does not let a skipping delivery erase a claim in flight', async () => {
     const identity = reminderIdentity(session());
+    const name = messageName(identity);
+    await store.claim({ name, kind: 'reminder', now: P2D_DUE });
+    await store.saveSession({ ...session(), status: 'cancelled' });
+
+    const outcome = await dispatch(identity, '2027-01-30T14:00:20.000Z', P2D_DUE);
+
+    expect(outcome).toMatchObject({ status: 'skipped', reason: 'session cancelled' });
+    expect(await store.get(name)).toMatchObject({ status: 'claimed' });
+  });
+
+  it('settles a claim left by a dead attempt as "outcome unknown" even when the message is now skipped', async () => {
+    const identity = reminderIdentity(session());
+    const name = messageName(identity);
+    await store.claim({ name, kind: 'reminder', now: P2D_DUE });
+    await store.saveSession({ ...session(), status: 'cancelled' });
+
+    const outcome = await dispatch(identity, '2027-01-30T14:05:00.000Z', P2D_DUE);
+
+    expect(outcome).toEqual({ status: 'failed', name, reason: OUTCOME_UNKNOWN });
+    expect(await store.get(name)).toMatchObject({ status: 'failed', reason: OUTCOME_UNKNOWN });
+  });
+
+  it('never sends a deferred check-in again under its original name when a late duplicate arrives', async () => {
+    await store.holdDayCap(seeded.client.id, '2027-02-02', 'mn.p-other.20270202.v1', '2027-02-04T00:00:00.000Z');
+    const identity = checkInIdentity(session());
+    await dispatch(identity, CHECK_IN_DUE);
+    const [deferred] = [...scheduler.schedules.values()];
+    clock.set(new Date(deferred!.at));
+    await sendMessage(deps, { ...deferred!.payload, scheduledTime: deferred!.at });
+
+    const duplicate = await dispatch(identity, '2027-02-04T09:00:00.000Z', CHECK_IN_DUE);
+
+    expect(duplicate).toMatchObject({ status: 'duplicate', existing: 'skipped' });
+    expect(await store.get(messageName(identity))).toMatchObject({ status: 'skipped', deferredTo: '2027-02-03T08:00:00.000Z' });
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('reports a permanent failure whose ledger write lost to another attempt as a duplicate, not an error', async () => {
+    const identity = reminderIdentity(session());
+    const name = messageName(identity);
+    mailer.failNext(new PermanentError('SES refused the email (MessageRejected)', 'MessageRejected'));
+    store.failNext('markFailed', new LedgerConflictError(name, 'failed'));
+
+    const outcome = await dispatch(identity, P2D_DUE);
+
+    expect(outcome).toMatchObject({ status: 'duplicate', name });
+  });
+});
+
+describe('when SES fails', () => {
+  it('gives the claim back on throttling and schedules its own retry, 1 then 2 minutes later, which sends', async () => {
+    const identity = reminderIdentity(session());
+    const name = messageName(identity);
     mailer.failNext(new RetryableError('SES is throttling'), 2);
 
-    await expect(dispatch(identity, P2D_DUE)).rejects.toBeInstanceOf(RetryableError);
-    expect(await store.get(messageName(identity))).toMatchObject({ status: 'released' });
-    await expect(dispatch(identity, '2027-01-30T14:01:00.000Z', P2D_DUE)).rejects.toBeInstanceOf(RetryableError);
-    const third = await dispatch(identity, '2027-01-30T14:03:00.000Z', P2D_DUE);
+    const first = await dispatch(identity, P2D_DUE);
+    const released = await store.get(name);
+    const r1 = scheduler.schedules.get(`${name}.r1`)!;
+    clock.set(new Date(r1.at));
+    const second = await sendMessage(deps, { ...r1.payload, scheduledTime: r1.at });
+    const r2 = scheduler.schedules.get(`${name}.r2`)!;
+    clock.set(new Date(r2.at));
+    const third = await sendMessage(deps, { ...r2.payload, scheduledTime: r2.at });
 
+    expect(first).toEqual({ status: 'retry-scheduled', name, retryName: `${name}.r1`, retryAt: '2027-01-30T14:01:00.000Z', redelivery: 1 });
+    expect(released).toMatchObject({ status: 'released' });
+    expect(second).toMatchObject({ status: 'retry-scheduled', retryName: `${name}.r2`, retryAt: '2027-01-30T14:03:00.000Z' });
+    expect(r2.payload).toMatchObject({ message: identity, redelivery: { count: 2, intendedAt: P2D_DUE } });
     expect(third.status).toBe('sent');
     expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('gives up on a reminder whose next retry would come too close to its session to be of use', async () => {
+    const identity = reminderIdentity(session(), 'PT2H');
+    const name = messageName(identity);
+    mailer.failNext(new RetryableError('SES is throttling (TooManyRequestsException)'));
+
+    // The 7th retry would wait 30 minutes, to 13:10: under an hour before the 14:00 start.
+    clock.set(new Date('2027-02-01T12:40:00.000Z'));
+    const late = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-01T12:40:00.000Z'), redelivery: { count: 6, intendedAt: '2027-02-01T12:00:00.000Z' } });
+
+    expect(late).toEqual({ status: 'failed', name, reason: 'gave up after 6 retries: SES is throttling (TooManyRequestsException)' });
+    expect(await store.get(name)).toMatchObject({ status: 'failed', reason: 'gave up after 6 retries: SES is throttling (TooManyRequestsException)' });
+    expect(scheduler.schedules.has(`${name}.r7`)).toBe(false);
+  });
+
+  it('gives up on a check-in six hours after it was meant to go', async () => {
+    const identity = checkInIdentity(session());
+    mailer.failNext(new RetryableError('SES is throttling'));
+    clock.set(new Date('2027-02-02T20:45:00.000Z'));
+
+    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T20:45:00.000Z'), redelivery: { count: 9, intendedAt: CHECK_IN_DUE } });
+
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'gave up after 9 retries: SES is throttling' });
+  });
+
+  it('throws, claim released, when its retry schedule cannot be created: Lambda’s own retry is the last resort', async () => {
+    const identity = reminderIdentity(session());
+    const failing = new InMemoryMessageScheduler(() => new RetryableError('Scheduler is throttling'));
+    mailer.failNext(new RetryableError('SES is throttling'));
+
+    await expect(sendMessage({ ...deps, scheduler: failing }, payloadFor(seeded, identity, P2D_DUE))).rejects.toBeInstanceOf(RetryableError);
+
+    expect(await store.get(messageName(identity))).toMatchObject({ status: 'released' });
+    const retried = await dispatch(identity, '2027-01-30T14:01:00.000Z', P2D_DUE);
+    expect(retried.status).toBe('sent');
+  });
+
+  it('keeps the claim when SES gave no answer, and lets its retry, after the lease, record "outcome unknown"', async () => {
+    const identity = reminderIdentity(session());
+    const name = messageName(identity);
+    mailer.failNext(new SendOutcomeUnknownError('SES gave no answer (TimeoutError)'));
+
+    const first = await dispatch(identity, P2D_DUE);
+    const held = await store.get(name);
+    const retry = scheduler.schedules.get(`${name}.r1`)!;
+    clock.set(new Date(retry.at));
+    const second = await sendMessage(deps, { ...retry.payload, scheduledTime: retry.at });
+
+    expect(first).toMatchObject({ status: 'retry-scheduled', retryAt: '2027-01-30T14:01:00.000Z' });
+    expect(held).toMatchObject({ status: 'claimed' });
+    expect(second).toEqual({ status: 'failed', name, reason: OUTCOME_UNKNOWN });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('names retry schedules within the Scheduler’s 64 characters, distinct for each retry', () => {
+    const long = messageName({ kind: 'check-in', subjectId: 's-'.padEnd(40, 'x'), offset: 'after-d1'.padEnd(24, 'y'), version: 12 });
+
+    const names = [1, 2, 10].map((n) => retryScheduleName(long, n));
+
+    expect(long).toHaveLength(64);
+    for (const name of names) expect(name).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
+    expect(new Set(names).size).toBe(3);
+    expect(retryScheduleName('rm.s-1.P2D.v1', 3)).toBe('rm.s-1.P2D.v1.r3');
+  });
+
+  it('backs off 1, 2, 4 … minutes, never more than 30', () => {
+    expect([1, 2, 3, 5, 6, 12].map((n) => retryDelayMs(n) / 60_000)).toEqual([1, 2, 4, 16, 30, 30]);
   });
 
   it('records a permanent refusal as failed and returns normally, so nothing retries it', async () => {

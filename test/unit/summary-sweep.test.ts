@@ -5,6 +5,8 @@ import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Therapist } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { errorOutcome, sendDueSummaries, STALE_CLAIM_MS, SUMMARY_SKIP_REASON, type SendSummariesDeps } from '../../shared/use-cases/send-summaries.js';
+import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
+import { OUTCOME_UNKNOWN } from '../../shared/use-cases/claim-lease.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -140,17 +142,34 @@ describe('the summary sweep', () => {
     expect(mailer.sent).toHaveLength(1);
   });
 
-  it('leaves a live claim alone, and takes over one whose attempt died', async () => {
+  it('leaves a live claim alone, and marks one whose attempt died "outcome unknown" without resending it', async () => {
     const { store, mailer, deps } = await practice(amy);
     await store.claim({ name: NAME, kind: 'summary', therapistId: 't-amy', dueAt: DUE, now: DUE });
 
     const whileHeld = await sendDueSummaries(deps, at(DUE, 60_000));
     const afterItDied = await sendDueSummaries(deps, at(DUE, STALE_CLAIM_MS));
+    const later = await sendDueSummaries(deps, at(DUE, 2 * STALE_CLAIM_MS));
 
     expect(whileHeld.counts['in-progress']).toBe(1);
-    expect(afterItDied.counts.sent).toBe(1);
-    expect(mailer.sent).toHaveLength(1);
-    expect(await store.get(NAME)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(afterItDied.counts.failed).toBe(1);
+    expect(later.counts.done).toBe(1);
+    expect(mailer.sent).toHaveLength(0);
+    expect(await store.get(NAME)).toMatchObject({ status: 'failed', reason: OUTCOME_UNKNOWN });
+  });
+
+  it('keeps the claim when SES gave no answer, and records "outcome unknown" once the claim is stale', async () => {
+    const { store, mailer, deps } = await practice(amy);
+    mailer.failNext(new SendOutcomeUnknownError('SES gave no answer (TimeoutError)'));
+
+    const unanswered = await sendDueSummaries(deps, DUE);
+    const statusAfter = (await store.get(NAME))?.status;
+    const afterStale = await sendDueSummaries(deps, at(DUE, STALE_CLAIM_MS));
+
+    expect(unanswered.counts.failed).toBe(1);
+    expect(statusAfter).toBe('claimed');
+    expect(afterStale.counts.failed).toBe(1);
+    expect(await store.get(NAME)).toMatchObject({ status: 'failed', reason: OUTCOME_UNKNOWN });
+    expect(mailer.sent).toHaveLength(0);
   });
 
   it('catches up after an outage with the latest period only, closing the one a retry left open', async () => {
@@ -188,7 +207,8 @@ describe('the summary sweep', () => {
     expect(mailer.sent).toHaveLength(0);
   });
 
-  it('maps errors to retry or fail in one place', () => {
+  it('maps errors to retry, fail or keep the claim in one place', () => {
+    expect(errorOutcome(new SendOutcomeUnknownError('no answer'), 'send')).toBe('keep');
     expect(errorOutcome(new RetryableError('x'), 'send')).toBe('retry');
     expect(errorOutcome(new PermanentError('x', 'MessageRejected'), 'before-send')).toBe('fail');
     expect(errorOutcome(new Error('socket hang up'), 'before-send')).toBe('retry');

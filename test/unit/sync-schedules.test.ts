@@ -249,6 +249,117 @@ describe('sync-schedules for a client', () => {
   });
 });
 
+describe('sync-schedules leaves a trace of every message it removes', () => {
+  const ledgerOf = (store: MemoryStore) => store.ledgerEntries().map((e) => [e.name, e.status, e.reason]);
+
+  it('records each pending message of a cancelled session as skipped "session cancelled"', async () => {
+    const { store, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    const outcome = await sessionChange('s-1', () => cancelSession(store, 's-1'));
+
+    expect(ledgerOf(store)).toEqual([
+      ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
+      ['rm.s-1.P2D.v1', 'skipped', 'session cancelled'],
+      ['rm.s-1.PT2H.v1', 'skipped', 'session cancelled'],
+    ]);
+    expect(store.ledgerEntries()[1]).toMatchObject({ clientId: 'c-sam', planId: 'p-sam', sessionId: 's-1', therapistId: 't-amy', dueAt: '2027-02-08T10:00:00.000Z' });
+    expect(outcome.skipsRecorded).toBe(3);
+  });
+
+  it('records the old version’s messages of a moved session as "version moved on"', async () => {
+    const { store, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await sessionChange('s-1', () => rescheduleSession(store, 's-1', '2027-02-12T15:00:00Z'));
+
+    expect(ledgerOf(store)).toEqual([
+      ['ci.s-1.after.v1', 'skipped', 'version moved on'],
+      ['rm.s-1.P2D.v1', 'skipped', 'version moved on'],
+      ['rm.s-1.PT2H.v1', 'skipped', 'version moved on'],
+    ]);
+  });
+
+  it('records only the messages still ahead: one already due went out or has its own entry', async () => {
+    const { store, book, sessionChange, setNow } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    setNow('2027-02-09T09:00:00.000Z');
+
+    await sessionChange('s-1', () => cancelSession(store, 's-1'));
+
+    expect(ledgerOf(store).map(([name]) => name)).toEqual(['ci.s-1.after.v1', 'rm.s-1.PT2H.v1']);
+  });
+
+  it('records "plan paused", and a resume clears those skips as it re-creates the schedules', async () => {
+    const { store, scheduler, book, planChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await planChange(() => pausePlan(store, 'p-sam'));
+    const whilePaused = ledgerOf(store);
+    await planChange(() => resumePlan(store, 'p-sam'));
+
+    expect(whilePaused).toEqual([
+      ['ci.s-1.after.v1', 'skipped', 'plan paused'],
+      ['rm.s-1.P2D.v1', 'skipped', 'plan paused'],
+      ['rm.s-1.PT2H.v1', 'skipped', 'plan paused'],
+    ]);
+    expect(ledgerOf(store)).toEqual([]);
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+  });
+
+  it('clears nothing when a move re-creates schedules: there was no skip to lift', async () => {
+    const { store, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await sessionChange('s-1', () => rescheduleSession(store, 's-1', '2027-02-12T15:00:00Z'));
+
+    expect(store.calls.clearSkip ?? 0).toBe(0);
+  });
+
+  it('clears the reminders’ skips when the client subscribes to reminders again', async () => {
+    const { store, book, clientChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    await clientChange(() => unsubscribe(store, 'c-sam', 'reminders'));
+
+    await clientChange(() => store.setPreference('c-sam', 'reminders', true));
+
+    expect(ledgerOf(store)).toEqual([]);
+    expect(store.calls.clearSkip).toBe(2);
+  });
+
+  it('records "unsubscribed from reminders" for the reminders only, and "address suppressed (bounce)" for all', async () => {
+    const { store, book, clientChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+
+    await clientChange(() => unsubscribe(store, 'c-sam', 'reminders'));
+    const unsubscribed = ledgerOf(store);
+    await clientChange(() => suppressAddress(store, 'sam@example.com', 'bounce', NOW));
+
+    expect(unsubscribed).toEqual([
+      ['rm.s-1.P2D.v1', 'skipped', 'unsubscribed from reminders'],
+      ['rm.s-1.PT2H.v1', 'skipped', 'unsubscribed from reminders'],
+    ]);
+    expect(ledgerOf(store)).toContainEqual(['ci.s-1.after.v1', 'skipped', 'address suppressed (bounce)']);
+  });
+
+  it('never turns a message in flight or already sent into a skip', async () => {
+    const { store, book, sessionChange } = await clinicWithSam();
+    await book('s-1', '2027-02-10T10:00:00Z');
+    await store.claim({ name: 'rm.s-1.P2D.v1', kind: 'reminder', now: NOW });
+    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', now: NOW });
+    await store.markSent('rm.s-1.PT2H.v1', 'ses-1', NOW);
+
+    await sessionChange('s-1', () => cancelSession(store, 's-1'));
+
+    expect(ledgerOf(store)).toEqual(expect.arrayContaining([
+      ['rm.s-1.P2D.v1', 'claimed', undefined],
+      ['rm.s-1.PT2H.v1', 'sent', undefined],
+      ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
+    ]));
+    expect(store.ledgerEntries()).toHaveLength(3);
+  });
+});
+
 describe('sync-schedules and maintenance', () => {
   it('keeps a plan with a booked session in the maintenance index, to be looked at when the session ends', async () => {
     const { store, book } = await clinicWithSam();

@@ -11,6 +11,7 @@ import { requestReschedule } from '../../shared/use-cases/request-reschedule.js'
 import { confirmSession } from '../../shared/use-cases/confirm-session.js';
 import { manageSubscription } from '../../shared/use-cases/manage-subscription.js';
 import { DEFAULT_CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from '../../shared/use-cases/send-message.js';
+import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { addPastSession, NOW, seedPractice, testClinic, type Practice } from '../e2e/fixtures.js';
@@ -89,6 +90,19 @@ describe('what a check-in answer triggers', () => {
     await store.claim({ name: `ta.${practice.past.id}.flag.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
     const result = await record(practice.past.id, { ...answers, pain: 9 }, new Date(NOW.getTime() + DEFAULT_CLAIM_LEASE_MS));
     expect(result).toEqual({ status: 'already-answered', alert: 'failed' });
+    expect(store.ledgerEntries()).toMatchObject([{ status: 'failed', reason: OUTCOME_UNKNOWN }]);
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('keeps the alert’s claim when SES gave no answer, so the retry after the lease records "outcome unknown" rather than a second alert', async () => {
+    mailer.failNext(new SendOutcomeUnknownError('SES gave no answer (TimeoutError)'));
+
+    await expect(record(practice.past.id, { ...answers, pain: 9 })).rejects.toBeInstanceOf(RetryableError);
+    const held = store.ledgerEntries();
+    const retry = await record(practice.past.id, { ...answers, pain: 9 }, new Date(NOW.getTime() + DEFAULT_CLAIM_LEASE_MS));
+
+    expect(held).toMatchObject([{ status: 'claimed' }]);
+    expect(retry).toEqual({ status: 'already-answered', alert: 'failed' });
     expect(store.ledgerEntries()).toMatchObject([{ status: 'failed', reason: OUTCOME_UNKNOWN }]);
     expect(mailer.sent).toEqual([]);
   });

@@ -5,6 +5,7 @@
  */
 import {
   BatchGetCommand,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -25,6 +26,7 @@ import type {
   ClinicStore,
   Ledger,
   LedgerEntry,
+  LedgerStatus,
   MaintenanceMark,
   MessageContext,
   RescheduleRequest,
@@ -35,6 +37,7 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../ports/store.js';
+import { LedgerConflictError } from '../../ports/store.js';
 import { NotFoundError } from '../../domain/errors.js';
 import type { CapacityMeter } from './client.js';
 import { INDEXES } from './table-definition.js';
@@ -65,6 +68,17 @@ function transactionConditionFailed(error: unknown): boolean {
     error instanceof TransactionCanceledException &&
     (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
   );
+}
+
+/** A ledger entry a claim (or a skip decided without one) may replace: nothing, a released claim, a plain skip. */
+const OPEN_ENTRY = 'attribute_not_exists(pk) OR #s = :released OR (#s = :skipped AND attribute_not_exists(deferredTo))';
+const OPEN_ENTRY_VALUES = { ':released': 'released', ':skipped': 'skipped' };
+
+/** The positions of a cancelled transaction's items whose condition failed; undefined for any other error. */
+function conditionFailuresOf(error: unknown): Set<number> | undefined {
+  if (!transactionConditionFailed(error)) return undefined;
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  return new Set(reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : [])));
 }
 
 export interface DynamoStoreOptions {
@@ -295,7 +309,21 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     return strip<Client>(out.Attributes);
   }
 
+  /**
+   * Two first check-ins on one plan may race for its baseline. The transaction's cancellation
+   * reasons tell the cases apart: the check-in item already there means these answers are stored
+   * (a double submit); only the baseline taken means another session's answers became the baseline
+   * first, so the answers are stored again, read against that baseline.
+   */
   async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
+    const first = await this.tryRecordCheckIn(input);
+    if (first !== 'baseline-taken') return first;
+    const second = await this.tryRecordCheckIn(input);
+    if (second === 'baseline-taken') throw new Error(`check-in for session ${input.sessionId}: the plan's baseline changed twice while storing`);
+    return second;
+  }
+
+  private async tryRecordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined | 'baseline-taken'> {
     const bundle = await this.getClientBundle(input.clientId, true);
     const session = bundle?.sessions.find((s) => s.id === input.sessionId);
     if (!bundle || !session) throw new NotFoundError('session', input.sessionId);
@@ -358,9 +386,11 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     try {
       await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: transactItems }));
     } catch (error) {
-      // A concurrent double submit: the other write won, and these answers are already stored.
-      if (transactionConditionFailed(error)) return undefined;
-      throw error;
+      const failed = conditionFailuresOf(error);
+      if (!failed) throw error;
+      if (failed.has(0)) return undefined;
+      if (failed.has(1)) throw new NotFoundError('session', input.sessionId, { cause: error });
+      return 'baseline-taken';
     }
     return checkIn;
   }
@@ -623,11 +653,12 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
         TableName: this.table,
         // No outbox keys: see outboxKeys. Replacing a released or skipped entry drops its listing.
         Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
-        // A released claim may be taken again, and so may a skip: it sent nothing, and the state
-        // that caused it (a paused plan, say) may have changed since. A claim or a send stands.
-        ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:released, :skipped)',
+        // A released claim may be taken again, and so may a plain skip: it sent nothing, and the
+        // state that caused it (a paused plan, say) may have changed since. A claim, a send, a
+        // failure and a deferral (its `-d1` copy owns the send) stand.
+        ConditionExpression: OPEN_ENTRY,
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':released': 'released', ':skipped': 'skipped' },
+        ExpressionAttributeValues: OPEN_ENTRY_VALUES,
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
       return { claimed: true };
@@ -641,25 +672,9 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     }
   }
 
-  async reclaim(name: string, expectedAttempts: number, now: string): Promise<boolean> {
-    try {
-      await this.send('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.message(name),
-        UpdateExpression: 'SET attempts = attempts + :one, claimedAt = :now, updatedAt = :now',
-        ConditionExpression: '#s = :claimed AND attempts = :n',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':one': 1, ':now': now, ':claimed': 'claimed', ':n': expectedAttempts },
-      }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
   async release(name: string): Promise<void> {
     await this.settle(name, { status: 'released' }, this.stamp(), '#status = :claimed', { ':claimed': 'claimed' }).catch((error) => {
+      // Settled by someone else meanwhile: there is no claim left to give back.
       if (!isConditionFailure(error)) throw error;
     });
   }
@@ -684,26 +699,61 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     }));
   }
 
+  /** A settle that needs the entry in one of `from`: a condition failure means another attempt settled it. */
+  private async settleFrom(name: string, from: readonly LedgerStatus[], fields: Item & { status: LedgerStatus }, now: string): Promise<void> {
+    const values: Item = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    try {
+      await this.settle(name, fields, now, `#status IN (${Object.keys(values).join(', ')})`, values);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LedgerConflictError(name, fields.status, { cause: error });
+      throw error;
+    }
+  }
+
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
-    await this.settle(name, { status: 'sent', sesMessageId }, now, 'attribute_exists(pk)');
+    await this.settleFrom(name, ['claimed'], { status: 'sent', sesMessageId }, now);
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
-    await this.settle(name, { status: 'failed', reason: reason.slice(0, 500) }, now, 'attribute_exists(pk)');
+    await this.settleFrom(name, ['claimed', 'released'], { status: 'failed', reason: reason.slice(0, 500) }, now);
   }
 
-  async markSkipped(request: ClaimRequest, reason: string): Promise<void> {
+  async clearSkip(name: string): Promise<void> {
+    try {
+      await this.send('DeleteItem', new DeleteCommand({
+        TableName: this.table,
+        Key: keys.message(name),
+        ConditionExpression: '#s = :skipped AND attribute_not_exists(deferredTo)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':skipped': 'skipped' },
+      }));
+    } catch (error) {
+      // Not a plain skip (or no entry): whatever stands there stays.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
+    await this.settleFrom(name, ['claimed'], { status: 'skipped', reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
+  }
+
+  async markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined> {
     try {
       await this.send('PutItem', new PutCommand({
         TableName: this.table,
-        Item: this.ledgerItem(request, 'skipped', { reason, attempts: 0, ...this.outboxKeys(request.name, request.now) }),
-        // Never overwrite a sent or failed record: the first terminal outcome stands.
-        ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:claimed, :released, :skipped)',
+        Item: this.ledgerItem(request, 'skipped', { reason: reason.slice(0, 500), attempts: 0, ...this.outboxKeys(request.name, request.now) }),
+        // Only over what a claim could take: a live claim is another attempt's to settle, and a
+        // sent, failed or deferred entry is a first terminal outcome, which stands.
+        ConditionExpression: OPEN_ENTRY,
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':claimed': 'claimed', ':released': 'released', ':skipped': 'skipped' },
+        ExpressionAttributeValues: OPEN_ENTRY_VALUES,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
+      return undefined;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      const old = (error as ConditionalCheckFailedException).Item as Item | undefined;
+      return old ? this.toLedgerEntry(unmarshallLoose(old)) : this.get(request.name);
     }
   }
 

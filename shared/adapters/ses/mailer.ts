@@ -6,8 +6,10 @@
  * content, so the tests can prove List-Unsubscribe reached SES. The configuration set routes
  * bounce, complaint and delivery events back to ses-events; tags carry opaque ids only.
  *
- * SDK errors become the domain's RetryableError (throttling, quota, 5xx, network) or
- * PermanentError (rejected, unverified sender, sending paused, suspended account, bad request).
+ * SDK errors become the domain's RetryableError (an HTTP answer saying throttling, quota or 5xx:
+ * SES did not take the email), PermanentError (rejected, unverified sender, sending paused,
+ * suspended account, bad request) or SendOutcomeUnknownError (no HTTP answer at all — a reset
+ * connection, a timeout — so SES may have accepted the email and a retry could send it twice).
  */
 import {
   AccountSuspendedException,
@@ -26,6 +28,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { PermanentError, RetryableError } from '../../domain/errors.js';
 import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
+import { SendOutcomeUnknownError } from '../../ports/store.js';
 import { readEnv } from '../../config/env.js';
 
 /** The one SES call the mailer makes; a test can wrap the real client to inject faults. */
@@ -36,24 +39,39 @@ export interface SesSendClient {
 const RETRYABLE = [TooManyRequestsException, LimitExceededException, InternalServiceErrorException];
 const PERMANENT = [MessageRejected, MailFromDomainNotVerifiedException, SendingPausedException, AccountSuspendedException, BadRequestException, NotFoundException];
 
-/** Maps an error from SendEmail to RetryableError or PermanentError; the code is the SDK's error name. */
-export function classifySesError(error: unknown): RetryableError | PermanentError {
-  if (error instanceof RetryableError || error instanceof PermanentError) return error;
+/** The HTTP status SES answered with, if an answer came back at all. */
+function httpStatusOf(error: unknown): number | undefined {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Maps an error from SendEmail to RetryableError, PermanentError or SendOutcomeUnknownError; the
+ * code is the SDK's error name. Only an error SES answered with may be retried: without an answer
+ * the email may be on its way.
+ */
+export function classifySesError(error: unknown): RetryableError | PermanentError | SendOutcomeUnknownError {
+  if (error instanceof RetryableError || error instanceof PermanentError || error instanceof SendOutcomeUnknownError) return error;
   if (RETRYABLE.some((type) => error instanceof type)) return new RetryableError(`SES is throttling or over quota (${(error as Error).name})`, { cause: error });
   if (PERMANENT.some((type) => error instanceof type)) {
     const name = (error as Error).name;
     return new PermanentError(`SES refused the email (${name})`, name, { cause: error });
   }
+  // A service exception is only ever built from an SES response.
   if (error instanceof SESv2ServiceException) {
-    const status = error.$metadata.httpStatusCode ?? 0;
+    const status = httpStatusOf(error) ?? 0;
     // ThrottlingException is the SDK's generic, unmodelled throttling error.
     if (error.$fault === 'server' || status >= 500 || status === 429 || error.name === 'ThrottlingException' || error.$retryable) {
       return new RetryableError(`SES failed temporarily (${error.name}, HTTP ${status})`, { cause: error });
     }
     return new PermanentError(`SES refused the email (${error.name}, HTTP ${status})`, error.name, { cause: error });
   }
-  // No answer from SES at all (network, timeout): the retry policy tries again later.
-  return new RetryableError('SES could not be reached', { cause: error });
+  const status = httpStatusOf(error);
+  // No answer at all (a reset connection, a timeout, an aborted request): SES may have the email.
+  if (status === undefined) return new SendOutcomeUnknownError(`SES gave no answer (${error instanceof Error ? error.name : 'unknown error'}): it may have accepted the email`, { cause: error });
+  // An answer the SDK did not model: a 5xx or 429 is temporary, anything else is not.
+  if (status >= 500 || status === 429) return new RetryableError(`SES failed temporarily (HTTP ${status})`, { cause: error });
+  return new PermanentError(`SES refused the email (HTTP ${status})`, 'UnexpectedResponse', { cause: error });
 }
 
 export interface SesMailerOptions {

@@ -1,0 +1,35 @@
+/**
+ * What a sender does when its claim finds the message already in the ledger: the one crash
+ * policy that dispatch, therapist alerts and summaries share.
+ *
+ * 1. Sent, skipped or failed: a duplicate delivery; the first outcome stands.
+ * 2. Claimed within the lease (no live attempt runs longer): an attempt is in flight; leave it be.
+ *    A released entry seen here was given back an instant ago, so it counts as in flight too.
+ * 3. Claimed longer ago than the lease: an attempt stopped somewhere between its claim and its
+ *    record, possibly after SES accepted the email. Never resend blind (a duplicate reminder or
+ *    summary is worse than an alarm): mark it failed "outcome unknown" for the outbox and alarms.
+ *    If another attempt settles it first, its outcome stands.
+ */
+import type { Instant } from '../domain/time.js';
+import { LedgerConflictError, type Ledger, type LedgerEntry, type LedgerStatus } from '../ports/store.js';
+
+export const OUTCOME_UNKNOWN = 'outcome unknown: an earlier attempt stopped between SES and the ledger';
+
+export type HeldClaim =
+  | { readonly state: 'settled'; readonly status: LedgerStatus }
+  | { readonly state: 'in-flight' }
+  | { readonly state: 'outcome-unknown' };
+
+export async function resolveHeldClaim(ledger: Pick<Ledger, 'markFailed' | 'get'>, existing: LedgerEntry, now: Instant, leaseMs: number): Promise<HeldClaim> {
+  if (existing.status !== 'claimed' && existing.status !== 'released') return { state: 'settled', status: existing.status };
+  const claimedAt = Date.parse(existing.claimedAt ?? existing.updatedAt);
+  if (existing.status === 'released' || Date.parse(now) - claimedAt < leaseMs) return { state: 'in-flight' };
+  try {
+    await ledger.markFailed(existing.name, OUTCOME_UNKNOWN, now);
+    return { state: 'outcome-unknown' };
+  } catch (error) {
+    if (!(error instanceof LedgerConflictError)) throw error;
+    const settled = await ledger.get(existing.name);
+    return settled && settled.status !== 'claimed' && settled.status !== 'released' ? { state: 'settled', status: settled.status } : { state: 'in-flight' };
+  }
+}
