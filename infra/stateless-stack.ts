@@ -35,7 +35,7 @@ import { OpsAlarms } from './constructs/ops-alarms.js';
 import { WebApi } from './constructs/web-api.js';
 import { functionConstructId, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
-import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
+import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
 /** The SES events ses-events handles, as EventBridge detail-types. */
@@ -318,6 +318,7 @@ export class KeepwellAppStack extends Stack {
             bisectBatchOnError: true,
             reportBatchItemFailures: true,
             onFailure: new SqsDlq(this.failedInvocations),
+            filters: streamFilterPatterns(trigger.itemTypes).map((pattern) => ({ pattern: JSON.stringify(pattern) })),
           }));
           acknowledge(target, 'AwsSolutions-IAM5[Resource::*]',
             'dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table\'s stream ARN only.');

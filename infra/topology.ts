@@ -9,7 +9,13 @@ export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summar
 
 export type Trigger =
   /** The table's DynamoDB stream, with partial batch failure reporting. */
-  | { readonly kind: 'table-stream'; readonly batchSize: number; readonly maxRetries: number }
+  | {
+      readonly kind: 'table-stream';
+      readonly batchSize: number;
+      readonly maxRetries: number;
+      /** Only changes to items of these `type`s invoke the function (Lambda event filtering). */
+      readonly itemTypes: readonly string[];
+    }
   /** The target of the one-time message schedules. */
   | { readonly kind: 'message-schedules' }
   /** A recurring schedule in Keepwell's schedule group. */
@@ -47,7 +53,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'sync-schedules',
     entry: 'functions/sync-schedules/handler.ts',
     description: 'Keeps the one-time message schedules in line with sessions, plans and clients',
-    trigger: { kind: 'table-stream', batchSize: 50, maxRetries: 5 },
+    trigger: { kind: 'table-stream', batchSize: 50, maxRetries: 5, itemTypes: ['session', 'plan', 'client'] },
     environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
     // Writes the plan's next maintenance action and records reminders a late booking made moot.
     permissions: ['table:read', 'table:write', 'schedules:manage'],
@@ -124,4 +130,16 @@ export function recurringInput(name: FunctionName, settings: { readonly reconcil
     scheduledTime: '<aws.scheduler.scheduled-time>',
     ...(name === 'reconcile' ? { lookAheadHours: settings.reconcileLookAheadHours } : {}),
   };
+}
+
+/**
+ * Lambda event-filter patterns for a table-stream trigger: a record passes when its new or its old
+ * image (a delete has only the old) is of one of the item types. The stack hands them to the event
+ * source mapping; the twin's stream poller applies the same patterns.
+ */
+export function streamFilterPatterns(itemTypes: readonly string[]): Array<Record<string, unknown>> {
+  return [
+    { dynamodb: { NewImage: { type: { S: [...itemTypes] } } } },
+    { dynamodb: { OldImage: { type: { S: [...itemTypes] } } } },
+  ];
 }

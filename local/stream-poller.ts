@@ -6,7 +6,13 @@
  * - a response with `batchItemFailures` checkpoints before the first failed record and retries from
  *   it; a thrown error retries the whole batch;
  * - after `maxRetries` retries the failing records are dropped into `failures`, as an on-failure
- *   destination would receive them, and the shard moves on.
+ *   destination would receive them, and the shard moves on;
+ * - with `filters` (Lambda's event filtering), a record no pattern matches is checkpointed without
+ *   invoking the handler, so the handler's batches hold only records it acts on.
+ *
+ * Round trips are kept few because a virtual-clock run drains after every firing round: shard
+ * iterators are kept across drains, and the stream is described again only when it can have
+ * changed shape (no shard known yet, or a shard has closed and its child is not known yet).
  *
  * With a real or accelerated clock it polls on a timer; with a virtual clock nothing moves until
  * `drain()` (the local Scheduler's `settle` hook), which keeps going until the stream is quiet,
@@ -43,7 +49,19 @@ export interface StreamPollerOptions {
   readonly maxRetries?: number;
   /** Region reported in the records. @default LOCAL_REGION */
   readonly region?: string;
+  /**
+   * Lambda event filter patterns (FilterCriteria): a record is delivered when any pattern matches
+   * it. Supported: nested objects and arrays of exact values, e.g.
+   * `{ dynamodb: { NewImage: { type: { S: ['session'] } } } }`. @default every record is delivered
+   */
+  readonly filters?: readonly StreamFilterPattern[];
 }
+
+/** A Lambda filter pattern: object keys descend into the record; an array lists the values accepted. */
+export interface StreamFilterPattern {
+  readonly [field: string]: StreamFilterPattern | readonly FilterValue[];
+}
+type FilterValue = string | number | boolean | null;
 
 /** Records given up on after their retries, like an on-failure destination's message. */
 export interface FailedBatch {
@@ -64,6 +82,12 @@ export interface StreamPollerStats {
   retries: number;
   /** Records dropped into `failures`. */
   recordsDropped: number;
+  /** Records no filter pattern matched, checkpointed without an invocation. */
+  recordsFiltered: number;
+  /** Calls to the streams API, by operation. */
+  describeStreamCalls: number;
+  getShardIteratorCalls: number;
+  getRecordsCalls: number;
 }
 
 export interface StreamPoller {
@@ -97,12 +121,14 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new RangeError(`batchSize must be a whole number from 1 to 1000, got ${batchSize}`);
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+  const filters = options.filters;
+  if (filters) filters.forEach((pattern, i) => validatePattern(pattern, `filters[${i}]`));
   const region = options.region ?? LOCAL_REGION;
   const config = { endpoint: options.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamo = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
 
-  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0 };
+  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
   const failures: FailedBatch[] = [];
   const shards = new Map<string, ShardState>();
   let streamArn: string | undefined;
@@ -124,7 +150,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return run;
   };
 
+  /** New shards appear only when the stream is new or a shard closes (its child takes over). */
+  function shapeMayHaveChanged(): boolean {
+    if (shards.size === 0) return true;
+    const parents = new Set([...shards.values()].map((shard) => shard.parentId));
+    return [...shards.values()].some((shard) => shard.ended && !parents.has(shard.id));
+  }
+
   async function describeShards(): Promise<void> {
+    if (!shapeMayHaveChanged()) return;
     if (!streamArn) {
       const table = await dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
       streamArn = table.Table?.LatestStreamArn;
@@ -132,6 +166,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     let start: string | undefined;
     do {
+      stats.describeStreamCalls++;
       const out = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
       for (const shard of out.StreamDescription?.Shards ?? []) addShard(shard);
       start = out.StreamDescription?.LastEvaluatedShardId;
@@ -152,6 +187,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   async function fetch(shard: ShardState): Promise<number> {
     if (shard.ended || shard.pending.length >= batchSize) return 0;
     if (!shard.iterator) {
+      stats.getShardIteratorCalls++;
       const out = await streams.send(new GetShardIteratorCommand({
         StreamArn: streamArn,
         ShardId: shard.id,
@@ -164,9 +200,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       }
     }
     try {
+      stats.getRecordsCalls++;
       const out = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize - shard.pending.length }));
       const records = (out.Records ?? []).map((r) => toLambdaRecord(r, streamArn ?? '', region));
-      shard.pending.push(...records);
+      keep(shard, records);
       shard.iterator = out.NextShardIterator;
       if (!shard.iterator) shard.ended = true;
       return records.length;
@@ -178,6 +215,23 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         return 0;
       }
       throw error;
+    }
+  }
+
+  /**
+   * Queues the fetched records the filters let through. Filtered records count as done; the
+   * checkpoint moves past them only when nothing before them is still pending, so a restart from
+   * the checkpoint never skips a record that has not been handled.
+   */
+  function keep(shard: ShardState, records: readonly DynamoDBRecord[]): void {
+    for (const record of records) {
+      if (!filters || filters.some((pattern) => matches(pattern, record))) {
+        shard.pending.push(record);
+        continue;
+      }
+      stats.recordsFiltered++;
+      const sequence = record.dynamodb?.SequenceNumber;
+      if (shard.pending.length === 0 && sequence) shard.checkpoint = sequence;
     }
   }
 
@@ -272,6 +326,34 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       streams.destroy();
     },
   };
+}
+
+/** Lambda's filter semantics for the supported subset: every key of the pattern must match. */
+function matches(pattern: StreamFilterPattern, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(pattern).every(([field, rule]) => {
+    const actual = (value as Record<string, unknown>)[field];
+    if (Array.isArray(rule)) return (rule as readonly FilterValue[]).some((accepted) => accepted === actual);
+    return matches(rule as StreamFilterPattern, actual);
+  });
+}
+
+/** Refuses what the matcher does not implement, rather than silently matching nothing. */
+function validatePattern(pattern: unknown, where: string): void {
+  if (typeof pattern !== 'object' || pattern === null || Array.isArray(pattern) || Object.keys(pattern).length === 0) {
+    throw new TypeError(`stream filter ${where} must be a non-empty object of fields, got ${JSON.stringify(pattern)}`);
+  }
+  for (const [field, rule] of Object.entries(pattern)) {
+    const at = `${where}.${field}`;
+    if (!Array.isArray(rule)) {
+      validatePattern(rule, at);
+      continue;
+    }
+    const unsupported = rule.find((v: unknown) => v !== null && !['string', 'number', 'boolean'].includes(typeof v));
+    if (rule.length === 0 || unsupported !== undefined) {
+      throw new TypeError(`stream filter ${at} must list exact values (strings, numbers, booleans, null); content filters such as prefix or exists are not supported locally, got ${JSON.stringify(rule)}`);
+    }
+  }
 }
 
 function toLambdaRecord(record: StreamsRecord, streamArn: string, region: string): DynamoDBRecord {

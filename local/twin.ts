@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec } from '../infra/topology.js';
+import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec } from '../infra/topology.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
 import { useClock } from '../shared/ports/clock.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
@@ -23,7 +23,7 @@ import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
 import { createClock, isVirtualClock, type Clock, type ClockSettings } from './clock.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSesLocal, type RunningService } from './services.js';
 import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLetter } from './scheduler/server.js';
-import { startStreamPoller } from './stream-poller.js';
+import { startStreamPoller, type StreamFilterPattern } from './stream-poller.js';
 import { startWebServer } from './http-server.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -31,6 +31,12 @@ export const LOCAL_SCHEDULE_GROUP = 'keepwell';
 export const functionArn = (name: FunctionName) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keepwell-${name}`;
 export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/keepwell-scheduler`;
 export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:keepwell-schedule-dlq`;
+
+/**
+ * The event filter on sync-schedules' stream: only sessions, plans and clients can move a message
+ * (sync-schedules ignores every other item type), so ledger, token and counter writes never invoke
+ * it. Both images are tried because an insert has only the new one and a delete only the old one.
+ */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyHandler = (event: any, context: Context) => Promise<any>;
@@ -150,10 +156,14 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const handlers = Object.fromEntries(await Promise.all(FUNCTIONS.map(async (spec) => [spec.name, await loadHandler(spec)] as const))) as Record<FunctionName, AnyHandler>;
     const invoke = async <T>(name: FunctionName, event: unknown): Promise<T> => (await handlers[name](event, lambdaContext(name))) as T;
 
+    const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
+    if (streamSpec?.trigger.kind !== 'table-stream') throw new Error('the topology manifest must feed sync-schedules from the table stream');
+    const streamTrigger = streamSpec.trigger;
     const poller = startStreamPoller({
       dynamoEndpoint,
       tableName,
       handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | void>('sync-schedules', event),
+      filters: streamFilterPatterns(streamTrigger.itemTypes) as StreamFilterPattern[],
       intervalMs: options.tickMs ?? 200,
       // A virtual clock moves only when the Scheduler moves it; the poller is drained by `settle`.
       polling: !isVirtualClock(clock),

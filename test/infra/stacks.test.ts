@@ -359,6 +359,13 @@ describe('queues and failure destinations', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       StartingPosition: 'TRIM_HORIZON',
       DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
+      // Only session, plan and client changes invoke it, as in the twin's stream poller.
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { NewImage: { type: { S: ['session', 'plan', 'client'] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { OldImage: { type: { S: ['session', 'plan', 'client'] } } } }) },
+        ],
+      },
     });
   });
 });

@@ -1,5 +1,5 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -126,6 +126,70 @@ describe('the local stream poller', () => {
     await started.poller.drain();
 
     expect(started.events.flatMap(ids)).toEqual(['first', 'follow-up']);
+  });
+
+  it('keeps its shard iterators between drains, so a quiet drain costs one GetRecords per shard and no DescribeStream', async () => {
+    const { table, poller } = await pollerOnNewTable();
+    await put(table, 'a');
+    await poller.drain();
+    const before = { ...poller.stats };
+
+    await poller.drain();
+
+    expect(poller.stats.describeStreamCalls).toBe(before.describeStreamCalls);
+    expect(poller.stats.getShardIteratorCalls).toBe(before.getShardIteratorCalls);
+    expect(poller.stats.getRecordsCalls - before.getRecordsCalls).toBeGreaterThan(0);
+    expect(poller.stats.getRecordsCalls - before.getRecordsCalls).toBeLessThanOrEqual(before.getShardIteratorCalls);
+  });
+
+  it('still sees records written between drains after skipping DescribeStream', async () => {
+    const { table, poller, events } = await pollerOnNewTable();
+    await put(table, 'a');
+    await poller.drain();
+
+    await put(table, 'b');
+    await poller.drain();
+
+    expect(events.flatMap(ids)).toEqual(['a', 'b']);
+  });
+
+  it('hands the handler only the records a filter pattern matches, in order, and checkpoints past the rest', async () => {
+    const { table, poller, events } = await pollerOnNewTable(async () => undefined, {
+      filters: [{ dynamodb: { NewImage: { type: { S: ['session'] } } } }, { dynamodb: { OldImage: { type: { S: ['session'] } } } }],
+    });
+    await put(table, 'ledger-1', { type: 'message' });
+    await put(table, 's-1', { type: 'session' });
+    await put(table, 'ledger-2', { type: 'message' });
+    await put(table, 's-2', { type: 'session' });
+
+    await poller.drain();
+    await poller.drain();
+
+    expect(events.map(ids)).toEqual([['s-1', 's-2']]);
+    expect(poller.stats).toMatchObject({ recordsFiltered: 2, recordsCompleted: 2, invocations: 1 });
+  });
+
+  it('matches a filter on the old image, so a deleted item of a filtered type still reaches the handler', async () => {
+    const { table, poller, events } = await pollerOnNewTable(async () => undefined, {
+      filters: [{ dynamodb: { NewImage: { type: { S: ['session'] } } } }, { dynamodb: { OldImage: { type: { S: ['session'] } } } }],
+    });
+    await put(table, 's-1', { type: 'session' });
+    await table.documentClient.send(new DeleteCommand({ TableName: table.tableName, Key: { pk: 'ITEM#s-1', sk: 'ITEM' } }));
+
+    await poller.drain();
+
+    expect(events.flatMap((e) => e.Records.map((r) => r.eventName))).toEqual(['INSERT', 'REMOVE']);
+  });
+
+  it('refuses a filter pattern it cannot apply, naming where and why', async () => {
+    const table = await createTestTable();
+    const start = (filters: StreamPollerOptions['filters']) =>
+      startStreamPoller({ dynamoEndpoint: table.endpoint, tableName: table.tableName, polling: false, handler: async () => undefined, ...(filters ? { filters } : {}) });
+
+    expect(() => start([{ dynamodb: { NewImage: { type: { S: [{ prefix: 'sess' }] } } } }] as unknown as StreamPollerOptions['filters'])).toThrow(
+      /filters\[0\]\.dynamodb\.NewImage\.type\.S must list exact values.*prefix/,
+    );
+    expect(() => start([{}])).toThrow(/filters\[0\] must be a non-empty object/);
   });
 
   it('polls by itself on a timer when polling is on', async () => {
