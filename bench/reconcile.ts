@@ -12,7 +12,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { bulkLoad } from './support/seed.js';
 import { createHandler as createSyncHandler } from '../functions/sync-schedules/handler.js';
 import { virtualClock } from '../local/clock.js';
 import { startLocalScheduler, type LocalScheduler } from '../local/scheduler/server.js';
@@ -39,7 +40,6 @@ const SIZES = [10_000, 100_000] as const;
 const TARGET_RATIO = 1.1;
 const WINDOW_CLIENTS = 40;
 const SESSIONS_PER_NOISE_CLIENT = 20;
-const PARALLEL_BATCHES = 8;
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -132,33 +132,6 @@ function noiseItems(n: number): Record<string, unknown>[] {
   return [client, plan, session];
 }
 
-async function writeBatch(db: DynamoDBDocumentClient, items: Record<string, unknown>[]): Promise<void> {
-  let pending = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const out = await db.send(new BatchWriteCommand({ RequestItems: { [READS_TABLE]: pending } }));
-    pending = (out.UnprocessedItems?.[READS_TABLE] ?? []) as typeof pending;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
-}
-
-/** Loads noise sessions [from, to) with their clients and plans, 25 items a batch, several in flight. */
-async function loadNoise(db: DynamoDBDocumentClient, from: number, to: number): Promise<void> {
-  const items: Record<string, unknown>[] = [];
-  let n = from;
-  let next = 0;
-  const take = (): Record<string, unknown>[] | undefined => {
-    while (items.length - next < 25 && n < to) items.push(...noiseItems(n++));
-    if (next >= items.length) return undefined;
-    const batch = items.slice(next, next + 25);
-    next += batch.length;
-    return batch;
-  };
-  const worker = async () => {
-    for (let batch = take(); batch; batch = take()) await writeBatch(db, batch);
-  };
-  await Promise.all(Array.from({ length: PARALLEL_BATCHES }, worker));
-}
-
 /** A local Scheduler (virtual clock: nothing fires) and a client that counts the calls it sends. */
 async function schedulerAt(at: string): Promise<{ local: LocalScheduler; client: SchedulerClient; adapter: EventBridgeMessageScheduler; calls: string[] }> {
   const local = await startLocalScheduler({ clock: virtualClock(new Date(at)), region: LOCAL_REGION, targets: { [DISPATCH_ARN]: async () => undefined } });
@@ -206,7 +179,7 @@ async function readsAsTheTableGrows(endpoint: string): Promise<Record<string, un
     let loaded = inWindow;
     for (const size of SIZES) {
       const started = performance.now();
-      await loadNoise(db, loaded - inWindow, size - inWindow);
+      await bulkLoad(db, READS_TABLE, loaded - inWindow, size - inWindow, noiseItems);
       loaded = size;
       const seedSeconds = Math.round((performance.now() - started) / 100) / 10;
       bySize[`${size}`] = { ...(await measurePass(db, scheduler)), seedSeconds };

@@ -8,7 +8,8 @@
  * the store's CapacityMeter counts requests, items and read units. The summary's reads should
  * follow the therapist's activity, not the table: the target is a ratio within 1.1.
  */
-import { BatchWriteCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { bulkLoad } from './support/seed.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
 import { keys } from '../shared/adapters/dynamodb/keys.js';
 import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
@@ -23,7 +24,6 @@ const SIZES = [10_000, 100_000] as const;
 const TARGET_RATIO = 1.1;
 const ACTIVE_CLIENTS = 40;
 const OTHER_THERAPISTS = 50;
-const PARALLEL_BATCHES = 8;
 
 const clinic = clinicSchema.parse({ name: 'Bench Clinic', senderEmail: 'care@bench.example', timezone: 'Europe/London', baseUrl: 'https://bench.example' });
 const therapist = therapistSchema.parse({ id: 't-bench', name: 'Bea Bench', email: 'bea@bench.example', timezone: 'Europe/London' });
@@ -89,30 +89,6 @@ function noiseSession(n: number): Record<string, unknown> {
   };
 }
 
-async function writeBatch(db: DynamoDBDocumentClient, items: Record<string, unknown>[]): Promise<void> {
-  let pending = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const out = await db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: pending } }));
-    pending = (out.UnprocessedItems?.[TABLE] ?? []) as typeof pending;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
-}
-
-/** Loads noise sessions [from, to) in 25-item batches, several batches in flight. */
-async function loadNoise(db: DynamoDBDocumentClient, from: number, to: number): Promise<void> {
-  const batches: number[] = [];
-  for (let n = from; n < to; n += 25) batches.push(n);
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const first = batches[next++]!;
-      const items = Array.from({ length: Math.min(25, to - first) }, (_, i) => noiseSession(first + i));
-      await writeBatch(db, items);
-    }
-  };
-  await Promise.all(Array.from({ length: PARALLEL_BATCHES }, worker));
-}
-
 interface Reads {
   readonly requests: number;
   readonly itemsRead: number;
@@ -144,7 +120,7 @@ export async function run(): Promise<Record<string, unknown>> {
     let loaded = own;
     for (const size of SIZES) {
       const started = performance.now();
-      await loadNoise(db, loaded - own, size - own);
+      await bulkLoad(db, TABLE, loaded - own, size - own, (n) => [noiseSession(n)]);
       loaded = size;
       const seedSeconds = Math.round((performance.now() - started) / 100) / 10;
       bySize[`${size}`] = { ...(await measureOneSummary(db)), seedSeconds };

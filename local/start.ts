@@ -20,10 +20,9 @@ import { seedDemo } from './demo/seed.js';
 import { checkInLink, emailLine, watchOutbox } from './demo/watch.js';
 import { answerCheckIn } from './simulation/actions.js';
 import { freePort } from './ports.js';
-import { appendDeadLetter, clearTwinState, writeTwinState, type ClockState } from './cli/state.js';
-import { functionArn, LOCAL_SCHEDULE_GROUP, SCHEDULE_DLQ_ARN, SCHEDULER_ROLE_ARN, startTwin } from './twin.js';
+import { appendDeadLetter, clearTwinState, twinStateOf, writeTwinState, type ClockState } from './cli/state.js';
+import { startTwin } from './twin.js';
 import type { Clock } from './clock.js';
-import { LOCAL_REGION } from './services.js';
 
 silenceSdkNodeVersionWarning();
 
@@ -128,22 +127,7 @@ try {
   const { mailer } = await seedDemo(twin, demo);
   const realStartMs = clock ? clock.go() : Date.now();
   const clockState: ClockState = clock ? { mode: 'accelerated', virtualStartMs: start.getTime(), realStartMs, factor: speed } : { mode: 'real' };
-  const statePath = writeTwinState({
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    tableName: twin.tableName,
-    dynamoEndpoint: twin.dynamoEndpoint,
-    sesEndpoint: twin.sesEndpoint,
-    schedulerEndpoint: twin.scheduler.endpoint,
-    scheduleGroup: LOCAL_SCHEDULE_GROUP,
-    schedulerRoleArn: SCHEDULER_ROLE_ARN,
-    dispatchArn: functionArn('dispatch'),
-    deadLetterArn: SCHEDULE_DLQ_ARN,
-    ...(twin.webUrl ? { webUrl: twin.webUrl } : {}),
-    region: LOCAL_REGION,
-    clinic: twin.clinic,
-    clock: clockState,
-  });
+  const statePath = writeTwinState(twinStateOf(twin, clockState));
 
   console.log('');
   console.log(`SES v2 inbox     ${twin.sesEndpoint}/`);

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { clinicSchema } from '../../shared/domain/model.js';
 import type { DeadLetter } from '../scheduler/server.js';
+import { functionArn, LOCAL_SCHEDULE_GROUP, SCHEDULE_DLQ_ARN, SCHEDULER_ROLE_ARN, type Twin } from '../twin.js';
+import { LOCAL_REGION } from '../services.js';
 
 /** The project root, from this file's own place in it (local/cli/state.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,6 +59,26 @@ const DEAD_LETTERS_FILE = 'dead-letters.jsonl';
 const REDRIVEN_FILE = 'redriven.jsonl';
 
 /** Writes the state file; a twin other than the one that wrote it last starts with no dead letters. */
+/** What the CLI needs to reach a running twin: its endpoints, names and clock. */
+export function twinStateOf(twin: Twin, clock: TwinState['clock'], startedAt = new Date().toISOString()): TwinState {
+  return {
+    pid: process.pid,
+    startedAt,
+    tableName: twin.tableName,
+    dynamoEndpoint: twin.dynamoEndpoint,
+    sesEndpoint: twin.sesEndpoint,
+    schedulerEndpoint: twin.scheduler.endpoint,
+    scheduleGroup: LOCAL_SCHEDULE_GROUP,
+    schedulerRoleArn: SCHEDULER_ROLE_ARN,
+    dispatchArn: functionArn('dispatch'),
+    deadLetterArn: SCHEDULE_DLQ_ARN,
+    ...(twin.webUrl ? { webUrl: twin.webUrl } : {}),
+    region: LOCAL_REGION,
+    clinic: twin.clinic,
+    clock,
+  };
+}
+
 export function writeTwinState(state: TwinState, dir = stateDir()): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, STATE_FILE);

@@ -180,6 +180,12 @@ export const checkInAnswersSchema = z.object({
 export type CheckInAnswers = z.output<typeof checkInAnswersSchema>;
 export const SCORES = ['pain', 'mobility', 'stress', 'sleep'] as const;
 export type Score = (typeof SCORES)[number];
+export type ScoreSet = { readonly [K in Score]: number };
+
+/** Just the four scores of a check-in (or anything carrying them), for baselines and comparisons. */
+export function scoresOf(answers: ScoreSet): ScoreSet {
+  return { pain: answers.pain, mobility: answers.mobility, stress: answers.stress, sleep: answers.sleep };
+}
 
 /** A stored check-in: the answers for one session, and whether they are the plan's baseline. */
 export interface CheckIn extends CheckInAnswers {

@@ -14,7 +14,7 @@
  * Nothing is written; the result holds Instants, and the template formats them in local time.
  */
 import { Duration } from 'luxon';
-import type { Clinic, Client, Therapist } from '../domain/model.js';
+import { scoresOf, type Clinic, type Client, type Therapist } from '../domain/model.js';
 import { redFlags } from '../domain/red-flags.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
 import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
@@ -166,10 +166,6 @@ function longestMs(iso: string): number {
  */
 export function checkInDueAt(session: { start: Instant; durationMinutes: number }, plan: Pick<StoredPlan, 'checkInAfter'>, zone: string, quiet: Clinic['quietHours']): Instant {
   return applyQuietHours(addOffset(endOf(session), plan.checkInAfter, zone), zone, quiet);
-}
-
-function scoresOf(s: Scores): Scores {
-  return { pain: s.pain, mobility: s.mobility, stress: s.stress, sleep: s.sleep };
 }
 
 function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {

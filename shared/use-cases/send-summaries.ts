@@ -16,6 +16,7 @@
  * Logs carry only opaque ids (therapist id, message name) and error names, never names,
  * addresses or answers.
  */
+import type { OpsLog } from '../ports/log.js';
 import { NotFoundError, PermanentError, RetryableError } from '../domain/errors.js';
 import { messageName } from '../domain/message.js';
 import type { Clinic, Therapist } from '../domain/model.js';
@@ -29,11 +30,7 @@ import { buildSummary, mapWithConcurrency } from './build-summary.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 
 /** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
-export interface SummaryLogger {
-  info(message: string, attributes: Record<string, unknown>): void;
-  warn(message: string, attributes: Record<string, unknown>): void;
-  error(message: string, attributes: Record<string, unknown>): void;
-}
+export type SummaryLogger = OpsLog;
 
 export interface SendSummariesDeps {
   readonly store: ClinicStore;

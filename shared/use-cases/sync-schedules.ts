@@ -36,15 +36,9 @@ import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
 import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
+import { silentLog, type OpsLog } from '../ports/log.js';
 
-/** Structured operational log; attributes are opaque ids and counts only. */
-export interface OpsLog {
-  info(message: string, attributes: Record<string, unknown>): void;
-  warn(message: string, attributes: Record<string, unknown>): void;
-  error(message: string, attributes: Record<string, unknown>): void;
-}
-
-export const silentLog: OpsLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export { silentLog, type OpsLog };
 
 export interface SchedulingDeps {
   readonly store: ClinicStore;

@@ -14,7 +14,7 @@ import { CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-sc
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { scheduleInput } from '../../shared/adapters/scheduler/eventbridge.js';
 import { runCli } from '../../local/cli/program.js';
-import { appendDeadLetter, PROJECT_ROOT, writeTwinState } from '../../local/cli/state.js';
+import { appendDeadLetter, PROJECT_ROOT, twinStateOf, writeTwinState } from '../../local/cli/state.js';
 import { answerCheckIn } from '../../local/simulation/actions.js';
 import { LOCAL_REGION } from '../../local/services.js';
 import { functionArn, LOCAL_SCHEDULE_GROUP, SCHEDULE_DLQ_ARN, SCHEDULER_ROLE_ARN, startTwin, type Twin } from '../../local/twin.js';
@@ -26,24 +26,7 @@ let twin: Twin;
 
 /** The state file a running `npm start` writes, with the twin's clock standing at its current time. */
 function writeState(): void {
-  writeTwinState(
-    {
-      pid: process.pid,
-      startedAt: T0,
-      tableName: twin.tableName,
-      dynamoEndpoint: twin.dynamoEndpoint,
-      sesEndpoint: twin.sesEndpoint,
-      schedulerEndpoint: twin.scheduler.endpoint,
-      scheduleGroup: LOCAL_SCHEDULE_GROUP,
-      schedulerRoleArn: SCHEDULER_ROLE_ARN,
-      dispatchArn: functionArn('dispatch'),
-      deadLetterArn: SCHEDULE_DLQ_ARN,
-      region: LOCAL_REGION,
-      clinic: twin.clinic,
-      clock: { mode: 'fixed', at: twin.clock.now().toISOString() },
-    },
-    stateDir,
-  );
+  writeTwinState(twinStateOf(twin, { mode: 'fixed', at: twin.clock.now().toISOString() }, T0), stateDir);
 }
 
 async function advanceTo(instant: string): Promise<void> {

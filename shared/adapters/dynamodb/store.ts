@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../../domain/model.js';
-import { CATEGORIES } from '../../domain/model.js';
+import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { MessageKind } from '../../domain/message.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
 import type {
@@ -30,7 +30,6 @@ import type {
   MaintenanceMark,
   MessageContext,
   RescheduleRequest,
-  Scores,
   StoredCheckIn,
   StoredPlan,
   StoredSession,
@@ -53,10 +52,6 @@ function strip<T>(item: Item | undefined): T | undefined {
   const copy: Item = { ...item };
   for (const key of KEY_ATTRIBUTES) delete copy[key];
   return copy as T;
-}
-
-function scoresOf(a: Scores): Scores {
-  return { pain: a.pain, mobility: a.mobility, stress: a.stress, sleep: a.sleep };
 }
 
 function isConditionFailure(error: unknown): boolean {
