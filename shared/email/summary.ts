@@ -10,11 +10,11 @@
  */
 import { DateTime } from 'luxon';
 import type { Block, Brand, EmailDocument } from './document.js';
+import type { EmailAttachment } from './email.js';
 import { renderDocument } from './render.js';
 import { SCORES } from '../domain/model.js';
 import { comparisonOf, describeChange, describeCheckIn, DIRECTION_LEGEND, trendLine } from '../domain/trends.js';
 import type { CheckInLine, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
-import type { OutgoingEmail } from '../ports/mailer.js';
 
 /** SES accepts larger messages, but many receiving servers and phones struggle past 1 MB. */
 export const MAX_RAW_MESSAGE_BYTES = 1_000_000;
@@ -385,7 +385,7 @@ export interface ComposedSummary {
   readonly subject: string;
   readonly html: string;
   readonly text: string;
-  readonly attachments: NonNullable<OutgoingEmail['attachments']>;
+  readonly attachments: readonly EmailAttachment[];
   /** Set when the guard shortened the email: how many table rows it kept, of how many. */
   readonly truncated?: { readonly shownRows: number; readonly totalRows: number; readonly notesShortenedTo?: number };
   readonly estimatedBytes: number;

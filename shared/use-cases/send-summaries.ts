@@ -17,6 +17,7 @@
  * addresses or answers.
  */
 import type { OpsLog } from '../ports/log.js';
+import { composeEmail } from '../email/email.js';
 import { NotFoundError, PermanentError, RetryableError } from '../domain/errors.js';
 import { messageName } from '../domain/message.js';
 import type { Clinic, Therapist } from '../domain/model.js';
@@ -161,15 +162,13 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
     }
     const email = composeSummary(data, { clinicName: deps.clinic.name }, deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes });
     stage = 'send';
-    const { messageId } = await deps.mailer.send({
-      from: deps.clinic.senderEmail,
+    // The same envelope as every other email: the clinic's display name, header-safe values.
+    const { messageId } = await deps.mailer.send(composeEmail({
+      clinic: deps.clinic,
       to: therapist.email,
-      subject: email.subject,
-      html: email.html,
-      text: email.text,
-      attachments: email.attachments,
+      rendered: { subject: email.subject, html: email.html, text: email.text, headers: {}, attachments: email.attachments },
       tags: { message: name, kind: 'summary' },
-    });
+    }));
     await markSentPersistently(deps.ledger, name, messageId, now);
     deps.logger.info('summary sent', {
       therapistId: therapist.id,
