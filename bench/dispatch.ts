@@ -17,14 +17,13 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { build, type Metafile } from 'esbuild';
 import { virtualClock } from '../local/clock.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSesLocal } from '../local/services.js';
 import { createDocumentClient, newMeter } from '../shared/adapters/dynamodb/client.js';
 import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
 import { InMemoryMessageScheduler } from '../shared/adapters/scheduler/memory.js';
-import { SesMailer } from '../shared/adapters/ses/mailer.js';
+import { createSesClient, SesMailer } from '../shared/adapters/ses/mailer.js';
 import type { MessageIdentity } from '../shared/domain/message.js';
 import { createHandler } from '../functions/dispatch/handler.js';
 import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, type SeededClinic } from '../test/support/memory-clinic.js';
@@ -46,7 +45,7 @@ function starts(past: number): string[] {
 
 async function perEmail(): Promise<Record<string, unknown>> {
   const [dynamo, ses] = await Promise.all([startDynamoDbLocal(), startSesLocal()]);
-  const sesClient = new SESv2Client({ endpoint: ses.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const sesClient = createSesClient({ endpoint: ses.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
     const tableName = 'kw-bench-dispatch';
     await createTable(dynamo.endpoint, tableName);

@@ -1,7 +1,8 @@
 /** Per-file access to the local services started by global-setup.ts. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { createSesClient } from '../../shared/adapters/ses/mailer.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../../shared/adapters/dynamodb/client.js';
 import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/services.js';
@@ -30,7 +31,7 @@ export function resetMeter(meter: CapacityMeter): void {
 }
 
 export function sesClient(): SESv2Client {
-  return new SESv2Client({ endpoint: inject('sesEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return createSesClient({ endpoint: inject('sesEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }
 
 export interface StoredEmail {

@@ -30,6 +30,7 @@ import { PermanentError, RetryableError } from '../../domain/errors.js';
 import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
 import { SendOutcomeUnknownError } from '../../ports/store.js';
 import { readEnv } from '../../config/env.js';
+import { AnsweredOnlyRetryStrategy, SES_MAX_ATTEMPTS } from './retry.js';
 
 /** The one SES call the mailer makes; a test can wrap the real client to inject faults. */
 export interface SesSendClient {
@@ -130,9 +131,17 @@ export class SesMailer implements Mailer {
 
 let shared: SESv2Client | undefined;
 
+/**
+ * An SES client whose SDK retries only calls SES answered with throttling or a 5xx: a call with no
+ * answer may have sent the email, so it is never repeated blind (see retry.ts).
+ */
+export function createSesClient(config: ConstructorParameters<typeof SESv2Client>[0] = {}): SESv2Client {
+  return new SESv2Client({ ...config, maxAttempts: SES_MAX_ATTEMPTS, retryStrategy: new AnsweredOnlyRetryStrategy() });
+}
+
 /** The SES client, created once per container; SES_ENDPOINT points it at SES v2 local in the twin. */
 export function sesClientFromEnv(env: NodeJS.ProcessEnv = process.env): SESv2Client {
-  shared ??= new SESv2Client(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {});
+  shared ??= createSesClient(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {});
   return shared;
 }
 
