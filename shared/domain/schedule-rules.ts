@@ -29,6 +29,13 @@ export const MIN_REMINDER_LEAD_MINUTES = 60;
  */
 export const CHECK_IN_LATE_WINDOW_HOURS = 72;
 
+/**
+ * A maintenance nudge held up (throttling, an outage) is still worth sending within this many hours
+ * of its due time: "your next session is due this week" is still true, and after that the next
+ * reconcile pass and the lapse rules take over.
+ */
+export const NUDGE_LATE_WINDOW_HOURS = 72;
+
 /** Local time at which maintenance nudges fall due: mid-morning, when people plan their week. */
 export const NUDGE_LOCAL_TIME = '10:00';
 

@@ -27,10 +27,15 @@
  * - anything else (throttling, 5xx, storage) → the claim is released and dispatch schedules its own
  *   retry (`<name>.r<n>`, backoff 1, 2, 4 … 30 minutes, same message identity): the Scheduler
  *   invokes Lambda asynchronously, so a thrown error never reaches the schedule's retry policy and
- *   Lambda retries only twice. Past the message's usefulness (a reminder once the time rules would
- *   call it too late, anything else six hours after it was meant to go) it is marked failed "gave up after N
- *   retries". Only when the retry schedule cannot be created is the error thrown, leaving Lambda's
- *   own retries as the last resort.
+ *   Lambda retries only twice. Past the message's usefulness — the same lateness rules that decide
+ *   a late delivery (a reminder under an hour before its session, a check-in 72 hours after it was
+ *   due, a nudge 72 hours after its due date) — it is marked failed "gave up after N retries".
+ *   Only when the retry schedule cannot be created is the error thrown, leaving Lambda's own
+ *   retries as the last resort.
+ *
+ * A check-in or nudge that arrives inside the clinic's quiet hours (a retry, a late delivery) is
+ * not sent at night: like a second email of the day, it is deferred under a deferral name to the
+ * end of the quiet window.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
@@ -38,8 +43,8 @@ import { PermanentError, RetryableError } from '../domain/errors.js';
 import { dispatchPayloadSchema, type DispatchPayload } from '../domain/dispatch-payload.js';
 import { categoryOf, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
-import { MIN_REMINDER_LEAD_MINUTES, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
-import { localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
+import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
+import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
 import { renderCheckIn, renderMaintenanceNudge, renderReminder } from '../email/templates.js';
 import type { EmailTexts } from '../email/texts.js';
@@ -179,6 +184,12 @@ function decisionFor(decisions: MessageDecision[], name: string): MessageDecisio
   return decisions.find((d) => (d.action === 'schedule' ? d.message.name : d.name) === name);
 }
 
+/** Why the session's message `name` would be too late at `at`, if it would. */
+function latenessAt(rules: Omit<Parameters<typeof planSessionMessages>[0], 'now'>, name: string, at: Instant): string | undefined {
+  const late = decisionFor(planSessionMessages({ ...rules, now: at }), name);
+  return late?.action === 'skip' && LATENESS_REASONS.includes(late.reason) ? late.reason : undefined;
+}
+
 /**
  * When the message was meant to go: the first schedule's time, carried by a retry schedule, else
  * the time the Scheduler meant this one for (`scheduledTime`, the same on every retry), else now.
@@ -225,8 +236,8 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
 
   const name = messageName(baseIdentity(identity));
   const rules = { session, plan, client, clinic };
-  const late = decisionFor(planSessionMessages({ ...rules, now }), name);
-  if (late?.action === 'skip' && LATENESS_REASONS.includes(late.reason)) return skip(late.reason);
+  const late = latenessAt(rules, name, now);
+  if (late) return skip(late);
   const planned = decisionFor(planSessionMessages({ ...rules, now: planningProbe(payload, now) }), name);
   if (!planned) return skip(NO_LONGER_PLANNED);
   if (planned.action === 'skip') return skip(planned.reason);
@@ -262,9 +273,6 @@ export function retryDelayMs(n: number): number {
   return Math.min(2 ** (n - 1), 30) * 60_000;
 }
 
-/** How long a check-in or nudge is still worth retrying after it was meant to go. */
-export const RETRY_WINDOW_MS = 6 * 3_600_000;
-
 /**
  * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
  * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
@@ -284,12 +292,15 @@ function idsOf(payload: DispatchRequest): OneTimeSchedule['payload'] {
 }
 
 /**
- * The last moment a retry is any use: a reminder while the time rules would still send it (up to
- * MIN_REMINDER_LEAD_MINUTES before its session), anything else within RETRY_WINDOW_MS.
+ * Whether the message would still be sent at `at`, by the rules that judge a late delivery: a
+ * session's message while the time rules do not call it too late, a nudge within
+ * NUDGE_LATE_WINDOW_HOURS of its due date.
  */
-function retryDeadline(decision: Extract<Decision, { send: true }>, kind: DispatchKind, intendedAt: Instant): Instant {
-  if (kind === 'reminder' && decision.session) return toInstant(Date.parse(decision.session.start) - MIN_REMINDER_LEAD_MINUTES * 60_000);
-  return toInstant(Date.parse(intendedAt) + RETRY_WINDOW_MS);
+function stillUsefulAt(attempt: Attempt, at: Instant): boolean {
+  const { client, plan, session, dueAt } = attempt.decision;
+  if (!session) return Date.parse(at) <= Date.parse(dueAt) + NUDGE_LATE_WINDOW_HOURS * 3_600_000;
+  const rules = { session, plan, client, clinic: attempt.deps.clinic };
+  return latenessAt(rules, messageName(baseIdentity(attempt.payload.message)), at) === undefined;
 }
 
 interface Attempt {
@@ -322,6 +333,20 @@ async function scheduleRetry(attempt: Attempt, delayMs: number, cause: unknown):
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'unknown');
 
+/**
+ * Moves a non-urgent message to `deferredTo` under its next deferral name, and settles this claim
+ * as skipped, marked as a deferral so it is never claimed again.
+ */
+async function defer(attempt: Attempt, deferredTo: Instant, why: string): Promise<SendOutcome> {
+  const { deps, log, payload, name, kind, now } = attempt;
+  const next = deferredIdentity(payload.message);
+  const deferredName = messageName(next);
+  await deps.scheduler.upsert({ name: deferredName, at: deferredTo, payload: { ...idsOf(payload), message: next } });
+  await deps.ledger.settleSkipped(name, `deferred to ${deferredTo}: ${why}`, now, deferredTo);
+  log.info(`message deferred: ${why}`, { messageName: name, kind, deferredTo, deferredName });
+  return { status: 'deferred', name, deferredName, deferredTo };
+}
+
 /** A ledger write that lost to another attempt: that attempt's outcome stands. */
 async function settledElsewhere(attempt: Attempt, error: LedgerConflictError): Promise<SendOutcome> {
   const entry = await attempt.deps.ledger.get(attempt.name);
@@ -349,8 +374,7 @@ async function settleFailure(attempt: Attempt, error: unknown): Promise<SendOutc
     }
     const retries = payload.redelivery?.count ?? 0;
     const delay = retryDelayMs(retries + 1);
-    const deadline = retryDeadline(attempt.decision, kind, intendedTime(payload, now));
-    if (attempt.nowDate.getTime() + delay >= Date.parse(deadline)) {
+    if (!stillUsefulAt(attempt, toInstant(attempt.nowDate.getTime() + delay))) {
       const reason = `gave up after ${retries} retries: ${error instanceof RetryableError ? error.message : errorName(error)}`;
       await deps.ledger.markFailed(name, reason, now);
       log.error('message failed: no retry would still be useful', { messageName: name, kind, retries, error: errorName(error) });
@@ -427,15 +451,13 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
   try {
     if (!isUrgent(kind)) {
       const zone = decision.client.timezone;
+      const quiet = deps.clinic.quietHours;
       const expiresAt = toInstant(nowDate.getTime() + 2 * 86_400_000);
+      // Quiet hours first: a check-in retried or delivered late at night waits for the morning,
+      // and only then takes the day's one non-urgent email.
+      if (isInQuietHours(now, zone, quiet)) return await defer(attempt, applyQuietHours(now, zone, quiet), 'quiet hours');
       if (!(await ledger.holdDayCap(decision.client.id, localDate(now, zone), name, expiresAt))) {
-        const deferredTo = nextNonUrgentSlot(now, zone, deps.clinic.quietHours);
-        const next = deferredIdentity(identity);
-        const deferredName = messageName(next);
-        await deps.scheduler.upsert({ name: deferredName, at: deferredTo, payload: { ...idsOf(payload), message: next } });
-        await ledger.settleSkipped(name, `deferred to ${deferredTo}: one non-urgent email per day`, now, deferredTo);
-        log.info('message deferred: one non-urgent email per day', { messageName: name, kind, deferredTo, deferredName });
-        return { status: 'deferred', name, deferredName, deferredTo };
+        return await defer(attempt, nextNonUrgentSlot(now, zone, quiet), 'one non-urgent email per day');
       }
     }
     rendered = render(deps, decision, kind, nowDate);

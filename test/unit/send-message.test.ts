@@ -285,14 +285,71 @@ describe('when SES fails', () => {
     expect(scheduler.schedules.has(`${name}.r7`)).toBe(false);
   });
 
-  it('gives up on a check-in six hours after it was meant to go', async () => {
+  it('keeps retrying a check-in six hours after it was meant to go: the time rules still want it for 72 hours', async () => {
     const identity = checkInIdentity(session());
     mailer.failNext(new RetryableError('SES is throttling'));
     clock.set(new Date('2027-02-02T20:45:00.000Z'));
 
     const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T20:45:00.000Z'), redelivery: { count: 9, intendedAt: CHECK_IN_DUE } });
 
-    expect(outcome).toMatchObject({ status: 'failed', reason: 'gave up after 9 retries: SES is throttling' });
+    expect(outcome).toMatchObject({ status: 'retry-scheduled', retryAt: '2027-02-02T21:15:00.000Z', redelivery: 10 });
+  });
+
+  it('gives up on a check-in once its next retry would fall past the 72-hour late window', async () => {
+    const identity = checkInIdentity(session());
+    mailer.failNext(new RetryableError('SES is throttling'));
+    // Due 2 Feb 15:00; the window closes 5 Feb 15:00, and a 30-minute wait from 14:45 passes it.
+    clock.set(new Date('2027-02-05T14:45:00.000Z'));
+
+    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-05T14:45:00.000Z'), redelivery: { count: 40, intendedAt: CHECK_IN_DUE } });
+
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'gave up after 40 retries: SES is throttling' });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('gives up on a nudge once its next retry would come more than 72 hours after its due date', async () => {
+    const dueAt = '2027-03-15T10:00:00.000Z';
+    await store.setMaintenanceMark(seeded.client.id, seeded.plan.id, { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt }, '2027-03-29T09:00:00.000Z');
+    const identity = nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London');
+    mailer.failNext(new RetryableError('SES is throttling'), 2);
+
+    clock.set(new Date('2027-03-16T10:00:00.000Z'));
+    const early = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-03-16T10:00:00.000Z'), redelivery: { count: 12, intendedAt: dueAt } });
+    clock.set(new Date('2027-03-18T09:45:00.000Z'));
+    const late = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-03-18T09:45:00.000Z'), redelivery: { count: 40, intendedAt: dueAt } });
+
+    expect(early).toMatchObject({ status: 'retry-scheduled', redelivery: 13 });
+    expect(late).toMatchObject({ status: 'failed', reason: 'gave up after 40 retries: SES is throttling' });
+  });
+
+  it('defers a check-in retry that comes due in quiet hours to the end of the quiet window, without sending', async () => {
+    const identity = checkInIdentity(session());
+    const name = messageName(identity);
+    clock.set(new Date('2027-02-02T21:15:00.000Z'));
+
+    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T21:15:00.000Z'), redelivery: { count: 10, intendedAt: CHECK_IN_DUE } });
+
+    const next = deferredIdentity(identity);
+    expect(outcome).toEqual({ status: 'deferred', name, deferredName: messageName(next), deferredTo: '2027-02-03T08:00:00.000Z' });
+    expect(mailer.sent).toEqual([]);
+    expect(await store.get(name)).toMatchObject({ status: 'skipped', reason: 'deferred to 2027-02-03T08:00:00.000Z: quiet hours' });
+    expect(scheduler.schedules.get(messageName(next))).toMatchObject({ at: '2027-02-03T08:00:00.000Z', payload: { message: next } });
+    expect(scheduler.schedules.get(messageName(next))!.payload).not.toHaveProperty('redelivery');
+  });
+
+  it('sends the deferred check-in at the end of the quiet window, once', async () => {
+    const identity = checkInIdentity(session());
+    clock.set(new Date('2027-02-02T23:30:00.000Z'));
+    await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T23:30:00.000Z'), redelivery: { count: 12, intendedAt: CHECK_IN_DUE } });
+    const deferred = scheduler.schedules.get(messageName(deferredIdentity(identity)))!;
+
+    clock.set(new Date(deferred.at));
+    const sent = await sendMessage(deps, { ...deferred.payload, scheduledTime: deferred.at });
+    const again = await sendMessage(deps, { ...deferred.payload, scheduledTime: deferred.at });
+
+    expect(sent.status).toBe('sent');
+    expect(again).toMatchObject({ status: 'duplicate' });
+    expect(mailer.sent).toHaveLength(1);
   });
 
   it('throws, claim released, when its retry schedule cannot be created: Lambda’s own retry is the last resort', async () => {
