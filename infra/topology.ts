@@ -42,6 +42,8 @@ export interface FunctionSpec {
   readonly permissions: readonly Permission[];
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
+  /** Package files the code reads at run time, shipped beside the bundle (by module path). */
+  readonly bundleFiles?: readonly string[];
 }
 
 const TABLE = ['TABLE_NAME'] as const;
@@ -89,6 +91,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     permissions: ['table:read', 'table:write', 'ses:send'],
     memoryMb: 1024,
     timeoutSeconds: 300,
+    // The trend charts' rasteriser (shared/email/chart.ts).
+    bundleFiles: ['@resvg/resvg-wasm/index_bg.wasm'],
   },
   {
     name: 'web',

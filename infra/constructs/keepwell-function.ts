@@ -5,7 +5,8 @@
  * every other permission is granted by the stack next to the environment variable that needs it.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, resolve } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -123,9 +124,21 @@ export class KeepwellFunction extends Construct {
         // Some CommonJS dependencies call require() at run time; an ES module has none of its own.
         banner: "import{createRequire as __kwCreateRequire}from'node:module';const require=__kwCreateRequire(import.meta.url);",
         forceDockerBundling: false,
+        ...(spec.bundleFiles && spec.bundleFiles.length > 0 ? { commandHooks: bundleFileHooks(spec.bundleFiles, props.projectRoot) } : {}),
       },
       ...(props.onFailure ? { onFailure: props.onFailure } : {}),
       ...(props.retryAttempts !== undefined ? { retryAttempts: props.retryAttempts } : {}),
     });
   }
+}
+
+/** Copies each of `files` (module paths resolved from the project) beside the function's bundle. */
+function bundleFileHooks(files: readonly string[], projectRoot: string) {
+  const require = createRequire(resolve(projectRoot, 'package.json'));
+  const sources = files.map((file) => require.resolve(file));
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir: string, outputDir: string) => sources.map((source) => `cp "${source}" "${outputDir}/${basename(source)}"`),
+  };
 }

@@ -59,6 +59,18 @@ export const instantSchema = z
   )
   .transform((s) => new Date(s).toISOString());
 
+/** Thresholds of the plan-adjustment suggestions in the therapist's summary (domain/suggestions.ts). */
+export const suggestionRulesSchema = z
+  .object({
+    /** Pain or stress worse on each of this many maintenance check-ins in a row → a shorter interval. */
+    worseningCheckIns: z.number().int().min(2, 'must be at least 2').max(12).default(2),
+    /** No score worse across this many maintenance check-ins, some better than baseline → a longer interval. */
+    improvingCheckIns: z.number().int().min(2, 'must be at least 2').max(12).default(3),
+    /** This many check-ins in a row unanswered → check in by phone. */
+    unansweredCheckIns: z.number().int().min(1).max(12).default(3),
+  })
+  .strict();
+
 export const clinicSchema = z.object({
   name: textSchema(120),
   senderEmail: emailSchema,
@@ -70,6 +82,7 @@ export const clinicSchema = z.object({
   phone: textSchema(40).optional(),
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
+  suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

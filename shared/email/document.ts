@@ -21,6 +21,8 @@ export type Block =
       readonly rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly tone?: Tone }>;
     }
   | { readonly type: 'list'; readonly items: readonly string[] }
+  /** An inline picture attached to the email under `cid`; `alt` says the same in words. */
+  | { readonly type: 'image'; readonly cid: string; readonly alt: string }
   | { readonly type: 'divider' };
 
 export interface EmailDocument {

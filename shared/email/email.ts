@@ -13,6 +13,14 @@ export interface EmailAttachment {
   readonly content: string;
 }
 
+/** A picture shown inline where the HTML says `cid:<contentId>` (a summary's trend chart). */
+export interface InlineImage {
+  readonly filename: string;
+  readonly contentType: 'image/png';
+  readonly content: Uint8Array;
+  readonly contentId: string;
+}
+
 export interface RenderedEmail {
   readonly subject: string;
   readonly html: string;
@@ -20,6 +28,7 @@ export interface RenderedEmail {
   /** Extra headers, e.g. List-Unsubscribe; values are header-safe. */
   readonly headers: Readonly<Record<string, string>>;
   readonly attachments: readonly EmailAttachment[];
+  readonly inlineImages?: readonly InlineImage[];
   /** Where a reply should go when not to the sender (a therapist replying to a client). */
   readonly replyTo?: string;
 }
@@ -75,7 +84,7 @@ export function composeEmail(input: {
     html: rendered.html,
     text: rendered.text,
     headers,
-    attachments: rendered.attachments,
+    attachments: [...rendered.attachments, ...(rendered.inlineImages ?? [])],
     ...(input.tags ? { tags: input.tags } : {}),
   };
 }

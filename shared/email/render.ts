@@ -87,9 +87,17 @@ function blockHtml(block: Block): string {
       return tableHtml(block);
     case 'list':
       return fragment('list', { ITEMS: block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('') });
+    case 'image':
+      return fragment('image', { CID: escapeHtml(safeContentId(block.cid)), ALT: text(block.alt) });
     case 'divider':
       return fragment('divider', {});
   }
+}
+
+/** A Content-ID is an addr-spec-like token: only what SES and every mail client accept in `cid:`. */
+function safeContentId(cid: string): string {
+  if (!/^[A-Za-z0-9.@_-]{1,100}$/.test(cid)) throw new Error(`image content id "${cid}" is not a safe token`);
+  return cid;
 }
 
 /** The plain-text part: the same blocks, read top to bottom, links written out in full. */
@@ -115,6 +123,8 @@ function blockText(block: Block): string {
     }
     case 'list':
       return block.items.map((i) => `- ${i}`).join('\n');
+    case 'image':
+      return `[Chart] ${block.alt}`;
     case 'divider':
       return '----------------------------------------';
   }

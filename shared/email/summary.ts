@@ -10,11 +10,12 @@
  */
 import { DateTime } from 'luxon';
 import type { Block, Brand, EmailDocument } from './document.js';
-import type { EmailAttachment } from './email.js';
+import { scoreTrendWords, type RenderedChart } from './chart.js';
+import type { EmailAttachment, InlineImage } from './email.js';
 import { renderDocument } from './render.js';
 import { SCORES } from '../domain/model.js';
 import { comparisonOf, describeChange, describeCheckIn, DIRECTION_LEGEND, trendLine } from '../domain/trends.js';
-import type { CheckInLine, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
+import type { CheckInLine, PlanTrend, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
 
 /** SES accepts larger messages, but many receiving servers and phones struggle past 1 MB. */
 export const MAX_RAW_MESSAGE_BYTES = 1_000_000;
@@ -80,6 +81,8 @@ export function emptySummaryLine(data: SummaryData): string {
 
 /** How much the size guard lets the document show. */
 export interface DocumentOptions {
+  /** Each charted plan's picture, by plan id; a plan without one is described in words only. */
+  readonly charts?: ReadonlyMap<string, ChartRef>;
   /** Rows (table rows and flag cards) to show, counted in document order. @default all */
   readonly rowBudget?: number;
   /** The attached CSV's notes were cut to this many characters. */
@@ -129,19 +132,41 @@ function compactAnswers(line: CheckInLine): string {
   return [describeCheckIn(scoresOfLine(line)), trendLine('pain', line.painTrend), ...(notes ? [`notes: ${notes}`] : [])].join(' · ');
 }
 
-// The guard renders one summary several times; its rows are formatted once.
-const sectionCache = new WeakMap<SummaryData, Section[]>();
-
-function sections(data: SummaryData): Section[] {
-  let cached = sectionCache.get(data);
-  if (!cached) {
-    cached = buildSections(data);
-    sectionCache.set(data, cached);
-  }
-  return cached;
+/** A chart as the document refers to it: the inline image's content id and its alt text. */
+export interface ChartRef {
+  readonly cid: string;
+  readonly alt: string;
 }
 
-function buildSections(data: SummaryData): Section[] {
+/** `Sam Patel · back pain: pain 7 → 4 since baseline, better; …` — the trend in words. */
+function trendWords(trend: PlanTrend): string {
+  const words = SCORES.map((s) => scoreTrendWords(s, trend.points)).filter((w): w is string => w !== undefined);
+  const goal = trend.goal ? ` · ${trend.goal}` : '';
+  const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : 'No check-ins';
+  return `${clientLabel(trend.client)}${goal}: ${change}`;
+}
+
+function trendCard(trend: PlanTrend, chart: ChartRef): Block[] {
+  return [
+    { type: 'paragraph', text: trendWords(trend) },
+    { type: 'image', cid: chart.cid, alt: chart.alt },
+  ];
+}
+
+const TREND_LEGEND = 'Charts: pain solid red, mobility dashed blue, stress dotted amber, sleep dash-dot purple, on a 0–10 scale; the shaded column is the baseline, a dark rule a change of phase.';
+
+// The guard renders one summary several times; its rows are formatted once.
+const sectionCache = new WeakMap<SummaryData, { charts: ReadonlyMap<string, ChartRef> | undefined; sections: Section[] }>();
+
+function sections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): Section[] {
+  const cached = sectionCache.get(data);
+  if (cached && cached.charts === charts) return cached.sections;
+  const built = buildSections(data, charts);
+  sectionCache.set(data, { charts, sections: built });
+  return built;
+}
+
+function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): Section[] {
   const zone = data.therapist.timezone;
   const flagged = data.checkIns.filter((c) => c.flags.length > 0);
   const others = data.checkIns.filter((c) => c.flags.length === 0);
@@ -149,6 +174,13 @@ function buildSections(data: SummaryData): Section[] {
 
   if (flagged.length > 0) {
     out.push({ heading: 'Red flags', cards: { what: 'flagged check-ins', items: flagged.map((c) => flagCard(c, zone)) } });
+  }
+  const suggested = data.trends.filter((t) => t.suggestions.length > 0);
+  if (suggested.length > 0) {
+    out.push({
+      heading: 'Suggestions for your judgement',
+      list: suggested.flatMap((t) => t.suggestions.map((x) => `${clientLabel(t.client)}: ${x.text} — ${x.because}`)),
+    });
   }
   if (data.requests.length > 0) {
     out.push({
@@ -197,6 +229,15 @@ function buildSections(data: SummaryData): Section[] {
         columns: ['Client', 'Answers'],
         rows: others.map((c) => ({ cells: [`${clientLabel(c.client)} · ${answeredText(c, zone)}`, compactAnswers(c)] })),
       },
+    });
+  }
+  // Drawn plans only: the check-in rows above already give every answer in words.
+  const charted = data.trends.filter((t) => charts?.has(t.planId));
+  if (charted.length > 0) {
+    out.push({
+      heading: 'Trends since baseline',
+      list: [TREND_LEGEND],
+      cards: { what: 'trend charts', items: charted.map((t) => trendCard(t, charts!.get(t.planId)!)) },
     });
   }
   if (data.coming.length > 0) {
@@ -262,7 +303,7 @@ export function summaryDocument(data: SummaryData, options: DocumentOptions = {}
     if (shown.length < items.length) left.push(`${items.length - shown.length} ${what}`);
     return shown;
   };
-  for (const section of sections(data)) {
+  for (const section of sections(data, options.charts)) {
     blocks.push({ type: 'heading', text: section.heading });
     if (section.list) blocks.push({ type: 'list', items: section.list });
     if (section.cards) blocks.push(...take(section.cards.items, section.cards.what).flat());
@@ -386,13 +427,19 @@ export interface ComposedSummary {
   readonly html: string;
   readonly text: string;
   readonly attachments: readonly EmailAttachment[];
+  /** The trend charts the email shows, attached inline. */
+  readonly inlineImages: readonly InlineImage[];
   /** Set when the guard shortened the email: how many table rows it kept, of how many. */
   readonly truncated?: { readonly shownRows: number; readonly totalRows: number; readonly notesShortenedTo?: number };
   readonly estimatedBytes: number;
 }
 
-function estimate(subject: string, parts: { html: string; text: string }, csv: string | undefined): number {
-  return ENVELOPE_ALLOWANCE_BYTES + Buffer.byteLength(subject) * 3 + encodedSize(parts.html) + encodedSize(parts.text) + (csv ? encodedSize(csv) : 0);
+/** Base64 with line breaks, as MIME carries a binary attachment. */
+const base64Size = (bytes: number) => Math.ceil(bytes / 3) * 4 * (78 / 76);
+
+function estimate(subject: string, parts: { html: string; text: string }, csv: string | undefined, images: readonly InlineImage[]): number {
+  const pictures = images.reduce((n, image) => n + base64Size(image.content.length) + 200, 0);
+  return ENVELOPE_ALLOWANCE_BYTES + Buffer.byteLength(subject) * 3 + encodedSize(parts.html) + encodedSize(parts.text) + (csv ? encodedSize(csv) : 0) + pictures;
 }
 
 /** The largest n in 0..max with fits(n), for a `fits` that holds up to some n and fails above it. */
@@ -407,27 +454,56 @@ function largestThatFits(max: number, fits: (n: number) => boolean): number {
   return lo;
 }
 
-function totalRows(data: SummaryData): number {
-  return sections(data).reduce((n, s) => n + (s.table?.rows.length ?? 0) + (s.cards?.items.length ?? 0), 0);
+function totalRows(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): number {
+  return sections(data, charts).reduce((n, s) => n + (s.table?.rows.length ?? 0) + (s.cards?.items.length ?? 0), 0);
 }
 
-/** Subject, HTML, text and CSV of one summary, kept under `maxBytes` by the guard. */
-export function composeSummary(data: SummaryData, brand: Brand, options: { maxBytes?: number } = {}): ComposedSummary {
+/**
+ * Content ids for the charts: a counter, never a plan or client id, so nothing in the MIME
+ * structure names anyone.
+ */
+function chartRefs(charts: ReadonlyMap<string, RenderedChart> | undefined): { refs: Map<string, ChartRef>; images: Map<string, InlineImage> } {
+  const refs = new Map<string, ChartRef>();
+  const images = new Map<string, InlineImage>();
+  let n = 0;
+  for (const [planId, chart] of charts ?? []) {
+    n += 1;
+    const cid = `trend-${n}@keepwell`;
+    refs.set(planId, { cid, alt: chart.alt });
+    images.set(cid, { filename: `trend-${n}.png`, contentType: 'image/png', content: chart.png, contentId: cid });
+  }
+  return { refs, images };
+}
+
+/** The inline images a document shows: those its image blocks name. */
+function shownImages(doc: EmailDocument, images: ReadonlyMap<string, InlineImage>): InlineImage[] {
+  return doc.blocks.flatMap((b) => (b.type === 'image' && images.has(b.cid) ? [images.get(b.cid)!] : []));
+}
+
+/**
+ * Subject, HTML, text, CSV and inline trend charts of one summary, kept under `maxBytes` by the
+ * guard. `charts` holds each charted plan's picture by plan id; the guard cuts chart cards like
+ * any other rows, least urgent first.
+ */
+export function composeSummary(data: SummaryData, brand: Brand, options: { maxBytes?: number; charts?: ReadonlyMap<string, RenderedChart> } = {}): ComposedSummary {
   const maxBytes = options.maxBytes ?? MAX_RAW_MESSAGE_BYTES;
   const subject = summarySubject(data);
+  const { refs, images } = chartRefs(options.charts);
+  const charts = refs.size > 0 ? refs : undefined;
   const attach = (csv: string) => (data.isEmpty ? [] : [{ filename: CSV_FILENAME, contentType: CSV_TYPE, content: csv }]);
   const build = (rowBudget: number | undefined, csv: string, csvNoteChars?: number) => {
-    const doc = summaryDocument(data, { ...(rowBudget !== undefined ? { rowBudget } : {}), ...(csvNoteChars !== undefined ? { csvNoteChars } : {}) });
+    const doc = summaryDocument(data, { ...(charts ? { charts } : {}), ...(rowBudget !== undefined ? { rowBudget } : {}), ...(csvNoteChars !== undefined ? { csvNoteChars } : {}) });
     const parts = renderDocument(doc, brand);
-    return { parts, bytes: estimate(subject, parts, data.isEmpty ? undefined : csv) };
+    const inlineImages = shownImages(doc, images);
+    return { parts, inlineImages, bytes: estimate(subject, parts, data.isEmpty ? undefined : csv, inlineImages) };
   };
 
   const csv = checkInsCsv(data);
   const full = build(undefined, csv);
-  if (full.bytes <= maxBytes) return { subject, ...full.parts, attachments: attach(csv), estimatedBytes: full.bytes };
+  if (full.bytes <= maxBytes) return { subject, ...full.parts, attachments: attach(csv), inlineImages: full.inlineImages, estimatedBytes: full.bytes };
 
   // Keep as many rows as fit: the largest budget whose email is under the limit.
-  const total = totalRows(data);
+  const total = totalRows(data, charts);
   let keptCsv = csv;
   let notesShortenedTo: number | undefined;
   // The red flags are the last thing to give up: if they and the whole CSV do not fit together,
@@ -444,6 +520,7 @@ export function composeSummary(data: SummaryData, brand: Brand, options: { maxBy
     subject,
     ...kept.parts,
     attachments: attach(keptCsv),
+    inlineImages: kept.inlineImages,
     truncated: { shownRows: rows, totalRows: total, ...(notesShortenedTo !== undefined ? { notesShortenedTo } : {}) },
     estimatedBytes: kept.bytes,
   };

@@ -8,7 +8,8 @@ export interface OutgoingEmail {
   readonly text: string;
   /** Extra headers (List-Unsubscribe …). Values never contain CR or LF. */
   readonly headers?: Readonly<Record<string, string>>;
-  readonly attachments?: ReadonlyArray<{ readonly filename: string; readonly contentType: string; readonly content: string | Uint8Array }>;
+  /** With a `contentId`, an attachment is inline: the HTML shows it as `cid:<contentId>`. */
+  readonly attachments?: ReadonlyArray<{ readonly filename: string; readonly contentType: string; readonly content: string | Uint8Array; readonly contentId?: string }>;
   /** SES message tags: opaque ids only (message name, kind), never a name, address or answer. */
   readonly tags?: Readonly<Record<string, string>>;
 }

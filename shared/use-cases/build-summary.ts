@@ -16,6 +16,9 @@
 import { Duration } from 'luxon';
 import { scoresOf, type Clinic, type Client, type Therapist } from '../domain/model.js';
 import { redFlags } from '../domain/red-flags.js';
+import { numberSessions } from '../domain/schedule-rules.js';
+import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
+import type { ChartPoint } from '../email/chart.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
 import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
@@ -80,6 +83,18 @@ export interface MaintenanceLine {
   readonly isNew: boolean;
 }
 
+/** One plan's course across its check-ins, with what its answers suggest: a chart and a suggestion. */
+export interface PlanTrend {
+  readonly client: SummaryClient;
+  readonly planId: string;
+  readonly goal?: string;
+  /** Every answered check-in of the plan up to the period end, oldest first. */
+  readonly points: readonly ChartPoint[];
+  readonly suggestions: readonly Suggestion[];
+  /** A check-in of the period raised a red flag, or a suggestion asks for a closer look. */
+  readonly needsAttention: boolean;
+}
+
 export interface ComingSession {
   readonly client: SummaryClient;
   readonly sessionId: string;
@@ -113,6 +128,8 @@ export interface SummaryData {
   readonly rebook: readonly RebookLine[];
   readonly maintenance: readonly MaintenanceLine[];
   readonly coming: readonly ComingSession[];
+  /** Plans with a check-in or an unanswered one in the period: those needing attention first. */
+  readonly trends: readonly PlanTrend[];
   /** Nothing happened in the period: no check-in, unanswered check-in, request or maintenance change. */
   readonly isEmpty: boolean;
 }
@@ -121,7 +138,7 @@ export interface BuildSummaryInput {
   readonly store: ClinicStore;
   readonly therapist: Therapist;
   readonly period: SummaryPeriod;
-  readonly clinic: Pick<Clinic, 'quietHours'>;
+  readonly clinic: Pick<Clinic, 'quietHours'> & Partial<Pick<Clinic, 'suggestions'>>;
   /** How many client reads run at once. @default 16 */
   readonly concurrency?: number;
 }
@@ -202,7 +219,8 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
 
   // 2. Full records for clients active in the period; profiles for the rest.
-  const bundleIds = [...new Set([...checkIns.map((c) => c.clientId), ...requests.map((r) => r.clientId)])];
+  // Clients with an unanswered check-in too: their history says whether it is the third in a row.
+  const bundleIds = [...new Set([...checkIns.map((c) => c.clientId), ...requests.map((r) => r.clientId), ...unansweredCandidates.map((s) => s.clientId)])];
   const inBundles = new Set(bundleIds);
   const bundles = new Map<string, ClientBundle>();
   await mapWithConcurrency(bundleIds, concurrency, async (id) => {
@@ -286,6 +304,8 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     ...(s.ofPhase !== undefined ? { ofPhase: s.ofPhase } : {}),
   }));
 
+  const trends = planTrends({ lines, unanswered, bundles, planById, period, clinic, who });
+
   const counts: SummaryCounts = {
     checkIns: lines.length,
     flagged: flagged.length,
@@ -308,8 +328,73 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     rebook,
     maintenance,
     coming: comingSessions,
+    trends,
     isEmpty,
   };
+}
+
+const ATTENTION_KINDS: ReadonlySet<Suggestion['kind']> = new Set(['shorter-interval', 'phone']);
+
+/**
+ * Each plan with a check-in or an unanswered one in the period: its answered check-ins as chart
+ * points (phase by session number) and the suggestions they support; attention first.
+ */
+function planTrends(input: {
+  lines: readonly CheckInLine[];
+  unanswered: readonly UnansweredCheckIn[];
+  bundles: ReadonlyMap<string, ClientBundle>;
+  planById: ReadonlyMap<string, StoredPlan>;
+  period: SummaryPeriod;
+  clinic: BuildSummaryInput['clinic'];
+  who: (clientId: string) => SummaryClient;
+}): PlanTrend[] {
+  const { lines, unanswered, bundles, planById, period, clinic, who } = input;
+  const planOfSession = new Map<string, { clientId: string; planId: string }>();
+  for (const bundle of bundles.values()) for (const s of bundle.sessions) planOfSession.set(s.id, { clientId: s.clientId, planId: s.planId });
+  const keys = new Map<string, { clientId: string; planId: string }>();
+  for (const l of lines) keys.set(l.planId, { clientId: l.client.id, planId: l.planId });
+  for (const u of unanswered) {
+    const key = planOfSession.get(u.sessionId);
+    if (key) keys.set(key.planId, key);
+  }
+  const flaggedPlans = new Set(lines.filter((l) => l.flags.length > 0).map((l) => l.planId));
+  const trends: PlanTrend[] = [];
+  for (const { clientId, planId } of keys.values()) {
+    const bundle = bundles.get(clientId);
+    const plan = planById.get(planId) ?? bundle?.plans.find((p) => p.id === planId);
+    if (!bundle || !plan) continue;
+    const sessions = bundle.sessions.filter((x) => x.planId === planId);
+    const numbers = numberSessions(plan, sessions);
+    const answered = bundle.checkIns
+      .filter((c) => c.planId === planId && c.answeredAt < period.end)
+      .sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
+    const history: AnsweredCheckIn[] = answered.map((c) => ({ scores: scoresOf(c), isBaseline: c.baseline, maintenance: numbers.get(c.sessionId)?.maintenance ?? false }));
+    const points: ChartPoint[] = answered.map((c, i) => ({ scores: history[i]!.scores, isBaseline: c.baseline, phaseIndex: numbers.get(c.sessionId)?.phaseIndex ?? 0 }));
+    const baseline = answered.find((c) => c.baseline);
+    // A client who opted out of check-ins (or cannot be emailed) was never asked.
+    const asked = bundle.client.preferences['check-ins'] && !bundle.client.suppressed;
+    const suggestions = suggestionsFor(
+      { checkIns: history, ...(baseline ? { baseline: scoresOf(baseline) } : plan.baseline ? { baseline: scoresOf(plan.baseline) } : {}), unansweredStreak: asked ? unansweredStreak(sessions, (x) => checkInDueAt(x, plan, bundle.client.timezone, clinic.quietHours) < period.end) : 0 },
+      clinic.suggestions,
+    );
+    trends.push({
+      client: who(clientId),
+      planId,
+      goal: plan.goal,
+      points,
+      suggestions,
+      needsAttention: flaggedPlans.has(planId) || suggestions.some((x) => ATTENTION_KINDS.has(x.kind)),
+    });
+  }
+  return trends.sort((a, b) => Number(b.needsAttention) - Number(a.needsAttention) || (a.client.name ?? a.client.id).localeCompare(b.client.name ?? b.client.id) || a.planId.localeCompare(b.planId));
+}
+
+/** How many of the plan's most recent sessions whose check-in went out in a row have no answer. */
+function unansweredStreak(sessions: readonly StoredSession[], checkInSent: (s: StoredSession) => boolean): number {
+  const past = sessions.filter((s) => (s.status === 'booked' || s.status === 'completed') && checkInSent(s)).sort(byTime((s) => `${s.start}#${s.id}`));
+  let streak = 0;
+  for (let i = past.length - 1; i >= 0 && !past[i]!.checkInAnsweredAt; i -= 1) streak += 1;
+  return streak;
 }
 
 function checkInLine(

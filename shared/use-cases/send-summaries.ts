@@ -25,9 +25,10 @@ import { latestDuePeriod, previousPeriod, summaryIdentity, type SummaryPeriod } 
 import { toInstant, type Instant } from '../domain/time.js';
 import { ValidationError } from '../domain/validation.js';
 import { composeSummary } from '../email/summary.js';
+import { renderTrendChart, type RenderedChart } from '../email/chart.js';
 import type { Mailer } from '../ports/mailer.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
-import { buildSummary, mapWithConcurrency } from './build-summary.js';
+import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 
 /** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
@@ -160,13 +161,14 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
       deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
       return result('skipped');
     }
-    const email = composeSummary(data, { clinicName: deps.clinic.name }, deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes });
+    const charts = await trendCharts(data.trends, deps.logger, therapist.id);
+    const email = composeSummary(data, { clinicName: deps.clinic.name }, { charts, ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
     stage = 'send';
     // The same envelope as every other email: the clinic's display name, header-safe values.
     const { messageId } = await deps.mailer.send(composeEmail({
       clinic: deps.clinic,
       to: therapist.email,
-      rendered: { subject: email.subject, html: email.html, text: email.text, headers: {}, attachments: email.attachments },
+      rendered: { subject: email.subject, html: email.html, text: email.text, headers: {}, attachments: email.attachments, inlineImages: email.inlineImages },
       tags: { message: name, kind: 'summary' },
     }));
     await markSentPersistently(deps.ledger, name, messageId, now);
@@ -238,4 +240,22 @@ export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instan
   const counts: Record<SummaryOutcome, number> = { sent: 0, skipped: 0, done: 0, 'in-progress': 0, retry: 0, failed: 0 };
   for (const r of results) counts[r.outcome] += 1;
   return { at: now, therapists: therapists.length, counts, results };
+}
+
+/**
+ * One PNG per plan with at least two check-ins. A chart that cannot be drawn leaves its plan
+ * described in words: the summary still goes.
+ */
+async function trendCharts(trends: SummaryData['trends'], logger: SendSummariesDeps['logger'], therapistId: string): Promise<Map<string, RenderedChart>> {
+  const charts = new Map<string, RenderedChart>();
+  for (const trend of trends) {
+    if (trend.points.length < 2) continue;
+    try {
+      charts.set(trend.planId, await renderTrendChart(trend.points));
+    } catch (error) {
+      logger.warn('trend chart not drawn; the summary describes it in words', { therapistId, error: error instanceof Error ? error.name : 'unknown' });
+      return charts;
+    }
+  }
+  return charts;
 }

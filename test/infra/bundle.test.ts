@@ -77,6 +77,24 @@ describe('cdk synth -c stage=prod, offline', () => {
   });
 });
 
+describe('files a function reads at run time', () => {
+  it('ships the chart rasteriser’s WebAssembly beside the summary bundle, byte for byte', () => {
+    const fn = functions.find((f) => f.Properties.Description === "Sends each therapist's follow-up summary at their local hour");
+    const assetDir = join(outdir, String(fn?.Metadata['aws:asset:path']));
+    const shipped = readFileSync(join(assetDir, 'index_bg.wasm'));
+    const packaged = readFileSync(join(PROJECT_ROOT, 'node_modules/@resvg/resvg-wasm/index_bg.wasm'));
+
+    expect(shipped.equals(packaged)).toBe(true);
+    expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).toContain('index_bg.wasm');
+  });
+
+  it('ships nothing extra beside the other bundles', () => {
+    const others = functions.filter((f) => f.Properties.Description !== "Sends each therapist's follow-up summary at their local hour");
+
+    for (const fn of others) expect(existsSync(join(outdir, String(fn.Metadata['aws:asset:path']), 'index_bg.wasm'))).toBe(false);
+  });
+});
+
 describe('cdk synth with a stage cdk.json does not define', () => {
   it('fails before bundling, naming the stage and the stages that exist', async () => {
     const result = await cdkSynth(['-c', 'stage=staging', '-o', join(outdir, 'unknown-stage')]);

@@ -108,7 +108,8 @@ export class SesMailer implements Mailer {
                 Attachments: email.attachments.map((a) => ({
                   FileName: a.filename,
                   ContentType: a.contentType,
-                  ContentDisposition: 'ATTACHMENT' as const,
+                  ContentDisposition: a.contentId ? ('INLINE' as const) : ('ATTACHMENT' as const),
+                  ...(a.contentId ? { ContentId: a.contentId } : {}),
                   RawContent: typeof a.content === 'string' ? Buffer.from(a.content, 'utf8') : a.content,
                 })),
               }
