@@ -16,7 +16,9 @@
  *
  * With a real or accelerated clock it polls on a timer; with a virtual clock nothing moves until
  * `drain()` (the local Scheduler's `settle` hook), which keeps going until the stream is quiet,
- * including the records the handler's own writes produce.
+ * including the records the handler's own writes produce. Given `writes` (every writer to the table
+ * is in this process), a drain reads the stream only when a write has completed since the stream
+ * was last found quiet: an idle simulated day then makes no stream requests at all.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -32,6 +34,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
+import type { TableWrites } from './table-writes.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -55,6 +58,11 @@ export interface StreamPollerOptions {
    * `{ dynamodb: { NewImage: { type: { S: ['session'] } } } }`. @default every record is delivered
    */
   readonly filters?: readonly StreamFilterPattern[];
+  /**
+   * This process's writes to the table, when no other process writes to it: `drain()` then skips
+   * reading the stream while no write has completed since it last found the stream quiet.
+   */
+  readonly writes?: TableWrites;
 }
 
 /** A Lambda filter pattern: object keys descend into the record; an array lists the values accepted. */
@@ -84,6 +92,8 @@ export interface StreamPollerStats {
   recordsDropped: number;
   /** Records no filter pattern matched, checkpointed without an invocation. */
   recordsFiltered: number;
+  /** Drains that read nothing because no write had completed since the stream was last quiet. */
+  drainsSkipped: number;
   /** Calls to the streams API, by operation. */
   describeStreamCalls: number;
   getShardIteratorCalls: number;
@@ -128,11 +138,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const dynamo = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
 
-  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
+  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, drainsSkipped: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
   const failures: FailedBatch[] = [];
   const shards = new Map<string, ShardState>();
   let streamArn: string | undefined;
   let stopped = false;
+  /** How many writes had completed when a drain last found the stream quiet (with `writes`). */
+  let quietAfterWrites: number | undefined;
 
   // One round at a time: the timer and drain() never read the same shard concurrently.
   let queue: Promise<unknown> = Promise.resolve();
@@ -313,9 +325,19 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     failures,
     drain: () =>
       exclusive(async () => {
+        const { writes } = options;
+        if (writes && quietAfterWrites === writes.completed() && writes.inFlight() === 0) {
+          stats.drainsSkipped++;
+          return;
+        }
         for (let rounds = 0; !stopped; rounds++) {
           if (rounds >= MAX_DRAIN_ROUNDS) throw new Error(`the table stream did not go quiet after ${MAX_DRAIN_ROUNDS} rounds: does a handler write on every record it handles?`);
-          if (!(await round())) return;
+          // Taken before the round reads: a write completing while it reads makes the next drain read again.
+          const written = writes && writes.inFlight() === 0 ? writes.completed() : undefined;
+          if (!(await round())) {
+            quietAfterWrites = written;
+            return;
+          }
         }
       }),
     async stop() {
