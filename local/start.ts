@@ -103,6 +103,10 @@ const port = options.port === undefined ? ((await portIsFree(PREFERRED_PORT)) ? 
 const clock = realtime ? undefined : heldClock(start, speed);
 
 console.log('Starting the Keepwell twin (DynamoDB Local, SES v2 local, Scheduler, functions, pages)…');
+// Stopped while still starting: exit at once; the exit hook in services.ts ends DynamoDB Local.
+const stopWhileStarting = () => process.exit(0);
+process.once('SIGINT', stopWhileStarting);
+process.once('SIGTERM', stopWhileStarting);
 const twin = await startTwin({
   clinic: { ...demo.clinic, baseUrl: `http://127.0.0.1:${port}` },
   clock: clock ?? { mode: 'real' },
@@ -133,6 +137,8 @@ async function stop(code: number): Promise<void> {
   console.log('Stopped.');
   process.exit(code);
 }
+process.off('SIGINT', stopWhileStarting);
+process.off('SIGTERM', stopWhileStarting);
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
