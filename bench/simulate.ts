@@ -4,11 +4,20 @@
  * scenario is generated here, deterministically: clients in three time zones on weekly courses
  * that move to maintenance, with cancellations, reschedules, check-in answers and unsubscribes.
  *
+ * Besides throughput it reports the requests made to each local service (DynamoDB Local, its
+ * streams, SES local, the local Scheduler) per email and per simulated idle day, the time spent in
+ * them, and memory after the first simulated week against the end. The idle day is measured on a
+ * clinic with no clients, played for KEEPWELL_BENCH_IDLE_DAYS days (default 14), between the end
+ * of its first simulated day and its last.
+ *
  * KEEPWELL_BENCH_CLIENTS and KEEPWELL_BENCH_WEEKS shrink it for a quick look.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseScenario } from '../local/simulation/scenario.js';
 import { runSimulation } from '../local/simulation/run.js';
 import { startDynamoDbLocal, startSesLocal } from '../local/services.js';
+import { difference, perUnit, round, SERVICES, startRequestMeter } from './support/requests.js';
 
 const ZONES = ['Europe/London', 'America/New_York', 'America/Chicago'] as const;
 const DAY_MS = 86_400_000;
@@ -73,15 +82,52 @@ export function generateScenario(clients: number, weeks: number): Record<string,
   };
 }
 
+const mb = (bytes: number) => Math.round(bytes / 1_048_576);
+
+/** The idle clinic runs in a process of its own: a twin is one per process. */
+function idleDay(endpoints: { dynamoEndpoint: string; sesEndpoint: string }): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./support/idle-day.ts', import.meta.url))], {
+      env: { ...process.env, KEEPWELL_BENCH_DYNAMO: endpoints.dynamoEndpoint, KEEPWELL_BENCH_SES: endpoints.sesEndpoint },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = stdout.trim().split('\n').at(-1);
+      if (code === 0 && line) resolve(JSON.parse(line) as Record<string, unknown>);
+      else reject(new Error(`the idle-day run exited with code ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
+    });
+  });
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const clients = Number(process.env.KEEPWELL_BENCH_CLIENTS ?? 1000);
   const weeks = Number(process.env.KEEPWELL_BENCH_WEEKS ?? 12);
   const scenario = parseScenario(generateScenario(clients, weeks), 'benchmark scenario');
   const [dynamo, ses] = await Promise.all([startDynamoDbLocal(), startSesLocal()]);
+  const meter = startRequestMeter();
   try {
+    const endpoints = { dynamoEndpoint: dynamo.endpoint, sesEndpoint: ses.endpoint };
+    const idle = await idleDay(endpoints);
+    const before = meter.snapshot();
+    let firstWeek: NodeJS.MemoryUsage | undefined;
     const started = performance.now();
-    const report = await runSimulation(scenario, { dynamoEndpoint: dynamo.endpoint, sesEndpoint: ses.endpoint, logLevel: 'ERROR' });
+    const report = await runSimulation(scenario, {
+      ...endpoints,
+      logLevel: 'ERROR',
+      onProgress: (done) => {
+        if (!firstWeek && done >= 7 * DAY_MS) firstWeek = process.memoryUsage();
+      },
+    });
     const wallSeconds = (performance.now() - started) / 1000;
+    const end = process.memoryUsage();
+    const counts = difference(meter.snapshot(), before);
+    const emails = Math.max(1, report.stats.emails);
+    const inRequestsMs = SERVICES.reduce((sum, s) => sum + counts[s].milliseconds, 0);
     return {
       clients,
       weeks,
@@ -92,12 +138,25 @@ export async function run(): Promise<Record<string, unknown>> {
       skipped: report.stats.skipped,
       failed: report.stats.failed,
       firings: report.stats.firings,
-      wallSeconds: Math.round(wallSeconds * 10) / 10,
-      emailsPerWallSecond: Math.round((report.stats.emails / wallSeconds) * 10) / 10,
-      simulatedDaysPerWallMinute: Math.round((report.stats.simulatedDays / (wallSeconds / 60)) * 10) / 10,
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      wallSeconds: round(wallSeconds),
+      emailsPerWallSecond: round(report.stats.emails / wallSeconds),
+      simulatedDaysPerWallMinute: round(report.stats.simulatedDays / (wallSeconds / 60)),
+      requests: Object.fromEntries(SERVICES.filter((s) => counts[s].requests > 0).map((s) => [s, counts[s].requests])),
+      perEmail: perUnit(counts, emails),
+      // Request time is summed over requests in flight together, so the shares can add up past 1.
+      wallShare: Object.fromEntries(SERVICES.filter((s) => counts[s].requests > 0).map((s) => [s, round(counts[s].milliseconds / 1000 / wallSeconds, 2)])),
+      outsideRequestsShare: round(Math.max(0, 1 - inRequestsMs / 1000 / wallSeconds), 2),
+      idleDay: idle,
+      memory: {
+        heapMbAfterFirstWeek: firstWeek ? mb(firstWeek.heapUsed) : null,
+        heapMbAtEnd: mb(end.heapUsed),
+        rssMbAfterFirstWeek: firstWeek ? mb(firstWeek.rss) : null,
+        rssMbAtEnd: mb(end.rss),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
     };
   } finally {
+    meter.stop();
     await Promise.all([dynamo.stop(), ses.stop()]);
   }
 }

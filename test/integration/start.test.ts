@@ -1,7 +1,8 @@
 /**
  * `npm start` end to end: the real script in its own process, with its own DynamoDB Local and SES
  * local, run fast (--speed), until it has printed an email line of every kind the demo promises;
- * then Ctrl-C (SIGINT) must stop everything it started and exit 0.
+ * then the clock drops to real time so that its links stay usable, and Ctrl-C (SIGINT) must stop
+ * everything it started, print nothing on stderr and exit 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -50,10 +51,11 @@ describe('npm start', () => {
 
     const emailLine = (kind: string) => new RegExp(`^\\w{3} \\d{1,2} \\w{3} \\d{2}:\\d{2} {2}${kind} +\\S+@\\S+ +\\S`, 'm');
     const deadline = Date.now() + 240_000;
-    while (!(KINDS.every((k) => emailLine(k).test(out)) && /open check-in for Kai Moreno: fill it in at /.test(out)) && child.exitCode === null && Date.now() < deadline) {
+    const realTimeLine = /^Clock {12}now runs at real time \(from \w{3} \d{1,2} \w{3} \d{2}:\d{2}\), so the links above keep working$/m;
+    while (!(KINDS.every((k) => emailLine(k).test(out)) && /open check-in for Kai Moreno: fill it in at /.test(out) && realTimeLine.test(out)) && child.exitCode === null && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
     }
-    const state = JSON.parse(readFileSync(join(stateDir, 'twin.json'), 'utf8')) as { pid: number; webUrl: string; dynamoEndpoint: string };
+    const state = JSON.parse(readFileSync(join(stateDir, 'twin.json'), 'utf8')) as { pid: number; webUrl: string; dynamoEndpoint: string; clock: { mode: string; factor?: number } };
     const dynamoPort = new URL(state.dynamoEndpoint).port;
 
     child.kill('SIGINT');
@@ -65,6 +67,9 @@ describe('npm start', () => {
     expect(out).toMatch(/^SES v2 inbox {5}http:\/\/127\.0\.0\.1:\d+\/$/m);
     expect(out).toMatch(new RegExp(`open check-in for Kai Moreno: fill it in at http://127\\.0\\.0\\.1:${port}/check-in/[\\w.-]+$`, 'm'));
     expect(out).toMatch(/answered the check-in \(as from the form\)/);
+    expect(out).toMatch(realTimeLine);
+    // Once the story has been told the clock runs at real time, for the twin and the CLI alike.
+    expect(state.clock).toMatchObject({ mode: 'accelerated', factor: 1 });
     expect(state.pid).toBe(child.pid);
     expect(state.webUrl).toBe(`http://127.0.0.1:${port}`);
     expect(code).toBe(0);

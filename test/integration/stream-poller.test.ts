@@ -6,6 +6,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/services.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
+import { watchTableWrites } from '../../local/table-writes.js';
 import { createTestTable, type TestTable } from '../support/local-aws.js';
 
 const pollers: StreamPoller[] = [];
@@ -151,6 +152,31 @@ describe('the local stream poller', () => {
     await poller.drain();
 
     expect(events.flatMap(ids)).toEqual(['a', 'b']);
+  });
+
+  it('with the table\'s writes watched, reads nothing until a write completes, then delivers it', async () => {
+    const table = await createTestTable();
+    const writes = watchTableWrites(table.endpoint);
+    try {
+      const events: DynamoDBStreamEvent[] = [];
+      const poller = startStreamPoller({ dynamoEndpoint: table.endpoint, tableName: table.tableName, polling: false, writes, handler: async (event) => void events.push(structuredClone(event)) });
+      pollers.push(poller);
+      await put(table, 'a');
+      await poller.drain();
+      const afterFirst = { ...poller.stats };
+
+      await poller.drain();
+      await poller.drain();
+      expect(poller.stats.getRecordsCalls).toBe(afterFirst.getRecordsCalls);
+      expect(poller.stats.drainsSkipped - afterFirst.drainsSkipped).toBe(2);
+
+      await put(table, 'b');
+      await poller.drain();
+      expect(poller.stats.getRecordsCalls).toBeGreaterThan(afterFirst.getRecordsCalls);
+      expect(events.flatMap(ids)).toEqual(['a', 'b']);
+    } finally {
+      writes.stop();
+    }
   });
 
   it('hands the handler only the records a filter pattern matches, in order, and checkpoints past the rest', async () => {
