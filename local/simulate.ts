@@ -1,8 +1,8 @@
 /**
  * `npm run simulate -- <scenario.json> [--report <report.json>]`: plays a scenario headless on a
  * virtual clock and writes the report (every email, skip and failure). Exits 0 when the run
- * completes, 1 with one line naming every bad field when the scenario is invalid, 2 when the run
- * itself fails.
+ * completes with every planned message settled once, 1 with one line naming every bad field when
+ * the scenario is invalid, 2 when the run itself fails, 3 when a message was lost or duplicated.
  */
 import { silenceSdkNodeVersionWarning } from './cli/sdk-warning.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { ValidationError } from '../shared/domain/validation.js';
 import { simulationProgress } from './simulation/progress.js';
 import { parseScenario, type Scenario } from './simulation/scenario.js';
 import { runSimulation } from './simulation/run.js';
+import { invariantLine, invariantsHold } from './simulation/invariants.js';
 
 silenceSdkNodeVersionWarning();
 
@@ -65,7 +66,9 @@ try {
   else process.stdout.write(json);
   const kinds = Object.entries(report.stats.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
   process.stderr.write(`simulated ${report.stats.simulatedDays} days in ${report.stats.wallSeconds} s: ${report.stats.emails} emails (${kinds || 'none'}), ${report.stats.skipped} skipped, ${report.stats.failed} failed${options.report ? ` → ${options.report}` : ''}\n`);
-  process.exit(0);
+  process.stderr.write(`delivery: ${invariantLine(report.invariants)}\n`);
+  // A lost or duplicated message breaks the delivery promise: the report holds the names.
+  process.exit(invariantsHold(report.invariants) ? 0 : 3);
 } catch (error) {
   bar.stop();
   fail(2, `the simulation failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);

@@ -17,6 +17,7 @@ import { startTwin, type Twin } from '../twin.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
 import { answerCheckIn, bounceEvent } from './actions.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
+import { checkInvariants, type InvariantReport } from './invariants.js';
 
 export interface SimulationReport {
   readonly simulate: { readonly from: string; readonly until: string };
@@ -24,6 +25,8 @@ export interface SimulationReport {
   readonly skipped: OutcomeEntry[];
   readonly failed: OutcomeEntry[];
   readonly stats: SimulationStats;
+  /** Every planned message settled once: what was sent, skipped, failed, and anything lost or duplicated. */
+  readonly invariants: InvariantReport;
 }
 
 export interface SimulationStats {
@@ -136,13 +139,25 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     await advance(twin, until, progress);
 
     const entries = await twin.store.listSince(from, until);
-    const outbox = joinOutbox(entries, await fetchSesStore(twin.sesEndpoint, sesSince));
+    const stored = await fetchSesStore(twin.sesEndpoint, sesSince);
+    const outbox = joinOutbox(entries, stored);
+    const invariants = await checkInvariants({
+      store: twin.store,
+      clinic: twin.clinic,
+      sessionIds: [...scenario.dataset.sessions.map((s) => s.id), ...scenario.events.flatMap((e) => (e.type === 'book-session' ? [e.session.id] : []))],
+      entries,
+      emails: stored,
+      recipients: new Set([...scenario.dataset.clients, ...scenario.dataset.therapists].map((p) => p.email.toLowerCase())),
+      from,
+      until,
+    });
     const byKind = Object.fromEntries(MESSAGE_KINDS.map((k) => [k, outbox.emails.filter((e) => e.kind === k).length])) as Record<MessageKind, number>;
     return {
       simulate: { from, until },
       emails: outbox.emails,
       skipped: outbox.skipped,
       failed: outbox.failed,
+      invariants,
       stats: {
         emails: outbox.emails.length,
         byKind,

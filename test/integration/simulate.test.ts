@@ -63,6 +63,10 @@ describe('every example', () => {
     expect(runs.get(example)?.stderr).toMatch(/^simulated [\d.]+ days in [\d.]+ s: \d+ emails/m);
     expect(report.failed).toEqual([]);
     expect(report.stats).toMatchObject({ emails: report.emails.length, failed: 0, deadLetters: 0, unmatched: 0 });
+    // Every planned message settled once: nothing lost, nothing sent twice, every skip explained.
+    expect(report.invariants).toMatchObject({ lost: [], duplicated: [], unsettled: [], unexplained: [] });
+    expect(report.invariants.planned).toBeGreaterThan(0);
+    expect(runs.get(example)?.stderr).toMatch(/^delivery: planned \d+: \d+ sent, \d+ skipped, 0 failed, \d+ pending; 0 lost, 0 duplicated$/m);
     expect(report.emails.map((e) => e.sentAt)).toEqual(report.emails.map((e) => e.sentAt).sort());
     for (const email of report.emails) {
       expect(email.sentAt >= report.simulate.from && email.sentAt <= report.simulate.until).toBe(true);

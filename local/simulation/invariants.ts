@@ -1,0 +1,137 @@
+/**
+ * The delivery promise, checked after a run: every message the time rules planned ends as exactly
+ * one of sent, skipped (with a reason) or failed (with a reason), and no email goes out twice.
+ *
+ * Step by step:
+ * 1. For each session the run knew (its current version), every reminder and check-in identity the
+ *    rules can give it — as if booked on an active plan, since a cancellation or a pause must
+ *    leave a skip behind — whose nominal due time falls inside the window.
+ * 2. Each such identity's ledger entry, following a deferral (`-d1`, `-d2` …) to the copy that owns
+ *    the send: sent, skipped with a reason or failed with a reason is settled; a deferral to after
+ *    the window is pending; no entry, or one still claimed or released, is lost.
+ * 3. Every other ledger entry (nudges, summaries, alerts, old versions) must be settled too.
+ * 4. Every email SES holds for the run must be the one a ledger entry recorded: an email no entry
+ *    names is a duplicate (sent again without being recorded), as is a message id named twice.
+ */
+import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
+import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
+import type { ClinicStore, LedgerEntry } from '../../shared/ports/store.js';
+import { deferredIdentity } from '../../shared/use-cases/send-message.js';
+import type { Clinic } from '../../shared/domain/model.js';
+import type { SesStoredEmail } from './outbox.js';
+
+export interface InvariantReport {
+  /** Identities the time rules planned inside the window. */
+  readonly planned: number;
+  readonly sent: number;
+  readonly skipped: number;
+  readonly failed: number;
+  /** Deferred to after the window: neither settled nor lost yet. */
+  readonly pending: number;
+  readonly lost: readonly string[];
+  /** Message names settled more than once, or SES message ids no ledger entry (or more than one) names. */
+  readonly duplicated: readonly string[];
+  /** Ledger entries outside the planned set that are still claimed or released. */
+  readonly unsettled: readonly string[];
+  /** Skips and failures without a reason. */
+  readonly unexplained: readonly string[];
+}
+
+export interface InvariantInput {
+  readonly store: Pick<ClinicStore, 'findSession' | 'findPlan' | 'getClient'>;
+  readonly clinic: Pick<Clinic, 'quietHours'>;
+  readonly sessionIds: readonly string[];
+  readonly entries: readonly LedgerEntry[];
+  /** What SES local holds for the run; only emails to `recipients` are judged (SES local may be shared). */
+  readonly emails: readonly SesStoredEmail[];
+  readonly recipients: ReadonlySet<string>;
+  readonly from: string;
+  readonly until: string;
+}
+
+type Settlement = 'sent' | 'skipped' | 'failed' | 'pending' | 'lost';
+
+/** Where one identity ended, following its deferrals. */
+function settlement(identity: MessageIdentity, latest: ReadonlyMap<string, LedgerEntry>, until: string): Settlement {
+  let current = identity;
+  for (let hops = 0; hops < 50; hops += 1) {
+    const entry = latest.get(messageName(current));
+    if (!entry) return 'lost';
+    if (entry.status === 'sent' || entry.status === 'failed') return entry.status;
+    if (entry.status !== 'skipped') return 'lost';
+    if (!entry.deferredTo) return 'skipped';
+    if (entry.deferredTo > until) return 'pending';
+    current = deferredIdentity(current);
+  }
+  return 'lost';
+}
+
+export async function checkInvariants(input: InvariantInput): Promise<InvariantReport> {
+  const latest = new Map<string, LedgerEntry>();
+  for (const entry of input.entries) {
+    const seen = latest.get(entry.name);
+    if (!seen || seen.updatedAt <= entry.updatedAt) latest.set(entry.name, entry);
+  }
+
+  const counts: Record<Settlement, number> = { sent: 0, skipped: 0, failed: 0, pending: 0, lost: 0 };
+  const lost: string[] = [];
+  const covered = new Set<string>();
+  for (const id of new Set(input.sessionIds)) {
+    const session = await input.store.findSession(id);
+    const plan = session ? await input.store.findPlan(session.planId) : undefined;
+    const client = session ? await input.store.getClient(session.clientId) : undefined;
+    if (!session || !plan || !client) continue;
+    const decisions = planSessionMessages({
+      session: { ...session, status: 'booked' },
+      plan: { ...plan, status: 'active' },
+      client,
+      clinic: input.clinic,
+      now: input.from,
+    });
+    for (const decision of decisions) {
+      if (decision.action !== 'schedule') continue;
+      const { identity, dueAt, name } = decision.message;
+      if (dueAt > input.until) continue;
+      const where = settlement(identity, latest, input.until);
+      counts[where] += 1;
+      if (where === 'lost') lost.push(name);
+      for (let next = identity, hops = 0; hops < 50 && latest.has(messageName(next)); hops += 1, next = deferredIdentity(next)) covered.add(messageName(next));
+    }
+  }
+
+  const unsettled = [...latest.values()].filter((e) => !covered.has(e.name) && (e.status === 'claimed' || e.status === 'released')).map((e) => e.name);
+  const unexplained = [...latest.values()].filter((e) => (e.status === 'skipped' || e.status === 'failed') && !e.reason?.trim()).map((e) => e.name);
+
+  const namesByMessageId = new Map<string, string[]>();
+  for (const e of latest.values()) {
+    if (e.status === 'sent' && e.sesMessageId) namesByMessageId.set(e.sesMessageId, [...(namesByMessageId.get(e.sesMessageId) ?? []), e.name]);
+  }
+  const ours = input.emails.filter((email) => email.destination.to.some((to) => input.recipients.has(to.toLowerCase())));
+  const duplicated = [
+    ...ours.filter((email) => !namesByMessageId.has(email.messageId)).map((email) => `unrecorded email ${email.messageId}`),
+    ...[...namesByMessageId].filter(([, names]) => names.length > 1).map(([id, names]) => `${id} recorded for ${names.join(', ')}`),
+  ];
+
+  return {
+    planned: counts.sent + counts.skipped + counts.failed + counts.pending + counts.lost,
+    sent: counts.sent,
+    skipped: counts.skipped,
+    failed: counts.failed,
+    pending: counts.pending,
+    lost,
+    duplicated,
+    unsettled,
+    unexplained,
+  };
+}
+
+/** True when nothing was lost, duplicated, left unsettled or left without a reason. */
+export function invariantsHold(report: InvariantReport): boolean {
+  return report.lost.length === 0 && report.duplicated.length === 0 && report.unsettled.length === 0 && report.unexplained.length === 0;
+}
+
+/** One line for the terminal: `planned 412: 380 sent, 30 skipped, 2 failed, 0 pending; 0 lost, 0 duplicated`. */
+export function invariantLine(r: InvariantReport): string {
+  const extra = [r.unsettled.length ? `${r.unsettled.length} unsettled` : '', r.unexplained.length ? `${r.unexplained.length} without a reason` : ''].filter(Boolean);
+  return `planned ${r.planned}: ${r.sent} sent, ${r.skipped} skipped, ${r.failed} failed, ${r.pending} pending; ${r.lost.length} lost, ${r.duplicated.length} duplicated${extra.length ? `, ${extra.join(', ')}` : ''}`;
+}
