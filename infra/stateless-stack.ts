@@ -32,6 +32,7 @@ import { ALL_INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
+import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
 import { functionConstructId, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
@@ -423,7 +424,69 @@ export class KeepwellAppStack extends Stack {
       threshold: 0,
       description: 'The client pages answered with a 5xx: the web function failed or timed out.',
     });
-    ops.addDashboard();
+    this.addDeliveryAlarms(ops);
+    ops.addDashboard(deliveryWidgets());
     return ops;
   }
+
+  /**
+   * The delivery promise measured in production, from dispatch's embedded metrics
+   * (shared/adapters/metrics/powertools.ts): reminders late, failures, outcomes unknown.
+   */
+  private addDeliveryAlarms(ops: OpsAlarms): void {
+    ops.add('ReminderLate', {
+      metric: deliveryMetric('SendLateness', { Kind: 'reminder' }, { period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: REMINDER_LATENESS_ALARM_SECONDS,
+      description: `A reminder went out more than ${REMINDER_LATENESS_ALARM_SECONDS / 60} minutes after it was due: Scheduler, dispatch or SES is behind (throttling, errors). Check dispatch's log group and \`keepwell outbox\`.`,
+    });
+    const hour = { period: Duration.hours(1), statistic: 'Sum' };
+    ops.add('DeliveryFailureRatio', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(settled > 0, 100 * failures / settled, 0)',
+        usingMetrics: { failures: deliveryMetric('DeliveryFailures', {}, hour), settled: deliveryMetric('DeliveriesSettled', {}, hour) },
+        period: Duration.hours(1),
+        label: 'Failed deliveries (% of settled)',
+      }),
+      threshold: DELIVERY_FAILURE_ALARM_PERCENT,
+      description: `More than ${DELIVERY_FAILURE_ALARM_PERCENT}% of the messages settled in the last hour failed. \`keepwell outbox --since 1h\` lists them with their reasons.`,
+    });
+    ops.add('OutcomeUnknown', {
+      metric: deliveryMetric('OutcomeUnknown', {}, { period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      description: 'A message may or may not have reached its client (SES gave no answer, or an attempt stopped between SES and the ledger). It is never resent blind: check the SES sending log before resending by hand.',
+    });
+  }
+}
+
+/** Alarm when a reminder goes out later than this after its due time. */
+export const REMINDER_LATENESS_ALARM_SECONDS = 120;
+/** Alarm when more than this share of an hour's settled messages failed. */
+export const DELIVERY_FAILURE_ALARM_PERCENT = 1;
+
+function deliveryMetric(metricName: string, dimensions: Record<string, string>, options: { period: Duration; statistic: string }): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: DISPATCH_METRICS_SERVICE, ...dimensions }, ...options });
+}
+
+/** The dashboard's delivery graphs: outcomes and lateness for each kind dispatch sends. */
+function deliveryWidgets(): cloudwatch.IWidget[] {
+  const hour = { period: Duration.hours(1), statistic: 'Sum' };
+  const kinds = ['reminder', 'check-in', 'maintenance-nudge'];
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Emails sent by kind',
+      left: kinds.map((kind) => deliveryMetric('MessagesSent', { Kind: kind }, hour).with({ label: kind })),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Settled, failed and absorbed duplicates',
+      left: [deliveryMetric('DeliveriesSettled', {}, hour).with({ label: 'settled' }), deliveryMetric('DeliveryFailures', {}, hour).with({ label: 'failed' })],
+      right: kinds.map((kind) => deliveryMetric('DuplicatesAbsorbed', { Kind: kind }, hour).with({ label: `${kind} duplicates absorbed` })),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Lateness (seconds after due)',
+      left: kinds.map((kind) => deliveryMetric('SendLateness', { Kind: kind }, { period: Duration.minutes(5), statistic: 'p99' }).with({ label: `${kind} p99` })),
+      width: 12,
+    }),
+  ];
 }

@@ -11,16 +11,24 @@
  *   schedule that could not be created, is thrown, for Lambda's two retries to look again.
  * - Everything else (sent, skipped, deferred, duplicate, failed, retry-scheduled) is recorded in
  *   the ledger and returned normally.
+ * - Each outcome, and the lateness of each email sent (send time minus the time it was meant
+ *   for), is reported as an embedded metric (shared/adapters/metrics/powertools.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
+import { DISPATCH_METRICS_SERVICE, PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
+import { reasonCode } from '../../shared/domain/reason-code.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
-import { dispatchRequestSchema, sendMessage, type SendMessageDeps, type SendOutcome } from '../../shared/use-cases/send-message.js';
+import type { DeliveryMetrics } from '../../shared/ports/metrics.js';
+import { dispatchRequestSchema, sendMessage, type DispatchRequest, type SendMessageDeps, type SendOutcome } from '../../shared/use-cases/send-message.js';
 import { functionSpec } from '../../infra/topology.js';
 
-export type DispatchDeps = SendMessageDeps;
+export type DispatchDeps = SendMessageDeps & {
+  /** Where outcomes and lateness are reported. @default none */
+  readonly metrics?: DeliveryMetrics;
+};
 
 export type DispatchResult = SendOutcome | { readonly status: 'invalid'; readonly issues: readonly FieldIssue[] };
 
@@ -34,8 +42,17 @@ export function createHandler(deps: DispatchDeps): (event: unknown) => Promise<D
       log.error('invalid dispatch payload: not retried', { issues: issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ') });
       return { status: 'invalid', issues };
     }
-    return sendMessage({ ...deps, log }, parsed.data);
+    const outcome = await sendMessage({ ...deps, log }, parsed.data);
+    if (deps.metrics) report(deps.metrics, parsed.data, outcome, deps.clock.now());
+    return outcome;
   };
+}
+
+function report(metrics: DeliveryMetrics, payload: DispatchRequest, outcome: SendOutcome, now: Date): void {
+  const kind = payload.message.kind;
+  metrics.outcome(kind, outcome.status, outcome.status === 'skipped' || outcome.status === 'failed' ? reasonCode(outcome.reason) : undefined);
+  const meantFor = payload.redelivery?.intendedAt ?? payload.scheduledTime;
+  if (outcome.status === 'sent' && meantFor !== undefined && !Number.isNaN(Date.parse(meantFor))) metrics.lateness(kind, now.getTime() - Date.parse(meantFor));
 }
 
 /** No live attempt holds a claim longer than the function can run; twice that is the lease. */
@@ -43,7 +60,7 @@ const CLAIM_LEASE_MS = functionSpec('dispatch').timeoutSeconds * 2 * 1000;
 
 async function depsFromEnv(): Promise<DispatchDeps> {
   const { store, ledger, scheduler, clinic, clock } = schedulingDepsFromEnv();
-  return { store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: await tokenSignerFromEnv(), claimLeaseMs: CLAIM_LEASE_MS };
+  return { store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: await tokenSignerFromEnv(), claimLeaseMs: CLAIM_LEASE_MS, metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE) };
 }
 
 let built: Promise<(event: unknown) => Promise<DispatchResult>> | undefined;

@@ -460,6 +460,9 @@ describe('alarms', () => {
     'SesBounceRate',
     'SesComplaintRate',
     'WebServerErrors',
+    'ReminderLate',
+    'DeliveryFailureRatio',
+    'OutcomeUnknown',
   ].map((name) => `keepwell-dev-${name}`);
 
   it('has every listed alarm and no other, each notifying the ops topic when it fires and when it clears', () => {
@@ -484,6 +487,50 @@ describe('alarms', () => {
     ['WebServerErrors', { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Threshold: 0 }],
   ])('%s watches the right metric at the right threshold', (name, expected) => {
     dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `keepwell-dev-${name}`, ...expected });
+  });
+
+  it('alarms on a reminder sent more than 2 minutes late, from dispatch’s embedded metrics', () => {
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'keepwell-dev-ReminderLate',
+      Namespace: 'Keepwell',
+      MetricName: 'SendLateness',
+      Dimensions: Match.arrayWith([{ Name: 'Kind', Value: 'reminder' }, { Name: 'service', Value: 'keepwell-dispatch' }]),
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 120,
+    });
+  });
+
+  it('alarms when more than 1% of an hour’s settled messages failed', () => {
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'keepwell-dev-DeliveryFailureRatio',
+      Threshold: 1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(settled > 0, 100 * failures / settled, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'failures', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: [{ Name: 'service', Value: 'keepwell-dispatch' }] }) }) }),
+        Match.objectLike({ Id: 'settled', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled' }) }) }),
+      ]),
+    });
+  });
+
+  it('alarms on any message whose outcome is unknown', () => {
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'keepwell-dev-OutcomeUnknown',
+      Namespace: 'Keepwell',
+      MetricName: 'OutcomeUnknown',
+      Dimensions: [{ Name: 'service', Value: 'keepwell-dispatch' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+  });
+
+  it('graphs emails sent, failures and lateness by kind on the dashboard', () => {
+    const [dashboard] = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    for (const title of ['Emails sent by kind', 'Settled, failed and absorbed duplicates', 'Lateness (seconds after due)']) expect(body).toContain(title);
+    for (const metric of ['MessagesSent', 'DeliveryFailures', 'DuplicatesAbsorbed', 'SendLateness']) expect(body).toContain(metric);
+    expect(body).toContain('maintenance-nudge p99');
   });
 
   it('sends alarms to an encrypted, TLS-only topic with the configured email subscribed', () => {
