@@ -9,7 +9,8 @@
  * 4. start the local Scheduler with the manifest's schedule targets, and create the recurring
  *    schedules the CDK stack would create;
  * 5. feed the table's stream to sync-schedules through the stream poller;
- * 6. serve the web handler over HTTP.
+ * 6. serve the HTTP API: the manifest's own routes (intake's `POST /intake/{source}`) to their
+ *    functions, every other path to the web handler.
  * One twin per process: handlers read the environment once, as in Lambda.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, start
 import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLetter } from './scheduler/server.js';
 import { startStreamPoller, type StreamFilterPattern } from './stream-poller.js';
 import { startWebServer } from './http-server.js';
+import { intakeRouter, localIntakeSetup, type LocalIntake } from './intake.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_SCHEDULE_GROUP = 'keepwell';
@@ -71,6 +73,8 @@ export interface TwinOptions {
   readonly reconcileLookAheadHours?: number;
   /** Powertools log level for the handlers. @default 'WARN' */
   readonly logLevel?: string;
+  /** The intake sources and mappings, as a stage's `intake` sets them. @default the dev stage's in cdk.json */
+  readonly intake?: unknown;
 }
 
 export interface Twin {
@@ -88,6 +92,8 @@ export interface Twin {
   readonly handlers: Readonly<Record<FunctionName, AnyHandler>>;
   /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
   readonly failedInvocations: readonly FailedInvocation[];
+  /** The intake sources the twin serves at `/intake/<source>`, with their webhook secrets. */
+  readonly intake: LocalIntake;
   /** Invokes a function the way its trigger would, with a Lambda-like context. */
   invoke<T = unknown>(name: FunctionName, event: unknown): Promise<T>;
   /** Processes every pending stream record (and what it causes) now. */
@@ -130,6 +136,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const sesEndpoint: string = options.sesEndpoint ?? (await startSesLocal().then((s) => (started.push(s), s.endpoint)));
     const tableName = options.tableName ?? `keepwell-${randomBytes(4).toString('hex')}`;
     await createTable(dynamoEndpoint, tableName);
+    const intake = localIntakeSetup(options.intake);
 
     // The handlers are built lazily from the environment on their first invocation, so the
     // Scheduler endpoint can be filled in once the Scheduler is listening.
@@ -147,6 +154,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       CLINIC_CONFIG: JSON.stringify(clinic),
       CONFIGURATION_SET: 'keepwell-local',
       TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('hex'),
+      INTAKE_CONFIG: JSON.stringify(intake.config),
+      INTAKE_SECRETS: JSON.stringify(intake.secrets),
       POWERTOOLS_SERVICE_NAME: 'keepwell',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_DEV: 'false',
@@ -227,7 +236,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     let webUrl: string | undefined;
     if (options.web !== false) {
       const web = await startWebServer({
-        handler: (event: APIGatewayProxyEventV2) => invoke<APIGatewayProxyResultV2>('web', event),
+        handler: intakeRouter((name, event) => invoke<APIGatewayProxyResultV2>(name, event)),
         ...(options.webPort !== undefined ? { port: options.webPort } : {}),
       });
       webUrl = web.url;
@@ -256,6 +265,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       meter,
       handlers,
       failedInvocations,
+      intake,
       invoke,
       settle,
       async advanceTo(instant) {
