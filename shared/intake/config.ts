@@ -42,9 +42,11 @@ export const sourceSchema = z.object({
 }).strict();
 
 export const intakeConfigSchema = z.object({
-  sources: z.record(z.string().regex(SOURCE_NAME, 'must be 1–31 lower-case letters, digits or "-", starting with a letter'), sourceSchema),
+  sources: z.record(z.string(), sourceSchema),
 }).strict().superRefine((config, ctx) => {
   for (const [name, source] of Object.entries(config.sources)) {
+    // The name is the last segment of /intake/<source> and of the default secret parameter.
+    if (!SOURCE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['sources', name], message: 'is not a source name: use 1–31 lower-case letters, digits or "-", starting with a letter' });
     const seen = new Set<string>();
     source.services.forEach((service, i) => {
       if (seen.has(service.eventType)) ctx.addIssue({ code: 'custom', path: ['sources', name, 'services', i, 'eventType'], message: `maps "${service.eventType}" a second time` });
