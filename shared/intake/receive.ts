@@ -47,6 +47,34 @@ export interface ReceiveDeps {
 
 const PATH = /^\/intake\/([a-z][a-z0-9-]{0,30})\/?$/;
 
+export type ReadDelivery =
+  | { readonly kind: 'event'; readonly event: IntakeEvent }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'stale' }
+  | { readonly kind: 'unmappable'; readonly reason: string; readonly deliveryId: string };
+
+/**
+ * An authentic body in the source's format, as an IntakeEvent (or why not). `checkAge`: refuse a
+ * Cal.com body whose signed createdAt is outside the replay window (Cal.com signs no timestamp);
+ * an operator's deliberate `keepwell intake replay` passes false.
+ */
+export function readDelivery(format: IntakeConfig['sources'][string]['format'], json: unknown, rawBody: Buffer, now: Date, options: { checkAge: boolean }): ReadDelivery {
+  try {
+    if (format === 'cal.com') {
+      const parsed = calEnvelopeSchema.safeParse(json);
+      if (!parsed.success) return { kind: 'refused', reason: `not a Cal.com webhook: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}` };
+      if (options.checkAge && !withinReplayWindow(new Date(parsed.data.createdAt), now)) return { kind: 'stale' };
+      return { kind: 'event', event: fromCalEnvelope(parsed.data, rawBody) };
+    }
+    const parsed = keepwellEventSchema.safeParse(json);
+    if (!parsed.success) return { kind: 'refused', reason: `not a Keepwell intake event: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}` };
+    return { kind: 'event', event: fromKeepwellEvent(parsed.data) };
+  } catch (error) {
+    if (!(error instanceof UnmappableEventError)) throw error;
+    return { kind: 'unmappable', reason: error.reason, deliveryId: error.deliveryId };
+  }
+}
+
 export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): Promise<IntakeResponse> {
   const match = PATH.exec(request.path);
   const sourceName = match?.[1];
@@ -81,28 +109,18 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
     return refuse('body is not valid JSON');
   }
 
-  let event: IntakeEvent;
-  try {
-    if (source.format === 'cal.com') {
-      const parsed = calEnvelopeSchema.safeParse(json);
-      if (!parsed.success) return refuse(`not a Cal.com webhook: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}`);
-      // Cal.com signs no timestamp: the signed createdAt bounds how old a replayed body may be.
-      if (!withinReplayWindow(new Date(parsed.data.createdAt), now)) {
-        deps.log.warn('intake refused', { source: sourceName, reason: 'stale timestamp' });
-        return { status: 401, body: { error: 'stale timestamp' } };
-      }
-      event = fromCalEnvelope(parsed.data, request.body);
-    } else {
-      const parsed = keepwellEventSchema.safeParse(json);
-      if (!parsed.success) return refuse(`not a Keepwell intake event: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}`);
-      event = fromKeepwellEvent(parsed.data);
-    }
-  } catch (error) {
-    if (!(error instanceof UnmappableEventError)) throw error;
-    const fresh = await deps.store.recordIntakeDelivery({ source: sourceName, deliveryId: error.deliveryId, status: 'ignored', reason: error.reason, at: now.toISOString() });
-    deps.log.info('intake ignored', { source: sourceName, reason: error.reason, duplicate: !fresh });
-    return { status: 202, body: { status: 'ignored', reason: error.reason } };
+  const read = readDelivery(source.format, json, request.body, now, { checkAge: true });
+  if (read.kind === 'refused') return refuse(read.reason);
+  if (read.kind === 'stale') {
+    deps.log.warn('intake refused', { source: sourceName, reason: 'stale timestamp' });
+    return { status: 401, body: { error: 'stale timestamp' } };
   }
+  if (read.kind === 'unmappable') {
+    const fresh = await deps.store.recordIntakeDelivery({ source: sourceName, deliveryId: read.deliveryId, status: 'ignored', reason: read.reason, at: now.toISOString() });
+    deps.log.info('intake ignored', { source: sourceName, reason: read.reason, duplicate: !fresh });
+    return { status: 202, body: { status: 'ignored', reason: read.reason } };
+  }
+  const event = read.event;
 
   const outcome = await receiveBookingChange({ store: deps.store, clinic: deps.clinic, now: deps.now }, sourceName, source, event);
   if (outcome.status === 'ignored') {

@@ -56,7 +56,7 @@ function bookingOf(s: StoredSession): Session {
   return { id: s.id, planId: s.planId, start: s.start, durationMinutes: s.durationMinutes, location: s.location, status: s.status, version: s.version };
 }
 
-function decide(sourceName: string, source: IntakeSource, clinic: Clinic, event: IntakeEvent, state: IntakeState): Decision {
+function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, 'timezone'>, event: IntakeEvent, state: IntakeState): Decision {
   const known = state.link?.sessionId ? state.link : state.previousLink?.sessionId ? state.previousLink : undefined;
   const session = known ? state.bundle?.sessions.find((s) => s.id === known.sessionId) : undefined;
   const applied = Math.max(state.link?.version ?? -Infinity, state.previousLink?.version ?? -Infinity, (session as { intakeVersion?: number } | undefined)?.intakeVersion ?? -Infinity);
@@ -145,7 +145,8 @@ function parseSession(input: Session): Session {
 
 export interface IntakeDeps {
   readonly store: IntakeStore;
-  readonly clinic: Clinic;
+  /** New clients without a time zone of their own get the clinic's. */
+  readonly clinic: Pick<Clinic, 'timezone'>;
   readonly now: () => Date;
 }
 
