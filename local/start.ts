@@ -22,6 +22,7 @@ import { answerCheckIn } from './simulation/actions.js';
 import { freePort } from './ports.js';
 import { appendDeadLetter, clearTwinState, twinStateOf, writeTwinState, type ClockState } from './cli/state.js';
 import { startTwin } from './twin.js';
+import { postDemoBooking } from './demo/webhook.js';
 import type { Clock } from './clock.js';
 
 silenceSdkNodeVersionWarning();
@@ -125,6 +126,7 @@ process.on('SIGTERM', () => void stop(0));
 let watch: { stop(): Promise<void> } | undefined;
 try {
   const { mailer } = await seedDemo(twin, demo);
+  const webhookLine = await postDemoBooking(twin);
   const realStartMs = clock ? clock.go() : Date.now();
   const clockState: ClockState = clock ? { mode: 'accelerated', virtualStartMs: start.getTime(), realStartMs, factor: speed } : { mode: 'real' };
   const statePath = writeTwinState(twinStateOf(twin, clockState));
@@ -136,6 +138,7 @@ try {
   console.log(`Operator CLI     npx keepwell outbox --since 7d   (state in ${statePath})`);
   console.log(realtime ? 'Clock            real time' : `Clock            starts ${start.toISOString()}, ${speed} virtual seconds per real second`);
   console.log(`Demo             ${demo.dataset.clients.length} clients of ${demo.clinic.name}; times below are ${demo.clinic.timezone}`);
+  console.log(webhookLine);
   console.log('Ctrl-C to stop.\n');
 
   const auto = new Map(demo.autoAnswers.map((a) => [a.sessionId, a]));
