@@ -225,7 +225,7 @@ export class KeepwellAppStack extends Stack {
         },
         // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
         'intake-secrets:read': (target: Grantee) => {
-          const parameters = Object.values(config.intake.sources).map((s) => s.secretParameter);
+          const parameters = Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : []));
           if (parameters.length === 0) return;
           target.function.addToRolePolicy(new iam.PolicyStatement({
             sid: 'ReadIntakeSecrets',

@@ -5,7 +5,7 @@
  */
 import type { EnvName } from '../shared/config/env.js';
 
-export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake';
+export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake' | 'intake-feeds';
 
 export type Trigger =
   /** The table's DynamoDB stream, with partial batch failure reporting. */
@@ -123,6 +123,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     permissions: ['table:read', 'table:write', 'intake-secrets:read'],
     memoryMb: 512,
     timeoutSeconds: 10,
+  },
+  {
+    name: 'intake-feeds',
+    entry: 'functions/intake-feeds/handler.ts',
+    description: "Polls the clinic's iCalendar feeds and applies new, moved and cancelled bookings",
+    trigger: { kind: 'recurring', scheduleName: 'keepwell-intake-feeds', expression: 'rate(15 minutes)', timezone: 'UTC' },
+    environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
+    permissions: ['table:read', 'table:write'],
+    memoryMb: 512,
+    timeoutSeconds: 120,
   },
 ];
 

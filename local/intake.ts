@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { FUNCTIONS, type FunctionName } from '../infra/topology.js';
-import { resolveIntakeConfig, type IntakeConfig } from '../shared/intake/config.js';
+import { resolveIntakeConfig, WEBHOOK_FORMATS, type IntakeConfig } from '../shared/intake/config.js';
 
 export interface LocalIntake {
   readonly config: IntakeConfig;
@@ -22,8 +22,9 @@ function devStageIntake(): unknown {
 }
 
 export function localIntakeSetup(intake: unknown): LocalIntake {
-  const config = resolveIntakeConfig(intake === undefined ? devStageIntake() : intake, 'local');
-  return { config, secrets: Object.fromEntries(Object.keys(config.sources).map((name) => [name, randomBytes(24).toString('hex')])) };
+  const config = resolveIntakeConfig(intake === undefined ? devStageIntake() : intake, 'local', { allowLoopbackHttp: true });
+  const webhookSources = Object.entries(config.sources).filter(([, s]) => WEBHOOK_FORMATS.includes(s.format)).map(([name]) => name);
+  return { config, secrets: Object.fromEntries(webhookSources.map((name) => [name, randomBytes(24).toString('hex')])) };
 }
 
 /** `/intake/{source}` → a RegExp that matches one path segment per `{param}`. */

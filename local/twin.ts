@@ -156,6 +156,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('hex'),
       INTAKE_CONFIG: JSON.stringify(intake.config),
       INTAKE_SECRETS: JSON.stringify(intake.secrets),
+      // Only the twin: its tests serve feeds on 127.0.0.1 without TLS (AWS polls https only).
+      INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP: 'true',
       POWERTOOLS_SERVICE_NAME: 'keepwell',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_DEV: 'false',

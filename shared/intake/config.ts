@@ -13,7 +13,9 @@ export const SOURCE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SSM_PARAMETER_NAME = /^(\/[A-Za-z0-9_.-]+){1,15}$/;
 
 /** The webhook formats an intake source may speak. */
-export const INTAKE_FORMATS = ['keepwell', 'cal.com'] as const;
+export const INTAKE_FORMATS = ['keepwell', 'cal.com', 'ical'] as const;
+/** The formats that post signed webhooks (an `ical` source is a feed Keepwell polls). */
+export const WEBHOOK_FORMATS: readonly IntakeFormat[] = ['keepwell', 'cal.com'];
 export type IntakeFormat = (typeof INTAKE_FORMATS)[number];
 
 export const planTemplateSchema = z.object({
@@ -38,15 +40,23 @@ export const sourceSchema = z.object({
   format: z.enum(INTAKE_FORMATS, { error: `must be one of ${INTAKE_FORMATS.join(', ')}` }),
   /** The SSM SecureString holding the webhook secret; defaults to /keepwell/<stage>/intake/<source>. */
   secretParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/intake/calcom').optional(),
+  /** An `ical` source's feed: https only (the twin also allows http on loopback, for its tests). */
+  url: z.url('must be an absolute URL').optional(),
   services: z.array(serviceMappingSchema).max(100, 'at most 100 services per source'),
 }).strict();
 
-export const intakeConfigSchema = z.object({
+const intakeConfigBase = z.object({
   sources: z.record(z.string(), sourceSchema),
-}).strict().superRefine((config, ctx) => {
+}).strict();
+
+export const intakeConfigSchema = intakeConfigBase.superRefine((config, ctx) => {
   for (const [name, source] of Object.entries(config.sources)) {
     // The name is the last segment of /intake/<source> and of the default secret parameter.
     if (!SOURCE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['sources', name], message: 'is not a source name: use 1–31 lower-case letters, digits or "-", starting with a letter' });
+    if (source.format === 'ical' && !source.url) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: 'is required for an ical feed' });
+    if (source.format === 'ical' && source.url && !source.url.startsWith('https://')) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: 'must start with https:// (a feed names clients and times)' });
+    if (source.format !== 'ical' && source.url) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: `is only for an ical feed; a ${source.format} source posts webhooks` });
+    if (source.format === 'ical' && source.secretParameter) ctx.addIssue({ code: 'custom', path: ['sources', name, 'secretParameter'], message: 'is only for a webhook source; a feed is polled' });
     const seen = new Set<string>();
     source.services.forEach((service, i) => {
       if (seen.has(service.eventType)) ctx.addIssue({ code: 'custom', path: ['sources', name, 'services', i, 'eventType'], message: `maps "${service.eventType}" a second time` });
@@ -57,7 +67,10 @@ export const intakeConfigSchema = z.object({
 
 export interface IntakeSource {
   readonly format: IntakeFormat;
-  readonly secretParameter: string;
+  /** Webhook sources only. */
+  readonly secretParameter?: string;
+  /** ical feeds only. */
+  readonly url?: string;
   readonly services: readonly ServiceMapping[];
 }
 export interface IntakeConfig {
@@ -69,10 +82,26 @@ export function defaultSecretParameter(stage: string, source: string): string {
 }
 
 /** The validated config with every secret parameter named (the default filled in). */
-export function resolveIntakeConfig(input: unknown, stage: string): IntakeConfig {
-  const parsed = parseOrThrow(intakeConfigSchema, input ?? { sources: {} }, 'intake');
+export function resolveIntakeConfig(input: unknown, stage: string, options: { allowLoopbackHttp?: boolean } = {}): IntakeConfig {
+  // The twin's feeds are served on loopback without TLS: its config is read with https swapped in.
+  const checked = options.allowLoopbackHttp ? withLoopbackAsHttps(input) : input;
+  parseOrThrow(intakeConfigSchema, checked ?? { sources: {} }, 'intake');
+  const parsed = parseOrThrow(intakeConfigBase, input ?? { sources: {} }, 'intake');
   return {
-    sources: Object.fromEntries(Object.entries(parsed.sources).map(([name, s]) => [name, { format: s.format, secretParameter: s.secretParameter ?? defaultSecretParameter(stage, name), services: s.services }])),
+    sources: Object.fromEntries(Object.entries(parsed.sources).map(([name, s]) => [name, s.format === 'ical'
+      ? { format: s.format, ...(s.url ? { url: s.url } : {}), services: s.services }
+      : { format: s.format, secretParameter: s.secretParameter ?? defaultSecretParameter(stage, name), services: s.services }])),
+  };
+}
+
+/** The config with every loopback http:// feed URL read as https:// (for validation only). */
+function withLoopbackAsHttps(input: unknown): unknown {
+  const sources = (input as { sources?: Record<string, { url?: unknown }> } | undefined)?.sources;
+  if (!sources || typeof sources !== 'object') return input;
+  const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
+  return {
+    ...(input as object),
+    sources: Object.fromEntries(Object.entries(sources).map(([name, s]) => [name, typeof s?.url === 'string' && loopback.test(s.url) ? { ...s, url: s.url.replace(/^http:/, 'https:') } : s])),
   };
 }
 
@@ -85,6 +114,6 @@ export function intakeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Intak
   } catch (error) {
     throw new ValidationError('INTAKE_CONFIG', [{ path: '', reason: 'is not valid JSON' }], { cause: error });
   }
-  const parsed = parseOrThrow(z.object({ sources: z.record(z.string(), sourceSchema.required({ secretParameter: true })) }), json, 'INTAKE_CONFIG');
+  const parsed = parseOrThrow(z.object({ sources: z.record(z.string(), sourceSchema) }), json, 'INTAKE_CONFIG');
   return parsed as IntakeConfig;
 }

@@ -79,7 +79,7 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
   const match = PATH.exec(request.path);
   const sourceName = match?.[1];
   const source = sourceName ? deps.config.sources[sourceName] : undefined;
-  if (!sourceName || !source) return { status: 404, body: { error: 'unknown intake source' } };
+  if (!sourceName || !source || source.format === 'ical') return { status: 404, body: { error: 'unknown intake source' } };
   if (request.method !== 'POST') return { status: 405, body: { error: 'use POST' } };
   if (request.body.length > INTAKE_BODY_LIMIT_BYTES) {
     deps.log.warn('intake refused', { source: sourceName, reason: 'body too large' });

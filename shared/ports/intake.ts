@@ -70,10 +70,20 @@ export interface IntakeChange {
 /** duplicate: the delivery was recorded meanwhile; conflict: the booking changed meanwhile (decide again). */
 export type CommitResult = 'committed' | 'duplicate' | 'conflict';
 
+/** What the last poll of a feed learnt, for the next conditional GET. */
+export interface FeedState {
+  readonly source: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  readonly polledAt: Instant;
+}
+
 export interface IntakeStore {
   loadIntakeState(lookup: IntakeLookup): Promise<IntakeState>;
   commitIntake(change: IntakeChange): Promise<CommitResult>;
   /** Records a delivery that changes nothing else; false when it was recorded before. */
   recordIntakeDelivery(record: DeliveryRecord): Promise<boolean>;
   listDeliveries(from: Instant, to: Instant): Promise<DeliveryRecord[]>;
+  getFeedState(source: string): Promise<FeedState | undefined>;
+  putFeedState(state: FeedState): Promise<void>;
 }

@@ -2,13 +2,14 @@
  * The IntakeStore port on the Keepwell table. Items (pk / sk):
  *   INTAKE#<source>#<deliveryId>   INTAKE    one delivery and what became of it; GSI1 by day (`INTAKE#<yyyy-mm-dd>`)
  *   BOOKING#<source>#<bookingId>   BOOKING   the source's booking → session, with the newest source version applied
+ *   FEED#<source>                  FEED      an iCalendar feed's ETag / Last-Modified from its last poll
  * A delivery costs one BatchGetItem (delivery, booking links, email, therapist), one Query of the
  * client's partition when the client is known, and one TransactWriteItems.
  */
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Therapist } from '../../domain/model.js';
-import type { BookingLink, CommitResult, DeliveryRecord, IntakeChange, IntakeLookup, IntakeState, IntakeStore } from '../../ports/intake.js';
+import type { BookingLink, CommitResult, DeliveryRecord, FeedState, IntakeChange, IntakeLookup, IntakeState, IntakeStore } from '../../ports/intake.js';
 import type { ClientBundle } from '../../ports/store.js';
 import type { CapacityMeter } from './client.js';
 import { KEY_ATTRIBUTES, keys } from './keys.js';
@@ -22,6 +23,7 @@ export const intakeKeys = {
   delivery: (source: string, deliveryId: string) => ({ pk: `INTAKE#${source}#${deliveryId}`, sk: 'INTAKE' }),
   link: (source: string, bookingId: string) => ({ pk: `BOOKING#${source}#${bookingId}`, sk: 'BOOKING' }),
   deliveryDay: (utcDate: string) => `INTAKE#${utcDate}`,
+  feed: (source: string) => ({ pk: `FEED#${source}`, sk: 'FEED' }),
 };
 
 function strip<T>(item: Item | undefined): T | undefined {
@@ -184,4 +186,14 @@ export class DynamoIntakeStore implements IntakeStore {
     }
     return records;
   }
+
+  async getFeedState(source: string): Promise<FeedState | undefined> {
+    const out = await this.send<{ Item?: Item }>('GetItem', new GetCommand({ TableName: this.table, Key: intakeKeys.feed(source), ConsistentRead: true }));
+    return strip<FeedState>(out.Item);
+  }
+
+  async putFeedState(state: FeedState): Promise<void> {
+    await this.send('PutItem', new PutCommand({ TableName: this.table, Item: { ...state, ...intakeKeys.feed(state.source), type: 'intake-feed' } }));
+  }
+
 }
