@@ -218,6 +218,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     if (options.recurring !== false) {
       for (const spec of FUNCTIONS) {
         if (spec.trigger.kind !== 'recurring') continue;
+        // With no feed configured the poll has nothing to do; a simulated month would still fire it
+        // ~3,000 times, so the twin leaves that schedule out.
+        if (spec.name === 'intake-feeds' && !Object.values(intake.config.sources).some((s) => s.format === 'ical')) continue;
         await schedulerClient.send(new CreateScheduleCommand({
           Name: spec.trigger.scheduleName,
           GroupName: LOCAL_SCHEDULE_GROUP,

@@ -69,6 +69,7 @@ export function addIntakeCommands(program: Command, withTarget: WithTarget, io: 
         const config = intakeConfigFor(stage);
         const source = config.sources[o.source];
         if (!source) throw new ValidationError('intake replay', [{ path: '--source', reason: `no intake source "${o.source}" in the ${stage ? `stage "${stage}"` : 'dev stage (the twin\'s)'} config; sources: ${Object.keys(config.sources).join(', ') || 'none'}` }]);
+        if (source.format === 'ical') throw new ValidationError('intake replay', [{ path: '--source', reason: `"${o.source}" is an iCalendar feed, polled rather than posted: it has no deliveries to replay` }]);
         let raw: Buffer;
         try {
           raw = readFileSync(file);

@@ -281,11 +281,11 @@ describe('the Scheduler execution role', () => {
     });
   });
 
-  it('may invoke only the functions schedules target: dispatch, reconcile and summary', () => {
+  it('may invoke only the functions schedules target: dispatch, reconcile, summary and intake-feeds', () => {
     const invoke = statementsOfRole(dev.appTemplate, roleId()).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
     const targets = new Set(invoke.flatMap(resourceList).map((r) => JSON.stringify(r).match(/"(\w+Function[0-9A-F]{8})"/)?.[1]));
 
-    expect([...targets].sort()).toEqual(['dispatch', 'reconcile', 'summary'].map((n) => functionId(dev, n as FunctionName)).sort());
+    expect([...targets].sort()).toEqual(['dispatch', 'reconcile', 'summary', 'intake-feeds'].map((n) => functionId(dev, n as FunctionName)).sort());
   });
 
   it('may send only to the schedule dead-letter queue, and do nothing else', () => {
@@ -327,6 +327,7 @@ describe('schedules', () => {
     expect(Object.fromEntries(inputs)).toEqual({
       'keepwell-reconcile': { scheduledTime: '<aws.scheduler.scheduled-time>', lookAheadHours: prod.stacks.config.reconcileLookAheadHours },
       'keepwell-summary': { scheduledTime: '<aws.scheduler.scheduled-time>' },
+      'keepwell-intake-feeds': { scheduledTime: '<aws.scheduler.scheduled-time>' },
     });
   });
 });
@@ -549,6 +550,12 @@ describe('the intake function', () => {
     expect(Object.keys(variables).sort()).toEqual(['CLINIC_CONFIG', 'INTAKE_CONFIG', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME']);
     expect(JSON.stringify(variables.INTAKE_CONFIG)).toContain('/keepwell/dev/intake/calcom');
     expect(allActions(statementsOfRole(dev.appTemplate, intakeRole())).filter((a) => a.startsWith('ses:') || a.startsWith('scheduler:') || a === 'iam:PassRole')).toEqual([]);
+  });
+
+  it('polls the feeds every 15 minutes with a role that reads no secret and sends nothing', () => {
+    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'keepwell-intake-feeds', ScheduleExpression: 'rate(15 minutes)', Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }) });
+    const actions = allActions(functionStatements(dev.appTemplate, 'intake-feeds'));
+    expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('ses:') || a.startsWith('scheduler:') || a.startsWith('kms:'))).toEqual([]);
   });
 
   it('grants no secret read in prod, which configures no intake source', () => {

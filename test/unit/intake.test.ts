@@ -6,6 +6,9 @@ import { UnmappableEventError } from '../../shared/intake/event.js';
 import { fromKeepwellEvent, keepwellEventSchema } from '../../shared/intake/keepwell-format.js';
 import { checkCalSignature, checkKeepwellSignature, hmacHex, keepwellSignature } from '../../shared/intake/signature.js';
 import { intakeEventJsonSchema } from '../../scripts/intake-schema.js';
+import { readFeed } from '../../shared/intake/ical-feed.js';
+import { resolveIntakeConfig } from '../../shared/intake/config.js';
+import { feedUrlProblem } from '../../shared/use-cases/poll-feeds.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/intake/${name}.json`, import.meta.url), 'utf8');
 const cal = (name: string) => {
@@ -106,6 +109,43 @@ describe('the intake mapping in the stage config', () => {
     expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, therapistId: 'bad id!' }] } } })).toContain('stages.dev.intake.sources.calcom.services.0.therapistId');
     expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, plan: { goal: 'back-pain', phases: [] } }] } } })).toContain('stages.dev.intake.sources.calcom.services.0.plan.phases: must have at least one phase');
     expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [service, service] } } })).toContain('stages.dev.intake.sources.calcom.services.1.eventType: maps "massage-60" a second time');
+    expect(errorOf({ sources: { desk: { format: 'ical', url: 'http://calendar.example/desk.ics', services: [] } } })).toContain('stages.dev.intake.sources.desk.url: must start with https://');
+    expect(errorOf({ sources: { desk: { format: 'ical', services: [] } } })).toContain('stages.dev.intake.sources.desk.url: is required for an ical feed');
+    expect(errorOf({ sources: { calcom: { format: 'cal.com', url: 'https://x.example/a.ics', services: [] } } })).toContain('stages.dev.intake.sources.calcom.url: is only for an ical feed');
     expect(errorOf({ sources: { 'Cal Com': { format: 'cal.com', services: [] } } })).toContain('stages.dev.intake.sources.Cal Com: is not a source name: use 1–31 lower-case letters');
+  });
+});
+
+describe('iCalendar feeds', () => {
+  const events = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), { now: new Date('2027-02-01T08:00:00Z'), zone: 'Europe/London' });
+
+  it('expand RRULE less EXDATE, apply a RECURRENCE-ID override, read TZID in its zone, and cancel on STATUS:CANCELLED', () => {
+    expect(events.map((e) => [e.action, e.start, e.client?.email])).toEqual([
+      ['book', '2027-02-03T10:00:00.000Z', 'sam.feed@example.com'],
+      ['book', '2027-02-04T14:00:00.000Z', 'kai.feed@example.com'],
+      ['book', '2027-02-18T19:00:00.000Z', 'kai.feed@example.com'],
+      ['book', '2027-02-25T14:00:00.000Z', 'kai.feed@example.com'],
+      ['cancel', '2027-02-05T15:00:00.000Z', 'leo.feed@example.com'],
+    ]);
+  });
+
+  it('order by SEQUENCE first: the moved occurrence (SEQUENCE:1) outranks any SEQUENCE:0 change', () => {
+    const moved = events[2]!;
+    const plain = events[1]!;
+    expect(moved.version).toBeGreaterThan(plain.version + 1e12);
+  });
+
+  it('name an unchanged event by what it says, so polling it again is a duplicate', () => {
+    const again = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), { now: new Date('2027-02-01T09:00:00Z'), zone: 'Europe/London' });
+    expect(again.map((e) => e.deliveryId)).toEqual(events.map((e) => e.deliveryId));
+  });
+
+  it('are polled over https only; http only on loopback, and only where the twin allows it', () => {
+    expect(feedUrlProblem('https://calendar.example/desk.ics', false)).toBeUndefined();
+    expect(feedUrlProblem('http://calendar.example/desk.ics', true)).toBe('must be https');
+    expect(feedUrlProblem('http://127.0.0.1:8080/desk.ics', false)).toBe('must be https');
+    expect(feedUrlProblem('http://127.0.0.1:8080/desk.ics', true)).toBeUndefined();
+    expect(resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://127.0.0.1:8080/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true }).sources.desk?.url).toBe('http://127.0.0.1:8080/d.ics');
+    expect(() => resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://calendar.example/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true })).toThrow(/must start with https/);
   });
 });
