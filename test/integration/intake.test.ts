@@ -249,3 +249,18 @@ describe('Keepwell\'s own format', () => {
     expect((await sessionsOf(email))[0]).toMatchObject({ status: 'no-show' });
   });
 });
+
+describe('a scenario\'s webhook event', () => {
+  it('drives intake like the booking system: signed by the twin, accepted, and a refusal stops the scenario with the answer', async () => {
+    const { applyEvent, ScenarioEventError } = await import('../../local/simulation/run.js');
+    const { parseScenario } = await import('../../local/simulation/scenario.js');
+    const body = JSON.parse(calBody('cal-com-booking-created', { uid: 'uid-scenario-1', email: 'scenario@example.com', start: '2027-03-20T10:00:00Z', end: '2027-03-20T11:00:00Z' })) as Record<string, unknown>;
+    const ctx = { twin, mailer: undefined as never };
+
+    await applyEvent(ctx, { at: twin.clock.now().toISOString(), type: 'webhook', source: 'calcom', body });
+
+    expect(await sessionsOf('scenario@example.com')).toEqual([expect.objectContaining({ start: '2027-03-20T10:00:00.000Z' })]);
+    await expect(applyEvent(ctx, { at: twin.clock.now().toISOString(), type: 'webhook', source: 'calcom', body: { triggerEvent: 'BOOKING_CREATED' } })).rejects.toThrow(ScenarioEventError);
+    expect(() => parseScenario({ clinic: twin.clinic, therapists: [], clients: [], plans: [], sessions: [], simulate: { from: T0, until: '2027-03-01T00:00:00Z' }, events: [{ at: T0, type: 'webhook', source: 'Cal Com', body: {} }] })).toThrow(/events\[0\]\.source: must be an intake source name/);
+  });
+});
