@@ -23,6 +23,7 @@ import { freePort } from './ports.js';
 import { appendDeadLetter, clearTwinState, twinStateOf, writeTwinState, type ClockState } from './cli/state.js';
 import { startTwin } from './twin.js';
 import { postDemoBooking } from './demo/webhook.js';
+import { pollDemoFeed, startDemoFeed } from './demo/feed.js';
 import type { Clock } from './clock.js';
 
 silenceSdkNodeVersionWarning();
@@ -90,12 +91,14 @@ const port = options.port === undefined ? ((await portIsFree(PREFERRED_PORT)) ? 
 const clock = realtime ? undefined : heldClock(start, speed);
 
 console.log('Starting the Keepwell twin (DynamoDB Local, SES v2 local, Scheduler, functions, pages)…');
+const demoFeed = await startDemoFeed(start);
 const twin = await startTwin({
   clinic: { ...demo.clinic, baseUrl: `http://127.0.0.1:${port}` },
   clock: clock ?? { mode: 'real' },
   tableName: 'keepwell-local',
   webPort: port,
   tickMs: 50,
+  intake: demoFeed.intake,
   onDeadLetter: (letter) => {
     console.log(`dead letter: ${letter.scheduleName} failed ${letter.attempts} time(s): ${letter.error}`);
     appendDeadLetter(letter);
@@ -116,6 +119,7 @@ async function stop(code: number): Promise<void> {
   clock?.freeze();
   await twin.scheduler.runDue().catch(() => undefined);
   await twin.close();
+  await demoFeed.close();
   clearTwinState();
   console.log('Stopped.');
   process.exit(code);
@@ -127,6 +131,7 @@ let watch: { stop(): Promise<void> } | undefined;
 try {
   const { mailer } = await seedDemo(twin, demo);
   const webhookLine = await postDemoBooking(twin);
+  const feedLine = await pollDemoFeed(twin);
   const realStartMs = clock ? clock.go() : Date.now();
   const clockState: ClockState = clock ? { mode: 'accelerated', virtualStartMs: start.getTime(), realStartMs, factor: speed } : { mode: 'real' };
   const statePath = writeTwinState(twinStateOf(twin, clockState));
@@ -139,6 +144,7 @@ try {
   console.log(realtime ? 'Clock            real time' : `Clock            starts ${start.toISOString()}, ${speed} virtual seconds per real second`);
   console.log(`Demo             ${demo.dataset.clients.length} clients of ${demo.clinic.name}; times below are ${demo.clinic.timezone}`);
   console.log(webhookLine);
+  console.log(feedLine);
   console.log('Ctrl-C to stop.\n');
 
   const auto = new Map(demo.autoAnswers.map((a) => [a.sessionId, a]));

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { Twin } from '../twin.js';
 
 export interface DemoFeed {
   readonly url: string;
@@ -41,4 +42,13 @@ export async function startDemoFeed(now: Date, daysAhead = 4): Promise<DemoFeed>
     },
   };
   return { url, intake, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Polls the feeds once now (the recurring schedule polls every 15 minutes after; a poll it made already makes this one a 304), for the demo's line. */
+export async function pollDemoFeed(twin: Twin): Promise<string> {
+  await twin.invoke('intake-feeds', { scheduledTime: twin.clock.now().toISOString() });
+  await twin.settle();
+  const clientId = await twin.store.findClientIdByEmail('noor.haddad@example.com');
+  const session = clientId ? (await twin.store.getClientBundle(clientId))?.sessions[0] : undefined;
+  return `Feed booking     iCalendar feed ${session ? `booked ${session.start} (session ${session.id})` : 'polled: no booking made (see the log)'}; see \`npx keepwell intake list\``;
 }
