@@ -5,6 +5,8 @@
  * BatchGetItem, one Query of the client's partition, one TransactWriteItems), the same with 100
  * past sessions. Baseline from the same run: booking the same session through the writers' use case
  * (`keepwell session book`: bookSession on DynamoStore).
+ * And an iCalendar feed poll (pollFeeds, with a counting fetch of the fixture feed): the first poll,
+ * then an unchanged feed. Target: one HTTP request (a 304) and no table write.
  */
 import { readFileSync } from 'node:fs';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/services.js';
@@ -15,6 +17,7 @@ import { resolveIntakeConfig } from '../shared/intake/config.js';
 import { receiveIntake } from '../shared/intake/receive.js';
 import { hmacHex } from '../shared/intake/signature.js';
 import { bookSession } from '../shared/use-cases/manage-plans.js';
+import { pollFeeds, type FeedFetcher } from '../shared/use-cases/poll-feeds.js';
 
 const TARGET_REQUESTS = 4;
 const SECRET = 'bench-webhook-secret-0123456789';
@@ -67,14 +70,35 @@ export async function run(): Promise<Record<string, unknown>> {
     await bookSession(store, { id: 's-baseline', planId, start: '2027-03-05T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
     const baseline = { requests: meter.requests, byOperation: { ...meter.byOperation } };
 
+    // An iCalendar feed: first poll, then the same feed again (the server answers 304 to its ETag).
+    const feedBody = readFileSync(new URL('../test/fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8');
+    let httpRequests = 0;
+    const fetchFeed: FeedFetcher = async (_url, headers) => {
+      httpRequests++;
+      return headers['if-none-match'] === '"v1"' ? { status: 304, body: '' } : { status: 200, etag: '"v1"', body: feedBody };
+    };
+    const feedConfig = resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'https://calendar.example/desk.ics', services: [{ eventType: '*', therapistId: 't-amy', location: 'Room 2', plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] } }] } } }, 'bench');
+    const pollDeps = { config: feedConfig, clinic: { timezone: 'Europe/London' }, store: intake, fetch: fetchFeed, now: () => NOW, log: silent };
+    const feedPoll = async () => {
+      Object.assign(meter, newMeter());
+      httpRequests = 0;
+      await pollFeeds(pollDeps);
+      const writes = Object.entries(meter.byOperation).filter(([op]) => /Put|Update|Delete|Write/.test(op)).reduce((n, [, c]) => n + c, 0);
+      return { httpRequests, dynamoRequests: meter.requests, tableWrites: writes };
+    };
+    const feedFirstPoll = await feedPoll();
+    const feedUnchanged = await feedPoll();
+
     return {
-      target: { requestsForKnownClient: TARGET_REQUESTS },
+      target: { requestsForKnownClient: TARGET_REQUESTS, unchangedFeed: { httpRequests: 1, tableWrites: 0 } },
+      feedFirstPoll,
+      feedUnchanged,
       newClientBooking: newClient,
       knownClientBooking: knownClient,
       knownClientWith100PastSessions: knownClient100,
       duplicateDelivery: duplicate,
       baselineSessionBook: baseline,
-      withinTarget: knownClient.requests <= TARGET_REQUESTS && knownClient100.requests <= TARGET_REQUESTS,
+      withinTarget: knownClient.requests <= TARGET_REQUESTS && knownClient100.requests <= TARGET_REQUESTS && feedUnchanged.httpRequests === 1 && feedUnchanged.tableWrites === 0,
     };
   } finally {
     await dynamo.stop();
