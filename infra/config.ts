@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { clinicSchema, emailSchema, type Clinic } from '../shared/domain/model.js';
+import { intakeConfigSchema, resolveIntakeConfig, type IntakeConfig } from '../shared/intake/config.js';
 
 export const DEFAULT_STAGE = 'dev';
 
@@ -53,6 +54,8 @@ const stageSchema = z
     }).strict().optional(),
     /** How far ahead reconcile heals missing message schedules. */
     reconcileLookAheadHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(24 * 30, 'must be at most 720 (30 days)'),
+    /** Booking systems that post webhooks to /intake/<source>, and how their bookings map (docs/INTEGRATIONS.md). */
+    intake: intakeConfigSchema.optional(),
   })
   .strict()
   .superRefine((stage, ctx) => {
@@ -84,6 +87,8 @@ export interface StageConfig {
   readonly reconcileLookAheadHours: number;
   /** Where the link-token key is: an SSM SecureString parameter, and its key when not alias/aws/ssm. */
   readonly tokenKey: { readonly parameter: string; readonly kmsKeyArn?: string };
+  /** The intake sources with their secret parameters named, and their mappings. */
+  readonly intake: IntakeConfig;
 }
 
 /** The token key's parameter when a stage does not name one. */
@@ -143,5 +148,6 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
       parameter: value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage),
       ...(value.tokenKey?.kmsKeyArn ? { kmsKeyArn: value.tokenKey.kmsKeyArn } : {}),
     },
+    intake: resolveIntakeConfig(value.intake, stage),
   };
 }

@@ -174,6 +174,7 @@ export class KeepwellAppStack extends Stack {
         CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? this.webApi.url }),
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
+        INTAKE_CONFIG: this.toJsonString(config.intake),
       },
       grants: {
         'table:read': (target: Grantee) => grantTable(target, 'ReadTable', TABLE_READ_ACTIONS),
@@ -222,6 +223,16 @@ export class KeepwellAppStack extends Stack {
               conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
             }));
           }
+        },
+        // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
+        'intake-secrets:read': (target: Grantee) => {
+          const parameters = Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : []));
+          if (parameters.length === 0) return;
+          target.function.addToRolePolicy(new iam.PolicyStatement({
+            sid: 'ReadIntakeSecrets',
+            actions: ['ssm:GetParameter'],
+            resources: parameters.map((name) => this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') })),
+          }));
         },
       },
     };
@@ -359,6 +370,9 @@ export class KeepwellAppStack extends Stack {
             },
             targets: [new eventTargets.LambdaFunction(fn, { deadLetterQueue: this.failedInvocations, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
           });
+          break;
+        case 'http-route':
+          this.webApi.route(trigger.method, trigger.path, spec.name, fn);
           break;
         default: {
           const unknown: never = trigger;

@@ -5,7 +5,7 @@
  */
 import type { EnvName } from '../shared/config/env.js';
 
-export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events';
+export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake' | 'intake-feeds';
 
 export type Trigger =
   /** The table's DynamoDB stream, with partial batch failure reporting. */
@@ -23,7 +23,9 @@ export type Trigger =
   /** The public HTTP API for the client pages. */
   | { readonly kind: 'http-api' }
   /** SES configuration-set events through EventBridge. */
-  | { readonly kind: 'ses-events' };
+  | { readonly kind: 'ses-events' }
+  /** One route of the HTTP API, ahead of the pages' catch-all (`path` in API Gateway's `{param}` syntax). */
+  | { readonly kind: 'http-route'; readonly method: 'POST'; readonly path: string };
 
 export type Permission =
   | 'table:read'
@@ -31,7 +33,9 @@ export type Permission =
   /** Create, update, get, delete and list schedules in Keepwell's group, and pass the Scheduler role. */
   | 'schedules:manage'
   | 'ses:send'
-  | 'token-key:read';
+  | 'token-key:read'
+  /** Read the intake sources' webhook secrets: exactly the SSM parameters the stage config names. */
+  | 'intake-secrets:read';
 
 export interface FunctionSpec {
   readonly name: FunctionName;
@@ -113,6 +117,26 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     permissions: ['table:read', 'table:write'],
     memoryMb: 256,
     timeoutSeconds: 30,
+  },
+  {
+    name: 'intake',
+    entry: 'functions/intake/handler.ts',
+    description: "Turns booking systems' signed webhooks into bookings, moves and cancellations",
+    trigger: { kind: 'http-route', method: 'POST', path: '/intake/{source}' },
+    environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
+    permissions: ['table:read', 'table:write', 'intake-secrets:read'],
+    memoryMb: 512,
+    timeoutSeconds: 10,
+  },
+  {
+    name: 'intake-feeds',
+    entry: 'functions/intake-feeds/handler.ts',
+    description: "Polls the clinic's iCalendar feeds and applies new, moved and cancelled bookings",
+    trigger: { kind: 'recurring', scheduleName: 'keepwell-intake-feeds', expression: 'rate(15 minutes)', timezone: 'UTC' },
+    environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
+    permissions: ['table:read', 'table:write'],
+    memoryMb: 512,
+    timeoutSeconds: 120,
   },
 ];
 

@@ -24,6 +24,8 @@ import { answerCheckIn } from './simulation/actions.js';
 import { freePort } from './ports.js';
 import { appendDeadLetter, clearTwinState, twinStateOf, writeTwinState, type ClockState } from './cli/state.js';
 import { startTwin } from './twin.js';
+import { postDemoBooking } from './demo/webhook.js';
+import { pollDemoFeed, startDemoFeed } from './demo/feed.js';
 import type { Clock } from './clock.js';
 
 silenceSdkNodeVersionWarning();
@@ -107,12 +109,14 @@ console.log('Starting the Keepwell twin (DynamoDB Local, SES v2 local, Scheduler
 const stopWhileStarting = () => process.exit(0);
 process.once('SIGINT', stopWhileStarting);
 process.once('SIGTERM', stopWhileStarting);
+const demoFeed = await startDemoFeed(start);
 const twin = await startTwin({
   clinic: { ...demo.clinic, baseUrl: `http://127.0.0.1:${port}` },
   clock: clock ?? { mode: 'real' },
   tableName: 'keepwell-local',
   webPort: port,
   tickMs: 50,
+  intake: demoFeed.intake,
   onDeadLetter: (letter) => {
     console.log(`dead letter: ${letter.scheduleName} failed ${letter.attempts} time(s): ${letter.error}`);
     appendDeadLetter(letter);
@@ -133,6 +137,7 @@ async function stop(code: number): Promise<void> {
   clock?.freeze();
   await twin.scheduler.runDue().catch(() => undefined);
   await twin.close();
+  await demoFeed.close();
   clearTwinState();
   console.log('Stopped.');
   process.exit(code);
@@ -145,6 +150,8 @@ process.on('SIGTERM', () => void stop(0));
 let watch: { stop(): Promise<void> } | undefined;
 try {
   const { mailer } = await seedDemo(twin, demo);
+  const webhookLine = await postDemoBooking(twin);
+  const feedLine = await pollDemoFeed(twin);
   const realStartMs = clock ? clock.go() : Date.now();
   const clockState: ClockState = clock ? { mode: 'accelerated', virtualStartMs: start.getTime(), realStartMs, factor: speed } : { mode: 'real' };
   const statePath = writeTwinState(twinStateOf(twin, clockState));
@@ -156,6 +163,8 @@ try {
   console.log(`Operator CLI     npx keepwell outbox --since 7d   (state in ${statePath})`);
   console.log(realtime ? 'Clock            real time' : `Clock            starts ${start.toISOString()}, ${speed} virtual seconds per real second`);
   console.log(`Demo             ${demo.dataset.clients.length} clients of ${demo.clinic.name}; times below are ${demo.clinic.timezone}`);
+  console.log(webhookLine);
+  console.log(feedLine);
   console.log('Ctrl-C to stop.\n');
 
   const auto = new Map(demo.autoAnswers.map((a) => [a.sessionId, a]));

@@ -9,7 +9,8 @@
  * 4. start the local Scheduler with the manifest's schedule targets, and create the recurring
  *    schedules the CDK stack would create;
  * 5. feed the table's stream to sync-schedules through the stream poller;
- * 6. serve the web handler over HTTP.
+ * 6. serve the HTTP API: the manifest's own routes (intake's `POST /intake/{source}`) to their
+ *    functions, every other path to the web handler.
  * One twin per process: handlers read the environment once, as in Lambda.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { startStreamPoller, type StreamFilterPattern } from './stream-poller.js'
 import { startWebServer } from './http-server.js';
 import { watchTableWrites } from './table-writes.js';
 import { summaryShortcut } from './summary-shortcut.js';
+import { intakeRouter, localIntakeSetup, type LocalIntake } from './intake.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_SCHEDULE_GROUP = 'keepwell';
@@ -73,6 +75,8 @@ export interface TwinOptions {
   readonly reconcileLookAheadHours?: number;
   /** Powertools log level for the handlers. @default 'WARN' */
   readonly logLevel?: string;
+  /** The intake sources and mappings, as a stage's `intake` sets them. @default the dev stage's in cdk.json */
+  readonly intake?: unknown;
 }
 
 export interface Twin {
@@ -90,6 +94,8 @@ export interface Twin {
   readonly handlers: Readonly<Record<FunctionName, AnyHandler>>;
   /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
   readonly failedInvocations: readonly FailedInvocation[];
+  /** The intake sources the twin serves at `/intake/<source>`, with their webhook secrets. */
+  readonly intake: LocalIntake;
   /** Invokes a function the way its trigger would, with a Lambda-like context. */
   invoke<T = unknown>(name: FunctionName, event: unknown): Promise<T>;
   /** Processes every pending stream record (and what it causes) now. */
@@ -132,6 +138,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const sesEndpoint: string = options.sesEndpoint ?? (await startSesLocal().then((s) => (started.push(s), s.endpoint)));
     const tableName = options.tableName ?? `keepwell-${randomBytes(4).toString('hex')}`;
     await createTable(dynamoEndpoint, tableName);
+    const intake = localIntakeSetup(options.intake);
 
     // The handlers are built lazily from the environment on their first invocation, so the
     // Scheduler endpoint can be filled in once the Scheduler is listening.
@@ -149,6 +156,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       CLINIC_CONFIG: JSON.stringify(clinic),
       CONFIGURATION_SET: 'keepwell-local',
       TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('hex'),
+      INTAKE_CONFIG: JSON.stringify(intake.config),
+      INTAKE_SECRETS: JSON.stringify(intake.secrets),
+      // Only the twin: its tests serve feeds on 127.0.0.1 without TLS (AWS polls https only).
+      INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP: 'true',
       POWERTOOLS_SERVICE_NAME: 'keepwell',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_DEV: 'false',
@@ -223,6 +234,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     if (options.recurring !== false) {
       for (const spec of FUNCTIONS) {
         if (spec.trigger.kind !== 'recurring') continue;
+        // With no feed configured the poll has nothing to do; a simulated month would still fire it
+        // ~3,000 times, so the twin leaves that schedule out.
+        if (spec.name === 'intake-feeds' && !Object.values(intake.config.sources).some((s) => s.format === 'ical')) continue;
         await schedulerClient.send(new CreateScheduleCommand({
           Name: spec.trigger.scheduleName,
           GroupName: LOCAL_SCHEDULE_GROUP,
@@ -243,7 +257,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     let webUrl: string | undefined;
     if (options.web !== false) {
       const web = await startWebServer({
-        handler: (event: APIGatewayProxyEventV2) => invoke<APIGatewayProxyResultV2>('web', event),
+        handler: intakeRouter((name, event) => invoke<APIGatewayProxyResultV2>(name, event)),
         ...(options.webPort !== undefined ? { port: options.webPort } : {}),
       });
       webUrl = web.url;
@@ -264,6 +278,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       meter,
       handlers,
       failedInvocations,
+      intake,
       invoke,
       settle,
       async advanceTo(instant) {

@@ -16,6 +16,7 @@ import { ValidationError } from '../../shared/domain/validation.js';
 import { bookSession, cancelSession, ConflictError, pausePlan, rescheduleSession, resumePlan } from '../../shared/use-cases/manage-plans.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
 import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
+import { addIntakeCommands } from './intake.js';
 import { formatPreview, previewMessages } from './preview.js';
 import { progressBar } from './progress.js';
 import { NoTwinError } from './state.js';
@@ -292,6 +293,8 @@ their own schedule.`,
         io.out(`${redriven} of ${chosen.length} dead letter(s) redriven (${target.label})`);
       });
     });
+
+  addIntakeCommands(program, withTarget, io, parseSince);
 
   return program;
 }

@@ -9,6 +9,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
 import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
+import { DynamoIntakeStore } from '../../shared/adapters/dynamodb/intake-store.js';
 import { EventBridgeMessageScheduler } from '../../shared/adapters/scheduler/eventbridge.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import type { MessageScheduler } from '../../shared/ports/scheduler.js';
@@ -41,6 +42,8 @@ export interface Target {
   /** For messages: "local twin (table …)" or "stage prod". */
   readonly label: string;
   readonly store: DynamoStore;
+  /** The intake delivery log and pipeline state on the same table. */
+  readonly intake: DynamoIntakeStore;
   now(): Date;
   clinic(): Promise<ClinicTimes>;
   readonly deadLetters: DeadLetterQueue;
@@ -74,6 +77,7 @@ function localTarget(env: NodeJS.ProcessEnv): Target {
   return {
     label: `local twin (table ${state.tableName})`,
     store,
+    intake: new DynamoIntakeStore({ tableName: state.tableName, client: documentClient, now }),
     now,
     clinic: async () => state.clinic,
     deadLetters: {
@@ -140,6 +144,7 @@ async function stageTarget(stage: string, region?: string): Promise<Target> {
   return {
     label: `stage ${stage}`,
     store,
+    intake: new DynamoIntakeStore({ tableName: required(outputs, 'TableName', stage), client: documentClient }),
     now: () => new Date(),
     clinic: async () => (await import('./stage-config.js')).stageClinic(stage),
     deadLetters: {

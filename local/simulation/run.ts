@@ -16,6 +16,7 @@ import { MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js'
 import { startTwin, type Twin } from '../twin.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
 import { answerCheckIn, bounceEvent } from './actions.js';
+import { postWebhook } from '../intake.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
 
@@ -94,6 +95,11 @@ export async function applyEvent(ctx: EventContext, event: ScenarioEvent): Promi
     case 'resume-plan':
       await resumePlan(store, event.planId);
       return;
+    case 'webhook': {
+      const answer = await postWebhook(twin, event.source, JSON.stringify(event.body));
+      if (answer.status >= 300) throw new ScenarioEventError(`webhook at ${event.at} to ${event.source}: answered ${answer.status} ${answer.body}`);
+      return;
+    }
   }
 }
 

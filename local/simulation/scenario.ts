@@ -11,7 +11,7 @@ import { CATEGORIES, checkInAnswersSchema, emailSchema, idSchema, instantSchema,
 import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from '../../shared/domain/validation.js';
 
-export const EVENT_TYPES = ['book-session', 'cancel-session', 'reschedule-session', 'check-in-response', 'unsubscribe', 'bounce', 'pause-plan', 'resume-plan'] as const;
+export const EVENT_TYPES = ['book-session', 'cancel-session', 'reschedule-session', 'check-in-response', 'unsubscribe', 'bounce', 'pause-plan', 'resume-plan', 'webhook'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 const at = { at: instantSchema };
@@ -24,6 +24,8 @@ const eventSchemas = {
   bounce: z.object({ ...at, type: z.literal('bounce'), email: emailSchema }),
   'pause-plan': z.object({ ...at, type: z.literal('pause-plan'), planId: idSchema }),
   'resume-plan': z.object({ ...at, type: z.literal('resume-plan'), planId: idSchema }),
+  /** A booking system's delivery to `/intake/<source>`, signed by the twin with that source's secret; `body` is sent as JSON. */
+  webhook: z.object({ ...at, type: z.literal('webhook'), source: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be an intake source name'), body: z.record(z.string(), z.unknown()) }),
 } as const;
 
 export type ScenarioEvent =
@@ -34,7 +36,8 @@ export type ScenarioEvent =
   | { readonly at: string; readonly type: 'unsubscribe'; readonly clientId: string; readonly category: (typeof CATEGORIES)[number] | 'all' }
   | { readonly at: string; readonly type: 'bounce'; readonly email: string }
   | { readonly at: string; readonly type: 'pause-plan'; readonly planId: string }
-  | { readonly at: string; readonly type: 'resume-plan'; readonly planId: string };
+  | { readonly at: string; readonly type: 'resume-plan'; readonly planId: string }
+  | { readonly at: string; readonly type: 'webhook'; readonly source: string; readonly body: Record<string, unknown> };
 
 export interface Scenario {
   readonly clinic: Clinic;

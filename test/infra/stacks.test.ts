@@ -220,7 +220,8 @@ describe('least privilege', () => {
   });
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: reads the token key only with token-key:read, from exactly the stage\'s SSM parameter', (name) => {
-    const reads = functionStatements(dev.appTemplate, name).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+    // Intake's webhook secrets are other parameters, asserted in their own test below.
+    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
 
     if (!has(name, 'token-key:read')) {
       expect(reads).toEqual([]);
@@ -280,11 +281,11 @@ describe('the Scheduler execution role', () => {
     });
   });
 
-  it('may invoke only the functions schedules target: dispatch, reconcile and summary', () => {
+  it('may invoke only the functions schedules target: dispatch, reconcile, summary and intake-feeds', () => {
     const invoke = statementsOfRole(dev.appTemplate, roleId()).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
     const targets = new Set(invoke.flatMap(resourceList).map((r) => JSON.stringify(r).match(/"(\w+Function[0-9A-F]{8})"/)?.[1]));
 
-    expect([...targets].sort()).toEqual(['dispatch', 'reconcile', 'summary'].map((n) => functionId(dev, n as FunctionName)).sort());
+    expect([...targets].sort()).toEqual(['dispatch', 'reconcile', 'summary', 'intake-feeds'].map((n) => functionId(dev, n as FunctionName)).sort());
   });
 
   it('may send only to the schedule dead-letter queue, and do nothing else', () => {
@@ -326,6 +327,7 @@ describe('schedules', () => {
     expect(Object.fromEntries(inputs)).toEqual({
       'keepwell-reconcile': { scheduledTime: '<aws.scheduler.scheduled-time>', lookAheadHours: prod.stacks.config.reconcileLookAheadHours },
       'keepwell-summary': { scheduledTime: '<aws.scheduler.scheduled-time>' },
+      'keepwell-intake-feeds': { scheduledTime: '<aws.scheduler.scheduled-time>' },
     });
   });
 });
@@ -373,7 +375,7 @@ describe('queues and failure destinations', () => {
 describe('the page API', () => {
   it('routes GET /, GET /{proxy+} and POST /{proxy+} to the web function', () => {
     const routeKeys = Object.values(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
-    expect(routeKeys.sort()).toEqual(['GET /', 'GET /{proxy+}', 'POST /{proxy+}']);
+    expect(routeKeys.sort()).toEqual(['GET /', 'GET /{proxy+}', 'POST /intake/{source}', 'POST /{proxy+}']);
     dev.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: getAtt(functionId(dev, 'web')), PayloadFormatVersion: '2.0' });
   });
 
@@ -558,5 +560,52 @@ describe('outputs for the CLI', () => {
 
     expect(Object.keys(outputs)).toEqual(expect.arrayContaining([...STACK_OUTPUTS]));
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
+  });
+});
+
+describe('the intake function', () => {
+  const intakeRole = () => logicalId(dev.appTemplate, 'AWS::IAM::Role', 'IntakeRole');
+
+  it('has its own route, POST /intake/{source}, integrated with it alone (payload v2)', () => {
+    const routes = Object.values(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Route')).filter((r) => r.Properties?.RouteKey === 'POST /intake/{source}');
+    expect(routes).toHaveLength(1);
+    const integrationId = logicalId(dev.appTemplate, 'AWS::ApiGatewayV2::Integration', 'PageApiPOSTintakesourceRouteintake');
+    expect(routes[0]!.Properties?.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
+    expect(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Integration')[integrationId]?.Properties).toMatchObject({ IntegrationUri: getAtt(functionId(dev, 'intake')), PayloadFormatVersion: '2.0' });
+  });
+
+  it('has its own role: the table, exactly the dev sources\' secret parameters, its log group, and nothing else', () => {
+    const statements = statementsOfRole(dev.appTemplate, intakeRole());
+    const secrets = statements.filter((s) => s.Sid === 'ReadIntakeSecrets');
+
+    expect(secrets).toEqual([expect.objectContaining({ Action: 'ssm:GetParameter', Effect: 'Allow' })]);
+    expect(resourceList(secrets[0]!).map((r) => JSON.stringify(r))).toEqual([
+      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/calcom']] }),
+      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/front-desk']] }),
+    ]);
+    expect(new Set(allActions(statements))).toEqual(new Set([
+      'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable',
+      'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem',
+      'ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents',
+    ]));
+  });
+
+  it('is given the mapping in INTAKE_CONFIG and nothing that sends email or schedules', () => {
+    const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'intake')];
+    const variables = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(Object.keys(variables).sort()).toEqual(['CLINIC_CONFIG', 'INTAKE_CONFIG', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME']);
+    expect(JSON.stringify(variables.INTAKE_CONFIG)).toContain('/keepwell/dev/intake/calcom');
+    expect(allActions(statementsOfRole(dev.appTemplate, intakeRole())).filter((a) => a.startsWith('ses:') || a.startsWith('scheduler:') || a === 'iam:PassRole')).toEqual([]);
+  });
+
+  it('polls the feeds every 15 minutes with a role that reads no secret and sends nothing', () => {
+    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'keepwell-intake-feeds', ScheduleExpression: 'rate(15 minutes)', Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }) });
+    const actions = allActions(functionStatements(dev.appTemplate, 'intake-feeds'));
+    expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('ses:') || a.startsWith('scheduler:') || a.startsWith('kms:'))).toEqual([]);
+  });
+
+  it('grants no secret read in prod, which configures no intake source', () => {
+    expect(functionStatements(prod.appTemplate, 'intake').filter((s) => s.Sid === 'ReadIntakeSecrets')).toEqual([]);
   });
 });

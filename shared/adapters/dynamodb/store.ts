@@ -85,6 +85,43 @@ export interface DynamoStoreOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * The items a session write puts: the session itself (keeping what was stored on it before) and
+ * every other session of the plan whose numbering it changes. Shared by saveSession and intake.
+ */
+export function sessionWrites(plan: StoredPlan | Plan, clientId: string, sessions: readonly StoredSession[], session: Session, stamp: string): Item[] {
+  const others = sessions.filter((s) => s.planId === plan.id && s.id !== session.id);
+  const numbering = numberSessions(plan, [...others, session]);
+  const toItem = (s: Session, previous?: StoredSession): Item => {
+    const n = numbering.get(s.id);
+    return {
+      ...previous,
+      ...s,
+      clientId,
+      therapistId: plan.therapistId,
+      number: n?.number,
+      inPhase: n?.inPhase,
+      phase: n?.phase,
+      ofPhase: n?.ofPhase,
+      maintenance: n?.maintenance,
+      ...keys.session(clientId, s.id),
+      type: 'session',
+      gsi1pk: keys.sessionsDay(utcDate(s.start)),
+      gsi1sk: `${s.start}#${s.id}`,
+      gsi2pk: keys.therapistIndex(plan.therapistId),
+      gsi2sk: `SESSION#${s.start}#${s.id}`,
+      updatedAt: stamp,
+    };
+  };
+  const previous = sessions.find((s) => s.id === session.id);
+  const writes: Item[] = [toItem(session, previous)];
+  for (const other of others) {
+    const n = numbering.get(other.id);
+    if (n && (n.number !== other.number || n.inPhase !== other.inPhase || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
+  }
+  return writes;
+}
+
 export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   private readonly table: string;
   private readonly db: DynamoDBDocumentClient;
@@ -206,36 +243,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     const plan = bundle?.plans.find((p) => p.id === session.planId);
     if (!bundle || !plan) throw new NotFoundError('plan', session.planId);
 
-    const others = bundle.sessions.filter((s) => s.planId === plan.id && s.id !== session.id);
-    const numbering = numberSessions(plan, [...others, session]);
-    const stamp = this.stamp();
-    const toItem = (s: Session, previous?: StoredSession): Item => {
-      const n = numbering.get(s.id);
-      return {
-        ...previous,
-        ...s,
-        clientId,
-        therapistId: plan.therapistId,
-        number: n?.number,
-        inPhase: n?.inPhase,
-        phase: n?.phase,
-        ofPhase: n?.ofPhase,
-        maintenance: n?.maintenance,
-        ...keys.session(clientId, s.id),
-        type: 'session',
-        gsi1pk: keys.sessionsDay(utcDate(s.start)),
-        gsi1sk: `${s.start}#${s.id}`,
-        gsi2pk: keys.therapistIndex(plan.therapistId),
-        gsi2sk: `SESSION#${s.start}#${s.id}`,
-        updatedAt: stamp,
-      };
-    };
-    const previous = bundle.sessions.find((s) => s.id === session.id);
-    const writes: Item[] = [toItem(session, previous)];
-    for (const other of others) {
-      const n = numbering.get(other.id);
-      if (n && (n.number !== other.number || n.inPhase !== other.inPhase || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
-    }
+    const writes = sessionWrites(plan, clientId, bundle.sessions, session, this.stamp());
     // A transaction holds at most 100 items; a plan renumbering beyond that is split, session first.
     const chunks: Item[][] = [];
     for (let i = 0; i < writes.length; i += 98) chunks.push(writes.slice(i, i + 98));

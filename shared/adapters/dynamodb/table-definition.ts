@@ -16,6 +16,8 @@
  *   TOKEN#<tokenId>     TOKEN                   a consumed single-use link token (TTL)
  *   REF#SESSION#<id>    REF                     session id → client id (CLI, simulation, web)
  *   REF#PLAN#<id>       REF                     plan id → client id
+ *   INTAKE#<src>#<id>   INTAKE                  one booking-system delivery and its outcome; GSI1 by day (`INTAKE#day`)
+ *   BOOKING#<src>#<uid> BOOKING                 a source booking → its session, with the newest source version applied
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
