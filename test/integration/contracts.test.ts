@@ -8,6 +8,7 @@ import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import { EventBridgeMessageScheduler } from '../../shared/adapters/scheduler/eventbridge.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import { SCHEDULER_CONTEXT } from '../../shared/domain/dispatch-payload.js';
+import { clinicStoreContract } from '../contract/clinic-store.contract.js';
 import { ledgerContract, tokenStoreContract } from '../contract/ledger.contract.js';
 import { mailerContract } from '../contract/mailer.contract.js';
 import { schedulerContract, type SchedulerSubject } from '../contract/scheduler.contract.js';
@@ -19,6 +20,7 @@ const dynamoStore = async () => (table ??= createTestTable().then((t) => t.store
 
 describe('the DynamoDB ledger', () => ledgerContract(dynamoStore));
 describe('the DynamoDB token store', () => tokenStoreContract(dynamoStore));
+describe('the DynamoDB clinic store', () => clinicStoreContract(dynamoStore));
 
 const GROUP = 'keepwell-contract';
 let scheduling: Promise<SchedulerSubject & { local: LocalScheduler; client: SchedulerClient }> | undefined;

@@ -1,6 +1,7 @@
 /** The port contracts on the in-memory fakes; test/integration/contracts.test.ts runs them on the real adapters. */
 import { describe } from 'vitest';
 import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { clinicStoreContract } from '../contract/clinic-store.contract.js';
 import { ledgerContract, tokenStoreContract } from '../contract/ledger.contract.js';
 import { expectedMail, mailerContract } from '../contract/mailer.contract.js';
 import { schedulerContract } from '../contract/scheduler.contract.js';
@@ -13,6 +14,7 @@ const memoryStore = async ({ racing }: { racing: boolean }) => (racing ? new Mem
 
 describe('the in-memory ledger', () => ledgerContract(memoryStore));
 describe('the in-memory token store', () => tokenStoreContract(memoryStore));
+describe('the in-memory clinic store', () => clinicStoreContract(memoryStore));
 
 describe('the in-memory scheduler', () =>
   schedulerContract(async () => {
