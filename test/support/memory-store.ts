@@ -11,6 +11,13 @@
  *
  * `calls` counts each port method, and `failNext(method, error)` makes the next call(s) of a
  * method throw, for tests of what a use case does when storage fails.
+ *
+ * By default every call completes within one microtask, so concurrent callers never interleave
+ * inside a call. `latency` (a random source in [0, 1), seeded for a repeatable run) makes each port
+ * call wait a random number of macrotask turns before it acts and again before it answers, as a
+ * request to DynamoDB and its response take time: concurrent callers then reach the data in varied
+ * orders, and a claim can lose a race as a conditional write can. The action itself stays atomic,
+ * as one DynamoDB request is.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
@@ -38,6 +45,31 @@ import { LedgerConflictError } from '../../shared/ports/store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
+
+/** Every port method, once: the compiler insists on all of them, so latency cannot miss one. */
+const PORT_METHODS: Record<Method, true> = {
+  putTherapist: true, putClient: true, putPlan: true, saveSession: true, updatePlanStatus: true, setPreference: true,
+  suppressByEmail: true, recordCheckIn: true, recordConfirmation: true, recordRescheduleRequest: true, setMaintenanceMark: true,
+  getClient: true, getTherapist: true, getClientBundle: true, findClientIdByEmail: true, findSession: true, findPlan: true,
+  getMessageContext: true, sessionsStartingBetween: true, therapistActivity: true, therapistPlans: true,
+  plansNeedingMaintenanceAction: true, listTherapists: true,
+  claim: true, release: true, markSent: true, markSkipped: true, clearSkip: true, settleSkipped: true, markFailed: true,
+  recordDelivery: true, get: true, holdDayCap: true, listSince: true,
+  consume: true,
+};
+
+/** The most macrotask turns a call waits on each side of its action in latency mode. */
+const MAX_LATENCY_TURNS = 8;
+
+async function macrotaskTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export interface MemoryStoreOptions {
+  readonly now?: () => Date;
+  /** A random source in [0, 1): each port call then waits random macrotask turns around its action. */
+  readonly latency?: () => number;
+}
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -90,8 +122,26 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   private readonly ledger = new Map<string, LedgerRecord>();
   private readonly tokens = new Map<string, string>();
 
-  constructor(options: { now?: () => Date } = {}) {
+  constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    if (options.latency) this.addLatency(options.latency);
+  }
+
+  /** Wraps each port method of this instance: wait, act atomically, wait, answer (or throw). */
+  private addLatency(random: () => number): void {
+    const turns = () => Math.floor(random() * (MAX_LATENCY_TURNS + 1));
+    for (const method of Object.keys(PORT_METHODS) as Method[]) {
+      const act = (this[method] as (...args: unknown[]) => Promise<unknown>).bind(this);
+      const delayed = async (...args: unknown[]) => {
+        await macrotaskTurns(turns());
+        try {
+          return await act(...args);
+        } finally {
+          await macrotaskTurns(turns());
+        }
+      };
+      Object.defineProperty(this, method, { value: delayed, writable: true, configurable: true });
+    }
   }
 
   /** The next `times` calls of `method` throw `error` before touching any data. */

@@ -1,0 +1,96 @@
+/**
+ * The ClinicStore contract for the access patterns the use cases rely on, run against the
+ * in-memory store (unit tier) and the DynamoDB store on DynamoDB Local (integration tier). Every
+ * case seeds a client of its own, so cases can share one table.
+ */
+import { expect, it } from 'vitest';
+import { rescheduleSession } from '../../shared/use-cases/manage-plans.js';
+import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
+import { seedClinic } from '../support/memory-clinic.js';
+import type { PortFactory } from './ledger.contract.js';
+
+const ANSWERS = { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: 'tight shoulders', wantsToRebook: false };
+
+export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): void {
+  const store = () => make({ racing: false });
+
+  it('saves a client, plan and sessions and finds them again by id and by email in any case', async () => {
+    const s = await store();
+    const { client, plan, therapist, sessions } = await seedClinic(s);
+
+    expect(await s.getClient(client.id)).toMatchObject(client);
+    expect(await s.getTherapist(therapist.id)).toMatchObject(therapist);
+    expect(await s.findClientIdByEmail(client.email.toUpperCase())).toBe(client.id);
+    expect(await s.findPlan(plan.id)).toMatchObject({ id: plan.id, clientId: client.id, therapistId: therapist.id });
+    expect(await s.findSession(sessions[1]!.id)).toMatchObject({ id: sessions[1]!.id, clientId: client.id, therapistId: therapist.id, number: 2, phase: 'initial', version: 1 });
+    expect((await s.getClientBundle(client.id))?.sessions.map((x) => x.id)).toEqual(sessions.map((x) => x.id));
+    expect(await s.getClient('c-nobody')).toBeUndefined();
+    expect(await s.findSession('s-nobody')).toBeUndefined();
+    expect(await s.findClientIdByEmail('nobody@example.com')).toBeUndefined();
+  });
+
+  it('moves a session to a new time with its version raised, renumbering the plan', async () => {
+    const s = await store();
+    const { sessions } = await seedClinic(s);
+
+    const moved = await rescheduleSession(s, sessions[0]!.id, '2027-02-08T14:00:00.000Z');
+
+    expect(moved).toMatchObject({ start: '2027-02-08T14:00:00.000Z', version: 2, number: 3 });
+    expect(await s.findSession(sessions[0]!.id)).toMatchObject({ version: 2, number: 3 });
+    expect((await s.findSession(sessions[1]!.id))?.number).toBe(1);
+    expect((await s.findSession(sessions[2]!.id))?.number).toBe(2);
+  });
+
+  it('suppresses a client by email in any case, and finds nobody for an unknown address', async () => {
+    const s = await store();
+    const { client } = await seedClinic(s);
+
+    const suppressed = await s.suppressByEmail(client.email.toUpperCase(), 'bounce', '2027-01-20T10:00:00.000Z', 'mailbox full');
+
+    expect(suppressed?.suppressed).toEqual({ reason: 'bounce', at: '2027-01-20T10:00:00.000Z', detail: 'mailbox full' });
+    expect((await s.getClient(client.id))?.suppressed?.reason).toBe('bounce');
+    expect(await s.suppressByEmail('nobody@example.com', 'complaint', '2027-01-20T10:00:00.000Z')).toBeUndefined();
+  });
+
+  it('records a check-in once, the first on a plan as its baseline', async () => {
+    const s = await store();
+    const { client, sessions } = await seedClinic(s);
+    const input = { clientId: client.id, sessionId: sessions[0]!.id, answers: ANSWERS, at: '2027-01-19T10:00:00.000Z' };
+
+    const first = await s.recordCheckIn(input);
+    const again = await s.recordCheckIn({ ...input, answers: { ...ANSWERS, pain: 1 } });
+
+    expect(first).toMatchObject({ baseline: true, pain: 7, sessionId: sessions[0]!.id });
+    expect(again).toBeUndefined();
+    expect((await s.findSession(sessions[0]!.id))?.checkInAnsweredAt).toBe('2027-01-19T10:00:00.000Z');
+    expect((await s.findPlan(sessions[0]!.planId))?.baseline).toMatchObject({ pain: 7, sessionId: sessions[0]!.id });
+    const second = await s.recordCheckIn({ ...input, sessionId: sessions[1]!.id, answers: { ...ANSWERS, pain: 4 }, at: '2027-01-26T10:00:00.000Z' });
+    expect(second).toMatchObject({ baseline: false, previous: { pain: 7 }, baselineScores: { pain: 7 } });
+  });
+
+  it("reads one message's context in one call, the day cap's holder included; another client's ids find nothing", async () => {
+    const s = await store();
+    const { client, plan, therapist, sessions } = await seedClinic(s);
+    const other = await seedClinic(s);
+    await s.holdDayCap(client.id, '2027-02-02', 'ci.s-x.after.v1', '2027-02-04T00:00:00.000Z');
+
+    const context = await s.getMessageContext({ clientId: client.id, planId: plan.id, sessionId: sessions[2]!.id, therapistId: therapist.id, dayCapDate: '2027-02-02' });
+    const foreign = await s.getMessageContext({ clientId: client.id, planId: other.plan.id, sessionId: other.sessions[0]!.id, dayCapDate: '2027-02-03' });
+
+    expect(context).toMatchObject({ client: { id: client.id }, plan: { id: plan.id }, session: { id: sessions[2]!.id, number: 3 }, therapist: { id: therapist.id }, dayCapHolder: 'ci.s-x.after.v1' });
+    expect(foreign.client?.id).toBe(client.id);
+    expect(foreign.plan).toBeUndefined();
+    expect(foreign.session).toBeUndefined();
+    expect(foreign.dayCapHolder).toBeUndefined();
+  });
+
+  it('finds the sessions starting in a window, both ends included, across days, in start order', async () => {
+    const s = await store();
+    const { client, sessions } = await seedClinic(s, { starts: ['2029-03-01T09:00:00.000Z', '2029-03-02T23:30:00.000Z', '2029-03-03T00:15:00.000Z', '2029-03-04T09:00:00.000Z'] });
+    const mine = async (from: string, to: string) => (await s.sessionsStartingBetween(from, to)).filter((x) => x.clientId === client.id).map((x) => x.id);
+
+    expect(await mine('2029-03-01T09:00:00.000Z', '2029-03-03T00:15:00.000Z')).toEqual(sessions.slice(0, 3).map((x) => x.id));
+    expect(await mine('2029-03-01T09:00:00.001Z', '2029-03-03T00:14:59.999Z')).toEqual([sessions[1]!.id]);
+    expect(await mine('2029-03-05T00:00:00.000Z', '2029-03-06T00:00:00.000Z')).toEqual([]);
+  });
+}
