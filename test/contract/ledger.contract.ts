@@ -64,6 +64,20 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       expect(second).toMatchObject({ claimed: false, existing: { name, status: 'claimed', claimedAt: NOW } });
     });
 
+    it('hands back the standing entry in full, its delivery event included, when a claim or a skip is refused', async () => {
+      const l = await ledger();
+      const name = await entryIn(l, 'sent');
+      await l.recordDelivery(`ses-${name}`, name, 'Delivery', LATER, 'ok');
+      const standing = await l.get(name);
+
+      const claim = await l.claim(request(name, LATER));
+      const skip = await l.markSkipped(request(name, LATER), 'plan paused');
+
+      expect(claim).toEqual({ claimed: false, existing: standing });
+      expect(skip).toEqual(standing);
+      expect(standing?.delivery).toEqual({ event: 'Delivery', at: LATER, detail: 'ok' });
+    });
+
     it('lets a released claim be taken again', async () => {
       const l = await ledger();
       const name = await entryIn(l, 'released');

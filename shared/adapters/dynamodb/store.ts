@@ -14,7 +14,8 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../../domain/model.js';
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { MessageKind } from '../../domain/message.js';
@@ -668,7 +669,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     } catch (error) {
       if (isConditionFailure(error)) {
         const old = (error as ConditionalCheckFailedException).Item as Item | undefined;
-        const existing = old ? this.toLedgerEntry(unmarshallLoose(old)) : await this.getItem(keys.message(request.name), true).then((i) => i && this.toLedgerEntry(i));
+        const existing = old ? this.toLedgerEntry(unmarshallOld(old)) : await this.getItem(keys.message(request.name), true).then((i) => i && this.toLedgerEntry(i));
         if (existing) return { claimed: false, existing };
       }
       throw error;
@@ -756,7 +757,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const old = (error as ConditionalCheckFailedException).Item as Item | undefined;
-      return old ? this.toLedgerEntry(unmarshallLoose(old)) : this.get(request.name);
+      return old ? this.toLedgerEntry(unmarshallOld(old)) : this.get(request.name);
     }
   }
 
@@ -829,15 +830,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   }
 }
 
-/** ReturnValuesOnConditionCheckFailure hands back a raw AttributeValue map: flatten the few shapes the ledger uses. */
-function unmarshallLoose(raw: Item): Item {
-  const out: Item = {};
-  for (const [key, value] of Object.entries(raw)) {
-    const v = value as Record<string, unknown>;
-    if ('S' in v) out[key] = v.S;
-    else if ('N' in v) out[key] = Number(v.N);
-    else if ('BOOL' in v) out[key] = v.BOOL;
-    else if ('NULL' in v) out[key] = null;
-  }
-  return out;
+/** ReturnValuesOnConditionCheckFailure hands back a raw AttributeValue map: unmarshalled in full, nested maps included. */
+function unmarshallOld(raw: Item): Item {
+  return unmarshall(raw as Record<string, AttributeValue>) as Item;
 }
