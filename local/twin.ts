@@ -73,6 +73,12 @@ export interface TwinOptions {
   readonly reconcileLookAheadHours?: number;
   /** Powertools log level for the handlers. @default 'WARN' */
   readonly logLevel?: string;
+  /**
+   * Every write to the table comes from this process (a headless simulation, not a twin the
+   * `keepwell` CLI writes to). With a virtual clock the stream is then read only after a write, and
+   * a summary sweep that would repeat the previous settled one is left out. @default false
+   */
+  readonly soleWriter?: boolean;
 }
 
 export interface Twin {
@@ -161,9 +167,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
     if (streamSpec?.trigger.kind !== 'table-stream') throw new Error('the topology manifest must feed sync-schedules from the table stream');
     const streamTrigger = streamSpec.trigger;
-    // On a virtual clock the twin's own process makes every write (handlers, seeding, scenario
-    // events), so the poller need not read the stream after a firing that wrote nothing.
-    const writes = isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
+    // When this process makes every write (handlers, seeding, scenario events) and nothing moves
+    // by itself, the poller need not read the stream after a firing that wrote nothing.
+    const writes = options.soleWriter && isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
     if (writes) closers.push(async () => writes.stop());
     const poller = startStreamPoller({
       dynamoEndpoint,
