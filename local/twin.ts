@@ -77,6 +77,12 @@ export interface TwinOptions {
   readonly logLevel?: string;
   /** The intake sources and mappings, as a stage's `intake` sets them. @default the dev stage's in cdk.json */
   readonly intake?: unknown;
+  /**
+   * Every write to the table comes from this process (a headless simulation, not a twin the
+   * `keepwell` CLI writes to). With a virtual clock the stream is then read only after a write, and
+   * a summary sweep that would repeat the previous settled one is left out. @default false
+   */
+  readonly soleWriter?: boolean;
 }
 
 export interface Twin {
@@ -172,9 +178,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
     if (streamSpec?.trigger.kind !== 'table-stream') throw new Error('the topology manifest must feed sync-schedules from the table stream');
     const streamTrigger = streamSpec.trigger;
-    // On a virtual clock the twin's own process makes every write (handlers, seeding, scenario
-    // events), so the poller need not read the stream after a firing that wrote nothing.
-    const writes = isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
+    // When this process makes every write (handlers, seeding, scenario events) and nothing moves
+    // by itself, the poller need not read the stream after a firing that wrote nothing.
+    const writes = options.soleWriter && isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
     if (writes) closers.push(async () => writes.stop());
     const poller = startStreamPoller({
       dynamoEndpoint,

@@ -126,6 +126,8 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     clinic: scenario.clinic,
     clock: { mode: 'virtual', start: new Date(from) },
     web: false,
+    // Headless: the scenario's events are applied from this process, so it is the only writer.
+    soleWriter: true,
     ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
     ...(options.sesEndpoint ? { sesEndpoint: options.sesEndpoint } : {}),
     onFire: () => void firings++,
