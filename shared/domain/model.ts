@@ -104,6 +104,8 @@ export const clientSchema = z.object({
   id: idSchema,
   name: textSchema(120),
   email: emailSchema,
+  /** The client's phone number, when the clinic holds one: shown to the therapist in alerts. */
+  phone: textSchema(40).optional(),
   timezone: timezoneSchema,
   preferences: z
     .object({

@@ -12,7 +12,8 @@ export type Block =
   | { readonly type: 'links'; readonly links: ReadonlyArray<{ readonly label: string; readonly url: string }> }
   /** Label / value pairs, e.g. When / Where / With. */
   | { readonly type: 'details'; readonly rows: ReadonlyArray<readonly [label: string, value: string]> }
-  | { readonly type: 'notice'; readonly tone: Tone; readonly text: string }
+  /** A highlighted box; `items` are listed inside it, under the text. */
+  | { readonly type: 'notice'; readonly tone: Tone; readonly text: string; readonly items?: readonly string[] }
   /** A compact table; `tone` per row highlights flags. */
   | {
       readonly type: 'table';

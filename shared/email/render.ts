@@ -81,8 +81,10 @@ function blockHtml(block: Block): string {
       return block.links.map((l) => fragment('link', { URL: href(l.url), LABEL: text(l.label) })).join('');
     case 'details':
       return fragment('details', { ROWS: block.rows.map(detailRow).join('') });
-    case 'notice':
-      return fragment(NOTICE[block.tone], { TEXT: text(block.text) });
+    case 'notice': {
+      const items = block.items?.length ? `<ul style="margin:6px 0 0;padding-left:20px;">${block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('')}</ul>` : '';
+      return fragment(NOTICE[block.tone], { TEXT: text(block.text) + items });
+    }
     case 'table':
       return tableHtml(block);
     case 'list':
@@ -107,8 +109,10 @@ function blockText(block: Block): string {
       const width = Math.max(...block.rows.map(([label]) => label.length));
       return block.rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n');
     }
-    case 'notice':
-      return block.tone === 'alert' || block.tone === 'warning' ? `!! ${block.text}` : `> ${block.text}`;
+    case 'notice': {
+      const line = block.tone === 'alert' || block.tone === 'warning' ? `!! ${block.text}` : `> ${block.text}`;
+      return [line, ...(block.items ?? []).map((i) => `- ${i}`)].join('\n');
+    }
     case 'table': {
       const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}`);
       return [...(block.caption ? [block.caption] : []), `   ${block.columns.join(' | ')}`, ...lines].join('\n');

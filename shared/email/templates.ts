@@ -11,7 +11,8 @@ import type { Scores, StoredSession } from '../ports/store.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
-import { formatDate, formatDateTime, formatShortDateTime } from './format.js';
+import { firstName, formatDate, formatDateTime, formatShortDateTime, shortName } from './format.js';
+import { changeDirection, SCORE_LABEL } from '../domain/red-flags.js';
 import { renderDocument } from './render.js';
 import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
 
@@ -175,17 +176,17 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
 }
 
-const SCORE_LABEL: Record<(typeof SCORES)[number], string> = { pain: 'Pain', mobility: 'Mobility', stress: 'Stress', sleep: 'Sleep' };
-
 function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {
-  const change = (now: number, then: number) => (now === then ? '0' : now > then ? `+${now - then}` : `${now - then}`);
+  // The sign says which way the score moved; the word says whether that is good for this score.
+  const change = (score: (typeof SCORES)[number], now: number, then: number) =>
+    now === then ? '0' : `${now > then ? `+${now - then}` : `${now - then}`} (${changeDirection(score, then, now)})`;
   return {
     type: 'table',
     caption: 'Check-in answers (0–10)',
     columns: baseline ? ['', 'Now', 'Baseline', 'Change'] : ['', 'Now'],
     rows: SCORES.map((score) => ({
       cells: baseline
-        ? [SCORE_LABEL[score], String(answers[score]), String(baseline[score]), change(answers[score], baseline[score])]
+        ? [SCORE_LABEL[score], String(answers[score]), String(baseline[score]), change(score, answers[score], baseline[score])]
         : [SCORE_LABEL[score], String(answers[score])],
     })),
   };
@@ -207,6 +208,7 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
       rows: [
         ['Client', client.name],
         ['Email', client.email],
+        ...(client.phone ? ([['Phone', client.phone]] as const) : []),
         ['Session', formatDateTime(session.start, zone)],
         ['Where', session.location],
       ],
@@ -214,7 +216,7 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
   ];
   if (isFlag) {
     const flags = input.flags ?? [];
-    if (flags.length > 0) blocks.push({ type: 'notice', tone: 'alert', text: 'Red flags:' }, { type: 'list', items: flags });
+    if (flags.length > 0) blocks.push({ type: 'notice', tone: 'alert', text: 'Red flags:', items: flags });
     if (input.answers) {
       blocks.push(answersTable(input.answers, input.baseline));
       if (input.answers.notes.trim()) blocks.push({ type: 'paragraph', text: `Notes from ${client.name}: “${input.answers.notes.trim()}”` });
@@ -229,6 +231,8 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
     blocks,
     footer: [`Sent by Keepwell for ${clinic.name}, to ${therapist.name}.`],
   };
-  const subject = isFlag ? `Check-in needs attention: session on ${short}` : `Reschedule request: session on ${short}`;
+  // An inbox preview may be seen by anyone nearby: the subject names the client by first name and initial only.
+  const who = shortName(client.name);
+  const subject = isFlag ? `Check-in needs attention: ${who}, session on ${short}` : `Reschedule request: ${who}, session on ${short}`;
   return rendered(subject, doc, clinic, { replyTo: client.email, unsigned: true });
 }
