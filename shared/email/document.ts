@@ -7,7 +7,8 @@ export type Tone = 'info' | 'success' | 'warning' | 'alert';
 
 export type Block =
   | { readonly type: 'heading'; readonly text: string }
-  | { readonly type: 'paragraph'; readonly text: string }
+  /** A paragraph; a `phone` number it contains becomes a tap-to-call link in the HTML part. */
+  | { readonly type: 'paragraph'; readonly text: string; readonly phone?: string }
   | { readonly type: 'button'; readonly label: string; readonly url: string }
   | { readonly type: 'links'; readonly links: ReadonlyArray<{ readonly label: string; readonly url: string }> }
   /** Label / value pairs, e.g. When / Where / With. */

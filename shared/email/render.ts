@@ -5,7 +5,7 @@
  * client name or answer can inject markup.
  */
 import type { Block, Brand, EmailDocument, Tone } from './document.js';
-import { escapeHtml, safeUrl } from './escape.js';
+import { escapeHtml, safeUrl, telUrl } from './escape.js';
 import { FRAGMENTS, SHELL, type FragmentName } from './layout.generated.js';
 
 export interface RenderedParts {
@@ -73,8 +73,12 @@ function blockHtml(block: Block): string {
   switch (block.type) {
     case 'heading':
       return fragment('heading', { TEXT: text(block.text) });
-    case 'paragraph':
-      return fragment('paragraph', { TEXT: text(block.text) });
+    case 'paragraph': {
+      const escaped = text(block.text);
+      if (!block.phone) return fragment('paragraph', { TEXT: escaped });
+      const number = text(block.phone);
+      return fragment('paragraph', { TEXT: escaped.replace(number, `<a href="${href(telUrl(block.phone))}" style="font-weight:600;">${number}</a>`) });
+    }
     case 'button':
       return fragment('button', { URL: href(block.url), LABEL: text(block.label) });
     case 'links':

@@ -144,7 +144,7 @@ export function renderCheckIn(input: CheckInInput): RenderedEmail {
       },
       { type: 'button', label: 'Tell us how you feel', url: links.checkIn },
       { type: 'notice', tone: 'info', text: aftercareFor(plan.goal, texts) },
-      ...(clinic.phone ? [{ type: 'paragraph', text: `If anything feels wrong, call us on ${clinic.phone}.` } as const] : []),
+      ...(clinic.phone ? [{ type: 'paragraph', text: `If anything feels wrong, call us on ${clinic.phone}.`, phone: clinic.phone } as const] : []),
     ],
     footer: clinicFooter(clinic, `You get check-ins after your sessions because you have a care plan with ${clinic.name}.`),
     unsubscribeUrl: links.unsubscribe,
@@ -158,12 +158,12 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   const due = formatDate(input.dueAt, client.timezone);
   const howToBook: Block[] = [];
   if (clinic.bookingUrl) howToBook.push({ type: 'button', label: 'Book your session', url: clinic.bookingUrl });
-  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.` });
+  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.`, phone: clinic.phone });
   howToBook.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
   const doc: EmailDocument = {
     preheader: `Your next maintenance session with ${therapist.name} was due on ${due}`,
     blocks: [
-      { type: 'heading', text: 'Time for your next session' },
+      { type: 'heading', text: 'Your next maintenance session is due this week' },
       {
         type: 'paragraph',
         text: `Hello ${client.name}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,

@@ -169,6 +169,9 @@ describe('the maintenance nudge', () => {
     expect(email.html).toContain('href="https://calm.test/book"');
     expect(email.text).toContain('Or call us on 020 7946 0000.');
     expect(email.text).toContain('You can also simply reply to this email.');
+    expect(email.text).toContain('Your next maintenance session is due this week');
+    expect(email.html).toMatch(/<a href="https:\/\/calm\.test\/book"[^>]*>\s*Book your session\s*<\/a>/);
+    expect(email.html).toContain('<a href="tel:02079460000" style="font-weight:600;">020 7946 0000</a>');
     expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
   });
 
