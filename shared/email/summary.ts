@@ -8,6 +8,7 @@
  * every check-in. Only if the flags and the whole CSV cannot fit together are the CSV's notes
  * shortened, as little as will do, and the email says that too.
  */
+import { goalLabel } from './texts.js';
 import { DateTime } from 'luxon';
 import type { Block, Brand, EmailDocument } from './document.js';
 import type { EmailAttachment } from './email.js';
@@ -184,7 +185,7 @@ function buildSections(data: SummaryData): Section[] {
         columns: ['Client', 'Plan', 'Status', 'Due since'],
         rows: data.maintenance.map((m) => ({
           ...(m.state === 'lapsed' ? { tone: 'warning' as const } : {}),
-          cells: [clientLabel(m.client), m.goal, m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
+          cells: [clientLabel(m.client), goalLabel(m.goal), m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
         })),
       },
     });

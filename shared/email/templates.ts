@@ -112,7 +112,7 @@ export function renderReminder(input: ReminderInput): RenderedEmail {
     preheader: `${when} with ${therapist.name}`,
     blocks: [
       { type: 'heading', text: 'Your session is coming up' },
-      { type: 'paragraph', text: `Hello ${client.name}, this is a reminder of your next session with ${therapist.name}.` },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, this is a reminder of your next session with ${therapist.name}.` },
       sessionDetails(session, plan, therapist, zone),
       { type: 'button', label: 'Confirm I will be there', url: links.confirm },
       { type: 'paragraph', text: 'Before your session:' },
@@ -137,7 +137,7 @@ export function renderCheckIn(input: CheckInInput): RenderedEmail {
     preheader: `Four quick questions about your session on ${day}`,
     blocks: [
       { type: 'heading', text: 'How are you feeling?' },
-      { type: 'paragraph', text: `Hello ${client.name}, how are you feeling after your session with ${therapist.name} on ${day}?` },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, how are you feeling after your session with ${therapist.name} on ${day}?` },
       {
         type: 'paragraph',
         text: `Four quick questions (pain, mobility, stress and sleep) take under a minute, and help ${therapist.name} plan your next session.`,
@@ -166,7 +166,7 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
       { type: 'heading', text: 'Your next maintenance session is due this week' },
       {
         type: 'paragraph',
-        text: `Hello ${client.name}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
+        text: `Hello ${firstName(client.name)}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
       },
       ...howToBook,
     ],

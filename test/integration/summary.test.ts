@@ -167,8 +167,8 @@ describe('the therapist follow-up summary', () => {
     expect(text).toContain('!! Cara Diaz | Mon 15 Mar 10:00 | Can we move to the afternoon?');
     expect(text).toContain('- Ben <b>Ortiz</b> (said so Tue 9 Mar 08:30)');
     // Due 1 Feb → 10 Mar is 28 + 9 = 37 days; due 6 Mar → 10 Mar is 4 days.
-    expect(text).toContain('!! Dev Patel | back-pain | lapsed | Mon 1 Feb (37 days)');
-    expect(text).toContain('- Eve Stone | back-pain | due | Sat 6 Mar (4 days)');
+    expect(text).toContain('!! Dev Patel | Back pain | lapsed | Mon 1 Feb (37 days)');
+    expect(text).toContain('- Eve Stone | Back pain | due | Sat 6 Mar (4 days)');
     expect(text).toContain('- Wed 10 Mar 16:00 (60 min) | Ben <b>Ortiz</b> | session 5 · initial (of 6) | Room 2');
   });
 

@@ -170,6 +170,8 @@ describe('the maintenance nudge', () => {
     expect(email.text).toContain('Or call us on 020 7946 0000.');
     expect(email.text).toContain('You can also simply reply to this email.');
     expect(email.text).toContain('Your next maintenance session is due this week');
+    expect(email.text).toContain(`Hello ${client.name.split(' ')[0]}, your next`);
+    expect(email.text).not.toContain(`Hello ${client.name},`);
     expect(email.html).toMatch(/<a href="https:\/\/calm\.test\/book"[^>]*>\s*Book your session\s*<\/a>/);
     expect(email.html).toContain('<a href="tel:02079460000" style="font-weight:600;">020 7946 0000</a>');
     expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
@@ -276,5 +278,18 @@ describe('composing the outgoing email', () => {
 
   it('refuses a tag that is not an opaque id', () => {
     expect(() => composeEmail({ clinic, to: 'sam@clients.test', rendered: reminder(), tags: { name: 'Sam Patel' } })).toThrow(/SES tag name/);
+  });
+});
+
+describe('names and goals as people read them', () => {
+  it('greets by first name and shows goals as words, never slugs', async () => {
+    const { firstName, shortName } = await import('../../shared/email/format.js');
+    const { goalLabel } = await import('../../shared/email/texts.js');
+
+    expect(firstName('  Sam  Patel ')).toBe('Sam');
+    expect(shortName('Sam Patel')).toBe('Sam P.');
+    expect(shortName('Cher')).toBe('Cher');
+    expect(goalLabel('general-wellness')).toBe('General wellness');
+    expect(goalLabel('back-pain')).toBe('Back pain');
   });
 });
