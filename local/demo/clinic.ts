@@ -28,7 +28,7 @@ export interface DemoCheckIn {
 
 export interface Demo {
   /** The clinic without its baseUrl, which is wherever the twin serves the pages. */
-  readonly clinic: { name: string; senderEmail: string; timezone: string; quietHours: { start: string; end: string }; signature: string; phone: string };
+  readonly clinic: { name: string; senderEmail: string; timezone: string; quietHours: { start: string; end: string }; signature: string; phone: string; emergencyNumber: string };
   readonly dataset: { therapists: unknown[]; clients: unknown[]; plans: unknown[]; sessions: unknown[] };
   /** Check-ins answered before the demo starts (recorded when it is seeded). */
   readonly history: ReadonlyArray<DemoCheckIn & { readonly answeredAt: string }>;
@@ -83,6 +83,7 @@ export function buildDemo(start: Date): Demo {
       quietHours: { start: '21:00', end: '08:00' },
       signature: 'Amy and the Harbour team',
       phone: '020 7946 0000',
+      emergencyNumber: '999',
     },
     dataset: {
       therapists: [{ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: DEMO_ZONE, summary: { cadence: 'daily', hour: 7, whenEmpty: 'one-line' } }],

@@ -79,7 +79,12 @@ export const clinicSchema = z.object({
   quietHours: z.object({ start: clockTimeSchema, end: clockTimeSchema }).default({ start: '21:00', end: '08:00' }),
   signature: textSchema(500).optional(),
   bookingUrl: z.url('must be an absolute URL').optional(),
-  phone: textSchema(40).optional(),
+  phone: textSchema(40).refine((p) => /^\+?[0-9][0-9 ().-]{2,39}$/.test(p), 'must be a phone number: digits, spaces and + ( ) . -').optional(),
+  /**
+   * The local emergency number (999, 911, 112, 000 …), shown to a client whose check-in raised a
+   * red flag; without it the page says "your local emergency number".
+   */
+  emergencyNumber: z.string().regex(/^[0-9]{2,6}$/, 'must be the emergency number as 2–6 digits, e.g. 999, 911 or 112').optional(),
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
@@ -117,6 +122,8 @@ export const clientSchema = z.object({
   id: idSchema,
   name: textSchema(120),
   email: emailSchema,
+  /** The client's phone number, when the clinic holds one: shown to the therapist in alerts. */
+  phone: textSchema(40).optional(),
   timezone: timezoneSchema,
   preferences: z
     .object({

@@ -7,12 +7,14 @@ export type Tone = 'info' | 'success' | 'warning' | 'alert';
 
 export type Block =
   | { readonly type: 'heading'; readonly text: string }
-  | { readonly type: 'paragraph'; readonly text: string }
+  /** A paragraph; a `phone` number it contains becomes a tap-to-call link in the HTML part. */
+  | { readonly type: 'paragraph'; readonly text: string; readonly phone?: string }
   | { readonly type: 'button'; readonly label: string; readonly url: string }
   | { readonly type: 'links'; readonly links: ReadonlyArray<{ readonly label: string; readonly url: string }> }
   /** Label / value pairs, e.g. When / Where / With. */
   | { readonly type: 'details'; readonly rows: ReadonlyArray<readonly [label: string, value: string]> }
-  | { readonly type: 'notice'; readonly tone: Tone; readonly text: string }
+  /** A highlighted box; `items` are listed inside it, under the text. */
+  | { readonly type: 'notice'; readonly tone: Tone; readonly text: string; readonly items?: readonly string[] }
   /** A compact table; `tone` per row highlights flags. */
   | {
       readonly type: 'table';

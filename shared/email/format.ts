@@ -22,3 +22,18 @@ export function formatDate(at: Instant, zone: string): string {
 export function formatShortDateTime(at: Instant, zone: string): string {
   return local(at, zone).toFormat('ccc d LLL, h:mm a');
 }
+
+/** The first word of a person's name, for a greeting: "Sam Patel" → "Sam". */
+export function firstName(name: string): string {
+  return name.trim().split(/\s+/)[0] ?? name;
+}
+
+/**
+ * First name and the last name's initial, for a subject line an inbox preview shows to anyone
+ * nearby: "Sam Patel" → "Sam P.", a one-word name as it is.
+ */
+export function shortName(name: string): string {
+  const words = name.trim().split(/\s+/);
+  const last = words.length > 1 ? words[words.length - 1] : undefined;
+  return last ? `${words[0]} ${Array.from(last)[0]}.` : (words[0] ?? name);
+}

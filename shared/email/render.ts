@@ -5,7 +5,7 @@
  * client name or answer can inject markup.
  */
 import type { Block, Brand, EmailDocument, Tone } from './document.js';
-import { escapeHtml, safeUrl } from './escape.js';
+import { escapeHtml, safeUrl, telUrl } from './escape.js';
 import { FRAGMENTS, SHELL, type FragmentName } from './layout.generated.js';
 
 export interface RenderedParts {
@@ -73,16 +73,22 @@ function blockHtml(block: Block): string {
   switch (block.type) {
     case 'heading':
       return fragment('heading', { TEXT: text(block.text) });
-    case 'paragraph':
-      return fragment('paragraph', { TEXT: text(block.text) });
+    case 'paragraph': {
+      const escaped = text(block.text);
+      if (!block.phone) return fragment('paragraph', { TEXT: escaped });
+      const number = text(block.phone);
+      return fragment('paragraph', { TEXT: escaped.replace(number, `<a href="${href(telUrl(block.phone))}" style="font-weight:600;">${number}</a>`) });
+    }
     case 'button':
       return fragment('button', { URL: href(block.url), LABEL: text(block.label) });
     case 'links':
       return block.links.map((l) => fragment('link', { URL: href(l.url), LABEL: text(l.label) })).join('');
     case 'details':
       return fragment('details', { ROWS: block.rows.map(detailRow).join('') });
-    case 'notice':
-      return fragment(NOTICE[block.tone], { TEXT: text(block.text) });
+    case 'notice': {
+      const items = block.items?.length ? `<ul style="margin:6px 0 0;padding-left:20px;">${block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('')}</ul>` : '';
+      return fragment(NOTICE[block.tone], { TEXT: text(block.text) + items });
+    }
     case 'table':
       return tableHtml(block);
     case 'list':
@@ -115,8 +121,10 @@ function blockText(block: Block): string {
       const width = Math.max(...block.rows.map(([label]) => label.length));
       return block.rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n');
     }
-    case 'notice':
-      return block.tone === 'alert' || block.tone === 'warning' ? `!! ${block.text}` : `> ${block.text}`;
+    case 'notice': {
+      const line = block.tone === 'alert' || block.tone === 'warning' ? `!! ${block.text}` : `> ${block.text}`;
+      return [line, ...(block.items ?? []).map((i) => `- ${i}`)].join('\n');
+    }
     case 'table': {
       const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}`);
       return [...(block.caption ? [block.caption] : []), `   ${block.columns.join(' | ')}`, ...lines].join('\n');

@@ -8,6 +8,7 @@
  * every check-in. Only if the flags and the whole CSV cannot fit together are the CSV's notes
  * shortened, as little as will do, and the email says that too.
  */
+import { goalLabel } from './texts.js';
 import { DateTime } from 'luxon';
 import type { Block, Brand, EmailDocument } from './document.js';
 import { scoreTrendWords, type RenderedChart } from './chart.js';
@@ -216,7 +217,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
         columns: ['Client', 'Plan', 'Status', 'Due since'],
         rows: data.maintenance.map((m) => ({
           ...(m.state === 'lapsed' ? { tone: 'warning' as const } : {}),
-          cells: [clientLabel(m.client), m.goal, m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
+          cells: [clientLabel(m.client), goalLabel(m.goal), m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
         })),
       },
     });

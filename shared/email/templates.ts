@@ -11,7 +11,8 @@ import type { Scores, StoredSession } from '../ports/store.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
-import { formatDate, formatDateTime, formatShortDateTime } from './format.js';
+import { firstName, formatDate, formatDateTime, formatShortDateTime, shortName } from './format.js';
+import { changeDirection, SCORE_LABEL } from '../domain/red-flags.js';
 import { renderDocument } from './render.js';
 import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
 
@@ -111,7 +112,7 @@ export function renderReminder(input: ReminderInput): RenderedEmail {
     preheader: `${when} with ${therapist.name}`,
     blocks: [
       { type: 'heading', text: 'Your session is coming up' },
-      { type: 'paragraph', text: `Hello ${client.name}, this is a reminder of your next session with ${therapist.name}.` },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, this is a reminder of your next session with ${therapist.name}.` },
       sessionDetails(session, plan, therapist, zone),
       { type: 'button', label: 'Confirm I will be there', url: links.confirm },
       { type: 'paragraph', text: 'Before your session:' },
@@ -136,14 +137,14 @@ export function renderCheckIn(input: CheckInInput): RenderedEmail {
     preheader: `Four quick questions about your session on ${day}`,
     blocks: [
       { type: 'heading', text: 'How are you feeling?' },
-      { type: 'paragraph', text: `Hello ${client.name}, how are you feeling after your session with ${therapist.name} on ${day}?` },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, how are you feeling after your session with ${therapist.name} on ${day}?` },
       {
         type: 'paragraph',
         text: `Four quick questions (pain, mobility, stress and sleep) take under a minute, and help ${therapist.name} plan your next session.`,
       },
       { type: 'button', label: 'Tell us how you feel', url: links.checkIn },
       { type: 'notice', tone: 'info', text: aftercareFor(plan.goal, texts) },
-      ...(clinic.phone ? [{ type: 'paragraph', text: `If anything feels wrong, call us on ${clinic.phone}.` } as const] : []),
+      ...(clinic.phone ? [{ type: 'paragraph', text: `If anything feels wrong, call us on ${clinic.phone}.`, phone: clinic.phone } as const] : []),
     ],
     footer: clinicFooter(clinic, `You get check-ins after your sessions because you have a care plan with ${clinic.name}.`),
     unsubscribeUrl: links.unsubscribe,
@@ -157,15 +158,15 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   const due = formatDate(input.dueAt, client.timezone);
   const howToBook: Block[] = [];
   if (clinic.bookingUrl) howToBook.push({ type: 'button', label: 'Book your session', url: clinic.bookingUrl });
-  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.` });
+  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.`, phone: clinic.phone });
   howToBook.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
   const doc: EmailDocument = {
     preheader: `Your next maintenance session with ${therapist.name} was due on ${due}`,
     blocks: [
-      { type: 'heading', text: 'Time for your next session' },
+      { type: 'heading', text: 'Your next maintenance session is due this week' },
       {
         type: 'paragraph',
-        text: `Hello ${client.name}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
+        text: `Hello ${firstName(client.name)}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
       },
       ...howToBook,
     ],
@@ -175,17 +176,17 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
 }
 
-const SCORE_LABEL: Record<(typeof SCORES)[number], string> = { pain: 'Pain', mobility: 'Mobility', stress: 'Stress', sleep: 'Sleep' };
-
 function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {
-  const change = (now: number, then: number) => (now === then ? '0' : now > then ? `+${now - then}` : `${now - then}`);
+  // The sign says which way the score moved; the word says whether that is good for this score.
+  const change = (score: (typeof SCORES)[number], now: number, then: number) =>
+    now === then ? '0' : `${now > then ? `+${now - then}` : `${now - then}`} (${changeDirection(score, then, now)})`;
   return {
     type: 'table',
     caption: 'Check-in answers (0–10)',
     columns: baseline ? ['', 'Now', 'Baseline', 'Change'] : ['', 'Now'],
     rows: SCORES.map((score) => ({
       cells: baseline
-        ? [SCORE_LABEL[score], String(answers[score]), String(baseline[score]), change(answers[score], baseline[score])]
+        ? [SCORE_LABEL[score], String(answers[score]), String(baseline[score]), change(score, answers[score], baseline[score])]
         : [SCORE_LABEL[score], String(answers[score])],
     })),
   };
@@ -207,6 +208,7 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
       rows: [
         ['Client', client.name],
         ['Email', client.email],
+        ...(client.phone ? ([['Phone', client.phone]] as const) : []),
         ['Session', formatDateTime(session.start, zone)],
         ['Where', session.location],
       ],
@@ -214,7 +216,7 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
   ];
   if (isFlag) {
     const flags = input.flags ?? [];
-    if (flags.length > 0) blocks.push({ type: 'notice', tone: 'alert', text: 'Red flags:' }, { type: 'list', items: flags });
+    if (flags.length > 0) blocks.push({ type: 'notice', tone: 'alert', text: 'Red flags:', items: flags });
     if (input.answers) {
       blocks.push(answersTable(input.answers, input.baseline));
       if (input.answers.notes.trim()) blocks.push({ type: 'paragraph', text: `Notes from ${client.name}: “${input.answers.notes.trim()}”` });
@@ -229,6 +231,8 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
     blocks,
     footer: [`Sent by Keepwell for ${clinic.name}, to ${therapist.name}.`],
   };
-  const subject = isFlag ? `Check-in needs attention: session on ${short}` : `Reschedule request: session on ${short}`;
+  // An inbox preview may be seen by anyone nearby: the subject names the client by first name and initial only.
+  const who = shortName(client.name);
+  const subject = isFlag ? `Check-in needs attention: ${who}, session on ${short}` : `Reschedule request: ${who}, session on ${short}`;
   return rendered(subject, doc, clinic, { replyTo: client.email, unsigned: true });
 }

@@ -41,3 +41,9 @@ function isBuiltInGoal(goal: string): goal is BuiltInGoal {
 export function aftercareFor(goal: string, texts: EmailTexts = DEFAULT_TEXTS): string {
   return isBuiltInGoal(goal) ? texts.aftercare[goal] : texts.aftercare.other;
 }
+
+/** A plan goal in words, never its slug: "general-wellness" → "General wellness". */
+export function goalLabel(goal: string): string {
+  const words = goal.replace(/-/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

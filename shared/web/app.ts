@@ -131,7 +131,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
       case 'recorded':
         noteAlert('check-in', result.alert);
         await spend(ctx.claims);
-        return page(200, pages.checkInThanksPage(site, { view, wantsToRebook: result.checkIn.wantsToRebook }));
+        return page(200, pages.checkInThanksPage(site, { view, wantsToRebook: result.checkIn.wantsToRebook, flagged: result.flags.length > 0 }));
     }
   }
 

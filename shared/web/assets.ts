@@ -4,6 +4,8 @@
  *
  * Colours meet WCAG AA on white: text #1f2328 (15.8:1), muted #4d5561 (7.4:1), accent #0b5d4b
  * (7.6:1, also under white text), error #a4161a (7.6:1); focus is a 3px outline, never removed.
+ * The 0–10 scale buttons are at least 44 × 44 px: 0–5 and 6–10 on two rows on a phone (down to
+ * 320 px wide), one row of eleven from 36rem up.
  */
 import { createHash } from 'node:crypto';
 
@@ -26,9 +28,10 @@ p{margin:0 0 1rem}
 .details dd{margin:0}
 fieldset{border:0;margin:0 0 1.5rem;padding:0;min-width:0}
 legend{font-weight:600;font-size:1.0625rem;padding:0;margin-bottom:.25rem}
-.options{display:grid;grid-template-columns:repeat(11,minmax(0,1fr));gap:3px;position:relative}
+.options{display:grid;grid-template-columns:repeat(6,minmax(0,1fr));gap:4px;position:relative}
+@media (min-width:36rem){.options{grid-template-columns:repeat(11,minmax(0,1fr))}}
 .options input{position:absolute;opacity:0;width:1px;height:1px;margin:0}
-.options label{display:flex;align-items:center;justify-content:center;min-height:2.75rem;border:2px solid #4d5561;border-radius:6px;background:#fff;font-weight:600;cursor:pointer;user-select:none}
+.options label{display:flex;align-items:center;justify-content:center;min-height:2.75rem;min-width:2.75rem;border:2px solid #4d5561;border-radius:6px;background:#fff;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap;cursor:pointer;user-select:none}
 .options input:checked+label{background:#0b5d4b;border-color:#0b5d4b;color:#fff}
 .options input:focus-visible+label{outline:3px solid #1a4fd6;outline-offset:2px}
 .anchors{display:flex;justify-content:space-between;gap:1rem;margin-top:.25rem;font-size:.875rem;color:#4d5561}
@@ -51,6 +54,8 @@ a{color:#0b5d4b}
 .error-summary ul{margin:0;padding-left:1.25rem}
 .error-summary a{color:#a4161a;font-weight:600}
 .notice{padding:.75rem 1rem;border-left:4px solid #0b5d4b;background:#eef3f1;margin:0 0 1rem}
+.safety{border:3px solid #a4161a;border-radius:6px;padding:.75rem 1rem;margin:0 0 1.5rem}
+.safety a{color:#a4161a;font-weight:700;display:inline-block;min-height:1.5rem}
 .site-footer{max-width:40rem;margin:0 auto;padding:1rem;font-size:.875rem;color:#4d5561}
 .site-footer p{margin:0}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}

@@ -12,6 +12,7 @@ import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS_VERSION } from './assets.js';
 import { FIELDS } from './forms.js';
 import { html, type Html } from './html.js';
+import { telUrl } from '../email/escape.js';
 
 /** What every page needs to know about the site. */
 export interface Site {
@@ -150,9 +151,9 @@ ${fieldError(FIELDS.notes, errors)}<textarea id="${FIELDS.notes}" name="${FIELDS
   return layout(site, { title: 'How are you feeling?', body, hasErrors: errors.size > 0 });
 }
 
-export function checkInThanksPage(site: Site, input: { view: SessionView; wantsToRebook: boolean }): string {
+export function checkInThanksPage(site: Site, input: { view: SessionView; wantsToRebook: boolean; flagged?: boolean }): string {
   const rebook = input.wantsToRebook ? html`<p>You asked to book your next session: the clinic will be in touch to arrange a time.</p>` : html``;
-  const body = html`<p class="lead">Your answers are with ${input.view.therapistName}.</p>${rebook}${bookingLink(site)}`;
+  const body = html`<p class="lead">Your answers are with ${input.view.therapistName}.</p>${input.flagged ? safetyAdvice(site) : html``}${rebook}${bookingLink(site)}`;
   return layout(site, { title: 'Thank you', body });
 }
 
@@ -160,6 +161,23 @@ export function checkInAlreadyAnsweredPage(site: Site, view?: SessionView): stri
   const about = view ? html`<p class="lead">We already have your answers about your session on ${view.when}. Thank you.</p>` : html`<p class="lead">We already have your answers. Thank you.</p>`;
   return layout(site, { title: 'Already answered', body: html`${about}${contactLine(site)}` });
 }
+
+/**
+ * What to do if it gets worse, for a client whose answers raised a red flag: call the clinic
+ * (tap to call), and in an emergency the local emergency number. Only on the page, never in an
+ * email: advice for right now belongs where the client is reading right now.
+ */
+function safetyAdvice(site: Site): Html {
+  const { clinic } = site;
+  const callClinic = clinic.phone
+    ? html`<p>${clinic.name} will look at your answers. If you feel worse before then, call us on <a href="${telUrl(clinic.phone)}">${clinic.phone}</a>.</p>`
+    : html`<p>${clinic.name} will look at your answers. If you feel worse before then, reply to any email from us.</p>`;
+  const emergency = clinic.emergencyNumber
+    ? html`<p>In an emergency, call <a href="${telUrl(clinic.emergencyNumber)}">${clinic.emergencyNumber}</a>.</p>`
+    : html`<p>In an emergency, call your local emergency number.</p>`;
+  return html`<section class="safety" aria-labelledby="safety-heading"><h2 id="safety-heading">If it gets worse</h2>${callClinic}${emergency}</section>`;
+}
+
 
 function bookingLink(site: Site): Html {
   return site.clinic.bookingUrl ? html`<p><a href="${site.clinic.bookingUrl}">Book online</a></p>` : html``;

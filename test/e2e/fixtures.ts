@@ -16,7 +16,7 @@ export const TEST_TOKEN_KEY = 'keepwell-test-link-token-key-0123456789';
 export const NOW = new Date('2027-03-10T12:00:00.000Z');
 
 export function testClinic(baseUrl = 'https://care.harbour.example'): Clinic {
-  return clinicSchema.parse({ name: 'Harbour Massage Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl, phone: '020 7946 0000' });
+  return clinicSchema.parse({ name: 'Harbour Massage Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl, phone: '020 7946 0000', emergencyNumber: '999' });
 }
 
 export interface Practice {

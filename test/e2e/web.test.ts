@@ -122,7 +122,7 @@ describe('the client pages in Chromium', () => {
     const bundle = await t.store.getClientBundle(practice.client.id);
     expect(bundle?.checkIns).toMatchObject([{ sessionId: practice.past.id, pain: 9, mobility: 5, stress: 3, sleep: 2, notes: 'Lower back <b>sore</b> after lifting', wantsToRebook: true }]);
     const alerts = await sesEmails(practice.therapist.email);
-    expect(alerts.map((e) => e.subject)).toEqual(['Check-in needs attention: session on Tue 9 Mar, 3:00 pm']);
+    expect(alerts.map((e) => e.subject)).toEqual(['Check-in needs attention: Sam R., session on Tue 9 Mar, 3:00 pm']);
     expect(alerts[0]?.body.text).toContain('Pain is 9/10');
     expect(alerts[0]?.body.text).toContain('Sleep is 2/10');
 

@@ -137,7 +137,7 @@ describe('the therapist follow-up summary', () => {
     const text = email.body.text ?? '';
     const flags = text.slice(text.indexOf('Red flags\n'), text.indexOf('Would like to book\n'));
 
-    expect(flags).toContain('!! Ben <b>Ortiz</b>: Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Sleep is 2/10');
+    expect(flags).toContain('!! Ben <b>Ortiz</b>: Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Stress is up 3 against baseline (3 → 6); Sleep is 2/10; Sleep is down 6 against baseline (8 → 2)');
     // Baseline 3/7/3/8, last 4/6/5/7, now 7/4/6/2; pain across the plan 3, 4, 4, 7.
     expect(flags).toMatch(/Answered:\s+Tue 9 Mar 08:30 · session Fri 5 Mar 15:00\n/);
     expect(flags).toMatch(/Pain:\s+7 \(▲4 vs baseline, ▲3 vs last\)\n/);
@@ -167,8 +167,8 @@ describe('the therapist follow-up summary', () => {
     expect(text).toContain('!! Cara Diaz | Mon 15 Mar 10:00 | Can we move to the afternoon?');
     expect(text).toContain('- Ben <b>Ortiz</b> (said so Tue 9 Mar 08:30)');
     // Due 1 Feb → 10 Mar is 28 + 9 = 37 days; due 6 Mar → 10 Mar is 4 days.
-    expect(text).toContain('!! Dev Patel | back-pain | lapsed | Mon 1 Feb (37 days)');
-    expect(text).toContain('- Eve Stone | back-pain | due | Sat 6 Mar (4 days)');
+    expect(text).toContain('!! Dev Patel | Back pain | lapsed | Mon 1 Feb (37 days)');
+    expect(text).toContain('- Eve Stone | Back pain | due | Sat 6 Mar (4 days)');
     expect(text).toContain('- Wed 10 Mar 16:00 (60 min) | Ben <b>Ortiz</b> | session 5 · initial (of 6) | Room 2');
   });
 
@@ -189,7 +189,7 @@ describe('the therapist follow-up summary', () => {
   it('attaches every check-in of the period as CSV, formulas neutralised', () => {
     expect(csv[0]).toMatch(/^answered_at,client_id,client_name,/);
     expect(csv.slice(1, -1)).toEqual([
-      `2027-03-09 08:30,c-ben,Ben <b>Ortiz</b>,p-c-ben,back-pain,s-c-ben-4,2027-03-05 15:00,no,7,4,6,2,4,-3,3,-6,3,-2,1,-5,yes,Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Sleep is 2/10,"'=HYPERLINK(""http://evil.example"",""x"") <script>alert('x')</script>"`,
+      `2027-03-09 08:30,c-ben,Ben <b>Ortiz</b>,p-c-ben,back-pain,s-c-ben-4,2027-03-05 15:00,no,7,4,6,2,4,-3,3,-6,3,-2,1,-5,yes,Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Stress is up 3 against baseline (3 → 6); Sleep is 2/10; Sleep is down 6 against baseline (8 → 2),"'=HYPERLINK(""http://evil.example"",""x"") <script>alert('x')</script>"`,
       '2027-03-09 10:00,c-fay,Fay Khan,p-c-fay,back-pain,s-c-fay-1,,yes,5,5,5,5,,,,,,,,,no,,',
       '2027-03-09 18:00,c-ann,Ann Lee,p-c-ann,back-pain,s-c-ann-5,2027-03-09 10:00,no,4,7,4,7,-4,4,-3,3,-1,1,-1,1,no,,',
     ]);

@@ -169,6 +169,11 @@ describe('the maintenance nudge', () => {
     expect(email.html).toContain('href="https://calm.test/book"');
     expect(email.text).toContain('Or call us on 020 7946 0000.');
     expect(email.text).toContain('You can also simply reply to this email.');
+    expect(email.text).toContain('Your next maintenance session is due this week');
+    expect(email.text).toContain(`Hello ${client.name.split(' ')[0]}, your next`);
+    expect(email.text).not.toContain(`Hello ${client.name},`);
+    expect(email.html).toMatch(/<a href="https:\/\/calm\.test\/book"[^>]*>\s*Book your session\s*<\/a>/);
+    expect(email.html).toContain('<a href="tel:02079460000" style="font-weight:600;">020 7946 0000</a>');
     expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
   });
 
@@ -189,7 +194,7 @@ describe('the therapist alert', () => {
   it('shows a red-flag check-in: who, which session, the flags and the answers against the baseline', () => {
     const email = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 9/10', 'Sleep is 2/10'], answers, baseline });
 
-    expect(email.subject).toBe('Check-in needs attention: session on Mon 1 Feb, 2:00 pm');
+    expect(email.subject).toBe('Check-in needs attention: Sam P., session on Mon 1 Feb, 2:00 pm');
     expect(email.text).toContain('Sam Patel');
     expect(email.text).toContain('sam@clients.test');
     expect(email.text).toContain('- Pain is 9/10');
@@ -204,10 +209,48 @@ describe('the therapist alert', () => {
   it('shows a reschedule request with the client’s message, in the therapist’s zone', () => {
     const email = renderTherapistAlert({ clinic, therapist: { ...therapist, timezone: 'Europe/Paris' }, client, session, reason: 'reschedule-request', message: 'Could we do Thursday?' });
 
-    expect(email.subject).toBe('Reschedule request: session on Mon 1 Feb, 3:00 pm');
+    expect(email.subject).toBe('Reschedule request: Sam P., session on Mon 1 Feb, 3:00 pm');
     expect(email.text).toContain('Monday 1 February 2027 at 3:00 pm (CET)');
     expect(email.text).not.toContain(clinic.signature!);
     expect(email.text).toContain('Message from Sam Patel: “Could we do Thursday?”');
+  });
+
+  it('lists every flag inside the red box, not after it', () => {
+    const email = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 9/10', 'Sleep is 2/10'], answers, baseline });
+
+    const box = /<div style="background:#fdeeee;[^"]*">Red flags:(.*?)<\/div>/.exec(email.html)?.[1] ?? '';
+    expect(box).toContain('<li style="margin:0 0 4px;">Pain is 9/10</li>');
+    expect(box).toContain('<li style="margin:0 0 4px;">Sleep is 2/10</li>');
+    expect(email.text).toContain('!! Red flags:\n- Pain is 9/10\n- Sleep is 2/10');
+  });
+
+  it('says for each change against the baseline whether it is better or worse for that score', () => {
+    const email = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+
+    expect(email.text).toContain('Pain | 9 | 5 | +4 (worse)');
+    expect(email.text).toContain('Mobility | 3 | 7 | -4 (worse)');
+    expect(email.text).toContain('Stress | 6 | 5 | +1 (worse)');
+    expect(email.text).toContain('Sleep | 2 | 6 | -4 (worse)');
+    const improved = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 8/10'], answers: { ...answers, pain: 8, mobility: 9, stress: 2, sleep: 8 }, baseline });
+    expect(improved.text).toContain('Mobility | 9 | 7 | +2 (better)');
+    expect(improved.text).toContain('Stress | 2 | 5 | -3 (better)');
+    expect(improved.text).toContain('Sleep | 8 | 6 | +2 (better)');
+  });
+
+  it('names the client in the subject by first name and initial only, and in full inside', () => {
+    const email = renderTherapistAlert({ clinic, therapist, client: { ...client, name: 'Ana María de la Cruz' }, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+
+    expect(email.subject).toBe('Check-in needs attention: Ana C., session on Mon 1 Feb, 2:00 pm');
+    expect(email.subject).not.toContain('Cruz');
+    expect(email.text).toContain('Ana María de la Cruz');
+  });
+
+  it('gives the client’s phone number, as a row, only when the clinic holds one', () => {
+    const withPhone = renderTherapistAlert({ clinic, therapist, client: { ...client, phone: '07700 900123' }, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+    const without = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+
+    expect(withPhone.text).toMatch(/Phone:\s+07700 900123/);
+    expect(without.text).not.toContain('Phone:');
   });
 });
 
@@ -235,5 +278,18 @@ describe('composing the outgoing email', () => {
 
   it('refuses a tag that is not an opaque id', () => {
     expect(() => composeEmail({ clinic, to: 'sam@clients.test', rendered: reminder(), tags: { name: 'Sam Patel' } })).toThrow(/SES tag name/);
+  });
+});
+
+describe('names and goals as people read them', () => {
+  it('greets by first name and shows goals as words, never slugs', async () => {
+    const { firstName, shortName } = await import('../../shared/email/format.js');
+    const { goalLabel } = await import('../../shared/email/texts.js');
+
+    expect(firstName('  Sam  Patel ')).toBe('Sam');
+    expect(shortName('Sam Patel')).toBe('Sam P.');
+    expect(shortName('Cher')).toBe('Cher');
+    expect(goalLabel('general-wellness')).toBe('General wellness');
+    expect(goalLabel('back-pain')).toBe('Back pain');
   });
 });
