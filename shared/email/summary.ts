@@ -142,7 +142,7 @@ export interface ChartRef {
 /** `Sam Patel · back pain: pain 7 → 4 since baseline, better; …` — the trend in words. */
 function trendWords(trend: PlanTrend): string {
   const words = SCORES.map((s) => scoreTrendWords(s, trend.points)).filter((w): w is string => w !== undefined);
-  const goal = trend.goal ? ` · ${trend.goal}` : '';
+  const goal = trend.goal ? ` · ${goalLabel(trend.goal)}` : '';
   const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : 'No check-ins';
   return `${clientLabel(trend.client)}${goal}: ${change}`;
 }

@@ -118,7 +118,7 @@ describe('the summary’s trend charts and suggestions', () => {
     const trends = text.slice(text.indexOf('Trends since baseline\n'));
 
     expect(html).toContain('alt="Pain 6 → 6 since baseline, no change; mobility 5 → 5 since baseline, no change; stress 5 → 5 since baseline, no change; sleep 5 → 5 since baseline, no change. 5 check-ins shown, 1 change of phase."');
-    expect(trends).toContain('Ben Ortiz · back-pain: pain 7 → 3 since baseline, better; mobility 4 → 7 since baseline, better; stress 6 → 3 since baseline, better; sleep 5 → 7 since baseline, better');
+    expect(trends).toContain('Ben Ortiz · Back pain: pain 7 → 3 since baseline, better; mobility 4 → 7 since baseline, better; stress 6 → 3 since baseline, better; sleep 5 → 7 since baseline, better');
     // Ann (a shorter interval) and Cara (a call) need a look before Ben, who is doing well.
     expect(trends.indexOf('Ann Lee')).toBeLessThan(trends.indexOf('Ben Ortiz'));
     expect(trends.indexOf('Cara Diaz')).toBeLessThan(trends.indexOf('Ben Ortiz'));
