@@ -86,9 +86,16 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
 
   const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
+    let change: SubjectChange | undefined;
     try {
-      const change = changeOf(record);
-      if (!change) return;
+      change = changeOf(record);
+    } catch (error) {
+      // A record that cannot be read never becomes readable: report it by its keys and move on.
+      reportUnreadable(logger, record, error);
+      return;
+    }
+    if (!change) return;
+    try {
       const outcome = await syncSchedules(useCaseDeps, change);
       if (outcome.upserted + outcome.removed + outcome.rejected + outcome.skipsRecorded > 0 || outcome.maintenance !== 'unchanged') {
         logger.info('schedules brought in line', { sequenceNumber, subject: change.type, ...outcome });
@@ -107,7 +114,12 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
 
   return async (event, context) => {
     const { Records } = parseOrThrow(streamEventSchema, event, 'DynamoDB stream event');
-    const records = Records as DynamoDBRecord[];
+    // Entries that are not records at all have no sequence number to retry from: report and drop them.
+    const records = Records.filter((record): record is DynamoDBRecord => {
+      if (typeof record === 'object' && record !== null && !Array.isArray(record)) return true;
+      reportUnreadable(logger, record, new ValidationError('stream record', [{ path: '', reason: 'is not an object' }]));
+      return false;
+    });
     // A processor holds one batch's state; a fresh one per event keeps concurrent local invocations apart.
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     const response = await processPartialResponse({ Records: records }, handleRecord, processor, {
@@ -117,6 +129,30 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
     });
     return { batchItemFailures: fromFirstFailure(records, response.batchItemFailures) };
   };
+}
+
+/**
+ * The one report of a record sync-schedules cannot read: its sequence number, its keys and which
+ * fields failed, never a value from its images (names, notes and addresses are personal data).
+ * An address in a key (the email lookup item) is masked.
+ */
+export function unreadableReport(record: unknown, error: unknown): { sequenceNumber?: string; keys?: Record<string, string>; error: string; fields?: string[] } {
+  const dynamodb = (record as { dynamodb?: { SequenceNumber?: unknown; Keys?: unknown } } | null)?.dynamodb;
+  const sequenceNumber = typeof dynamodb?.SequenceNumber === 'string' ? dynamodb.SequenceNumber.slice(0, 64) : undefined;
+  const keys: Record<string, string> = {};
+  if (typeof dynamodb?.Keys === 'object' && dynamodb.Keys !== null) {
+    for (const [name, value] of Object.entries(dynamodb.Keys as Record<string, unknown>).slice(0, 4)) {
+      const text = (value as { S?: unknown } | null)?.S;
+      if (typeof text !== 'string') continue;
+      keys[name.slice(0, 16)] = text.startsWith('EMAIL#') ? 'EMAIL#…' : text.slice(0, 80);
+    }
+  }
+  const fields = error instanceof ValidationError ? error.issues.map((i) => i.path || '(root)') : undefined;
+  return { ...(sequenceNumber ? { sequenceNumber } : {}), ...(Object.keys(keys).length > 0 ? { keys } : {}), error: errorName(error), ...(fields ? { fields } : {}) };
+}
+
+function reportUnreadable(logger: Logger, record: unknown, error: unknown): void {
+  logger.warn('stream record skipped: sync-schedules cannot read it', unreadableReport(record, error));
 }
 
 /** The first failed record and every record after it: where the stream resumes. */

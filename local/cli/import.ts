@@ -3,18 +3,26 @@
  *
  * Step by step:
  * 1. read the file into rows, each remembering where it came from (CSV line, or JSON path);
- * 2. look up, in the table, every id the rows create (an import creates; it never overwrites a
- *    client's preferences or a session's version) and every id they refer to that the file does
- *    not define;
- * 3. validate all rows together with the domain's dataset rules (parseDataset), mapping each
- *    issue back to its row; with --skip-invalid, drop the bad rows and validate again until what
- *    is left is consistent (a plan whose client was dropped goes too);
- * 4. if any row is bad and --skip-invalid is off, write nothing; otherwise write therapists,
- *    clients, plans, then sessions, so every reference exists when it is written.
+ * 2. look up, in the table, every id the rows create, every id they refer to that the file does
+ *    not define, and every client address (one address, one client, whatever its case);
+ * 3. a row whose record is already in the table exactly as the file has it was written by an
+ *    earlier run of the same file (interrupted, or failed on a later row): it is left as it is
+ *    and counted, so a rerun resumes. One that differs is refused: an import creates; it never
+ *    overwrites a client's preferences or a session's version;
+ * 4. validate all rows together with the domain's dataset rules (parseDataset), mapping each
+ *    issue back to its row and line; with --skip-invalid, drop the bad rows and validate again
+ *    until what is left is consistent (a plan whose client was dropped goes too);
+ * 5. if any row is bad and --skip-invalid is off, write nothing; otherwise write therapists,
+ *    clients, plans, then sessions, so every reference exists when it is written. Each record is
+ *    one atomic write; an interruption stops between two of them, and the same file run again
+ *    ends in the state one clean run gives.
  */
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { extname } from 'node:path';
-import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
+import { datasetWarnings, parseDataset, type Dataset } from '../../shared/domain/dataset.js';
+import { normalizeEmail } from '../../shared/domain/email-address.js';
+import { clientSchema, ID_PATTERN, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import type { ClinicStore } from '../../shared/ports/store.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
@@ -34,7 +42,8 @@ export const CSV_COLUMNS: Record<RecordType, readonly string[]> = {
 export const IMPORT_FORMAT_HELP = `
 File formats
   JSON  { "therapists": [...], "clients": [...], "plans": [...], "sessions": [...] }
-        each record in the domain model's shape (as in examples/*.json); any list may be left out.
+        each record in the domain model's shape (as in examples/*.json); any list may be left out,
+        and no other key is allowed.
   CSV   one file, a header row, and a "type" column saying what each row is:
           type      columns it uses
           therapist id, name, email, timezone, summaryCadence (daily|weekly), summaryHour (0-23)
@@ -57,7 +66,15 @@ Example CSV
   session,s-sam-1,,,,,,,,,p-sam,2027-02-01T14:00:00Z,60,Room 2
 
 Every row is checked before anything is written; each bad row is reported with its line and
-reason, and nothing is written unless --skip-invalid is given (then only the good rows are).`;
+reason, and nothing is written unless --skip-invalid is given (then only the good rows are).
+Checked besides each field: real calendar dates in 2000–2100; ids and references; one client per
+email address, whatever its case; no two sessions of one plan at the same time. A therapist booked
+for two clients at once is reported as a warning and imported. A JSON file may hold only the four
+lists above.
+
+An interrupted or failed import is finished by running the same file again: records already in
+the table exactly as the file has them are left as they are and counted; a record that differs
+is refused.`;
 
 export interface ImportRow {
   /** Where the operator finds it: "line 4" (CSV) or "clients[2]" (JSON). */
@@ -104,6 +121,13 @@ export function rowsFromJson(text: string, path = 'input'): { rows: ImportRow[];
     throw new ImportFileError(`${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ImportFileError(`${path}: expected an object with therapists, clients, plans and sessions lists`);
+  const lists = RECORD_TYPES.map((t) => COLLECTION[t] as string);
+  const unknown = Object.keys(data).filter((key) => !lists.includes(key));
+  if (unknown.length > 0) {
+    const hint = (key: string) => lists.find((l) => l.toLowerCase().startsWith(key.toLowerCase().replace(/s$/, '')));
+    const named = unknown.map((key) => `"${key}"${hint(key) ? ` (did you mean "${hint(key)}"?)` : ''}`).join(', ');
+    throw new ImportFileError(`${path}: unknown top-level key${unknown.length > 1 ? 's' : ''} ${named}; an import file holds only ${lists.join(', ')}`);
+  }
   const rows: ImportRow[] = [];
   const problems: RowProblem[] = [];
   for (const type of RECORD_TYPES) {
@@ -214,10 +238,16 @@ export interface ExistingIds {
   clients: Set<string>;
   plans: Set<string>;
   sessions: Set<string>;
+  /** The stored records, by `type:id`, so a rerun can tell its own earlier writes from a clash. */
+  records?: Map<string, unknown>;
+  /** Client addresses already in the table (normalised) → the client holding each. */
+  emails?: Map<string, string>;
 }
 
+const recordKey = (type: RecordType, id: string) => `${type}:${id}`;
+
 export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void): Promise<ExistingIds> {
-  const wanted: Record<keyof ExistingIds, Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
+  const wanted: Record<'therapists' | 'clients' | 'plans' | 'sessions', Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
   for (const row of rows) {
     if (row.id) wanted[COLLECTION[row.type]].add(row.id);
     const r = row.record as { clientId?: unknown; therapistId?: unknown; planId?: unknown };
@@ -225,21 +255,32 @@ export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRo
     if (row.type === 'plan' && typeof r.therapistId === 'string') wanted.therapists.add(r.therapistId);
     if (row.type === 'session' && typeof r.planId === 'string') wanted.plans.add(r.planId);
   }
-  const exists: Record<keyof ExistingIds, (id: string) => Promise<unknown>> = {
+  const exists: Record<keyof typeof wanted, (id: string) => Promise<unknown>> = {
     therapists: (id) => store.getTherapist(id),
     clients: (id) => store.getClient(id),
     plans: (id) => store.findPlan(id),
     sessions: (id) => store.findSession(id),
   };
-  const found: ExistingIds = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
-  const total = Object.values(wanted).reduce((n, s) => n + s.size, 0);
+  const addresses = new Set(rows.flatMap((row) => (row.type === 'client' && typeof row.record.email === 'string' ? [normalizeEmail(row.record.email)] : [])));
+  const found = { therapists: new Set<string>(), clients: new Set<string>(), plans: new Set<string>(), sessions: new Set<string>(), records: new Map<string, unknown>(), emails: new Map<string, string>() };
+  const typeOf: Record<keyof typeof wanted, RecordType> = { therapists: 'therapist', clients: 'client', plans: 'plan', sessions: 'session' };
+  const total = Object.values(wanted).reduce((n, s) => n + s.size, 0) + addresses.size;
   let done = 0;
-  for (const collection of Object.keys(wanted) as Array<keyof ExistingIds>) {
+  for (const collection of Object.keys(wanted) as Array<keyof typeof wanted>) {
     for (const id of wanted[collection]) {
       // Ids the schema would refuse cannot be in the table; the validation step reports them.
-      if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(id) && (await exists[collection](id))) found[collection].add(id);
+      const stored = ID_PATTERN.test(id) ? await exists[collection](id) : undefined;
+      if (stored) {
+        found[collection].add(id);
+        found.records.set(recordKey(typeOf[collection], id), stored);
+      }
       onProgress?.(++done, total);
     }
+  }
+  for (const address of addresses) {
+    const holder = await store.findClientIdByEmail(address);
+    if (holder) found.emails.set(address, holder);
+    onProgress?.(++done, total);
   }
   return found;
 }
@@ -247,8 +288,12 @@ export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRo
 export interface ImportPlan {
   readonly dataset: Dataset;
   readonly problems: RowProblem[];
+  /** Worth a look but not refused: a therapist booked twice at once. */
+  readonly warnings: RowProblem[];
   /** Rows left out (all bad rows, and with skipInvalid the rows that depended on them). */
   readonly skipped: number;
+  /** Rows whose record is already in the table as the file has it (an earlier run wrote them). */
+  readonly unchanged: number;
 }
 
 function datasetOf(rows: readonly ImportRow[]): Record<string, Array<Record<string, unknown>>> {
@@ -266,51 +311,127 @@ function rowOfPath(rows: readonly ImportRow[], path: string): { row?: ImportRow;
   return { ...(row ? { row } : {}), field: match[3] ?? '' };
 }
 
+/** A reason that names another record by path (`clients[0]`) names it by where it is in the file instead. */
+function withPlaces(rows: readonly ImportRow[], reason: string): string {
+  return reason.replace(/\b(therapists|clients|plans|sessions)\[(\d+)\]/g, (path) => rowOfPath(rows, path).row?.where ?? path);
+}
+
+const SCHEMA = { therapist: therapistSchema, client: clientSchema, plan: planSchema, session: sessionSchema } as const;
+
+/** The fields an import writes and a rerun must find as they were; what the system or the client changed since (preferences, statuses, versions) is not compared. */
+const COMPARED: Record<RecordType, readonly string[]> = {
+  therapist: ['name', 'email', 'timezone', 'summary'],
+  client: ['name', 'email', 'timezone'],
+  plan: ['clientId', 'therapistId', 'goal', 'phases', 'reminders', 'checkInAfter'],
+  session: ['planId', 'start', 'durationMinutes', 'location'],
+};
+
+/** The compared fields where the stored record differs from the row (undefined: the row does not parse, validation reports it). */
+function differences(row: ImportRow, stored: unknown): string[] | undefined {
+  const parsed = SCHEMA[row.type].safeParse(row.record);
+  if (!parsed.success) return undefined;
+  const comparable = (field: string, value: unknown) => (field === 'email' && typeof value === 'string' ? normalizeEmail(value) : value);
+  return COMPARED[row.type].filter((field) => !isDeepStrictEqual(comparable(field, (parsed.data as Record<string, unknown>)[field]), comparable(field, (stored as Record<string, unknown>)[field])));
+}
+
 /**
  * Validates rows against the domain's dataset rules and what the table holds. Without
  * `skipInvalid` the problems are all reported and the dataset is empty; with it, bad rows (and
- * rows that depended on them) are dropped and the rest is returned.
+ * rows that depended on them) are dropped and the rest is returned. Rows already in the table as
+ * the file has them are left out of the dataset and counted as unchanged.
  */
 export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fileProblems: readonly RowProblem[], skipInvalid: boolean): ImportPlan {
   const problems: RowProblem[] = [...fileProblems];
-  let remaining = [...rows];
   const known = { clients: existing.clients, therapists: existing.therapists, plans: existing.plans };
   const label = (row: ImportRow) => ({ where: row.where, type: row.type, ...(row.id ? { id: row.id } : {}) });
+  const empty = { therapists: [], clients: [], plans: [], sessions: [] };
 
-  for (const row of remaining) {
-    if (row.id && existing[COLLECTION[row.type]].has(row.id)) {
-      problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table (import creates records; use the session and plan commands to change them)` });
+  const unchanged = new Set<ImportRow>();
+  const refused = new Set<ImportRow>();
+  for (const row of rows) {
+    if (!row.id || !existing[COLLECTION[row.type]].has(row.id)) continue;
+    const stored = existing.records?.get(recordKey(row.type, row.id));
+    const differ = stored === undefined ? [] : differences(row, stored);
+    if (differ === undefined) continue;
+    if (stored !== undefined && differ.length === 0) {
+      unchanged.add(row);
+      continue;
+    }
+    refused.add(row);
+    const how = differ.length > 0 ? ` with a different ${differ.join(', ')}` : '';
+    problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table${how} (import creates records; use the session and plan commands to change them)` });
+  }
+  for (const row of rows) {
+    const address = row.type === 'client' && typeof row.record.email === 'string' ? normalizeEmail(row.record.email) : undefined;
+    const holder = address ? existing.emails?.get(address) : undefined;
+    if (holder && holder !== row.id && !refused.has(row)) {
+      refused.add(row);
+      problems.push({ ...label(row), reason: `email: is the address of client ${holder} in the table already: one address is one client, whatever its case` });
     }
   }
-  remaining = remaining.filter((row) => !(row.id && existing[COLLECTION[row.type]].has(row.id)));
+  let remaining = rows.filter((row) => !unchanged.has(row) && !refused.has(row));
 
   for (;;) {
     try {
       const dataset = parseDataset(datasetOf(remaining), 'import', known);
       const bad = problems.length > 0 && !skipInvalid;
-      return { dataset: bad ? { therapists: [], clients: [], plans: [], sessions: [] } : dataset, problems, skipped: rows.length - (bad ? 0 : remaining.length) };
+      const kept = bad ? [] : remaining;
+      const warnings = bad ? [] : datasetWarnings(dataset).map((issue) => {
+        const { row } = rowOfPath(remaining, issue.path);
+        return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
+      });
+      return { dataset: bad ? empty : dataset, problems, warnings, skipped: rows.length - unchanged.size - kept.length, unchanged: bad ? 0 : unchanged.size };
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       const badRows = new Set<ImportRow>();
       for (const issue of error.issues) {
         const { row, field } = rowOfPath(remaining, issue.path);
         if (row) badRows.add(row);
-        problems.push({ ...(row ? label(row) : { where: issue.path }), reason: field ? `${field}: ${issue.reason}` : issue.reason });
+        const reason = withPlaces(remaining, issue.reason);
+        problems.push({ ...(row ? label(row) : { where: issue.path }), reason: field ? `${field}: ${reason}` : reason });
       }
-      if (badRows.size === 0) return { dataset: { therapists: [], clients: [], plans: [], sessions: [] }, problems, skipped: rows.length };
+      if (badRows.size === 0) return { dataset: empty, problems, warnings: [], skipped: rows.length, unchanged: 0 };
       remaining = remaining.filter((r) => !badRows.has(r));
     }
   }
 }
 
+/** The run stopped between two writes (Ctrl-C, SIGTERM): what was written stands, and the same file run again finishes it. */
+export class ImportInterruptedError extends ImportFileError {
+  constructor(readonly written: number, readonly total: number) {
+    super(`import interrupted: ${written} of ${total} record(s) written; run the same import again to finish (records already written are recognised and left as they are)`);
+  }
+}
+
 /** Writes a validated import in dependency order; an existing id is refused by the store, not overwritten. */
-export async function writeImport(store: ClinicStore, dataset: Dataset, onProgress?: (done: number, total: number) => void): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
+export async function writeImport(store: ClinicStore, dataset: Dataset, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
   const total = dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length;
   let done = 0;
-  const tick = () => onProgress?.(++done, total);
-  for (const therapist of dataset.therapists) { await store.putTherapist(therapist); tick(); }
-  for (const client of dataset.clients) { await store.putClient(client, { expectNew: true }); tick(); }
-  for (const plan of dataset.plans) { await store.putPlan(plan); tick(); }
-  for (const session of dataset.sessions) { await store.saveSession(session); tick(); }
+  const write = async (run: () => Promise<unknown>) => {
+    if (signal?.aborted) throw new ImportInterruptedError(done, total);
+    await run();
+    onProgress?.(++done, total);
+  };
+  for (const therapist of dataset.therapists) await write(() => store.putTherapist(therapist));
+  for (const client of dataset.clients) await write(() => store.putClient(client, { expectNew: true }));
+  for (const plan of dataset.plans) await write(() => store.putPlan(plan));
+  for (const session of dataset.sessions) await write(() => store.saveSession(session));
   return { therapists: dataset.therapists.length, clients: dataset.clients.length, plans: dataset.plans.length, sessions: dataset.sessions.length };
+}
+
+/**
+ * Runs `work` with a signal that Ctrl-C or SIGTERM raises, so a write loop stops between two
+ * records and says how far it got, instead of dying mid-way with nothing printed.
+ */
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

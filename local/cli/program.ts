@@ -8,14 +8,14 @@
  * into one line on stderr.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { NotFoundError } from '../../shared/domain/errors.js';
+import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
 import { dispatchPayloadSchema } from '../../shared/domain/dispatch-payload.js';
 import { messageName } from '../../shared/domain/message.js';
 import { toInstant } from '../../shared/domain/time.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { bookSession, cancelSession, ConflictError, pausePlan, rescheduleSession, resumePlan } from '../../shared/use-cases/manage-plans.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
-import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
+import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, interruptible, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
 import { addIntakeCommands } from './intake.js';
 import { formatPreview, previewMessages } from './preview.js';
 import { progressBar } from './progress.js';
@@ -31,7 +31,7 @@ export interface CliIo {
 }
 
 /** Errors an operator can act on: their message is the whole story. */
-const EXPECTED = [ValidationError, NotFoundError, ConflictError, NoTwinError, TargetError, ImportFileError, InvalidArgumentError];
+const EXPECTED = [ValidationError, NotFoundError, ConflictError, NoTwinError, TargetError, ImportFileError, InvalidArgumentError, EmailInUseError];
 
 function oneLine(text: string): string {
   return text.trim().replace(/\s*\n\s*/g, '; ');
@@ -113,19 +113,19 @@ export function buildProgram(io: CliIo): Command {
         checking.stop();
         const plan = planImport(rows, existing, fileProblems, Boolean(options.skipInvalid));
         for (const problem of plan.problems) io.err(describeProblem(problem));
+        for (const warning of plan.warnings) io.err(`warning: ${describeProblem(warning)}`);
         const badRows = new Set(plan.problems.map((p) => p.where)).size;
         if (plan.problems.length > 0 && !options.skipInvalid) {
           throw new ImportFileError(`import refused: ${badRows} bad row${badRows === 1 ? '' : 's'} in ${file}; nothing written (fix them, or pass --skip-invalid to import the good rows)`);
         }
         const { therapists, clients, plans, sessions } = plan.dataset;
-        const counts = `${therapists.length} therapist(s), ${clients.length} client(s), ${plans.length} plan(s), ${sessions.length} session(s)`;
+        const counts = `${therapists.length} therapist(s), ${clients.length} client(s), ${plans.length} plan(s), ${sessions.length} session(s)${plan.unchanged ? ` (${plan.unchanged} record(s) already in the table as the file has them)` : ''}`;
         if (options.dryRun) {
           io.out(`dry run: ${counts} would be imported into ${target.label}${plan.skipped ? `; ${plan.skipped} row(s) left out` : ''}`);
           return;
         }
         const writing = bar('importing', Boolean(options.progress));
-        await writeImport(target.store, plan.dataset, (d, t) => writing.update(d, t));
-        writing.stop();
+        await interruptible((signal) => writeImport(target.store, plan.dataset, (d, t) => writing.update(d, t), signal)).finally(() => writing.stop());
         io.out(`imported ${counts} into ${target.label}${plan.skipped ? `; ${plan.skipped} row(s) left out` : ''}`);
       });
     });

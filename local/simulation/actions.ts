@@ -8,6 +8,7 @@ import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { toInstant } from '../../shared/domain/time.js';
+import { sameEmail } from '../../shared/domain/email-address.js';
 import { LOCAL_ACCOUNT } from '../twin.js';
 import { LOCAL_REGION } from '../services.js';
 import type { Twin } from '../twin.js';
@@ -31,7 +32,7 @@ const BOUNCE_LOOKBACK_MS = 14 * 86_400_000;
 export async function bounceEvent(twin: Twin, email: string): Promise<Record<string, unknown>> {
   const now = twin.clock.now();
   const at = toInstant(now);
-  const sent = (await fetchSesStore(twin.sesEndpoint)).filter((e) => e.destination.to.some((to) => to.toLowerCase() === email.toLowerCase()));
+  const sent = (await fetchSesStore(twin.sesEndpoint)).filter((e) => e.destination.to.some((to) => sameEmail(to, email)));
   const ledger = sent.length > 0 ? await twin.store.listSince(toInstant(now.getTime() - BOUNCE_LOOKBACK_MS), at) : [];
   const ids = new Set(sent.map((e) => e.messageId));
   const latest = ledger.filter((e) => e.status === 'sent' && e.sesMessageId && ids.has(e.sesMessageId)).sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : 1)).at(-1);

@@ -3,6 +3,7 @@
  * reference checked, with all problems reported together by path.
  */
 import * as z from 'zod';
+import { normalizeEmail } from './email-address.js';
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Client, type Clinic, type Plan, type Session, type Therapist } from './model.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from './validation.js';
 
@@ -63,6 +64,9 @@ export function parseDataset(input: unknown, what = 'dataset', known: { clients?
   duplicates(plans.map((p) => p.id), 'plans', issues);
   duplicates(sessions.map((s) => s.id), 'sessions', issues);
 
+  sameAddresses(clients, raw.data.clients, issues);
+  samePlanOverlaps(sessions, raw.data.sessions, issues);
+
   const clientIds = new Set([...clients.map((c) => c.id), ...(known.clients ?? [])]);
   const therapistIds = new Set([...therapists.map((t) => t.id), ...(known.therapists ?? [])]);
   const planIds = new Set([...plans.map((p) => p.id), ...(known.plans ?? [])]);
@@ -76,4 +80,83 @@ export function parseDataset(input: unknown, what = 'dataset', known: { clients?
   });
   if (issues.length > 0) throw new ValidationError(what, issues);
   return { ...(clinic ? { clinic } : {}), therapists, clients, plans, sessions };
+}
+
+/** Each record's position in the raw input, by id (collect drops the records that fail, so parsed indexes shift). */
+function positionsOf(parsed: readonly { id: string }[], rawList: unknown[]): Map<string, number> {
+  const positions = new Map<string, number>();
+  rawList.forEach((value, i) => {
+    const id = (value as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && !positions.has(id)) positions.set(id, i);
+  });
+  for (const [i, record] of parsed.entries()) if (!positions.has(record.id)) positions.set(record.id, i);
+  return positions;
+}
+
+/** One address, one client: a second client with the same address (in any case) is refused, naming the first. */
+function sameAddresses(clients: readonly Client[], rawClients: unknown[], issues: FieldIssue[]): void {
+  const position = positionsOf(clients, rawClients);
+  const first = new Map<string, Client>();
+  for (const client of clients) {
+    const address = normalizeEmail(client.email);
+    const earlier = first.get(address);
+    if (!earlier) first.set(address, client);
+    else if (earlier.id !== client.id) issues.push({ path: `clients[${position.get(client.id)}].email`, reason: `is the address of clients[${position.get(earlier.id)}] (client ${earlier.id}) already: one address is one client, whatever its case` });
+  }
+}
+
+const MINUTE_MS = 60_000;
+
+interface Slot {
+  readonly session: Session;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Pairs of booked sessions (cancelled and no-show ones hold no time) whose times overlap, within each group. */
+function overlapsWithin(groups: Map<string, Slot[]>): Array<[Slot, Slot]> {
+  const pairs: Array<[Slot, Slot]> = [];
+  for (const slots of groups.values()) {
+    slots.sort((a, b) => a.start - b.start);
+    for (let i = 0; i < slots.length; i++) {
+      for (let j = i + 1; j < slots.length && slots[j]!.start < slots[i]!.end; j++) pairs.push([slots[i]!, slots[j]!]);
+    }
+  }
+  return pairs;
+}
+
+function slotsBy(sessions: readonly Session[], key: (s: Session) => string | undefined): Map<string, Slot[]> {
+  const groups = new Map<string, Slot[]>();
+  for (const session of sessions) {
+    if (session.status === 'cancelled' || session.status === 'no-show') continue;
+    const k = key(session);
+    if (k === undefined) continue;
+    const start = Date.parse(session.start);
+    groups.set(k, [...(groups.get(k) ?? []), { session, start, end: start + session.durationMinutes * MINUTE_MS }]);
+  }
+  return groups;
+}
+
+/** A client cannot be in two sessions of one plan at once: the later one is refused. */
+function samePlanOverlaps(sessions: readonly Session[], rawSessions: unknown[], issues: FieldIssue[]): void {
+  const position = positionsOf(sessions, rawSessions);
+  for (const [a, b] of overlapsWithin(slotsBy(sessions, (s) => s.planId))) {
+    issues.push({ path: `sessions[${position.get(b.session.id)}].start`, reason: `overlaps sessions[${position.get(a.session.id)}] (session ${a.session.id}) of the same plan: one client cannot be in two sessions at once` });
+  }
+}
+
+/**
+ * Things a clinic should look at that do not stop an import: a therapist booked for two clients at
+ * once. Booking systems allow it on purpose (a couples' session, an assistant, a double room), so
+ * it is reported by path, not refused. `therapistOf` maps a plan id to its therapist.
+ */
+export function datasetWarnings(dataset: Pick<Dataset, 'plans' | 'sessions'>, rawSessions: unknown[] = dataset.sessions): FieldIssue[] {
+  const therapistOf = new Map(dataset.plans.map((p) => [p.id, p.therapistId]));
+  const position = positionsOf(dataset.sessions, rawSessions);
+  return overlapsWithin(slotsBy(dataset.sessions, (s) => therapistOf.get(s.planId)))
+    .filter(([a, b]) => a.session.planId !== b.session.planId)
+    .map(([a, b]) => ({
+      path: `sessions[${position.get(b.session.id)}].start`,
+      reason: `therapist ${therapistOf.get(b.session.planId)} is also booked then with sessions[${position.get(a.session.id)}] (session ${a.session.id}): imported, but check the calendar`,
+    }));
 }

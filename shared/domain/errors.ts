@@ -26,3 +26,15 @@ export class PermanentError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * An address already belongs to another client (compared without regard to case): one address is
+ * one client, so a bounce or an unsubscribe can never miss a second record. Names the client
+ * holding it by id only.
+ */
+export class EmailInUseError extends Error {
+  override readonly name = 'EmailInUseError';
+  constructor(readonly clientId: string, readonly heldBy: string | undefined, options?: { cause?: unknown }) {
+    super(`client "${clientId}": the email address already belongs to ${heldBy ? `client "${heldBy}"` : 'another client'} (one address, one client; case does not matter)`, options);
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { IANAZone, Duration } from 'luxon';
 import * as z from 'zod';
+import { instantTextProblem } from './instant-text.js';
 
 // Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
 // location or subject line: they would break headers and logs. HTML is valid data, escaped on output.
@@ -53,10 +54,10 @@ export const isoDurationSchema = z.string().refine(
 /** An instant written with an offset or Z; stored as a UTC ISO string. */
 export const instantSchema = z
   .string()
-  .refine(
-    (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
-    'must be an ISO-8601 instant with an offset or Z, e.g. 2027-02-01T14:00:00Z',
-  )
+  .superRefine((s, ctx) => {
+    const problem = instantTextProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .transform((s) => new Date(s).toISOString());
 
 /** Thresholds of the plan-adjustment suggestions in the therapist's summary (domain/suggestions.ts). */

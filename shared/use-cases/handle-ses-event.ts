@@ -10,6 +10,7 @@
  * Log lines carry the detail type, the message name and counts: never an address.
  */
 import * as z from 'zod';
+import { normalizeEmail } from '../domain/email-address.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, Ledger } from '../ports/store.js';
 import type { OpaqueLog } from './send-message.js';
@@ -111,8 +112,9 @@ export async function handleSesEvent(deps: HandleSesEventDeps, event: SesEvent):
 
   let suppressedClients = 0;
   if (action.suppress) {
-    // An address can appear twice in one event (To and a duplicate recipient entry): suppress once.
-    const addresses = [...new Set(action.suppress.addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
+    // An address can appear twice in one event (To and a duplicate recipient entry), in any case:
+    // suppress once. The store looks the client up by the same normalised address.
+    const addresses = [...new Set(action.suppress.addresses.map(normalizeEmail).filter(Boolean))];
     for (const address of addresses) {
       const client = await deps.store.suppressByEmail(address, action.suppress.reason, at, action.detail);
       if (client) suppressedClients += 1;

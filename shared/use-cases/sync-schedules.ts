@@ -70,12 +70,15 @@ export interface SyncOutcome {
 const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
 
 /**
- * The one place an error is mapped to what happens next: `skip` (bad data, a request the Scheduler
- * refuses, something that no longer exists: a retry cannot help, so log it and move on) or `retry`
+ * The one place an error is mapped to what happens next: `skip` (bad data, a time out of range, a
+ * request the Scheduler refuses, something that no longer exists: a retry cannot help, so log it
+ * and move on) or `retry`
  * (throttling, a 5xx, anything unknown: fail the record so Lambda delivers it again).
  */
 export function outcomeOf(error: unknown): 'skip' | 'retry' {
   if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'skip';
+  // The time rules throw RangeError for data no clock can hold (a P99999Y offset): it stays so on retry.
+  if (error instanceof RangeError) return 'skip';
   return 'retry';
 }
 

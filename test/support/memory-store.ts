@@ -21,7 +21,8 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
-import { NotFoundError } from '../../shared/domain/errors.js';
+import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
+import { normalizeEmail, sameEmail } from '../../shared/domain/email-address.js';
 import { numberSessions } from '../../shared/domain/schedule-rules.js';
 import type {
   ClaimRequest,
@@ -175,9 +176,11 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     this.enter('putClient');
     const previous = this.clients.get(client.id);
     if (options.expectNew && previous) throw transactionCancelled();
-    if (previous && previous.email.toLowerCase() !== client.email.toLowerCase()) this.emails.delete(previous.email.toLowerCase());
+    const holder = this.emails.get(normalizeEmail(client.email));
+    if (holder !== undefined && holder !== client.id) throw new EmailInUseError(client.id, holder);
+    if (previous && !sameEmail(previous.email, client.email)) this.emails.delete(normalizeEmail(previous.email));
     this.clients.set(client.id, copy(client));
-    this.emails.set(client.email.toLowerCase(), client.id);
+    this.emails.set(normalizeEmail(client.email), client.id);
   }
 
   async putPlan(plan: Plan): Promise<void> {
@@ -241,7 +244,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
 
   async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
     this.enter('suppressByEmail');
-    const clientId = this.emails.get(email.toLowerCase());
+    const clientId = this.emails.get(normalizeEmail(email));
     const client = clientId ? this.clients.get(clientId) : undefined;
     if (!clientId || !client) return undefined;
     const updated: Client = { ...client, suppressed: { reason, at, ...(detail ? { detail: detail.slice(0, 500) } : {}) } };
@@ -335,7 +338,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
 
   async findClientIdByEmail(email: string): Promise<string | undefined> {
     this.enter('findClientIdByEmail');
-    return this.emails.get(email.toLowerCase());
+    return this.emails.get(normalizeEmail(email));
   }
 
   async findSession(sessionId: string): Promise<StoredSession | undefined> {

@@ -1,4 +1,6 @@
 /** Key builders for the single-table layout documented in table-definition.ts. */
+import { normalizeEmail } from '../../domain/email-address.js';
+
 export const keys = {
   client: (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: 'CLIENT' }),
   plan: (clientId: string, planId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PLAN#${planId}` }),
@@ -6,7 +8,7 @@ export const keys = {
   checkIn: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `CHECKIN#${sessionId}` }),
   request: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `REQUEST#${sessionId}` }),
   dayCap: (clientId: string, localDate: string) => ({ pk: `CLIENT#${clientId}`, sk: `DAYCAP#${localDate}` }),
-  email: (address: string) => ({ pk: `EMAIL#${address.toLowerCase()}`, sk: 'EMAIL' }),
+  email: (address: string) => ({ pk: `EMAIL#${normalizeEmail(address)}`, sk: 'EMAIL' }),
   therapist: (therapistId: string) => ({ pk: `THERAPIST#${therapistId}`, sk: 'THERAPIST' }),
   message: (name: string) => ({ pk: `MSG#${name}`, sk: 'MSG' }),
   token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),

@@ -38,7 +38,8 @@ import type {
   TokenStore,
 } from '../../ports/store.js';
 import { LedgerConflictError } from '../../ports/store.js';
-import { NotFoundError } from '../../domain/errors.js';
+import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
+import { sameEmail } from '../../domain/email-address.js';
 import type { CapacityMeter } from './client.js';
 import { INDEXES } from './table-definition.js';
 import { KEY_ATTRIBUTES, keys } from './keys.js';
@@ -205,12 +206,28 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
           ...(options.expectNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
         },
       },
-      { Put: { TableName: this.table, Item: { ...keys.email(client.email), type: 'email', clientId: client.id } } },
+      {
+        // One address, one client: the lookup item may be taken only by its own client.
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.email(client.email), type: 'email', clientId: client.id },
+          ConditionExpression: 'attribute_not_exists(pk) OR clientId = :client',
+          ExpressionAttributeValues: { ':client': client.id },
+        },
+      },
     ];
-    if (previous && previous.email.toLowerCase() !== client.email.toLowerCase()) {
+    if (previous && !sameEmail(previous.email, client.email)) {
       items.push({ Delete: { TableName: this.table, Key: keys.email(previous.email) } });
     }
-    await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: items }));
+    try {
+      await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (conditionFailuresOf(error)?.has(1)) {
+        const heldBy = await this.findClientIdByEmail(client.email);
+        throw new EmailInUseError(client.id, heldBy, { cause: error });
+      }
+      throw error;
+    }
   }
 
   async putPlan(plan: Plan): Promise<void> {
