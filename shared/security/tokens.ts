@@ -3,13 +3,22 @@
  * expiring. The claims are encrypted (AES-256-GCM), so a link reveals nothing, not even the ids
  * inside it; the whole token is then signed (HMAC-SHA256) and the signature compared in constant
  * time before anything is decrypted. Both keys derive from one secret (HKDF). Single-use purposes
- * are consumed in the table (TokenStore.consume) by the page that acts on them.
+ * are consumed in the table (TokenStore.consume) by the page that acts on them, and every request
+ * with one reads the table first (TokenStore.isConsumed, consistently): a spent link is refused.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 
 export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/** The links that act once: after acting, the page only says the link was used. */
+export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule'] as const;
+export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
+
+export function isSingleUse(purpose: TokenPurpose): purpose is SingleUsePurpose {
+  return (SINGLE_USE_PURPOSES as readonly string[]).includes(purpose);
+}
 
 /** How long each kind of link lives. */
 export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {

@@ -9,10 +9,13 @@
  *    one-click unsubscribe is the one exception: a mail provider posts it with no token field);
  *    then the token is verified (signature, expiry, purpose), the session or client it names is
  *    read from that client's own records, and one use case runs.
- * 4. Single-use links are consumed only after their action is stored. The action's own
+ * 4. A single-use link (check-in, confirm, reschedule) is looked up in the token store first, by
+ *    a consistent read, on GET and POST alike: once spent, it shows only that it was used — no
+ *    session time, therapist or place — whatever the session's state since.
+ * 5. Single-use links are consumed only after their action is stored. The action's own
  *    conditional write is what makes it happen once; consuming afterwards means a fault in
- *    between can leave a live link to a finished action (which then says "already done"), but
- *    never a spent link whose action was lost.
+ *    between can leave a live link to a finished action (which then says "already done", before
+ *    any validation of what was sent), but never a spent link whose action was lost.
  * Logs carry the route name, method and status — never the path, which holds the token.
  */
 import type { Clinic } from '../domain/model.js';
@@ -22,7 +25,7 @@ import { ValidationError } from '../domain/validation.js';
 import { formatDateTime } from '../email/format.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { StoredSession, TokenStore } from '../ports/store.js';
-import { InvalidTokenError, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { InvalidTokenError, isSingleUse, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
 import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
@@ -231,6 +234,9 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (method === 'POST' && !oneClick) assertOwnForm(request, form, route.token);
     const now = clock.now();
     const claims = deps.signer.verify(route.token, route.purpose, now);
+    if (isSingleUse(claims.purpose) && (await deps.tokens.isConsumed(claims.tokenId))) {
+      return page(method === 'GET' ? 200 : 409, pages.linkUsedPage(site, claims.purpose));
+    }
     return handlers[route.name]({ method, token: route.token, claims, now, form, oneClick });
   }
 

@@ -81,7 +81,8 @@ function sentence(text: string): string {
 function errorSummary(errors: Map<string, string>, anchorOf: (field: string) => string): Html {
   if (errors.size === 0) return html``;
   const items = [...errors].map(([field, reason]) => html`<li><a href="#${anchorOf(field)}">${reason}</a></li>`);
-  return html`<div class="error-summary" role="alert"><h2>Please check your answers</h2><ul>${items}</ul></div>`;
+  // Focus lands on the summary when the page loads, with no script: autofocus on a tabindex=-1 box.
+  return html`<div class="error-summary" role="alert" tabindex="-1" autofocus><h2>Please check your answers</h2><ul>${items}</ul></div>`;
 }
 
 function fieldError(field: string, errors: Map<string, string>): Html {
@@ -178,8 +179,9 @@ export function confirmedPage(site: Site, view: SessionView): string {
   return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${details(view)}` });
 }
 
-export function alreadyConfirmedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${details(view)}` });
+/** Without a view (a spent link), the page names no time, therapist or place. */
+export function alreadyConfirmedPage(site: Site, view?: SessionView): string {
+  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${view ? details(view) : html``}` });
 }
 
 const CLOSED_TEXT: Record<ClosedReason, string> = {
@@ -215,8 +217,10 @@ export function rescheduleRequestedPage(site: Site, view: SessionView): string {
   return layout(site, { title: 'Request sent', body: html`<p class="lead">We've let ${view.therapistName} know. The clinic will be in touch to find a new time.</p>${contactLine(site)}` });
 }
 
-export function alreadyRequestedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time for your session on ${view.when}. The clinic will be in touch.</p>${contactLine(site)}` });
+/** Without a view (a spent link), the page names no time, therapist or place. */
+export function alreadyRequestedPage(site: Site, view?: SessionView): string {
+  const about = view ? html`for your session on ${view.when}` : html`for this session`;
+  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time ${about}. The clinic will be in touch.</p>${contactLine(site)}` });
 }
 
 // ---------------------------------------------------------------- unsubscribe
@@ -248,6 +252,24 @@ export function unsubscribedPage(site: Site, input: { token: string; scope: Subs
 
 export function resubscribedPage(site: Site, scope: SubscriptionScope): string {
   return layout(site, { title: 'You are subscribed again', body: html`<p class="lead">You will get ${SCOPE_TEXT[scope]} from ${site.clinic.name} again.</p>` });
+}
+
+// ---------------------------------------------------------------- spent links
+
+/**
+ * What a single-use link that has acted shows, whatever became of its session since: that it was
+ * used, and nothing about the session (a forwarded or shared email reveals no time, therapist or
+ * place once the client has acted on it).
+ */
+export function linkUsedPage(site: Site, purpose: 'check-in' | 'confirm' | 'reschedule'): string {
+  switch (purpose) {
+    case 'check-in':
+      return checkInAlreadyAnsweredPage(site);
+    case 'confirm':
+      return alreadyConfirmedPage(site);
+    case 'reschedule':
+      return alreadyRequestedPage(site);
+  }
 }
 
 // ---------------------------------------------------------------- generic pages

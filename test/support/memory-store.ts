@@ -469,4 +469,9 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     this.tokens.set(tokenId, expiresAt);
     return true;
   }
+
+  async isConsumed(tokenId: string): Promise<boolean> {
+    this.enter('isConsumed');
+    return this.tokens.has(tokenId);
+  }
 }
