@@ -9,7 +9,9 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 
-export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
+// 'resubscribe' is never in an email: the page that confirms an unsubscribe issues it, so the link in
+// a forwarded email (or its List-Unsubscribe header) can never undo a client's opt-out.
+export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** The links that act once: after acting, the page only says the link was used. */
@@ -27,6 +29,8 @@ export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
   reschedule: 14,
   // RFC 8058 one-click unsubscribe must keep working long after the email arrives.
   unsubscribe: 365,
+  // Only for the "undo" on the page just shown; short-lived.
+  resubscribe: 1,
 };
 
 const claimsSchema = z.object({
@@ -116,4 +120,5 @@ export const pagePaths = {
   confirm: (token: string) => `/confirm/${token}`,
   reschedule: (token: string) => `/reschedule/${token}`,
   unsubscribe: (token: string) => `/unsubscribe/${token}`,
+  resubscribe: (token: string) => `/resubscribe/${token}`,
 } as const;

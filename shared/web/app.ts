@@ -30,7 +30,7 @@ import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/r
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
 import type { OpaqueLog } from '../use-cases/send-message.js';
-import { manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
+import { isSubscribed, manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS } from './assets.js';
 import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, readForm } from './forms.js';
 import { BodyTooLargeError, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
@@ -46,7 +46,7 @@ export interface WebDeps extends AlertDeps {
   readonly log?: WebLog;
 }
 
-export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe';
+export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe';
 export type RouteName = PageName | 'asset' | 'not-found';
 
 const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: string; readonly purpose: TokenPurpose }> = [
@@ -54,6 +54,7 @@ const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: s
   { page: 'confirm', prefix: pagePaths.confirm(''), purpose: 'confirm' },
   { page: 'reschedule', prefix: pagePaths.reschedule(''), purpose: 'reschedule' },
   { page: 'unsubscribe', prefix: pagePaths.unsubscribe(''), purpose: 'unsubscribe' },
+  { page: 'resubscribe', prefix: pagePaths.resubscribe(''), purpose: 'resubscribe' },
 ];
 
 type Route =
@@ -189,11 +190,23 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (!client) throw new NotFoundError('client', ctx.claims.clientId);
     if (ctx.method === 'GET') return page(200, pages.unsubscribePage(site, { token: ctx.token, category: category.data }));
 
-    // One-click unsubscribes from the link's own category, nothing more and nothing less.
+    // One-click unsubscribes from the link's own category, nothing more and nothing less. This link
+    // only ever unsubscribes: whatever else a form carries, it cannot resubscribe.
     const scope: SubscriptionScope = !ctx.oneClick && ctx.form.get(FIELDS.scope) === 'all' ? 'all' : category.data;
-    const action = !ctx.oneClick && ctx.form.get(FIELDS.action) === 'resubscribe' ? 'resubscribe' : 'unsubscribe';
-    await manageSubscription(deps, { clientId: client.id, scope, action });
-    return page(200, action === 'unsubscribe' ? pages.unsubscribedPage(site, { token: ctx.token, scope }) : pages.resubscribedPage(site, scope));
+    const wasSubscribed = isSubscribed(client, scope);
+    await manageSubscription(deps, { clientId: client.id, scope, action: 'unsubscribe' });
+    // An undo is offered only for a change this request made, with a fresh short-lived token: a
+    // forwarded email's link can repeat an opt-out but never take one back.
+    const undo = wasSubscribed ? deps.signer.issue({ purpose: 'resubscribe', clientId: client.id, subject: scope, now: ctx.now }) : undefined;
+    return page(200, pages.unsubscribedPage(site, { ...(undo ? { undoToken: undo } : {}), scope }));
+  }
+
+  async function resubscribe(ctx: Ctx): Promise<WebResponse> {
+    const scope = subscriptionScopeSchema.safeParse(ctx.claims.subject);
+    if (!scope.success) throw new NotFoundError('subscription category', 'from a link');
+    if (ctx.method === 'GET') return page(200, pages.unsubscribedPage(site, { undoToken: ctx.token, scope: scope.data }));
+    await manageSubscription(deps, { clientId: ctx.claims.clientId, scope: scope.data, action: 'resubscribe' });
+    return page(200, pages.resubscribedPage(site, scope.data));
   }
 
   const handlers: Record<PageName, (ctx: Ctx) => Promise<WebResponse>> = {
@@ -201,6 +214,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     confirm,
     reschedule,
     unsubscribe,
+    resubscribe,
   };
 
   /** The one place errors become pages; token and lookup failures all look the same. */

@@ -11,6 +11,7 @@ import { RESCHEDULE_MESSAGE_MAX } from '../use-cases/request-reschedule.js';
 import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS_VERSION } from './assets.js';
 import { FIELDS } from './forms.js';
+import { pagePaths } from '../security/tokens.js';
 import { html, type Html } from './html.js';
 
 /** What every page needs to know about the site. */
@@ -244,9 +245,13 @@ ${everything}
   return layout(site, { title: 'Unsubscribe', body });
 }
 
-export function unsubscribedPage(site: Site, input: { token: string; scope: SubscriptionScope }): string {
+/** `undoToken`: a fresh resubscribe token, given only when this very request unsubscribed. */
+export function unsubscribedPage(site: Site, input: { undoToken?: string; scope: SubscriptionScope }): string {
+  const undo = input.undoToken
+    ? html`<form method="post" action="${site.basePath}${pagePaths.resubscribe(input.undoToken)}">${tokenField(input.undoToken)}<button type="submit" class="secondary">Undo: keep getting ${SCOPE_TEXT[input.scope]}</button></form>`
+    : html``;
   const body = html`<p class="lead">You won't get ${SCOPE_TEXT[input.scope]} from ${site.clinic.name} any more.</p>
-<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="${input.scope}"><input type="hidden" name="${FIELDS.action}" value="resubscribe"><button type="submit" class="secondary">Undo: keep getting ${SCOPE_TEXT[input.scope]}</button></form>`;
+${undo}`;
   return layout(site, { title: 'You are unsubscribed', body });
 }
 

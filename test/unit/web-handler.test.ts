@@ -443,8 +443,23 @@ describe('the web handler', () => {
       const done = await submit(path, { scope: 'reminders' });
       expect(done.statusCode).toBe(200);
       expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
-      await submit(path, { scope: 'reminders', action: 'resubscribe' });
+      // The undo is the page's own form, with a fresh resubscribe token in its action.
+      const undo = /<form method="post" action="(\/resubscribe\/[^"]+)">/.exec(done.body)?.[1];
+      expect(undo).toBeDefined();
+      expect((await submit(undo!, {})).statusCode).toBe(200);
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: true });
+    });
+
+    it('never resubscribes from the email\'s own link, and offers no undo for an opt-out made earlier', async () => {
+      const path = unsubscribePath();
+      await submit(path, { scope: 'reminders' });
+      const again = await submit(path, { scope: 'reminders', action: 'resubscribe' });
+      expect(again.statusCode).toBe(200);
+      expect(again.body).not.toContain('/resubscribe/');
+      expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
+      // Nor can the header link's token be posted to the resubscribe page.
+      expect((await submit(`/resubscribe/${tokenOf(path)}`, {})).statusCode).toBe(404);
+      expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
     });
 
     it('unsubscribes from everything when asked, and twice is the same as once', async () => {
