@@ -110,7 +110,7 @@ export class WebApi extends Construct {
       ...this.api.addRoutes({ path: '/', methods: [apigw.HttpMethod.GET], integration }),
     ];
     for (const route of routes) {
-      acknowledge(route, 'AwsSolutions-APIG4', 'Public client pages opened from email links: the signed, expiring, single-use link token in the path is the authorization; there is no user to sign in.');
+      acknowledge(route, 'AwsSolutions-APIG4', 'Public client pages opened from email links: the signed, encrypted, expiring link token in the path is the authorization (check-in, confirm and reschedule links are refused once used); there is no user to sign in.');
     }
   }
 

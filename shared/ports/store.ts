@@ -229,4 +229,6 @@ export class SendOutcomeUnknownError extends Error {
 export interface TokenStore {
   /** Marks a single-use token consumed; false when it already was. */
   consume(tokenId: string, expiresAt: Instant): Promise<boolean>;
+  /** Whether a single-use token has been consumed, by a strongly consistent read. */
+  isConsumed(tokenId: string): Promise<boolean>;
 }

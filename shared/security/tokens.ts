@@ -3,13 +3,24 @@
  * expiring. The claims are encrypted (AES-256-GCM), so a link reveals nothing, not even the ids
  * inside it; the whole token is then signed (HMAC-SHA256) and the signature compared in constant
  * time before anything is decrypted. Both keys derive from one secret (HKDF). Single-use purposes
- * are consumed in the table (TokenStore.consume) by the page that acts on them.
+ * are consumed in the table (TokenStore.consume) by the page that acts on them, and every request
+ * with one reads the table first (TokenStore.isConsumed, consistently): a spent link is refused.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 
-export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe'] as const;
+// 'resubscribe' is never in an email: the page that confirms an unsubscribe issues it, so the link in
+// a forwarded email (or its List-Unsubscribe header) can never undo a client's opt-out.
+export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/** The links that act once: after acting, the page only says the link was used. */
+export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule'] as const;
+export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
+
+export function isSingleUse(purpose: TokenPurpose): purpose is SingleUsePurpose {
+  return (SINGLE_USE_PURPOSES as readonly string[]).includes(purpose);
+}
 
 /** How long each kind of link lives. */
 export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
@@ -18,6 +29,8 @@ export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
   reschedule: 14,
   // RFC 8058 one-click unsubscribe must keep working long after the email arrives.
   unsubscribe: 365,
+  // Only for the "undo" on the page just shown; short-lived.
+  resubscribe: 1,
 };
 
 const claimsSchema = z.object({
@@ -107,4 +120,5 @@ export const pagePaths = {
   confirm: (token: string) => `/confirm/${token}`,
   reschedule: (token: string) => `/reschedule/${token}`,
   unsubscribe: (token: string) => `/unsubscribe/${token}`,
+  resubscribe: (token: string) => `/resubscribe/${token}`,
 } as const;

@@ -2,7 +2,9 @@
  * Records a client's check-in answers; the web form and the simulation's `check-in-response`
  * event both come here.
  *
- * 1. Validate the answers (checkInAnswersSchema); bad ones come back as field issues, nothing stored.
+ * 1. Validate the answers (checkInAnswersSchema); bad ones come back as field issues, nothing
+ *    stored — unless the check-in is already answered, which is then what the client is told
+ *    (a back-and-resend never sees "Mobility is required" as if the answers were lost).
  * 2. Store them once per session (the store's transaction also makes a plan's first answers its
  *    baseline). A second submit finds them stored and reports `already-answered`.
  * 3. Look for red flags against the plan's baseline (shared/domain/red-flags.ts).
@@ -55,8 +57,12 @@ export async function recordCheckIn(
   const clientId = parseOrThrow(idSchema, input.clientId, 'client id');
   const sessionId = parseOrThrow(idSchema, input.sessionId, 'session id');
   const parsed = checkInAnswersSchema.safeParse(input.answers);
-  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
   const at = toInstant(input.now);
+  if (!parsed.success) {
+    const stored = await storedCheckIn(deps, clientId, sessionId);
+    if (stored) return { status: 'already-answered', alert: await alertOnFlags(deps, stored, flagsOf(stored), at) };
+    return { status: 'invalid', issues: issuesFromZod(parsed.error) };
+  }
 
   const checkIn = await deps.store.recordCheckIn({ clientId, sessionId, answers: parsed.data, at });
   if (checkIn) {
@@ -64,10 +70,14 @@ export async function recordCheckIn(
     return { status: 'recorded', checkIn, flags, alert: await alertOnFlags(deps, checkIn, flags, at) };
   }
   // Already stored, by a double submit or by an attempt whose alert failed: settle the alert it owes.
-  const bundle = await deps.store.getClientBundle(clientId);
-  const stored = bundle?.checkIns.find((c) => c.sessionId === sessionId);
+  const stored = await storedCheckIn(deps, clientId, sessionId);
   if (!stored) return { status: 'already-answered', alert: 'pending' };
   return { status: 'already-answered', alert: await alertOnFlags(deps, stored, flagsOf(stored), at) };
+}
+
+async function storedCheckIn(deps: RecordCheckInDeps, clientId: string, sessionId: string): Promise<StoredCheckIn | undefined> {
+  const bundle = await deps.store.getClientBundle(clientId);
+  return bundle?.checkIns.find((c) => c.sessionId === sessionId);
 }
 
 /** The baseline to compare with; none for the plan's first check-in, which is the baseline itself. */

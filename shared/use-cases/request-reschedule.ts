@@ -2,8 +2,10 @@
  * A client asks for a booked session to be moved (the "reschedule" link in a reminder), with an
  * optional message for the therapist. Nothing is moved here: the clinic picks the new time.
  *
- * 1. Validate the message (optional, plain text up to 1,000 characters; HTML is kept as data).
- * 2. Find the session in the client's own partition; a cancelled or started one takes no request.
+ * 1. Find the session in the client's own partition. One already requested says so, and a
+ *    cancelled or started one takes no request — both before the message is looked at, so a
+ *    resend never shows a field error for a request that was made.
+ * 2. Validate the message (optional, plain text up to 1,000 characters; HTML is kept as data).
  * 3. Store the request once per session (a conditional write, also marking the session).
  * 4. Alert the therapist at once, exactly once (ledger identity `ta.<session>.resched.v1`).
  *    A second request finds the first stored and only settles an alert still owed by it.
@@ -44,8 +46,6 @@ export async function requestReschedule(
   deps: AlertDeps,
   input: { clientId: string; sessionId: string; message: unknown; now: Date | Instant },
 ): Promise<RequestRescheduleResult> {
-  const parsed = rescheduleInputSchema.safeParse({ message: input.message });
-  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
   const now = toInstant(input.now);
   const session = await clientSession(deps.store, input.clientId, input.sessionId);
 
@@ -62,6 +62,8 @@ export async function requestReschedule(
   if (session.rescheduleRequestedAt) return { status: 'already-requested', session, alert: await alert(await storedRequest(deps, session)) };
   const closed = closedReason(session, now);
   if (closed) return { status: 'closed', reason: closed, session };
+  const parsed = rescheduleInputSchema.safeParse({ message: input.message });
+  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
 
   const request: RescheduleRequest = {
     sessionId: session.id,

@@ -9,10 +9,13 @@
  *    one-click unsubscribe is the one exception: a mail provider posts it with no token field);
  *    then the token is verified (signature, expiry, purpose), the session or client it names is
  *    read from that client's own records, and one use case runs.
- * 4. Single-use links are consumed only after their action is stored. The action's own
+ * 4. A single-use link (check-in, confirm, reschedule) is looked up in the token store first, by
+ *    a consistent read, on GET and POST alike: once spent, it shows only that it was used — no
+ *    session time, therapist or place — whatever the session's state since.
+ * 5. Single-use links are consumed only after their action is stored. The action's own
  *    conditional write is what makes it happen once; consuming afterwards means a fault in
- *    between can leave a live link to a finished action (which then says "already done"), but
- *    never a spent link whose action was lost.
+ *    between can leave a live link to a finished action (which then says "already done", before
+ *    any validation of what was sent), but never a spent link whose action was lost.
  * Logs carry the route name, method and status — never the path, which holds the token.
  */
 import type { Clinic } from '../domain/model.js';
@@ -22,12 +25,12 @@ import { ValidationError } from '../domain/validation.js';
 import { formatDateTime } from '../email/format.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { StoredSession, TokenStore } from '../ports/store.js';
-import { InvalidTokenError, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { InvalidTokenError, isSingleUse, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
 import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
 import type { OpaqueLog } from '../use-cases/send-message.js';
-import { manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
+import { isSubscribed, manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS } from './assets.js';
 import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, readForm } from './forms.js';
 import { BodyTooLargeError, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
@@ -43,7 +46,7 @@ export interface WebDeps extends AlertDeps {
   readonly log?: WebLog;
 }
 
-export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe';
+export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe';
 export type RouteName = PageName | 'asset' | 'not-found';
 
 const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: string; readonly purpose: TokenPurpose }> = [
@@ -51,6 +54,7 @@ const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: s
   { page: 'confirm', prefix: pagePaths.confirm(''), purpose: 'confirm' },
   { page: 'reschedule', prefix: pagePaths.reschedule(''), purpose: 'reschedule' },
   { page: 'unsubscribe', prefix: pagePaths.unsubscribe(''), purpose: 'unsubscribe' },
+  { page: 'resubscribe', prefix: pagePaths.resubscribe(''), purpose: 'resubscribe' },
 ];
 
 type Route =
@@ -186,11 +190,23 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (!client) throw new NotFoundError('client', ctx.claims.clientId);
     if (ctx.method === 'GET') return page(200, pages.unsubscribePage(site, { token: ctx.token, category: category.data }));
 
-    // One-click unsubscribes from the link's own category, nothing more and nothing less.
+    // One-click unsubscribes from the link's own category, nothing more and nothing less. This link
+    // only ever unsubscribes: whatever else a form carries, it cannot resubscribe.
     const scope: SubscriptionScope = !ctx.oneClick && ctx.form.get(FIELDS.scope) === 'all' ? 'all' : category.data;
-    const action = !ctx.oneClick && ctx.form.get(FIELDS.action) === 'resubscribe' ? 'resubscribe' : 'unsubscribe';
-    await manageSubscription(deps, { clientId: client.id, scope, action });
-    return page(200, action === 'unsubscribe' ? pages.unsubscribedPage(site, { token: ctx.token, scope }) : pages.resubscribedPage(site, scope));
+    const wasSubscribed = isSubscribed(client, scope);
+    await manageSubscription(deps, { clientId: client.id, scope, action: 'unsubscribe' });
+    // An undo is offered only for a change this request made, with a fresh short-lived token: a
+    // forwarded email's link can repeat an opt-out but never take one back.
+    const undo = wasSubscribed ? deps.signer.issue({ purpose: 'resubscribe', clientId: client.id, subject: scope, now: ctx.now }) : undefined;
+    return page(200, pages.unsubscribedPage(site, { ...(undo ? { undoToken: undo } : {}), scope }));
+  }
+
+  async function resubscribe(ctx: Ctx): Promise<WebResponse> {
+    const scope = subscriptionScopeSchema.safeParse(ctx.claims.subject);
+    if (!scope.success) throw new NotFoundError('subscription category', 'from a link');
+    if (ctx.method === 'GET') return page(200, pages.unsubscribedPage(site, { undoToken: ctx.token, scope: scope.data }));
+    await manageSubscription(deps, { clientId: ctx.claims.clientId, scope: scope.data, action: 'resubscribe' });
+    return page(200, pages.resubscribedPage(site, scope.data));
   }
 
   const handlers: Record<PageName, (ctx: Ctx) => Promise<WebResponse>> = {
@@ -198,6 +214,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     confirm,
     reschedule,
     unsubscribe,
+    resubscribe,
   };
 
   /** The one place errors become pages; token and lookup failures all look the same. */
@@ -231,6 +248,9 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (method === 'POST' && !oneClick) assertOwnForm(request, form, route.token);
     const now = clock.now();
     const claims = deps.signer.verify(route.token, route.purpose, now);
+    if (isSingleUse(claims.purpose) && (await deps.tokens.isConsumed(claims.tokenId))) {
+      return page(method === 'GET' ? 200 : 409, pages.linkUsedPage(site, claims.purpose));
+    }
     return handlers[route.name]({ method, token: route.token, claims, now, form, oneClick });
   }
 

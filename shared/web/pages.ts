@@ -11,6 +11,7 @@ import { RESCHEDULE_MESSAGE_MAX } from '../use-cases/request-reschedule.js';
 import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS_VERSION } from './assets.js';
 import { FIELDS } from './forms.js';
+import { pagePaths } from '../security/tokens.js';
 import { html, type Html } from './html.js';
 import { telUrl } from '../email/escape.js';
 
@@ -82,7 +83,8 @@ function sentence(text: string): string {
 function errorSummary(errors: Map<string, string>, anchorOf: (field: string) => string): Html {
   if (errors.size === 0) return html``;
   const items = [...errors].map(([field, reason]) => html`<li><a href="#${anchorOf(field)}">${reason}</a></li>`);
-  return html`<div class="error-summary" role="alert"><h2>Please check your answers</h2><ul>${items}</ul></div>`;
+  // Focus lands on the summary when the page loads, with no script: autofocus on a tabindex=-1 box.
+  return html`<div class="error-summary" role="alert" tabindex="-1" autofocus><h2>Please check your answers</h2><ul>${items}</ul></div>`;
 }
 
 function fieldError(field: string, errors: Map<string, string>): Html {
@@ -196,8 +198,9 @@ export function confirmedPage(site: Site, view: SessionView): string {
   return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${details(view)}` });
 }
 
-export function alreadyConfirmedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${details(view)}` });
+/** Without a view (a spent link), the page names no time, therapist or place. */
+export function alreadyConfirmedPage(site: Site, view?: SessionView): string {
+  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${view ? details(view) : html``}` });
 }
 
 const CLOSED_TEXT: Record<ClosedReason, string> = {
@@ -233,8 +236,10 @@ export function rescheduleRequestedPage(site: Site, view: SessionView): string {
   return layout(site, { title: 'Request sent', body: html`<p class="lead">We've let ${view.therapistName} know. The clinic will be in touch to find a new time.</p>${contactLine(site)}` });
 }
 
-export function alreadyRequestedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time for your session on ${view.when}. The clinic will be in touch.</p>${contactLine(site)}` });
+/** Without a view (a spent link), the page names no time, therapist or place. */
+export function alreadyRequestedPage(site: Site, view?: SessionView): string {
+  const about = view ? html`for your session on ${view.when}` : html`for this session`;
+  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time ${about}. The clinic will be in touch.</p>${contactLine(site)}` });
 }
 
 // ---------------------------------------------------------------- unsubscribe
@@ -258,14 +263,36 @@ ${everything}
   return layout(site, { title: 'Unsubscribe', body });
 }
 
-export function unsubscribedPage(site: Site, input: { token: string; scope: SubscriptionScope }): string {
+/** `undoToken`: a fresh resubscribe token, given only when this very request unsubscribed. */
+export function unsubscribedPage(site: Site, input: { undoToken?: string; scope: SubscriptionScope }): string {
+  const undo = input.undoToken
+    ? html`<form method="post" action="${site.basePath}${pagePaths.resubscribe(input.undoToken)}">${tokenField(input.undoToken)}<button type="submit" class="secondary">Undo: keep getting ${SCOPE_TEXT[input.scope]}</button></form>`
+    : html``;
   const body = html`<p class="lead">You won't get ${SCOPE_TEXT[input.scope]} from ${site.clinic.name} any more.</p>
-<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="${input.scope}"><input type="hidden" name="${FIELDS.action}" value="resubscribe"><button type="submit" class="secondary">Undo: keep getting ${SCOPE_TEXT[input.scope]}</button></form>`;
+${undo}`;
   return layout(site, { title: 'You are unsubscribed', body });
 }
 
 export function resubscribedPage(site: Site, scope: SubscriptionScope): string {
   return layout(site, { title: 'You are subscribed again', body: html`<p class="lead">You will get ${SCOPE_TEXT[scope]} from ${site.clinic.name} again.</p>` });
+}
+
+// ---------------------------------------------------------------- spent links
+
+/**
+ * What a single-use link that has acted shows, whatever became of its session since: that it was
+ * used, and nothing about the session (a forwarded or shared email reveals no time, therapist or
+ * place once the client has acted on it).
+ */
+export function linkUsedPage(site: Site, purpose: 'check-in' | 'confirm' | 'reschedule'): string {
+  switch (purpose) {
+    case 'check-in':
+      return checkInAlreadyAnsweredPage(site);
+    case 'confirm':
+      return alreadyConfirmedPage(site);
+    case 'reschedule':
+      return alreadyRequestedPage(site);
+  }
 }
 
 // ---------------------------------------------------------------- generic pages

@@ -312,6 +312,16 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     expect(await tokens.consume(randomUUID(), '2030-06-02T00:00:00.000Z')).toBe(true);
   });
 
+  it('says a token is spent only once it was consumed', async () => {
+    const tokens = await make({ racing: false });
+    const id = randomUUID();
+
+    expect(await tokens.isConsumed(id)).toBe(false);
+    await tokens.consume(id, '2030-06-02T00:00:00.000Z');
+    expect(await tokens.isConsumed(id)).toBe(true);
+    expect(await tokens.isConsumed(randomUUID())).toBe(false);
+  });
+
   it('lets exactly one of 20 concurrent consumes of a token through', async () => {
     const tokens = await make({ racing: true });
     const id = randomUUID();

@@ -58,6 +58,7 @@ const PATH: Record<TokenPurpose, (token: string) => string> = {
   confirm: pagePaths.confirm,
   reschedule: pagePaths.reschedule,
   unsubscribe: pagePaths.unsubscribe,
+  resubscribe: pagePaths.resubscribe,
 };
 
 /** The path of a page link, as an email built at `now` would carry it. */

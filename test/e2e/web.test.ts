@@ -84,6 +84,9 @@ describe('the client pages in Chromium', () => {
 
   it('takes a check-in from the email link: errors beside the field, answers kept, then recorded and the therapist alerted', async () => {
     const link = linkIn(checkInEmail, '/check-in/');
+    // The same form open in a second tab, sent empty after the answers are in: a back-and-resend.
+    const stale = await context.newPage();
+    await stale.goto(link);
     await page.goto(link);
     await expect.poll(() => page.locator('.details dd').first().textContent()).toBe('Tuesday 9 March 2027 at 10:00 am (GMT-5)');
     await inspect('check-in-form');
@@ -104,6 +107,8 @@ describe('the client pages in Chromium', () => {
     await page.click('button[type="submit"]');
 
     await expect.poll(() => page.title()).toMatch(/^Error: /);
+    const focused = () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { className: string } } }).document.activeElement.className);
+    await expect.poll(focused).toBe('error-summary');
     expect(await page.locator('#sleep-error').textContent()).toBe('Sleep is required');
     expect(await page.locator('#sleep').getAttribute('aria-describedby')).toBe('sleep-hint sleep-error');
     expect(await page.locator('#pain-9').isChecked()).toBe(true);
@@ -129,6 +134,11 @@ describe('the client pages in Chromium', () => {
     await page.goto(link);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Already answered');
     await inspect('check-in-already-answered');
+
+    await stale.click('button[type="submit"]');
+    await expect.poll(() => stale.locator('h1').textContent()).toBe('Already answered');
+    expect(await stale.content()).not.toMatch(/is required|Please check your answers|March 2027/);
+    await stale.close();
   });
 
   it('confirms the session from the reminder\'s link', async () => {

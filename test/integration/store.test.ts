@@ -191,6 +191,12 @@ describe('the DynamoDB store', () => {
     expect(await t.store.consume('tok-abc123', '2027-03-30T00:00:00.000Z')).toBe(false);
   });
 
+  it('tells a consumed token from a fresh one, reading consistently', async () => {
+    expect(await t.store.isConsumed('tok-read01')).toBe(false);
+    await t.store.consume('tok-read01', '2027-03-30T00:00:00.000Z');
+    expect(await t.store.isConsumed('tok-read01')).toBe(true);
+  });
+
   it('suppresses a client by email address', async () => {
     const suppressed = await t.store.suppressByEmail('C-5@EXAMPLE.com', 'bounce', '2027-03-01T00:00:00.000Z', 'mailbox does not exist');
     expect(suppressed?.id).toBe('c-5');

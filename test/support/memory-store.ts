@@ -56,7 +56,7 @@ const PORT_METHODS: Record<Method, true> = {
   plansNeedingMaintenanceAction: true, listTherapists: true,
   claim: true, release: true, markSent: true, markSkipped: true, clearSkip: true, settleSkipped: true, markFailed: true,
   recordDelivery: true, get: true, holdDayCap: true, listSince: true,
-  consume: true,
+  consume: true, isConsumed: true,
 };
 
 /** The most macrotask turns a call waits on each side of its action in latency mode. */
@@ -521,5 +521,10 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     if (this.tokens.has(tokenId)) return false;
     this.tokens.set(tokenId, expiresAt);
     return true;
+  }
+
+  async isConsumed(tokenId: string): Promise<boolean> {
+    this.enter('isConsumed');
+    return this.tokens.has(tokenId);
   }
 }

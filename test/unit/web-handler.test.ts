@@ -129,6 +129,38 @@ describe('the web handler', () => {
       expect(mailer.sent).toHaveLength(1);
     });
 
+    it('refuses a used link with a page that names no time, therapist or place, whatever the session became', async () => {
+      const path = checkInPath();
+      await submit(path, answers());
+      await store.saveSession({ ...practice.past, location: 'Room 9, Elsewhere', status: 'cancelled' });
+      for (const response of [await call(path), await submit(path, answers({ pain: '1' }))]) {
+        expect(response.body).toContain('<h1>Already answered</h1>');
+        for (const detail of ['March 2027', 'Amy Chen', 'Room 2', 'Room 9', '<form']) expect(response.body).not.toContain(detail);
+      }
+      expect(store.calls.isConsumed).toBe(3);
+      expect((await checkInOf()).map((c) => c.pain)).toEqual([3]);
+    });
+
+    it('says "Already answered" to a resend with missing answers, never "is required"', async () => {
+      const path = checkInPath();
+      await submit(path, answers());
+      // A second link to the same check-in (an email sent twice) is not spent, but the answers are stored.
+      const other = checkInPath();
+      for (const target of [path, other]) {
+        const response = await submit(target, { notes: 'resent' });
+        expect(response.statusCode).toBe(409);
+        expect(response.body).toContain('Already answered');
+        expect(response.body).not.toMatch(/is required|Please check your answers/);
+      }
+    });
+
+    it('puts focus on the error summary of a refused submit, without script', async () => {
+      const response = await submit(checkInPath(), { pain: '3' });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toMatch(/<div class="error-summary" role="alert" tabindex="-1" autofocus>/);
+      expect(response.body).not.toContain('<script');
+    });
+
     it('shows "already answered" when the link is opened after answering', async () => {
       const path = checkInPath();
       await submit(path, answers());
@@ -336,6 +368,16 @@ describe('the web handler', () => {
       expect((await call(path)).body).toContain('Already confirmed');
     });
 
+    it('refuses a used confirm link without the session, even after the session moved', async () => {
+      const path = confirmPath();
+      await submit(path, {});
+      await store.saveSession({ ...practice.upcoming, start: '2027-03-20T14:30:00Z', location: 'Room 9, Elsewhere' });
+      for (const response of [await call(path), await submit(path, {})]) {
+        expect(response.body).toContain('<h1>Already confirmed</h1>');
+        for (const detail of ['March 2027', 'Amy Chen', 'Room 2', 'Room 9', '<form']) expect(response.body).not.toContain(detail);
+      }
+    });
+
     it('refuses to confirm a session that has already happened', async () => {
       const path = linkPath(signer, 'confirm', practice.client.id, practice.past.id);
       expect((await call(path)).body).toContain('already taken place');
@@ -361,6 +403,18 @@ describe('the web handler', () => {
 
       expect((await submit(path, { message: 'again' })).statusCode).toBe(409);
       expect(mailer.sent).toHaveLength(1);
+    });
+
+    it('says "Already requested" to a resend, used link or not, before looking at its message', async () => {
+      const path = reschedulePath();
+      await submit(path, { message: 'Any weekday' });
+      for (const target of [path, reschedulePath()]) {
+        const response = await submit(target, { message: `bad\u0007${'x'.repeat(1200)}` });
+        expect(response.statusCode).toBe(409);
+        expect(response.body).toContain('<h1>Already requested</h1>');
+        expect(response.body).not.toMatch(/at most|control characters|Please check/);
+      }
+      expect((await call(path)).body).not.toMatch(/March 2027|Amy Chen|Room 2/);
     });
 
     it('refuses a message over 1,000 characters beside the field, keeping it, storing nothing', async () => {
@@ -389,8 +443,23 @@ describe('the web handler', () => {
       const done = await submit(path, { scope: 'reminders' });
       expect(done.statusCode).toBe(200);
       expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
-      await submit(path, { scope: 'reminders', action: 'resubscribe' });
+      // The undo is the page's own form, with a fresh resubscribe token in its action.
+      const undo = /<form method="post" action="(\/resubscribe\/[^"]+)">/.exec(done.body)?.[1];
+      expect(undo).toBeDefined();
+      expect((await submit(undo!, {})).statusCode).toBe(200);
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: true });
+    });
+
+    it('never resubscribes from the email\'s own link, and offers no undo for an opt-out made earlier', async () => {
+      const path = unsubscribePath();
+      await submit(path, { scope: 'reminders' });
+      const again = await submit(path, { scope: 'reminders', action: 'resubscribe' });
+      expect(again.statusCode).toBe(200);
+      expect(again.body).not.toContain('/resubscribe/');
+      expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
+      // Nor can the header link's token be posted to the resubscribe page.
+      expect((await submit(`/resubscribe/${tokenOf(path)}`, {})).statusCode).toBe(404);
+      expect(await preferences()).toEqual({ reminders: false, 'check-ins': true, maintenance: true });
     });
 
     it('unsubscribes from everything when asked, and twice is the same as once', async () => {

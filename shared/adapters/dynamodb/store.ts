@@ -845,6 +845,11 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       throw error;
     }
   }
+
+  async isConsumed(tokenId: string): Promise<boolean> {
+    // Consistent: a link spent a moment ago, on another Lambda instance, is refused now.
+    return (await this.getItem(keys.token(tokenId), true)) !== undefined;
+  }
 }
 
 /** ReturnValuesOnConditionCheckFailure hands back a raw AttributeValue map: unmarshalled in full, nested maps included. */
