@@ -169,6 +169,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       POWERTOOLS_SERVICE_NAME: 'keepwell',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_DEV: 'false',
+      // Embedded metrics are for CloudWatch; on a laptop they would only flood the terminal.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     });
     useClock(clock);
 

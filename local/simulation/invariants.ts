@@ -10,8 +10,10 @@
  *    the send: sent, skipped with a reason or failed with a reason is settled; a deferral to after
  *    the window is pending; no entry, or one still claimed or released, is lost.
  * 3. Every other ledger entry (nudges, summaries, alerts, old versions) must be settled too.
- * 4. Every email SES holds for the run must be the one a ledger entry recorded: an email no entry
- *    names is a duplicate (sent again without being recorded), as is a message id named twice.
+ * 4. Every email SES holds for the run must be the one a ledger entry recorded: a copy of a recorded
+ *    email that no entry names went out twice (an SDK resend, say), and so did a message id two
+ *    entries name. Copies are found by content; when SES local is shared with other runs, which
+ *    may send the very same email, only the second rule applies.
  */
 import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
@@ -29,7 +31,7 @@ export interface InvariantReport {
   /** Deferred to after the window: neither settled nor lost yet. */
   readonly pending: number;
   readonly lost: readonly string[];
-  /** Message names settled more than once, or SES message ids no ledger entry (or more than one) names. */
+  /** Unrecorded copies of a recorded email, and SES message ids more than one entry names. */
   readonly duplicated: readonly string[];
   /** Ledger entries outside the planned set that are still claimed or released. */
   readonly unsettled: readonly string[];
@@ -45,6 +47,11 @@ export interface InvariantInput {
   /** What SES local holds for the run; only emails to `recipients` are judged (SES local may be shared). */
   readonly emails: readonly SesStoredEmail[];
   readonly recipients: ReadonlySet<string>;
+  /**
+   * SES local is shared with other runs (a `--ses-endpoint` given): another run may send the same
+   * email to the same address, so unrecorded copies cannot be told apart and are not judged.
+   */
+  readonly sesShared?: boolean;
   readonly from: string;
   readonly until: string;
 }
@@ -106,9 +113,12 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   for (const e of latest.values()) {
     if (e.status === 'sent' && e.sesMessageId) namesByMessageId.set(e.sesMessageId, [...(namesByMessageId.get(e.sesMessageId) ?? []), e.name]);
   }
+  // An email SES holds that no entry recorded, identical to one this run recorded, went out twice.
+  const fingerprint = (email: SesStoredEmail) => JSON.stringify([email.destination.to.map((t) => t.toLowerCase()).sort(), email.subject, email.body.text ?? '', email.body.html ?? '']);
   const ours = input.emails.filter((email) => email.destination.to.some((to) => input.recipients.has(to.toLowerCase())));
+  const recorded = new Set(ours.filter((email) => namesByMessageId.has(email.messageId)).map(fingerprint));
   const duplicated = [
-    ...ours.filter((email) => !namesByMessageId.has(email.messageId)).map((email) => `unrecorded email ${email.messageId}`),
+    ...ours.filter((email) => !input.sesShared && !namesByMessageId.has(email.messageId) && recorded.has(fingerprint(email))).map((email) => `unrecorded copy ${email.messageId}`),
     ...[...namesByMessageId].filter(([, names]) => names.length > 1).map(([id, names]) => `${id} recorded for ${names.join(', ')}`),
   ];
 

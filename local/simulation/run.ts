@@ -156,6 +156,7 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
       entries,
       emails: stored,
       recipients: new Set([...scenario.dataset.clients, ...scenario.dataset.therapists].map((p) => p.email.toLowerCase())),
+      sesShared: options.sesEndpoint !== undefined,
       from,
       until,
     });

@@ -110,7 +110,7 @@ describe('keepwell import', () => {
 
     expect(result.code).toBe(1);
     expect(result.err.trimEnd().split('\n')).toEqual([
-      'line 4 (session s-sam-1): session "s-sam-1" already exists in the table (import creates records; use the session and plan commands to change them)',
+      'line 4 (session s-sam-1): session "s-sam-1" already exists in the table with a different start, location (import creates records; use the session and plan commands to change them)',
       'line 3 (client c-bad): email: must be a valid email address',
       `keepwell: import refused: 2 bad rows in ${file}; nothing written (fix them, or pass --skip-invalid to import the good rows)`,
     ]);

@@ -60,15 +60,25 @@ describe('checking a run’s delivery promise', () => {
     expect(invariantsHold(report)).toBe(false);
   });
 
-  it('finds an email SES holds that no entry recorded, and one message id recorded twice, as duplicates', async () => {
+  it('finds an unrecorded copy of a recorded email, and one message id recorded twice, as duplicates, but not another run’s email', async () => {
     const [p2d, pt2h, checkIn] = names() as [string, string, string];
 
     const report = await check(
       [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { sesMessageId: 'm-1' }), entry(checkIn, { kind: 'check-in', sesMessageId: 'm-2' })],
-      [email('m-1'), email('m-2'), email('m-3')],
+      [email('m-1'), email('m-2'), email('m-3'), { ...email('m-4'), subject: 'Another run’s reminder' }],
     );
 
-    expect(report.duplicated).toEqual(['unrecorded email m-3', `m-1 recorded for ${p2d}, ${pt2h}`]);
+    expect(report.duplicated).toEqual(['unrecorded copy m-3', `m-1 recorded for ${p2d}, ${pt2h}`]);
+  });
+
+  it('leaves unrecorded copies unjudged when SES local is shared with other runs, which may send the same email', async () => {
+    const [p2d, pt2h, checkIn] = names() as [string, string, string];
+    const entries = [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { sesMessageId: 'm-2' }), entry(checkIn, { kind: 'check-in', sesMessageId: 'm-5' })];
+    const emails = [email('m-1'), email('m-2'), email('m-5'), email('m-3')];
+
+    const shared = await checkInvariants({ store, clinic: clinicFixture(), sessionIds: [session().id], entries, emails, recipients: new Set([seeded.client.email.toLowerCase()]), sesShared: true, from: FROM, until: UNTIL });
+
+    expect(shared.duplicated).toEqual([]);
   });
 
   it('follows a deferred check-in to the copy that sent it, and counts one deferred past the window as pending', async () => {
