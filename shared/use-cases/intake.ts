@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { Client, Clinic, Plan, Session } from '../domain/model.js';
 import { clientSchema, sessionSchema } from '../domain/model.js';
+import { normalizeEmail } from '../domain/email-address.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { IntakeSource, ServiceMapping } from '../intake/config.js';
 import type { BookingLink, DeliveryRecord, IntakeChange, IntakeState, IntakeStore } from '../ports/intake.js';
@@ -38,7 +39,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Ids are derived from source ids by hash: deterministic (a retry lands on the same id) and free of names. */
 export const intakeIds = {
   session: (source: string, bookingId: string) => `bk-${digest(`${source}\n${bookingId}`)}`,
-  client: (email: string) => `cl-${digest(email.trim().toLowerCase())}`,
+  client: (email: string) => `cl-${digest(normalizeEmail(email))}`,
   plan: (clientId: string, source: string, eventType: string) => `pl-${digest(`${clientId}\n${source}\n${eventType}`)}`,
 };
 
@@ -169,6 +170,13 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
     if (decision.kind === 'ignore') {
       const record: DeliveryRecord = { ...base, status: 'ignored', reason: decision.reason };
       const fresh = await deps.store.recordIntakeDelivery(record);
+      if (!fresh) {
+        // Another copy of this delivery got there first. Its record stands: one read of several items
+        // can catch a concurrent copy's transaction half seen (the booking moved, its delivery record
+        // not yet), which would look like a stale change.
+        const settled = await deps.store.loadIntakeState(lookup);
+        if (settled.delivery) return replay(settled.delivery);
+      }
       return { status: 'ignored', reason: decision.reason, duplicate: !fresh };
     }
     const { sessionId, clientId, ...change } = decision.change;
