@@ -57,13 +57,19 @@ function shorten(text: string, max: number): string {
 
 const CADENCE_TITLE = { daily: 'Daily summary', weekly: 'Weekly summary' } as const;
 
+/** What a summary says of a period in which no client answered a check-in. */
+export const NO_CHECK_INS = 'No check-ins';
+
 export function summarySubject(data: SummaryData): string {
   const { counts, period, therapist } = data;
   const title = `${CADENCE_TITLE[period.cadence]} · ${day(period.end, therapist.timezone)}`;
-  if (data.isEmpty) return `${title} · nothing new`;
-  const parts = [plural(counts.checkIns, 'check-in')];
+  // One wording for a period without answers, every time: "No check-ins".
+  const parts = [counts.checkIns > 0 ? plural(counts.checkIns, 'check-in') : NO_CHECK_INS];
   if (counts.flagged > 0) parts.push(plural(counts.flagged, 'red flag'));
   if (counts.requests > 0) parts.push(plural(counts.requests, 'reschedule request'));
+  // A quiet period still says when a client is waiting on the therapist for maintenance.
+  const maintenance = counts.maintenanceDue + counts.maintenanceLapsed;
+  if (data.isEmpty && maintenance > 0) parts.push(`${plural(maintenance, 'client')} due for maintenance`);
   return `${title} · ${parts.join(', ')}`;
 }
 
@@ -75,7 +81,9 @@ function periodLine(data: SummaryData): string {
 /** The one line sent for a period with nothing new, when the therapist asked for one. */
 export function emptySummaryLine(data: SummaryData): string {
   const coming = data.counts.coming > 0 ? ` ${plural(data.counts.coming, 'session')} coming up before your next summary.` : '';
-  return `Nothing new ${periodLine(data)}: no check-ins, missed check-ins or reschedule requests.${coming}`;
+  const maintenance = data.counts.maintenanceDue + data.counts.maintenanceLapsed;
+  const due = maintenance > 0 ? ` ${plural(maintenance, 'client')} due for maintenance.` : '';
+  return `${NO_CHECK_INS} ${periodLine(data)}: no missed check-ins or reschedule requests.${due}${coming}`;
 }
 
 // ---------------------------------------------------------------- the document
@@ -143,7 +151,7 @@ export interface ChartRef {
 function trendWords(trend: PlanTrend): string {
   const words = SCORES.map((s) => scoreTrendWords(s, trend.points)).filter((w): w is string => w !== undefined);
   const goal = trend.goal ? ` · ${goalLabel(trend.goal)}` : '';
-  const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : 'No check-ins';
+  const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : NO_CHECK_INS;
   return `${clientLabel(trend.client)}${goal}: ${change}`;
 }
 

@@ -97,7 +97,7 @@ describe('the summary sweep', () => {
     await sendDueSummaries(deps, DUE);
 
     expect(mailer.sent).toHaveLength(1);
-    expect(mailer.sent[0]?.subject).toBe('Daily summary · Wed 10 Feb · nothing new');
+    expect(mailer.sent[0]?.subject).toBe('Daily summary · Wed 10 Feb · No check-ins');
     expect(mailer.sent[0]?.attachments).toEqual([]);
   });
 

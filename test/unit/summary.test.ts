@@ -115,6 +115,9 @@ describe('building the summary', () => {
     expect(data.counts).toMatchObject({ maintenanceDue: 1, maintenanceLapsed: 1 });
     // Neither changed in the period: nothing new.
     expect(data.isEmpty).toBe(true);
+    // Still, the subject and the one line say who is waiting on the therapist.
+    expect(summarySubject(data)).toBe('Daily summary · Wed 10 Feb · No check-ins, 2 clients due for maintenance');
+    expect(emptySummaryLine(data)).toBe('No check-ins Tue 9 Feb 07:00 – Wed 10 Feb 07:00 (Europe/London): no missed check-ins or reschedule requests. 2 clients due for maintenance.');
   });
 
   it('lists the booked sessions until the next summary, and requests with their message', async () => {
@@ -204,9 +207,9 @@ describe('the summary email', () => {
     expect(data.isEmpty).toBe(true);
     expect(summaryDocument(data).blocks).toEqual([{ type: 'paragraph', text: emptySummaryLine(data) }]);
     expect(emptySummaryLine(data)).toBe(
-      'Nothing new Tue 9 Feb 07:00 – Wed 10 Feb 07:00 (Europe/London): no check-ins, missed check-ins or reschedule requests. 1 session coming up before your next summary.',
+      'No check-ins Tue 9 Feb 07:00 – Wed 10 Feb 07:00 (Europe/London): no missed check-ins or reschedule requests. 1 session coming up before your next summary.',
     );
-    expect(email.subject).toBe('Daily summary · Wed 10 Feb · nothing new');
+    expect(email.subject).toBe('Daily summary · Wed 10 Feb · No check-ins');
     expect(email.attachments).toEqual([]);
   });
 });
