@@ -20,7 +20,7 @@ import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
 import type { ClinicStore, LedgerEntry } from '../../shared/ports/store.js';
 import { deferredIdentity } from '../../shared/use-cases/send-message.js';
 import type { Clinic } from '../../shared/domain/model.js';
-import type { SesStoredEmail } from './outbox.js';
+import { latestByName, type SesStoredEmail } from './outbox.js';
 
 export interface InvariantReport {
   /** Identities the time rules planned inside the window. */
@@ -74,11 +74,7 @@ function settlement(identity: MessageIdentity, latest: ReadonlyMap<string, Ledge
 }
 
 export async function checkInvariants(input: InvariantInput): Promise<InvariantReport> {
-  const latest = new Map<string, LedgerEntry>();
-  for (const entry of input.entries) {
-    const seen = latest.get(entry.name);
-    if (!seen || seen.updatedAt <= entry.updatedAt) latest.set(entry.name, entry);
-  }
+  const latest = latestByName(input.entries);
 
   const counts: Record<Settlement, number> = { sent: 0, skipped: 0, failed: 0, pending: 0, lost: 0 };
   const lost: string[] = [];

@@ -91,6 +91,16 @@ function isKind(kind: string): kind is MessageKind {
   return (MESSAGE_KINDS as readonly string[]).includes(kind);
 }
 
+/** Each message name's most recent entry: a name read twice (across queries) counts once. */
+export function latestByName(entries: readonly LedgerEntry[]): Map<string, LedgerEntry> {
+  const latest = new Map<string, LedgerEntry>();
+  for (const entry of entries) {
+    const seen = latest.get(entry.name);
+    if (!seen || seen.updatedAt <= entry.updatedAt) latest.set(entry.name, entry);
+  }
+  return latest;
+}
+
 /**
  * Joins ledger entries with SES's stored emails. One email per SES message id the ledger marked
  * sent, in send order; skipped and failed entries with their reasons. Entries repeated across
@@ -98,11 +108,7 @@ function isKind(kind: string): kind is MessageKind {
  */
 export function joinOutbox(entries: readonly LedgerEntry[], stored: readonly SesStoredEmail[]): Outbox {
   const byMessageId = new Map(stored.map((e) => [e.messageId, e]));
-  const latest = new Map<string, LedgerEntry>();
-  for (const entry of entries) {
-    const seen = latest.get(entry.name);
-    if (!seen || seen.updatedAt <= entry.updatedAt) latest.set(entry.name, entry);
-  }
+  const latest = latestByName(entries);
   const emails: SentEmail[] = [];
   const skipped: OutcomeEntry[] = [];
   const failed: OutcomeEntry[] = [];

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { SCORES, type Score } from '../domain/model.js';
 import { verdict } from '../domain/trends.js';
 import type { Scores } from '../ports/store.js';
+import { NO_CHECK_INS } from './texts.js';
 
 export interface ChartPoint {
   readonly scores: Scores;
@@ -22,13 +23,16 @@ export interface ChartPoint {
   readonly phaseIndex: number;
 }
 
-/** One colour and dash pattern per score, so the lines differ without colour too. */
-export const SERIES: Readonly<Record<Score, { readonly colour: string; readonly dash: string; readonly label: string }>> = {
-  pain: { colour: '#c0392b', dash: '', label: 'Pain (lower is better)' },
-  mobility: { colour: '#1f6fb2', dash: '6 3', label: 'Mobility (higher is better)' },
-  stress: { colour: '#b9770e', dash: '2 3', label: 'Stress (lower is better)' },
-  sleep: { colour: '#6c3483', dash: '8 3 2 3', label: 'Sleep (higher is better)' },
+/** One colour and dash pattern per score, so the lines differ without colour too; `looks` is the legend's word for it. */
+export const SERIES: Readonly<Record<Score, { readonly colour: string; readonly dash: string; readonly looks: string }>> = {
+  pain: { colour: '#c0392b', dash: '', looks: 'solid red' },
+  mobility: { colour: '#1f6fb2', dash: '6 3', looks: 'dashed blue' },
+  stress: { colour: '#b9770e', dash: '2 3', looks: 'dotted amber' },
+  sleep: { colour: '#6c3483', dash: '8 3 2 3', looks: 'dash-dot purple' },
 };
+
+/** The legend the email shows above the charts (the pictures hold no text). */
+export const CHART_LEGEND = `Charts: ${SCORES.map((s) => `${s} ${SERIES[s].looks}`).join(', ')}, on a 0–10 scale; the shaded column is the baseline, a dark rule a change of phase.`;
 
 /** CSS pixels the chart is shown at; the PNG is drawn at twice this for sharp phone screens. */
 export const CHART_WIDTH = 320;
@@ -97,7 +101,7 @@ export function scoreTrendWords(score: Score, points: readonly ChartPoint[]): st
 /** The chart in words, for its alt text: every score's change, then what the picture marks. */
 export function trendAltText(points: readonly ChartPoint[]): string {
   const shown = points.slice(-CHART_POINTS);
-  if (shown.length === 0) return 'No check-ins';
+  if (shown.length === 0) return NO_CHECK_INS;
   const changes = SCORES.map((s) => scoreTrendWords(s, shown)).filter((w): w is string => w !== undefined);
   const phaseChanges = shown.filter((p, i) => i > 0 && shown[i - 1]!.phaseIndex !== p.phaseIndex).length;
   const words = changes.length > 0 ? `${changes.join('; ')}.` : `One check-in: ${SCORES.map((s) => `${s} ${shown[0]!.scores[s]}`).join(', ')}.`;

@@ -8,10 +8,10 @@
  * every check-in. Only if the flags and the whole CSV cannot fit together are the CSV's notes
  * shortened, as little as will do, and the email says that too.
  */
-import { goalLabel } from './texts.js';
+import { goalLabel, NO_CHECK_INS } from './texts.js';
 import { DateTime } from 'luxon';
 import type { Block, Brand, EmailDocument } from './document.js';
-import { scoreTrendWords, type RenderedChart } from './chart.js';
+import { CHART_LEGEND, scoreTrendWords, type RenderedChart } from './chart.js';
 import type { EmailAttachment, InlineImage } from './email.js';
 import { renderDocument } from './render.js';
 import { SCORES } from '../domain/model.js';
@@ -56,9 +56,6 @@ function shorten(text: string, max: number): string {
 }
 
 const CADENCE_TITLE = { daily: 'Daily summary', weekly: 'Weekly summary' } as const;
-
-/** What a summary says of a period in which no client answered a check-in. */
-export const NO_CHECK_INS = 'No check-ins';
 
 export function summarySubject(data: SummaryData): string {
   const { counts, period, therapist } = data;
@@ -162,7 +159,6 @@ function trendCard(trend: PlanTrend, chart: ChartRef): Block[] {
   ];
 }
 
-const TREND_LEGEND = 'Charts: pain solid red, mobility dashed blue, stress dotted amber, sleep dash-dot purple, on a 0–10 scale; the shaded column is the baseline, a dark rule a change of phase.';
 
 // The guard renders one summary several times; its rows are formatted once.
 const sectionCache = new WeakMap<SummaryData, { charts: ReadonlyMap<string, ChartRef> | undefined; sections: Section[] }>();
@@ -245,7 +241,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
   if (charted.length > 0) {
     out.push({
       heading: 'Trends since baseline',
-      list: [TREND_LEGEND],
+      list: [CHART_LEGEND],
       cards: { what: 'trend charts', items: charted.map((t) => trendCard(t, charts!.get(t.planId)!)) },
     });
   }

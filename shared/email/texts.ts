@@ -47,3 +47,6 @@ export function goalLabel(goal: string): string {
   const words = goal.replace(/-/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** What an email says of a period, or a chart, without a single answered check-in. */
+export const NO_CHECK_INS = 'No check-ins';
