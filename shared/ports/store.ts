@@ -5,6 +5,7 @@
 import type { CheckIn, CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../domain/model.js';
 import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
+import type { PlanChange } from '../domain/plan-change.js';
 
 /** A session as stored: the booking plus what the writers derive and the web pages record. */
 export interface StoredSession extends Session {
@@ -125,7 +126,19 @@ export interface TherapistActivity {
   readonly sessions: StoredSession[];
   readonly checkIns: StoredCheckIn[];
   readonly requests: RescheduleRequest[];
+  /** Changes made to the therapist's plans in the window (plan history), oldest first. */
+  readonly planChanges: PlanChange[];
 }
+
+/**
+ * The outcome of recordPlanChange: `recorded` with the plan as it now stands; `duplicate` when a
+ * change with this id is in the history already (a link that acted); `stale` when the plan no
+ * longer stands as the change's `before` says (another change came first).
+ */
+export type PlanChangeResult =
+  | { readonly status: 'recorded'; readonly plan: StoredPlan }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'stale' };
 
 export interface ClinicStore {
   // Writers — each keeps the derived fields (session numbers, indexes) consistent in one transaction.
@@ -146,6 +159,12 @@ export interface ClinicStore {
   recordConfirmation(clientId: string, sessionId: string, at: Instant): Promise<boolean>;
   recordRescheduleRequest(request: RescheduleRequest): Promise<boolean>;
   setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: Instant | undefined): Promise<void>;
+  /**
+   * Sets the plan's status and the interval of phase `phaseIndex` to `change.after`, and adds the
+   * change to the plan's history, in one transaction, on two conditions: the plan still stands as
+   * `change.before` says, and no change with `change.id` was recorded before.
+   */
+  recordPlanChange(change: PlanChange, phaseIndex: number): Promise<PlanChangeResult>;
 
   // Readers
   getClient(clientId: string): Promise<Client | undefined>;
@@ -159,6 +178,8 @@ export interface ClinicStore {
   sessionsStartingBetween(from: Instant, to: Instant): Promise<StoredSession[]>;
   therapistActivity(therapistId: string, from: Instant, to: Instant): Promise<TherapistActivity>;
   therapistPlans(therapistId: string): Promise<StoredPlan[]>;
+  /** A plan's history of changes, oldest first. */
+  planHistory(clientId: string, planId: string): Promise<PlanChange[]>;
   plansNeedingMaintenanceAction(until: Instant, lookbackMonths?: number): Promise<StoredPlan[]>;
   listTherapists(): Promise<Therapist[]>;
 }

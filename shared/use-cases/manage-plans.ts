@@ -1,14 +1,18 @@
 /**
  * The writers' use cases: booking, cancelling and moving sessions, pausing and resuming plans,
- * unsubscribing and suppressing clients, importing a clinic's data. Each validates its input,
+ * adjusting a plan (interval, pause, resume, complete — with its history), unsubscribing and
+ * suppressing clients, importing a clinic's data. Each validates its input,
  * refuses references to things that do not exist, and writes through the store; the table's
  * stream then brings the schedules in line (sync-schedules), so nothing here talks to the Scheduler.
  */
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { CATEGORIES, instantSchema, idSchema, sessionSchema, type Category, type Client, type Session } from '../domain/model.js';
 import { parseDataset, type Dataset } from '../domain/dataset.js';
 import { NotFoundError } from '../domain/errors.js';
-import { parseOrThrow, ValidationError } from '../domain/validation.js';
+import { issuesFromZod, parseOrThrow, ValidationError, type FieldIssue } from '../domain/validation.js';
+import { applyAdjustment, maintenancePhaseIndex, planAdjustmentSchema, planStateOf, type PlanChange } from '../domain/plan-change.js';
+import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
 
 export class ConflictError extends Error {
@@ -70,6 +74,82 @@ export async function setPlanStatus(store: ClinicStore, planId: string, status: 
 
 export const pausePlan = (store: ClinicStore, planId: string) => setPlanStatus(store, planId, 'paused');
 export const resumePlan = (store: ClinicStore, planId: string) => setPlanStatus(store, planId, 'active');
+
+export interface AdjustPlanInput {
+  readonly planId: string;
+  /** `{ action, days?, note? }` as the CLI or the page sends it; validated here. */
+  readonly adjustment: unknown;
+  /** Who asks: the therapist's id (email link) or the operator's name (CLI). */
+  readonly by: string;
+  readonly via: PlanChange['via'];
+  readonly now: Instant | Date;
+  /** When set, only this therapist's plan may be changed; another's is "not found", like a missing one. */
+  readonly therapistId?: string;
+  /** The change's id in the plan's history. An email link passes its token id, so it acts once. @default random */
+  readonly changeId?: string;
+}
+
+export type AdjustPlanOutcome =
+  | { readonly status: 'adjusted'; readonly plan: StoredPlan; readonly change: PlanChange }
+  /** The plan already stands as asked (pausing a paused plan): nothing written. */
+  | { readonly status: 'unchanged'; readonly plan: StoredPlan; readonly reason: string }
+  /** Not possible from the plan's state (pausing a completed plan): nothing written. */
+  | { readonly status: 'refused'; readonly plan: StoredPlan; readonly reason: string }
+  /** A change with this id is in the history already: the link that carried it acted. */
+  | { readonly status: 'already-done' }
+  | { readonly status: 'invalid'; readonly issues: readonly FieldIssue[] };
+
+/** How often a change is decided again when another write moved the plan in between. */
+const STALE_RETRIES = 3;
+
+/**
+ * Changes a plan's maintenance interval or status, with a note, for the summary email's page and
+ * the CLI alike. Step by step:
+ * 1. Validate the request (action, days for an interval, a one-line note).
+ * 2. Read the plan; another therapist's plan is treated as missing.
+ * 3. Decide from the plan's state (shared/domain/plan-change.ts): the new state, or why not.
+ * 4. Write the plan and its history entry in one conditional transaction: only if the plan still
+ *    stands as read, and only once per change id. A plan moved on meanwhile is read and decided
+ *    again. The table's stream then brings the schedules in line (sync-schedules), as for any
+ *    plan write: a pause deletes them, a resume recreates them, an interval moves the nudge.
+ */
+export async function adjustPlan(store: ClinicStore, input: AdjustPlanInput): Promise<AdjustPlanOutcome> {
+  const parsed = planAdjustmentSchema.safeParse(input.adjustment);
+  if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
+  const adjustment = parsed.data;
+  const at = toInstant(input.now);
+  const id = input.changeId ?? randomUUID().replace(/-/g, '').slice(0, 20);
+  for (let attempt = 0; ; attempt++) {
+    const plan = await existingPlan(store, input.planId);
+    if (input.therapistId !== undefined && plan.therapistId !== input.therapistId) throw new NotFoundError('plan', input.planId);
+    const before = planStateOf(plan);
+    const decided = applyAdjustment(before, adjustment);
+    if ('refused' in decided) return decided.unchanged ? { status: 'unchanged', plan, reason: decided.refused } : { status: 'refused', plan, reason: decided.refused };
+    const change: PlanChange = {
+      id,
+      planId: plan.id,
+      clientId: plan.clientId,
+      therapistId: plan.therapistId,
+      action: adjustment.action,
+      before,
+      after: decided.after,
+      by: input.by,
+      via: input.via,
+      ...(adjustment.note ? { note: adjustment.note } : {}),
+      at,
+    };
+    const result = await store.recordPlanChange(change, maintenancePhaseIndex(plan));
+    if (result.status === 'recorded') return { status: 'adjusted', plan: result.plan, change };
+    if (result.status === 'duplicate') return { status: 'already-done' };
+    if (attempt + 1 >= STALE_RETRIES) throw new ConflictError(`plan "${plan.id}" kept changing while it was being adjusted; try again`);
+  }
+}
+
+/** A plan's history of changes, oldest first. */
+export async function planHistory(store: ClinicStore, planId: string): Promise<{ plan: StoredPlan; changes: PlanChange[] }> {
+  const plan = await existingPlan(store, planId);
+  return { plan, changes: await store.planHistory(plan.clientId, plan.id) };
+}
 
 const categoryInput = z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` });
 

@@ -6,6 +6,7 @@
 import { expect, it } from 'vitest';
 import { rescheduleSession } from '../../shared/use-cases/manage-plans.js';
 import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
+import type { PlanChange } from '../../shared/domain/plan-change.js';
 import { seedClinic } from '../support/memory-clinic.js';
 import type { PortFactory } from './ledger.contract.js';
 
@@ -92,5 +93,59 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     expect(await mine('2029-03-01T09:00:00.000Z', '2029-03-03T00:15:00.000Z')).toEqual(sessions.slice(0, 3).map((x) => x.id));
     expect(await mine('2029-03-01T09:00:00.001Z', '2029-03-03T00:14:59.999Z')).toEqual([sessions[1]!.id]);
     expect(await mine('2029-03-05T00:00:00.000Z', '2029-03-06T00:00:00.000Z')).toEqual([]);
+  });
+
+  /** A change of the seeded plan (maintenance is its phase 1, every 28 days). */
+  const change = (seed: { client: { id: string }; plan: { id: string }; therapist: { id: string } }, overrides: Partial<PlanChange> = {}): PlanChange => ({
+    id: `chg-${seed.plan.id}`,
+    planId: seed.plan.id,
+    clientId: seed.client.id,
+    therapistId: seed.therapist.id,
+    action: 'interval',
+    before: { status: 'active', maintenanceEveryDays: 28 },
+    after: { status: 'active', maintenanceEveryDays: 21 },
+    by: seed.therapist.id,
+    via: 'email-link',
+    note: 'shoulder flaring again',
+    at: '2027-03-10T12:00:00.000Z',
+    ...overrides,
+  });
+
+  it('changes a plan and records it in its history once per change id, keeping the rest of the plan', async () => {
+    const s = await store();
+    const seed = await seedClinic(s);
+
+    const first = await s.recordPlanChange(change(seed), 1);
+    const again = await s.recordPlanChange(change(seed, { before: { status: 'active', maintenanceEveryDays: 21 }, after: { status: 'active', maintenanceEveryDays: 14 } }), 1);
+
+    expect(first).toMatchObject({ status: 'recorded', plan: { id: seed.plan.id, status: 'active', goal: seed.plan.goal, phases: [{ name: 'initial', everyDays: 7 }, { name: 'maintenance', everyDays: 21 }] } });
+    expect(again).toEqual({ status: 'duplicate' });
+    expect((await s.findPlan(seed.plan.id))?.phases[1]?.everyDays).toBe(21);
+    expect(await s.planHistory(seed.client.id, seed.plan.id)).toEqual([change(seed)]);
+  });
+
+  it('refuses a change whose plan has moved on, writing nothing', async () => {
+    const s = await store();
+    const seed = await seedClinic(s);
+
+    const stale = await s.recordPlanChange(change(seed, { action: 'pause', before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 28 } }), 1);
+
+    expect(stale).toEqual({ status: 'stale' });
+    expect((await s.findPlan(seed.plan.id))?.status).toBe('active');
+    expect(await s.planHistory(seed.client.id, seed.plan.id)).toEqual([]);
+  });
+
+  it("lists a plan's history oldest first, and the therapist's changes in a window with the activity", async () => {
+    const s = await store();
+    const seed = await seedClinic(s);
+    const pause = change(seed, { id: 'chg-b', action: 'pause', before: { status: 'active', maintenanceEveryDays: 28 }, after: { status: 'paused', maintenanceEveryDays: 28 }, at: '2027-03-11T09:00:00.000Z', via: 'cli', by: 'operator' });
+    const { note: _note, ...resume } = change(seed, { id: 'chg-a', action: 'resume', before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 28 }, at: '2027-03-12T09:00:00.000Z' });
+
+    await s.recordPlanChange(pause, 1);
+    await s.recordPlanChange(resume, 1);
+
+    expect((await s.planHistory(seed.client.id, seed.plan.id)).map((c) => c.id)).toEqual(['chg-b', 'chg-a']);
+    expect((await s.therapistActivity(seed.therapist.id, '2027-03-11T00:00:00.000Z', '2027-03-12T00:00:00.000Z')).planChanges.filter((c) => c.planId === seed.plan.id)).toEqual([pause]);
+    expect((await s.findPlan(seed.plan.id))?.status).toBe('active');
   });
 }

@@ -42,7 +42,8 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../shared/ports/store.js';
-import { LedgerConflictError } from '../../shared/ports/store.js';
+import { LedgerConflictError, type PlanChangeResult } from '../../shared/ports/store.js';
+import type { PlanChange } from '../../shared/domain/plan-change.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
@@ -50,9 +51,9 @@ type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
 /** Every port method, once: the compiler insists on all of them, so latency cannot miss one. */
 const PORT_METHODS: Record<Method, true> = {
   putTherapist: true, putClient: true, putPlan: true, saveSession: true, updatePlanStatus: true, setPreference: true,
-  suppressByEmail: true, recordCheckIn: true, recordConfirmation: true, recordRescheduleRequest: true, setMaintenanceMark: true,
+  suppressByEmail: true, recordCheckIn: true, recordConfirmation: true, recordRescheduleRequest: true, setMaintenanceMark: true, recordPlanChange: true,
   getClient: true, getTherapist: true, getClientBundle: true, findClientIdByEmail: true, findSession: true, findPlan: true,
-  getMessageContext: true, sessionsStartingBetween: true, therapistActivity: true, therapistPlans: true,
+  getMessageContext: true, sessionsStartingBetween: true, therapistActivity: true, therapistPlans: true, planHistory: true,
   plansNeedingMaintenanceAction: true, listTherapists: true,
   claim: true, release: true, markSent: true, markSkipped: true, clearSkip: true, settleSkipped: true, markFailed: true,
   recordDelivery: true, get: true, holdDayCap: true, listSince: true,
@@ -97,6 +98,7 @@ function scoresOf(a: Scores): Scores {
 
 const byStart = (a: StoredSession, b: StoredSession) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id);
 const utcMonth = (instant: string) => instant.slice(0, 7);
+const byTimeAndId = (a: PlanChange, b: PlanChange) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id);
 
 const positionOf = (record: LedgerRecord) => record.outboxAt ?? record.entry.updatedAt;
 
@@ -122,6 +124,8 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   private readonly dayCaps = new Map<string, { holder: string; expiresAt: string }>();
   private readonly ledger = new Map<string, LedgerRecord>();
   private readonly tokens = new Map<string, string>();
+  /** Plan history by `<clientId>#<planId>#<change id>`, as the table keys it. */
+  private readonly planChanges = new Map<string, PlanChange>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -310,6 +314,21 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     else this.maintenanceIndexed.delete(planId);
   }
 
+  async recordPlanChange(change: PlanChange, phaseIndex: number): Promise<PlanChangeResult> {
+    this.enter('recordPlanChange');
+    const key = `${change.clientId}#${change.planId}#${change.id}`;
+    if (this.planChanges.has(key)) return { status: 'duplicate' };
+    const plan = this.plans.get(change.planId);
+    const phase = plan?.phases[phaseIndex];
+    if (!plan || plan.clientId !== change.clientId || !phase || plan.status !== change.before.status || phase.everyDays !== change.before.maintenanceEveryDays) return { status: 'stale' };
+    const phases = plan.phases.map((p, i) => (i === phaseIndex ? { ...p, everyDays: change.after.maintenanceEveryDays } : p));
+    const updated: StoredPlan = { ...plan, status: change.after.status, phases };
+    this.plans.set(plan.id, updated);
+    if (change.after.status !== 'active') this.maintenanceIndexed.delete(plan.id);
+    this.planChanges.set(key, defined(copy(change)));
+    return { status: 'recorded', plan: copy(updated) };
+  }
+
   // ---------------------------------------------------------------- readers
 
   async getClient(clientId: string): Promise<Client | undefined> {
@@ -381,7 +400,13 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
       sessions: [...this.sessions.values()].filter((s) => s.therapistId === therapistId && within(s.start)).sort(byStart),
       checkIns: [...this.checkIns.values()].filter((c) => c.therapistId === therapistId && within(c.answeredAt)).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt)),
       requests: [...this.requests.values()].filter((r) => r.therapistId === therapistId && within(r.at)).sort((a, b) => a.at.localeCompare(b.at)),
+      planChanges: [...this.planChanges.values()].filter((c) => c.therapistId === therapistId && within(c.at)).sort(byTimeAndId),
     });
+  }
+
+  async planHistory(clientId: string, planId: string): Promise<PlanChange[]> {
+    this.enter('planHistory');
+    return copy([...this.planChanges.values()].filter((c) => c.clientId === clientId && c.planId === planId).sort(byTimeAndId));
   }
 
   async therapistPlans(therapistId: string): Promise<StoredPlan[]> {

@@ -143,7 +143,7 @@ describe('building the summary', () => {
     // Data written outside the store's writer: no baseline captured, and no session on record.
     const { baselineScores: _dropped, ...withoutBaseline } = checkIn;
     const fakeStore = Object.assign(Object.create(store) as MemoryStore, {
-      therapistActivity: async () => ({ sessions: [], checkIns: [{ ...withoutBaseline, baseline: false }], requests: [] }),
+      therapistActivity: async () => ({ sessions: [], checkIns: [{ ...withoutBaseline, baseline: false }], requests: [], planChanges: [] }),
       getClientBundle: async () => ({ ...bundle!, sessions: [], checkIns: [{ ...withoutBaseline, baseline: false }], plans: bundle!.plans.map(({ baseline: _b, ...p }) => p) }),
       therapistPlans: async () => bundle!.plans.map(({ baseline: _b, ...p }) => p),
     });

@@ -7,6 +7,7 @@ export const keys = {
   session: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `SESSION#${sessionId}` }),
   checkIn: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `CHECKIN#${sessionId}` }),
   request: (clientId: string, sessionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `REQUEST#${sessionId}` }),
+  planChange: (clientId: string, planId: string, changeId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PLANLOG#${planId}#${changeId}` }),
   dayCap: (clientId: string, localDate: string) => ({ pk: `CLIENT#${clientId}`, sk: `DAYCAP#${localDate}` }),
   email: (address: string) => ({ pk: `EMAIL#${normalizeEmail(address)}`, sk: 'EMAIL' }),
   therapist: (therapistId: string) => ({ pk: `THERAPIST#${therapistId}`, sk: 'THERAPIST' }),

@@ -37,7 +37,8 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../ports/store.js';
-import { LedgerConflictError } from '../../ports/store.js';
+import { LedgerConflictError, type PlanChangeResult } from '../../ports/store.js';
+import type { PlanChange } from '../../domain/plan-change.js';
 import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
 import { sameEmail } from '../../domain/email-address.js';
 import type { CapacityMeter } from './client.js';
@@ -290,6 +291,45 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       if (isConditionFailure(error)) throw new NotFoundError('plan', planId);
       throw error;
     }
+  }
+
+  async recordPlanChange(change: PlanChange, phaseIndex: number): Promise<PlanChangeResult> {
+    const { before, after } = change;
+    // Leaving active drops the plan from the maintenance index, as updatePlanStatus does; a resume's
+    // index keys are rewritten by sync-schedules, which sees the status move on the stream.
+    const remove = after.status === 'active' ? '' : ' REMOVE gsi3pk, gsi3sk';
+    const entry: Item = {
+      ...change,
+      ...keys.planChange(change.clientId, change.planId, change.id),
+      type: 'plan-change',
+      gsi2pk: keys.therapistIndex(change.therapistId),
+      gsi2sk: `PLANLOG#${change.at}#${change.planId}#${change.id}`,
+    };
+    try {
+      await this.send('TransactWriteItems', new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: keys.plan(change.clientId, change.planId),
+              UpdateExpression: `SET #status = :status, #phases[${phaseIndex}].#every = :every, updatedAt = :now${remove}`,
+              ConditionExpression: 'attribute_exists(pk) AND #status = :was AND #phases[' + phaseIndex + '].#every = :wasEvery',
+              ExpressionAttributeNames: { '#status': 'status', '#phases': 'phases', '#every': 'everyDays' },
+              ExpressionAttributeValues: { ':status': after.status, ':every': after.maintenanceEveryDays, ':was': before.status, ':wasEvery': before.maintenanceEveryDays, ':now': this.stamp() },
+            },
+          },
+          { Put: { TableName: this.table, Item: entry, ConditionExpression: 'attribute_not_exists(pk)' } },
+        ],
+      }));
+    } catch (error) {
+      const failed = conditionFailuresOf(error);
+      if (failed?.has(1)) return { status: 'duplicate' };
+      if (failed?.has(0)) return { status: 'stale' };
+      throw error;
+    }
+    const plan = strip<StoredPlan>(await this.getItem(keys.plan(change.clientId, change.planId), true));
+    if (!plan) throw new NotFoundError('plan', change.planId);
+    return { status: 'recorded', plan };
   }
 
   async setPreference(clientId: string, category: Category | 'all', subscribed: boolean): Promise<Client> {
@@ -596,12 +636,22 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
         KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
         ExpressionAttributeValues: { ':pk': keys.therapistIndex(therapistId), ':from': `${prefix}#${from}`, ':to': `${prefix}#${to}` },
       });
-    const [sessions, checkIns, requests] = await Promise.all([range('SESSION'), range('CHECKIN'), range('REQUEST')]);
+    const [sessions, checkIns, requests, planChanges] = await Promise.all([range('SESSION'), range('CHECKIN'), range('REQUEST'), range('PLANLOG')]);
     return {
       sessions: sessions.map((i) => strip<StoredSession>(i)!),
       checkIns: checkIns.map((i) => strip<StoredCheckIn>(i)!),
       requests: requests.map((i) => strip<RescheduleRequest>(i)!),
+      planChanges: planChanges.map((i) => strip<PlanChange>(i)!),
     };
+  }
+
+  async planHistory(clientId: string, planId: string): Promise<PlanChange[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.clientPartition(clientId), ':prefix': `PLANLOG#${planId}#` },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip<PlanChange>(i)!).sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   }
 
   async therapistPlans(therapistId: string): Promise<StoredPlan[]> {

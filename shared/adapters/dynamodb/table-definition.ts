@@ -8,6 +8,7 @@
  *   CLIENT#<clientId>   SESSION#<sessionId>     a session; GSI1 by start day, GSI2 by therapist
  *   CLIENT#<clientId>   CHECKIN#<sessionId>     check-in answers; GSI2 by therapist and time
  *   CLIENT#<clientId>   REQUEST#<sessionId>     a reschedule request; GSI2 by therapist and time
+ *   CLIENT#<clientId>   PLANLOG#<planId>#<id>   a change to a plan (its history); GSI2 by therapist and time
  *   CLIENT#<clientId>   DAYCAP#<yyyy-mm-dd>     the client's non-urgent email of that local day (TTL)
  *   EMAIL#<address>     EMAIL                   email → client id, for bounce and complaint events
  *   THERAPIST#<id>      THERAPIST               the therapist
