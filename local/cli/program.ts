@@ -13,7 +13,8 @@ import { dispatchPayloadSchema } from '../../shared/domain/dispatch-payload.js';
 import { messageName } from '../../shared/domain/message.js';
 import { toInstant } from '../../shared/domain/time.js';
 import { ValidationError } from '../../shared/domain/validation.js';
-import { bookSession, cancelSession, ConflictError, pausePlan, rescheduleSession, resumePlan } from '../../shared/use-cases/manage-plans.js';
+import { adjustPlan, bookSession, cancelSession, ConflictError, planHistory, rescheduleSession } from '../../shared/use-cases/manage-plans.js';
+import { planChangeWords, type PlanChange } from '../../shared/domain/plan-change.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
 import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, interruptible, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
 import { addIntakeCommands } from './intake.js';
@@ -73,6 +74,12 @@ export function formatOutboxEntry(entry: LedgerEntry): string {
     .join(', ');
   const detail = entry.reason ? `  — ${entry.reason}` : entry.delivery ? `  — ${entry.delivery.event} ${entry.delivery.at}` : '';
   return `${entry.updatedAt.slice(0, 16).replace('T', ' ')}Z  ${statusLabel(entry).padEnd(7)}  ${entry.kind.padEnd(17)}  ${entry.name.padEnd(30)}  ${subject}${detail}`;
+}
+
+/** One history line: when, what, who and how, and the note. */
+export function formatPlanChange(change: PlanChange): string {
+  const who = change.via === 'email-link' ? `therapist ${change.by}, from the summary email` : `${change.by}, from the CLI`;
+  return `${change.at.slice(0, 16).replace('T', ' ')}Z  ${planChangeWords(change)}  — ${who}${change.note ? `  — “${change.note}”` : ''}`;
 }
 
 export function buildProgram(io: CliIo): Command {
@@ -169,19 +176,71 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
-  const plan = program.command('plan').description('pause or resume a plan');
-  for (const [name, run, verb] of [['pause', pausePlan, 'paused'], ['resume', resumePlan, 'resumed']] as const) {
+  const plan = program.command('plan').description("pause, resume or complete a plan, change its maintenance interval, show its history");
+  /** Runs one adjustment through the use case the summary email's page uses, and says what changed. */
+  const adjustFromCli = async (command: Command, planId: string, adjustment: Record<string, unknown>, o: { note?: string; by: string }) =>
+    withTarget(command, async (target) => {
+      const result = await adjustPlan(target.store, { planId, adjustment: { ...adjustment, ...(o.note !== undefined ? { note: o.note } : {}) }, by: o.by, via: 'cli', now: target.now() });
+      switch (result.status) {
+        case 'invalid':
+          throw new ValidationError('plan change', result.issues);
+        case 'refused':
+          throw new ConflictError(`plan ${planId}: ${result.reason}`);
+        case 'already-done':
+          throw new ConflictError(`plan ${planId}: this change was already recorded`);
+        case 'unchanged':
+          io.out(`plan ${planId} unchanged: ${result.reason} (${target.label})`);
+          return;
+        case 'adjusted': {
+          const { status, maintenanceEveryDays } = result.change.after;
+          const verb = { interval: `changed the maintenance interval of plan ${planId} to ${maintenanceEveryDays} days`, pause: `paused plan ${planId}`, resume: `resumed plan ${planId}`, complete: `completed plan ${planId}` }[result.change.action];
+          io.out(`${verb} (status ${status}, ${target.label})`);
+        }
+      }
+    });
+  const noteOption = () => new Option('--note <text>', "a one-line note for the plan's history");
+  const byOption = () => new Option('--by <name>', "who makes the change, for the plan's history").default('operator');
+  for (const [name, action, description] of [
+    ['pause', 'pause', 'pause a plan: no reminders, check-ins or nudges until it is resumed'],
+    ['resume', 'resume', 'resume a paused plan (or a completed one)'],
+    ['complete', 'complete', 'complete a plan: it ends, and nothing more is sent for it'],
+  ] as const) {
     plan
       .command(name)
-      .description(name === 'pause' ? 'pause a plan: no reminders, check-ins or nudges until it is resumed' : 'resume a paused plan')
+      .description(description)
       .argument('<planId>')
-      .action(async function (this: Command, planId: string) {
-        await withTarget(this, async (target) => {
-          const saved = await run(target.store, planId);
-          io.out(`${verb} plan ${saved.id} (status ${saved.status}, ${target.label})`);
-        });
+      .addOption(noteOption())
+      .addOption(byOption())
+      .action(async function (this: Command, planId: string, o: { note?: string; by: string }) {
+        await adjustFromCli(this, planId, { action }, o);
       });
   }
+  plan
+    .command('interval')
+    .description("change a plan's maintenance interval; the next maintenance due date follows")
+    .argument('<planId>')
+    .argument('<days>', 'the new interval in days (1–365)', positiveInt)
+    .addOption(noteOption())
+    .addOption(byOption())
+    .action(async function (this: Command, planId: string, days: number, o: { note?: string; by: string }) {
+      await adjustFromCli(this, planId, { action: 'interval', days }, o);
+    });
+  plan
+    .command('history')
+    .description("every change to a plan: when, what, who (or from which summary link) and the note")
+    .argument('<planId>')
+    .option('--json', 'print JSON instead of a table')
+    .action(async function (this: Command, planId: string, o: { json?: boolean }) {
+      await withTarget(this, async (target) => {
+        const { plan: found, changes } = await planHistory(target.store, planId);
+        if (o.json) {
+          io.out(JSON.stringify({ planId, status: found.status, changes }, null, 2));
+          return;
+        }
+        io.out(`history of plan ${planId} (status ${found.status}, ${target.label}): ${changes.length} change${changes.length === 1 ? '' : 's'}`);
+        for (const change of changes) io.out(formatPlanChange(change));
+      });
+    });
 
   program
     .command('preview')

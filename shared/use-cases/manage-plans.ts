@@ -118,7 +118,9 @@ export async function adjustPlan(store: ClinicStore, input: AdjustPlanInput): Pr
   if (!parsed.success) return { status: 'invalid', issues: issuesFromZod(parsed.error) };
   const adjustment = parsed.data;
   const at = toInstant(input.now);
-  const id = input.changeId ?? randomUUID().replace(/-/g, '').slice(0, 20);
+  // Changes at one instant list by id: a default id starts with the real time it was made, so two
+  // CLI commands under a twin's fixed clock still list in the order they ran.
+  const id = input.changeId ?? `${Date.now().toString(36).padStart(9, '0')}${randomUUID().replace(/-/g, '').slice(0, 11)}`;
   for (let attempt = 0; ; attempt++) {
     const plan = await existingPlan(store, input.planId);
     if (input.therapistId !== undefined && plan.therapistId !== input.therapistId) throw new NotFoundError('plan', input.planId);

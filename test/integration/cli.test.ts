@@ -165,6 +165,38 @@ describe('keepwell session and plan', () => {
     expect((await twin.store.findPlan('p-sam'))?.status).toBe('active');
   });
 
+  it("changes a plan's maintenance interval and lists its history, the note and who made each change", async () => {
+    const changed = await keepwell('plan', 'interval', 'p-sam', '21', '--note', 'Flare-ups in week 3', '--by', 'Front desk');
+    const same = await keepwell('plan', 'interval', 'p-sam', '21');
+    const history = await keepwell('plan', 'history', 'p-sam');
+
+    expect(changed.out).toBe(`changed the maintenance interval of plan p-sam to 21 days (status active, local twin (table ${twin.tableName}))`);
+    expect(same.out).toBe(`plan p-sam unchanged: the maintenance interval is already 21 days (local twin (table ${twin.tableName}))`);
+    expect((await twin.store.findPlan('p-sam'))?.phases.map((p) => p.everyDays)).toEqual([7, 21]);
+    const stamp = twin.clock.now().toISOString().slice(0, 16).replace('T', ' ');
+    // The pause and resume of the test before, then the interval.
+    expect(history.out.split('\n')).toEqual([
+      `history of plan p-sam (status active, local twin (table ${twin.tableName})): 3 changes`,
+      `${stamp}Z  paused  — operator, from the CLI`,
+      `${stamp}Z  resumed  — operator, from the CLI`,
+      `${stamp}Z  maintenance interval 28 → 21 days  — Front desk, from the CLI  — “Flare-ups in week 3”`,
+    ]);
+  });
+
+  it('refuses a change the plan cannot make, and an interval that is not a number of days', async () => {
+    const completed = await keepwell('plan', 'complete', 'p-kai', '--note', 'Back to full training');
+    const pauseCompleted = await keepwell('plan', 'pause', 'p-kai');
+    const resumed = await keepwell('plan', 'resume', 'p-kai');
+    const badDays = await keepwell('plan', 'interval', 'p-kai', 'soon');
+    const tooLong = await keepwell('plan', 'interval', 'p-kai', '400');
+
+    expect(completed.out).toBe(`completed plan p-kai (status completed, local twin (table ${twin.tableName}))`);
+    expect(pauseCompleted).toEqual({ code: 1, out: '', err: 'keepwell: plan p-kai: a completed plan cannot be paused' });
+    expect(resumed.out).toBe(`resumed plan p-kai (status active, local twin (table ${twin.tableName}))`);
+    expect(badDays).toEqual({ code: 1, out: '', err: "keepwell: command-argument value 'soon' is invalid for argument 'days'. must be a whole number above 0" });
+    expect(tooLong).toEqual({ code: 1, out: '', err: 'keepwell: plan change is invalid: days: the interval must be at most 365 days' });
+  });
+
   it('names a session that does not exist', async () => {
     expect(await keepwell('session', 'cancel', 's-ghost')).toEqual({ code: 1, out: '', err: 'keepwell: session "s-ghost" does not exist' });
   });

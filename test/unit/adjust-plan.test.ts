@@ -204,7 +204,7 @@ describe('the plan-change rules', () => {
     expect(allowedActions({ status: 'completed', maintenanceEveryDays: 28 })).toEqual(['resume']);
     for (const status of ['active', 'paused', 'completed'] as const) {
       for (const action of allowedActions({ status, maintenanceEveryDays: 28 })) {
-        expect(applyAdjustment({ status, maintenanceEveryDays: 28 }, { action, days: 14 })).toHaveProperty('after');
+        expect(applyAdjustment({ status, maintenanceEveryDays: 28 }, { action, days: 14, note: undefined })).toHaveProperty('after');
       }
     }
   });
