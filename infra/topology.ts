@@ -91,8 +91,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/summary/handler.ts',
     description: "Sends each therapist's follow-up summary at their local hour",
     trigger: { kind: 'recurring', scheduleName: 'keepwell-summary', expression: 'cron(0/15 * * * ? *)', timezone: 'UTC' },
-    environment: [...TABLE, ...MAIL],
-    permissions: ['table:read', 'table:write', 'ses:send'],
+    // The token key signs each client row's "Adjust plan" link.
+    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],
     memoryMb: 1024,
     timeoutSeconds: 300,
     // The trend charts' rasteriser (shared/email/chart.ts).
@@ -101,7 +102,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'web',
     entry: 'functions/web/handler.ts',
-    description: 'Check-in form, confirm, reschedule-request and unsubscribe pages',
+    description: "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
     trigger: { kind: 'http-api' },
     environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
     permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],

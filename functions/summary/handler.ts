@@ -11,6 +11,7 @@ import { clinicFromEnv } from '../../shared/config/clinic.js';
 import { readEnv } from '../../shared/config/env.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
+import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { systemClock, type Clock } from '../../shared/ports/clock.js';
@@ -26,6 +27,8 @@ export interface SummaryHandlerDeps {
   readonly logger?: SendSummariesDeps['logger'];
   /** @default 1 MB (MAX_RAW_MESSAGE_BYTES) */
   readonly maxBytes?: number;
+  /** Signs the summary's "Adjust plan" links. */
+  readonly signer?: SendSummariesDeps['signer'];
 }
 
 /** The recurring schedule sends `{}`; anything else it may carry is ignored, but it must be an object. */
@@ -44,7 +47,7 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
   return async (event) => {
     parseOrThrow(sweepEventSchema, event, 'summary sweep event');
     const report = await sendDueSummaries(
-      { store: deps.store, ledger: deps.ledger, mailer: deps.mailer, clinic: deps.clinic, logger, ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}) },
+      { store: deps.store, ledger: deps.ledger, mailer: deps.mailer, clinic: deps.clinic, logger, ...(deps.signer ? { signer: deps.signer } : {}), ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}) },
       deps.clock.now(),
     );
     logger.info('summary sweep', { at: report.at, therapists: report.therapists, ...report.counts });
@@ -53,17 +56,22 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
   };
 }
 
-function depsFromEnv(): SummaryHandlerDeps {
+async function depsFromEnv(): Promise<SummaryHandlerDeps> {
   // Name every missing variable at once, before any adapter reads its own.
   readEnv(['TABLE_NAME', 'CLINIC_CONFIG', 'CONFIGURATION_SET']);
   const store = storeFromEnv();
-  return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(), clock: systemClock };
+  return { store, ledger: store, mailer: mailerFromEnv(), clinic: clinicFromEnv(), clock: systemClock, signer: await tokenSignerFromEnv() };
 }
 
-let built: ((event: unknown) => Promise<SweepReport>) | undefined;
+let built: Promise<(event: unknown) => Promise<SweepReport>> | undefined;
 
-/** Built once per container, on the first invocation, from the environment the stack sets. */
+/** Built once per container, on the first invocation, from the environment the stack sets (the token key from SSM). */
 export const handler = async (event: unknown): Promise<SweepReport> => {
-  built ??= createHandler(depsFromEnv());
-  return built(event);
+  built ??= depsFromEnv().then(createHandler);
+  // A failed build (SSM unreachable) is not cached: the next sweep tries again.
+  const ready = await built.catch((error: unknown) => {
+    built = undefined;
+    throw error;
+  });
+  return ready(event);
 };

@@ -89,6 +89,8 @@ export const clinicSchema = z.object({
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
+  /** How long the "Adjust plan" links in a therapist's summary work, in hours: short, as they change a plan. */
+  adjustLinkHours: z.number().int('must be a whole number of hours').min(24, 'must be at least 24 hours').max(72, 'must be at most 72 hours').default(48),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

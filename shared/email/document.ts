@@ -15,12 +15,16 @@ export type Block =
   | { readonly type: 'details'; readonly rows: ReadonlyArray<readonly [label: string, value: string]> }
   /** A highlighted box; `items` are listed inside it, under the text. */
   | { readonly type: 'notice'; readonly tone: Tone; readonly text: string; readonly items?: readonly string[] }
-  /** A compact table; `tone` per row highlights flags. */
+  /**
+   * A compact table; `tone` per row highlights flags. A row's `link` is shown in a last column
+   * (headed `linkColumn`), written out in full in the plain-text part.
+   */
   | {
       readonly type: 'table';
       readonly caption?: string;
       readonly columns: readonly string[];
-      readonly rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly tone?: Tone }>;
+      readonly rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly tone?: Tone; readonly link?: { readonly label: string; readonly url: string } }>;
+      readonly linkColumn?: string;
     }
   | { readonly type: 'list'; readonly items: readonly string[] }
   /** An inline picture attached to the email under `cid`; `alt` says the same in words. */

@@ -57,13 +57,16 @@ function detailRow([label, value]: readonly [string, string]): string {
 
 function tableHtml(block: Extract<Block, { type: 'table' }>): string {
   const caption = block.caption ? `<caption style="text-align:left;font-weight:700;padding:4px 0;">${text(block.caption)}</caption>` : '';
-  const head = block.columns.map((c) => `<th style="text-align:left;${CELL}color:#52606d;font-size:13px;">${text(c)}</th>`).join('');
+  const linked = block.rows.some((row) => row.link);
+  const columns = linked ? [...block.columns, block.linkColumn ?? 'Link'] : block.columns;
+  const head = columns.map((c) => `<th style="text-align:left;${CELL}color:#52606d;font-size:13px;">${text(c)}</th>`).join('');
   const rows = block.rows
     .map((row) => {
       const background = row.tone ? ROW_BACKGROUND[row.tone] : undefined;
       const style = background ? ` style="background:${background};"` : '';
       const weight = row.tone === 'alert' ? 'font-weight:600;' : '';
-      return `<tr${style}>${row.cells.map((c) => `<td style="${CELL}${weight}">${text(c)}</td>`).join('')}</tr>`;
+      const link = row.link ? `<a href="${href(row.link.url)}" style="font-weight:600;white-space:nowrap;">${text(row.link.label)}</a>` : '';
+      return `<tr${style}>${row.cells.map((c) => `<td style="${CELL}${weight}">${text(c)}</td>`).join('')}${linked ? `<td style="${CELL}">${link}</td>` : ''}</tr>`;
     })
     .join('');
   return fragment('table', { CAPTION: caption, HEAD: head, ROWS: rows });
@@ -126,7 +129,7 @@ function blockText(block: Block): string {
       return [line, ...(block.items ?? []).map((i) => `- ${i}`)].join('\n');
     }
     case 'table': {
-      const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}`);
+      const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}${row.link ? `\n   ${row.link.label}: ${safeUrl(row.link.url)}` : ''}`);
       return [...(block.caption ? [block.caption] : []), `   ${block.columns.join(' | ')}`, ...lines].join('\n');
     }
     case 'list':

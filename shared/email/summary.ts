@@ -16,7 +16,8 @@ import type { EmailAttachment, InlineImage } from './email.js';
 import { renderDocument } from './render.js';
 import { SCORES } from '../domain/model.js';
 import { comparisonOf, describeChange, describeCheckIn, DIRECTION_LEGEND, trendLine } from '../domain/trends.js';
-import type { CheckInLine, PlanTrend, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
+import type { CheckInLine, PlanChangeLine, PlanTrend, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
+import { planChangeWords } from '../domain/plan-change.js';
 
 /** SES accepts larger messages, but many receiving servers and phones struggle past 1 MB. */
 export const MAX_RAW_MESSAGE_BYTES = 1_000_000;
@@ -93,6 +94,26 @@ export interface DocumentOptions {
   readonly rowBudget?: number;
   /** The attached CSV's notes were cut to this many characters. */
   readonly csvNoteChars?: number;
+  /** Each named plan's "Adjust plan" link, by plan id; a plan without one gets no link. */
+  readonly adjustLinks?: ReadonlyMap<string, string>;
+}
+
+/** The words of every "Adjust plan" link, and the table column that holds them. */
+export const ADJUST_LABEL = 'Adjust plan';
+const ADJUST_COLUMN = 'Plan';
+
+type Links = ReadonlyMap<string, string> | undefined;
+
+/** A table row's link to the plan's adjustment page, when the summary has one for it. */
+function rowLink(links: Links, planId: string): { link?: { label: string; url: string } } {
+  const url = links?.get(planId);
+  return url ? { link: { label: ADJUST_LABEL, url } } : {};
+}
+
+/** The same link as a block under a card. */
+function cardLink(links: Links, planId: string): Block[] {
+  const url = links?.get(planId);
+  return url ? [{ type: 'links', links: [{ label: ADJUST_LABEL, url }] }] : [];
 }
 
 /**
@@ -102,7 +123,7 @@ export interface DocumentOptions {
 interface Section {
   readonly heading: string;
   readonly list?: string[];
-  readonly table?: { columns: readonly string[]; rows: Array<{ cells: string[]; tone?: 'alert' | 'warning' }>; what: string };
+  readonly table?: { columns: readonly string[]; rows: Array<{ cells: string[]; tone?: 'alert' | 'warning'; link?: { label: string; url: string } }>; what: string };
   readonly cards?: { items: Block[][]; what: string };
 }
 
@@ -118,7 +139,7 @@ function answeredText(line: CheckInLine, zone: string): string {
 }
 
 /** A flagged check-in in full: what is wrong first, then every score, the trend and the notes. */
-function flagCard(line: CheckInLine, zone: string): Block[] {
+function flagCard(line: CheckInLine, zone: string, links: Links): Block[] {
   const rows: Array<readonly [string, string]> = [
     ['Answered', answeredText(line, zone).replace(/^answered /, '')],
     ...SCORES.map((s) => [SCORE_LABEL[s], describeChange(comparisonOf(s, scoresOfLine(line)))] as const),
@@ -129,6 +150,7 @@ function flagCard(line: CheckInLine, zone: string): Block[] {
   return [
     { type: 'notice', tone: 'alert', text: `${clientLabel(line.client)}: ${line.flags.join('; ')}` },
     { type: 'details', rows },
+    ...cardLink(links, line.planId),
   ];
 }
 
@@ -152,33 +174,43 @@ function trendWords(trend: PlanTrend): string {
   return `${clientLabel(trend.client)}${goal}: ${change}`;
 }
 
-function trendCard(trend: PlanTrend, chart: ChartRef): Block[] {
+function trendCard(trend: PlanTrend, chart: ChartRef, links: Links): Block[] {
   return [
     { type: 'paragraph', text: trendWords(trend) },
     { type: 'image', cid: chart.cid, alt: chart.alt },
+    ...cardLink(links, trend.planId),
   ];
+}
+
+/** `Sam Patel · Back pain: maintenance interval 28 → 21 days — by you from a summary link, Wed 10 Mar 12:00 — “note”` */
+function planChangeText(line: PlanChangeLine, therapistId: string, zone: string): string {
+  const { change } = line;
+  const goal = line.goal ? ` · ${goalLabel(line.goal)}` : '';
+  const who = change.via === 'email-link' ? (change.by === therapistId ? 'by you, from a summary link' : 'from a summary link') : `by ${change.by}, from the clinic's CLI`;
+  const note = change.note ? ` — “${flatten(change.note)}”` : '';
+  return `${clientLabel(line.client)}${goal}: ${planChangeWords(change)} — ${who}, ${when(change.at, zone)}${note}`;
 }
 
 
 // The guard renders one summary several times; its rows are formatted once.
-const sectionCache = new WeakMap<SummaryData, { charts: ReadonlyMap<string, ChartRef> | undefined; sections: Section[] }>();
+const sectionCache = new WeakMap<SummaryData, { charts: ReadonlyMap<string, ChartRef> | undefined; links: Links; sections: Section[] }>();
 
-function sections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): Section[] {
+function sections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>, links?: Links): Section[] {
   const cached = sectionCache.get(data);
-  if (cached && cached.charts === charts) return cached.sections;
-  const built = buildSections(data, charts);
-  sectionCache.set(data, { charts, sections: built });
+  if (cached && cached.charts === charts && cached.links === links) return cached.sections;
+  const built = buildSections(data, charts, links);
+  sectionCache.set(data, { charts, links, sections: built });
   return built;
 }
 
-function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): Section[] {
+function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>, links?: Links): Section[] {
   const zone = data.therapist.timezone;
   const flagged = data.checkIns.filter((c) => c.flags.length > 0);
   const others = data.checkIns.filter((c) => c.flags.length === 0);
   const out: Section[] = [];
 
   if (flagged.length > 0) {
-    out.push({ heading: 'Red flags', cards: { what: 'flagged check-ins', items: flagged.map((c) => flagCard(c, zone)) } });
+    out.push({ heading: 'Red flags', cards: { what: 'flagged check-ins', items: flagged.map((c) => flagCard(c, zone, links)) } });
   }
   const suggested = data.trends.filter((t) => t.suggestions.length > 0);
   if (suggested.length > 0) {
@@ -196,6 +228,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
         rows: data.requests.map((r) => ({
           tone: 'warning',
           cells: [clientLabel(r.client), r.sessionStart ? when(r.sessionStart, zone) : 'session no longer on record', flatten(r.message) || '(no message)'],
+          ...rowLink(links, r.planId),
         })),
       },
     });
@@ -209,7 +242,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
       table: {
         what: 'unanswered check-ins',
         columns: ['Client', 'Session', 'Check-in sent'],
-        rows: data.unanswered.map((u) => ({ cells: [clientLabel(u.client), when(u.sessionStart, zone), when(u.dueAt, zone)] })),
+        rows: data.unanswered.map((u) => ({ cells: [clientLabel(u.client), when(u.sessionStart, zone), when(u.dueAt, zone)], ...rowLink(links, u.planId) })),
       },
     });
   }
@@ -222,6 +255,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
         rows: data.maintenance.map((m) => ({
           ...(m.state === 'lapsed' ? { tone: 'warning' as const } : {}),
           cells: [clientLabel(m.client), goalLabel(m.goal), m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
+          ...rowLink(links, m.planId),
         })),
       },
     });
@@ -232,7 +266,7 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
       table: {
         what: 'check-ins',
         columns: ['Client', 'Answers'],
-        rows: others.map((c) => ({ cells: [`${clientLabel(c.client)} · ${answeredText(c, zone)}`, compactAnswers(c)] })),
+        rows: others.map((c) => ({ cells: [`${clientLabel(c.client)} · ${answeredText(c, zone)}`, compactAnswers(c)], ...rowLink(links, c.planId) })),
       },
     });
   }
@@ -242,8 +276,11 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
     out.push({
       heading: 'Trends since baseline',
       list: [CHART_LEGEND],
-      cards: { what: 'trend charts', items: charted.map((t) => trendCard(t, charts!.get(t.planId)!)) },
+      cards: { what: 'trend charts', items: charted.map((t) => trendCard(t, charts!.get(t.planId)!, links)) },
     });
+  }
+  if (data.planChanges.length > 0) {
+    out.push({ heading: 'Plan changes', list: data.planChanges.map((c) => planChangeText(c, data.therapist.id, zone)) });
   }
   if (data.coming.length > 0) {
     out.push({
@@ -308,13 +345,13 @@ export function summaryDocument(data: SummaryData, options: DocumentOptions = {}
     if (shown.length < items.length) left.push(`${items.length - shown.length} ${what}`);
     return shown;
   };
-  for (const section of sections(data, options.charts)) {
+  for (const section of sections(data, options.charts, options.adjustLinks)) {
     blocks.push({ type: 'heading', text: section.heading });
     if (section.list) blocks.push({ type: 'list', items: section.list });
     if (section.cards) blocks.push(...take(section.cards.items, section.cards.what).flat());
     if (section.table) {
       const shown = take(section.table.rows, section.table.what);
-      if (shown.length > 0) blocks.push({ type: 'table', columns: section.table.columns, rows: shown });
+      if (shown.length > 0) blocks.push({ type: 'table', columns: section.table.columns, rows: shown, linkColumn: ADJUST_COLUMN });
     }
   }
   if (left.length > 0 || options.csvNoteChars !== undefined) {
@@ -459,8 +496,8 @@ function largestThatFits(max: number, fits: (n: number) => boolean): number {
   return lo;
 }
 
-function totalRows(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>): number {
-  return sections(data, charts).reduce((n, s) => n + (s.table?.rows.length ?? 0) + (s.cards?.items.length ?? 0), 0);
+function totalRows(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>, links?: Links): number {
+  return sections(data, charts, links).reduce((n, s) => n + (s.table?.rows.length ?? 0) + (s.cards?.items.length ?? 0), 0);
 }
 
 /**
@@ -488,16 +525,16 @@ function shownImages(doc: EmailDocument, images: ReadonlyMap<string, InlineImage
 /**
  * Subject, HTML, text, CSV and inline trend charts of one summary, kept under `maxBytes` by the
  * guard. `charts` holds each charted plan's picture by plan id; the guard cuts chart cards like
- * any other rows, least urgent first.
+ * any other rows, least urgent first. `adjustLinks` holds each plan's "Adjust plan" link.
  */
-export function composeSummary(data: SummaryData, brand: Brand, options: { maxBytes?: number; charts?: ReadonlyMap<string, RenderedChart> } = {}): ComposedSummary {
+export function composeSummary(data: SummaryData, brand: Brand, options: { maxBytes?: number; charts?: ReadonlyMap<string, RenderedChart>; adjustLinks?: ReadonlyMap<string, string> } = {}): ComposedSummary {
   const maxBytes = options.maxBytes ?? MAX_RAW_MESSAGE_BYTES;
   const subject = summarySubject(data);
   const { refs, images } = chartRefs(options.charts);
   const charts = refs.size > 0 ? refs : undefined;
   const attach = (csv: string) => (data.isEmpty ? [] : [{ filename: CSV_FILENAME, contentType: CSV_TYPE, content: csv }]);
   const build = (rowBudget: number | undefined, csv: string, csvNoteChars?: number) => {
-    const doc = summaryDocument(data, { ...(charts ? { charts } : {}), ...(rowBudget !== undefined ? { rowBudget } : {}), ...(csvNoteChars !== undefined ? { csvNoteChars } : {}) });
+    const doc = summaryDocument(data, { ...(charts ? { charts } : {}), ...(options.adjustLinks ? { adjustLinks: options.adjustLinks } : {}), ...(rowBudget !== undefined ? { rowBudget } : {}), ...(csvNoteChars !== undefined ? { csvNoteChars } : {}) });
     const parts = renderDocument(doc, brand);
     const inlineImages = shownImages(doc, images);
     return { parts, inlineImages, bytes: estimate(subject, parts, data.isEmpty ? undefined : csv, inlineImages) };
@@ -508,7 +545,7 @@ export function composeSummary(data: SummaryData, brand: Brand, options: { maxBy
   if (full.bytes <= maxBytes) return { subject, ...full.parts, attachments: attach(csv), inlineImages: full.inlineImages, estimatedBytes: full.bytes };
 
   // Keep as many rows as fit: the largest budget whose email is under the limit.
-  const total = totalRows(data, charts);
+  const total = totalRows(data, charts, options.adjustLinks);
   let keptCsv = csv;
   let notesShortenedTo: number | undefined;
   // The red flags are the last thing to give up: if they and the whole CSV do not fit together,

@@ -11,11 +11,13 @@ import * as z from 'zod';
 
 // 'resubscribe' is never in an email: the page that confirms an unsubscribe issues it, so the link in
 // a forwarded email (or its List-Unsubscribe header) can never undo a client's opt-out.
-export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe'] as const;
+// 'adjust-plan' is the therapist's link from the summary email: its client claim holds the therapist's
+// id and its subject the plan's.
+export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe', 'adjust-plan'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** The links that act once: after acting, the page only says the link was used. */
-export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule'] as const;
+export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule', 'adjust-plan'] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 
 export function isSingleUse(purpose: TokenPurpose): purpose is SingleUsePurpose {
@@ -31,6 +33,8 @@ export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
   unsubscribe: 365,
   // Only for the "undo" on the page just shown; short-lived.
   resubscribe: 1,
+  // The default; a stage sets 24–72 hours (clinic.adjustLinkHours).
+  'adjust-plan': 2,
 };
 
 const claimsSchema = z.object({
@@ -77,7 +81,8 @@ export class TokenSigner {
       p: input.purpose,
       c: input.clientId,
       s: input.subject,
-      e: Math.floor(input.now.getTime() / 1000) + days * 86_400,
+      // Rounded: a lifetime in hours (days = hours / 24) need not be a whole number of seconds in floating point.
+      e: Math.floor(input.now.getTime() / 1000) + Math.round(days * 86_400),
     };
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
@@ -121,4 +126,5 @@ export const pagePaths = {
   reschedule: (token: string) => `/reschedule/${token}`,
   unsubscribe: (token: string) => `/unsubscribe/${token}`,
   resubscribe: (token: string) => `/resubscribe/${token}`,
+  adjustPlan: (token: string) => `/adjust/${token}`,
 } as const;

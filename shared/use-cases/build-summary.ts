@@ -1,8 +1,8 @@
 /**
  * Gathers what one therapist's follow-up summary says about one period. Step by step:
- * 1. Read the therapist's plans (one Query) and their sessions, check-ins and reschedule
- *    requests from a little before the period (whose check-ins fall due in it) to the next
- *    summary (the coming sessions) — three Queries on the therapist index, sized by activity.
+ * 1. Read the therapist's plans (one Query) and their sessions, check-ins, reschedule requests
+ *    and plan changes from a little before the period (whose check-ins fall due in it) to the next
+ *    summary (the coming sessions) — four Queries on the therapist index, sized by activity.
  * 2. Read the full record of each client with a check-in or a request in the period (one Query
  *    each: names, the plan's earlier check-ins for the trend, the sessions they refer to), and
  *    just the profile of the other clients the summary names (one GetItem each).
@@ -22,6 +22,7 @@ import type { ChartPoint } from '../email/chart.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
 import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import type { PlanChange } from '../domain/plan-change.js';
 
 export interface SummaryClient {
   readonly id: string;
@@ -51,6 +52,7 @@ export interface CheckInLine {
 
 export interface UnansweredCheckIn {
   readonly client: SummaryClient;
+  readonly planId: string;
   readonly sessionId: string;
   readonly sessionStart: Instant;
   readonly dueAt: Instant;
@@ -58,6 +60,7 @@ export interface UnansweredCheckIn {
 
 export interface RequestLine {
   readonly client: SummaryClient;
+  readonly planId: string;
   readonly sessionId: string;
   readonly sessionStart?: Instant;
   readonly message: string;
@@ -95,6 +98,14 @@ export interface PlanTrend {
   readonly needsAttention: boolean;
 }
 
+/** A change made to one of the therapist's plans in the period (from a summary link or the CLI). */
+export interface PlanChangeLine {
+  readonly client: SummaryClient;
+  readonly planId: string;
+  readonly goal?: string;
+  readonly change: PlanChange;
+}
+
 export interface ComingSession {
   readonly client: SummaryClient;
   readonly sessionId: string;
@@ -130,7 +141,9 @@ export interface SummaryData {
   readonly coming: readonly ComingSession[];
   /** Plans with a check-in or an unanswered one in the period: those needing attention first. */
   readonly trends: readonly PlanTrend[];
-  /** Nothing happened in the period: no check-in, unanswered check-in, request or maintenance change. */
+  /** Changes to the therapist's plans made in the period, oldest first. */
+  readonly planChanges: readonly PlanChangeLine[];
+  /** Nothing happened in the period: no check-in, unanswered check-in, request, plan change or maintenance change. */
   readonly isEmpty: boolean;
 }
 
@@ -217,6 +230,7 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     (s) => (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && endOf(s) < period.end && planById.get(s.planId)?.status === 'active',
   );
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
+  const planChanges = activity.planChanges.filter((c) => within(c.at, period.start, period.end));
 
   // 2. Full records for clients active in the period; profiles for the rest.
   // Clients with an unanswered check-in too: their history says whether it is the third in a row.
@@ -229,7 +243,7 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   });
   const profiles = new Map<string, Client>([...bundles].map(([id, b]) => [id, b.client]));
   const otherIds = [
-    ...new Set([...unansweredCandidates.map((s) => s.clientId), ...coming.map((s) => s.clientId), ...maintenancePlans.map((p) => p.clientId)]),
+    ...new Set([...unansweredCandidates.map((s) => s.clientId), ...coming.map((s) => s.clientId), ...maintenancePlans.map((p) => p.clientId), ...planChanges.map((c) => c.clientId)]),
   ].filter((id) => !inBundles.has(id));
   await mapWithConcurrency(otherIds, concurrency, async (id) => {
     const client = await store.getClient(id);
@@ -256,14 +270,14 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
     if (!client || !plan || !client.preferences['check-ins'] || client.suppressed) continue;
     const dueAt = checkInDueAt(session, plan, client.timezone, clinic.quietHours);
-    if (within(dueAt, period.start, period.end)) unanswered.push({ client: who(session.clientId), sessionId: session.id, sessionStart: session.start, dueAt });
+    if (within(dueAt, period.start, period.end)) unanswered.push({ client: who(session.clientId), planId: session.planId, sessionId: session.id, sessionStart: session.start, dueAt });
   }
   unanswered.sort(byTime((u) => `${u.dueAt}#${u.sessionId}`));
 
   const requestLines: RequestLine[] = requests
     .map((r) => {
       const session = sessionOf(r.clientId, r.sessionId);
-      return { client: who(r.clientId), sessionId: r.sessionId, ...(session ? { sessionStart: session.start } : {}), message: r.message, at: r.at };
+      return { client: who(r.clientId), planId: r.planId, sessionId: r.sessionId, ...(session ? { sessionStart: session.start } : {}), message: r.message, at: r.at };
     })
     .sort(byTime((r) => `${r.at}#${r.sessionId}`));
 
@@ -316,7 +330,11 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
     coming: comingSessions.length,
   };
-  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && !maintenance.some((m) => m.isNew);
+  const changeLines: PlanChangeLine[] = planChanges.map((change) => {
+    const goal = planById.get(change.planId)?.goal;
+    return { client: who(change.clientId), planId: change.planId, ...(goal ? { goal } : {}), change };
+  });
+  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && changeLines.length === 0 && !maintenance.some((m) => m.isNew);
 
   return {
     therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
@@ -329,6 +347,7 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     maintenance,
     coming: comingSessions,
     trends,
+    planChanges: changeLines,
     isEmpty,
   };
 }

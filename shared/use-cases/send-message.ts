@@ -249,7 +249,7 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
 function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true }>, kind: DispatchKind, at: Date): RenderedEmail {
   const { clinic, tokens } = deps;
   const { client, plan, therapist, session } = decision;
-  const link = (purpose: TokenPurpose, subject: string) => {
+  const link = (purpose: Exclude<TokenPurpose, 'adjust-plan'>, subject: string) => {
     const token = tokens.issue({ purpose, clientId: client.id, subject, now: at });
     const path = purpose === 'check-in' ? pagePaths.checkIn(token) : pagePaths[purpose](token);
     return `${clinic.baseUrl}${path}`;

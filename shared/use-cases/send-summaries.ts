@@ -29,6 +29,7 @@ import { renderTrendChart, type RenderedChart } from '../email/chart.js';
 import type { Mailer } from '../ports/mailer.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
 import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
+import { pagePaths, type TokenSigner } from '../security/tokens.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 
 /** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
@@ -44,6 +45,8 @@ export interface SendSummariesDeps {
   readonly concurrency?: number;
   /** Size limit for one raw summary message. @default MAX_RAW_MESSAGE_BYTES */
   readonly maxBytes?: number;
+  /** Signs each client row's "Adjust plan" link; without it the summary has none. */
+  readonly signer?: Pick<TokenSigner, 'issue'>;
 }
 
 export type SummaryOutcome =
@@ -162,7 +165,8 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
       return result('skipped');
     }
     const charts = await trendCharts(data.trends, deps.logger, therapist.id);
-    const email = composeSummary(data, { clinicName: deps.clinic.name }, { charts, ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
+    const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
+    const email = composeSummary(data, { clinicName: deps.clinic.name }, { charts, ...(adjustLinks ? { adjustLinks } : {}), ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
     stage = 'send';
     // The same envelope as every other email: the clinic's display name, header-safe values.
     const { messageId } = await deps.mailer.send(composeEmail({
@@ -240,6 +244,27 @@ export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instan
   const counts: Record<SummaryOutcome, number> = { sent: 0, skipped: 0, done: 0, 'in-progress': 0, retry: 0, failed: 0 };
   for (const r of results) counts[r.outcome] += 1;
   return { at: now, therapists: therapists.length, counts, results };
+}
+
+/**
+ * One "Adjust plan" link per plan the summary names, shared by all its rows: a signed, encrypted
+ * token bound to the therapist and the plan (nothing else in the URL), working for the clinic's
+ * `adjustLinkHours` from the send, once.
+ */
+export function adjustLinksFor(data: SummaryData, signer: Pick<TokenSigner, 'issue'>, clinic: Pick<Clinic, 'baseUrl' | 'adjustLinkHours'>, now: Instant): Map<string, string> {
+  const planIds = new Set([
+    ...data.checkIns.map((c) => c.planId),
+    ...data.unanswered.map((u) => u.planId),
+    ...data.requests.map((r) => r.planId),
+    ...data.maintenance.map((m) => m.planId),
+    ...data.trends.map((t) => t.planId),
+  ]);
+  const links = new Map<string, string>();
+  for (const planId of planIds) {
+    const token = signer.issue({ purpose: 'adjust-plan', clientId: data.therapist.id, subject: planId, now: new Date(now), lifetimeDays: clinic.adjustLinkHours / 24 });
+    links.set(planId, `${clinic.baseUrl}${pagePaths.adjustPlan(token)}`);
+  }
+  return links;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The client pages as one request → response function, free of API Gateway (functions/web
+ * The client pages (and the therapist's plan-adjustment page) as one request → response function, free of API Gateway (functions/web
  * adapts the event; local/http-server.ts serves it on localhost through that same handler).
  *
  * Every page follows the same steps:
@@ -9,7 +9,7 @@
  *    one-click unsubscribe is the one exception: a mail provider posts it with no token field);
  *    then the token is verified (signature, expiry, purpose), the session or client it names is
  *    read from that client's own records, and one use case runs.
- * 4. A single-use link (check-in, confirm, reschedule) is looked up in the token store first, by
+ * 4. A single-use link (check-in, confirm, reschedule, adjust-plan) is looked up in the token store first, by
  *    a consistent read, on GET and POST alike: once spent, it shows only that it was used — no
  *    session time, therapist or place — whatever the session's state since.
  * 5. Single-use links are consumed only after their action is stored. The action's own
@@ -21,10 +21,10 @@
 import type { Clinic } from '../domain/model.js';
 import { SCORES } from '../domain/model.js';
 import { NotFoundError, RetryableError } from '../domain/errors.js';
-import { ValidationError } from '../domain/validation.js';
+import { issuesFromZod, ValidationError, type FieldIssue } from '../domain/validation.js';
 import { formatDateTime } from '../email/format.js';
 import { systemClock, type Clock } from '../ports/clock.js';
-import type { StoredSession, TokenStore } from '../ports/store.js';
+import type { StoredPlan, StoredSession, TokenStore } from '../ports/store.js';
 import { InvalidTokenError, isSingleUse, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
 import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
@@ -32,7 +32,10 @@ import { requestReschedule } from '../use-cases/request-reschedule.js';
 import type { OpaqueLog } from '../use-cases/send-message.js';
 import { isSubscribed, manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, SITE_CSS } from './assets.js';
-import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, readForm } from './forms.js';
+import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, planAdjustmentFrom, readForm } from './forms.js';
+import { allowedActions, applyAdjustment, planAdjustmentSchema, planChangeWords, planStateOf } from '../domain/plan-change.js';
+import { goalLabel } from '../email/texts.js';
+import { adjustPlan } from '../use-cases/manage-plans.js';
 import { BodyTooLargeError, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
 import * as pages from './pages.js';
 
@@ -46,7 +49,7 @@ export interface WebDeps extends AlertDeps {
   readonly log?: WebLog;
 }
 
-export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe';
+export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe' | 'adjust-plan';
 export type RouteName = PageName | 'asset' | 'not-found';
 
 const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: string; readonly purpose: TokenPurpose }> = [
@@ -55,6 +58,7 @@ const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: s
   { page: 'reschedule', prefix: pagePaths.reschedule(''), purpose: 'reschedule' },
   { page: 'unsubscribe', prefix: pagePaths.unsubscribe(''), purpose: 'unsubscribe' },
   { page: 'resubscribe', prefix: pagePaths.resubscribe(''), purpose: 'resubscribe' },
+  { page: 'adjust-plan', prefix: pagePaths.adjustPlan(''), purpose: 'adjust-plan' },
 ];
 
 type Route =
@@ -209,12 +213,69 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     return page(200, pages.resubscribedPage(site, scope.data));
   }
 
+  /**
+   * The therapist's plan a summary link names. The token's client claim holds the therapist: a
+   * plan that is not (or no longer) theirs is "not found", the same expired-link page as any other.
+   */
+  async function planView(claims: TokenClaims): Promise<{ plan: StoredPlan; view: pages.PlanView }> {
+    const therapistId = claims.clientId;
+    const plan = await deps.store.findPlan(claims.subject);
+    if (!plan || plan.therapistId !== therapistId) throw new NotFoundError('plan', claims.subject);
+    const client = await deps.store.getClient(plan.clientId);
+    if (!client) throw new NotFoundError('client', plan.clientId);
+    const state = planStateOf(plan);
+    return { plan, view: { clientName: client.name, goal: goalLabel(plan.goal), status: state.status, maintenanceEveryDays: state.maintenanceEveryDays } };
+  }
+
+  /**
+   * GET shows the plan and the choices; a POST is checked and, without `confirm=yes`, answered with
+   * the confirmation step; with it, the change goes through the same use case as the CLI, keyed by
+   * the token id, so the link acts once even when the confirmation is sent twice at once.
+   */
+  async function adjust(ctx: Ctx): Promise<WebResponse> {
+    const { plan, view } = await planView(ctx.claims);
+    const actions = allowedActions(planStateOf(plan));
+    const form = (status: number, values: pages.AdjustValues, issues: readonly FieldIssue[] = []) =>
+      page(status, pages.adjustPlanPage(site, { token: ctx.token, view, actions, values, issues }));
+    if (ctx.method === 'GET') return form(200, {});
+    const values: pages.AdjustValues = {
+      ...(ctx.form.get(FIELDS.action) ? { action: ctx.form.get(FIELDS.action)! } : {}),
+      ...(ctx.form.get(FIELDS.days) ? { days: ctx.form.get(FIELDS.days)! } : {}),
+      ...(ctx.form.get(FIELDS.note) ? { note: ctx.form.get(FIELDS.note)! } : {}),
+    };
+    const adjustment = planAdjustmentFrom(ctx.form);
+    const parsed = planAdjustmentSchema.safeParse(adjustment);
+    if (!parsed.success) return form(400, values, issuesFromZod(parsed.error));
+    const decided = applyAdjustment(planStateOf(plan), parsed.data);
+    if ('refused' in decided) return form(409, values, [{ path: FIELDS.action, reason: decided.refused }]);
+    const change = planChangeWords({ action: parsed.data.action, before: planStateOf(plan), after: decided.after });
+    if (ctx.form.get(FIELDS.confirm) !== 'yes') return page(200, pages.adjustConfirmPage(site, { token: ctx.token, view, change, values }));
+
+    const therapistId = ctx.claims.clientId;
+    const result = await adjustPlan(deps.store, { planId: plan.id, adjustment, by: therapistId, via: 'email-link', now: ctx.now, therapistId, changeId: ctx.claims.tokenId });
+    switch (result.status) {
+      case 'adjusted': {
+        await spend(ctx.claims);
+        const after = planStateOf(result.plan);
+        return page(200, pages.planAdjustedPage(site, { view: { ...view, status: after.status, maintenanceEveryDays: after.maintenanceEveryDays }, change: planChangeWords(result.change) }));
+      }
+      case 'already-done':
+        return page(409, pages.linkUsedPage(site, 'adjust-plan'));
+      case 'unchanged':
+      case 'refused':
+        return form(409, values, [{ path: FIELDS.action, reason: result.reason }]);
+      case 'invalid':
+        return form(400, values, result.issues);
+    }
+  }
+
   const handlers: Record<PageName, (ctx: Ctx) => Promise<WebResponse>> = {
     'check-in': checkIn,
     confirm,
     reschedule,
     unsubscribe,
     resubscribe,
+    'adjust-plan': adjust,
   };
 
   /** The one place errors become pages; token and lookup failures all look the same. */

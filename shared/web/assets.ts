@@ -42,6 +42,13 @@ textarea{display:block;width:100%;min-height:6rem;padding:.5rem;font:inherit;col
 .check{display:flex;gap:.75rem;align-items:flex-start;margin:0 0 1.5rem}
 .check input{width:1.5rem;height:1.5rem;margin:.125rem 0 0;flex:none;accent-color:#0b5d4b}
 .check label{font-weight:600}
+.choice{display:grid;grid-template-columns:auto 1fr;gap:0 .75rem;align-items:center;margin:0 0 .75rem}
+.choice input{width:1.5rem;height:1.5rem;margin:0;accent-color:#0b5d4b}
+.choice label{font-weight:600;min-height:2.75rem;display:flex;align-items:center;cursor:pointer}
+.choice .hint{grid-column:2;margin:0}
+.field input[type=text]{display:block;width:100%;min-height:2.75rem;padding:.5rem;font:inherit;color:inherit;border:2px solid #4d5561;border-radius:6px}
+.field input[inputmode=numeric]{width:7rem}
+.invalid input[type=text],.invalid.field input{border-color:#a4161a}
 button{display:inline-block;font:inherit;font-weight:600;padding:.75rem 1.25rem;min-height:2.75rem;border-radius:6px;border:2px solid #0b5d4b;background:#0b5d4b;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0b5d4b}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:0 0 1rem}

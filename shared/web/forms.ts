@@ -15,6 +15,9 @@ export const FIELDS = {
   message: 'message',
   scope: 'scope',
   action: 'action',
+  days: 'days',
+  note: 'note',
+  confirm: 'confirm',
 } as const;
 
 export const ONE_CLICK = { field: 'List-Unsubscribe', value: 'One-Click' } as const;
@@ -99,4 +102,25 @@ export function checkInAnswersFrom(form: URLSearchParams): Record<string, unknow
   if (notes.length > 0) answers.notes = notes.length === 1 ? notes[0]!.replace(/\r\n?/g, '\n') : notes;
   answers.wantsToRebook = form.has(FIELDS.wantsToRebook);
   return answers;
+}
+
+/**
+ * A plan adjustment as the schema reads it (shared/domain/plan-change.ts): the days only with the
+ * interval action (a number typed before choosing "pause" is not an error), a number when written
+ * as one and left as sent otherwise, so "abc" is refused as not a number. A field sent twice is
+ * passed on as a list, which the schema refuses.
+ */
+export function planAdjustmentFrom(form: URLSearchParams): Record<string, unknown> {
+  const one = (name: string): unknown => {
+    const values = form.getAll(name);
+    return values.length > 1 ? values : values[0];
+  };
+  const adjustment: Record<string, unknown> = {};
+  const action = one(FIELDS.action);
+  if (action !== undefined) adjustment.action = action;
+  const days = one(FIELDS.days);
+  if (action === 'interval' && days !== undefined && days !== '') adjustment.days = typeof days === 'string' && /^\s*\d{1,6}\s*$/.test(days) ? Number(days) : days;
+  const note = one(FIELDS.note);
+  if (note !== undefined) adjustment.note = note;
+  return adjustment;
 }

@@ -14,6 +14,7 @@ import { FIELDS } from './forms.js';
 import { pagePaths } from '../security/tokens.js';
 import { html, type Html } from './html.js';
 import { telUrl } from '../email/escape.js';
+import { NOTE_MAX, MAX_INTERVAL_DAYS, type PlanAction } from '../domain/plan-change.js';
 
 /** What every page needs to know about the site. */
 export interface Site {
@@ -277,6 +278,96 @@ export function resubscribedPage(site: Site, scope: SubscriptionScope): string {
   return layout(site, { title: 'You are subscribed again', body: html`<p class="lead">You will get ${SCOPE_TEXT[scope]} from ${site.clinic.name} again.</p>` });
 }
 
+// ---------------------------------------------------------------- the therapist's plan adjustment
+
+/** The plan a therapist's link is about, in words. */
+export interface PlanView {
+  readonly clientName: string;
+  readonly goal: string;
+  readonly status: 'active' | 'paused' | 'completed';
+  readonly maintenanceEveryDays: number;
+}
+
+/** What the therapist chose, kept so a form shown again loses none of it. */
+export interface AdjustValues {
+  readonly action?: string;
+  readonly days?: string;
+  readonly note?: string;
+}
+
+const STATUS_TEXT: Record<PlanView['status'], string> = { active: 'Active', paused: 'Paused', completed: 'Completed' };
+
+const ACTION_TEXT: Record<PlanAction, { readonly label: string; readonly hint: string }> = {
+  interval: { label: 'Change the maintenance interval', hint: 'Enter the new number of days below.' },
+  pause: { label: 'Pause the plan', hint: 'No reminders, check-ins or nudges until it is resumed.' },
+  resume: { label: 'Resume the plan', hint: 'Reminders, check-ins and nudges start again.' },
+  complete: { label: 'Complete the plan', hint: 'The plan ends: nothing more is sent for it.' },
+};
+
+function planDetails(view: PlanView): Html {
+  return html`<dl class="details"><dt>Client</dt><dd>${view.clientName}</dd><dt>Plan</dt><dd>${view.goal}</dd><dt>Status</dt><dd>${STATUS_TEXT[view.status]}</dd><dt>Maintenance</dt><dd>every ${view.maintenanceEveryDays} days</dd></dl>`;
+}
+
+/** The adjustment form: what to change, the new interval, a one-line note. Nothing changes until the next page. */
+export function adjustPlanPage(site: Site, input: { token: string; view: PlanView; actions: readonly PlanAction[]; values?: AdjustValues; issues?: readonly FieldIssue[] }): string {
+  const errors = errorsOf(input.issues ?? []);
+  const values = input.values ?? {};
+  const first = input.actions[0] ?? 'interval';
+  const choices = input.actions.map((action) => {
+    const id = `${FIELDS.action}-${action}`;
+    return html`<div class="choice"><input type="radio" name="${FIELDS.action}" id="${id}" value="${action}" aria-describedby="${id}-hint"${values.action === action ? html` checked` : ''}><label for="${id}">${ACTION_TEXT[action].label}</label><p class="hint" id="${id}-hint">${ACTION_TEXT[action].hint}</p></div>`;
+  });
+  const actionInvalid = errors.has(FIELDS.action);
+  const daysInvalid = errors.has(FIELDS.days);
+  const noteInvalid = errors.has(FIELDS.note);
+  const interval = input.actions.includes('interval')
+    ? html`<div class="field${daysInvalid ? ' invalid' : ''}">
+<label for="${FIELDS.days}">New maintenance interval, in days</label>
+<p class="hint" id="${FIELDS.days}-hint">Now every ${input.view.maintenanceEveryDays} days. Used only when you change the interval (1 to ${MAX_INTERVAL_DAYS}).</p>
+${fieldError(FIELDS.days, errors)}<input type="text" inputmode="numeric" id="${FIELDS.days}" name="${FIELDS.days}" value="${values.days ?? ''}" size="5" maxlength="6" autocomplete="off" aria-describedby="${FIELDS.days}-hint${daysInvalid ? ` ${FIELDS.days}-error` : ''}">
+</div>`
+    : html``;
+  const body = html`<p class="lead">Change this plan. Nothing changes until you confirm on the next page.</p>
+${planDetails(input.view)}
+${errorSummary(errors, (field) => (field === FIELDS.action ? `${FIELDS.action}-${first}` : field))}
+<form method="post" novalidate>
+${tokenField(input.token)}
+<fieldset id="${FIELDS.action}"${actionInvalid ? html` class="invalid" aria-describedby="${FIELDS.action}-error"` : ''}>
+<legend>What would you like to do?</legend>
+${fieldError(FIELDS.action, errors)}${choices}
+</fieldset>
+${interval}
+<div class="field${noteInvalid ? ' invalid' : ''}">
+<label for="${FIELDS.note}">Note for the plan's history (optional)</label>
+<p class="hint" id="${FIELDS.note}-hint">One line, up to ${NOTE_MAX} characters: why you are making the change.</p>
+${fieldError(FIELDS.note, errors)}<input type="text" id="${FIELDS.note}" name="${FIELDS.note}" value="${values.note ?? ''}" maxlength="${NOTE_MAX}" autocomplete="off" aria-describedby="${FIELDS.note}-hint${noteInvalid ? ` ${FIELDS.note}-error` : ''}">
+</div>
+<button type="submit">Review the change</button>
+</form>`;
+  return layout(site, { title: `Adjust ${input.view.clientName}'s plan`, body, hasErrors: errors.size > 0 });
+}
+
+/** The confirmation step: the change in words, and the one button that makes it. */
+export function adjustConfirmPage(site: Site, input: { token: string; view: PlanView; change: string; values: AdjustValues }): string {
+  const hidden = (name: string, value: string | undefined) => (value ? html`<input type="hidden" name="${name}" value="${value}">` : html``);
+  const note = input.values.note ? html`<dl class="details"><dt>Note</dt><dd>${input.values.note}</dd></dl>` : html``;
+  const body = html`<p class="lead">${input.view.clientName}'s plan (${input.view.goal}): ${input.change}.</p>
+${note}
+<p>The client's reminders, check-ins and nudges follow the plan as soon as you confirm. The change appears in your next summary.</p>
+<div class="actions">
+<form method="post">${tokenField(input.token)}${hidden(FIELDS.action, input.values.action)}${hidden(FIELDS.days, input.values.days)}${hidden(FIELDS.note, input.values.note)}<input type="hidden" name="${FIELDS.confirm}" value="yes"><button type="submit">Confirm the change</button></form>
+<p><a href="${site.basePath}${pagePaths.adjustPlan(input.token)}">Go back and change something</a></p>
+</div>`;
+  return layout(site, { title: 'Confirm the change', body });
+}
+
+export function planAdjustedPage(site: Site, input: { view: PlanView; change: string }): string {
+  const body = html`<p class="lead">${input.view.clientName}'s plan (${input.view.goal}): ${input.change}.</p>
+${planDetails(input.view)}
+<p>The change and your note are in the plan's history and your next summary.</p>`;
+  return layout(site, { title: 'Plan updated', body });
+}
+
 // ---------------------------------------------------------------- spent links
 
 /**
@@ -284,8 +375,10 @@ export function resubscribedPage(site: Site, scope: SubscriptionScope): string {
  * used, and nothing about the session (a forwarded or shared email reveals no time, therapist or
  * place once the client has acted on it).
  */
-export function linkUsedPage(site: Site, purpose: 'check-in' | 'confirm' | 'reschedule'): string {
+export function linkUsedPage(site: Site, purpose: 'check-in' | 'confirm' | 'reschedule' | 'adjust-plan'): string {
   switch (purpose) {
+    case 'adjust-plan':
+      return layout(site, { title: 'This link has been used', body: html`<p class="lead">Each "Adjust plan" link works once.</p>` });
     case 'check-in':
       return checkInAlreadyAnsweredPage(site);
     case 'confirm':

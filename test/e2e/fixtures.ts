@@ -59,6 +59,7 @@ const PATH: Record<TokenPurpose, (token: string) => string> = {
   reschedule: pagePaths.reschedule,
   unsubscribe: pagePaths.unsubscribe,
   resubscribe: pagePaths.resubscribe,
+  'adjust-plan': pagePaths.adjustPlan,
 };
 
 /** The path of a page link, as an email built at `now` would carry it. */

@@ -56,6 +56,8 @@ describe('stage configuration in cdk.json', () => {
 
     expect(config.clinic.senderEmail).toBe('reminders@harbour-massage.example');
     expect(config.clinic.maintenanceGraceDays).toBe(14);
+    // The summary's "Adjust plan" links work for 48 hours unless the stage says otherwise.
+    expect(config.clinic.adjustLinkHours).toBe(48);
     expect(config.customDomain).toEqual({ domainName: 'care.harbour-massage.example', certificateArn: expect.stringMatching(/^arn:aws:acm:/) });
   });
 
@@ -89,6 +91,8 @@ describe('stage configuration in cdk.json', () => {
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
+    { path: ['clinic', 'adjustLinkHours'], value: 12, expected: 'stages.dev.clinic.adjustLinkHours: must be at least 24 hours' },
+    { path: ['clinic', 'adjustLinkHours'], value: 168, expected: 'stages.dev.clinic.adjustLinkHours: must be at most 72 hours' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
   ])('rejects $path = $value with the path and the reason', ({ path, value, expected }) => {
     const error = errorOf(() => loadStageConfig(devWith(path, value), 'dev'));
