@@ -14,6 +14,9 @@ export const LAYOUT_SOURCE = fileURLToPath(new URL('../shared/email/layout.mjml'
 export const LAYOUT_MODULE = fileURLToPath(new URL('../shared/email/layout.generated.ts', import.meta.url));
 
 const FRAGMENT = /<!--kw:([a-z-]+)-->([\s\S]*?)<!--\/kw:\1-->/g;
+/** The colour the layout is drawn in; every occurrence becomes the %%BRAND%% slot (clinic.brand.colour). */
+export const LAYOUT_BRAND_COLOUR = '#0b5d4b';
+
 /** Where the renderer puts the body blocks and the footer lines. */
 const SLOTS: Record<string, string> = { blocks: '%%BLOCKS%%', footer: '%%FOOTER%%' };
 
@@ -29,7 +32,8 @@ export async function buildEmailModule(source?: string): Promise<string> {
   if (result.errors.length > 0) {
     throw new Error(`layout.mjml does not compile: ${result.errors.map((e) => `line ${e.line}: ${e.message}`).join('; ')}`);
   }
-  const html = compact(result.html);
+  const html = compact(result.html).replaceAll(new RegExp(LAYOUT_BRAND_COLOUR, 'gi'), '%%BRAND%%');
+  if (!html.includes('%%BRAND%%')) throw new Error(`layout.mjml no longer uses the brand colour ${LAYOUT_BRAND_COLOUR}`);
   const fragments: Record<string, string> = {};
   let shell = html.replace(FRAGMENT, (_match, name: string, body: string) => {
     fragments[name] = body;

@@ -7,6 +7,7 @@
 import { IANAZone, Duration } from 'luxon';
 import * as z from 'zod';
 import { instantTextProblem } from './instant-text.js';
+import { contrastRatio, MIN_CONTRAST_WITH_WHITE, normalizeHex } from './colour.js';
 
 // Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
 // location or subject line: they would break headers and logs. HTML is valid data, escaped on output.
@@ -72,6 +73,50 @@ export const suggestionRulesSchema = z
   })
   .strict();
 
+/** The pages' and emails' accent until a clinic sets its own: 7.6:1 under white text. */
+export const DEFAULT_BRAND_COLOUR = '#0b5d4b';
+
+/**
+ * The clinic's look, shared by every email and page: one colour (buttons, links, the page header,
+ * always under white text or on white) and an optional logo beside the clinic's name.
+ */
+export const brandSchema = z
+  .object({
+    colour: z
+      .string()
+      .transform((c, ctx) => {
+        const hex = normalizeHex(c);
+        if (!hex) {
+          ctx.addIssue({ code: 'custom', message: `"${c}" is not a hex colour such as #0b5d4b` });
+          return z.NEVER;
+        }
+        const ratio = contrastRatio(hex, '#ffffff');
+        if (ratio < MIN_CONTRAST_WITH_WHITE) {
+          ctx.addIssue({ code: 'custom', message: `${hex} has a contrast of ${ratio.toFixed(2)}:1 with white button text; WCAG AA needs at least ${MIN_CONTRAST_WITH_WHITE}:1, so choose a darker shade` });
+          return z.NEVER;
+        }
+        return hex;
+      })
+      .default(DEFAULT_BRAND_COLOUR),
+    /** Shown in every email's and page's header; https only (mail clients and the pages' CSP refuse anything else). */
+    logoUrl: z
+      .string()
+      .max(500, 'must be at most 500 characters')
+      .superRefine((u, ctx) => {
+        // One reason per URL: the first thing wrong with it.
+        const problem = !URL.canParse(u)
+          ? 'must be an absolute https:// URL of an image'
+          : new URL(u).protocol !== 'https:'
+            ? 'must start with https:// (an http:// image is blocked by mail clients and the pages)'
+            : /[\s"'<>]/.test(u)
+              ? 'must not contain spaces, quotes or angle brackets'
+              : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  })
+  .strict();
+
 export const clinicSchema = z.object({
   name: textSchema(120),
   senderEmail: emailSchema,
@@ -90,6 +135,7 @@ export const clinicSchema = z.object({
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
   /** How long the "Adjust plan" links in a therapist's summary work, in hours: short, as they change a plan. */
+  brand: brandSchema.default({ colour: DEFAULT_BRAND_COLOUR }),
   adjustLinkHours: z.number().int('must be a whole number of hours').min(24, 'must be at least 24 hours').max(72, 'must be at most 72 hours').default(48),
 });
 export type Clinic = z.output<typeof clinicSchema>;

@@ -44,4 +44,8 @@ export interface EmailDocument {
 export interface Brand {
   readonly clinicName: string;
   readonly signature?: string;
+  /** Buttons and links (clinic.brand.colour, contrast-checked). @default DEFAULT_BRAND_COLOUR */
+  readonly colour?: string;
+  /** An https logo shown above the clinic's name. */
+  readonly logoUrl?: string;
 }

@@ -7,6 +7,7 @@
 import type { Block, Brand, EmailDocument, Tone } from './document.js';
 import { escapeHtml, safeUrl, telUrl } from './escape.js';
 import { FRAGMENTS, SHELL, type FragmentName } from './layout.generated.js';
+import { DEFAULT_BRAND_COLOUR, type Clinic } from '../domain/model.js';
 
 export interface RenderedParts {
   readonly html: string;
@@ -27,8 +28,12 @@ function fill(template: string, values: Readonly<Record<string, string>>): strin
   });
 }
 
-function fragment(name: FragmentName, values: Readonly<Record<string, string>>): string {
-  return fill(FRAGMENTS[name], values);
+/** Fills one fragment; `BRAND` (the clinic's colour, a validated hex) is offered to every fragment. */
+type Fragment = (name: FragmentName, values: Readonly<Record<string, string>>) => string;
+
+function fragmentsIn(colour: string): Fragment {
+  const brand = escapeHtml(colour);
+  return (name, values) => fill(FRAGMENTS[name], { ...values, BRAND: brand });
 }
 
 const text = (value: string) => escapeHtml(value);
@@ -55,7 +60,7 @@ function detailRow([label, value]: readonly [string, string]): string {
   return `<tr><td style="padding:4px 12px 4px 0;color:#52606d;vertical-align:top;white-space:nowrap;">${text(label)}</td><td style="padding:4px 0;font-weight:600;vertical-align:top;">${text(value)}</td></tr>`;
 }
 
-function tableHtml(block: Extract<Block, { type: 'table' }>): string {
+function tableHtml(block: Extract<Block, { type: 'table' }>, fragment: Fragment): string {
   const caption = block.caption ? `<caption style="text-align:left;font-weight:700;padding:4px 0;">${text(block.caption)}</caption>` : '';
   const linked = block.rows.some((row) => row.link);
   const columns = linked ? [...block.columns, block.linkColumn ?? 'Link'] : block.columns;
@@ -72,7 +77,7 @@ function tableHtml(block: Extract<Block, { type: 'table' }>): string {
   return fragment('table', { CAPTION: caption, HEAD: head, ROWS: rows });
 }
 
-function blockHtml(block: Block): string {
+function blockHtml(block: Block, fragment: Fragment): string {
   switch (block.type) {
     case 'heading':
       return fragment('heading', { TEXT: text(block.text) });
@@ -93,7 +98,7 @@ function blockHtml(block: Block): string {
       return fragment(NOTICE[block.tone], { TEXT: text(block.text) + items });
     }
     case 'table':
-      return tableHtml(block);
+      return tableHtml(block, fragment);
     case 'list':
       return fragment('list', { ITEMS: block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('') });
     case 'image':
@@ -146,7 +151,18 @@ function title(doc: EmailDocument, brand: Brand): string {
   return heading ? `${heading.text} · ${brand.clinicName}` : brand.clinicName;
 }
 
+/** The brand of a clinic's emails: its name, colour and logo (the signature is added by client emails). */
+export function brandOf(clinic: Pick<Clinic, 'name' | 'brand'>): Brand {
+  return { clinicName: clinic.name, colour: clinic.brand.colour, ...(clinic.brand.logoUrl ? { logoUrl: clinic.brand.logoUrl } : {}) };
+}
+
+/** The logo before the clinic's name: decorative (the name follows), so an empty alt. */
+function logoHtml(logoUrl: string | undefined): string {
+  return logoUrl ? `<img src="${href(logoUrl)}" alt="" height="40" style="display:block;height:40px;width:auto;max-width:240px;border:0;margin:0 0 8px;">` : '';
+}
+
 export function renderDocument(doc: EmailDocument, brand: Brand): RenderedParts {
+  const fragment = fragmentsIn(brand.colour ?? DEFAULT_BRAND_COLOUR);
   const signature = brand.signature ? fragment('signature', { TEXT: text(brand.signature) }) : '';
   const footerLines = (doc.footer ?? []).map((line) => fragment('footer-line', { TEXT: text(line) }));
   if (doc.unsubscribeUrl) footerLines.push(fragment('footer-unsubscribe', { URL: href(doc.unsubscribeUrl), LABEL: text('Unsubscribe') }));
@@ -154,7 +170,9 @@ export function renderDocument(doc: EmailDocument, brand: Brand): RenderedParts 
     TITLE: text(title(doc, brand)),
     PREHEADER: text(doc.preheader),
     CLINIC: text(brand.clinicName),
-    BLOCKS: doc.blocks.map(blockHtml).join('') + signature,
+    LOGO: logoHtml(brand.logoUrl),
+    BRAND: escapeHtml(brand.colour ?? DEFAULT_BRAND_COLOUR),
+    BLOCKS: doc.blocks.map((block) => blockHtml(block, fragment)).join('') + signature,
     FOOTER: footerLines.join(''),
   });
 

@@ -13,7 +13,7 @@ import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
 import { firstName, formatDate, formatDateTime, formatShortDateTime, shortName } from './format.js';
 import { changeDirection, SCORE_LABEL } from '../domain/red-flags.js';
-import { renderDocument } from './render.js';
+import { brandOf, renderDocument } from './render.js';
 import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
 
 interface ClientEmailBase {
@@ -78,7 +78,7 @@ function rendered(
 ): RenderedEmail {
   // The clinic's signature is written to clients; an alert between colleagues goes without it.
   const signature = clinic.signature && !extra.unsigned ? { signature: clinic.signature } : {};
-  const { html, text } = renderDocument(doc, { clinicName: clinic.name, ...signature });
+  const { html, text } = renderDocument(doc, { ...brandOf(clinic), ...signature });
   return {
     subject,
     html,

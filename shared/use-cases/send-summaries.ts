@@ -25,6 +25,7 @@ import { latestDuePeriod, previousPeriod, summaryIdentity, type SummaryPeriod } 
 import { toInstant, type Instant } from '../domain/time.js';
 import { ValidationError } from '../domain/validation.js';
 import { composeSummary } from '../email/summary.js';
+import { brandOf } from '../email/render.js';
 import { renderTrendChart, type RenderedChart } from '../email/chart.js';
 import type { Mailer } from '../ports/mailer.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
@@ -166,7 +167,7 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
     }
     const charts = await trendCharts(data.trends, deps.logger, therapist.id);
     const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
-    const email = composeSummary(data, { clinicName: deps.clinic.name }, { charts, ...(adjustLinks ? { adjustLinks } : {}), ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
+    const email = composeSummary(data, brandOf(deps.clinic), { charts, ...(adjustLinks ? { adjustLinks } : {}), ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
     stage = 'send';
     // The same envelope as every other email: the clinic's display name, header-safe values.
     const { messageId } = await deps.mailer.send(composeEmail({

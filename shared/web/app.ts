@@ -31,12 +31,12 @@ import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
 import type { OpaqueLog } from '../use-cases/send-message.js';
 import { isSubscribed, manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
-import { ASSET_PATHS, SITE_CSS } from './assets.js';
+import { ASSET_PATHS, siteStylesheet } from './assets.js';
 import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, planAdjustmentFrom, readForm } from './forms.js';
 import { allowedActions, applyAdjustment, planAdjustmentSchema, planChangeWords, planStateOf } from '../domain/plan-change.js';
 import { goalLabel } from '../email/texts.js';
 import { adjustPlan } from '../use-cases/manage-plans.js';
-import { BodyTooLargeError, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
+import { BodyTooLargeError, contentSecurityPolicy, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
 import * as pages from './pages.js';
 
 /** Where the pages log (Powertools Logger in Lambda): opaque attributes only, as dispatch logs. */
@@ -97,7 +97,10 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
   const site: pages.Site = { clinic: deps.clinic, basePath: basePathOf(deps.clinic) };
   const clock = deps.clock ?? systemClock;
   const log: WebLog = deps.log ?? { info: () => {}, warn: () => {}, error: () => {} };
-  const page = (status: number, body: string) => htmlResponse(status, body);
+  // The logo's origin, if any, is the only image source beside the site itself.
+  const policy = { 'content-security-policy': contentSecurityPolicy(deps.clinic.brand.logoUrl) };
+  const page = (status: number, body: string) => htmlResponse(status, body, policy);
+  const stylesheet = siteStylesheet(deps.clinic.brand.colour);
 
   /** The session a token names, read from its client's own records, put in the client's words. */
   async function sessionView(claims: TokenClaims): Promise<{ session: StoredSession; view: pages.SessionView }> {
@@ -284,10 +287,10 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (error instanceof ForeignFormError) return page(403, pages.forbiddenPage(site));
     if (error instanceof BodyTooLargeError) return page(413, pages.tooLargePage(site));
     if (error instanceof UnsupportedFormError) return page(415, pages.unsupportedFormPage(site));
-    if (error instanceof MethodNotAllowedError) return htmlResponse(405, pages.methodNotAllowedPage(site), { allow: error.allow.join(', ') });
+    if (error instanceof MethodNotAllowedError) return htmlResponse(405, pages.methodNotAllowedPage(site), { ...policy, allow: error.allow.join(', ') });
     if (error instanceof RetryableError) {
       log.warn('request deferred', { route, method, error: error.name });
-      return htmlResponse(503, pages.unavailablePage(site), { 'retry-after': '60' });
+      return htmlResponse(503, pages.unavailablePage(site), { ...policy, 'retry-after': '60' });
     }
     // The class name only: messages from SDKs can quote addresses or item contents.
     log.error('request failed', { route, method, error: error instanceof Error ? error.name : typeof error });
@@ -299,7 +302,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (route.name === 'not-found') return page(404, pages.notFoundPage(site));
     if (route.name === 'asset') {
       if (method !== 'GET') throw new MethodNotAllowedError(['GET', 'HEAD']);
-      return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' }, body: SITE_CSS };
+      return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' }, body: stylesheet.css };
     }
     if (method !== 'GET' && method !== 'POST') throw new MethodNotAllowedError(['GET', 'HEAD', 'POST']);
     // A POST's body is checked (size, type, our own token) before the token is even verified.

@@ -2,19 +2,22 @@
  * The one stylesheet, served by the function itself (CSP `style-src 'self'`: no inline styles).
  * Its URL carries a content hash, so it can be cached for a year and still change on deploy.
  *
- * Colours meet WCAG AA on white: text #1f2328 (15.8:1), muted #4d5561 (7.4:1), accent #0b5d4b
- * (7.6:1, also under white text), error #a4161a (7.6:1); focus is a 3px outline, never removed.
+ * Colours meet WCAG AA on white: text #1f2328 (15.8:1), muted #4d5561 (7.4:1), error #a4161a
+ * (7.6:1); the accent is the clinic's brand colour (clinic.brand.colour, default #0b5d4b at 7.6:1),
+ * which the config refuses below 4.5:1 under white text — and so below 4.5:1 as text on white;
+ * focus is a 3px outline, never removed.
  * The 0–10 scale buttons are at least 44 × 44 px: 0–5 and 6–10 on two rows on a phone (down to
  * 320 px wide), one row of eleven from 36rem up.
  */
 import { createHash } from 'node:crypto';
 
-export const SITE_CSS = `
+const CSS_TEMPLATE = `
 *,*::before,*::after{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:1.0625rem;line-height:1.5;color:#1f2328;background:#f4f6f5}
 .site-header{background:#0b5d4b;color:#fff;padding:.75rem 1rem}
 .site-header p{margin:0;font-weight:600;max-width:40rem;margin-inline:auto}
+.site-header img{display:block;height:2rem;width:auto;max-width:12rem;margin:0 0 .25rem}
 main{max-width:40rem;margin:0 auto;padding:1rem;background:#fff;min-height:60vh}
 @media (min-width:42rem){main{margin-top:1.5rem;border-radius:8px;padding:1.5rem 2rem}}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
@@ -68,7 +71,28 @@ a{color:#0b5d4b}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 `.trim();
 
-export const SITE_CSS_VERSION = createHash('sha256').update(SITE_CSS).digest('hex').slice(0, 12);
+/** The colour the stylesheet is written in; a clinic's brand colour takes its place. */
+const TEMPLATE_ACCENT = '#0b5d4b';
+
+export interface Stylesheet {
+  readonly css: string;
+  /** A content hash, for the cache-busting `?v=` of its URL. */
+  readonly version: string;
+}
+
+const stylesheets = new Map<string, Stylesheet>();
+
+/** The stylesheet in a clinic's brand colour (a validated `#rrggbb`), built once per colour. */
+export function siteStylesheet(brandColour: string = TEMPLATE_ACCENT): Stylesheet {
+  let sheet = stylesheets.get(brandColour);
+  if (!sheet) {
+    const css = CSS_TEMPLATE.replaceAll(TEMPLATE_ACCENT, brandColour);
+    sheet = { css, version: createHash('sha256').update(css).digest('hex').slice(0, 12) };
+    stylesheets.set(brandColour, sheet);
+  }
+  return sheet;
+}
+
 
 /** Where pages link to the stylesheet, under the site's base path. */
 export const ASSET_PATHS = { css: '/assets/site.css' } as const;

@@ -26,6 +26,15 @@ export const MAX_BODY_BYTES = 32 * 1024;
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/**
+ * The policy of a clinic's pages: CONTENT_SECURITY_POLICY, with the logo's https origin (only
+ * that origin) added to img-src when the clinic has one.
+ */
+export function contentSecurityPolicy(logoUrl?: string): string {
+  if (!logoUrl) return CONTENT_SECURITY_POLICY;
+  return CONTENT_SECURITY_POLICY.replace("img-src 'self'", `img-src 'self' ${new URL(logoUrl).origin}`);
+}
+
 /** Headers on every response, page or asset. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,

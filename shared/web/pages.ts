@@ -9,7 +9,7 @@ import type { FieldIssue } from '../domain/validation.js';
 import type { ClosedReason } from '../use-cases/confirm-session.js';
 import { RESCHEDULE_MESSAGE_MAX } from '../use-cases/request-reschedule.js';
 import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
-import { ASSET_PATHS, SITE_CSS_VERSION } from './assets.js';
+import { ASSET_PATHS, siteStylesheet } from './assets.js';
 import { FIELDS } from './forms.js';
 import { pagePaths } from '../security/tokens.js';
 import { html, type Html } from './html.js';
@@ -41,10 +41,10 @@ function layout(site: Site, page: { title: string; body: Html; hasErrors?: boole
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>${title}</title>
-<link rel="stylesheet" href="${site.basePath}${ASSET_PATHS.css}?v=${SITE_CSS_VERSION}">
+<link rel="stylesheet" href="${site.basePath}${ASSET_PATHS.css}?v=${siteStylesheet(clinic.brand.colour).version}">
 </head>
 <body>
-<header class="site-header"><p>${clinic.name}</p></header>
+<header class="site-header">${clinic.brand.logoUrl ? html`<img src="${clinic.brand.logoUrl}" alt="" height="32">` : ''}<p>${clinic.name}</p></header>
 <main>
 <h1>${page.title}</h1>
 ${page.body}

@@ -91,6 +91,8 @@ describe('stage configuration in cdk.json', () => {
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
+    { path: ['clinic', 'brand'], value: { colour: '#4caf50' }, expected: 'stages.dev.clinic.brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1' },
+    { path: ['clinic', 'brand'], value: { logoUrl: 'http://harbour.example/logo.png' }, expected: 'stages.dev.clinic.brand.logoUrl: must start with https://' },
     { path: ['clinic', 'adjustLinkHours'], value: 12, expected: 'stages.dev.clinic.adjustLinkHours: must be at least 24 hours' },
     { path: ['clinic', 'adjustLinkHours'], value: 168, expected: 'stages.dev.clinic.adjustLinkHours: must be at most 72 hours' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
