@@ -203,6 +203,18 @@ describe('adjusting a plan from the summary email', () => {
     expect((await twin.store.findPlan('p-c-zed'))?.status).toBe('active');
   });
 
+  it('changes the plan once when the same confirmation is sent twice at once', async () => {
+    // Another link to Lee's plan, as the summary would carry it.
+    const path = pagePaths.adjustPlan(new TokenSigner(TOKEN_KEY).issue({ purpose: 'adjust-plan', clientId: 't-amy', subject: 'p-c-lee', now: twin.clock.now() }));
+
+    const responses = await Promise.all([0, 1].map(() => post(path, { action: 'interval', days: '35', confirm: 'yes' })));
+    await twin.settle();
+
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect((await twin.store.planHistory('c-lee', 'p-c-lee')).map((c) => c.after.maintenanceEveryDays)).toEqual([35]);
+    expect((await twin.store.findPlan('p-c-lee'))?.phases[0]?.everyDays).toBe(35);
+  });
+
   it('shows the changes in the next summary, and in keepwell plan history', async () => {
     await twin.advanceTo(NEXT_SUMMARY);
     await twin.invoke('summary', {});
