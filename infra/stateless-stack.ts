@@ -28,7 +28,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ALL_INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
+import { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
@@ -42,10 +42,6 @@ import { wireFunction, type Grantee } from './wiring.js';
 /** The SES events ses-events handles, as EventBridge detail-types. */
 export const SES_EVENT_DETAIL_TYPES = ['Email Bounced', 'Email Complaint Received', 'Email Delivered', 'Email Rejected', 'Email Delivery Delayed'] as const;
 
-/** Item reads and index queries; TransactGetItems is authorized as GetItem. */
-export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'] as const;
-/** Item writes; TransactWriteItems is authorized as the Put/Update/Delete/ConditionCheck it contains. */
-export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
 export const RECURRING_RETRY = { retryAttempts: RECURRING_RETRY_POLICY.MaximumRetryAttempts, maxEventAge: Duration.seconds(RECURRING_RETRY_POLICY.MaximumEventAgeInSeconds) } as const;
@@ -160,10 +156,17 @@ export class KeepwellAppStack extends Stack {
     const dispatchArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: dispatchName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const scheduleArns = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${groupName}/*` });
 
-    // The table and exactly its indexes (no `index/*`), and no Scan: every read is a key lookup or a query.
-    const tableResources = [table.tableArn, ...ALL_INDEXES.map((index) => `${table.tableArn}/index/${index.indexName}`)];
-    const grantTable = (target: Grantee, sid: string, actions: readonly string[]) =>
-      target.function.addToRolePolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: tableResources }));
+    // Exactly the item actions the function's store calls, on the table and the indexes it queries
+    // (no `index/*`, no Scan, no DescribeTable or batch writes): the manifest's `table` entry.
+    const grantTable = (target: Grantee, spec: FunctionSpec) => {
+      const access = spec.table;
+      if (!access) throw new Error(`function "${spec.name}": permission table without a table entry`);
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'UseTable',
+        actions: access.actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
+      }));
+    };
     const wiring = {
       environment: {
         TABLE_NAME: table.tableName,
@@ -177,8 +180,7 @@ export class KeepwellAppStack extends Stack {
         INTAKE_CONFIG: this.toJsonString(config.intake),
       },
       grants: {
-        'table:read': (target: Grantee) => grantTable(target, 'ReadTable', TABLE_READ_ACTIONS),
-        'table:write': (target: Grantee) => grantTable(target, 'ReadWriteTable', [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]),
+        table: grantTable,
         'schedules:manage': (target: Grantee) => {
           const fn = target.function;
           // The group's name is a literal: make the function wait for the group to exist.
@@ -205,6 +207,8 @@ export class KeepwellAppStack extends Stack {
             sid: 'SendAsClinic',
             actions: ['ses:SendEmail'],
             resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
+            // Only as the clinic's own address, even where the identity is the whole domain.
+            conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
           }));
         },
         // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any

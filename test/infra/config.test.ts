@@ -123,6 +123,15 @@ describe('the topology manifest', () => {
     ]);
   });
 
+  it('catches table access without its list of actions, and a list of actions without table access', () => {
+    const ses = FUNCTIONS.find((f) => f.name === 'ses-events') as FunctionSpec;
+    const { table: _dropped, ...withoutEntry } = ses;
+    const intakeFeeds = FUNCTIONS.find((f) => f.name === 'intake-feeds') as FunctionSpec;
+
+    expect(manifestProblems(withoutEntry)).toEqual(['ses-events: permission table needs a table entry listing its actions']);
+    expect(manifestProblems({ ...intakeFeeds, permissions: [], environment: ['CLINIC_CONFIG', 'INTAKE_CONFIG'] })).toEqual(['intake-feeds: a table entry needs permission table']);
+  });
+
   it('names every handler file that is missing before anything is bundled', () => {
     const missing = missingEntries(FUNCTIONS, '/nonexistent-project');
     const error = new MissingEntryError(missing);
