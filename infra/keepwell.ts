@@ -50,12 +50,15 @@ export function buildKeepwell(app: App, options: BuildOptions = {}): KeepwellSta
     ...(env ? { env } : {}),
     description: `Keepwell (${stage}): the table, its backups and the data key; retained on delete`,
     terminationProtection: true,
+    stage,
+    operatorRoleArns: config.operatorRoleArns,
   });
   const stateless = new KeepwellAppStack(app, names.stateless, {
     ...(env ? { env } : {}),
     description: `Keepwell (${stage}): functions, schedules, queues, page API, SES configuration and alarms`,
     config,
     table: data.table,
+    tableKey: data.tableKey,
     dataKey: data.dataKey,
     projectRoot: PROJECT_ROOT,
     ...(options.codeFor ? { codeFor: options.codeFor } : {}),

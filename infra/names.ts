@@ -20,6 +20,14 @@ export function resourcePrefix(stage: string): string {
 }
 
 /**
+ * The fixed name of a function's role. The data stack's table key names the roles allowed to use
+ * it by ARN, before the app stack (which depends on it) creates them: a name both stacks can spell.
+ */
+export function functionRoleName(stage: string, functionName: string): string {
+  return `${resourcePrefix(stage)}-${functionName}`;
+}
+
+/**
  * The outputs of the stateless stack (without exports, so stacks stay independently deletable).
  * The CLI describes `stackNames(stage).stateless` and reads these keys.
  */

@@ -8,39 +8,45 @@
  *   schedules target and to send to the schedule dead-letter queue;
  * - two dead-letter queues: one for schedules Scheduler could not deliver, one for invocations
  *   that failed after Lambda's or EventBridge's retries (async on-failure, stream on-failure);
- * - the SES sending identity and configuration set, whose events reach `ses-events` through the
- *   default event bus;
+ * - the SES sending identity and configuration set, whose events reach `ses-events` through a
+ *   topic of their own (SES publishes to no event bus but the account's default one, which every
+ *   rule in the account can read);
+ * - the queue key: the dead-letter queues and that topic, usable by the roles and services that
+ *   send to or read them, each named in its policy;
  * - the alarms, their topic and a dashboard; the outputs the CLI reads.
  */
 import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SnsEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
+import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
 import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
-import { functionConstructId, resourcePrefix, type StackOutputKey } from './names.js';
+import { functionConstructId, functionRoleName, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
 import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
-/** The SES events ses-events handles, as EventBridge detail-types. */
-export const SES_EVENT_DETAIL_TYPES = ['Email Bounced', 'Email Complaint Received', 'Email Delivered', 'Email Rejected', 'Email Delivery Delayed'] as const;
+/** The SES events ses-events handles, as the configuration set names them. */
+export const SES_EVENT_TYPES = [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY, ses.EmailSendingEvent.REJECT, ses.EmailSendingEvent.DELIVERY_DELAY] as const;
+
+/** What a function's role may do with the table key, and only through DynamoDB. */
+const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
@@ -57,6 +63,8 @@ export interface KeepwellAppStackProps extends StackProps {
   readonly config: StageConfig;
   /** The table, with its stream, from the stateful stack. */
   readonly table: dynamodb.ITable;
+  /** The table's key, from the stateful stack (its policy there names the function roles). */
+  readonly tableKey: kms.IKey;
   /** The customer-managed key for log groups and the alarm topic, from the stateful stack. */
   readonly dataKey: kms.IKey;
   /** Absolute path of the project root; the manifest's entries are relative to it. */
@@ -93,6 +101,10 @@ export class KeepwellAppStack extends Stack {
   readonly schedulerRole: iam.Role;
   readonly scheduleDlq: sqs.Queue;
   readonly failedInvocations: sqs.Queue;
+  readonly queueKey: kms.Key;
+  /** The table as this stack refers to it (by ARN and stream ARN, without its key). */
+  private readonly table: dynamodb.ITable;
+  readonly sesEvents: sns.Topic;
   readonly configurationSet: ses.ConfigurationSet;
   readonly senderIdentity: ses.EmailIdentity;
   readonly webApi: WebApi;
@@ -100,9 +112,15 @@ export class KeepwellAppStack extends Stack {
 
   constructor(scope: Construct, id: string, props: KeepwellAppStackProps) {
     super(scope, id, props);
-    const { config, table } = props;
+    const { config } = props;
+    // The table by ARN only: CDK's own grants on its key would add the whole account to the key
+    // policy in the data stack; the functions' key statements are written here instead.
+    const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', { tableArn: props.table.tableArn, ...(props.table.tableStreamArn ? { tableStreamArn: props.table.tableStreamArn } : {}) });
+    this.table = table;
     const prefix = resourcePrefix(config.stage);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.queueKey = restrictedKey(this, 'QueueKey', 'Keepwell: the dead-letter queues and the SES events topic');
 
     this.scheduleDlq = this.deadLetterQueue('ScheduleDlq', 'Schedules EventBridge Scheduler could not deliver after its retries; redrive with `keepwell dlq`.');
     this.failedInvocations = this.deadLetterQueue('FailedInvocations', 'Invocations that failed after all retries: async on-failure records and stream batches; redrive with `keepwell dlq`.');
@@ -131,16 +149,31 @@ export class KeepwellAppStack extends Stack {
       // Reminders name a clinic and a time: never send them in clear text between mail servers.
       tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
     });
-    this.configurationSet.addEventDestination('ToEventBridge', {
-      destination: ses.EventDestination.eventBus(events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
-      events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY, ses.EmailSendingEvent.REJECT, ses.EmailSendingEvent.DELIVERY_DELAY],
+    this.sesEvents = new sns.Topic(this, 'SesEventsTopic', {
+      displayName: `Keepwell SES events (${prefix})`,
+      masterKey: this.queueKey,
+      enforceSSL: true,
     });
+    this.configurationSet.addEventDestination('ToTopic', {
+      destination: ses.EventDestination.snsTopic(this.sesEvents),
+      events: [...SES_EVENT_TYPES],
+    });
+    const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
+    // SES encrypts what it publishes to the topic: only for this configuration set.
+    this.queueKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'SesPublishesEvents',
+      principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': configurationSetArn } },
+    }));
+    // `keepwell dlq list|redrive` reads the dead-letter queues.
+    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', { roleArns: config.operatorRoleArns, service: 'sqs', actions: ['kms:Decrypt', 'kms:DescribeKey'] });
     const identity = config.sender.identity;
     this.senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
       identity: identity.includes('@') ? ses.Identity.email(identity) : ses.Identity.domain(identity),
       configurationSet: this.configurationSet,
     });
-    const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
 
     this.webApi = new WebApi(this, 'PageApi', {
       apiName: prefix,
@@ -165,6 +198,12 @@ export class KeepwellAppStack extends Stack {
         sid: 'UseTable',
         actions: access.actions.map((action) => `dynamodb:${action}`),
         resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
+      }));
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'UseTableKey',
+        actions: TABLE_KEY_ACTIONS,
+        resources: [props.tableKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
       }));
     };
     const wiring = {
@@ -251,6 +290,7 @@ export class KeepwellAppStack extends Stack {
         logKey: props.dataKey,
         serviceName: `keepwell-${spec.name}`,
         ...(spec.name === 'dispatch' ? { functionName: dispatchName } : {}),
+        roleName: functionRoleName(config.stage, spec.name),
         ...(props.codeFor ? { code: props.codeFor(spec) } : {}),
         ...(isAsync ? { onFailure: new SqsDestination(this.failedInvocations), retryAttempts: ASYNC_RETRY_ATTEMPTS } : {}),
       });
@@ -265,8 +305,16 @@ export class KeepwellAppStack extends Stack {
     this.functions = functions;
 
     this.attachTriggers(props);
+    // Whoever sends to a dead-letter queue encrypts for it: the Scheduler role (schedule DLQ) and
+    // every function with an on-failure destination (asynchronous ones, and the stream's reader).
+    const senders = FUNCTIONS.filter((f) => ASYNC_TRIGGERS.has(f.trigger.kind) || f.trigger.kind === 'table-stream').map((f) => this.keepwellFunction(f.name).role.roleArn);
+    allowRolesThrough(this.queueKey, 'SendDeadLetters', { roleArns: [this.schedulerRole.roleArn, ...senders], service: 'sqs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'] });
     this.ops = this.addAlarms(prefix, props);
 
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      acknowledge(this, `AwsSolutions-IAM5[Action::${action}]`,
+        `CDK's SendMessages grant on a queue under a customer-managed key adds ${action} on that key's ARN alone (the queue key): what SQS calls to encrypt a message for its sender.`);
+    }
     acknowledge(this, 'HIPAA.Security-IAMNoInlinePolicy', 'Each role gets one CDK-generated policy, created with it and attached to it alone; its statements are the least-privilege grants asserted in test/infra.');
 
     const outputs: Record<StackOutputKey, { value: string; description: string }> = {
@@ -292,7 +340,10 @@ export class KeepwellAppStack extends Stack {
 
   private deadLetterQueue(id: string, description: string): sqs.Queue {
     const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      // A data key serves many messages for a while: fewer KMS calls, the same key policy.
+      dataKeyReuse: Duration.hours(1),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
@@ -327,7 +378,7 @@ export class KeepwellAppStack extends Stack {
       const trigger = spec.trigger;
       switch (trigger.kind) {
         case 'table-stream':
-          fn.addEventSource(new DynamoEventSource(props.table, {
+          fn.addEventSource(new DynamoEventSource(this.table, {
             startingPosition: lambda.StartingPosition.TRIM_HORIZON,
             batchSize: trigger.batchSize,
             retryAttempts: trigger.maxRetries,
@@ -365,15 +416,8 @@ export class KeepwellAppStack extends Stack {
           pagesServed = true;
           break;
         case 'ses-events':
-          new events.Rule(this, 'SesEventsRule', {
-            description: "SES events of Keepwell's configuration set, for suppression and delivery records",
-            eventPattern: {
-              source: ['aws.ses'],
-              detailType: [...SES_EVENT_DETAIL_TYPES],
-              detail: { mail: { tags: { 'ses:configuration-set': [this.configurationSet.configurationSetName] } } },
-            },
-            targets: [new eventTargets.LambdaFunction(fn, { deadLetterQueue: this.failedInvocations, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
-          });
+          // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
+          fn.addEventSource(new SnsEventSource(this.sesEvents));
           break;
         case 'http-route':
           this.webApi.route(trigger.method, trigger.path, spec.name, fn);

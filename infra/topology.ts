@@ -23,7 +23,7 @@ export type Trigger =
   | { readonly kind: 'recurring'; readonly scheduleName: string; readonly expression: string; readonly timezone: string }
   /** The public HTTP API for the client pages. */
   | { readonly kind: 'http-api' }
-  /** SES configuration-set events through EventBridge. */
+  /** SES configuration-set events, from the topic SES publishes them to. */
   | { readonly kind: 'ses-events' }
   /** One route of the HTTP API, ahead of the pages' catch-all (`path` in API Gateway's `{param}` syntax). */
   | { readonly kind: 'http-route'; readonly method: 'POST'; readonly path: string };

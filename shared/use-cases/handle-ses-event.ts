@@ -1,5 +1,6 @@
 /**
- * Acts on one SES configuration-set event delivered by EventBridge.
+ * Acts on one SES configuration-set event (SES's own JSON, with the detail type EventBridge would
+ * give it: functions/ses-events unwraps it from the topic SES publishes to).
  *
  * 1. Read the detail type and the SES event; find the ledger entry by the `message` tag (the
  *    message name dispatch put on the email) and the SES message id.
@@ -37,6 +38,22 @@ export const sesEventSchema = z.looseObject({
   detail: sesDetailSchema,
 });
 export type SesEvent = z.output<typeof sesEventSchema>;
+
+/** SES's `eventType` as the detail type this use case reads (the names EventBridge gives them). */
+export function detailTypeOf(eventType: string): string {
+  switch (eventType) {
+    case 'Bounce': return 'Email Bounced';
+    case 'Complaint': return 'Email Complaint Received';
+    case 'Delivery': return 'Email Delivered';
+    case 'Reject': return 'Email Rejected';
+    case 'DeliveryDelay': return 'Email Delivery Delayed';
+    case 'Send': return 'Email Sent';
+    case 'Open': return 'Email Opened';
+    case 'Click': return 'Email Clicked';
+    // A type SES adds later: named, then ignored (as sent, opened and clicked are).
+    default: return `Email ${eventType}`;
+  }
+}
 
 export type SesEventOutcome =
   | { readonly status: 'suppressed'; readonly addresses: number; readonly clients: number; readonly message?: string }

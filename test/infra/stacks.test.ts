@@ -5,7 +5,7 @@ import { FUNCTION_RUNTIME } from '../../infra/constructs/keepwell-function.js';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/web-api.js';
 import { functionConstructId, STACK_OUTPUTS } from '../../infra/names.js';
 import { nagFindings } from '../../infra/nag.js';
-import { RECURRING_RETRY, SES_EVENT_DETAIL_TYPES, STREAM_LAG_ALARM_MS } from '../../infra/stateless-stack.js';
+import { RECURRING_RETRY, STREAM_LAG_ALARM_MS } from '../../infra/stateless-stack.js';
 import { FUNCTIONS, type FunctionName, type Permission } from '../../infra/topology.js';
 import { ALL_INDEXES, TABLE_KEYS } from '../../shared/adapters/dynamodb/table-definition.js';
 import {
@@ -36,6 +36,9 @@ const allActions = (statements: readonly Statement[]) => statements.flatMap(acti
 const functionId = (s: SynthesizedStage, name: FunctionName) => logicalId(s.appTemplate, 'AWS::Lambda::Function', `${functionConstructId(name)}Function`);
 const queueId = (s: SynthesizedStage, prefix: string) => logicalId(s.appTemplate, 'AWS::SQS::Queue', prefix);
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+/** A statement on the table key (through DynamoDB) or the queue key (for a dead-letter queue): not a secret read. */
+const isDataKeyUse = (s: SynthesizedStage, statement: Statement) =>
+  statement.Sid === 'UseTableKey' || JSON.stringify(statement.Resource) === JSON.stringify(getAtt(logicalId(s.appTemplate, 'AWS::KMS::Key', 'QueueKey')));
 
 describe('every stage in cdk.json', () => {
   it('is one that this file synthesizes', () => {
@@ -54,7 +57,8 @@ describe('the stateful stack', () => {
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       DeletionProtectionEnabled: true,
-      SSESpecification: { SSEEnabled: true },
+      // A customer-managed key: the stream, PITR and on-demand backups are under it too.
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(logicalId(dev.dataTemplate, 'AWS::KMS::Key', 'TableKey')) },
       TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
       KeySchema: [
         { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
@@ -77,15 +81,32 @@ describe('the stateful stack', () => {
     })));
   });
 
-  it('retains the table and the data key when the stack is deleted or replaced', () => {
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key']) {
-      dev.dataTemplate.hasResource(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    }
+  it('retains the table and both keys when the stack is deleted or replaced', () => {
+    dev.dataTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(Object.values(resourcesOf(dev.dataTemplate, 'AWS::KMS::Key')).map((k) => (k as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
   });
 
-  it('backs the table up daily through AWS Backup', () => {
+  it('backs the table up daily through AWS Backup, with its own role, into the vault', () => {
     dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupSelection', {
-      BackupSelection: Match.objectLike({ Resources: Match.arrayWith([getAtt(logicalId(dev.dataTemplate, 'AWS::DynamoDB::Table', 'Table'))]) }),
+      BackupSelection: Match.objectLike({
+        Resources: Match.arrayWith([getAtt(logicalId(dev.dataTemplate, 'AWS::DynamoDB::Table', 'Table'))]),
+        IamRoleArn: getAtt(logicalId(dev.dataTemplate, 'AWS::IAM::Role', 'BackupRole')),
+      }),
+    });
+    dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: Match.objectLike({ BackupPlanRule: Match.arrayWith([Match.objectLike({ TargetBackupVault: getAtt(logicalId(dev.dataTemplate, 'AWS::Backup::BackupVault', 'BackupVault'), 'BackupVaultName') })]) }),
+    });
+  });
+
+  it('keeps backups in a vault under the table key that nobody may delete from or shorten', () => {
+    dev.dataTemplate.hasResource('AWS::Backup::BackupVault', { DeletionPolicy: 'Retain' });
+    dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupVault', {
+      EncryptionKeyArn: getAtt(logicalId(dev.dataTemplate, 'AWS::KMS::Key', 'TableKey')),
+      AccessPolicy: { Statement: [Match.objectLike({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'],
+      })] },
     });
   });
 
@@ -264,7 +285,7 @@ describe('least privilege', () => {
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: reads the token key only with token-key:read, from exactly the stage\'s SSM parameter', (name) => {
     // Intake's webhook secrets are other parameters, asserted in their own test below.
-    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && !isDataKeyUse(dev, s) && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
 
     if (!has(name, 'token-key:read')) {
       expect(reads).toEqual([]);
@@ -278,7 +299,7 @@ describe('least privilege', () => {
   it('decrypts a token key under a customer-managed KMS key only through SSM, when the stage names one', () => {
     const kmsKeyArn = prod.stacks.config.tokenKey.kmsKeyArn;
     for (const spec of FUNCTIONS) {
-      const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => actionsOf(s).includes('kms:Decrypt'));
+      const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => !isDataKeyUse(prod, s) && actionsOf(s).includes('kms:Decrypt'));
       expect(decrypt).toEqual(has(spec.name, 'token-key:read')
         ? [expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } })]
         : []);
@@ -334,9 +355,14 @@ describe('the Scheduler execution role', () => {
   it('may send only to the schedule dead-letter queue, and do nothing else', () => {
     const statements = statementsOfRole(dev.appTemplate, roleId());
     const other = statements.filter((s) => !actionsOf(s).includes('lambda:InvokeFunction'));
+    const sends = other.filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    const keyUse = other.filter((s) => actionsOf(s).every((a) => a.startsWith('kms:')));
 
-    expect(new Set(allActions(other))).toEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
-    for (const statement of other) expect(statement.Resource).toEqual(getAtt(queueId(dev, 'ScheduleDlq')));
+    expect(new Set(allActions(sends))).toEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    for (const statement of sends) expect(statement.Resource).toEqual(getAtt(queueId(dev, 'ScheduleDlq')));
+    // The queue is under the queue key: encrypting a message for it, on that key alone.
+    expect(keyUse).toEqual([expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')) })]);
+    expect(sends.length + keyUse.length).toBe(other.length);
   });
 });
 
@@ -376,9 +402,13 @@ describe('schedules', () => {
 });
 
 describe('queues and failure destinations', () => {
-  it.each(['ScheduleDlq', 'FailedInvocations'])('%s is encrypted, TLS-only and keeps messages 14 days', (prefix) => {
+  it.each(['ScheduleDlq', 'FailedInvocations'])('%s is encrypted with the queue key, TLS-only and keeps messages 14 days', (prefix) => {
     const id = queueId(dev, prefix);
-    dev.appTemplate.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(resourcesOf(dev.appTemplate, 'AWS::SQS::Queue')[id]?.Properties).toMatchObject({
+      KmsMasterKeyId: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')),
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    expect(resourcesOf(dev.appTemplate, 'AWS::SQS::Queue')[id]?.Properties?.SqsManagedSseEnabled).toBeUndefined();
     dev.appTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: id }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -461,29 +491,43 @@ describe('SES', () => {
     });
   });
 
-  it('publishes bounces, complaints, deliveries, rejects and delays to the default event bus', () => {
+  it('publishes bounces, complaints, deliveries, rejects and delays to a topic of its own, never to an event bus', () => {
     dev.appTemplate.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       ConfigurationSetName: { Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') },
       EventDestination: {
         Enabled: true,
-        EventBridgeDestination: { EventBusArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':event-bus/default'])] }) },
+        SnsDestination: { TopicARN: { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic') } },
         MatchingEventTypes: Match.arrayEquals(['bounce', 'complaint', 'delivery', 'reject', 'deliveryDelay']),
       },
     });
+    const destinations = Object.values(resourcesOf(dev.appTemplate, 'AWS::SES::ConfigurationSetEventDestination'));
+    expect(destinations).toHaveLength(1);
+    expect(JSON.stringify(destinations)).not.toContain('EventBridgeDestination');
+    // No rule anywhere: SES events never pass through the account's default bus (or any bus).
+    expect(resourcesOf(dev.appTemplate, 'AWS::Events::Rule')).toEqual({});
   });
 
-  it('routes this configuration set\'s events to ses-events, with retries and the failed-invocations queue', () => {
-    dev.appTemplate.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.ses'],
-        'detail-type': [...SES_EVENT_DETAIL_TYPES],
-        detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') }] } } },
-      },
-      Targets: [Match.objectLike({
-        Arn: getAtt(functionId(dev, 'ses-events')),
-        DeadLetterConfig: { Arn: getAtt(queueId(dev, 'FailedInvocations')) },
-        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
-      })],
+  it('encrypts the SES events topic with the queue key, TLS only, and lets only SES publish, for this configuration set', () => {
+    const topicId = logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic');
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')) });
+    dev.appTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([
+        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'ses.amazonaws.com' }, Condition: { StringEquals: Match.objectLike({ 'AWS:SourceArn': Match.anyValue() }) } }),
+      ]) },
+    });
+  });
+
+  it('hands this configuration set\'s events to ses-events, which fails over to the failed-invocations queue', () => {
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic') },
+      Endpoint: getAtt(functionId(dev, 'ses-events')),
+    });
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId(dev, 'ses-events') },
+      DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
     });
   });
 
@@ -628,6 +672,8 @@ describe('the intake function', () => {
     ]);
     expect(new Set(allActions(statements))).toEqual(new Set([
       'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem',
+      // The table key, through DynamoDB only.
+      'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
       'ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents',
     ]));
   });
@@ -643,7 +689,8 @@ describe('the intake function', () => {
 
   it('polls the feeds every 15 minutes with a role that reads no secret and sends nothing', () => {
     dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'keepwell-intake-feeds', ScheduleExpression: 'rate(15 minutes)', Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }) });
-    const actions = allActions(functionStatements(dev.appTemplate, 'intake-feeds'));
+    const statements = functionStatements(dev.appTemplate, 'intake-feeds');
+    const actions = allActions(statements.filter((s) => !isDataKeyUse(dev, s)));
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('ses:') || a.startsWith('scheduler:') || a.startsWith('kms:'))).toEqual([]);
   });
 
