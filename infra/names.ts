@@ -8,10 +8,12 @@ export interface StackNames {
   readonly stateful: string;
   /** Functions, schedules, queues, the page API, SES configuration and alarms. */
   readonly stateless: string;
+  /** The WAF web ACL in us-east-1, for a stage with the `waf` option. */
+  readonly edge: string;
 }
 
 export function stackNames(stage: string): StackNames {
-  return { stateful: `keepwell-${stage}-data`, stateless: `keepwell-${stage}-app` };
+  return { stateful: `keepwell-${stage}-data`, stateless: `keepwell-${stage}-app`, edge: `keepwell-${stage}-edge` };
 }
 
 /** Prefix of every name this stage creates in a shared account (schedule group, config set, dispatch). */

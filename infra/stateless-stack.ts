@@ -15,7 +15,7 @@
  *   send to or read them, each named in its policy;
  * - the alarms, their topic and a dashboard; the outputs the CLI reads.
  */
-import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Token, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -34,9 +34,11 @@ import { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
 import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
+import { FrontDoor } from './constructs/front-door.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
 import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
+import { SECURITY_HEADERS } from '../shared/web/http.js';
 import { functionConstructId, functionRoleName, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
 import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
@@ -70,6 +72,11 @@ export interface KeepwellAppStackProps extends StackProps {
   /** Absolute path of the project root; the manifest's entries are relative to it. */
   readonly projectRoot: string;
   /**
+   * The WAF web ACL (us-east-1) for CloudFront in front of the page API.
+   * @default - no CloudFront: the page API answers directly
+   */
+  readonly webAclArn?: string;
+  /**
    * Pre-built code per function instead of bundling its entry (template tests, which would
    * otherwise bundle six functions per synth).
    * @default - every entry bundled with esbuild
@@ -90,6 +97,11 @@ export { recurringInput };
 
 const ASYNC_TRIGGERS: ReadonlySet<Trigger['kind']> = new Set(['message-schedules', 'recurring', 'ses-events']);
 
+/** A region or account as cdk-nag spells it in a finding: the literal when the stage pins it, else `<AWS::…>`. */
+function nagToken(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
+}
+
 /** The logical id a resource's `GetAtt` shows up under in cdk-nag findings. */
 function logicalIdOf(construct: Construct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
@@ -108,6 +120,8 @@ export class KeepwellAppStack extends Stack {
   readonly configurationSet: ses.ConfigurationSet;
   readonly senderIdentity: ses.EmailIdentity;
   readonly webApi: WebApi;
+  /** CloudFront and WAF in front of the page API, for a stage with the `waf` option. */
+  readonly frontDoor?: FrontDoor;
   readonly ops: OpsAlarms;
 
   constructor(scope: Construct, id: string, props: KeepwellAppStackProps) {
@@ -181,8 +195,18 @@ export class KeepwellAppStack extends Stack {
       throttleBurst: config.api.throttleBurst,
       logRetention,
       logKey: props.dataKey,
-      ...(config.customDomain ? { customDomain: config.customDomain } : {}),
+      // Behind CloudFront the clinic's domain is CloudFront's, and the API keeps its own address as the origin.
+      ...(config.customDomain && !props.webAclArn ? { customDomain: config.customDomain } : {}),
     });
+    if (props.webAclArn) {
+      this.frontDoor = new FrontDoor(this, 'FrontDoor', {
+        originDomain: `${this.webApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+        webAclArn: props.webAclArn,
+        securityHeaders: SECURITY_HEADERS,
+        ...(config.customDomain && config.waf?.certificateArn ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } } : {}),
+      });
+    }
+    const webUrl = this.frontDoor?.url ?? this.webApi.url;
 
     // Dispatch creates deferral schedules that target itself: its ARN must exist before it does.
     const dispatchName = `${prefix}-dispatch`;
@@ -213,7 +237,7 @@ export class KeepwellAppStack extends Stack {
         SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
         DISPATCH_FUNCTION_ARN: dispatchArn,
         SCHEDULE_DLQ_ARN: this.scheduleDlq.queueArn,
-        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? this.webApi.url }),
+        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? webUrl }),
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
@@ -236,7 +260,7 @@ export class KeepwellAppStack extends Stack {
             resources: [this.schedulerRole.roleArn],
             conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
           }));
-          acknowledge(target, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`,
+          acknowledge(target, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagToken(this.region, 'AWS::Region')}:${nagToken(this.account, 'AWS::AccountId')}:schedule/${groupName}/*]`,
             'One-time message schedules are created at run time with names derived from message identities; the grant is limited to Keepwell\'s own schedule group.');
           acknowledge(target, 'AwsSolutions-IAM5[Resource::*]',
             'scheduler:ListSchedules supports no resource-level permission (Service Authorization Reference); the function lists only with GroupName set to Keepwell\'s group.');
@@ -322,12 +346,15 @@ export class KeepwellAppStack extends Stack {
       ScheduleGroupName: { value: this.scheduleGroup.scheduleGroupName, description: 'The schedule group of every message and recurring schedule' },
       ScheduleDlqUrl: { value: this.scheduleDlq.queueUrl, description: 'Schedules Scheduler could not deliver' },
       FailedInvocationsQueueUrl: { value: this.failedInvocations.queueUrl, description: 'Invocations that failed after all retries' },
-      WebUrl: { value: config.baseUrl ?? this.webApi.url, description: 'The origin of the client pages' },
+      WebUrl: { value: config.baseUrl ?? webUrl, description: 'The origin of the client pages' },
       DispatchFunctionArn: { value: dispatchArn, description: 'The function the message schedules invoke' },
       SchedulerRoleArn: { value: this.schedulerRole.roleArn, description: 'The role message schedules run with (the CLI passes it when it recreates one)' },
       ConfigurationSetName: { value: this.configurationSet.configurationSetName, description: 'The SES configuration set every email is sent with' },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+    if (this.frontDoor && config.customDomain) {
+      new CfnOutput(this, 'WebDomainTarget', { value: this.frontDoor.distribution.distributionDomainName, description: `Point a CNAME (or alias) for ${config.customDomain.domainName} at this CloudFront domain` });
+    }
     if (this.webApi.domainTarget) {
       new CfnOutput(this, 'WebDomainTarget', { value: this.webApi.domainTarget, description: `Point a CNAME (or alias) for ${config.customDomain?.domainName} here` });
     }
