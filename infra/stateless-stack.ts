@@ -36,7 +36,7 @@ import { KeepwellFunction } from './constructs/keepwell-function.js';
 import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
 import { FrontDoor } from './constructs/front-door.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
-import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE } from '../shared/adapters/metrics/names.js';
+import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE, WEB_METRICS_SERVICE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
 import { SECURITY_HEADERS } from '../shared/web/http.js';
 import { functionConstructId, functionRoleName, resourcePrefix, type StackOutputKey } from './names.js';
@@ -528,17 +528,19 @@ export class KeepwellAppStack extends Stack {
       threshold: REMINDER_LATENESS_ALARM_SECONDS,
       description: `A reminder went out more than ${REMINDER_LATENESS_ALARM_SECONDS / 60} minutes after it was due: Scheduler, dispatch or SES is behind (throttling, errors). Check dispatch's log group and \`keepwell outbox\`.`,
     });
-    const hour = { period: Duration.hours(1), statistic: 'Sum' };
     ops.add('DeliveryFailureRatio', {
-      metric: new cloudwatch.MathExpression({
-        expression: 'IF(settled > 0, 100 * failures / settled, 0)',
-        usingMetrics: { failures: deliveryMetric('DeliveryFailures', {}, hour), settled: deliveryMetric('DeliveriesSettled', {}, hour) },
-        period: Duration.hours(1),
-        label: 'Failed deliveries (% of settled)',
-      }),
+      metric: failureRatio({}, 'Failed deliveries (% of settled)'),
       threshold: DELIVERY_FAILURE_ALARM_PERCENT,
       description: `More than ${DELIVERY_FAILURE_ALARM_PERCENT}% of the messages settled in the last hour failed. \`keepwell outbox --since 1h\` lists them with their reasons.`,
     });
+    // Per kind too: a kind that fails outright must not hide behind a busy one.
+    for (const kind of DISPATCHED_KINDS) {
+      ops.add(`${functionConstructId(kind)}FailureRatio`, {
+        metric: failureRatio({ Kind: kind }, `Failed ${kind} deliveries (% of settled)`),
+        threshold: DELIVERY_FAILURE_ALARM_PERCENT,
+        description: `More than ${DELIVERY_FAILURE_ALARM_PERCENT}% of the ${kind} messages settled in the last hour failed. \`keepwell outbox --since 1h\` lists them with their reasons.`,
+      });
+    }
     ops.add('OutcomeUnknown', {
       metric: deliveryMetric('OutcomeUnknown', {}, { period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 0,
@@ -556,10 +558,32 @@ function deliveryMetric(metricName: string, dimensions: Record<string, string>, 
   return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: DISPATCH_METRICS_SERVICE, ...dimensions }, ...options });
 }
 
-/** The dashboard's delivery graphs: outcomes and lateness for each kind dispatch sends. */
+/** The kinds dispatch sends, each with its own failure-ratio alarm and graphs. */
+const DISPATCHED_KINDS = ['reminder', 'check-in', 'maintenance-nudge'] as const;
+
+/**
+ * Failed as a percentage of settled over an hour (0 when nothing settled), across kinds or for
+ * one. `idSuffix` keeps the ids apart when one graph draws several.
+ */
+function failureRatio(dimensions: Record<string, string>, label: string, idSuffix = ''): cloudwatch.MathExpression {
+  const hour = { period: Duration.hours(1), statistic: 'Sum' };
+  const [failures, settled] = [`failures${idSuffix}`, `settled${idSuffix}`];
+  return new cloudwatch.MathExpression({
+    expression: `IF(${settled} > 0, 100 * ${failures} / ${settled}, 0)`,
+    usingMetrics: { [failures]: deliveryMetric('DeliveryFailures', dimensions, hour), [settled]: deliveryMetric('DeliveriesSettled', dimensions, hour) },
+    period: Duration.hours(1),
+    label,
+  });
+}
+
+/** The dashboard's delivery graphs: outcomes and lateness for each kind dispatch sends, and the red-flag alert's delay. */
 function deliveryWidgets(): cloudwatch.IWidget[] {
   const hour = { period: Duration.hours(1), statistic: 'Sum' };
-  const kinds = ['reminder', 'check-in', 'maintenance-nudge'];
+  const kinds = DISPATCHED_KINDS;
+  // The web function reports it: the therapist alert's send time minus the check-in's answer time.
+  const alertDelay = (statistic: string) => new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE, metricName: 'SendLateness', dimensionsMap: { service: WEB_METRICS_SERVICE, Kind: 'therapist-alert' }, period: Duration.minutes(5), statistic, label: `red-flag alert ${statistic}`,
+  });
   return [
     new cloudwatch.GraphWidget({
       title: 'Emails sent by kind',
@@ -575,6 +599,16 @@ function deliveryWidgets(): cloudwatch.IWidget[] {
     new cloudwatch.GraphWidget({
       title: 'Lateness (seconds after due)',
       left: kinds.map((kind) => deliveryMetric('SendLateness', { Kind: kind }, { period: Duration.minutes(5), statistic: 'p99' }).with({ label: `${kind} p99` })),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Red-flag alert delay (seconds after the answers)',
+      left: [alertDelay('p99'), alertDelay('Maximum')],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Failed deliveries by kind (% of settled, hourly)',
+      left: kinds.map((kind, i) => failureRatio({ Kind: kind }, kind, `_${i}`)),
       width: 12,
     }),
   ];

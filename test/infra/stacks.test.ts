@@ -552,6 +552,9 @@ describe('alarms', () => {
     'WebServerErrors',
     'ReminderLate',
     'DeliveryFailureRatio',
+    'ReminderFailureRatio',
+    'CheckInFailureRatio',
+    'MaintenanceNudgeFailureRatio',
     'OutcomeUnknown',
   ].map((name) => `keepwell-dev-${name}`);
 
@@ -601,6 +604,31 @@ describe('alarms', () => {
         Match.objectLike({ Id: 'settled', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled' }) }) }),
       ]),
     });
+  });
+
+  it.each([['ReminderFailureRatio', 'reminder'], ['CheckInFailureRatio', 'check-in'], ['MaintenanceNudgeFailureRatio', 'maintenance-nudge']])('%s: more than 1%% of an hour\'s settled %s messages failed', (name, kind) => {
+    const byKind = [{ Name: 'Kind', Value: kind }, { Name: 'service', Value: 'keepwell-dispatch' }];
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `keepwell-dev-${name}`,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(settled > 0, 100 * failures / settled, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'failures', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: byKind }) }) }),
+        Match.objectLike({ Id: 'settled', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled', Dimensions: byKind }) }) }),
+      ]),
+    });
+  });
+
+  it('graphs the red-flag alert\'s delay, from the web function\'s embedded metrics, and each kind\'s failure ratio', () => {
+    const [dashboard] = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    expect(body).toContain('Red-flag alert delay (seconds after the answers)');
+    // The metric array as CloudWatch reads it: namespace, name, then dimension pairs.
+    expect(body).toContain(JSON.stringify(['Keepwell', 'SendLateness', 'Kind', 'therapist-alert', 'service', 'keepwell-web']).replace(/"/g, '\\"').slice(1, -1));
+    expect(body).toContain('red-flag alert p99');
+    expect(body).toContain('Failed deliveries by kind (% of settled, hourly)');
   });
 
   it('alarms on any message whose outcome is unknown', () => {
