@@ -241,6 +241,7 @@ export class KeepwellAppStack extends Stack {
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
+        FAILED_INVOCATIONS_URL: this.failedInvocations.queueUrl,
       },
       grants: {
         table: grantTable,
@@ -290,6 +291,9 @@ export class KeepwellAppStack extends Stack {
               conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
             }));
           }
+        },
+        'dead-letters:send': (target: Grantee) => {
+          this.failedInvocations.grantSendMessages(target.function);
         },
         // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
         'intake-secrets:read': (target: Grantee) => {

@@ -36,7 +36,9 @@ export type Permission =
   | 'ses:send'
   | 'token-key:read'
   /** Read the intake sources' webhook secrets: exactly the SSM parameters the stage config names. */
-  | 'intake-secrets:read';
+  | 'intake-secrets:read'
+  /** Send its own dead letters (ids only) to the failed-invocations queue. */
+  | 'dead-letters:send';
 
 /**
  * DynamoDB item actions a function's code may call (TransactWriteItems is authorized as the Put,
@@ -146,8 +148,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/ses-events/handler.ts',
     description: 'Suppresses bounced and complaining addresses and records deliveries',
     trigger: { kind: 'ses-events' },
-    environment: [...TABLE],
-    permissions: ['table'],
+    // A failed event leaves only its ids in the failed-invocations queue (handle-ses-event.ts deadLetterOf).
+    environment: [...TABLE, 'FAILED_INVOCATIONS_URL'],
+    permissions: ['table', 'dead-letters:send'],
     // suppressByEmail (Get of the address lookup, Update of the client), recordDelivery (Update).
     table: { actions: ['GetItem', 'UpdateItem'], indexes: [] },
     memoryMb: 256,

@@ -20,6 +20,7 @@ export const ENV_NEEDS: Readonly<Record<EnvName, readonly Permission[]>> = {
   CONFIGURATION_SET: ['ses:send'],
   TOKEN_KEY_PARAMETER: ['token-key:read'],
   INTAKE_CONFIG: [],
+  FAILED_INVOCATIONS_URL: ['dead-letters:send'],
 };
 
 /** The variables each permission is useless without. */
@@ -29,6 +30,7 @@ export const PERMISSION_NEEDS: Readonly<Record<Permission, readonly EnvName[]>> 
   'ses:send': ['CONFIGURATION_SET', 'CLINIC_CONFIG'],
   'token-key:read': ['TOKEN_KEY_PARAMETER'],
   'intake-secrets:read': ['INTAKE_CONFIG'],
+  'dead-letters:send': ['FAILED_INVOCATIONS_URL'],
 };
 
 export class ManifestError extends Error {

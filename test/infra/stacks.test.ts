@@ -532,6 +532,15 @@ describe('SES', () => {
     });
   });
 
+  it('lets ses-events send its own dead letters (ids only) to the failed-invocations queue, and no other queue', () => {
+    const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'ses-events')];
+    const sends = functionStatements(dev.appTemplate, 'ses-events').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+
+    expect((fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({ Ref: queueId(dev, 'FailedInvocations') });
+    // Its own letters and Lambda's on-failure destination share one statement: the same queue.
+    expect(sends.map((s) => s.Resource)).toEqual([getAtt(queueId(dev, 'FailedInvocations'))]);
+  });
+
   it('verifies the sender address in dev, and the sender domain (with its DKIM records as outputs) in prod', () => {
     dev.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'reminders@dev.harbour-massage.example' });
     prod.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'harbour-massage.example' });
