@@ -46,6 +46,11 @@ describe('stage configuration in cdk.json', () => {
     expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key' });
   });
 
+  it('lets nobody but the functions use the data keys unless the stage names operator roles', () => {
+    expect(loadStageConfig(stages, 'dev').operatorRoleArns).toEqual([]);
+    expect(loadStageConfig(devWith(['operatorRoleArns'], ['arn:aws:iam::123456789012:role/keepwell-ops']), 'dev').operatorRoleArns).toEqual(['arn:aws:iam::123456789012:role/keepwell-ops']);
+  });
+
   it('picks dev when no stage is given', () => {
     expect(DEFAULT_STAGE).toBe('dev');
     expect(loadStageConfig(stages).stage).toBe('dev');
@@ -89,6 +94,7 @@ describe('stage configuration in cdk.json', () => {
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
+    { path: ['operatorRoleArns'], value: ['arn:aws:iam::123456789012:user/ops'], expected: 'stages.dev.operatorRoleArns.0: must be an IAM role ARN' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
   ])('rejects $path = $value with the path and the reason', ({ path, value, expected }) => {
     const error = errorOf(() => loadStageConfig(devWith(path, value), 'dev'));
