@@ -18,6 +18,8 @@ const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const SSM_PARAMETER_NAME = /^(\/[A-Za-z0-9_.-]+){1,15}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+const US_EAST_1_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
 const stageSchema = z
@@ -52,6 +54,15 @@ const stageSchema = z
       /** The customer-managed KMS key the SecureString is encrypted with; omit for the AWS managed key alias/aws/ssm. */
       kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
     }).strict().optional(),
+    /** CloudFront and AWS WAF in front of the page API: a per-address rate limit, and the pages' security headers on every answer. */
+    waf: z.object({
+      /** Requests one address (IP) may send in any 5 minutes before WAF answers 429. */
+      requestsPer5Minutes: z.number().int('must be a whole number').min(10, 'must be at least 10 (the WAF minimum)').max(2_000_000_000, 'must be at most 2000000000'),
+      /** The ACM certificate for baseUrl's host, in us-east-1 (CloudFront's region); required with customDomain. */
+      certificateArn: z.string().regex(US_EAST_1_CERTIFICATE_ARN, 'must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from there)').optional(),
+    }).strict().optional(),
+    /** IAM roles that run the `keepwell` CLI against this stage: they may use the table and queue keys. */
+    operatorRoleArns: z.array(z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)')).max(20, 'must list at most 20 roles').optional(),
     /** How far ahead reconcile heals missing message schedules. */
     reconcileLookAheadHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(24 * 30, 'must be at most 720 (30 days)'),
     /** Booking systems that post webhooks to /intake/<source>, and how their bookings map (docs/INTEGRATIONS.md). */
@@ -63,6 +74,12 @@ const stageSchema = z
     const address = email.toLowerCase();
     if (identity !== address && address.split('@')[1] !== identity) {
       ctx.addIssue({ code: 'custom', path: ['sender', 'identity'], message: `must be the sender address "${email}" or its domain "${address.split('@')[1]}"` });
+    }
+    if (stage.waf && (stage.account === undefined || stage.region === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['waf'], message: 'needs account and region set: the web ACL lives in us-east-1 and the app stack reads it across regions' });
+    }
+    if (stage.waf && stage.customDomain && stage.waf.certificateArn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waf', 'certificateArn'], message: 'is required with customDomain: CloudFront serves baseUrl\'s host with a us-east-1 certificate' });
     }
     if (stage.customDomain && stage.baseUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'is required when customDomain is set (its host is the domain name)' });
@@ -85,6 +102,10 @@ export interface StageConfig {
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly api: { readonly throttleRate: number; readonly throttleBurst: number };
   readonly reconcileLookAheadHours: number;
+  /** CloudFront and WAF in front of the page API, when the stage asks for them. */
+  readonly waf?: { readonly requestsPer5Minutes: number; readonly certificateArn?: string };
+  /** Roles that run the CLI against this stage (table and queue keys); empty: none. */
+  readonly operatorRoleArns: readonly string[];
   /** Where the link-token key is: an SSM SecureString parameter, and its key when not alias/aws/ssm. */
   readonly tokenKey: { readonly parameter: string; readonly kmsKeyArn?: string };
   /** The intake sources with their secret parameters named, and their mappings. */
@@ -144,6 +165,8 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
     logRetentionDays: value.logRetentionDays as StageConfig['logRetentionDays'],
     api: value.api,
     reconcileLookAheadHours: value.reconcileLookAheadHours,
+    operatorRoleArns: value.operatorRoleArns ?? [],
+    ...(value.waf ? { waf: { requestsPer5Minutes: value.waf.requestsPer5Minutes, ...(value.waf.certificateArn ? { certificateArn: value.waf.certificateArn } : {}) } } : {}),
     tokenKey: {
       parameter: value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage),
       ...(value.tokenKey?.kmsKeyArn ? { kmsKeyArn: value.tokenKey.kmsKeyArn } : {}),

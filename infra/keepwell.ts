@@ -10,6 +10,7 @@ import { MissingEntryError, missingEntries } from './constructs/keepwell-functio
 import { DEFAULT_STAGE, loadStageConfig, type StageConfig } from './config.js';
 import { stackNames } from './names.js';
 import { addNagChecks } from './nag.js';
+import { KeepwellEdgeStack } from './edge-stack.js';
 import { KeepwellDataStack } from './stateful-stack.js';
 import { KeepwellAppStack, type KeepwellAppStackProps } from './stateless-stack.js';
 import { FUNCTIONS } from './topology.js';
@@ -34,6 +35,8 @@ export interface KeepwellStacks {
   readonly config: StageConfig;
   readonly data: KeepwellDataStack;
   readonly app: KeepwellAppStack;
+  /** The WAF web ACL's stack (us-east-1), when the stage has the `waf` option. */
+  readonly edge?: KeepwellEdgeStack;
 }
 
 export function buildKeepwell(app: App, options: BuildOptions = {}): KeepwellStacks {
@@ -50,20 +53,34 @@ export function buildKeepwell(app: App, options: BuildOptions = {}): KeepwellSta
     ...(env ? { env } : {}),
     description: `Keepwell (${stage}): the table, its backups and the data key; retained on delete`,
     terminationProtection: true,
+    stage,
+    operatorRoleArns: config.operatorRoleArns,
   });
+  const edge = config.waf
+    ? new KeepwellEdgeStack(app, names.edge, {
+        env: { ...(config.account ? { account: config.account } : {}), region: 'us-east-1' },
+        description: `Keepwell (${stage}): the WAF web ACL in front of the page API`,
+        crossRegionReferences: true,
+        namePrefix: `keepwell-${stage}`,
+        requestsPer5Minutes: config.waf.requestsPer5Minutes,
+      })
+    : undefined;
   const stateless = new KeepwellAppStack(app, names.stateless, {
     ...(env ? { env } : {}),
+    ...(edge ? { crossRegionReferences: true, webAclArn: edge.webAcl.attrArn } : {}),
     description: `Keepwell (${stage}): functions, schedules, queues, page API, SES configuration and alarms`,
     config,
     table: data.table,
+    tableKey: data.tableKey,
     dataKey: data.dataKey,
     projectRoot: PROJECT_ROOT,
     ...(options.codeFor ? { codeFor: options.codeFor } : {}),
   });
   stateless.addStackDependency(data);
+  if (edge) stateless.addStackDependency(edge);
 
   Tags.of(app).add('project', 'keepwell');
   Tags.of(app).add('stage', stage);
   addNagChecks(app);
-  return { config, data, app: stateless };
+  return { config, data, app: stateless, ...(edge ? { edge } : {}) };
 }

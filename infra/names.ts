@@ -8,15 +8,25 @@ export interface StackNames {
   readonly stateful: string;
   /** Functions, schedules, queues, the page API, SES configuration and alarms. */
   readonly stateless: string;
+  /** The WAF web ACL in us-east-1, for a stage with the `waf` option. */
+  readonly edge: string;
 }
 
 export function stackNames(stage: string): StackNames {
-  return { stateful: `keepwell-${stage}-data`, stateless: `keepwell-${stage}-app` };
+  return { stateful: `keepwell-${stage}-data`, stateless: `keepwell-${stage}-app`, edge: `keepwell-${stage}-edge` };
 }
 
 /** Prefix of every name this stage creates in a shared account (schedule group, config set, dispatch). */
 export function resourcePrefix(stage: string): string {
   return `keepwell-${stage}`;
+}
+
+/**
+ * The fixed name of a function's role. The data stack's table key names the roles allowed to use
+ * it by ARN, before the app stack (which depends on it) creates them: a name both stacks can spell.
+ */
+export function functionRoleName(stage: string, functionName: string): string {
+  return `${resourcePrefix(stage)}-${functionName}`;
 }
 
 /**

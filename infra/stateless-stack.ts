@@ -8,44 +8,48 @@
  *   schedules target and to send to the schedule dead-letter queue;
  * - two dead-letter queues: one for schedules Scheduler could not deliver, one for invocations
  *   that failed after Lambda's or EventBridge's retries (async on-failure, stream on-failure);
- * - the SES sending identity and configuration set, whose events reach `ses-events` through the
- *   default event bus;
+ * - the SES sending identity and configuration set, whose events reach `ses-events` through a
+ *   topic of their own (SES publishes to no event bus but the account's default one, which every
+ *   rule in the account can read);
+ * - the queue key: the dead-letter queues and that topic, usable by the roles and services that
+ *   send to or read them, each named in its policy;
  * - the alarms, their topic and a dashboard; the outputs the CLI reads.
  */
-import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Token, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SnsEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ALL_INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
+import { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
+import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
+import { FrontDoor } from './constructs/front-door.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
-import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE } from '../shared/adapters/metrics/names.js';
+import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE, WEB_METRICS_SERVICE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
-import { functionConstructId, resourcePrefix, type StackOutputKey } from './names.js';
+import { SECURITY_HEADERS } from '../shared/web/http.js';
+import { functionConstructId, functionRoleName, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
 import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
-/** The SES events ses-events handles, as EventBridge detail-types. */
-export const SES_EVENT_DETAIL_TYPES = ['Email Bounced', 'Email Complaint Received', 'Email Delivered', 'Email Rejected', 'Email Delivery Delayed'] as const;
+/** The SES events ses-events handles, as the configuration set names them. */
+export const SES_EVENT_TYPES = [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY, ses.EmailSendingEvent.REJECT, ses.EmailSendingEvent.DELIVERY_DELAY] as const;
 
-/** Item reads and index queries; TransactGetItems is authorized as GetItem. */
-export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'] as const;
-/** Item writes; TransactWriteItems is authorized as the Put/Update/Delete/ConditionCheck it contains. */
-export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
+/** What a function's role may do with the table key, and only through DynamoDB. */
+const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
 
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
 export const RECURRING_RETRY = { retryAttempts: RECURRING_RETRY_POLICY.MaximumRetryAttempts, maxEventAge: Duration.seconds(RECURRING_RETRY_POLICY.MaximumEventAgeInSeconds) } as const;
@@ -61,10 +65,17 @@ export interface KeepwellAppStackProps extends StackProps {
   readonly config: StageConfig;
   /** The table, with its stream, from the stateful stack. */
   readonly table: dynamodb.ITable;
+  /** The table's key, from the stateful stack (its policy there names the function roles). */
+  readonly tableKey: kms.IKey;
   /** The customer-managed key for log groups and the alarm topic, from the stateful stack. */
   readonly dataKey: kms.IKey;
   /** Absolute path of the project root; the manifest's entries are relative to it. */
   readonly projectRoot: string;
+  /**
+   * The WAF web ACL (us-east-1) for CloudFront in front of the page API.
+   * @default - no CloudFront: the page API answers directly
+   */
+  readonly webAclArn?: string;
   /**
    * Pre-built code per function instead of bundling its entry (template tests, which would
    * otherwise bundle six functions per synth).
@@ -86,6 +97,11 @@ export { recurringInput };
 
 const ASYNC_TRIGGERS: ReadonlySet<Trigger['kind']> = new Set(['message-schedules', 'recurring', 'ses-events']);
 
+/** A region or account as cdk-nag spells it in a finding: the literal when the stage pins it, else `<AWS::…>`. */
+function nagToken(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
+}
+
 /** The logical id a resource's `GetAtt` shows up under in cdk-nag findings. */
 function logicalIdOf(construct: Construct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
@@ -97,16 +113,28 @@ export class KeepwellAppStack extends Stack {
   readonly schedulerRole: iam.Role;
   readonly scheduleDlq: sqs.Queue;
   readonly failedInvocations: sqs.Queue;
+  readonly queueKey: kms.Key;
+  /** The table as this stack refers to it (by ARN and stream ARN, without its key). */
+  private readonly table: dynamodb.ITable;
+  readonly sesEvents: sns.Topic;
   readonly configurationSet: ses.ConfigurationSet;
   readonly senderIdentity: ses.EmailIdentity;
   readonly webApi: WebApi;
+  /** CloudFront and WAF in front of the page API, for a stage with the `waf` option. */
+  readonly frontDoor?: FrontDoor;
   readonly ops: OpsAlarms;
 
   constructor(scope: Construct, id: string, props: KeepwellAppStackProps) {
     super(scope, id, props);
-    const { config, table } = props;
+    const { config } = props;
+    // The table by ARN only: CDK's own grants on its key would add the whole account to the key
+    // policy in the data stack; the functions' key statements are written here instead.
+    const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', { tableArn: props.table.tableArn, ...(props.table.tableStreamArn ? { tableStreamArn: props.table.tableStreamArn } : {}) });
+    this.table = table;
     const prefix = resourcePrefix(config.stage);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.queueKey = restrictedKey(this, 'QueueKey', 'Keepwell: the dead-letter queues and the SES events topic');
 
     this.scheduleDlq = this.deadLetterQueue('ScheduleDlq', 'Schedules EventBridge Scheduler could not deliver after its retries; redrive with `keepwell dlq`.');
     this.failedInvocations = this.deadLetterQueue('FailedInvocations', 'Invocations that failed after all retries: async on-failure records and stream batches; redrive with `keepwell dlq`.');
@@ -135,16 +163,31 @@ export class KeepwellAppStack extends Stack {
       // Reminders name a clinic and a time: never send them in clear text between mail servers.
       tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
     });
-    this.configurationSet.addEventDestination('ToEventBridge', {
-      destination: ses.EventDestination.eventBus(events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
-      events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY, ses.EmailSendingEvent.REJECT, ses.EmailSendingEvent.DELIVERY_DELAY],
+    this.sesEvents = new sns.Topic(this, 'SesEventsTopic', {
+      displayName: `Keepwell SES events (${prefix})`,
+      masterKey: this.queueKey,
+      enforceSSL: true,
     });
+    this.configurationSet.addEventDestination('ToTopic', {
+      destination: ses.EventDestination.snsTopic(this.sesEvents),
+      events: [...SES_EVENT_TYPES],
+    });
+    const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
+    // SES encrypts what it publishes to the topic: only for this configuration set.
+    this.queueKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'SesPublishesEvents',
+      principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': configurationSetArn } },
+    }));
+    // `keepwell dlq list|redrive` reads the dead-letter queues.
+    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', { roleArns: config.operatorRoleArns, service: 'sqs', actions: ['kms:Decrypt', 'kms:DescribeKey'] });
     const identity = config.sender.identity;
     this.senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
       identity: identity.includes('@') ? ses.Identity.email(identity) : ses.Identity.domain(identity),
       configurationSet: this.configurationSet,
     });
-    const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
 
     this.webApi = new WebApi(this, 'PageApi', {
       apiName: prefix,
@@ -152,18 +195,41 @@ export class KeepwellAppStack extends Stack {
       throttleBurst: config.api.throttleBurst,
       logRetention,
       logKey: props.dataKey,
-      ...(config.customDomain ? { customDomain: config.customDomain } : {}),
+      // Behind CloudFront the clinic's domain is CloudFront's, and the API keeps its own address as the origin.
+      ...(config.customDomain && !props.webAclArn ? { customDomain: config.customDomain } : {}),
     });
+    if (props.webAclArn) {
+      this.frontDoor = new FrontDoor(this, 'FrontDoor', {
+        originDomain: `${this.webApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+        webAclArn: props.webAclArn,
+        securityHeaders: SECURITY_HEADERS,
+        ...(config.customDomain && config.waf?.certificateArn ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } } : {}),
+      });
+    }
+    const webUrl = this.frontDoor?.url ?? this.webApi.url;
 
     // Dispatch creates deferral schedules that target itself: its ARN must exist before it does.
     const dispatchName = `${prefix}-dispatch`;
     const dispatchArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: dispatchName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const scheduleArns = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${groupName}/*` });
 
-    // The table and exactly its indexes (no `index/*`), and no Scan: every read is a key lookup or a query.
-    const tableResources = [table.tableArn, ...ALL_INDEXES.map((index) => `${table.tableArn}/index/${index.indexName}`)];
-    const grantTable = (target: Grantee, sid: string, actions: readonly string[]) =>
-      target.function.addToRolePolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: tableResources }));
+    // Exactly the item actions the function's store calls, on the table and the indexes it queries
+    // (no `index/*`, no Scan, no DescribeTable or batch writes): the manifest's `table` entry.
+    const grantTable = (target: Grantee, spec: FunctionSpec) => {
+      const access = spec.table;
+      if (!access) throw new Error(`function "${spec.name}": permission table without a table entry`);
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'UseTable',
+        actions: access.actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
+      }));
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'UseTableKey',
+        actions: TABLE_KEY_ACTIONS,
+        resources: [props.tableKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+      }));
+    };
     const wiring = {
       environment: {
         TABLE_NAME: table.tableName,
@@ -171,14 +237,14 @@ export class KeepwellAppStack extends Stack {
         SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
         DISPATCH_FUNCTION_ARN: dispatchArn,
         SCHEDULE_DLQ_ARN: this.scheduleDlq.queueArn,
-        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? this.webApi.url }),
+        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? webUrl }),
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
+        FAILED_INVOCATIONS_URL: this.failedInvocations.queueUrl,
       },
       grants: {
-        'table:read': (target: Grantee) => grantTable(target, 'ReadTable', TABLE_READ_ACTIONS),
-        'table:write': (target: Grantee) => grantTable(target, 'ReadWriteTable', [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]),
+        table: grantTable,
         'schedules:manage': (target: Grantee) => {
           const fn = target.function;
           // The group's name is a literal: make the function wait for the group to exist.
@@ -195,7 +261,7 @@ export class KeepwellAppStack extends Stack {
             resources: [this.schedulerRole.roleArn],
             conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
           }));
-          acknowledge(target, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`,
+          acknowledge(target, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagToken(this.region, 'AWS::Region')}:${nagToken(this.account, 'AWS::AccountId')}:schedule/${groupName}/*]`,
             'One-time message schedules are created at run time with names derived from message identities; the grant is limited to Keepwell\'s own schedule group.');
           acknowledge(target, 'AwsSolutions-IAM5[Resource::*]',
             'scheduler:ListSchedules supports no resource-level permission (Service Authorization Reference); the function lists only with GroupName set to Keepwell\'s group.');
@@ -205,6 +271,8 @@ export class KeepwellAppStack extends Stack {
             sid: 'SendAsClinic',
             actions: ['ses:SendEmail'],
             resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
+            // Only as the clinic's own address, even where the identity is the whole domain.
+            conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
           }));
         },
         // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
@@ -223,6 +291,9 @@ export class KeepwellAppStack extends Stack {
               conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
             }));
           }
+        },
+        'dead-letters:send': (target: Grantee) => {
+          this.failedInvocations.grantSendMessages(target.function);
         },
         // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
         'intake-secrets:read': (target: Grantee) => {
@@ -247,6 +318,7 @@ export class KeepwellAppStack extends Stack {
         logKey: props.dataKey,
         serviceName: `keepwell-${spec.name}`,
         ...(spec.name === 'dispatch' ? { functionName: dispatchName } : {}),
+        roleName: functionRoleName(config.stage, spec.name),
         ...(props.codeFor ? { code: props.codeFor(spec) } : {}),
         ...(isAsync ? { onFailure: new SqsDestination(this.failedInvocations), retryAttempts: ASYNC_RETRY_ATTEMPTS } : {}),
       });
@@ -261,8 +333,16 @@ export class KeepwellAppStack extends Stack {
     this.functions = functions;
 
     this.attachTriggers(props);
+    // Whoever sends to a dead-letter queue encrypts for it: the Scheduler role (schedule DLQ) and
+    // every function with an on-failure destination (asynchronous ones, and the stream's reader).
+    const senders = FUNCTIONS.filter((f) => ASYNC_TRIGGERS.has(f.trigger.kind) || f.trigger.kind === 'table-stream').map((f) => this.keepwellFunction(f.name).role.roleArn);
+    allowRolesThrough(this.queueKey, 'SendDeadLetters', { roleArns: [this.schedulerRole.roleArn, ...senders], service: 'sqs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'] });
     this.ops = this.addAlarms(prefix, props);
 
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      acknowledge(this, `AwsSolutions-IAM5[Action::${action}]`,
+        `CDK's SendMessages grant on a queue under a customer-managed key adds ${action} on that key's ARN alone (the queue key): what SQS calls to encrypt a message for its sender.`);
+    }
     acknowledge(this, 'HIPAA.Security-IAMNoInlinePolicy', 'Each role gets one CDK-generated policy, created with it and attached to it alone; its statements are the least-privilege grants asserted in test/infra.');
 
     const outputs: Record<StackOutputKey, { value: string; description: string }> = {
@@ -270,12 +350,15 @@ export class KeepwellAppStack extends Stack {
       ScheduleGroupName: { value: this.scheduleGroup.scheduleGroupName, description: 'The schedule group of every message and recurring schedule' },
       ScheduleDlqUrl: { value: this.scheduleDlq.queueUrl, description: 'Schedules Scheduler could not deliver' },
       FailedInvocationsQueueUrl: { value: this.failedInvocations.queueUrl, description: 'Invocations that failed after all retries' },
-      WebUrl: { value: config.baseUrl ?? this.webApi.url, description: 'The origin of the client pages' },
+      WebUrl: { value: config.baseUrl ?? webUrl, description: 'The origin of the client pages' },
       DispatchFunctionArn: { value: dispatchArn, description: 'The function the message schedules invoke' },
       SchedulerRoleArn: { value: this.schedulerRole.roleArn, description: 'The role message schedules run with (the CLI passes it when it recreates one)' },
       ConfigurationSetName: { value: this.configurationSet.configurationSetName, description: 'The SES configuration set every email is sent with' },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+    if (this.frontDoor && config.customDomain) {
+      new CfnOutput(this, 'WebDomainTarget', { value: this.frontDoor.distribution.distributionDomainName, description: `Point a CNAME (or alias) for ${config.customDomain.domainName} at this CloudFront domain` });
+    }
     if (this.webApi.domainTarget) {
       new CfnOutput(this, 'WebDomainTarget', { value: this.webApi.domainTarget, description: `Point a CNAME (or alias) for ${config.customDomain?.domainName} here` });
     }
@@ -288,7 +371,10 @@ export class KeepwellAppStack extends Stack {
 
   private deadLetterQueue(id: string, description: string): sqs.Queue {
     const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      // A data key serves many messages for a while: fewer KMS calls, the same key policy.
+      dataKeyReuse: Duration.hours(1),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
@@ -323,7 +409,7 @@ export class KeepwellAppStack extends Stack {
       const trigger = spec.trigger;
       switch (trigger.kind) {
         case 'table-stream':
-          fn.addEventSource(new DynamoEventSource(props.table, {
+          fn.addEventSource(new DynamoEventSource(this.table, {
             startingPosition: lambda.StartingPosition.TRIM_HORIZON,
             batchSize: trigger.batchSize,
             retryAttempts: trigger.maxRetries,
@@ -361,15 +447,8 @@ export class KeepwellAppStack extends Stack {
           pagesServed = true;
           break;
         case 'ses-events':
-          new events.Rule(this, 'SesEventsRule', {
-            description: "SES events of Keepwell's configuration set, for suppression and delivery records",
-            eventPattern: {
-              source: ['aws.ses'],
-              detailType: [...SES_EVENT_DETAIL_TYPES],
-              detail: { mail: { tags: { 'ses:configuration-set': [this.configurationSet.configurationSetName] } } },
-            },
-            targets: [new eventTargets.LambdaFunction(fn, { deadLetterQueue: this.failedInvocations, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
-          });
+          // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
+          fn.addEventSource(new SnsEventSource(this.sesEvents));
           break;
         case 'http-route':
           this.webApi.route(trigger.method, trigger.path, spec.name, fn);
@@ -453,17 +532,19 @@ export class KeepwellAppStack extends Stack {
       threshold: REMINDER_LATENESS_ALARM_SECONDS,
       description: `A reminder went out more than ${REMINDER_LATENESS_ALARM_SECONDS / 60} minutes after it was due: Scheduler, dispatch or SES is behind (throttling, errors). Check dispatch's log group and \`keepwell outbox\`.`,
     });
-    const hour = { period: Duration.hours(1), statistic: 'Sum' };
     ops.add('DeliveryFailureRatio', {
-      metric: new cloudwatch.MathExpression({
-        expression: 'IF(settled > 0, 100 * failures / settled, 0)',
-        usingMetrics: { failures: deliveryMetric('DeliveryFailures', {}, hour), settled: deliveryMetric('DeliveriesSettled', {}, hour) },
-        period: Duration.hours(1),
-        label: 'Failed deliveries (% of settled)',
-      }),
+      metric: failureRatio({}, 'Failed deliveries (% of settled)'),
       threshold: DELIVERY_FAILURE_ALARM_PERCENT,
       description: `More than ${DELIVERY_FAILURE_ALARM_PERCENT}% of the messages settled in the last hour failed. \`keepwell outbox --since 1h\` lists them with their reasons.`,
     });
+    // Per kind too: a kind that fails outright must not hide behind a busy one.
+    for (const kind of DISPATCHED_KINDS) {
+      ops.add(`${functionConstructId(kind)}FailureRatio`, {
+        metric: failureRatio({ Kind: kind }, `Failed ${kind} deliveries (% of settled)`),
+        threshold: DELIVERY_FAILURE_ALARM_PERCENT,
+        description: `More than ${DELIVERY_FAILURE_ALARM_PERCENT}% of the ${kind} messages settled in the last hour failed. \`keepwell outbox --since 1h\` lists them with their reasons.`,
+      });
+    }
     ops.add('OutcomeUnknown', {
       metric: deliveryMetric('OutcomeUnknown', {}, { period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 0,
@@ -481,10 +562,32 @@ function deliveryMetric(metricName: string, dimensions: Record<string, string>, 
   return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: DISPATCH_METRICS_SERVICE, ...dimensions }, ...options });
 }
 
-/** The dashboard's delivery graphs: outcomes and lateness for each kind dispatch sends. */
+/** The kinds dispatch sends, each with its own failure-ratio alarm and graphs. */
+const DISPATCHED_KINDS = ['reminder', 'check-in', 'maintenance-nudge'] as const;
+
+/**
+ * Failed as a percentage of settled over an hour (0 when nothing settled), across kinds or for
+ * one. `idSuffix` keeps the ids apart when one graph draws several.
+ */
+function failureRatio(dimensions: Record<string, string>, label: string, idSuffix = ''): cloudwatch.MathExpression {
+  const hour = { period: Duration.hours(1), statistic: 'Sum' };
+  const [failures, settled] = [`failures${idSuffix}`, `settled${idSuffix}`];
+  return new cloudwatch.MathExpression({
+    expression: `IF(${settled} > 0, 100 * ${failures} / ${settled}, 0)`,
+    usingMetrics: { [failures]: deliveryMetric('DeliveryFailures', dimensions, hour), [settled]: deliveryMetric('DeliveriesSettled', dimensions, hour) },
+    period: Duration.hours(1),
+    label,
+  });
+}
+
+/** The dashboard's delivery graphs: outcomes and lateness for each kind dispatch sends, and the red-flag alert's delay. */
 function deliveryWidgets(): cloudwatch.IWidget[] {
   const hour = { period: Duration.hours(1), statistic: 'Sum' };
-  const kinds = ['reminder', 'check-in', 'maintenance-nudge'];
+  const kinds = DISPATCHED_KINDS;
+  // The web function reports it: the therapist alert's send time minus the check-in's answer time.
+  const alertDelay = (statistic: string) => new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE, metricName: 'SendLateness', dimensionsMap: { service: WEB_METRICS_SERVICE, Kind: 'therapist-alert' }, period: Duration.minutes(5), statistic, label: `red-flag alert ${statistic}`,
+  });
   return [
     new cloudwatch.GraphWidget({
       title: 'Emails sent by kind',
@@ -500,6 +603,16 @@ function deliveryWidgets(): cloudwatch.IWidget[] {
     new cloudwatch.GraphWidget({
       title: 'Lateness (seconds after due)',
       left: kinds.map((kind) => deliveryMetric('SendLateness', { Kind: kind }, { period: Duration.minutes(5), statistic: 'p99' }).with({ label: `${kind} p99` })),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Red-flag alert delay (seconds after the answers)',
+      left: [alertDelay('p99'), alertDelay('Maximum')],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Failed deliveries by kind (% of settled, hourly)',
+      left: kinds.map((kind, i) => failureRatio({ Kind: kind }, kind, `_${i}`)),
       width: 12,
     }),
   ];

@@ -4,6 +4,7 @@
  * this list, so what runs on a laptop is what is deployed. Pure data: no CDK imports here.
  */
 import type { EnvName } from '../shared/config/env.js';
+import type { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 
 export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake' | 'intake-feeds';
 
@@ -22,20 +23,35 @@ export type Trigger =
   | { readonly kind: 'recurring'; readonly scheduleName: string; readonly expression: string; readonly timezone: string }
   /** The public HTTP API for the client pages. */
   | { readonly kind: 'http-api' }
-  /** SES configuration-set events through EventBridge. */
+  /** SES configuration-set events, from the topic SES publishes them to. */
   | { readonly kind: 'ses-events' }
   /** One route of the HTTP API, ahead of the pages' catch-all (`path` in API Gateway's `{param}` syntax). */
   | { readonly kind: 'http-route'; readonly method: 'POST'; readonly path: string };
 
 export type Permission =
-  | 'table:read'
-  | 'table:write'
+  /** The item actions and indexes the function's `table` entry lists, and nothing else. */
+  | 'table'
   /** Create, update, get, delete and list schedules in Keepwell's group, and pass the Scheduler role. */
   | 'schedules:manage'
   | 'ses:send'
   | 'token-key:read'
   /** Read the intake sources' webhook secrets: exactly the SSM parameters the stage config names. */
-  | 'intake-secrets:read';
+  | 'intake-secrets:read'
+  /** Send its own dead letters (ids only) to the failed-invocations queue. */
+  | 'dead-letters:send';
+
+/**
+ * DynamoDB item actions a function's code may call (TransactWriteItems is authorized as the Put,
+ * Update, Delete and ConditionCheck it holds; TransactGetItems as GetItem). Scan is not one of them.
+ */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem';
+
+/** Exactly what a function does with the table: the actions its store calls, and the indexes it queries. */
+export interface TableAccess {
+  readonly actions: readonly TableAction[];
+  /** Indexes (table-definition.ts INDEXES) the function queries; none: only the table's own keys. */
+  readonly indexes: readonly (keyof typeof INDEXES)[];
+}
 
 export interface FunctionSpec {
   readonly name: FunctionName;
@@ -44,6 +60,8 @@ export interface FunctionSpec {
   readonly trigger: Trigger;
   readonly environment: readonly EnvName[];
   readonly permissions: readonly Permission[];
+  /** With the `table` permission: which actions and indexes, from the store methods its use cases call. */
+  readonly table?: TableAccess;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   /** Package files the code reads at run time, shipped beside the bundle (by module path). */
@@ -62,7 +80,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: { kind: 'table-stream', batchSize: 50, maxRetries: 5, itemTypes: ['session', 'plan', 'client'] },
     environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
     // Writes the plan's next maintenance action and records reminders a late booking made moot.
-    permissions: ['table:read', 'table:write', 'schedules:manage'],
+    permissions: ['table', 'schedules:manage'],
+    // getClientBundle (Query of the client's partition), ledger get / markSkipped (Get, Put),
+    // clearSkip (Delete of a lifted skip), setMaintenanceMark (Update).
+    table: { actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 60,
   },
@@ -72,7 +93,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Builds and sends one reminder, check-in or nudge, exactly once',
     trigger: { kind: 'message-schedules' },
     environment: [...TABLE, ...MAIL, ...SCHEDULES, 'TOKEN_KEY_PARAMETER'],
-    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read', 'schedules:manage'],
+    permissions: ['table', 'ses:send', 'token-key:read', 'schedules:manage'],
+    // getMessageContext (BatchGet), ledger get / claim / holdDayCap / markSkipped (Get, Put),
+    // markSent / markFailed / release / settleSkipped (Update).
+    table: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 30,
   },
@@ -82,7 +106,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Heals missing schedules in the look-ahead window and finds maintenance due',
     trigger: { kind: 'recurring', scheduleName: 'keepwell-reconcile', expression: 'rate(1 hour)', timezone: 'UTC' },
     environment: [...TABLE, ...SCHEDULES, 'CLINIC_CONFIG'],
-    permissions: ['table:read', 'table:write', 'schedules:manage'],
+    permissions: ['table', 'schedules:manage'],
+    // sessionsStartingBetween (byDay), plansNeedingMaintenanceAction (maintenance), getClientBundle
+    // (Query), getMessageContext (BatchGet), ledger get (Get), setMaintenanceMark (Update).
+    table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'UpdateItem'], indexes: ['byDay', 'maintenance'] },
     memoryMb: 512,
     timeoutSeconds: 300,
   },
@@ -93,7 +120,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: { kind: 'recurring', scheduleName: 'keepwell-summary', expression: 'cron(0/15 * * * ? *)', timezone: 'UTC' },
     // The token key signs each client row's "Adjust plan" link.
     environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
-    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],
+    permissions: ['table', 'ses:send', 'token-key:read'],
+    // listTherapists (byDay), therapistActivity / therapistPlans (byTherapist), getClientBundle
+    // (Query), getClient and ledger get (Get), claim (Put), markSent / markFailed / release /
+    // settleSkipped (Update).
+    table: { actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], indexes: ['byDay', 'byTherapist'] },
     memoryMb: 1024,
     timeoutSeconds: 300,
     // The trend charts' rasteriser (shared/email/chart.ts).
@@ -105,7 +136,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
     trigger: { kind: 'http-api' },
     environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
-    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],
+    permissions: ['table', 'ses:send', 'token-key:read'],
+    // getClient / getTherapist / isConsumed (Get), getMessageContext (BatchGet), getClientBundle
+    // (Query), consume and the check-in, request and alert claims (Put), confirmations,
+    // preferences and ledger settles (Update).
+    table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 10,
   },
@@ -114,8 +149,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/ses-events/handler.ts',
     description: 'Suppresses bounced and complaining addresses and records deliveries',
     trigger: { kind: 'ses-events' },
-    environment: [...TABLE],
-    permissions: ['table:read', 'table:write'],
+    // A failed event leaves only its ids in the failed-invocations queue (handle-ses-event.ts deadLetterOf).
+    environment: [...TABLE, 'FAILED_INVOCATIONS_URL'],
+    permissions: ['table', 'dead-letters:send'],
+    // suppressByEmail (Get of the address lookup, Update of the client), recordDelivery (Update).
+    table: { actions: ['GetItem', 'UpdateItem'], indexes: [] },
     memoryMb: 256,
     timeoutSeconds: 30,
   },
@@ -125,7 +163,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: "Turns booking systems' signed webhooks into bookings, moves and cancellations",
     trigger: { kind: 'http-route', method: 'POST', path: '/intake/{source}' },
     environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
-    permissions: ['table:read', 'table:write', 'intake-secrets:read'],
+    permissions: ['table', 'intake-secrets:read'],
+    // loadIntakeState (BatchGet, Query of the client's partition), commitIntake (a transaction
+    // of Puts), recordIntakeDelivery (Put).
+    table: { actions: ['BatchGetItem', 'Query', 'PutItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 10,
   },
@@ -135,7 +176,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: "Polls the clinic's iCalendar feeds and applies new, moved and cancelled bookings",
     trigger: { kind: 'recurring', scheduleName: 'keepwell-intake-feeds', expression: 'rate(15 minutes)', timezone: 'UTC' },
     environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
-    permissions: ['table:read', 'table:write'],
+    permissions: ['table'],
+    // getFeedState (Get), putFeedState (Put), and intake's loadIntakeState / commitIntake /
+    // recordIntakeDelivery (BatchGet, Query, Put).
+    table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 120,
   },

@@ -11,7 +11,7 @@ import type { FunctionSpec, Permission } from './topology.js';
 
 /** The permissions that make each variable usable (any one of them). `[]`: plain configuration. */
 export const ENV_NEEDS: Readonly<Record<EnvName, readonly Permission[]>> = {
-  TABLE_NAME: ['table:read', 'table:write'],
+  TABLE_NAME: ['table'],
   SCHEDULE_GROUP: ['schedules:manage'],
   SCHEDULER_ROLE_ARN: ['schedules:manage'],
   DISPATCH_FUNCTION_ARN: ['schedules:manage'],
@@ -20,16 +20,17 @@ export const ENV_NEEDS: Readonly<Record<EnvName, readonly Permission[]>> = {
   CONFIGURATION_SET: ['ses:send'],
   TOKEN_KEY_PARAMETER: ['token-key:read'],
   INTAKE_CONFIG: [],
+  FAILED_INVOCATIONS_URL: ['dead-letters:send'],
 };
 
 /** The variables each permission is useless without. */
 export const PERMISSION_NEEDS: Readonly<Record<Permission, readonly EnvName[]>> = {
-  'table:read': ['TABLE_NAME'],
-  'table:write': ['TABLE_NAME'],
+  table: ['TABLE_NAME'],
   'schedules:manage': ['SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'DISPATCH_FUNCTION_ARN', 'SCHEDULE_DLQ_ARN'],
   'ses:send': ['CONFIGURATION_SET', 'CLINIC_CONFIG'],
   'token-key:read': ['TOKEN_KEY_PARAMETER'],
   'intake-secrets:read': ['INTAKE_CONFIG'],
+  'dead-letters:send': ['FAILED_INVOCATIONS_URL'],
 };
 
 export class ManifestError extends Error {
@@ -49,6 +50,9 @@ export function manifestProblems(spec: FunctionSpec): string[] {
     const missing = PERMISSION_NEEDS[permission].filter((n) => !spec.environment.includes(n));
     if (missing.length > 0) problems.push(`${spec.name}: permission ${permission} needs environment ${missing.join(', ')}`);
   }
+  const usesTable = spec.permissions.includes('table');
+  if (usesTable && (!spec.table || spec.table.actions.length === 0)) problems.push(`${spec.name}: permission table needs a table entry listing its actions`);
+  if (!usesTable && spec.table) problems.push(`${spec.name}: a table entry needs permission table`);
   return problems;
 }
 
@@ -60,8 +64,8 @@ export interface Grantee extends IConstruct {
 export interface Wiring {
   /** The value of every variable a function may be given. */
   readonly environment: Readonly<Record<EnvName, string>>;
-  /** How each permission is granted. `table:read` is skipped when `table:write` (read + write) is granted. */
-  readonly grants: Readonly<Record<Permission, (fn: Grantee) => void>>;
+  /** How each permission is granted (`table` from the spec's own `table` entry). */
+  readonly grants: Readonly<Record<Permission, (fn: Grantee, spec: FunctionSpec) => void>>;
 }
 
 /** Sets the function's variables and grants its permissions, after checking the manifest entry. */
@@ -69,8 +73,5 @@ export function wireFunction(target: Grantee, spec: FunctionSpec, wiring: Wiring
   const problems = manifestProblems(spec);
   if (problems.length > 0) throw new ManifestError(`infra/topology.ts is inconsistent:\n  - ${problems.join('\n  - ')}`);
   for (const name of spec.environment) target.function.addEnvironment(name, wiring.environment[name]);
-  for (const permission of new Set(spec.permissions)) {
-    if (permission === 'table:read' && spec.permissions.includes('table:write')) continue;
-    wiring.grants[permission](target);
-  }
+  for (const permission of new Set(spec.permissions)) wiring.grants[permission](target, spec);
 }

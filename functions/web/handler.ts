@@ -7,6 +7,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
 import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
+import { PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
+import { WEB_METRICS_SERVICE } from '../../shared/adapters/metrics/names.js';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
 import { clinicFromEnv } from '../../shared/config/clinic.js';
@@ -66,6 +68,7 @@ async function depsFromEnv(): Promise<WebDeps> {
     signer: await tokenSignerFromEnv(),
     clock: systemClock,
     log: new Logger({ serviceName: 'keepwell-web' }),
+    metrics: new PowertoolsDeliveryMetrics(WEB_METRICS_SERVICE),
   };
 }
 

@@ -53,6 +53,11 @@ export interface KeepwellFunctionProps {
    */
   readonly functionName?: string;
   /**
+   * A fixed role name, for a role a key policy in another stack names by ARN.
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
+  /**
    * Pre-built code instead of bundling `spec.entry` with esbuild (template tests use it so that
    * they do not bundle six functions); it must export `handler` from `index`.
    * @default - `spec.entry` bundled with esbuild: minified, ESM, source maps, AWS SDK v3 included
@@ -82,6 +87,7 @@ export class KeepwellFunction extends Construct {
     if (!props.code && !existsSync(entry)) throw new MissingEntryError([spec]);
 
     this.role = new iam.Role(this, 'Role', {
+      ...(props.roleName ? { roleName: props.roleName } : {}),
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Keepwell ${spec.name}: ${spec.description}`.slice(0, 1000),
     });

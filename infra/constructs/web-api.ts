@@ -105,9 +105,14 @@ export class WebApi extends Construct {
       payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
       timeout: Duration.seconds(10),
     });
+    // Every method reaches the pages, which refuse what they do not serve with a 405 page and the
+    // security headers: API Gateway's own "Not Found" (no route) never answers a client. What it
+    // still answers itself (throttled, too large, the function failed) carries no such headers:
+    // HTTP APIs cannot set headers on their own answers; the stage option `waf` puts CloudFront in
+    // front, whose response headers policy adds them (constructs/front-door.ts).
     const routes = [
-      ...this.api.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST], integration }),
-      ...this.api.addRoutes({ path: '/', methods: [apigw.HttpMethod.GET], integration }),
+      ...this.api.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.ANY], integration }),
+      ...this.api.addRoutes({ path: '/', methods: [apigw.HttpMethod.ANY], integration }),
     ];
     for (const route of routes) {
       acknowledge(route, 'AwsSolutions-APIG4', 'Public client pages opened from email links: the signed, encrypted, expiring link token in the path is the authorization (check-in, confirm and reschedule links are refused once used); there is no user to sign in.');

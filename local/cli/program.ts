@@ -16,12 +16,16 @@ import { ValidationError } from '../../shared/domain/validation.js';
 import { adjustPlan, bookSession, cancelSession, ConflictError, planHistory, rescheduleSession } from '../../shared/use-cases/manage-plans.js';
 import { planChangeWords, type PlanChange } from '../../shared/domain/plan-change.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
+import { redriveSesDeadLetter, sesDeadLetterSchema } from '../../shared/use-cases/handle-ses-event.js';
 import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, interruptible, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
 import { addIntakeCommands } from './intake.js';
 import { formatPreview, previewMessages } from './preview.js';
 import { progressBar } from './progress.js';
 import { NoTwinError } from './state.js';
 import { resolveTarget, TargetError, type DeadLetterItem, type Target } from './target.js';
+
+/** The use cases' log, silent: the CLI prints its own one line per letter. */
+const quietLog = { info: () => {}, warn: () => {}, error: () => {} };
 
 export interface CliIo {
   out(text: string): void;
@@ -300,13 +304,15 @@ Locally these are the twin's Scheduler dead letters; on a stage, the messages in
 dead-letter queue and the failed-invocations queue (SQS). Redrive re-creates the message's one-time
 schedule (same name, due a minute from now), so dispatch runs again exactly as it would have: it
 re-reads the current data and the ledger, so a message already sent is not sent twice, and a
-cancelled session's reminder is skipped. The letter is then removed from the queue. Letters that
-are not messages (a failed reconcile or summary run) are left in place: those jobs run again on
-their own schedule.`,
+cancelled session's reminder is skipped. An SES event ses-events could not store holds only ids;
+its redrive finds the recipient again through the message's ledger entry and handles the event
+(suppression, delivery note). The letter is then removed from the queue. Letters that are neither
+(a failed reconcile or summary run) are left in place: those jobs run again on their own schedule.`,
     );
   const describeLetter = (item: DeadLetterItem): string => {
     const payload = dispatchPayloadSchema.safeParse(item.payload);
-    const what = payload.success ? `${messageName(payload.data.message)} (client ${payload.data.clientId})` : 'not a message';
+    const ses = sesDeadLetterSchema.safeParse(item.payload);
+    const what = payload.success ? `${messageName(payload.data.message)} (client ${payload.data.clientId})` : ses.success ? `SES ${ses.data.detailType}${ses.data.message ? ` for ${ses.data.message}` : ''}` : 'not a message';
     return `${item.id}  ${item.source}  ${what}  failed ${item.failedAt ?? '?'} after ${item.attempts ?? '?'} attempt(s)${item.error ? ` — ${oneLine(item.error).slice(0, 200)}` : ''}`;
   };
   dlq
@@ -325,7 +331,7 @@ their own schedule.`,
     });
   dlq
     .command('redrive')
-    .description('re-create the one-time schedule of dead-lettered messages (all, or the ids given)')
+    .description('re-create the one-time schedule of dead-lettered messages, or handle dead-lettered SES events again (all, or the ids given)')
     .argument('[ids...]', 'dead letter ids from `dlq list` (default: all)')
     .action(async function (this: Command, ids: string[]) {
       await withTarget(this, async (target) => {
@@ -336,6 +342,15 @@ their own schedule.`,
         const scheduler = chosen.length > 0 ? await target.messageScheduler() : undefined;
         let redriven = 0;
         for (const item of chosen) {
+          const ses = sesDeadLetterSchema.safeParse(item.payload);
+          if (ses.success) {
+            // The recipient is found again through the message's ledger entry: the letter holds no address.
+            const outcome = await redriveSesDeadLetter({ store: target.store, ledger: target.store, clock: { now: () => target.now() }, log: quietLog }, ses.data);
+            await target.deadLetters.remove(item);
+            redriven++;
+            io.out(`redrove ${item.id}: SES ${ses.data.detailType} ${outcome.status}`);
+            continue;
+          }
           const payload = dispatchPayloadSchema.safeParse(item.payload);
           if (!payload.success || !scheduler) {
             io.out(`left ${item.id}: not a message (its job runs again on its own schedule)`);

@@ -1,7 +1,7 @@
 /**
  * Things a client or a mail server does to a running twin, done the way the real system receives
  * them: a check-in answered through the use case the web form calls, a bounce delivered to the
- * ses-events handler as SES's EventBridge event. The simulation and the demo both act through here.
+ * ses-events handler as SNS delivers SES's event from the configuration set's topic. The simulation and the demo both act through here.
  */
 import { randomUUID } from 'node:crypto';
 import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
@@ -24,9 +24,22 @@ export async function answerCheckIn(twin: Twin, mailer: Mailer, input: { clientI
 /** How far back a bounce looks for the email it answers. */
 const BOUNCE_LOOKBACK_MS = 14 * 86_400_000;
 
+/** One SES event as SNS hands it to a subscribed function: a single record whose Message is SES's JSON. */
+export function snsDelivery(sesEvent: Record<string, unknown>, at: string): Record<string, unknown> {
+  const topic = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:keepwell-ses-events`;
+  return {
+    Records: [{
+      EventSource: 'aws:sns',
+      EventVersion: '1.0',
+      EventSubscriptionArn: `${topic}:${randomUUID()}`,
+      Sns: { Type: 'Notification', MessageId: randomUUID(), TopicArn: topic, Subject: null, Message: JSON.stringify(sesEvent), Timestamp: at, MessageAttributes: {} },
+    }],
+  };
+}
+
 /**
- * SES's "Email Bounced" event (Permanent) for the latest email the twin sent to `email`, as the
- * configuration set publishes it to EventBridge: the message id and tags of that email, so the
+ * SES's bounce event (Permanent) for the latest email the twin sent to `email`, as the
+ * configuration set publishes it to its topic: the message id and tags of that email, so the
  * handler can tie the bounce to its ledger entry. With no email sent yet, the ids are made up.
  */
 export async function bounceEvent(twin: Twin, email: string): Promise<Record<string, unknown>> {
@@ -37,36 +50,26 @@ export async function bounceEvent(twin: Twin, email: string): Promise<Record<str
   const ids = new Set(sent.map((e) => e.messageId));
   const latest = ledger.filter((e) => e.status === 'sent' && e.sesMessageId && ids.has(e.sesMessageId)).sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : 1)).at(-1);
   const configurationSet = process.env.CONFIGURATION_SET ?? 'keepwell-local';
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Email Bounced',
-    source: 'aws.ses',
-    account: LOCAL_ACCOUNT,
-    time: at.replace(/\.\d{3}Z$/, 'Z'),
-    region: LOCAL_REGION,
-    resources: [`arn:aws:ses:${LOCAL_REGION}:${LOCAL_ACCOUNT}:configuration-set/${configurationSet}`],
-    detail: {
-      eventType: 'Bounce',
-      bounce: {
-        feedbackId: randomUUID(),
-        bounceType: 'Permanent',
-        bounceSubType: 'General',
-        bouncedRecipients: [{ emailAddress: email, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
-        timestamp: at,
-        reportingMTA: 'dns; local.keepwell',
-      },
-      mail: {
-        timestamp: latest?.updatedAt ?? at,
-        source: twin.clinic.senderEmail,
-        sendingAccountId: LOCAL_ACCOUNT,
-        messageId: latest?.sesMessageId ?? randomUUID(),
-        destination: [email],
-        tags: {
-          'ses:configuration-set': [configurationSet],
-          ...(latest ? { message: [latest.name], kind: [latest.kind] } : {}),
-        },
+  return snsDelivery({
+    eventType: 'Bounce',
+    bounce: {
+      feedbackId: randomUUID(),
+      bounceType: 'Permanent',
+      bounceSubType: 'General',
+      bouncedRecipients: [{ emailAddress: email, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
+      timestamp: at,
+      reportingMTA: 'dns; local.keepwell',
+    },
+    mail: {
+      timestamp: latest?.updatedAt ?? at,
+      source: twin.clinic.senderEmail,
+      sendingAccountId: LOCAL_ACCOUNT,
+      messageId: latest?.sesMessageId ?? randomUUID(),
+      destination: [email],
+      tags: {
+        'ses:configuration-set': [configurationSet],
+        ...(latest ? { message: [latest.name], kind: [latest.kind] } : {}),
       },
     },
-  };
+  }, at);
 }

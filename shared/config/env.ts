@@ -12,6 +12,7 @@ export const ENV_NAMES = [
   'CONFIGURATION_SET',
   'TOKEN_KEY_PARAMETER',
   'INTAKE_CONFIG',
+  'FAILED_INVOCATIONS_URL',
 ] as const;
 export type EnvName = (typeof ENV_NAMES)[number];
 

@@ -1,5 +1,6 @@
 /**
- * Acts on one SES configuration-set event delivered by EventBridge.
+ * Acts on one SES configuration-set event (SES's own JSON, with the detail type EventBridge would
+ * give it: functions/ses-events unwraps it from the topic SES publishes to).
  *
  * 1. Read the detail type and the SES event; find the ledger entry by the `message` tag (the
  *    message name dispatch put on the email) and the SES message id.
@@ -8,6 +9,10 @@
  * 3. Delivered, transient bounce, rejected, delayed: note the event on the ledger entry.
  * 4. Anything else (sent, opened, clicked, a type SES adds later): ignore, with a log line.
  * Log lines carry the detail type, the message name and counts: never an address.
+ *
+ * A failure to store what the event says leaves a dead letter of ids alone (deadLetterOf: the
+ * type, the message name, the SES message id, the bounce type): no address, no header. Redriving
+ * it (eventFromDeadLetter) finds the recipient again through the message's ledger entry.
  */
 import * as z from 'zod';
 import { normalizeEmail } from '../domain/email-address.js';
@@ -37,6 +42,86 @@ export const sesEventSchema = z.looseObject({
   detail: sesDetailSchema,
 });
 export type SesEvent = z.output<typeof sesEventSchema>;
+
+/** SES's `eventType` as the detail type this use case reads (the names EventBridge gives them). */
+export function detailTypeOf(eventType: string): string {
+  switch (eventType) {
+    case 'Bounce': return 'Email Bounced';
+    case 'Complaint': return 'Email Complaint Received';
+    case 'Delivery': return 'Email Delivered';
+    case 'Reject': return 'Email Rejected';
+    case 'DeliveryDelay': return 'Email Delivery Delayed';
+    case 'Send': return 'Email Sent';
+    case 'Open': return 'Email Opened';
+    case 'Click': return 'Email Clicked';
+    // A type SES adds later: named, then ignored (as sent, opened and clicked are).
+    default: return `Email ${eventType}`;
+  }
+}
+
+/** What a failed SES event leaves in the failed-invocations queue: enough to redrive it, nothing personal. */
+export const sesDeadLetterSchema = z.object({
+  kind: z.literal('ses-event'),
+  detailType: z.string().min(1).max(64),
+  message: z.string().regex(/^[0-9A-Za-z_.-]{1,64}$/).optional(),
+  sesMessageId: z.string().min(1).max(128).optional(),
+  at: z.string().max(40).optional(),
+  bounceType: z.string().max(32).optional(),
+  bounceSubType: z.string().max(32).optional(),
+  complaintFeedbackType: z.string().max(32).optional(),
+}).strict();
+export type SesDeadLetter = z.output<typeof sesDeadLetterSchema>;
+
+const short = (value: string | undefined, max: number) => (value ? value.slice(0, max) : undefined);
+
+/** The dead letter of an event: ids and types only (an address or a header never goes in). */
+export function deadLetterOf(event: SesEvent): SesDeadLetter {
+  const d = event.detail;
+  const tagged = d.mail.tags.message?.[0];
+  const fields = {
+    message: tagged && MESSAGE_NAME.test(tagged) ? tagged : undefined,
+    sesMessageId: short(d.mail.messageId, 128),
+    at: short(d.bounce?.timestamp ?? d.complaint?.timestamp ?? d.delivery?.timestamp ?? d.deliveryDelay?.timestamp ?? event.time, 40),
+    bounceType: short(d.bounce?.bounceType, 32),
+    bounceSubType: short(d.bounce?.bounceSubType, 32),
+    complaintFeedbackType: short(d.complaint?.complaintFeedbackType, 32),
+  };
+  return { kind: 'ses-event', detailType: event['detail-type'].slice(0, 64), ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+}
+
+/**
+ * The event a dead letter stands for, for a redrive: `recipients` are the addresses the caller
+ * found again (the client of the message's ledger entry); without them a bounce or complaint
+ * suppresses nobody and only notes the event on the ledger entry.
+ */
+export function eventFromDeadLetter(letter: SesDeadLetter, recipients: readonly string[]): SesEvent {
+  const listed = recipients.map((emailAddress) => ({ emailAddress }));
+  return sesEventSchema.parse({
+    'detail-type': letter.detailType,
+    ...(letter.at ? { time: letter.at } : {}),
+    detail: {
+      mail: { ...(letter.sesMessageId ? { messageId: letter.sesMessageId } : {}), tags: letter.message ? { message: [letter.message] } : {} },
+      ...(letter.detailType === 'Email Bounced' ? { bounce: { bounceType: letter.bounceType ?? 'Undetermined', ...(letter.bounceSubType ? { bounceSubType: letter.bounceSubType } : {}), bouncedRecipients: listed, ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
+      ...(letter.detailType === 'Email Complaint Received' ? { complaint: { complainedRecipients: listed, ...(letter.complaintFeedbackType ? { complaintFeedbackType: letter.complaintFeedbackType } : {}), ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
+      ...(letter.detailType === 'Email Delivered' ? { delivery: { ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
+      ...(letter.detailType === 'Email Delivery Delayed' ? { deliveryDelay: { ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
+      ...(letter.detailType === 'Email Rejected' ? { reject: {} } : {}),
+    },
+  });
+}
+
+/**
+ * Redrives a dead letter: the recipient is the client of the message's ledger entry (its address
+ * now), then the event is handled as it would have been.
+ */
+export async function redriveSesDeadLetter(
+  deps: HandleSesEventDeps & { readonly store: Pick<ClinicStore, 'suppressByEmail' | 'getClient'>; readonly ledger: Pick<Ledger, 'recordDelivery' | 'get'> },
+  letter: SesDeadLetter,
+): Promise<SesEventOutcome> {
+  const entry = letter.message ? await deps.ledger.get(letter.message) : undefined;
+  const client = entry?.clientId ? await deps.store.getClient(entry.clientId) : undefined;
+  return handleSesEvent(deps, eventFromDeadLetter(letter, client ? [client.email] : []));
+}
 
 export type SesEventOutcome =
   | { readonly status: 'suppressed'; readonly addresses: number; readonly clients: number; readonly message?: string }

@@ -24,6 +24,7 @@ import { messageName, type MessageIdentity } from '../domain/message.js';
 import { redFlags } from '../domain/red-flags.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { Mailer } from '../ports/mailer.js';
+import type { DeliveryMetrics } from '../ports/metrics.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClinicStore, type Ledger, type Scores, type StoredCheckIn } from '../ports/store.js';
 import { composeEmail } from '../email/email.js';
 import { renderTherapistAlert } from '../email/templates.js';
@@ -35,6 +36,8 @@ export interface AlertDeps {
   readonly ledger: Ledger;
   readonly mailer: Mailer;
   readonly clinic: Clinic;
+  /** Where a red-flag alert's delay (sent minus the answers' time) is reported. @default none */
+  readonly metrics?: Pick<DeliveryMetrics, 'lateness'>;
 }
 
 export type RecordCheckInDeps = AlertDeps;
@@ -99,6 +102,7 @@ async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: stri
     sessionId: checkIn.sessionId,
     therapistId: checkIn.therapistId,
     now,
+    answeredAt: checkIn.answeredAt,
     content: { reason: 'red-flag', flags, answers, ...(baseline ? { baseline } : {}) },
   });
 }
@@ -119,7 +123,7 @@ export type AlertContent =
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
-  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
+  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent; answeredAt?: Instant },
 ): Promise<AlertOutcome> {
   const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
   const name = messageName(identity);
@@ -148,6 +152,8 @@ export async function sendTherapistAlert(
   }
   // SES has the email: a failure to record it leaves the claim in place, never a second copy.
   await settleOrYield(() => deps.ledger.markSent(name, messageId, input.now));
+  // A red-flag alert's delay after the answers were stored (a retry by the client's resend included).
+  if (input.answeredAt) deps.metrics?.lateness(identity.kind, Date.parse(input.now) - Date.parse(input.answeredAt));
   return 'sent';
 }
 

@@ -56,8 +56,10 @@ describe('cdk synth -c stage=prod, offline', () => {
     expect(synth.code).toBe(0);
   });
 
-  it('writes both stacks of the stage', () => {
-    for (const name of Object.values(stackNames('prod'))) expect(existsSync(join(outdir, `${name}.template.json`))).toBe(true);
+  it('writes both stacks of the stage, and no edge stack without the waf option', () => {
+    const names = stackNames('prod');
+    for (const name of [names.stateful, names.stateless]) expect(existsSync(join(outdir, `${name}.template.json`))).toBe(true);
+    expect(existsSync(join(outdir, `${names.edge}.template.json`))).toBe(false);
   });
 
   it.each(FUNCTIONS.map((f) => [f.name, f.description]))('bundles %s from its real entry: one minified ES module with its source map', (_name, description) => {

@@ -46,6 +46,11 @@ describe('stage configuration in cdk.json', () => {
     expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key' });
   });
 
+  it('lets nobody but the functions use the data keys unless the stage names operator roles', () => {
+    expect(loadStageConfig(stages, 'dev').operatorRoleArns).toEqual([]);
+    expect(loadStageConfig(devWith(['operatorRoleArns'], ['arn:aws:iam::123456789012:role/keepwell-ops']), 'dev').operatorRoleArns).toEqual(['arn:aws:iam::123456789012:role/keepwell-ops']);
+  });
+
   it('picks dev when no stage is given', () => {
     expect(DEFAULT_STAGE).toBe('dev');
     expect(loadStageConfig(stages).stage).toBe('dev');
@@ -95,6 +100,7 @@ describe('stage configuration in cdk.json', () => {
     { path: ['clinic', 'brand'], value: { logoUrl: 'http://harbour.example/logo.png' }, expected: 'stages.dev.clinic.brand.logoUrl: must start with https://' },
     { path: ['clinic', 'adjustLinkHours'], value: 12, expected: 'stages.dev.clinic.adjustLinkHours: must be at least 24 hours' },
     { path: ['clinic', 'adjustLinkHours'], value: 168, expected: 'stages.dev.clinic.adjustLinkHours: must be at most 72 hours' },
+    { path: ['operatorRoleArns'], value: ['arn:aws:iam::123456789012:user/ops'], expected: 'stages.dev.operatorRoleArns.0: must be an IAM role ARN' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
   ])('rejects $path = $value with the path and the reason', ({ path, value, expected }) => {
     const error = errorOf(() => loadStageConfig(devWith(path, value), 'dev'));
@@ -127,6 +133,15 @@ describe('the topology manifest', () => {
       'dispatch: environment TOKEN_KEY_PARAMETER needs permission token-key:read',
       'dispatch: permission ses:send needs environment CONFIGURATION_SET',
     ]);
+  });
+
+  it('catches table access without its list of actions, and a list of actions without table access', () => {
+    const ses = FUNCTIONS.find((f) => f.name === 'ses-events') as FunctionSpec;
+    const { table: _dropped, ...withoutEntry } = ses;
+    const intakeFeeds = FUNCTIONS.find((f) => f.name === 'intake-feeds') as FunctionSpec;
+
+    expect(manifestProblems(withoutEntry)).toEqual(['ses-events: permission table needs a table entry listing its actions']);
+    expect(manifestProblems({ ...intakeFeeds, permissions: [], environment: ['CLINIC_CONFIG', 'INTAKE_CONFIG'] })).toEqual(['intake-feeds: a table entry needs permission table']);
   });
 
   it('names every handler file that is missing before anything is bundled', () => {

@@ -5,7 +5,7 @@ import { FUNCTION_RUNTIME } from '../../infra/constructs/keepwell-function.js';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/web-api.js';
 import { functionConstructId, STACK_OUTPUTS } from '../../infra/names.js';
 import { nagFindings } from '../../infra/nag.js';
-import { RECURRING_RETRY, SES_EVENT_DETAIL_TYPES, STREAM_LAG_ALARM_MS, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/stateless-stack.js';
+import { RECURRING_RETRY, STREAM_LAG_ALARM_MS } from '../../infra/stateless-stack.js';
 import { FUNCTIONS, type FunctionName, type Permission } from '../../infra/topology.js';
 import { ALL_INDEXES, TABLE_KEYS } from '../../shared/adapters/dynamodb/table-definition.js';
 import {
@@ -36,6 +36,9 @@ const allActions = (statements: readonly Statement[]) => statements.flatMap(acti
 const functionId = (s: SynthesizedStage, name: FunctionName) => logicalId(s.appTemplate, 'AWS::Lambda::Function', `${functionConstructId(name)}Function`);
 const queueId = (s: SynthesizedStage, prefix: string) => logicalId(s.appTemplate, 'AWS::SQS::Queue', prefix);
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+/** A statement on the table key (through DynamoDB) or the queue key (for a dead-letter queue): not a secret read. */
+const isDataKeyUse = (s: SynthesizedStage, statement: Statement) =>
+  statement.Sid === 'UseTableKey' || JSON.stringify(statement.Resource) === JSON.stringify(getAtt(logicalId(s.appTemplate, 'AWS::KMS::Key', 'QueueKey')));
 
 describe('every stage in cdk.json', () => {
   it('is one that this file synthesizes', () => {
@@ -54,7 +57,8 @@ describe('the stateful stack', () => {
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       DeletionProtectionEnabled: true,
-      SSESpecification: { SSEEnabled: true },
+      // A customer-managed key: the stream, PITR and on-demand backups are under it too.
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(logicalId(dev.dataTemplate, 'AWS::KMS::Key', 'TableKey')) },
       TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
       KeySchema: [
         { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
@@ -77,15 +81,32 @@ describe('the stateful stack', () => {
     })));
   });
 
-  it('retains the table and the data key when the stack is deleted or replaced', () => {
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key']) {
-      dev.dataTemplate.hasResource(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    }
+  it('retains the table and both keys when the stack is deleted or replaced', () => {
+    dev.dataTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(Object.values(resourcesOf(dev.dataTemplate, 'AWS::KMS::Key')).map((k) => (k as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
   });
 
-  it('backs the table up daily through AWS Backup', () => {
+  it('backs the table up daily through AWS Backup, with its own role, into the vault', () => {
     dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupSelection', {
-      BackupSelection: Match.objectLike({ Resources: Match.arrayWith([getAtt(logicalId(dev.dataTemplate, 'AWS::DynamoDB::Table', 'Table'))]) }),
+      BackupSelection: Match.objectLike({
+        Resources: Match.arrayWith([getAtt(logicalId(dev.dataTemplate, 'AWS::DynamoDB::Table', 'Table'))]),
+        IamRoleArn: getAtt(logicalId(dev.dataTemplate, 'AWS::IAM::Role', 'BackupRole')),
+      }),
+    });
+    dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: Match.objectLike({ BackupPlanRule: Match.arrayWith([Match.objectLike({ TargetBackupVault: getAtt(logicalId(dev.dataTemplate, 'AWS::Backup::BackupVault', 'BackupVault'), 'BackupVaultName') })]) }),
+    });
+  });
+
+  it('keeps backups in a vault under the table key that nobody may delete from or shorten', () => {
+    dev.dataTemplate.hasResource('AWS::Backup::BackupVault', { DeletionPolicy: 'Retain' });
+    dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupVault', {
+      EncryptionKeyArn: getAtt(logicalId(dev.dataTemplate, 'AWS::KMS::Key', 'TableKey')),
+      AccessPolicy: { Statement: [Match.objectLike({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'],
+      })] },
     });
   });
 
@@ -170,18 +191,54 @@ describe('each function', () => {
   });
 });
 
-describe('least privilege', () => {
-  it.each(FUNCTIONS.map((f) => f.name))('%s: table access only as the manifest says, on the table and its named indexes, never Scan', (name) => {
-    const statements = functionStatements(dev.appTemplate, name);
-    const tableStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams' && !['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'].includes(a)));
-    const expected = has(name, 'table:write') ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : has(name, 'table:read') ? [...TABLE_READ_ACTIONS] : [];
+/**
+ * What each function's code does with the table, read from the store methods its use cases call
+ * (shared/adapters/dynamodb/store.ts and intake-store.ts), written out here rather than taken from
+ * infra/topology.ts: a grant widened in the manifest fails this test until someone says why here.
+ */
+const TABLE_ACCESS: Record<FunctionName, { actions: string[]; indexes: string[] }> = {
+  // getClientBundle, ledger get / markSkipped, clearSkip (deletes a lifted skip), setMaintenanceMark.
+  'sync-schedules': { actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: [] },
+  // getMessageContext, claim / holdDayCap / markSkipped, settles; no Query at all.
+  dispatch: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], indexes: [] },
+  // Sessions by day (gsi1), plans due for maintenance (gsi3), bundles and contexts; writes only the maintenance mark.
+  reconcile: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: ['gsi1', 'gsi3'] },
+  // Therapists list (gsi1), therapist activity and plans (gsi2), bundles; the summary's ledger entry.
+  summary: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: ['gsi1', 'gsi2'] },
+  // Pages: tokens, check-ins, confirmations, requests, preferences, the therapist alert's ledger entry.
+  web: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: [] },
+  // The address lookup, the client's suppression, the delivery on the ledger entry.
+  'ses-events': { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], indexes: [] },
+  // One BatchGet, the client's partition, one transaction of Puts (or the delivery record alone).
+  intake: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
+  // intake's actions plus the feed's ETag item (Get, Put).
+  'intake-feeds': { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
+};
 
-    expect(allActions(tableStatements).sort()).toEqual([...expected].sort());
-    expect(allActions(statements)).not.toContain('dynamodb:Scan');
-    for (const statement of tableStatements) {
-      expect(JSON.stringify(resourceList(statement))).not.toContain('index/*');
-      expect(resourceList(statement)).toHaveLength(1 + ALL_INDEXES.length);
-    }
+/** The stream reads the event source mapping needs; granted on the stream, not the table. */
+const STREAM_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+
+describe('least privilege', () => {
+  it('lists every function of the manifest in the expected table access', () => {
+    expect(Object.keys(TABLE_ACCESS).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+  });
+
+  it.each(Object.entries(TABLE_ACCESS))('%s: exactly the table actions its code calls, on the table and only the indexes it queries', (name, expected) => {
+    const statements = functionStatements(dev.appTemplate, name as FunctionName);
+    const tableStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && !STREAM_ACTIONS.includes(a)));
+
+    expect(tableStatements).toHaveLength(1);
+    expect(actionsOf(tableStatements[0]!).sort()).toEqual(expected.actions);
+    // The table's ARN crosses from the data stack as an import; an index ARN is that ARN + `/index/<name>`.
+    const table = { 'Fn::ImportValue': expect.stringMatching(/^keepwell-dev-data:ExportsOutputFnGetAttTable[0-9A-F]{8}Arn/) };
+    expect(resourceList(tableStatements[0]!)).toEqual([table, ...expected.indexes.map((index) => ({ 'Fn::Join': ['', [table, `/index/${index}`]] }))]);
+  });
+
+  it.each(FUNCTIONS.map((f) => f.name))('%s: never Scan, BatchWriteItem or DescribeTable, and DeleteItem only where something deletes', (name) => {
+    const actions = allActions(functionStatements(dev.appTemplate, name));
+
+    for (const never of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:*']) expect(actions).not.toContain(never);
+    expect(actions.includes('dynamodb:DeleteItem')).toBe(name === 'sync-schedules');
   });
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: sends email only with ses:send, and only as the clinic identity with the configuration set', (name) => {
@@ -198,6 +255,13 @@ describe('least privilege', () => {
     expect(resources).toContain(JSON.stringify({ Ref: logicalId(dev.appTemplate, 'AWS::SES::EmailIdentity', 'SenderIdentity') }));
     expect(resources).toContain(':configuration-set/');
     expect(resourceList(sends[0]!)).toHaveLength(2);
+    expect(sends[0]!.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'reminders@dev.harbour-massage.example' } });
+  });
+
+  it('sends in prod, whose identity is the whole domain, only from the configured From address', () => {
+    const sends = functionStatements(prod.appTemplate, 'dispatch').filter((s) => actionsOf(s).includes('ses:SendEmail'));
+
+    expect(sends).toEqual([expect.objectContaining({ Condition: { StringEquals: { 'ses:FromAddress': 'reminders@harbour-massage.example' } } })]);
   });
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: manages schedules only with schedules:manage, in Keepwell\'s group, passing only the Scheduler role', (name) => {
@@ -221,7 +285,7 @@ describe('least privilege', () => {
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: reads the token key only with token-key:read, from exactly the stage\'s SSM parameter', (name) => {
     // Intake's webhook secrets are other parameters, asserted in their own test below.
-    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && !isDataKeyUse(dev, s) && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
 
     if (!has(name, 'token-key:read')) {
       expect(reads).toEqual([]);
@@ -235,7 +299,7 @@ describe('least privilege', () => {
   it('decrypts a token key under a customer-managed KMS key only through SSM, when the stage names one', () => {
     const kmsKeyArn = prod.stacks.config.tokenKey.kmsKeyArn;
     for (const spec of FUNCTIONS) {
-      const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => actionsOf(s).includes('kms:Decrypt'));
+      const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => !isDataKeyUse(prod, s) && actionsOf(s).includes('kms:Decrypt'));
       expect(decrypt).toEqual(has(spec.name, 'token-key:read')
         ? [expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } })]
         : []);
@@ -291,9 +355,14 @@ describe('the Scheduler execution role', () => {
   it('may send only to the schedule dead-letter queue, and do nothing else', () => {
     const statements = statementsOfRole(dev.appTemplate, roleId());
     const other = statements.filter((s) => !actionsOf(s).includes('lambda:InvokeFunction'));
+    const sends = other.filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    const keyUse = other.filter((s) => actionsOf(s).every((a) => a.startsWith('kms:')));
 
-    expect(new Set(allActions(other))).toEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
-    for (const statement of other) expect(statement.Resource).toEqual(getAtt(queueId(dev, 'ScheduleDlq')));
+    expect(new Set(allActions(sends))).toEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    for (const statement of sends) expect(statement.Resource).toEqual(getAtt(queueId(dev, 'ScheduleDlq')));
+    // The queue is under the queue key: encrypting a message for it, on that key alone.
+    expect(keyUse).toEqual([expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')) })]);
+    expect(sends.length + keyUse.length).toBe(other.length);
   });
 });
 
@@ -333,9 +402,13 @@ describe('schedules', () => {
 });
 
 describe('queues and failure destinations', () => {
-  it.each(['ScheduleDlq', 'FailedInvocations'])('%s is encrypted, TLS-only and keeps messages 14 days', (prefix) => {
+  it.each(['ScheduleDlq', 'FailedInvocations'])('%s is encrypted with the queue key, TLS-only and keeps messages 14 days', (prefix) => {
     const id = queueId(dev, prefix);
-    dev.appTemplate.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(resourcesOf(dev.appTemplate, 'AWS::SQS::Queue')[id]?.Properties).toMatchObject({
+      KmsMasterKeyId: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')),
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    expect(resourcesOf(dev.appTemplate, 'AWS::SQS::Queue')[id]?.Properties?.SqsManagedSseEnabled).toBeUndefined();
     dev.appTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: id }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -373,9 +446,10 @@ describe('queues and failure destinations', () => {
 });
 
 describe('the page API', () => {
-  it('routes GET /, GET /{proxy+} and POST /{proxy+} to the web function', () => {
+  it('routes every method of / and /{proxy+} to the web function (it answers 405 itself), and POST /intake/{source} to intake', () => {
     const routeKeys = Object.values(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
-    expect(routeKeys.sort()).toEqual(['GET /', 'GET /{proxy+}', 'POST /intake/{source}', 'POST /{proxy+}']);
+    // ANY: no request falls through to API Gateway's own "Not Found", which carries no security headers.
+    expect(routeKeys.sort()).toEqual(['ANY /', 'ANY /{proxy+}', 'POST /intake/{source}']);
     dev.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: getAtt(functionId(dev, 'web')), PayloadFormatVersion: '2.0' });
   });
 
@@ -418,30 +492,53 @@ describe('SES', () => {
     });
   });
 
-  it('publishes bounces, complaints, deliveries, rejects and delays to the default event bus', () => {
+  it('publishes bounces, complaints, deliveries, rejects and delays to a topic of its own, never to an event bus', () => {
     dev.appTemplate.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       ConfigurationSetName: { Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') },
       EventDestination: {
         Enabled: true,
-        EventBridgeDestination: { EventBusArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':event-bus/default'])] }) },
+        SnsDestination: { TopicARN: { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic') } },
         MatchingEventTypes: Match.arrayEquals(['bounce', 'complaint', 'delivery', 'reject', 'deliveryDelay']),
       },
     });
+    const destinations = Object.values(resourcesOf(dev.appTemplate, 'AWS::SES::ConfigurationSetEventDestination'));
+    expect(destinations).toHaveLength(1);
+    expect(JSON.stringify(destinations)).not.toContain('EventBridgeDestination');
+    // No rule anywhere: SES events never pass through the account's default bus (or any bus).
+    expect(resourcesOf(dev.appTemplate, 'AWS::Events::Rule')).toEqual({});
   });
 
-  it('routes this configuration set\'s events to ses-events, with retries and the failed-invocations queue', () => {
-    dev.appTemplate.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.ses'],
-        'detail-type': [...SES_EVENT_DETAIL_TYPES],
-        detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: logicalId(dev.appTemplate, 'AWS::SES::ConfigurationSet', 'ConfigurationSet') }] } } },
-      },
-      Targets: [Match.objectLike({
-        Arn: getAtt(functionId(dev, 'ses-events')),
-        DeadLetterConfig: { Arn: getAtt(queueId(dev, 'FailedInvocations')) },
-        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
-      })],
+  it('encrypts the SES events topic with the queue key, TLS only, and lets only SES publish, for this configuration set', () => {
+    const topicId = logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic');
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')) });
+    dev.appTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([
+        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'ses.amazonaws.com' }, Condition: { StringEquals: Match.objectLike({ 'AWS:SourceArn': Match.anyValue() }) } }),
+      ]) },
     });
+  });
+
+  it('hands this configuration set\'s events to ses-events, which fails over to the failed-invocations queue', () => {
+    dev.appTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic') },
+      Endpoint: getAtt(functionId(dev, 'ses-events')),
+    });
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId(dev, 'ses-events') },
+      DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
+    });
+  });
+
+  it('lets ses-events send its own dead letters (ids only) to the failed-invocations queue, and no other queue', () => {
+    const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'ses-events')];
+    const sends = functionStatements(dev.appTemplate, 'ses-events').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+
+    expect((fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({ Ref: queueId(dev, 'FailedInvocations') });
+    // Its own letters and Lambda's on-failure destination share one statement: the same queue.
+    expect(sends.map((s) => s.Resource)).toEqual([getAtt(queueId(dev, 'FailedInvocations'))]);
   });
 
   it('verifies the sender address in dev, and the sender domain (with its DKIM records as outputs) in prod', () => {
@@ -464,6 +561,9 @@ describe('alarms', () => {
     'WebServerErrors',
     'ReminderLate',
     'DeliveryFailureRatio',
+    'ReminderFailureRatio',
+    'CheckInFailureRatio',
+    'MaintenanceNudgeFailureRatio',
     'OutcomeUnknown',
   ].map((name) => `keepwell-dev-${name}`);
 
@@ -513,6 +613,31 @@ describe('alarms', () => {
         Match.objectLike({ Id: 'settled', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled' }) }) }),
       ]),
     });
+  });
+
+  it.each([['ReminderFailureRatio', 'reminder'], ['CheckInFailureRatio', 'check-in'], ['MaintenanceNudgeFailureRatio', 'maintenance-nudge']])('%s: more than 1%% of an hour\'s settled %s messages failed', (name, kind) => {
+    const byKind = [{ Name: 'Kind', Value: kind }, { Name: 'service', Value: 'keepwell-dispatch' }];
+    dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `keepwell-dev-${name}`,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(settled > 0, 100 * failures / settled, 0)', ReturnData: true }),
+        Match.objectLike({ Id: 'failures', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: byKind }) }) }),
+        Match.objectLike({ Id: 'settled', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled', Dimensions: byKind }) }) }),
+      ]),
+    });
+  });
+
+  it('graphs the red-flag alert\'s delay, from the web function\'s embedded metrics, and each kind\'s failure ratio', () => {
+    const [dashboard] = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    expect(body).toContain('Red-flag alert delay (seconds after the answers)');
+    // The metric array as CloudWatch reads it: namespace, name, then dimension pairs.
+    expect(body).toContain(JSON.stringify(['Keepwell', 'SendLateness', 'Kind', 'therapist-alert', 'service', 'keepwell-web']).replace(/"/g, '\\"').slice(1, -1));
+    expect(body).toContain('red-flag alert p99');
+    expect(body).toContain('Failed deliveries by kind (% of settled, hourly)');
   });
 
   it('alarms on any message whose outcome is unknown', () => {
@@ -584,8 +709,9 @@ describe('the intake function', () => {
       JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/front-desk']] }),
     ]);
     expect(new Set(allActions(statements))).toEqual(new Set([
-      'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable',
-      'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem',
+      'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem',
+      // The table key, through DynamoDB only.
+      'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
       'ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents',
     ]));
   });
@@ -601,7 +727,8 @@ describe('the intake function', () => {
 
   it('polls the feeds every 15 minutes with a role that reads no secret and sends nothing', () => {
     dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'keepwell-intake-feeds', ScheduleExpression: 'rate(15 minutes)', Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }) });
-    const actions = allActions(functionStatements(dev.appTemplate, 'intake-feeds'));
+    const statements = functionStatements(dev.appTemplate, 'intake-feeds');
+    const actions = allActions(statements.filter((s) => !isDataKeyUse(dev, s)));
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('ses:') || a.startsWith('scheduler:') || a.startsWith('kms:'))).toEqual([]);
   });
 

@@ -15,6 +15,7 @@ import { clientSchema } from '../../shared/domain/model.js';
 import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import { PROJECT_ROOT, writeTwinState } from '../../local/cli/state.js';
 import { LOCAL_REGION } from '../../local/services.js';
+import { snsDelivery } from '../../local/simulation/actions.js';
 import { createTestTable } from '../support/local-aws.js';
 
 const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';
@@ -173,10 +174,10 @@ describe('one address is one client, whatever its case', () => {
     expect(await target.store.getClient('c-sam-3')).toBeUndefined();
 
     const sesEvents = createSesEvents({ store: target.store, ledger: target.store, clock: { now: () => new Date('2027-02-01T09:00:00Z') }, log: { info: () => {}, warn: () => {}, error: () => {} } });
-    const outcome = await sesEvents({
-      'detail-type': 'Email Bounced',
-      detail: { mail: { messageId: 'm-1', tags: {} }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: [{ emailAddress: 'SAM@example.com' }, { emailAddress: 'sam@EXAMPLE.com' }] } },
-    });
+    const outcome = await sesEvents(snsDelivery({
+      eventType: 'Bounce',
+      mail: { messageId: 'm-1', tags: {} }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: [{ emailAddress: 'SAM@example.com' }, { emailAddress: 'sam@EXAMPLE.com' }] },
+    }, '2027-02-01T09:00:00.000Z'));
 
     expect(outcome).toMatchObject({ status: 'suppressed', clients: 1 });
     expect((await target.store.getClient('c-sam'))?.suppressed).toMatchObject({ reason: 'bounce' });

@@ -1,6 +1,6 @@
 /**
- * ses-events on DynamoDB Local: SES configuration-set events, shaped as EventBridge delivers them,
- * for emails dispatch really sent through SES v2 local.
+ * ses-events on DynamoDB Local: SES configuration-set events, as SNS delivers them from the
+ * configuration set's topic, for emails dispatch really sent through SES v2 local.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { virtualClock } from '../../local/clock.js';
@@ -11,6 +11,7 @@ import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory
 import { messageName } from '../../shared/domain/message.js';
 import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import type { OpaqueLog } from '../../shared/use-cases/send-message.js';
+import { snsDelivery } from '../../local/simulation/actions.js';
 import { createTestTable, sesClient } from '../support/local-aws.js';
 import { clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, type SeededClinic } from '../support/memory-clinic.js';
 
@@ -52,28 +53,31 @@ async function sentReminder(): Promise<{ seeded: SeededClinic; name: string; ses
   return { seeded, name: messageName(identity), sesMessageId: result.sesMessageId };
 }
 
+/** SES's JSON for one event type, in the one-record SNS delivery the function receives. */
 function sesEvent(detailType: string, sent: { name: string; sesMessageId: string }, email: string, extra: Record<string, unknown>) {
-  return {
-    version: '0',
-    id: 'e-1',
-    'detail-type': detailType,
-    source: 'aws.ses',
-    account: '000000000000',
-    time: '2027-01-30T14:00:09Z',
-    region: 'eu-west-2',
-    resources: [],
-    detail: {
-      mail: {
-        timestamp: '2027-01-30T14:00:00.000Z',
-        source: 'hello@calm.test',
-        messageId: sent.sesMessageId,
-        destination: [email],
-        tags: { message: [sent.name], kind: ['reminder'], 'ses:configuration-set': ['keepwell'] },
-      },
-      ...extra,
+  return snsDelivery({
+    eventType: EVENT_TYPES[detailType] ?? detailType,
+    mail: {
+      timestamp: '2027-01-30T14:00:00.000Z',
+      source: 'hello@calm.test',
+      messageId: sent.sesMessageId,
+      destination: [email],
+      tags: { message: [sent.name], kind: ['reminder'], 'ses:configuration-set': ['keepwell'] },
     },
-  };
+    ...extra,
+  }, '2027-01-30T14:00:09.000Z');
 }
+
+/** The detail types these tests name, as SES's own eventType. */
+const EVENT_TYPES: Record<string, string> = {
+  'Email Bounced': 'Bounce',
+  'Email Complaint Received': 'Complaint',
+  'Email Delivered': 'Delivery',
+  'Email Rejected': 'Reject',
+  'Email Delivery Delayed': 'DeliveryDelay',
+  'Email Opened': 'Open',
+  'Email Sent': 'Send',
+};
 
 /** Built per call: `store` exists only once beforeAll has run. */
 const handle = (event: unknown) => createHandler({ store, ledger: store, clock, log })(event);
@@ -154,9 +158,17 @@ describe('other SES events', () => {
   });
 
   it('drops a malformed event, naming the bad field', async () => {
-    const result = await handle({ 'detail-type': 'Email Bounced', detail: { bounce: { bounceType: 'Permanent' } } });
+    const result = await handle(snsDelivery({ eventType: 'Bounce', bounce: { bounceType: 'Permanent' } }, '2027-01-30T14:00:09.000Z'));
 
     expect(result).toMatchObject({ status: 'invalid', issues: [{ path: 'detail.mail' }] });
+  });
+
+  it('drops what SNS would never deliver: an EventBridge-shaped event, a Message that is not JSON', async () => {
+    const onTheDefaultBus = await handle({ 'detail-type': 'Email Bounced', source: 'aws.ses', detail: { mail: { messageId: 'm-1' } } });
+    const notJson = await handle({ Records: [{ Sns: { Message: 'not json' } }] });
+
+    expect(onTheDefaultBus).toMatchObject({ status: 'invalid', issues: [{ path: 'Records' }] });
+    expect(notJson).toMatchObject({ status: 'invalid', issues: expect.arrayContaining([expect.objectContaining({ path: 'detail' })]) });
   });
 });
 

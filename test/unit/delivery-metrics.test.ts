@@ -11,6 +11,9 @@ import { reasonCode } from '../../shared/domain/reason-code.js';
 import type { MessageKind } from '../../shared/domain/message.js';
 import type { DeliveryMetrics, DeliveryStatus } from '../../shared/ports/metrics.js';
 import { OUTCOME_UNKNOWN } from '../../shared/use-cases/send-message.js';
+import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
+import { RetryableError } from '../../shared/domain/errors.js';
+import { NOW, seedPractice, testClinic } from '../e2e/fixtures.js';
 import { clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner } from '../support/memory-clinic.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -59,6 +62,36 @@ describe('dispatch reporting each delivery', () => {
   });
 });
 
+describe('the web function reporting a red-flag alert\'s delay', () => {
+  const answers = { pain: 4, mobility: 6, stress: 5, sleep: 6, notes: '', wantsToRebook: false };
+
+  it('reports the alert sent with the answers: as therapist-alert lateness, from the answers\' time', async () => {
+    const store = new MemoryStore({ now: () => NOW });
+    const practice = await seedPractice(store, { tag: 'rf' });
+    const metrics = new RecordingMetrics();
+
+    const result = await recordCheckIn({ store, ledger: store, mailer: new MemoryMailer(), clinic: testClinic(), metrics }, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW });
+
+    expect(result).toMatchObject({ status: 'recorded', alert: 'sent' });
+    expect(metrics.late).toEqual([['therapist-alert', 0]]);
+  });
+
+  it('reports the whole delay of an alert that went only on the client\'s retry, and nothing for an alert not sent', async () => {
+    const store = new MemoryStore({ now: () => NOW });
+    const practice = await seedPractice(store, { tag: 'rf2' });
+    const mailer = new MemoryMailer();
+    const metrics = new RecordingMetrics();
+    const deps = { store, ledger: store, mailer, clinic: testClinic(), metrics };
+    mailer.failNext(new RetryableError('SES is throttling'));
+
+    await expect(recordCheckIn(deps, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW })).rejects.toBeInstanceOf(RetryableError);
+    expect(metrics.late).toEqual([]);
+    await recordCheckIn(deps, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: new Date(NOW.getTime() + 90_000) });
+
+    expect(metrics.late).toEqual([['therapist-alert', 90_000]]);
+  });
+});
+
 describe('the Powertools adapter', () => {
   let lines: string[];
   beforeEach(() => {
@@ -76,11 +109,13 @@ describe('the Powertools adapter', () => {
     new PowertoolsDeliveryMetrics('keepwell-dispatch').outcome('check-in', 'failed', 'outcome-unknown');
 
     const out = emf();
-    expect(out.map((o) => o._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name)).toEqual(['MessagesFailed', 'OutcomeUnknown', 'DeliveriesSettled', 'DeliveryFailures']);
+    // Settled and failed twice each: across kinds, and by kind for the per-kind failure-ratio alarms.
+    expect(out.map((o) => o._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name)).toEqual(['MessagesFailed', 'OutcomeUnknown', 'DeliveriesSettled', 'DeliveriesSettled', 'DeliveryFailures', 'DeliveryFailures']);
     expect(out[0]).toMatchObject({ Kind: 'check-in', Reason: 'outcome-unknown', service: 'keepwell-dispatch', MessagesFailed: 1 });
     expect(out[0]!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Keepwell', Dimensions: [['service', 'Kind', 'Reason']] });
-    expect(out[1]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
-    expect(out[2]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+    expect(out.slice(1).map((o) => o._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([[['service']], [['service']], [['service', 'Kind']], [['service']], [['service', 'Kind']]]);
+    expect(out[3]).toMatchObject({ Kind: 'check-in', DeliveriesSettled: 1 });
+    expect(out[5]).toMatchObject({ Kind: 'check-in', DeliveryFailures: 1 });
   });
 
   it('writes lateness in seconds by kind', () => {

@@ -5,8 +5,9 @@
  *
  * Per kind (dimension `Kind`): MessagesSent, MessagesSkipped and MessagesFailed (with `Reason`, a
  * bounded code), MessagesDeferred, RetriesScheduled, DuplicatesAbsorbed, and SendLateness
- * (seconds). Across kinds (service dimension only), for the alarms: DeliveriesSettled (every sent,
- * skipped or failed outcome), DeliveryFailures and OutcomeUnknown.
+ * (seconds). For the failure-ratio alarms, DeliveriesSettled (every sent, skipped or failed
+ * outcome) and DeliveryFailures, each across kinds (service dimension only) and by kind; and
+ * OutcomeUnknown across kinds.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MessageKind } from '../../domain/message.js';
@@ -43,7 +44,11 @@ export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
     if (status === 'failed' && reason === 'outcome-unknown') this.emit('OutcomeUnknown', 1, MetricUnit.Count, {});
     if (status === 'sent' || status === 'skipped' || status === 'failed') {
       this.emit('DeliveriesSettled', 1, MetricUnit.Count, {});
-      if (status === 'failed') this.emit('DeliveryFailures', 1, MetricUnit.Count, {});
+      this.emit('DeliveriesSettled', 1, MetricUnit.Count, { Kind: kind });
+      if (status === 'failed') {
+        this.emit('DeliveryFailures', 1, MetricUnit.Count, {});
+        this.emit('DeliveryFailures', 1, MetricUnit.Count, { Kind: kind });
+      }
     }
   }
 
