@@ -86,7 +86,7 @@ describe('a stage with the waf option', () => {
   it('keeps the API on its own address (CloudFront\'s origin) instead of the clinic\'s domain, and links to the clinic\'s domain', () => {
     expect(resourcesOf(guarded.appTemplate, 'AWS::ApiGatewayV2::DomainName')).toEqual({});
     guarded.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: false });
-    const web = Object.values(resourcesOf(guarded.appTemplate, 'AWS::Lambda::Function')).find((f) => f.Properties?.Description === 'Check-in form, confirm, reschedule-request and unsubscribe pages');
+    const web = Object.values(resourcesOf(guarded.appTemplate, 'AWS::Lambda::Function')).find((f) => f.Properties?.Description === "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page");
     expect(JSON.stringify(web?.Properties?.Environment)).toContain('https://care.harbour-massage.example');
   });
 });
