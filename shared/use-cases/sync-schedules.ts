@@ -480,9 +480,10 @@ function baseOfName(name: string): string {
  */
 async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: StoredPlan, before: StoredSession | undefined, after: StoredSession, now: Instant): Promise<BookingCounts> {
   const transition = bookingTransition(before, after, now);
-  // Suppression stops every booking email; no unsubscribe does (they are transactional).
-  if (!transition || !receives(client, 'booking-confirmation')) return NO_BOOKING_EMAILS;
   const config = deps.clinic.bookingEmails;
+  const anyOn = config.confirmation || config.change || config.cancellation;
+  // Suppression stops every booking email; no unsubscribe does (they are transactional).
+  if (!transition || !anyOn || !receives(client, 'booking-confirmation')) return NO_BOOKING_EMAILS;
   const schedule = (kind: BookingKind, at: Instant): OneTimeSchedule => ({
     name: bookingName(kind, after),
     at,
@@ -493,8 +494,10 @@ async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: Sto
     return { ...(await converge(deps, [schedule('booking-confirmation', confirmationDue(now, after, client, deps.clinic))], [])), skipsRecorded: 0 };
   }
 
-  const older = async (kind: BookingKind) =>
-    (await deps.scheduler.list(subjectPrefix(kind, after.id))).map((e) => e.name).filter((name) => (versionOfName(name) ?? after.version) < after.version);
+  // A move leaves the new version's schedules alone (a repeat of this change may have made them); a
+  // cancellation keeps its version, and voids everything waiting for it.
+  const obsolete = (name: string) => transition === 'cancelled' || (versionOfName(name) ?? after.version) < after.version;
+  const older = async (kind: BookingKind) => (await deps.scheduler.list(subjectPrefix(kind, after.id))).map((e) => e.name).filter(obsolete);
   const [confirmations, changes] = await Promise.all([older('booking-confirmation'), older('booking-change')]);
   const skipRequest = (name: string, kind: BookingKind) => ({ name, kind, clientId: after.clientId, planId: plan.id, sessionId: after.id, therapistId: plan.therapistId, now });
 
