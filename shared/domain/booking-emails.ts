@@ -10,7 +10,9 @@
  *   window replaces it with the confirmation of the new time; a cancellation within it skips it
  *   ("cancelled within the undo window") and sends nothing else: the client never heard of it.
  * - Change notice `bm.<session>.moved.v<version>`: at once, for a move of a session the client was
- *   told of; "was" is the booking before the move (StoredSession.movedFrom).
+ *   told of; "was" is the booking the client was last told of (toldBooking, from the versions the
+ *   writers keep in StoredSession.earlier and the ledger), so two moves in quick succession, the
+ *   first notice overtaken, still read "from" the time the client knows.
  * - Cancellation notice `bx.<session>.cancelled.v<version>`: at once, for a cancellation of a
  *   session the client was told of.
  * Each goes only while the session is still ahead, and each can be turned off in the stage config
@@ -51,21 +53,52 @@ export function bookingName(kind: BookingKind, session: Pick<Session, 'id' | 've
   return messageName(bookingIdentity(kind, session));
 }
 
-/** The booking before the latest move: what a change notice says the session "was". */
-export interface MovedFrom {
+/** One earlier version of a session's booking: what a change notice may say the session "was". */
+export interface EarlierBooking {
+  readonly version: number;
   readonly start: Instant;
   readonly durationMinutes: number;
   readonly location: string;
 }
 
+/** How many earlier versions a session keeps: more than a burst of moves can overtake notices. */
+export const EARLIER_BOOKINGS_KEPT = 5;
+
 /**
- * What a writer stores as the session's `movedFrom`: the previous booking when the version rises
- * (a move), else whatever was stored before. Both stores and intake write sessions through it.
+ * What a writer stores as the session's `earlier`: when the version rises (a move), the previous
+ * booking first, then what was kept before, at most EARLIER_BOOKINGS_KEPT; else what was stored.
+ * Both stores and intake write sessions through it.
  */
-export function movedFromOf(previous: (Session & { readonly movedFrom?: MovedFrom }) | undefined, next: Pick<Session, 'version'>): MovedFrom | undefined {
+export function earlierBookingsOf(previous: (Session & { readonly earlier?: readonly EarlierBooking[] }) | undefined, next: Pick<Session, 'version'>): EarlierBooking[] | undefined {
   if (!previous) return undefined;
-  if (next.version > previous.version) return { start: previous.start, durationMinutes: previous.durationMinutes, location: previous.location };
-  return previous.movedFrom;
+  if (next.version <= previous.version) return previous.earlier ? [...previous.earlier] : undefined;
+  const before: EarlierBooking = { version: previous.version, start: previous.start, durationMinutes: previous.durationMinutes, location: previous.location };
+  return [before, ...(previous.earlier ?? []).filter((b) => b.version < previous.version)].slice(0, EARLIER_BOOKINGS_KEPT);
+}
+
+/** The names under which the client may have been told of one version: its change notice, its confirmation. */
+export function toldNames(sessionId: string, version: number): readonly string[] {
+  return [bookingName('booking-change', { id: sessionId, version }), bookingName('booking-confirmation', { id: sessionId, version })];
+}
+
+/**
+ * The booking a client was last told of before the current version, newest first: a version whose
+ * change notice or confirmation went (sent, in flight, or of unknown outcome) was told; one with no
+ * entry at all had no email planned (turned off, or older than booking emails) and was known from
+ * the clinic; one whose emails were all skipped (overtaken by the next move) was not. `entriesOf`
+ * gives the ledger statuses of toldNames. Falls back to the version just before.
+ */
+export async function toldBooking(
+  session: { readonly id: string; readonly earlier?: readonly EarlierBooking[] },
+  entriesOf: (names: readonly string[]) => Promise<ReadonlyArray<string | undefined>>,
+  /** A cancellation asks of the current version first (it keeps its version): was the client told of it? */
+  current?: EarlierBooking,
+): Promise<EarlierBooking | undefined> {
+  for (const booking of [...(current ? [current] : []), ...(session.earlier ?? [])]) {
+    const statuses = await entriesOf(toldNames(session.id, booking.version));
+    if (statuses.every((s) => s === undefined) || statuses.some((s) => s === 'sent' || s === 'claimed' || s === 'failed')) return booking;
+  }
+  return current ?? session.earlier?.[0];
 }
 
 /**

@@ -8,7 +8,7 @@ import type { CheckInAnswers, Clinic, Client, Plan, Therapist } from '../domain/
 import { SCORES } from '../domain/model.js';
 import type { Instant } from '../domain/time.js';
 import type { Scores, StoredSession } from '../ports/store.js';
-import type { MovedFrom } from '../domain/booking-emails.js';
+import type { EarlierBooking } from '../domain/booking-emails.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
@@ -181,8 +181,8 @@ export interface BookingConfirmationInput extends ClientEmailBase {
 }
 
 export interface BookingChangeInput extends BookingConfirmationInput {
-  /** The booking before the move; absent when the writer did not record it. */
-  readonly movedFrom?: MovedFrom;
+  /** The booking the client was last told of (toldBooking); absent when no earlier version is kept. */
+  readonly movedFrom?: Omit<EarlierBooking, 'version'>;
 }
 
 export interface BookingCancellationInput extends ClientEmailBase {

@@ -5,7 +5,7 @@
 import type { CheckIn, CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../domain/model.js';
 import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
-import type { MovedFrom } from '../domain/booking-emails.js';
+import type { EarlierBooking } from '../domain/booking-emails.js';
 
 /** A session as stored: the booking plus what the writers derive and the web pages record. */
 export interface StoredSession extends Session {
@@ -21,8 +21,8 @@ export interface StoredSession extends Session {
   readonly checkInAnsweredAt?: Instant;
   readonly confirmedAt?: Instant;
   readonly rescheduleRequestedAt?: Instant;
-  /** The booking before the latest move, set by the writers when the version rises (movedFromOf). */
-  readonly movedFrom?: MovedFrom;
+  /** Earlier versions of the booking, newest first, kept by the writers as the version rises (earlierBookingsOf). */
+  readonly earlier?: readonly EarlierBooking[];
 }
 
 export interface Scores {

@@ -45,7 +45,7 @@ import * as z from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors.js';
 import { dispatchPayloadSchema, type DispatchPayload } from '../domain/dispatch-payload.js';
 import { BOOKING_KINDS, categoryOf, isBookingKind, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
-import { bookingSkipReason } from '../domain/booking-emails.js';
+import { bookingSkipReason, toldBooking, type EarlierBooking } from '../domain/booking-emails.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
 import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
@@ -177,7 +177,7 @@ async function loadContext(store: SendMessageDeps['store'], keys: Keys, therapis
 
 type Decision =
   | { readonly send: false; readonly reason: string }
-  | { readonly send: true; readonly client: Client; readonly plan: StoredPlan; readonly therapist: Therapist; readonly session?: StoredSession; readonly dueAt: Instant };
+  | { readonly send: true; readonly client: Client; readonly plan: StoredPlan; readonly therapist: Therapist; readonly session?: StoredSession; readonly dueAt: Instant; readonly told?: EarlierBooking };
 
 const skip = (reason: string): Decision => ({ send: false, reason });
 
@@ -269,9 +269,9 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
     case 'booking-confirmation':
       return renderBookingConfirmation({ ...base, session: session!, now: at, links: { reschedule: link('reschedule', session!.id) } });
     case 'booking-change':
-      return renderBookingChange({ ...base, session: session!, now: at, ...(session!.movedFrom ? { movedFrom: session!.movedFrom } : {}), links: { reschedule: link('reschedule', session!.id) } });
+      return renderBookingChange({ ...base, session: session!, now: at, ...(decision.told ? { movedFrom: decision.told } : {}), links: { reschedule: link('reschedule', session!.id) } });
     case 'booking-cancellation':
-      return renderBookingCancellation({ ...base, session: session!, now: at });
+      return renderBookingCancellation({ ...base, session: decision.told ? { ...session!, start: decision.told.start, durationMinutes: decision.told.durationMinutes, location: decision.told.location } : session!, now: at });
     case 'reminder':
       return renderReminder({ ...base, session: session!, now: at, links: { confirm: link('confirm', session!.id), reschedule: link('reschedule', session!.id), unsubscribe: unsubscribe() } });
     case 'check-in':
@@ -419,7 +419,15 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
   const lease = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
 
   const ctx = await loadContext(deps.store, keys, payload.therapistId);
-  const decision = decide(ctx, payload, deps.clinic, now);
+  let decision = decide(ctx, payload, deps.clinic, now);
+  if (decision.send && (kind === 'booking-change' || kind === 'booking-cancellation') && decision.session) {
+    // The booking the client was last told of, from the ledger (two reads in the usual case): a
+    // change notice's "was", the cancelled time a cancellation notice names.
+    const { session } = decision;
+    const current = kind === 'booking-cancellation' ? { version: session.version, start: session.start, durationMinutes: session.durationMinutes, location: session.location } : undefined;
+    const told = await toldBooking(session, (names) => Promise.all(names.map(async (n) => (await ledger.get(n))?.status)), current);
+    if (told) decision = { ...decision, told };
+  }
   const request: ClaimRequest = {
     name,
     kind,

@@ -6,7 +6,7 @@
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
-import { BOOKING_SKIP_REASONS, bookingTransition, confirmationDue, movedFromOf } from '../../shared/domain/booking-emails.js';
+import { BOOKING_SKIP_REASONS, bookingTransition, confirmationDue, earlierBookingsOf } from '../../shared/domain/booking-emails.js';
 import { isUrgent, categoryOf } from '../../shared/domain/message.js';
 import { bookingEmailsSchema, clientSchema, clinicSchema, planSchema, therapistSchema, type Clinic } from '../../shared/domain/model.js';
 import { bookSession, cancelSession, rescheduleSession, suppressAddress, unsubscribe } from '../../shared/use-cases/manage-plans.js';
@@ -103,12 +103,16 @@ describe('the booking-email rules', () => {
     expect(confirmationDue('2027-02-01T22:00:00.000Z', { start: '2027-02-02T07:30:00.000Z' }, zone, clinic)).toBe('2027-02-01T22:10:00.000Z');
   });
 
-  it('remembers the booking before a move, and keeps it through other writes', () => {
+  it('keeps the earlier versions of a booking, newest first and at most five, through other writes', () => {
+    const v1 = { version: 1, start: START, durationMinutes: 60, location: 'Room 1' };
     const moved = { ...session, start: '2027-02-11T10:00:00.000Z', location: 'Room 2', version: 2 };
 
-    expect(movedFromOf(session, moved)).toEqual({ start: START, durationMinutes: 60, location: 'Room 1' });
-    expect(movedFromOf({ ...moved, movedFrom: { start: START, durationMinutes: 60, location: 'Room 1' } }, { version: 2 })).toEqual({ start: START, durationMinutes: 60, location: 'Room 1' });
-    expect(movedFromOf(undefined, session)).toBeUndefined();
+    expect(earlierBookingsOf(session, moved)).toEqual([v1]);
+    expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 2 })).toEqual([v1]);
+    expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 3 })).toEqual([{ ...v1, version: 2, start: '2027-02-11T10:00:00.000Z', location: 'Room 2' }, v1]);
+    const many = [6, 5, 4, 3, 2, 1].map((version) => ({ ...v1, version }));
+    expect(earlierBookingsOf({ ...session, version: 7, earlier: many }, { version: 8 })?.map((b) => b.version)).toEqual([7, 6, 5, 4, 3]);
+    expect(earlierBookingsOf(undefined, session)).toBeUndefined();
   });
 
   it('treats booking emails as urgent and transactional: no unsubscribe category', () => {
@@ -206,6 +210,35 @@ describe('booking emails planned from each change', () => {
     expect(after.getFirstPropertyValue('uid')).toBe(before.getFirstPropertyValue('uid'));
     expect(after.getFirstPropertyValue('sequence')).toBe(Number(before.getFirstPropertyValue('sequence')) + 1);
     expect(String(after.getFirstPropertyValue('dtstart'))).toBe('2027-02-12T15:00:00Z');
+  });
+
+  it('names the time the client knows when a second move overtakes the first notice', async () => {
+    const { book, move, setNow, fire, mailer, store } = await harbour();
+    await book();
+    await fire('bc.s-1.booked.v1');
+    setNow('2027-02-02T09:00:00.000Z');
+
+    await move('2027-02-12T15:00:00.000Z');
+    await move('2027-02-13T16:00:00.000Z');
+
+    expect(await store.get('bm.s-1.moved.v2')).toMatchObject({ status: 'skipped', reason: 'version moved on' });
+    await fire('bm.s-1.moved.v3');
+    expect(mailer.sent.map((e) => e.subject)).toEqual(['Booked: your session on Wed 10 Feb, 10:00 am', 'Moved: your session is now on Sat 13 Feb, 4:00 pm']);
+    expect(mailer.sent[1]!.text).toContain('has moved from Wednesday 10 February 2027 at 10:00 am (GMT) to Saturday 13 February 2027 at 4:00 pm (GMT)');
+  });
+
+  it('names the time the client knows when a cancellation overtakes a change notice', async () => {
+    const { book, move, cancel, setNow, fire, mailer } = await harbour();
+    await book();
+    await fire('bc.s-1.booked.v1');
+    setNow('2027-02-02T09:00:00.000Z');
+
+    await move('2027-02-12T15:00:00.000Z');
+    await cancel();
+    await fire('bx.s-1.cancelled.v2');
+
+    expect(mailer.sent.map((e) => e.subject)).toEqual(['Booked: your session on Wed 10 Feb, 10:00 am', 'Cancelled: your session on Wed 10 Feb, 10:00 am']);
+    expect(invite(mailer.sent[1]!).vevent.getFirstPropertyValue('sequence')).toBe(2);
   });
 
   it('sends a cancellation notice at once for a session the client was told of: METHOD:CANCEL and the booking link', async () => {

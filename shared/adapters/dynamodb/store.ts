@@ -20,7 +20,7 @@ import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from 
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { MessageKind } from '../../domain/message.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
-import { movedFromOf } from '../../domain/booking-emails.js';
+import { earlierBookingsOf } from '../../domain/booking-emails.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -97,11 +97,11 @@ export function sessionWrites(plan: StoredPlan | Plan, clientId: string, session
   const numbering = numberSessions(plan, [...others, session]);
   const toItem = (s: Session, previous?: StoredSession): Item => {
     const n = numbering.get(s.id);
-    const movedFrom = movedFromOf(previous, s);
+    const earlier = earlierBookingsOf(previous, s);
     return {
       ...previous,
       ...s,
-      ...(movedFrom ? { movedFrom } : {}),
+      ...(earlier ? { earlier } : {}),
       clientId,
       therapistId: plan.therapistId,
       number: n?.number,
