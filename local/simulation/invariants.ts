@@ -9,13 +9,19 @@
  * 2. Each such identity's ledger entry, following a deferral (`-d1`, `-d2` …) to the copy that owns
  *    the send: sent, skipped with a reason or failed with a reason is settled; a deferral to after
  *    the window is pending; no entry, or one still claimed or released, is lost.
- * 3. Every other ledger entry (nudges, summaries, alerts, old versions) must be settled too.
- * 4. Every email SES holds for the run must be the one a ledger entry recorded: a copy of a recorded
+ * 3. Booking emails follow changes, not the calendar, so they are judged from the ledger: every
+ *    booking entry must be settled, and each session the run booked must end with the booking email
+ *    its final state calls for — confirmation (or change notice after a move), or for a cancelled
+ *    session the cancellation notice or the confirmation skipped in the undo window — unless that
+ *    kind is turned off or the client is suppressed. None of them is lost.
+ * 4. Every other ledger entry (nudges, summaries, alerts, old versions) must be settled too.
+ * 5. Every email SES holds for the run must be the one a ledger entry recorded: a copy of a recorded
  *    email that no entry names went out twice (an SDK resend, say), and so did a message id two
  *    entries name. Copies are found by content; when SES local is shared with other runs, which
  *    may send the very same email, only the second rule applies.
  */
-import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
+import { isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
+import { bookingName, isEnabled } from '../../shared/domain/booking-emails.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
 import type { ClinicStore, LedgerEntry } from '../../shared/ports/store.js';
 import { deferredIdentity } from '../../shared/use-cases/send-message.js';
@@ -37,12 +43,19 @@ export interface InvariantReport {
   readonly unsettled: readonly string[];
   /** Skips and failures without a reason. */
   readonly unexplained: readonly string[];
+  /** Booking confirmations, change and cancellation notices: planned (entries, and any missing), and where they ended. */
+  readonly bookingEmails: { readonly planned: number; readonly sent: number; readonly skipped: number; readonly failed: number };
 }
 
 export interface InvariantInput {
   readonly store: Pick<ClinicStore, 'findSession' | 'findPlan' | 'getClient'>;
-  readonly clinic: Pick<Clinic, 'quietHours'>;
+  readonly clinic: Pick<Clinic, 'quietHours'> & Partial<Pick<Clinic, 'bookingEmails'>>;
   readonly sessionIds: readonly string[];
+  /**
+   * Sessions the run booked (imported or booked in the window): each must end with a booking
+   * email. Omitted: booking entries are judged only for being settled.
+   */
+  readonly bookedSessionIds?: readonly string[];
   readonly entries: readonly LedgerEntry[];
   /** What SES local holds for the run; only emails to `recipients` are judged (SES local may be shared). */
   readonly emails: readonly SesStoredEmail[];
@@ -102,6 +115,10 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     }
   }
 
+  const booking = await bookingSettlements(input, latest);
+  lost.push(...booking.lost);
+  for (const e of latest.values()) if (isBookingKind(e.kind)) covered.add(e.name);
+
   const unsettled = [...latest.values()].filter((e) => !covered.has(e.name) && (e.status === 'claimed' || e.status === 'released')).map((e) => e.name);
   const unexplained = [...latest.values()].filter((e) => (e.status === 'skipped' || e.status === 'failed') && !e.reason?.trim()).map((e) => e.name);
 
@@ -128,7 +145,41 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     duplicated,
     unsettled,
     unexplained,
+    bookingEmails: booking.counts,
   };
+}
+
+/**
+ * The booking emails' side of the promise: every booking entry settled (one claimed or released is
+ * lost), and for each session the run booked, one of the names its final state calls for present.
+ */
+async function bookingSettlements(input: InvariantInput, latest: ReadonlyMap<string, LedgerEntry>): Promise<{ counts: InvariantReport['bookingEmails']; lost: string[] }> {
+  const counts = { planned: 0, sent: 0, skipped: 0, failed: 0 };
+  const lost: string[] = [];
+  for (const e of latest.values()) {
+    if (!isBookingKind(e.kind)) continue;
+    counts.planned += 1;
+    if (e.status === 'sent' || e.status === 'skipped' || e.status === 'failed') counts[e.status] += 1;
+    else lost.push(e.name);
+  }
+  const config = input.clinic.bookingEmails;
+  if (!config) return { counts, lost };
+  for (const id of new Set(input.bookedSessionIds ?? [])) {
+    const session = await input.store.findSession(id);
+    const client = session ? await input.store.getClient(session.clientId) : undefined;
+    // History needs no booking email, and a suppressed address gets none.
+    if (!session || !client || client.suppressed || session.start <= input.from) continue;
+    const expect = (kinds: readonly BookingKind[], required: boolean) => {
+      const names = kinds.map((kind) => bookingName(kind, session));
+      if (!required || names.some((name) => latest.has(name))) return;
+      counts.planned += 1;
+      lost.push(names.join(' or '));
+    };
+    if (session.status === 'cancelled') expect(['booking-confirmation', 'booking-cancellation'], isEnabled(config, 'booking-cancellation'));
+    else if (session.version === 1) expect(['booking-confirmation'], isEnabled(config, 'booking-confirmation'));
+    else expect(['booking-confirmation', 'booking-change'], isEnabled(config, 'booking-change'));
+  }
+  return { counts, lost };
 }
 
 /** True when nothing was lost, duplicated, left unsettled or left without a reason. */
@@ -136,8 +187,14 @@ export function invariantsHold(report: InvariantReport): boolean {
   return report.lost.length === 0 && report.duplicated.length === 0 && report.unsettled.length === 0 && report.unexplained.length === 0;
 }
 
-/** One line for the terminal: `planned 412: 380 sent, 30 skipped, 2 failed, 0 pending; 0 lost, 0 duplicated`. */
+/**
+ * One line for the terminal:
+ * `planned 412: 380 sent, 30 skipped, 2 failed, 0 pending; 0 lost, 0 duplicated; booking emails: 40 sent, 3 skipped, 0 failed`.
+ * The booking emails' part appears when the run had any.
+ */
 export function invariantLine(r: InvariantReport): string {
   const extra = [r.unsettled.length ? `${r.unsettled.length} unsettled` : '', r.unexplained.length ? `${r.unexplained.length} without a reason` : ''].filter(Boolean);
-  return `planned ${r.planned}: ${r.sent} sent, ${r.skipped} skipped, ${r.failed} failed, ${r.pending} pending; ${r.lost.length} lost, ${r.duplicated.length} duplicated${extra.length ? `, ${extra.join(', ')}` : ''}`;
+  const b = r.bookingEmails;
+  const booking = b.planned > 0 ? `; booking emails: ${b.sent} sent, ${b.skipped} skipped, ${b.failed} failed` : '';
+  return `planned ${r.planned}: ${r.sent} sent, ${r.skipped} skipped, ${r.failed} failed, ${r.pending} pending; ${r.lost.length} lost, ${r.duplicated.length} duplicated${extra.length ? `, ${extra.join(', ')}` : ''}${booking}`;
 }

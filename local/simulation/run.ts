@@ -149,10 +149,13 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     const entries = await twin.store.listSince(from, until);
     const stored = await fetchSesStore(twin.sesEndpoint, sesSince);
     const outbox = joinOutbox(entries, stored);
+    const sessionIds = [...scenario.dataset.sessions.map((s) => s.id), ...scenario.events.flatMap((e) => (e.type === 'book-session' ? [e.session.id] : []))];
     const invariants = await checkInvariants({
       store: twin.store,
       clinic: twin.clinic,
-      sessionIds: [...scenario.dataset.sessions.map((s) => s.id), ...scenario.events.flatMap((e) => (e.type === 'book-session' ? [e.session.id] : []))],
+      sessionIds,
+      // The run imports the dataset at `from` and books the rest: every one of them is news to its client.
+      bookedSessionIds: sessionIds,
       entries,
       emails: stored,
       recipients: new Set([...scenario.dataset.clients, ...scenario.dataset.therapists].map((p) => p.email.toLowerCase())),

@@ -7,7 +7,11 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { ID_PATTERN } from './model.js';
 
-export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert'] as const;
+/** The emails about a booking itself: what the client is told when a session is booked, moved or cancelled. */
+export const BOOKING_KINDS = ['booking-confirmation', 'booking-change', 'booking-cancellation'] as const;
+export type BookingKind = (typeof BOOKING_KINDS)[number];
+
+export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert', ...BOOKING_KINDS] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const KIND_CODE: Record<MessageKind, string> = {
@@ -16,9 +20,27 @@ const KIND_CODE: Record<MessageKind, string> = {
   'maintenance-nudge': 'mn',
   summary: 'su',
   'therapist-alert': 'ta',
+  'booking-confirmation': 'bc',
+  'booking-change': 'bm',
+  'booking-cancellation': 'bx',
 };
 
-/** Category a client can unsubscribe from; undefined for emails to therapists. */
+/** The offset a booking email is named with: `bc.s-1.booked.v1`, `bm.s-1.moved.v2`, `bx.s-1.cancelled.v2`. */
+export const BOOKING_OFFSET: Record<BookingKind, string> = {
+  'booking-confirmation': 'booked',
+  'booking-change': 'moved',
+  'booking-cancellation': 'cancelled',
+};
+
+export function isBookingKind(kind: MessageKind): kind is BookingKind {
+  return (BOOKING_KINDS as readonly string[]).includes(kind);
+}
+
+/**
+ * Category a client can unsubscribe from; undefined for emails to therapists and for booking
+ * emails, which are transactional: the client hears of a booking made, moved or cancelled for
+ * them whatever they unsubscribed from (a suppressed address still gets nothing).
+ */
 export function categoryOf(kind: MessageKind): 'reminders' | 'check-ins' | 'maintenance' | undefined {
   switch (kind) {
     case 'reminder':
@@ -32,16 +54,20 @@ export function categoryOf(kind: MessageKind): 'reminders' | 'check-ins' | 'main
   }
 }
 
-/** Check-ins and nudges can wait for the morning; reminders cannot. */
+/**
+ * Check-ins and nudges can wait for the morning; reminders cannot, nor can booking emails: they
+ * answer a change just made and may concern today (their own timing rules are in
+ * domain/booking-emails.ts). Urgent kinds take the urgent retry policy and no daily cap.
+ */
 export function isUrgent(kind: MessageKind): boolean {
-  return kind === 'reminder' || kind === 'therapist-alert';
+  return kind === 'reminder' || kind === 'therapist-alert' || isBookingKind(kind);
 }
 
 const OFFSET_PATTERN = /^[0-9A-Za-z_-]{1,24}$/;
 
 export const messageIdentitySchema = z.object({
   kind: z.enum(MESSAGE_KINDS),
-  /** Session id (reminder, check-in), plan id (nudge), therapist id (summary), check-in/request id (alert). */
+  /** Session id (reminder, check-in, booking emails), plan id (nudge), therapist id (summary), check-in/request id (alert). */
   subjectId: z.string().regex(ID_PATTERN, 'must be an id'),
   /** Reminder offset as written in the plan (P2D), `after` for check-ins, the due date for a nudge, the period for a summary. */
   offset: z.string().regex(OFFSET_PATTERN, 'must be 1–24 characters of [0-9A-Za-z_-]'),

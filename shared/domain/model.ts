@@ -116,6 +116,24 @@ export const brandSchema = z
       .optional(),
   })
   .strict();
+/**
+ * The emails a client gets about a booking itself (domain/booking-emails.ts): each can be turned
+ * off, and the confirmation waits `undoMinutes` so a booking changed or cancelled at once is told
+ * once, in its final state, or not at all.
+ */
+export const bookingEmailsSchema = z
+  .object({
+    /** Minutes a confirmation waits after the booking: a change or cancellation within them folds into it. */
+    undoMinutes: z.number().int('must be a whole number of minutes').min(0, 'must be 0 or more').max(120, 'must be at most 120 (2 hours)').default(5),
+    /** Send a confirmation when a session is booked. */
+    confirmation: z.boolean().default(true),
+    /** Send a change notice when a session the client was told of moves. */
+    change: z.boolean().default(true),
+    /** Send a cancellation notice when a session the client was told of is cancelled. */
+    cancellation: z.boolean().default(true),
+  })
+  .strict();
+export type BookingEmailsConfig = z.output<typeof bookingEmailsSchema>;
 
 export const clinicSchema = z.object({
   name: textSchema(120),
@@ -134,9 +152,10 @@ export const clinicSchema = z.object({
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
-  /** How long the "Adjust plan" links in a therapist's summary work, in hours: short, as they change a plan. */
   brand: brandSchema.default({ colour: DEFAULT_BRAND_COLOUR }),
+  /** How long the "Adjust plan" links in a therapist's summary work, in hours: short, as they change a plan. */
   adjustLinkHours: z.number().int('must be a whole number of hours').min(24, 'must be at least 24 hours').max(72, 'must be at most 72 hours').default(48),
+  bookingEmails: bookingEmailsSchema.default({ undoMinutes: 5, confirmation: true, change: true, cancellation: true }),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

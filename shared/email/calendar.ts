@@ -1,5 +1,5 @@
 /**
- * The calendar invitation attached to a reminder: one VEVENT in an RFC 5545 iCalendar object.
+ * The calendar invitation attached to a reminder and to the booking emails: one VEVENT in an RFC 5545 iCalendar object.
  * One stable UID per session and a SEQUENCE that rises with every reschedule, so a calendar
  * updates the event it already holds instead of adding a second one. Times are written in UTC,
  * which every calendar shows in its owner's zone.
@@ -52,6 +52,11 @@ function fold(line: string): string {
   return parts.join('\r\n ');
 }
 
+/**
+ * The invitation for a session. `method: 'CANCEL'` (a cancellation notice) withdraws the event the
+ * calendar holds: same UID, STATUS:CANCELLED, and a SEQUENCE one above the last invitation's, as
+ * RFC 5546 §3.2.5 asks (a cancellation keeps the session's version, so it is the version itself).
+ */
 export function sessionInvite(input: {
   readonly clinic: Pick<Clinic, 'name' | 'senderEmail'>;
   readonly client: Pick<Client, 'name' | 'email'>;
@@ -59,24 +64,27 @@ export function sessionInvite(input: {
   readonly session: StoredSession;
   /** When this copy is made: DTSTAMP. */
   readonly now: Date;
+  /** @default 'REQUEST' */
+  readonly method?: 'REQUEST' | 'CANCEL';
 }): EmailAttachment {
   const { clinic, client, therapist, session } = input;
+  const method = input.method ?? 'REQUEST';
   const lines = [
     'BEGIN:VCALENDAR',
     'VERSION:2.0',
     'PRODID:-//Keepwell//Session reminders//EN',
     'CALSCALE:GREGORIAN',
-    'METHOD:REQUEST',
+    `METHOD:${method}`,
     'BEGIN:VEVENT',
     `UID:${text(sessionUid(session.id))}`,
-    // Version 1 is the first booking (SEQUENCE 0); every reschedule raises both.
-    `SEQUENCE:${session.version - 1}`,
+    // Version 1 is the first booking (SEQUENCE 0); every reschedule raises both, a cancellation once more.
+    `SEQUENCE:${method === 'CANCEL' ? session.version : session.version - 1}`,
     `DTSTAMP:${utc(input.now)}`,
     `DTSTART:${utc(new Date(session.start))}`,
     `DURATION:PT${session.durationMinutes}M`,
     `SUMMARY:${text(`Massage with ${headerSafe(therapist.name)} · ${headerSafe(clinic.name)}`)}`,
     `LOCATION:${text(headerSafe(session.location))}`,
-    'STATUS:CONFIRMED',
+    method === 'CANCEL' ? 'STATUS:CANCELLED' : 'STATUS:CONFIRMED',
     'TRANSP:OPAQUE',
     `ORGANIZER;CN=${param(clinic.name)}:mailto:${headerSafe(clinic.senderEmail)}`,
     `ATTENDEE;CN=${param(client.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:${headerSafe(client.email)}`,
@@ -85,7 +93,7 @@ export function sessionInvite(input: {
   ];
   return {
     filename: 'session.ics',
-    contentType: 'text/calendar; charset=utf-8; method=REQUEST',
+    contentType: `text/calendar; charset=utf-8; method=${method}`,
     content: `${lines.map(fold).join('\r\n')}\r\n`,
   };
 }

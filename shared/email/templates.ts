@@ -8,6 +8,7 @@ import type { CheckInAnswers, Clinic, Client, Plan, Therapist } from '../domain/
 import { SCORES } from '../domain/model.js';
 import type { Instant } from '../domain/time.js';
 import type { Scores, StoredSession } from '../ports/store.js';
+import type { EarlierBooking } from '../domain/booking-emails.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
@@ -156,10 +157,6 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   const { clinic, client, therapist, links } = input;
   const texts = input.texts ?? DEFAULT_TEXTS;
   const due = formatDate(input.dueAt, client.timezone);
-  const howToBook: Block[] = [];
-  if (clinic.bookingUrl) howToBook.push({ type: 'button', label: 'Book your session', url: clinic.bookingUrl });
-  if (clinic.phone) howToBook.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.`, phone: clinic.phone });
-  howToBook.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
   const doc: EmailDocument = {
     preheader: `Your next maintenance session with ${therapist.name} was due on ${due}`,
     blocks: [
@@ -168,12 +165,115 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
         type: 'paragraph',
         text: `Hello ${firstName(client.name)}, your next maintenance session with ${therapist.name} is due (from ${due}). Regular sessions keep the benefits you have built up.`,
       },
-      ...howToBook,
+      ...howToBook(clinic, texts, 'Book your session'),
     ],
     footer: clinicFooter(clinic, `You get maintenance reminders because you have a care plan with ${clinic.name}.`),
     unsubscribeUrl: links.unsubscribe,
   };
   return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
+}
+
+export interface BookingConfirmationInput extends ClientEmailBase {
+  readonly session: StoredSession;
+  /** When the email is built: the invitation's DTSTAMP. */
+  readonly now: Date;
+  readonly links: { readonly reschedule: string };
+}
+
+export interface BookingChangeInput extends BookingConfirmationInput {
+  /** The booking the client was last told of (toldBooking); absent when no earlier version is kept. */
+  readonly movedFrom?: Omit<EarlierBooking, 'version'>;
+}
+
+export interface BookingCancellationInput extends ClientEmailBase {
+  readonly session: StoredSession;
+  readonly now: Date;
+}
+
+/**
+ * Booking emails are transactional: they go whatever the client unsubscribed from, so they carry
+ * no unsubscribe link or List-Unsubscribe header, and the footer says why they came.
+ */
+function bookingFooter(clinic: Clinic): string[] {
+  return clinicFooter(clinic, `You get this email because a session was booked for you with ${clinic.name}.`);
+}
+
+/** How to book: the clinic's booking link, its phone, or a reply. */
+function howToBook(clinic: Clinic, texts: EmailTexts, label: string): Block[] {
+  const blocks: Block[] = [];
+  if (clinic.bookingUrl) blocks.push({ type: 'button', label, url: clinic.bookingUrl });
+  if (clinic.phone) blocks.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.`, phone: clinic.phone });
+  blocks.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
+  return blocks;
+}
+
+export function renderBookingConfirmation(input: BookingConfirmationInput): RenderedEmail {
+  const { clinic, client, therapist, plan, session, links } = input;
+  const zone = client.timezone;
+  const when = formatDateTime(session.start, zone);
+  const doc: EmailDocument = {
+    preheader: `${when} with ${therapist.name}`,
+    blocks: [
+      { type: 'heading', text: 'Your session is booked' },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, your session with ${therapist.name} is booked.` },
+      sessionDetails(session, plan, therapist, zone),
+      { type: 'links', links: [{ label: 'Need another time? Let us know', url: links.reschedule }] },
+      { type: 'paragraph', text: 'The attached invitation adds this session to your calendar, and updates it if the time changes.' },
+    ],
+    footer: bookingFooter(clinic),
+  };
+  return rendered(`Booked: your session on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
+    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now })],
+  });
+}
+
+export function renderBookingChange(input: BookingChangeInput): RenderedEmail {
+  const { clinic, client, therapist, plan, session, links, movedFrom } = input;
+  const zone = client.timezone;
+  const when = formatDateTime(session.start, zone);
+  const timeMoved = movedFrom !== undefined && movedFrom.start !== session.start;
+  const lead = !movedFrom
+    ? `Hello ${firstName(client.name)}, your session with ${therapist.name} has changed. This is the booking now:`
+    : timeMoved
+      ? `Hello ${firstName(client.name)}, your session with ${therapist.name} has moved from ${formatDateTime(movedFrom.start, zone)} to ${when}.`
+      : `Hello ${firstName(client.name)}, your session with ${therapist.name} on ${when} has changed. This is the booking now:`;
+  const doc: EmailDocument = {
+    preheader: timeMoved ? `Now ${when} with ${therapist.name}` : `${when} with ${therapist.name}`,
+    blocks: [
+      { type: 'heading', text: timeMoved ? 'Your session has moved' : 'Your session has changed' },
+      { type: 'paragraph', text: lead },
+      ...(movedFrom
+        ? [{ type: 'details', rows: [['Was', `${formatDateTime(movedFrom.start, zone)}, ${movedFrom.durationMinutes} minutes, ${movedFrom.location}`]] } as const]
+        : []),
+      sessionDetails(session, plan, therapist, zone),
+      { type: 'links', links: [{ label: 'Does this time not suit you? Let us know', url: links.reschedule }] },
+      { type: 'paragraph', text: 'The attached invitation moves the session in your calendar.' },
+    ],
+    footer: bookingFooter(clinic),
+  };
+  return rendered(`${timeMoved ? 'Moved' : 'Changed'}: your session is now on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
+    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now })],
+  });
+}
+
+export function renderBookingCancellation(input: BookingCancellationInput): RenderedEmail {
+  const { clinic, client, therapist, session } = input;
+  const texts = input.texts ?? DEFAULT_TEXTS;
+  const zone = client.timezone;
+  const when = formatDateTime(session.start, zone);
+  const doc: EmailDocument = {
+    preheader: `${when} with ${therapist.name} is cancelled`,
+    blocks: [
+      { type: 'heading', text: 'Your session is cancelled' },
+      { type: 'paragraph', text: `Hello ${firstName(client.name)}, your session with ${therapist.name} on ${when} at ${session.location} is cancelled.` },
+      { type: 'paragraph', text: 'The attached update removes it from your calendar. To book another session:' },
+      ...howToBook(clinic, texts, 'Book another session'),
+    ],
+    footer: bookingFooter(clinic),
+  };
+  return rendered(`Cancelled: your session on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
+    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now, method: 'CANCEL' })],
+  });
 }
 
 function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {

@@ -6,6 +6,7 @@ import type { CheckIn, CheckInAnswers, Client, Plan, Session, Therapist, Categor
 import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
 import type { PlanChange } from '../domain/plan-change.js';
+import type { EarlierBooking } from '../domain/booking-emails.js';
 
 /** A session as stored: the booking plus what the writers derive and the web pages record. */
 export interface StoredSession extends Session {
@@ -21,6 +22,8 @@ export interface StoredSession extends Session {
   readonly checkInAnsweredAt?: Instant;
   readonly confirmedAt?: Instant;
   readonly rescheduleRequestedAt?: Instant;
+  /** Earlier versions of the booking, newest first, kept by the writers as the version rises (earlierBookingsOf). */
+  readonly earlier?: readonly EarlierBooking[];
 }
 
 export interface Scores {

@@ -1,5 +1,6 @@
 /**
- * Sends one reminder, check-in or maintenance nudge, exactly once, built from current data.
+ * Sends one reminder, check-in, maintenance nudge or booking email (confirmation, change notice,
+ * cancellation notice), exactly once, built from current data.
  *
  * 1. Read the current state — client, plan, session, therapist — in one BatchGetItem (a second
  *    only when the payload lacks the plan or therapist id); its cost does not grow with history.
@@ -8,7 +9,9 @@
  *    its version moved on (skipReasonFor, shared with sync-schedules); a check-in was already
  *    answered; a reminder's session has started; or `planSessionMessages` (the single source of
  *    truth for what a session should get) no longer plans this message. A nudge is sent only while
- *    the plan's maintenance mark names its due date. A skip never overwrites a live claim: a claim
+ *    the plan's maintenance mark names its due date. A booking email is sent only while its kind
+ *    is turned on, its version is the session's, the session's status is the one it tells of and
+ *    the session is still ahead (bookingSkipReason). A skip never overwrites a live claim: a claim
  *    older than the lease found there is settled by the crash policy below.
  * 3. Claim the message name in the ledger with a conditional write. A claim already there is
  *    resolved by `resolveHeldClaim` (claim-lease.ts, shared with alerts and summaries): settled
@@ -41,12 +44,13 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors.js';
 import { dispatchPayloadSchema, type DispatchPayload } from '../domain/dispatch-payload.js';
-import { categoryOf, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import { BOOKING_KINDS, categoryOf, isBookingKind, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import { bookingSkipReason, toldBooking, type EarlierBooking } from '../domain/booking-emails.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
 import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
-import { renderCheckIn, renderMaintenanceNudge, renderReminder } from '../email/templates.js';
+import { renderBookingCancellation, renderBookingChange, renderBookingConfirmation, renderCheckIn, renderMaintenanceNudge, renderReminder } from '../email/templates.js';
 import type { EmailTexts } from '../email/texts.js';
 import type { Clock } from '../ports/clock.js';
 import type { Mailer } from '../ports/mailer.js';
@@ -59,7 +63,7 @@ import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
 export { OUTCOME_UNKNOWN };
 
 /** The kinds dispatch sends; summaries and therapist alerts have their own senders. */
-export const DISPATCH_KINDS = ['reminder', 'check-in', 'maintenance-nudge'] as const satisfies readonly MessageKind[];
+export const DISPATCH_KINDS = ['reminder', 'check-in', 'maintenance-nudge', ...BOOKING_KINDS] as const satisfies readonly MessageKind[];
 type DispatchKind = (typeof DISPATCH_KINDS)[number];
 
 /** The dispatch payload, plus what only dispatch needs: a kind it sends and ids that agree. */
@@ -173,7 +177,7 @@ async function loadContext(store: SendMessageDeps['store'], keys: Keys, therapis
 
 type Decision =
   | { readonly send: false; readonly reason: string }
-  | { readonly send: true; readonly client: Client; readonly plan: StoredPlan; readonly therapist: Therapist; readonly session?: StoredSession; readonly dueAt: Instant };
+  | { readonly send: true; readonly client: Client; readonly plan: StoredPlan; readonly therapist: Therapist; readonly session?: StoredSession; readonly dueAt: Instant; readonly told?: EarlierBooking };
 
 const skip = (reason: string): Decision => ({ send: false, reason });
 
@@ -232,6 +236,11 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
   }
 
   if (!session) return skip('session not found');
+  if (isBookingKind(kind)) {
+    // Built from the session as it is now; sync-schedules decided which one the change called for.
+    const reason = bookingSkipReason(kind, identity, session, clinic.bookingEmails, now);
+    return reason ? skip(reason) : { send: true, client, plan, therapist, session, dueAt: intendedTime(payload, now) };
+  }
   if (kind === 'check-in' && session.checkInAnsweredAt) return skip('check-in already answered');
 
   const name = messageName(baseIdentity(identity));
@@ -254,15 +263,21 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
     const path = purpose === 'check-in' ? pagePaths.checkIn(token) : pagePaths[purpose](token);
     return `${clinic.baseUrl}${path}`;
   };
-  const unsubscribe = link('unsubscribe', categoryOf(kind)!);
+  const unsubscribe = () => link('unsubscribe', categoryOf(kind)!);
   const base = { clinic, client, therapist, plan, ...(deps.texts ? { texts: deps.texts } : {}) };
   switch (kind) {
+    case 'booking-confirmation':
+      return renderBookingConfirmation({ ...base, session: session!, now: at, links: { reschedule: link('reschedule', session!.id) } });
+    case 'booking-change':
+      return renderBookingChange({ ...base, session: session!, now: at, ...(decision.told ? { movedFrom: decision.told } : {}), links: { reschedule: link('reschedule', session!.id) } });
+    case 'booking-cancellation':
+      return renderBookingCancellation({ ...base, session: decision.told ? { ...session!, start: decision.told.start, durationMinutes: decision.told.durationMinutes, location: decision.told.location } : session!, now: at });
     case 'reminder':
-      return renderReminder({ ...base, session: session!, now: at, links: { confirm: link('confirm', session!.id), reschedule: link('reschedule', session!.id), unsubscribe } });
+      return renderReminder({ ...base, session: session!, now: at, links: { confirm: link('confirm', session!.id), reschedule: link('reschedule', session!.id), unsubscribe: unsubscribe() } });
     case 'check-in':
-      return renderCheckIn({ ...base, session: session!, links: { checkIn: link('check-in', session!.id), unsubscribe } });
+      return renderCheckIn({ ...base, session: session!, links: { checkIn: link('check-in', session!.id), unsubscribe: unsubscribe() } });
     case 'maintenance-nudge':
-      return renderMaintenanceNudge({ ...base, dueAt: decision.dueAt, links: { unsubscribe } });
+      return renderMaintenanceNudge({ ...base, dueAt: decision.dueAt, links: { unsubscribe: unsubscribe() } });
   }
 }
 
@@ -299,6 +314,8 @@ function idsOf(payload: DispatchRequest): OneTimeSchedule['payload'] {
 function stillUsefulAt(attempt: Attempt, at: Instant): boolean {
   const { client, plan, session, dueAt } = attempt.decision;
   if (!session) return Date.parse(at) <= Date.parse(dueAt) + NUDGE_LATE_WINDOW_HOURS * 3_600_000;
+  // A booking email is worth sending until the session (its old time, for a cancellation) starts.
+  if (isBookingKind(attempt.kind)) return at < toInstant(session.start);
   const rules = { session, plan, client, clinic: attempt.deps.clinic };
   return latenessAt(rules, messageName(baseIdentity(attempt.payload.message)), at) === undefined;
 }
@@ -402,7 +419,15 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
   const lease = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
 
   const ctx = await loadContext(deps.store, keys, payload.therapistId);
-  const decision = decide(ctx, payload, deps.clinic, now);
+  let decision = decide(ctx, payload, deps.clinic, now);
+  if (decision.send && (kind === 'booking-change' || kind === 'booking-cancellation') && decision.session) {
+    // The booking the client was last told of, from the ledger (two reads in the usual case): a
+    // change notice's "was", the cancelled time a cancellation notice names.
+    const { session } = decision;
+    const current = kind === 'booking-cancellation' ? { version: session.version, start: session.start, durationMinutes: session.durationMinutes, location: session.location } : undefined;
+    const told = await toldBooking(session, (names) => Promise.all(names.map(async (n) => (await ledger.get(n))?.status)), current);
+    if (told) decision = { ...decision, told };
+  }
   const request: ClaimRequest = {
     name,
     kind,

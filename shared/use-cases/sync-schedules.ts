@@ -21,7 +21,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clinic, Client } from '../domain/model.js';
-import { categoryOf, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import { categoryOf, isBookingKind, messageName, subjectPrefix, type BookingKind, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import { BOOKING_SKIP_REASONS, bookingIdentity, bookingName, bookingTransition, confirmationDue, isEnabled } from '../domain/booking-emails.js';
 import { NotFoundError, PermanentError } from '../domain/errors.js';
 import { ValidationError } from '../domain/validation.js';
 import {
@@ -114,6 +115,8 @@ export function skipReasonFor(state: { readonly client?: Client; readonly plan?:
   if (identity.kind === 'maintenance-nudge') return undefined;
   if (!session) return 'session not found';
   if (session.planId !== plan.id) return 'session moved to another plan';
+  // A booking email's session state (a cancellation notice needs a cancelled session) is judged by bookingSkipReason.
+  if (isBookingKind(identity.kind)) return undefined;
   if (session.status === 'cancelled') return 'session cancelled';
   if (session.status === 'no-show') return 'session marked no-show';
   if (identity.version !== session.version) return 'version moved on';
@@ -433,12 +436,98 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
   const removed = before && beforePlan ? removedMessages(was, diff, { session: before, plan: beforePlan }, { client: bundle.client, ...(afterPlan ? { plan: afterPlan } : {}), ...(after ? { session: after } : {}) }) : [];
   const skipsRecorded = (after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0) + (await recordRemovals(deps, removed, now));
   if (before && beforePlan) await clearSkips(deps, liftedSkips(diff.upserts, { client: bundle.client, plan: beforePlan, session: before }));
+  const booking = after && afterPlan ? await syncBookingEmails(deps, bundle.client, afterPlan, before, after, now) : NO_BOOKING_EMAILS;
 
   // The stream record is at least as new as an eventually consistent read: trust it for this session.
   const sessions = bundle.sessions.filter((s) => s.id !== subject.id).concat(after ? [after] : []);
   const plan = planOf(subject);
   const maintenance = plan ? await alignMaintenance(deps, bundle.client, plan, sessions, now) : 'unchanged';
-  return { ...counts, skipsRecorded, maintenance };
+  return {
+    upserted: counts.upserted + booking.upserted,
+    removed: counts.removed + booking.removed,
+    rejected: counts.rejected + booking.rejected,
+    skipsRecorded: skipsRecorded + booking.skipsRecorded,
+    maintenance,
+  };
+}
+
+type BookingCounts = ConvergeCounts & { readonly skipsRecorded: number };
+const NO_BOOKING_EMAILS: BookingCounts = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0 };
+
+/** The version a message or retry schedule name ends with (`….v2`, `….v2.r1`). */
+function versionOfName(name: string): number | undefined {
+  const match = /\.v(\d+)(?:\.r\d+)?$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A retry schedule's name without its `.r<n>`: the message it retries. */
+function baseOfName(name: string): string {
+  return name.replace(/\.r\d+$/, '');
+}
+
+/**
+ * The client's booking emails for one session change (domain/booking-emails.ts):
+ * - booked: the confirmation, after the undo window;
+ * - moved or cancelled: first, was the client told of the booking as it stood? Not while its
+ *   confirmation is still waiting in the Scheduler (or was skipped, or is between retries): that
+ *   confirmation is skipped — "moved within the undo window", "cancelled within the undo window" —
+ *   and a move gets the confirmation of the new time instead, a cancellation nothing at all. A
+ *   confirmation dispatch already holds, or sent, means the client was told: a move gets a change
+ *   notice, a cancellation a cancellation notice, both at once. A change notice still waiting for
+ *   the version before is skipped and deleted with it.
+ * Repeating it is safe: the skips it records are what a repeat reads to decide the same way, and
+ * schedules of the new version are never deleted.
+ */
+async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: StoredPlan, before: StoredSession | undefined, after: StoredSession, now: Instant): Promise<BookingCounts> {
+  const transition = bookingTransition(before, after, now);
+  const config = deps.clinic.bookingEmails;
+  const anyOn = config.confirmation || config.change || config.cancellation;
+  // Suppression stops every booking email; no unsubscribe does (they are transactional).
+  if (!transition || !anyOn || !receives(client, 'booking-confirmation')) return NO_BOOKING_EMAILS;
+  const schedule = (kind: BookingKind, at: Instant): OneTimeSchedule => ({
+    name: bookingName(kind, after),
+    at,
+    payload: { message: bookingIdentity(kind, after), clientId: after.clientId, planId: plan.id, sessionId: after.id, therapistId: plan.therapistId },
+  });
+  if (transition === 'booked' || !before) {
+    if (!isEnabled(config, 'booking-confirmation')) return NO_BOOKING_EMAILS;
+    return { ...(await converge(deps, [schedule('booking-confirmation', confirmationDue(now, after, client, deps.clinic))], [])), skipsRecorded: 0 };
+  }
+
+  // A move leaves the new version's schedules alone (a repeat of this change may have made them); a
+  // cancellation keeps its version, and voids everything waiting for it.
+  const obsolete = (name: string) => transition === 'cancelled' || (versionOfName(name) ?? after.version) < after.version;
+  const older = async (kind: BookingKind) => (await deps.scheduler.list(subjectPrefix(kind, after.id))).map((e) => e.name).filter(obsolete);
+  const [confirmations, changes] = await Promise.all([older('booking-confirmation'), older('booking-change')]);
+  const skipRequest = (name: string, kind: BookingKind) => ({ name, kind, clientId: after.clientId, planId: plan.id, sessionId: after.id, therapistId: plan.therapistId, now });
+
+  let skipsRecorded = 0;
+  let told: boolean;
+  if (confirmations.length > 0) {
+    const reason = transition === 'cancelled' ? BOOKING_SKIP_REASONS.cancelledInWindow : BOOKING_SKIP_REASONS.movedInWindow;
+    told = false;
+    for (const name of new Set(confirmations.map(baseOfName))) {
+      const standing = await deps.ledger.markSkipped(skipRequest(name, 'booking-confirmation'), reason);
+      if (standing === undefined) skipsRecorded++;
+      // Dispatch holds it or sent it already: the client has (or is getting) the confirmation.
+      else if (standing.status !== 'skipped' && standing.status !== 'released') told = true;
+    }
+  } else {
+    const entry = await deps.ledger.get(bookingName('booking-confirmation', before));
+    // No entry at all: no confirmation was due (turned off, or booked before booking emails): the client knows it from the clinic.
+    told = !(entry?.status === 'skipped' || entry?.status === 'released');
+  }
+  for (const name of new Set(changes.map(baseOfName))) {
+    const standing = await deps.ledger.markSkipped(skipRequest(name, 'booking-change'), transition === 'cancelled' ? 'session cancelled' : 'version moved on');
+    if (standing === undefined) skipsRecorded++;
+  }
+
+  const upserts: OneTimeSchedule[] = [];
+  if (transition === 'moved' && !told && isEnabled(config, 'booking-confirmation')) upserts.push(schedule('booking-confirmation', confirmationDue(now, after, client, deps.clinic)));
+  if (transition === 'moved' && told && isEnabled(config, 'booking-change')) upserts.push(schedule('booking-change', now));
+  if (transition === 'cancelled' && told && isEnabled(config, 'booking-cancellation')) upserts.push(schedule('booking-cancellation', now));
+  const counts = await converge(deps, upserts, [...confirmations, ...changes]);
+  return { ...counts, skipsRecorded };
 }
 
 /**

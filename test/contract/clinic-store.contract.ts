@@ -42,6 +42,22 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     expect((await s.findSession(sessions[2]!.id))?.number).toBe(2);
   });
 
+  it('keeps the earlier versions of a moved booking, newest first, for the change notice', async () => {
+    const s = await store();
+    const { sessions } = await seedClinic(s);
+    const first = sessions[0]!;
+
+    await rescheduleSession(s, first.id, '2027-02-08T14:00:00.000Z');
+    await rescheduleSession(s, first.id, '2027-02-09T14:00:00.000Z', { location: 'Room 9' });
+    const again = await s.findSession(first.id);
+    await s.saveSession({ ...again!, status: 'cancelled' });
+
+    expect((await s.findSession(first.id))?.earlier).toEqual([
+      { version: 2, start: '2027-02-08T14:00:00.000Z', durationMinutes: first.durationMinutes, location: first.location },
+      { version: 1, start: first.start, durationMinutes: first.durationMinutes, location: first.location },
+    ]);
+  });
+
   it('suppresses a client by email in any case, and finds nobody for an unknown address', async () => {
     const s = await store();
     const { client } = await seedClinic(s);

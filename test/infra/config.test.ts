@@ -63,6 +63,7 @@ describe('stage configuration in cdk.json', () => {
     expect(config.clinic.maintenanceGraceDays).toBe(14);
     // The summary's "Adjust plan" links work for 48 hours unless the stage says otherwise.
     expect(config.clinic.adjustLinkHours).toBe(48);
+    expect(config.clinic.bookingEmails).toEqual({ undoMinutes: 5, confirmation: true, change: true, cancellation: true });
     expect(config.customDomain).toEqual({ domainName: 'care.harbour-massage.example', certificateArn: expect.stringMatching(/^arn:aws:acm:/) });
   });
 
@@ -90,6 +91,9 @@ describe('stage configuration in cdk.json', () => {
     { path: ['clinic', 'timezone'], value: 'Mars/Olympus', expected: 'stages.dev.clinic.timezone: "Mars/Olympus" is not a known IANA time zone' },
     { path: ['clinic', 'quietHours'], value: { start: '25:00', end: '08:00' }, expected: 'stages.dev.clinic.quietHours.start: must be a local time' },
     { path: ['clinic', 'senderEmail'], value: 'x@y.example', expected: 'stages.dev.clinic: Unrecognized key: "senderEmail"' },
+    { path: ['clinic', 'bookingEmails'], value: { undoMinutes: 600 }, expected: 'stages.dev.clinic.bookingEmails.undoMinutes: must be at most 120 (2 hours)' },
+    { path: ['clinic', 'bookingEmails'], value: { confirmation: 'no' }, expected: 'stages.dev.clinic.bookingEmails.confirmation: Invalid input: expected boolean, received string' },
+    { path: ['clinic', 'bookingEmails'], value: { cancelation: false }, expected: 'stages.dev.clinic.bookingEmails: Unrecognized key: "cancelation"' },
     { path: ['sender', 'identity'], value: 'other.example', expected: 'stages.dev.sender.identity: must be the sender address "reminders@dev.harbour-massage.example" or its domain "dev.harbour-massage.example"' },
     { path: ['baseUrl'], value: 'http://care.example', expected: 'stages.dev.baseUrl: must start with https://' },
     { path: ['customDomain'], value: { certificateArn: 'arn:aws:acm:eu-west-2:111122223333:certificate/00000000-0000-4000-8000-000000000000' }, expected: 'stages.dev.baseUrl: is required when customDomain is set' },

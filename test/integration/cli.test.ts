@@ -99,7 +99,8 @@ describe('keepwell import', () => {
 
     expect(result).toEqual({ code: 0, out: `imported 1 therapist(s), 2 client(s), 2 plan(s), 1 session(s) into local twin (table ${twin.tableName})\n`, err: '' });
     expect((await twin.store.getClientBundle('c-sam'))?.sessions.map((s) => s.id)).toEqual(['s-sam-1']);
-    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-sam-1')).sort()).toEqual(['ci.s-sam-1.after.v1', 'rm.s-sam-1.P1D.v1', 'rm.s-sam-1.PT2H.v1']);
+    // An imported booking is news to the client too: its confirmation is scheduled with the rest.
+    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-sam-1')).sort()).toEqual(['bc.s-sam-1.booked.v1', 'ci.s-sam-1.after.v1', 'rm.s-sam-1.P1D.v1', 'rm.s-sam-1.PT2H.v1']);
   });
 
   it('reports every bad row with its line, writes nothing and exits 1', async () => {
@@ -143,7 +144,8 @@ describe('keepwell session and plan', () => {
 
     expect(booked).toEqual({ code: 0, out: `booked session s-kai-1 on plan p-kai at 2027-02-04T18:00:00.000Z (local twin (table ${twin.tableName}))`, err: '' });
     expect(moved.out).toBe(`rescheduled session s-kai-1 to 2027-02-05T18:00:00.000Z (version 2, local twin (table ${twin.tableName}))`);
-    expect(afterMove).toEqual(['ci.s-kai-1.after.v2', 'rm.s-kai-1.PT2H.v2']);
+    // Moved within the undo window: the pending confirmation now names version 2.
+    expect(afterMove).toEqual(['bc.s-kai-1.booked.v2', 'ci.s-kai-1.after.v2', 'rm.s-kai-1.PT2H.v2']);
     expect(cancelled.out).toBe(`cancelled session s-kai-1 (local twin (table ${twin.tableName}))`);
     expect(kaiSchedules()).toEqual([]);
   });
@@ -225,9 +227,11 @@ describe('keepwell preview and outbox', () => {
 
     expect(result.code).toBe(0);
     const lines = result.out.split('\n');
-    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 3 sent, 4 skipped, 0 failed, 0 pending`);
+    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 4 sent, 6 skipped, 0 failed, 0 pending`);
     const rows = lines.slice(1).map((l) => l.replace(/\s+/g, ' '));
     expect(rows.filter((l) => l.includes(' sent '))).toEqual([
+      // Sam's booking confirmation, 5 minutes after the import.
+      '2027-02-01 08:05Z sent booking-confirmation bc.s-sam-1.booked.v1 client c-sam, session s-sam-1',
       '2027-02-02 10:00Z sent reminder rm.s-sam-1.P1D.v1 client c-sam, session s-sam-1',
       '2027-02-03 08:00Z sent reminder rm.s-sam-1.PT2H.v1 client c-sam, session s-sam-1',
       '2027-02-04 11:00Z sent check-in ci.s-sam-1.after.v1 client c-sam, session s-sam-1',
@@ -235,10 +239,13 @@ describe('keepwell preview and outbox', () => {
     // Kai's session was moved (its first version's messages void) and then cancelled: each pending
     // message left the outbox as skipped, with its reason.
     const skipped = rows.filter((l) => l.includes(' skipped '));
-    expect(skipped).toHaveLength(4);
+    expect(skipped).toHaveLength(6);
     expect(skipped.every((l) => l.includes('session s-kai-1'))).toBe(true);
     expect(skipped.filter((l) => l.includes('.v1') && l.includes('version moved on'))).toHaveLength(2);
     expect(skipped.filter((l) => l.includes('.v2') && l.includes('session cancelled'))).toHaveLength(2);
+    // Its confirmation, moved and then cancelled within the undo window: the client was never told.
+    expect(skipped.filter((l) => l.includes('bc.s-kai-1.booked.v1') && l.includes('moved within the undo window'))).toHaveLength(1);
+    expect(skipped.filter((l) => l.includes('bc.s-kai-1.booked.v2') && l.includes('cancelled within the undo window'))).toHaveLength(1);
     expect(result.out).not.toContain('private-note-7d1f');
     expect(preview.out.split('\n')).toEqual([
       'Sam Patel (c-sam, sam@cli-test.example): 1 message in the next 1 week (times in Europe/London)',
@@ -335,7 +342,8 @@ describe('keepwell --stage', () => {
 
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
-    expect(result.out.split('\n')[0]).toBe('outbox of stage test, 2027-02-01T00:00:00.000Z – 2027-02-05T00:00:00.000Z: 3 sent, 0 skipped, 0 failed, 0 pending');
+    // Sam's reminders and check-in, and the confirmations of s-sam-1 and s-dlq.
+    expect(result.out.split('\n')[0]).toBe('outbox of stage test, 2027-02-01T00:00:00.000Z – 2027-02-05T00:00:00.000Z: 5 sent, 0 skipped, 0 failed, 0 pending');
   });
 
   it('says so in one line when the stage is not deployed', async () => {

@@ -37,7 +37,7 @@ async function tableForCli(): Promise<{ store: DynamoStore; env: NodeJS.ProcessE
       dispatchArn: 'arn:aws:lambda:eu-west-2:000000000000:function:dispatch',
       deadLetterArn: 'arn:aws:sqs:eu-west-2:000000000000:dlq',
       region: LOCAL_REGION,
-      clinic: { name: 'Harbour', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000', quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14, suggestions: { worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }, adjustLinkHours: 48, brand: { colour: '#0b5d4b' } },
+      clinic: { name: 'Harbour', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000', quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14, suggestions: { worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }, adjustLinkHours: 48, brand: { colour: '#0b5d4b' }, bookingEmails: { undoMinutes: 5, confirmation: true, change: true, cancellation: true } },
       clock: { mode: 'fixed', at: '2027-02-01T08:00:00.000Z' },
     },
     dir,

@@ -92,10 +92,12 @@ describe('a Cal.com booking', () => {
     expect(answer).toEqual({ status: 200, json: { status: 'accepted', duplicate: false, sessionId: intakeIds.session('calcom', 'bFJeNb2uX8ANpT3JL5EfXw') } });
     const [session] = await sessionsOf(email);
     expect(session).toMatchObject({ start: '2027-02-10T10:00:00.000Z', durationMinutes: 60, status: 'booked', version: 1, therapistId: 't-amy', location: 'Treatment room 1, 12 Quay Street' });
-    expect(schedulesFor(session!.id)).toEqual([`rm.${session!.id}.P2D.v1`, `rm.${session!.id}.PT2H.v1`, `ci.${session!.id}.after.v1`].sort());
+    // The booking confirmation is scheduled with the reminders and check-in.
+    expect(schedulesFor(session!.id)).toEqual([`bc.${session!.id}.booked.v1`, `rm.${session!.id}.P2D.v1`, `rm.${session!.id}.PT2H.v1`, `ci.${session!.id}.after.v1`].sort());
 
     await twin.advanceTo('2027-02-08T10:05:00.000Z');
-    expect((await sesEmails(email)).length).toBe(1);
+    // The confirmation (after the 5-minute undo window) and the first reminder.
+    expect((await sesEmails(email)).map((e) => e.subject)).toEqual(['Booked: your session on Wed 10 Feb, 10:00 am', 'Reminder: your session on Wed 10 Feb, 10:00 am']);
   });
 });
 
@@ -112,7 +114,27 @@ describe('a Cal.com reschedule (a new uid that refers to the old one)', () => {
     const sessions = await sessionsOf(email);
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({ id: sessionId, start: '2027-03-12T14:00:00.000Z', version: 2, status: 'booked' });
-    expect(schedulesFor(sessionId)).toEqual([`ci.${sessionId}.after.v2`, `rm.${sessionId}.P2D.v2`, `rm.${sessionId}.PT2H.v2`]);
+    // Moved within the confirmation's undo window: the confirmation names the new version instead.
+    expect(schedulesFor(sessionId)).toEqual([`bc.${sessionId}.booked.v2`, `ci.${sessionId}.after.v2`, `rm.${sessionId}.P2D.v2`, `rm.${sessionId}.PT2H.v2`]);
+  });
+
+  it('after the confirmation went out, sends a change notice with the old and new time and the invitation at SEQUENCE 1', async () => {
+    const email = 'reschedule-later@example.com';
+    await postCal(calBody('cal-com-booking-created', { uid: 'uid-old-2', email, start: '2027-03-17T10:00:00Z', end: '2027-03-17T11:00:00Z' }));
+    const sessionId = intakeIds.session('calcom', 'uid-old-2');
+    await twin.advanceTo(new Date(twin.clock.now().getTime() + 10 * 60_000).toISOString());
+
+    await postCal(calBody('cal-com-booking-rescheduled', { uid: 'uid-new-2', rescheduleUid: 'uid-old-2', email, start: '2027-03-19T14:00:00Z', end: '2027-03-19T15:00:00Z' }));
+    await twin.advanceTo(new Date(twin.clock.now().getTime() + 60_000).toISOString());
+
+    const [confirmation, notice] = await sesEmails(email);
+    expect(confirmation?.subject).toBe('Booked: your session on Wed 17 Mar, 10:00 am');
+    expect(notice?.subject).toBe('Moved: your session is now on Fri 19 Mar, 2:00 pm');
+    expect(notice?.body.text).toContain('has moved from Wednesday 17 March 2027 at 10:00 am (GMT) to Friday 19 March 2027 at 2:00 pm (GMT)');
+    const ics = Buffer.from(notice!.attachments.find((a) => a.filename === 'session.ics')!.content, 'base64').toString('utf8');
+    expect(ics).toContain(`UID:${sessionId}@keepwell`);
+    expect(ics).toContain('SEQUENCE:1');
+    expect((await twin.store.get(`bm.${sessionId}.moved.v2`))?.status).toBe('sent');
   });
 });
 
@@ -121,13 +143,31 @@ describe('a Cal.com cancellation', () => {
     const email = 'cancel@example.com';
     await postCal(calBody('cal-com-booking-created', { uid: 'uid-cancel-1', email, start: '2027-02-20T10:00:00Z', end: '2027-02-20T11:00:00Z' }));
     const sessionId = intakeIds.session('calcom', 'uid-cancel-1');
-    expect(schedulesFor(sessionId)).toHaveLength(3);
+    // Two reminders, the check-in and the booking confirmation.
+    expect(schedulesFor(sessionId)).toHaveLength(4);
 
     const answer = await postCal(calBody('cal-com-booking-cancelled', { uid: 'uid-cancel-1', email }));
 
     expect(answer.status).toBe(200);
     expect((await sessionsOf(email))[0]).toMatchObject({ status: 'cancelled' });
     expect(schedulesFor(sessionId)).toEqual([]);
+  });
+
+  it('after the confirmation went out, sends a cancellation notice (METHOD:CANCEL) with the booking link, and no reminder', async () => {
+    const email = 'cancel-later@example.com';
+    await postCal(calBody('cal-com-booking-created', { uid: 'uid-cancel-2', email, start: '2027-03-24T10:00:00Z', end: '2027-03-24T11:00:00Z' }));
+    const sessionId = intakeIds.session('calcom', 'uid-cancel-2');
+    await twin.advanceTo(new Date(twin.clock.now().getTime() + 10 * 60_000).toISOString());
+
+    await postCal(calBody('cal-com-booking-cancelled', { uid: 'uid-cancel-2', email }));
+    await twin.advanceTo('2027-03-25T00:00:00.000Z');
+
+    const emails = await sesEmails(email);
+    expect(emails.map((e) => e.subject)).toEqual(['Booked: your session on Wed 24 Mar, 10:00 am', 'Cancelled: your session on Wed 24 Mar, 10:00 am']);
+    expect(emails[1]!.body.html).toContain('https://book.harbour-massage.example');
+    const ics = Buffer.from(emails[1]!.attachments.find((a) => a.filename === 'session.ics')!.content, 'base64').toString('utf8');
+    expect(ics).toContain('METHOD:CANCEL');
+    expect(ics).toContain(`UID:${sessionId}@keepwell`);
   });
 });
 

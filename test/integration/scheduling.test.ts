@@ -147,6 +147,8 @@ async function startScheduling(start: string, options: Options = {}) {
 }
 
 const BOOKED = {
+  // The booking confirmation, held for the default 5-minute undo window after the booking at 09:00.
+  'bc.s-1.booked.v1': 'at(2027-02-01T09:05:00)',
   'ci.s-1.after.v1': 'at(2027-02-11T11:00:00)',
   'rm.s-1.P2D.v1': 'at(2027-02-08T10:00:00)',
   'rm.s-1.PT2H.v1': 'at(2027-02-10T08:00:00)',
@@ -172,7 +174,8 @@ describe('a booking and its schedules', () => {
           Arn: DISPATCH_ARN,
           RoleArn: ROLE_ARN,
           DeadLetterConfig: { Arn: DLQ_ARN },
-          RetryPolicy: name.startsWith('rm.') ? RETRY_POLICIES.urgent : RETRY_POLICIES.deferrable,
+          // Booking emails are urgent like reminders.
+          RetryPolicy: /^(rm|bc)\./.test(name) ? RETRY_POLICIES.urgent : RETRY_POLICIES.deferrable,
         },
       });
     }
@@ -206,16 +209,20 @@ describe('a booking and its schedules', () => {
 
     await scheduler.advanceTo(new Date('2027-02-08T10:00:00Z'));
 
-    expect(fired).toEqual([expect.objectContaining({
-      message: { kind: 'reminder', subjectId: 's-1', offset: 'P2D', version: 1 },
-      scheduledTime: '2027-02-08T10:00:00Z',
-      executionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      attempt: '1',
-    })]);
+    expect(fired).toEqual([
+      // The booking confirmation fired first, 5 minutes after the booking.
+      expect.objectContaining({ message: { kind: 'booking-confirmation', subjectId: 's-1', offset: 'booked', version: 1 }, scheduledTime: '2027-02-01T09:05:00Z' }),
+      expect.objectContaining({
+        message: { kind: 'reminder', subjectId: 's-1', offset: 'P2D', version: 1 },
+        scheduledTime: '2027-02-08T10:00:00Z',
+        executionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        attempt: '1',
+      }),
+    ]);
     expect(Object.keys(await timetable())).toEqual(['ci.s-1.after.v1', 'rm.s-1.PT2H.v1']);
   });
 
-  it('moves the schedules of a rescheduled session: three deletes and three creates, nothing more', async () => {
+  it('moves the schedules of a rescheduled session: its messages deleted and created again, nothing more', async () => {
     const { store, poller, book, timetable, calls } = await startScheduling('2027-02-01T09:00:00Z');
     await book('s-1', '2027-02-10T10:00:00Z');
     await poller.drain();
@@ -224,8 +231,15 @@ describe('a booking and its schedules', () => {
     await rescheduleSession(store, 's-1', '2027-02-12T15:00:00Z');
     await poller.drain();
 
-    expect([...calls].sort()).toEqual(['CreateScheduleCommand', 'CreateScheduleCommand', 'CreateScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand']);
+    // Plus the booking emails: two lists (pending confirmation, pending change notice), and the
+    // confirmation still in its undo window moved to the new version: one create, one delete.
+    expect([...calls].sort()).toEqual([
+      'CreateScheduleCommand', 'CreateScheduleCommand', 'CreateScheduleCommand', 'CreateScheduleCommand',
+      'DeleteScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand',
+      'ListSchedulesCommand', 'ListSchedulesCommand',
+    ]);
     expect(await timetable()).toEqual({
+      'bc.s-1.booked.v2': 'at(2027-02-01T09:05:00)',
       'ci.s-1.after.v2': 'at(2027-02-13T16:00:00)',
       'rm.s-1.P2D.v2': 'at(2027-02-10T15:00:00)',
       'rm.s-1.PT2H.v2': 'at(2027-02-12T13:00:00)',
@@ -266,6 +280,8 @@ describe('a booking and its schedules', () => {
 
     const outbox = await store.listSince('2027-02-01T00:00:00.000Z', '2027-02-02T00:00:00.000Z');
     expect(outbox.map((e) => [e.name, e.status, e.reason]).sort()).toEqual([
+      // Cancelled within the undo window: the confirmation is skipped and no cancellation notice goes.
+      ['bc.s-1.booked.v1', 'skipped', 'cancelled within the undo window: the client was never told of the booking'],
       ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
       ['rm.s-1.P2D.v1', 'skipped', 'session cancelled'],
       ['rm.s-1.PT2H.v1', 'skipped', 'session cancelled'],
@@ -283,7 +299,8 @@ describe('a booking and its schedules', () => {
     await resumePlan(store, 'p-sam');
     await poller.drain();
 
-    expect(whilePaused).toEqual({});
+    // The confirmation follows the booking, not the plan: it stays, and dispatch skips it while the plan is paused.
+    expect(whilePaused).toEqual({ 'bc.s-1.booked.v1': 'at(2027-02-01T09:05:00)' });
     expect(await timetable()).toEqual(BOOKED);
   });
 
@@ -295,7 +312,8 @@ describe('a booking and its schedules', () => {
     await unsubscribe(store, 'c-sam', 'reminders');
     await poller.drain();
 
-    expect(await timetable()).toEqual({ 'ci.s-1.after.v1': 'at(2027-02-11T11:00:00)' });
+    // The booking confirmation is transactional: an unsubscribe from reminders leaves it.
+    expect(await timetable()).toEqual({ 'bc.s-1.booked.v1': 'at(2027-02-01T09:05:00)', 'ci.s-1.after.v1': 'at(2027-02-11T11:00:00)' });
   });
 });
 
@@ -318,8 +336,9 @@ describe('faults', () => {
     await poller.drain();
 
     const names = Object.keys(await timetable());
-    expect(names.filter((n) => n.includes('.s-1.'))).toHaveLength(3);
-    expect(names.filter((n) => n.includes('.s-3.'))).toHaveLength(3);
+    // Two reminders, the check-in and the booking confirmation each.
+    expect(names.filter((n) => n.includes('.s-1.'))).toHaveLength(4);
+    expect(names.filter((n) => n.includes('.s-3.'))).toHaveLength(4);
     expect(names.filter((n) => n.includes('.s-2.'))).toEqual([]);
     // The first attempt reports s-2's record and all after it; the retry fails again and gives up.
     const firstFailed = responses[0]?.batchItemFailures[0]?.itemIdentifier;
@@ -331,7 +350,8 @@ describe('faults', () => {
     const healed = await reconcile({});
 
     expect(healed.healed).toBe(3);
-    expect(Object.keys(await timetable()).filter((n) => n.includes('.s-2.'))).toHaveLength(3);
+    // Reconcile heals what the time rules plan; a booking email follows a change, and goes with its failed record.
+    expect(Object.keys(await timetable()).filter((n) => n.includes('.s-2.')).sort()).toEqual(['ci.s-2.after.v1', 'rm.s-2.P2D.v1', 'rm.s-2.PT2H.v1']);
   });
 
   it('answers a bad name or a bad expression with the real ValidationException', async () => {

@@ -67,7 +67,9 @@ describe('every example', () => {
     // Every planned message settled once: nothing lost, nothing sent twice, every skip explained.
     expect(report.invariants).toMatchObject({ lost: [], duplicated: [], unsettled: [], unexplained: [] });
     expect(report.invariants.planned).toBeGreaterThan(0);
-    expect(runs.get(example)?.stderr).toMatch(/^delivery: planned \d+: \d+ sent, \d+ skipped, 0 failed, \d+ pending; 0 lost, 0 duplicated$/m);
+    // Booking confirmations, change and cancellation notices are counted after the time-rule messages.
+    expect(runs.get(example)?.stderr).toMatch(/^delivery: planned \d+: \d+ sent, \d+ skipped, 0 failed, \d+ pending; 0 lost, 0 duplicated; booking emails: \d+ sent, \d+ skipped, 0 failed$/m);
+    expect(report.invariants.bookingEmails.planned).toBeGreaterThan(0);
     expect(report.emails.map((e) => e.sentAt)).toEqual(report.emails.map((e) => e.sentAt).sort());
     for (const email of report.emails) {
       expect(email.sentAt >= report.simulate.from && email.sentAt <= report.simulate.until).toBe(true);
@@ -138,10 +140,14 @@ describe('the demo clinic', () => {
 });
 
 describe('cancellations and reschedules', () => {
-  it('sends nothing about a session cancelled before any reminder fell due, and records each message as skipped', () => {
+  it('sends no reminder about a session cancelled before any fell due, only its booking emails, and records each message as skipped', () => {
     const report = reportOf('cancellations-and-reschedules');
 
-    expect(about(report, 's-ana-1')).toEqual([]);
+    // The confirmation went out once the data was in; the cancellation two days later is told.
+    expect(about(report, 's-ana-1')).toEqual([
+      ['booking-confirmation', 'bc.s-ana-1.booked.v1', '2027-02-01T08:00:00.000Z'],
+      ['booking-cancellation', 'bx.s-ana-1.cancelled.v1', '2027-02-03T09:00:00.000Z'],
+    ]);
     expect(report.skipped.filter((s) => s.sessionId === 's-ana-1').map((s) => [s.name, s.reason]).sort()).toEqual([
       ['ci.s-ana-1.after.v1', 'session cancelled'],
       ['rm.s-ana-1.P2D.v1', 'session cancelled'],
@@ -150,13 +156,21 @@ describe('cancellations and reschedules', () => {
   });
 
   it('stops a cancelled session’s remaining reminder and its check-in', () => {
-    expect(about(reportOf('cancellations-and-reschedules'), 's-ana-2')).toEqual([['reminder', 'rm.s-ana-2.P2D.v1', '2027-02-08T10:00:00.000Z']]);
+    // Between its confirmation and its cancellation notice.
+    expect(about(reportOf('cancellations-and-reschedules'), 's-ana-2')).toEqual([
+      ['booking-confirmation', 'bc.s-ana-2.booked.v1', '2027-02-01T08:00:00.000Z'],
+      ['reminder', 'rm.s-ana-2.P2D.v1', '2027-02-08T10:00:00.000Z'],
+      ['booking-cancellation', 'bx.s-ana-2.cancelled.v1', '2027-02-09T12:00:00.000Z'],
+    ]);
   });
 
   it('reminds about a moved session only at its new time, and says the new time', () => {
     const report = reportOf('cancellations-and-reschedules');
 
     expect(about(report, 's-ben-1')).toEqual([
+      // Confirmed when the data came in, then told of the move when it happened.
+      ['booking-confirmation', 'bc.s-ben-1.booked.v1', '2027-02-01T08:00:00.000Z'],
+      ['booking-change', 'bm.s-ben-1.moved.v2', '2027-02-08T09:00:00.000Z'],
       ['reminder', 'rm.s-ben-1.P1D.v2', '2027-02-10T16:00:00.000Z'],
       ['reminder', 'rm.s-ben-1.PT2H.v2', '2027-02-11T14:00:00.000Z'],
       ['check-in', 'ci.s-ben-1.after.v2', '2027-02-12T17:00:00.000Z'],
@@ -176,6 +190,8 @@ describe('cancellations and reschedules', () => {
     // Moved and cancelled sessions leave their pending reminders in the outbox as skipped too.
     expect(report.skipped.filter((s) => s.kind === 'reminder' && s.reason === 'version moved on').map((s) => s.name).sort()).toEqual(['rm.s-ben-1.P1D.v1', 'rm.s-ben-1.PT2H.v1']);
     expect(about(report, 's-ana-3')).toEqual([
+      // Booked at short notice: the confirmation after the 5-minute undo window.
+      ['booking-confirmation', 'bc.s-ana-3.booked.v1', '2027-02-11T09:05:00.000Z'],
       ['reminder', 'rm.s-ana-3.PT2H.v1', '2027-02-12T13:00:00.000Z'],
       ['check-in', 'ci.s-ana-3.after.v1', '2027-02-13T16:00:00.000Z'],
     ]);
@@ -194,6 +210,11 @@ describe('an unsubscribe and a bounce', () => {
     const bo = emailsTo(reportOf('unsubscribe-and-bounce'), 'bo.lindqvist@example.net');
 
     expect(bo.map((e) => [e.kind, e.sessionId])).toEqual([
+      // The confirmations of the four imported sessions, held to the end of the night's quiet hours.
+      ['booking-confirmation', 's-bo-1'],
+      ['booking-confirmation', 's-bo-2'],
+      ['booking-confirmation', 's-bo-3'],
+      ['booking-confirmation', 's-bo-4'],
       ['reminder', 's-bo-1'],
       ['check-in', 's-bo-1'],
       ['reminder', 's-bo-2'],

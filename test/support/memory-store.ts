@@ -24,6 +24,7 @@ import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan,
 import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
 import { normalizeEmail, sameEmail } from '../../shared/domain/email-address.js';
 import { numberSessions } from '../../shared/domain/schedule-rules.js';
+import { earlierBookingsOf } from '../../shared/domain/booking-emails.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -204,9 +205,11 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     const numbering = numberSessions(plan, [...others, session]);
     const toStored = (s: Session, previous?: StoredSession): StoredSession => {
       const n = numbering.get(s.id);
+      const earlier = earlierBookingsOf(previous, s);
       return defined({
         ...previous,
         ...copy(s),
+        ...(earlier ? { earlier } : {}),
         clientId: plan.clientId,
         therapistId: plan.therapistId,
         number: n?.number,

@@ -107,4 +107,40 @@ describe('checking a run’s delivery promise', () => {
     expect(report.unsettled).toEqual(['su.t-jo.20270125.v1']);
     expect(invariantsHold(report)).toBe(false);
   });
+
+  describe('booking emails', () => {
+    const booked = (entries: LedgerEntry[], overrides: Partial<Parameters<typeof checkInvariants>[0]> = {}) =>
+      checkInvariants({ store, clinic: clinicFixture(), sessionIds: [], bookedSessionIds: [session().id], entries, emails: [], recipients: new Set([seeded.client.email.toLowerCase()]), from: FROM, until: UNTIL, ...overrides });
+    const bc = () => `bc.${session().id}.booked.v1`;
+
+    it('counts them and adds them to the delivery line', async () => {
+      const report = await booked([entry(bc(), { kind: 'booking-confirmation', sesMessageId: 'm-9' })]);
+
+      expect(report.bookingEmails).toEqual({ planned: 1, sent: 1, skipped: 0, failed: 0 });
+      expect(invariantsHold(report)).toBe(true);
+      expect(invariantLine(report)).toBe('planned 0: 0 sent, 0 skipped, 0 failed, 0 pending; 0 lost, 0 duplicated; booking emails: 1 sent, 0 skipped, 0 failed');
+    });
+
+    it('finds a booked session without its confirmation, or one left claimed, as lost', async () => {
+      expect((await booked([])).lost).toEqual([bc()]);
+      expect((await booked([entry(bc(), { kind: 'booking-confirmation', status: 'claimed' })])).lost).toEqual([bc()]);
+      expect(invariantsHold(await booked([]))).toBe(false);
+    });
+
+    it('expects nothing of a kind the clinic turned off, or of a suppressed client', async () => {
+      const off = clinicFixture({ bookingEmails: { undoMinutes: 5, confirmation: false, change: true, cancellation: true } });
+      expect((await booked([], { clinic: off })).lost).toEqual([]);
+
+      await store.suppressByEmail(seeded.client.email, 'bounce', FROM);
+      expect((await booked([])).lost).toEqual([]);
+    });
+
+    it('accepts a cancellation told by its notice or by the confirmation skipped in the undo window', async () => {
+      await store.saveSession({ ...session(), status: 'cancelled' });
+
+      expect((await booked([entry(bc(), { kind: 'booking-confirmation', status: 'skipped', reason: 'cancelled within the undo window' })])).lost).toEqual([]);
+      expect((await booked([entry(`bx.${session().id}.cancelled.v1`, { kind: 'booking-cancellation', sesMessageId: 'm-3' })])).lost).toEqual([]);
+      expect((await booked([])).lost).toEqual([`${bc()} or bx.${session().id}.cancelled.v1`]);
+    });
+  });
 });

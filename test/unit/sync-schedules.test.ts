@@ -16,7 +16,14 @@ import { MemoryStore } from '../support/memory-store.js';
 
 // London is on GMT in February, so local and UTC times read the same.
 const NOW = '2027-02-01T09:00:00.000Z';
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+// Booking emails are off here: these tests are about the time rules; booking-emails.test.ts covers them with the same writers.
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'hello@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+  bookingEmails: { confirmation: false, change: false, cancellation: false },
+});
 
 interface LogLine {
   readonly level: 'info' | 'warn' | 'error';

@@ -20,6 +20,7 @@ import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from 
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { MessageKind } from '../../domain/message.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
+import { earlierBookingsOf } from '../../domain/booking-emails.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -97,9 +98,11 @@ export function sessionWrites(plan: StoredPlan | Plan, clientId: string, session
   const numbering = numberSessions(plan, [...others, session]);
   const toItem = (s: Session, previous?: StoredSession): Item => {
     const n = numbering.get(s.id);
+    const earlier = earlierBookingsOf(previous, s);
     return {
       ...previous,
       ...s,
+      ...(earlier ? { earlier } : {}),
       clientId,
       therapistId: plan.therapistId,
       number: n?.number,
