@@ -106,11 +106,12 @@ async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: stri
 /** What the alert says, beyond who and which session. */
 export type AlertContent =
   | { readonly reason: 'red-flag'; readonly flags: string[]; readonly answers: CheckInAnswers; readonly baseline?: Scores }
-  | { readonly reason: 'reschedule-request'; readonly message: string };
+  | { readonly reason: 'reschedule-request'; readonly message: string }
+  | { readonly reason: 'confirmed-after-request' };
 
 /**
  * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
- * flags, `resched` for a reschedule request. A claim found held follows the crash policy every
+ * flags, `resched` for a reschedule request, `confirm` for a confirmation that follows one. A claim found held follows the crash policy every
  * sender shares (resolveHeldClaim): within the lease an attempt is in flight (`pending`); older,
  * it stopped between SES and the ledger, so it is marked failed "outcome unknown", never resent
  * blind. The one place alert errors map to outcomes: PermanentError → failed in the ledger;
@@ -119,7 +120,7 @@ export type AlertContent =
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
-  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
+  input: { offset: 'flag' | 'resched' | 'confirm'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
 ): Promise<AlertOutcome> {
   const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
   const name = messageName(identity);
