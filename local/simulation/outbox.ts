@@ -56,7 +56,7 @@ export interface Outbox {
   readonly unmatched: string[];
 }
 
-const KIND_CODES: Record<string, MessageKind> = { rm: 'reminder', ci: 'check-in', mn: 'maintenance-nudge', su: 'summary', ta: 'therapist-alert' };
+const KIND_CODES: Record<string, MessageKind> = { rm: 'reminder', ci: 'check-in', mn: 'maintenance-nudge', su: 'summary', ta: 'therapist-alert', cr: 'clinic-report' };
 
 /** The kind a message name stands for (`rm.s-1.P2D.v1` → reminder), or undefined for a name that is not one. */
 export function kindOfName(name: string): MessageKind | undefined {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { ID_PATTERN } from './model.js';
 
-export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert'] as const;
+export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert', 'clinic-report'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const KIND_CODE: Record<MessageKind, string> = {
@@ -16,6 +16,7 @@ const KIND_CODE: Record<MessageKind, string> = {
   'maintenance-nudge': 'mn',
   summary: 'su',
   'therapist-alert': 'ta',
+  'clinic-report': 'cr',
 };
 
 /** Category a client can unsubscribe from; undefined for emails to therapists. */
@@ -41,7 +42,7 @@ const OFFSET_PATTERN = /^[0-9A-Za-z_-]{1,24}$/;
 
 export const messageIdentitySchema = z.object({
   kind: z.enum(MESSAGE_KINDS),
-  /** Session id (reminder, check-in), plan id (nudge), therapist id (summary), check-in/request id (alert). */
+  /** Session id (reminder, check-in), plan id (nudge), therapist id (summary), check-in/request id (alert), `clinic` (monthly report). */
   subjectId: z.string().regex(ID_PATTERN, 'must be an id'),
   /** Reminder offset as written in the plan (P2D), `after` for check-ins, the due date for a nudge, the period for a summary. */
   offset: z.string().regex(OFFSET_PATTERN, 'must be 1–24 characters of [0-9A-Za-z_-]'),

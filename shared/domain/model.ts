@@ -89,6 +89,16 @@ export const clinicSchema = z.object({
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
+  /**
+   * The monthly clinic report (counts and averages, no client names) to the clinic's owner,
+   * on the 1st of each month at `hour` in the clinic's zone; none without it.
+   */
+  monthlyReport: z
+    .object({
+      to: emailSchema,
+      hour: z.number().int('must be a whole hour').min(0, 'must be 0–23').max(23, 'must be 0–23').default(8),
+    })
+    .optional(),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

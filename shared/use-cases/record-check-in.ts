@@ -85,9 +85,19 @@ function comparedBaseline(checkIn: StoredCheckIn): Scores | undefined {
   return checkIn.baseline ? undefined : checkIn.baselineScores;
 }
 
-function flagsOf(checkIn: StoredCheckIn): string[] {
+/** The red flags a stored check-in raised, as its alert listed them. */
+export function flagsOf(checkIn: StoredCheckIn): string[] {
   return redFlags(checkIn, comparedBaseline(checkIn));
 }
+
+export type AlertOffset = 'flag' | 'resched' | 'confirm';
+
+/** The therapist alert's identity: one per session and reason. */
+export function alertIdentity(sessionId: string, offset: AlertOffset): MessageIdentity {
+  return { kind: 'therapist-alert', subjectId: sessionId, offset, version: 1 };
+}
+
+export const redFlagAlertIdentity = (sessionId: string): MessageIdentity => alertIdentity(sessionId, 'flag');
 
 async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: string[], now: Instant): Promise<AlertOutcome> {
   if (flags.length === 0) return 'none';
@@ -120,9 +130,9 @@ export type AlertContent =
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
-  input: { offset: 'flag' | 'resched' | 'confirm'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
+  input: { offset: AlertOffset; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
 ): Promise<AlertOutcome> {
-  const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
+  const identity = alertIdentity(input.sessionId, input.offset);
   const name = messageName(identity);
   const claim = await deps.ledger.claim({ name, kind: identity.kind, clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId, dueAt: input.now, now: input.now });
   if (!claim.claimed) {
