@@ -165,7 +165,7 @@ export async function renderTrendChart(points: readonly ChartPoint[]): Promise<R
 // ------------------------------------------------------------------ change since baseline
 
 /** Points either side of the zero line the change chart spans; a larger mean is drawn at the edge. */
-export const CHANGE_CHART_RANGE = 5;
+export const CHANGE_CHART_RANGE = 3;
 export const CHANGE_CHART_HEIGHT = 80;
 
 /** A mean change as improvement: positive is better whichever way the score reads. */

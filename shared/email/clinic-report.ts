@@ -16,7 +16,6 @@ import { goalLabel } from './texts.js';
 
 const percent = (rate: number | undefined) => (rate === undefined ? '' : ` (${Math.round(rate * 100)}%)`);
 const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
-const signed = (v: number) => (v > 0 ? `+${v}` : v < 0 ? `−${-v}` : '±0');
 
 export function monthName(figures: Pick<ClinicReportFigures, 'month'>): string {
   return DateTime.fromISO(figures.month.start, { zone: figures.month.zone }).toFormat('LLLL yyyy');
@@ -81,20 +80,16 @@ export function composeClinicReport(f: ClinicReportFigures, brand: Brand, charts
   if (f.changeByGoal.length === 0) {
     blocks.push({ type: 'paragraph', text: 'No check-ins to compare with a baseline this month.' });
   } else {
-    blocks.push({
-      type: 'table',
-      caption: 'Mean change since baseline, by goal (lower pain and stress are better; higher mobility and sleep are better)',
-      columns: ['Goal', 'Check-ins', ...SCORES.map((s) => s[0]!.toUpperCase() + s.slice(1))],
-      rows: f.changeByGoal.map((g) => ({ cells: [goalLabel(g.goal), String(g.checkIns), ...SCORES.map((s) => signed(g.change[s]))] })),
-    });
+    // One paragraph per goal, not a six-column table: it reads on a phone, and the CSV has the grid.
+    blocks.push({ type: 'heading', text: 'Change since baseline, by goal' });
     if (charts.size > 0) blocks.push({ type: 'paragraph', text: CHANGE_LEGEND });
     for (const g of f.changeByGoal) {
+      blocks.push({ type: 'paragraph', text: `${goalLabel(g.goal)} (${g.checkIns} check-in${g.checkIns === 1 ? '' : 's'}): ${changeWords(g.change)}.` });
       const chart = charts.get(g.goal);
-      if (chart) {
-        const cid = `change-${images.length + 1}@keepwell`;
-        images.push({ filename: `change-${images.length + 1}.png`, contentType: 'image/png', content: chart.png, contentId: cid });
-        blocks.push({ type: 'paragraph', text: `${goalLabel(g.goal)}: ${changeWords(g.change)}.` }, { type: 'image', cid, alt: chart.alt });
-      }
+      if (!chart) continue;
+      const cid = `change-${images.length + 1}@keepwell`;
+      images.push({ filename: `change-${images.length + 1}.png`, contentType: 'image/png', content: chart.png, contentId: cid });
+      blocks.push({ type: 'image', cid, alt: chart.alt });
     }
   }
   const doc: EmailDocument = {

@@ -138,7 +138,7 @@ describe('the report email', () => {
   it('reads well without charts: the table and the words are there, no image', () => {
     const email = composeClinicReport(figures, { clinicName: 'Harbour' });
     expect(email.inlineImages).toEqual([]);
-    expect(email.text).toContain('Sports injury | 1 | −2 | +1 | ±0 | −1');
+    expect(email.text).toContain('Sports injury (1 check-in): pain −2 (better), mobility +1 (better), stress ±0 (no change), sleep −1 (worse).');
     expect(email.html).not.toContain('cid:');
   });
 });
