@@ -8,6 +8,7 @@
  * the store's CapacityMeter counts requests, items and read units. The summary's reads should
  * follow the therapist's activity, not the table: the target is a ratio within 1.1.
  */
+import { renderTrendChart, type ChartPoint } from '../shared/email/chart.js';
 import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { bulkLoad } from './support/seed.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
@@ -109,6 +110,16 @@ async function measureOneSummary(db: DynamoDBDocumentClient): Promise<Reads> {
   return { requests: readRequests, itemsRead: meter.itemsRead, readUnits: Math.round(meter.readUnits * 10) / 10, ms: Math.round(ms) };
 }
 
+/** Milliseconds to draw one client's trend chart (12 check-ins, SVG to PNG), after a warm-up. */
+async function chartMsPerClient(): Promise<{ ms: number; pngBytes: number }> {
+  const points: ChartPoint[] = Array.from({ length: 12 }, (_, i) => ({ scores: { pain: 7 - (i % 5), mobility: 3 + (i % 4), stress: 6 - (i % 3), sleep: 4 + (i % 5) }, isBaseline: i === 0, phaseIndex: i < 6 ? 0 : 1 }));
+  const warm = await renderTrendChart(points);
+  const runs = 50;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) await renderTrendChart(points);
+  return { ms: Math.round(((performance.now() - started) / runs) * 10) / 10, pngBytes: warm.png.length };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const dynamo = await startDynamoDbLocal();
   const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -139,6 +150,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ratio,
       target: `≤ ${TARGET_RATIO}`,
       withinTarget: Object.values(ratio).every((r) => r <= TARGET_RATIO),
+      trendChart: await chartMsPerClient(),
     };
   } finally {
     db.destroy();

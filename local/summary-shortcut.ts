@@ -5,7 +5,8 @@
  * the same answers as the one before it when
  * - the previous sweep settled every therapist's period (sent, skipped or already done),
  * - no write to the table has completed (or is under way) since the previous sweep ended, and
- * - `t` is before the next summary instant of any therapist, so no new period has fallen due.
+ * - `t` is before the next summary instant of any therapist (and the next monthly report), so no
+ *   new period has fallen due.
  * Such a sweep is answered with the previous report without invoking the function. Only for a
  * virtual clock, where every writer to the table is in this process and `writes` sees it.
  */
@@ -42,7 +43,8 @@ export function summaryShortcut(options: { store: Pick<ClinicStore, 'listTherapi
       const report = await sweep();
       if (!isSettledReport(report)) return report;
       const therapists = await store.listTherapists();
-      const until = Math.min(...therapists.map((t) => Date.parse(latestDuePeriod(t.summary, t.timezone, now).nextEnd)));
+      const nextReport = report.clinicReport ? [Date.parse(report.clinicReport.nextDueAt)] : [];
+      const until = Math.min(...therapists.map((t) => Date.parse(latestDuePeriod(t.summary, t.timezone, now).nextEnd)), ...nextReport);
       if (writes.inFlight() === 0 && therapists.length === report.therapists) memo = { report, writes: writes.completed(), until };
       return report;
     },
@@ -51,6 +53,7 @@ export function summaryShortcut(options: { store: Pick<ClinicStore, 'listTherapi
 
 function isSettledReport(report: unknown): report is SweepReport {
   if (typeof report !== 'object' || report === null || !('results' in report)) return false;
-  const { results, at } = report as { results: unknown; at: Instant };
-  return typeof at === 'string' && Array.isArray(results) && results.every((r: { outcome?: string }) => SETTLED.has(r.outcome ?? ''));
+  const { results, at, clinicReport } = report as { results: unknown; at: Instant; clinicReport?: { outcome?: string } };
+  const reportSettled = clinicReport === undefined || SETTLED.has(clinicReport.outcome ?? '');
+  return typeof at === 'string' && Array.isArray(results) && reportSettled && results.every((r: { outcome?: string }) => SETTLED.has(r.outcome ?? ''));
 }

@@ -38,7 +38,8 @@ const sweepEventSchema = z.union([z.looseObject({}), z.null(), z.undefined()]);
 export class SummarySweepError extends Error {
   override readonly name = 'SummarySweepError';
   constructor(readonly report: SweepReport) {
-    super(`${report.counts.failed} of ${report.therapists} therapists' summaries failed in the sweep at ${report.at}`);
+    const reportFailed = report.clinicReport?.outcome === 'failed' ? '; the clinic report failed' : '';
+    super(`${report.counts.failed} of ${report.therapists} therapists' summaries failed in the sweep at ${report.at}${reportFailed}`);
   }
 }
 
@@ -50,8 +51,8 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
       { store: deps.store, ledger: deps.ledger, mailer: deps.mailer, clinic: deps.clinic, logger, ...(deps.signer ? { signer: deps.signer } : {}), ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}) },
       deps.clock.now(),
     );
-    logger.info('summary sweep', { at: report.at, therapists: report.therapists, ...report.counts });
-    if (report.counts.failed > 0) throw new SummarySweepError(report);
+    logger.info('summary sweep', { at: report.at, therapists: report.therapists, ...report.counts, ...(report.clinicReport ? { clinicReport: report.clinicReport.outcome } : {}) });
+    if (report.counts.failed > 0 || report.clinicReport?.outcome === 'failed') throw new SummarySweepError(report);
     return report;
   };
 }

@@ -4,7 +4,7 @@
  * SES message id the ledger recorded at send time. The simulation report, `npm start`'s email lines
  * and the tests all read emails through here, so they agree on what counts as sent.
  */
-import { MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js';
+import { kindOfName, MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
 
 /** An email as SES v2 local stores it (GET /store). */
@@ -56,12 +56,7 @@ export interface Outbox {
   readonly unmatched: string[];
 }
 
-const KIND_CODES: Record<string, MessageKind> = { rm: 'reminder', ci: 'check-in', mn: 'maintenance-nudge', su: 'summary', ta: 'therapist-alert' };
-
-/** The kind a message name stands for (`rm.s-1.P2D.v1` → reminder), or undefined for a name that is not one. */
-export function kindOfName(name: string): MessageKind | undefined {
-  return KIND_CODES[name.split('.', 1)[0] ?? ''];
-}
+export { kindOfName };
 
 /**
  * The offset part of a message name, `rm.<subject>.<offset>.v<version>`. Ids and offsets never

@@ -11,7 +11,7 @@ import { ID_PATTERN } from './model.js';
 export const BOOKING_KINDS = ['booking-confirmation', 'booking-change', 'booking-cancellation'] as const;
 export type BookingKind = (typeof BOOKING_KINDS)[number];
 
-export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert', ...BOOKING_KINDS] as const;
+export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert', ...BOOKING_KINDS, 'clinic-report'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const KIND_CODE: Record<MessageKind, string> = {
@@ -23,6 +23,7 @@ const KIND_CODE: Record<MessageKind, string> = {
   'booking-confirmation': 'bc',
   'booking-change': 'bm',
   'booking-cancellation': 'bx',
+  'clinic-report': 'cr',
 };
 
 /** The offset a booking email is named with: `bc.s-1.booked.v1`, `bm.s-1.moved.v2`, `bx.s-1.cancelled.v2`. */
@@ -34,6 +35,13 @@ export const BOOKING_OFFSET: Record<BookingKind, string> = {
 
 export function isBookingKind(kind: MessageKind): kind is BookingKind {
   return (BOOKING_KINDS as readonly string[]).includes(kind);
+}
+
+const KIND_OF_CODE: ReadonlyMap<string, MessageKind> = new Map(Object.entries(KIND_CODE).map(([kind, code]) => [code, kind as MessageKind]));
+
+/** The kind a message name stands for (`rm.s-1.P2D.v1` → reminder), or undefined for a name that is not one. */
+export function kindOfName(name: string): MessageKind | undefined {
+  return KIND_OF_CODE.get(name.split('.', 1)[0] ?? '');
 }
 
 /**
@@ -67,7 +75,7 @@ const OFFSET_PATTERN = /^[0-9A-Za-z_-]{1,24}$/;
 
 export const messageIdentitySchema = z.object({
   kind: z.enum(MESSAGE_KINDS),
-  /** Session id (reminder, check-in, booking emails), plan id (nudge), therapist id (summary), check-in/request id (alert). */
+  /** Session id (reminder, check-in, booking emails), plan id (nudge), therapist id (summary), check-in/request id (alert), `clinic` (monthly report). */
   subjectId: z.string().regex(ID_PATTERN, 'must be an id'),
   /** Reminder offset as written in the plan (P2D), `after` for check-ins, the due date for a nudge, the period for a summary. */
   offset: z.string().regex(OFFSET_PATTERN, 'must be 1–24 characters of [0-9A-Za-z_-]'),

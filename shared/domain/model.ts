@@ -156,6 +156,16 @@ export const clinicSchema = z.object({
   /** How long the "Adjust plan" links in a therapist's summary work, in hours: short, as they change a plan. */
   adjustLinkHours: z.number().int('must be a whole number of hours').min(24, 'must be at least 24 hours').max(72, 'must be at most 72 hours').default(48),
   bookingEmails: bookingEmailsSchema.default({ undoMinutes: 5, confirmation: true, change: true, cancellation: true }),
+  /**
+   * The monthly clinic report (counts and averages, no client names) to the clinic's owner,
+   * on the 1st of each month at `hour` in the clinic's zone; none without it.
+   */
+  monthlyReport: z
+    .object({
+      to: emailSchema,
+      hour: z.number().int('must be a whole hour').min(0, 'must be 0–23').max(23, 'must be 0–23').default(8),
+    })
+    .optional(),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

@@ -147,13 +147,63 @@ export interface RenderedChart {
   readonly alt: string;
 }
 
-/** The PNG of a client's trend and its alt text. */
-export async function renderTrendChart(points: readonly ChartPoint[]): Promise<RenderedChart> {
+async function rasterise(svg: string, alt: string): Promise<RenderedChart> {
   const { Resvg } = await resvg();
-  const image = new Resvg(trendChartSvg(points), { fitTo: { mode: 'original' } }).render();
+  const image = new Resvg(svg, { fitTo: { mode: 'original' } }).render();
   try {
-    return { png: image.asPng(), width: image.width, height: image.height, alt: trendAltText(points) };
+    return { png: image.asPng(), width: image.width, height: image.height, alt };
   } finally {
     image.free();
   }
+}
+
+/** The PNG of a client's trend and its alt text. */
+export async function renderTrendChart(points: readonly ChartPoint[]): Promise<RenderedChart> {
+  return rasterise(trendChartSvg(points), trendAltText(points));
+}
+
+// ------------------------------------------------------------------ change since baseline
+
+/** Points either side of the zero line the change chart spans; a larger mean is drawn at the edge. */
+export const CHANGE_CHART_RANGE = 3;
+export const CHANGE_CHART_HEIGHT = 80;
+
+/** A mean change as improvement: positive is better whichever way the score reads. */
+function improvement(score: Score, change: number): number {
+  return verdict(score, 0, change) === 'worse' ? -Math.abs(change) : Math.abs(change);
+}
+
+/**
+ * A goal's mean change since baseline: one bar per score in the score's colour, drawn as
+ * improvement, so a bar above the line is better and one below is worse, whichever way the score
+ * reads. No text in the picture; the alt text says it in words.
+ */
+export function changeChartSvg(change: Readonly<Record<Score, number>>): string {
+  const mid = CHANGE_CHART_HEIGHT / 2;
+  const half = mid - PAD.top;
+  const slot = (CHART_WIDTH - PAD.left - PAD.right) / SCORES.length;
+  const parts = [`<rect width="${CHART_WIDTH}" height="${CHANGE_CHART_HEIGHT}" fill="#ffffff"/>`];
+  SCORES.forEach((score, i) => {
+    const value = Math.max(-CHANGE_CHART_RANGE, Math.min(CHANGE_CHART_RANGE, improvement(score, change[score])));
+    const h = Math.max(1, Math.abs(value / CHANGE_CHART_RANGE) * half);
+    const top = value >= 0 ? mid - h : mid;
+    parts.push(`<rect x="${round(PAD.left + i * slot + slot * 0.2)}" y="${round(top)}" width="${round(slot * 0.6)}" height="${round(h)}" fill="${SERIES[score].colour}"/>`);
+  });
+  parts.push(`<line x1="${PAD.left}" x2="${CHART_WIDTH - PAD.right}" y1="${mid}" y2="${mid}" stroke="#566573" stroke-width="1.5"/>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH * SCALE}" height="${CHANGE_CHART_HEIGHT * SCALE}" viewBox="0 0 ${CHART_WIDTH} ${CHANGE_CHART_HEIGHT}">${parts.join('')}</svg>`;
+}
+
+/** `pain −1.5 (better), mobility +0.5 (better), stress ±0 (no change), sleep −1 (worse)`. */
+export function changeWords(change: Readonly<Record<Score, number>>): string {
+  return SCORES.map((score) => {
+    const v = change[score];
+    const sign = v > 0 ? `+${v}` : v < 0 ? `−${-v}` : '±0';
+    const word = verdict(score, 0, v);
+    return `${score} ${sign} (${word === 'same' ? 'no change' : word})`;
+  }).join(', ');
+}
+
+/** The PNG of a goal's mean change since baseline, with its alt text. */
+export async function renderChangeChart(goalName: string, change: Readonly<Record<Score, number>>): Promise<RenderedChart> {
+  return rasterise(changeChartSvg(change), `${goalName}, mean change since baseline: ${changeWords(change)}.`);
 }

@@ -15,6 +15,7 @@ import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './
 import { firstName, formatDate, formatDateTime, formatShortDateTime, shortName } from './format.js';
 import { changeDirection, SCORE_LABEL } from '../domain/red-flags.js';
 import { brandOf, renderDocument } from './render.js';
+import { latestAnswer } from '../domain/session-answers.js';
 import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
 
 interface ClientEmailBase {
@@ -48,7 +49,7 @@ export interface TherapistAlertInput {
   readonly therapist: Therapist;
   readonly client: Client;
   readonly session: StoredSession;
-  readonly reason: 'red-flag' | 'reschedule-request';
+  readonly reason: 'red-flag' | 'reschedule-request' | 'confirmed-after-request';
   readonly flags?: string[];
   readonly answers?: CheckInAnswers;
   readonly baseline?: Scores;
@@ -104,6 +105,25 @@ function sessionDetails(session: StoredSession, plan: Plan, therapist: Therapist
   };
 }
 
+/**
+ * What the reminder says of the client's own answer so far, by the later of confirmation and
+ * reschedule request: a request stands until the clinic moves the session, so the reminder says
+ * it was heard and offers to keep the time; a confirmation needs no second click.
+ */
+function answerBlocks(session: StoredSession, zone: string, clinic: Clinic, links: ReminderInput['links']): Block[] {
+  switch (latestAnswer(session)) {
+    case 'reschedule-requested':
+      return [
+        { type: 'notice', tone: 'info', text: `You asked for a new time on ${formatDate(session.rescheduleRequestedAt!, zone)}. ${clinic.name} will be in touch to arrange it; until then this booking stands.` },
+        { type: 'button', label: 'Keep this time after all', url: links.confirm },
+      ];
+    case 'confirmed':
+      return [{ type: 'paragraph', text: 'You have confirmed you will be there. Thank you.' }];
+    default:
+      return [{ type: 'button', label: 'Confirm I will be there', url: links.confirm }];
+  }
+}
+
 export function renderReminder(input: ReminderInput): RenderedEmail {
   const { clinic, client, therapist, plan, session, links } = input;
   const texts = input.texts ?? DEFAULT_TEXTS;
@@ -115,10 +135,10 @@ export function renderReminder(input: ReminderInput): RenderedEmail {
       { type: 'heading', text: 'Your session is coming up' },
       { type: 'paragraph', text: `Hello ${firstName(client.name)}, this is a reminder of your next session with ${therapist.name}.` },
       sessionDetails(session, plan, therapist, zone),
-      { type: 'button', label: 'Confirm I will be there', url: links.confirm },
+      ...answerBlocks(session, zone, clinic, links),
       { type: 'paragraph', text: 'Before your session:' },
       { type: 'list', items: texts.beforeSession },
-      { type: 'links', links: [{ label: 'Need to reschedule? Let us know', url: links.reschedule }] },
+      ...(latestAnswer(session) === 'reschedule-requested' ? [] : [{ type: 'links', links: [{ label: 'Need to reschedule? Let us know', url: links.reschedule }] } as const]),
       { type: 'paragraph', text: 'The attached invitation adds this session to your calendar, and updates it if the time changes.' },
     ],
     footer: clinicFooter(clinic, `You get session reminders because you have a care plan with ${clinic.name}.`),
@@ -296,13 +316,25 @@ function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Bl
  * An email to the therapist that cannot wait for the summary: red flags in a check-in, or a
  * client asking to move a session. Replies go straight to the client.
  */
+const ALERT_HEADING: Record<TherapistAlertInput['reason'], string> = {
+  'red-flag': 'A check-in needs your attention',
+  'reschedule-request': 'A client asked to reschedule',
+  'confirmed-after-request': 'A client now confirms the session they asked to move',
+};
+
+const ALERT_SUBJECT: Record<TherapistAlertInput['reason'], string> = {
+  'red-flag': 'Check-in needs attention',
+  'reschedule-request': 'Reschedule request',
+  'confirmed-after-request': 'Confirmed after a reschedule request',
+};
+
 export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail {
   const { clinic, therapist, client, session } = input;
   const zone = therapist.timezone;
   const short = formatShortDateTime(session.start, zone);
   const isFlag = input.reason === 'red-flag';
   const blocks: Block[] = [
-    { type: 'heading', text: isFlag ? 'A check-in needs your attention' : 'A client asked to reschedule' },
+    { type: 'heading', text: ALERT_HEADING[input.reason] },
     {
       type: 'details',
       rows: [
@@ -322,8 +354,15 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
       if (input.answers.notes.trim()) blocks.push({ type: 'paragraph', text: `Notes from ${client.name}: “${input.answers.notes.trim()}”` });
       if (input.answers.wantsToRebook) blocks.push({ type: 'paragraph', text: `${client.name} would like to book another session.` });
     }
-  } else if (input.message?.trim()) {
-    blocks.push({ type: 'paragraph', text: `Message from ${client.name}: “${input.message.trim()}”` });
+  } else if (input.reason === 'reschedule-request') {
+    if (input.message?.trim()) blocks.push({ type: 'paragraph', text: `Message from ${client.name}: “${input.message.trim()}”` });
+    // The alert is built at send time, so a confirmation given before the request is known here.
+    if (session.confirmedAt) {
+      blocks.push({ type: 'paragraph', text: `${firstName(client.name)} had confirmed this session on ${formatDateTime(session.confirmedAt, zone)}; this request comes after that confirmation. The session stays booked until you move it.` });
+    }
+  } else {
+    const asked = session.rescheduleRequestedAt ? ` on ${formatDateTime(session.rescheduleRequestedAt, zone)}` : '';
+    blocks.push({ type: 'paragraph', text: `${firstName(client.name)} asked for a new time${asked}, and has now confirmed they will come at the booked time. If you have not moved the session yet, it can stay as it is.` });
   }
   blocks.push({ type: 'paragraph', text: `Reply to this email to answer ${client.name} directly.` });
   const doc: EmailDocument = {
@@ -332,7 +371,6 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
     footer: [`Sent by Keepwell for ${clinic.name}, to ${therapist.name}.`],
   };
   // An inbox preview may be seen by anyone nearby: the subject names the client by first name and initial only.
-  const who = shortName(client.name);
-  const subject = isFlag ? `Check-in needs attention: ${who}, session on ${short}` : `Reschedule request: ${who}, session on ${short}`;
+  const subject = `${ALERT_SUBJECT[input.reason]}: ${shortName(client.name)}, session on ${short}`;
   return rendered(subject, doc, clinic, { replyTo: client.email, unsigned: true });
 }

@@ -88,9 +88,19 @@ function comparedBaseline(checkIn: StoredCheckIn): Scores | undefined {
   return checkIn.baseline ? undefined : checkIn.baselineScores;
 }
 
-function flagsOf(checkIn: StoredCheckIn): string[] {
+/** The red flags a stored check-in raised, as its alert listed them. */
+export function flagsOf(checkIn: StoredCheckIn): string[] {
   return redFlags(checkIn, comparedBaseline(checkIn));
 }
+
+export type AlertOffset = 'flag' | 'resched' | 'confirm';
+
+/** The therapist alert's identity: one per session and reason. */
+export function alertIdentity(sessionId: string, offset: AlertOffset): MessageIdentity {
+  return { kind: 'therapist-alert', subjectId: sessionId, offset, version: 1 };
+}
+
+export const redFlagAlertIdentity = (sessionId: string): MessageIdentity => alertIdentity(sessionId, 'flag');
 
 async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: string[], now: Instant): Promise<AlertOutcome> {
   if (flags.length === 0) return 'none';
@@ -110,11 +120,12 @@ async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: stri
 /** What the alert says, beyond who and which session. */
 export type AlertContent =
   | { readonly reason: 'red-flag'; readonly flags: string[]; readonly answers: CheckInAnswers; readonly baseline?: Scores }
-  | { readonly reason: 'reschedule-request'; readonly message: string };
+  | { readonly reason: 'reschedule-request'; readonly message: string }
+  | { readonly reason: 'confirmed-after-request' };
 
 /**
  * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
- * flags, `resched` for a reschedule request. A claim found held follows the crash policy every
+ * flags, `resched` for a reschedule request, `confirm` for a confirmation that follows one. A claim found held follows the crash policy every
  * sender shares (resolveHeldClaim): within the lease an attempt is in flight (`pending`); older,
  * it stopped between SES and the ledger, so it is marked failed "outcome unknown", never resent
  * blind. The one place alert errors map to outcomes: PermanentError → failed in the ledger;
@@ -123,9 +134,9 @@ export type AlertContent =
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
-  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent; answeredAt?: Instant },
+  input: { offset: AlertOffset; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent; answeredAt?: Instant },
 ): Promise<AlertOutcome> {
-  const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
+  const identity = alertIdentity(input.sessionId, input.offset);
   const name = messageName(identity);
   const claim = await deps.ledger.claim({ name, kind: identity.kind, clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId, dueAt: input.now, now: input.now });
   if (!claim.claimed) {

@@ -13,6 +13,8 @@
  *    blind — a second copy of a summary full of health data is worse than an alarm ops can redrive.
  * 4. Record the outcome: sent (with the SES message id); released on a retryable error so the
  *    next sweep tries again; failed on anything a retry cannot fix.
+ * The same sweep sends the clinic's monthly report (counts and averages, no client names) to the
+ * owner address on the 1st of each month, by the same claim and settle rules.
  * Logs carry only opaque ids (therapist id, message name) and error names, never names,
  * addresses or answers.
  */
@@ -26,7 +28,11 @@ import { toInstant, type Instant } from '../domain/time.js';
 import { ValidationError } from '../domain/validation.js';
 import { composeSummary } from '../email/summary.js';
 import { brandOf } from '../email/render.js';
-import { renderTrendChart, type RenderedChart } from '../email/chart.js';
+import { renderChangeChart, renderTrendChart, type RenderedChart } from '../email/chart.js';
+import { composeClinicReport } from '../email/clinic-report.js';
+import { goalLabel } from '../email/texts.js';
+import { clinicReportIdentity, latestDueMonth } from '../domain/report-month.js';
+import { buildClinicReport } from './build-clinic-report.js';
 import type { Mailer } from '../ports/mailer.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
 import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
@@ -71,11 +77,21 @@ export interface TherapistResult {
   readonly reason?: string;
 }
 
+export interface ClinicReportResult {
+  readonly message: string;
+  readonly outcome: SummaryOutcome;
+  readonly reason?: string;
+  /** When the next month's report falls due. */
+  readonly nextDueAt: Instant;
+}
+
 export interface SweepReport {
   readonly at: Instant;
   readonly therapists: number;
   readonly counts: Readonly<Record<SummaryOutcome, number>>;
   readonly results: readonly TherapistResult[];
+  /** The clinic's monthly report, when the clinic has one configured. */
+  readonly clinicReport?: ClinicReportResult;
 }
 
 /** An attempt that has held its claim this long died (the function times out after 5 minutes). */
@@ -157,18 +173,17 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
   if (acquired === 'failed') deps.logger.error('summary outcome unknown: an earlier attempt stopped after its claim', { therapistId: therapist.id, message: name });
   if (acquired !== 'claimed') return result(acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined);
 
-  let stage: 'before-send' | 'send' = 'before-send';
-  try {
+  return result(...(await settleAttempt(deps, name, { therapistId: therapist.id, message: name }, 'summary', async (sending) => {
     const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
     if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
       await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
       deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
-      return result('skipped');
+      return 'skipped';
     }
     const charts = await trendCharts(data.trends, deps.logger, therapist.id);
     const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
     const email = composeSummary(data, brandOf(deps.clinic), { charts, ...(adjustLinks ? { adjustLinks } : {}), ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
-    stage = 'send';
+    sending();
     // The same envelope as every other email: the clinic's display name, header-safe values.
     const { messageId } = await deps.mailer.send(composeEmail({
       clinic: deps.clinic,
@@ -184,23 +199,42 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
       flagged: data.counts.flagged,
       ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
     });
-    return result('sent');
+    return 'sent';
+  }, now)));
+}
+
+/**
+ * Runs a claimed send and settles its claim by what went wrong, if anything: the one place the
+ * sweep's summaries and the monthly report map errors to outcomes (errorOutcome). `work` calls
+ * `sending()` just before it hands the email to the mailer.
+ */
+async function settleAttempt(
+  deps: SendSummariesDeps,
+  name: string,
+  ids: Record<string, string>,
+  what: string,
+  work: (sending: () => void) => Promise<'sent' | 'skipped'>,
+  now: Instant,
+): Promise<[SummaryOutcome, string?]> {
+  let stage: 'before-send' | 'send' = 'before-send';
+  try {
+    return [await work(() => (stage = 'send'))];
   } catch (error) {
     const reason = errorReason(error);
     const outcome = errorOutcome(error, stage);
     if (outcome === 'keep') {
       // Releasing or failing it would misstate what happened; the live claim keeps others off.
-      deps.logger.error('summary may have been sent; claim kept', { therapistId: therapist.id, message: name, error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason });
-      return result('failed', reason);
+      deps.logger.error(`${what} may have been sent; claim kept`, { ...ids, error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason });
+      return ['failed', reason];
     }
     if (outcome === 'retry') {
       await deps.ledger.release(name);
-      deps.logger.warn('summary will be retried', { therapistId: therapist.id, message: name, error: reason });
-      return result('retry', reason);
+      deps.logger.warn(`${what} will be retried`, { ...ids, error: reason });
+      return ['retry', reason];
     }
     await deps.ledger.markFailed(name, reason, now);
-    deps.logger.error('summary failed', { therapistId: therapist.id, message: name, error: reason });
-    return result('failed', reason);
+    deps.logger.error(`${what} failed`, { ...ids, error: reason });
+    return ['failed', reason];
   }
 }
 
@@ -230,6 +264,37 @@ export class SentButUnrecordedError extends Error {
   }
 }
 
+/**
+ * Makes sure the clinic's latest due monthly report has been sent, at most once, by the same
+ * claim and settle rules as a summary; undefined when the clinic has no report configured.
+ */
+export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instant | Date): Promise<ClinicReportResult | undefined> {
+  const settings = deps.clinic.monthlyReport;
+  if (!settings) return undefined;
+  const now = toInstant(nowInput);
+  const month = latestDueMonth(deps.clinic.timezone, settings.hour, now);
+  const name = messageName(clinicReportIdentity(month));
+  const result = ([outcome, reason]: [SummaryOutcome, string?]): ClinicReportResult => ({ message: name, outcome, ...(reason ? { reason } : {}), nextDueAt: month.nextDueAt });
+
+  const existing = await deps.ledger.get(name);
+  if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result(['done']);
+  const acquired = await acquire(deps, { name, kind: 'clinic-report', dueAt: month.dueAt, now });
+  if (acquired === 'failed') deps.logger.error('clinic report outcome unknown: an earlier attempt stopped after its claim', { message: name });
+  if (acquired !== 'claimed') return result([acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined]);
+
+  return result(await settleAttempt(deps, name, { message: name }, 'clinic report', async (sending) => {
+    const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
+    const charts = new Map<string, RenderedChart>();
+    for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
+    const rendered = composeClinicReport(figures, brandOf(deps.clinic), charts);
+    sending();
+    const { messageId } = await deps.mailer.send(composeEmail({ clinic: deps.clinic, to: settings.to, rendered, tags: { message: name, kind: 'clinic-report' } }));
+    await markSentPersistently(deps.ledger, name, messageId, now);
+    deps.logger.info('clinic report sent', { message: name, activePlans: figures.plans.active });
+    return 'sent';
+  }, now));
+}
+
 /** One sweep over every therapist; one therapist's trouble never stops the others. */
 export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instant | Date): Promise<SweepReport> {
   const now = toInstant(nowInput);
@@ -244,7 +309,11 @@ export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instan
   });
   const counts: Record<SummaryOutcome, number> = { sent: 0, skipped: 0, done: 0, 'in-progress': 0, retry: 0, failed: 0 };
   for (const r of results) counts[r.outcome] += 1;
-  return { at: now, therapists: therapists.length, counts, results };
+  const clinicReport = await sendClinicReport(deps, now).catch((error: unknown): ClinicReportResult => {
+    deps.logger.error('clinic report sweep error', { error: errorReason(error) });
+    return { message: 'clinic-report', outcome: 'failed', reason: errorReason(error), nextDueAt: now };
+  });
+  return { at: now, therapists: therapists.length, counts, results, ...(clinicReport ? { clinicReport } : {}) };
 }
 
 /**

@@ -151,13 +151,14 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (ctx.method === 'GET') {
       if (session.confirmedAt) return page(200, pages.alreadyConfirmedPage(site, view));
       const closed = closedReason(session, ctx.now.toISOString());
-      return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.confirmPage(site, { token: ctx.token, view }));
+      return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.confirmPage(site, { token: ctx.token, view, rescheduleRequested: !!session.rescheduleRequestedAt }));
     }
     const result = await confirmSession(deps, { clientId: ctx.claims.clientId, sessionId: session.id, now: ctx.now });
     switch (result.status) {
       case 'confirmed':
+        noteAlert('confirm', result.alert);
         await spend(ctx.claims);
-        return page(200, pages.confirmedPage(site, view));
+        return page(200, pages.confirmedPage(site, view, !!session.rescheduleRequestedAt));
       case 'already-confirmed':
         return page(409, pages.alreadyConfirmedPage(site, view));
       case 'closed':

@@ -188,15 +188,21 @@ function bookingLink(site: Site): Html {
 
 // ---------------------------------------------------------------- confirm
 
-export function confirmPage(site: Site, input: { token: string; view: SessionView }): string {
-  const body = html`<p class="lead">Please confirm you will come to this session.</p>
+/** `rescheduleRequested`: the client asked for a new time earlier; confirming keeps this one instead. */
+export function confirmPage(site: Site, input: { token: string; view: SessionView; rescheduleRequested?: boolean }): string {
+  const lead = input.rescheduleRequested
+    ? html`<p class="lead">You asked us for a new time for this session. If you would rather keep this time, confirm it here and we will let ${input.view.therapistName} know.</p>`
+    : html`<p class="lead">Please confirm you will come to this session.</p>`;
+  const body = html`${lead}
 ${details(input.view)}
 <form method="post">${tokenField(input.token)}<button type="submit">Yes, I'll be there</button></form>`;
   return layout(site, { title: 'Confirm your session', body });
 }
 
-export function confirmedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${details(view)}` });
+/** `afterRequest`: the confirmation replaced an earlier request for a new time, and the therapist was told. */
+export function confirmedPage(site: Site, view: SessionView, afterRequest = false): string {
+  const told = afterRequest ? html`<p>We have told ${view.therapistName} you will keep this time, so your earlier request for a new one will not be acted on.</p>` : html``;
+  return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${told}${details(view)}` });
 }
 
 /** Without a view (a spent link), the page names no time, therapist or place. */

@@ -5,12 +5,12 @@
  * from SES local, and each inline PNG decoded.
  */
 import { randomUUID } from 'node:crypto';
-import { inflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/summary/handler.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import { checkInAnswersSchema, clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { createTestTable, sesClient, sesEmails, type StoredEmail, type TestTable } from '../support/local-aws.js';
+import { decodePng } from '../support/png.js';
 
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-insight-${run}@harbour.example`;
@@ -39,30 +39,6 @@ async function seedClient(t: TestTable, id: string, name: string, starts: readon
 }
 
 const STARTS = ['2027-02-23T10:00:00Z', '2027-03-02T10:00:00Z', '2027-03-16T10:00:00Z', '2027-03-30T10:00:00Z', '2027-04-13T10:00:00Z'];
-
-interface Png {
-  readonly width: number;
-  readonly height: number;
-  readonly pixelBytes: number;
-}
-
-/** Reads a PNG's header and inflates its image data: a file that decodes, of the size it says. */
-function decodePng(bytes: Buffer): Png {
-  expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-  let offset = 8;
-  let width = 0;
-  let height = 0;
-  const data: Buffer[] = [];
-  while (offset < bytes.length) {
-    const length = bytes.readUInt32BE(offset);
-    const type = bytes.toString('ascii', offset + 4, offset + 8);
-    const body = bytes.subarray(offset + 8, offset + 8 + length);
-    if (type === 'IHDR') [width, height] = [body.readUInt32BE(0), body.readUInt32BE(4)];
-    if (type === 'IDAT') data.push(body);
-    offset += 12 + length;
-  }
-  return { width, height, pixelBytes: inflateSync(Buffer.concat(data)).length };
-}
 
 describe('the summary’s trend charts and suggestions', () => {
   let t: TestTable;

@@ -3,9 +3,12 @@
  * SES v2 local: every page and its headers, the bad inputs, double submits, and the RFC 8058
  * one-click unsubscribe — with the stored items and the sent emails read back from the services.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { createHandler, type WebHandler } from '../../functions/web/handler.js';
+import { createHandler as createDispatch } from '../../functions/dispatch/handler.js';
+import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
 import { startWebServer, type WebServer } from '../../local/http-server.js';
 import { keys } from '../../shared/adapters/dynamodb/keys.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
@@ -18,12 +21,14 @@ describe('the client pages over HTTP', () => {
   let t: TestTable;
   let server: WebServer;
   const signer = new TokenSigner(TEST_TOKEN_KEY);
+  /** The pages' clock: NOW, but for a test that needs one answer after another. */
+  let webNow = NOW;
 
   beforeAll(async () => {
     t = await createTestTable({ now: () => NOW });
     let handler: WebHandler | undefined;
     server = await startWebServer({ handler: (event) => handler!(event) });
-    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic: testClinic(server.url), signer, clock: { now: () => NOW } });
+    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic: testClinic(server.url), signer, clock: { now: () => webNow } });
   });
 
   afterAll(async () => {
@@ -181,6 +186,58 @@ describe('the client pages over HTTP', () => {
     expect(emails).toHaveLength(1);
     expect(emails[0]?.subject).toContain('Reschedule request');
     expect(emails[0]?.body.text).toContain('Could we do Monday instead?');
+  });
+
+  describe('a confirmation and a reschedule request on the same session', () => {
+    const aMinuteLater = new Date(NOW.getTime() + 60_000);
+    afterEach(() => {
+      webNow = NOW;
+    });
+    const sendReminder = async (practice: Practice, due: string) => {
+      const clock = { now: () => new Date(due) };
+      const dispatch = createDispatch({ store: t.store, ledger: t.store, mailer: new SesMailer({ client: sesClient() }), scheduler: new InMemoryMessageScheduler(), tokens: signer, clinic: testClinic(server.url), clock, log: { info: () => {}, warn: () => {}, error: () => {} } });
+      const message = { kind: 'reminder', subjectId: practice.upcoming.id, offset: 'PT2H', version: 1 } as const;
+      return dispatch({ message, clientId: practice.client.id, planId: practice.planId, sessionId: practice.upcoming.id, therapistId: practice.therapist.id, scheduledTime: due, executionId: randomUUID(), attempt: 1 });
+    };
+
+    it('confirmed, then asked to move: the request is recorded, the alert mentions the confirmation, the next reminder says a new time was asked for', async () => {
+      const practice = await seedPractice(t.store);
+      expect((await post(linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id), {})).status).toBe(200);
+      webNow = aMinuteLater;
+      expect((await post(linkPath(signer, 'reschedule', practice.client.id, practice.upcoming.id), { message: 'Something came up' })).status).toBe(200);
+
+      expect((await t.store.getClientBundle(practice.client.id))?.requests).toMatchObject([{ message: 'Something came up' }]);
+      const [alert, ...more] = await sesEmails(practice.therapist.email);
+      expect(more).toEqual([]);
+      expect(alert?.subject).toContain('Reschedule request');
+      expect(alert?.body.text).toMatch(/had confirmed this session on .+; this request comes after that confirmation/);
+
+      expect(await sendReminder(practice, '2027-03-13T12:30:00.000Z')).toMatchObject({ status: 'sent' });
+      const [reminder] = await sesEmails(practice.client.email);
+      expect(reminder?.body.text).toContain('You asked for a new time on');
+      expect(reminder?.body.text).toContain('Keep this time after all');
+      expect(reminder?.body.text).not.toContain('You have confirmed');
+    });
+
+    it('asked to move, then confirmed: the confirmation is recorded and the therapist told once that the client keeps the time', async () => {
+      const practice = await seedPractice(t.store);
+      expect((await post(linkPath(signer, 'reschedule', practice.client.id, practice.upcoming.id), { message: '' })).status).toBe(200);
+      const confirmPath = linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id);
+      expect(await (await get(confirmPath)).text()).toContain('You asked us for a new time for this session.');
+      webNow = aMinuteLater;
+      const confirmed = await post(confirmPath, {});
+      expect(confirmed.status).toBe(200);
+      expect(await confirmed.text()).toContain('your earlier request for a new one will not be acted on');
+
+      expect((await t.store.findSession(practice.upcoming.id))?.confirmedAt).toBe(aMinuteLater.toISOString());
+      const subjects = (await sesEmails(practice.therapist.email)).map((e) => e.subject);
+      expect(subjects).toHaveLength(2);
+      expect(subjects.filter((s) => s.startsWith('Confirmed after a reschedule request'))).toHaveLength(1);
+
+      expect(await sendReminder(practice, '2027-03-13T12:30:00.000Z')).toMatchObject({ status: 'sent' });
+      const [reminder] = await sesEmails(practice.client.email);
+      expect(reminder?.body.text).toContain('You have confirmed you will be there.');
+    });
   });
 
   describe('unsubscribe', () => {

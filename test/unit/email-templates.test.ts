@@ -46,6 +46,36 @@ function parseInvite(ics: string) {
 }
 
 describe('the reminder email', () => {
+  it('asks for a confirmation and offers a reschedule while the client has said nothing', () => {
+    const email = reminder();
+    expect(email.html).toContain(links.confirm);
+    expect(email.html).toContain(links.reschedule);
+    expect(email.text).toContain('Confirm I will be there');
+  });
+
+  it('after a confirmation says it was given and asks for no second one', () => {
+    const email = reminder({ session: { confirmedAt: '2027-01-29T10:00:00.000Z' } });
+    expect(email.text).toContain('You have confirmed you will be there.');
+    expect(email.html).not.toContain(links.confirm);
+    expect(email.html).toContain(links.reschedule);
+  });
+
+  it('after a reschedule request says a new time was asked for, offers to keep this one and no second request', () => {
+    // Confirmed first, then asked to move: the request is the client's latest word.
+    const email = reminder({ session: { confirmedAt: '2027-01-28T10:00:00.000Z', rescheduleRequestedAt: '2027-01-29T10:00:00.000Z' } });
+    expect(email.text).toContain('You asked for a new time on Friday 29 January 2027. Calm & Co Massage will be in touch to arrange it; until then this booking stands.');
+    expect(email.text).toContain('Keep this time after all');
+    expect(email.html).toContain(links.confirm);
+    expect(email.html).not.toContain(links.reschedule);
+    expect(email.text).not.toContain('You have confirmed');
+  });
+
+  it('after a request and then a confirmation treats the session as confirmed', () => {
+    const email = reminder({ session: { rescheduleRequestedAt: '2027-01-28T10:00:00.000Z', confirmedAt: '2027-01-29T10:00:00.000Z' } });
+    expect(email.text).toContain('You have confirmed you will be there.');
+    expect(email.text).not.toContain('You asked for a new time');
+  });
+
   it('gives the time in words in the client’s zone, the therapist, the place and where the session sits in the plan', () => {
     const email = reminder();
 

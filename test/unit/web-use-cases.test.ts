@@ -162,14 +162,46 @@ describe('a reschedule request', () => {
 });
 
 describe('confirming a session', () => {
+  let store: MemoryStore;
+  let mailer: MemoryMailer;
+  let practice: Practice;
+  const deps = () => ({ store, ledger: store, mailer, clinic: testClinic() });
+
+  beforeEach(async () => {
+    store = new MemoryStore({ now: () => NOW });
+    mailer = new MemoryMailer();
+    practice = await seedPractice(store, { tag: 'cf' });
+  });
+
   it('is refused for a cancelled session and recorded once for a booked one', async () => {
-    const store = new MemoryStore({ now: () => NOW });
-    const practice = await seedPractice(store, { tag: 'cf' });
     const input = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
-    expect(await confirmSession({ store }, input)).toMatchObject({ status: 'confirmed' });
-    expect(await confirmSession({ store }, input)).toMatchObject({ status: 'already-confirmed' });
+    expect(await confirmSession(deps(), input)).toMatchObject({ status: 'confirmed', alert: 'none' });
+    expect(await confirmSession(deps(), input)).toMatchObject({ status: 'already-confirmed' });
     await store.saveSession(sessionSchema.parse({ ...practice.past, id: 'cancelled-1', status: 'cancelled', start: '2027-04-01T10:00:00Z' }));
-    expect(await confirmSession({ store }, { ...input, sessionId: 'cancelled-1' })).toMatchObject({ status: 'closed', reason: 'cancelled' });
+    expect(await confirmSession(deps(), { ...input, sessionId: 'cancelled-1' })).toMatchObject({ status: 'closed', reason: 'cancelled' });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('after a reschedule request is recorded and tells the therapist once that the client keeps the time', async () => {
+    const input = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
+    expect(await requestReschedule(deps(), { ...input, message: 'Could we do Thursday?' })).toMatchObject({ status: 'requested', alert: 'sent' });
+    expect(await confirmSession(deps(), { ...input, now: later(60) })).toMatchObject({ status: 'confirmed', alert: 'sent', session: { confirmedAt: later(60).toISOString() } });
+    expect(await confirmSession(deps(), { ...input, now: later(61) })).toMatchObject({ status: 'already-confirmed' });
+
+    expect(mailer.sent.map((m) => m.tags?.message)).toEqual([`ta.${practice.upcoming.id}.resched.v1`, `ta.${practice.upcoming.id}.confirm.v1`]);
+    const alert = mailer.sent[1]!;
+    expect(alert.subject).toMatch(/^Confirmed after a reschedule request: /);
+    expect(alert.text).toMatch(/asked for a new time on .+, and has now confirmed they will come at the booked time/);
+    // The request stays on record beside the confirmation.
+    expect((await store.getClientBundle(practice.client.id))?.requests.map((r) => r.message)).toEqual(['Could we do Thursday?']);
+  });
+
+  it('before a reschedule request is mentioned in the request alert, and the request is still recorded', async () => {
+    const input = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
+    await confirmSession(deps(), input);
+    expect(await requestReschedule(deps(), { ...input, message: '', now: later(30) })).toMatchObject({ status: 'requested', alert: 'sent' });
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.text).toMatch(/had confirmed this session on .+; this request comes after that confirmation/);
   });
 });
 
