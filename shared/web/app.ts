@@ -25,7 +25,7 @@ import { ValidationError } from '../domain/validation.js';
 import { formatDateTime } from '../email/format.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { StoredSession, TokenStore } from '../ports/store.js';
-import { InvalidTokenError, isSingleUse, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { InvalidTokenError, isSingleUse, pagePaths, type LinkSigner, type TokenClaims, type TokenPurpose } from '../security/tokens.js';
 import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
@@ -41,7 +41,7 @@ export type WebLog = OpaqueLog;
 
 export interface WebDeps extends AlertDeps {
   readonly tokens: TokenStore;
-  readonly signer: TokenSigner;
+  readonly signer: LinkSigner;
   readonly clock?: Clock;
   readonly log?: WebLog;
 }
@@ -247,7 +247,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     const oneClick = method === 'POST' && route.name === 'unsubscribe' && isOneClick(form);
     if (method === 'POST' && !oneClick) assertOwnForm(request, form, route.token);
     const now = clock.now();
-    const claims = deps.signer.verify(route.token, route.purpose, now);
+    const claims = await deps.signer.verify(route.token, route.purpose, now);
     if (isSingleUse(claims.purpose) && (await deps.tokens.isConsumed(claims.tokenId))) {
       return page(method === 'GET' ? 200 : 409, pages.linkUsedPage(site, claims.purpose));
     }

@@ -243,7 +243,9 @@ describe('the web handler', () => {
         expired: tokenOf(linkPath(signer, 'check-in', practice.client.id, practice.past.id, new Date(NOW.getTime() - 8 * 86_400_000))),
         'wrong purpose': tokenOf(linkPath(signer, 'confirm', practice.client.id, practice.past.id)),
         "other client's": tokenOf(linkPath(signer, 'check-in', 'c-someone-else', practice.past.id)),
-        'signed with another key': new TokenSigner('another-key-another-key-another-key').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW }),
+        'signed with another key': new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW }),
+        // Another key's token relabelled with this signer's key id: the id is signed too.
+        'relabelled with the current key id': ((t: string) => [signer.keyIds[0], ...t.split('.').slice(1)].join('.'))(new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW })),
         garbage: 'not-a-token',
       };
       const pages = new Set<string>();
