@@ -49,7 +49,9 @@ const stageSchema = z
     tokenKey: z.object({
       /** Parameter name. */
       parameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key').optional(),
-      /** The customer-managed KMS key the SecureString is encrypted with; omit for the AWS managed key alias/aws/ssm. */
+      /** The previous key during a rotation (it may be absent: no rotation in progress). @default `<parameter>-previous` */
+      previousParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key-previous').optional(),
+      /** The customer-managed KMS key the SecureStrings are encrypted with; omit for the AWS managed key alias/aws/ssm. */
       kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
     }).strict().optional(),
     /** How far ahead reconcile heals missing message schedules. */
@@ -85,8 +87,8 @@ export interface StageConfig {
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly api: { readonly throttleRate: number; readonly throttleBurst: number };
   readonly reconcileLookAheadHours: number;
-  /** Where the link-token key is: an SSM SecureString parameter, and its key when not alias/aws/ssm. */
-  readonly tokenKey: { readonly parameter: string; readonly kmsKeyArn?: string };
+  /** Where the link-token keys are: SSM SecureString parameters (the previous one may not exist), and their KMS key when not alias/aws/ssm. */
+  readonly tokenKey: { readonly parameter: string; readonly previousParameter: string; readonly kmsKeyArn?: string };
   /** The intake sources with their secret parameters named, and their mappings. */
   readonly intake: IntakeConfig;
 }
@@ -146,6 +148,7 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
     reconcileLookAheadHours: value.reconcileLookAheadHours,
     tokenKey: {
       parameter: value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage),
+      previousParameter: value.tokenKey?.previousParameter ?? `${value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage)}-previous`,
       ...(value.tokenKey?.kmsKeyArn ? { kmsKeyArn: value.tokenKey.kmsKeyArn } : {}),
     },
     intake: resolveIntakeConfig(value.intake, stage),

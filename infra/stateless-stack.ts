@@ -164,6 +164,23 @@ export class KeepwellAppStack extends Stack {
     const tableResources = [table.tableArn, ...ALL_INDEXES.map((index) => `${table.tableArn}/index/${index.indexName}`)];
     const grantTable = (target: Grantee, sid: string, actions: readonly string[]) =>
       target.function.addToRolePolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: tableResources }));
+    // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
+    // principal of the account decrypt through SSM. A customer-managed key is granted here.
+    const grantTokenKey = (target: Grantee, sid: string, parameter: string) => {
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid,
+        actions: ['ssm:GetParameter'],
+        resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameter.replace(/^\//, '') })],
+      }));
+      if (config.tokenKey.kmsKeyArn) {
+        target.function.addToRolePolicy(new iam.PolicyStatement({
+          sid: sid.replace(/^Read/, 'Decrypt'),
+          actions: ['kms:Decrypt'],
+          resources: [config.tokenKey.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
+        }));
+      }
+    };
     const wiring = {
       environment: {
         TABLE_NAME: table.tableName,
@@ -174,6 +191,7 @@ export class KeepwellAppStack extends Stack {
         CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? this.webApi.url }),
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
+        TOKEN_PREVIOUS_KEY_PARAMETER: config.tokenKey.previousParameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
       },
       grants: {
@@ -207,23 +225,9 @@ export class KeepwellAppStack extends Stack {
             resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
           }));
         },
-        // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
-        // principal of the account decrypt through SSM. A customer-managed key is granted here.
-        'token-key:read': (target: Grantee) => {
-          target.function.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'ReadTokenKey',
-            actions: ['ssm:GetParameter'],
-            resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: config.tokenKey.parameter.replace(/^\//, '') })],
-          }));
-          if (config.tokenKey.kmsKeyArn) {
-            target.function.addToRolePolicy(new iam.PolicyStatement({
-              sid: 'DecryptTokenKey',
-              actions: ['kms:Decrypt'],
-              resources: [config.tokenKey.kmsKeyArn],
-              conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
-            }));
-          }
-        },
+        'token-key:read': (target: Grantee) => grantTokenKey(target, 'ReadTokenKey', config.tokenKey.parameter),
+        // The previous key may not exist: the function reads it and treats "not found" as no rotation.
+        'token-previous-key:read': (target: Grantee) => grantTokenKey(target, 'ReadPreviousTokenKey', config.tokenKey.previousParameter),
         // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
         'intake-secrets:read': (target: Grantee) => {
           const parameters = Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : []));

@@ -34,6 +34,8 @@ export type Permission =
   | 'schedules:manage'
   | 'ses:send'
   | 'token-key:read'
+  /** Read the previous link-token key, which still verifies links issued before a rotation (the pages only). */
+  | 'token-previous-key:read'
   /** Read the intake sources' webhook secrets: exactly the SSM parameters the stage config names. */
   | 'intake-secrets:read';
 
@@ -103,8 +105,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/web/handler.ts',
     description: 'Check-in form, confirm, reschedule-request and unsubscribe pages',
     trigger: { kind: 'http-api' },
-    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
-    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read'],
+    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER', 'TOKEN_PREVIOUS_KEY_PARAMETER'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'token-key:read', 'token-previous-key:read'],
     memoryMb: 512,
     timeoutSeconds: 10,
   },

@@ -11,6 +11,7 @@ export const ENV_NAMES = [
   'CLINIC_CONFIG',
   'CONFIGURATION_SET',
   'TOKEN_KEY_PARAMETER',
+  'TOKEN_PREVIOUS_KEY_PARAMETER',
   'INTAKE_CONFIG',
 ] as const;
 export type EnvName = (typeof ENV_NAMES)[number];

@@ -41,9 +41,10 @@ describe('stage configuration in cdk.json', () => {
     expect(clinicSchema.safeParse({ ...config.clinic, baseUrl: config.baseUrl ?? 'https://example.execute-api.invalid' }).success).toBe(true);
   });
 
-  it('reads the token key from /keepwell/<stage>/token-key unless the stage names another parameter', () => {
-    expect(loadStageConfig(stages, 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key' });
-    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key' });
+  it('reads the token key from /keepwell/<stage>/token-key and the previous one beside it, unless the stage names others', () => {
+    expect(loadStageConfig(stages, 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/keepwell/dev/token-key-previous' });
+    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key', previousParameter: '/clinic/link-key-previous' });
+    expect(loadStageConfig(devWith(['tokenKey'], { previousParameter: '/clinic/old-link-key' }), 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/clinic/old-link-key' });
   });
 
   it('picks dev when no stage is given', () => {
@@ -88,6 +89,7 @@ describe('stage configuration in cdk.json', () => {
     { path: ['customDomain'], value: { certificateArn: 'arn:aws:acm:eu-west-2:111122223333:certificate/00000000-0000-4000-8000-000000000000' }, expected: 'stages.dev.baseUrl: is required when customDomain is set' },
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
+    { path: ['tokenKey'], value: { previousParameter: 'old-key' }, expected: 'stages.dev.tokenKey.previousParameter: must be an SSM parameter path' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
   ])('rejects $path = $value with the path and the reason', ({ path, value, expected }) => {
