@@ -7,11 +7,7 @@
 import { IANAZone, Duration } from 'luxon';
 import * as z from 'zod';
 import { instantTextProblem } from './instant-text.js';
-
-// Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
-// location or subject line: they would break headers and logs. HTML is valid data, escaped on output.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+import { httpsProblem, pageOriginProblem, textProblem, type TextRule } from './text.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 
@@ -19,19 +15,32 @@ export const idSchema = z
   .string()
   .regex(ID_PATTERN, 'must be 1–40 characters of letters, digits, "-" or "_", starting with a letter or digit');
 
-export const textSchema = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !CONTROL.test(s), 'must not contain control characters (line breaks, tabs, NUL …)');
+/** Refuses control and text-direction override characters (shared/domain/text.ts). */
+function plainText<S extends z.ZodType<string, unknown>>(schema: S, rule: TextRule = {}, what?: string) {
+  return schema.superRefine((s, ctx) => {
+    const problem = textProblem(s, rule);
+    if (problem) ctx.addIssue({ code: 'custom', message: what ? `${what} ${problem}` : problem });
+  });
+}
+
+/** A single line of free text: a name, a location, a phone number. */
+export const textSchema = (max: number) => plainText(z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
+/** Free text that may run over several lines (line feeds only): check-in notes, a reschedule message. */
+export const multilineTextSchema = (max: number, what: string) =>
+  plainText(z.string().max(max, `${what} must be at most ${max.toLocaleString('en-GB')} characters`), { multiline: true }, what);
+
+/** A URL put in an email or a page: https only. */
+export const httpsUrlSchema = z.url('must be an absolute https URL').superRefine((u, ctx) => {
+  const problem = httpsProblem(u);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const emailSchema = z
   .string()
   .trim()
   .max(254, 'must be at most 254 characters')
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+  .refine((s) => textProblem(s) === undefined, 'must not contain control or text-direction characters')
   .pipe(z.email('must be a valid email address'));
 
 export const timezoneSchema = z
@@ -76,10 +85,14 @@ export const clinicSchema = z.object({
   name: textSchema(120),
   senderEmail: emailSchema,
   timezone: timezoneSchema,
-  baseUrl: z.url('must be an absolute http(s) URL').refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://').transform((u) => u.replace(/\/+$/, '')),
+  /** The pages' origin: https (http only on localhost, where the local twin serves them). */
+  baseUrl: z.url('must be an absolute https URL').superRefine((u, ctx) => {
+    const problem = pageOriginProblem(u);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).transform((u) => u.replace(/\/+$/, '')),
   quietHours: z.object({ start: clockTimeSchema, end: clockTimeSchema }).default({ start: '21:00', end: '08:00' }),
   signature: textSchema(500).optional(),
-  bookingUrl: z.url('must be an absolute URL').optional(),
+  bookingUrl: httpsUrlSchema.optional(),
   phone: textSchema(40).refine((p) => /^\+?[0-9][0-9 ().-]{2,39}$/.test(p), 'must be a phone number: digits, spaces and + ( ) . -').optional(),
   /**
    * The local emergency number (999, 911, 112, 000 …), shown to a client whose check-in raised a
@@ -195,7 +208,7 @@ export const checkInAnswersSchema = z.object({
   mobility: score('mobility'),
   stress: score('stress'),
   sleep: score('sleep'),
-  notes: z.string().max(2000, 'notes must be at most 2,000 characters').default(''),
+  notes: multilineTextSchema(2000, 'notes').default(''),
   wantsToRebook: z.boolean().default(false),
 });
 export type CheckInAnswers = z.output<typeof checkInAnswersSchema>;

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import type { Client, Clinic, Plan, Session } from '../domain/model.js';
 import { clientSchema, sessionSchema } from '../domain/model.js';
 import { normalizeEmail } from '../domain/email-address.js';
+import { cleanText } from '../domain/text.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { IntakeSource, ServiceMapping } from '../intake/config.js';
 import type { BookingLink, DeliveryRecord, IntakeChange, IntakeState, IntakeStore } from '../ports/intake.js';
@@ -151,8 +152,37 @@ export interface IntakeDeps {
   readonly now: () => Date;
 }
 
+/**
+ * The event with control and text-direction override characters removed from every text it
+ * carries (shared/domain/text.ts), and the fields they were removed from: a booking system's text
+ * lands cleaned rather than refused, since the booking exists whatever its name field holds.
+ */
+export function cleanIntakeEvent(event: IntakeEvent): { readonly event: IntakeEvent; readonly cleaned: readonly string[] } {
+  const cleaned: string[] = [];
+  const clean = (field: string, text: string): string => {
+    const result = cleanText(text);
+    if (result.removed && !cleaned.includes(field)) cleaned.push(field);
+    return result.text;
+  };
+  const { client, ...rest } = event;
+  return {
+    event: {
+      ...rest,
+      deliveryId: clean('delivery id', event.deliveryId),
+      bookingId: clean('booking id', event.bookingId),
+      ...(event.previousBookingId !== undefined ? { previousBookingId: clean('booking id', event.previousBookingId) } : {}),
+      ...(event.eventTypes ? { eventTypes: event.eventTypes.map((t) => clean('event type', t)).filter((t) => t !== '') } : {}),
+      ...(event.location !== undefined ? { location: clean('location', event.location) || undefined } : {}),
+      ...(client ? { client: { ...client, ...(client.name !== undefined ? { name: clean('client name', client.name) || undefined } : {}) } } : {}),
+    } as IntakeEvent,
+    cleaned,
+  };
+}
+
 /** Applies one booking change from `sourceName`; see the note at the top of the file. */
-export async function receiveBookingChange(deps: IntakeDeps, sourceName: string, source: IntakeSource, event: IntakeEvent): Promise<IntakeOutcome> {
+export async function receiveBookingChange(deps: IntakeDeps, sourceName: string, source: IntakeSource, received: IntakeEvent): Promise<IntakeOutcome> {
+  const { event, cleaned } = cleanIntakeEvent(received);
+  const note = cleaned.length > 0 ? `control or text-direction characters removed from the ${cleaned.join(', ')}` : undefined;
   const mapping = mappingFor(source, event);
   const lookup = {
     source: sourceName,
@@ -168,7 +198,7 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
     const decision = decide(sourceName, source, deps.clinic, event, state);
     const base = { source: sourceName, deliveryId: event.deliveryId, action: event.action, bookingId: event.bookingId, at: deps.now().toISOString(), ...(event.eventTypes?.[0] ? { eventType: event.eventTypes[0].slice(0, 200) } : {}) };
     if (decision.kind === 'ignore') {
-      const record: DeliveryRecord = { ...base, status: 'ignored', reason: decision.reason };
+      const record: DeliveryRecord = { ...base, status: 'ignored', reason: note ? `${decision.reason}; ${note}` : decision.reason };
       const fresh = await deps.store.recordIntakeDelivery(record);
       if (!fresh) {
         // Another copy of this delivery got there first. Its record stands: one read of several items
@@ -180,7 +210,7 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
       return { status: 'ignored', reason: decision.reason, duplicate: !fresh };
     }
     const { sessionId, clientId, ...change } = decision.change;
-    const delivery: DeliveryRecord = { ...base, status: 'accepted', ...(sessionId ? { sessionId } : {}), ...(clientId ?? change.session ? { clientId: clientId ?? state.bundle?.client.id } : {}) };
+    const delivery: DeliveryRecord = { ...base, status: 'accepted', ...(note ? { reason: note } : {}), ...(sessionId ? { sessionId } : {}), ...(clientId ?? change.session ? { clientId: clientId ?? state.bundle?.client.id } : {}) };
     const result = await deps.store.commitIntake({ ...change, delivery: stripUndefined(delivery) });
     if (result === 'committed') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: false };
     if (result === 'duplicate') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: true };

@@ -177,6 +177,8 @@ describe('the web handler', () => {
       ['a pain of 2.5', { pain: '2.5' }, 'pain', 'Pain must be a whole number from 0 to 10'],
       ['no sleep answer', { sleep: '' }, 'sleep', 'Sleep is required'],
       ['notes over 2,000 characters', { notes: 'x'.repeat(2001) }, 'notes', 'Notes must be at most 2,000 characters'],
+      ['notes with a text-direction override', { notes: 'fine \u202eenod' }, 'notes', 'Notes must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)'],
+      ['notes with an escape character', { notes: 'fine\u001b[2J' }, 'notes', 'Notes must not contain control characters (tabs, NUL, escape …); line breaks are fine'],
     ])('refuses %s with 400, the error beside the field, the other answers kept, nothing stored', async (_, bad, field, reason) => {
       const path = checkInPath();
       const response = await submit(path, answers({ stress: '8', ...bad }));

@@ -156,7 +156,7 @@ describe('a reschedule request', () => {
 
   it('refuses control characters in the message but keeps its line breaks', async () => {
     const base = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
-    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({ status: 'invalid', issues: [{ path: 'message', reason: 'message must not contain control characters' }] });
+    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({ status: 'invalid', issues: [{ path: 'message', reason: 'message must not contain control characters (tabs, NUL, escape …); line breaks are fine' }] });
     expect(await requestReschedule(deps(), { ...base, message: 'Mon\r\nTue' })).toMatchObject({ status: 'requested', request: { message: 'Mon\nTue' } });
   });
 });
