@@ -207,6 +207,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       client: createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       meter,
       now: () => clock.now(),
+      ...(clinic.retention ? { retention: clinic.retention } : {}),
     });
     const shortcut = writes ? summaryShortcut({ store, writes }) : undefined;
     for (const spec of FUNCTIONS) {

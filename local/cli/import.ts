@@ -25,6 +25,7 @@ import { normalizeEmail } from '../../shared/domain/email-address.js';
 import { clientSchema, ID_PATTERN, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import type { ClinicStore } from '../../shared/ports/store.js';
+import type { ClientRecords } from '../../shared/ports/erasure.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
 
 export const RECORD_TYPES = ['therapist', 'client', 'plan', 'session'] as const;
@@ -242,11 +243,13 @@ export interface ExistingIds {
   records?: Map<string, unknown>;
   /** Client addresses already in the table (normalised) → the client holding each. */
   emails?: Map<string, string>;
+  /** Erased clients (keepwell client erase) among the rows, by `id:<clientId>` and `email:<address>` → when. */
+  erased?: Map<string, string>;
 }
 
 const recordKey = (type: RecordType, id: string) => `${type}:${id}`;
 
-export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void): Promise<ExistingIds> {
+export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void, records?: Pick<ClientRecords, 'tombstonesFor'>): Promise<ExistingIds> {
   const wanted: Record<'therapists' | 'clients' | 'plans' | 'sessions', Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
   for (const row of rows) {
     if (row.id) wanted[COLLECTION[row.type]].add(row.id);
@@ -282,7 +285,13 @@ export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRo
     if (holder) found.emails.set(address, holder);
     onProgress?.(++done, total);
   }
-  return found;
+  if (!records) return found;
+  const clientIds = rows.flatMap((row) => (row.type === 'client' && row.id && ID_PATTERN.test(row.id) ? [row.id] : []));
+  const tombstones = await records.tombstonesFor(clientIds, [...addresses]);
+  const erased = new Map<string, string>();
+  for (const [id, t] of tombstones.byId) erased.set(`id:${id}`, t.erasedAt);
+  for (const [address, t] of tombstones.byEmail) erased.set(`email:${address}`, t.erasedAt);
+  return { ...found, erased };
 }
 
 export interface ImportPlan {
@@ -360,6 +369,16 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
     refused.add(row);
     const how = differ.length > 0 ? ` with a different ${differ.join(', ')}` : '';
     problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table${how} (import creates records; use the session and plan commands to change them)` });
+  }
+  for (const row of rows) {
+    if (row.type !== 'client' || refused.has(row)) continue;
+    const address = typeof row.record.email === 'string' ? normalizeEmail(row.record.email) : undefined;
+    const byId = row.id ? existing.erased?.get(`id:${row.id}`) : undefined;
+    const byEmail = address ? existing.erased?.get(`email:${address}`) : undefined;
+    if (byId || byEmail) {
+      refused.add(row);
+      problems.push({ ...label(row), reason: `${byId ? `client "${row.id}"` : 'email: the address'} was erased on ${(byId ?? byEmail)!.slice(0, 10)} (keepwell client erase): an erased client is not imported again` });
+    }
   }
   for (const row of rows) {
     const address = row.type === 'client' && typeof row.record.email === 'string' ? normalizeEmail(row.record.email) : undefined;

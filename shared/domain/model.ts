@@ -81,6 +81,23 @@ export const suggestionRulesSchema = z
   })
   .strict();
 
+/**
+ * How long the table keeps a client's answers and the message ledger, in days from when each item
+ * is written (DynamoDB TTL on `expiresAt`; DynamoDB deletes expired items within days). Absent:
+ * kept until the client is erased (`keepwell client erase`). The plan keeps its baseline scores
+ * itself, so trends survive the check-in that set them; the ledger must outlive every redelivery
+ * of its message (retries stop within days), hence the minimum.
+ */
+export const retentionSchema = z
+  .object({
+    /** Check-in answers and reschedule requests (with their messages). */
+    checkInDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days').max(3650, 'must be at most 3650 days (10 years)'),
+    /** Ledger entries: each message's outcome, as the outbox lists it. */
+    ledgerDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days (a message can be redelivered for days)').max(3650, 'must be at most 3650 days (10 years)'),
+  })
+  .strict();
+export type Retention = z.output<typeof retentionSchema>;
+
 export const clinicSchema = z.object({
   name: textSchema(120),
   senderEmail: emailSchema,
@@ -102,6 +119,7 @@ export const clinicSchema = z.object({
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
+  retention: retentionSchema.optional(),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 

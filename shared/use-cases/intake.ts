@@ -58,7 +58,11 @@ function bookingOf(s: StoredSession): Session {
   return { id: s.id, planId: s.planId, start: s.start, durationMinutes: s.durationMinutes, location: s.location, status: s.status, version: s.version };
 }
 
+/** Why a booking for an erased client is not applied: erasure is final unless ops lift it (docs/SECURITY.md). */
+export const ERASED_CLIENT_REASON = 'the client was erased (keepwell client erase): a booking for them is not applied';
+
 function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, 'timezone'>, event: IntakeEvent, state: IntakeState): Decision {
+  if (state.erased) return { kind: 'ignore', reason: ERASED_CLIENT_REASON };
   const known = state.link?.sessionId ? state.link : state.previousLink?.sessionId ? state.previousLink : undefined;
   const session = known ? state.bundle?.sessions.find((s) => s.id === known.sessionId) : undefined;
   const applied = Math.max(state.link?.version ?? -Infinity, state.previousLink?.version ?? -Infinity, (session as { intakeVersion?: number } | undefined)?.intakeVersion ?? -Infinity);

@@ -112,7 +112,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
 
   async function spend(claims: TokenClaims): Promise<void> {
     // Only false if this same link already acted, which the action's own check has ruled out.
-    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString());
+    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString(), claims.clientId);
   }
 
   function noteAlert(route: PageName, alert: AlertOutcome): void {

@@ -47,6 +47,11 @@ describe('stage configuration in cdk.json', () => {
     expect(loadStageConfig(devWith(['tokenKey'], { previousParameter: '/clinic/old-link-key' }), 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/clinic/old-link-key' });
   });
 
+  it('passes the clinic\'s retention to the functions with the clinic, as prod\'s example sets it', () => {
+    expect(loadStageConfig(stages, 'prod').clinic.retention).toEqual({ checkInDays: 730, ledgerDays: 400 });
+    expect(loadStageConfig(stages, 'dev').clinic.retention).toBeUndefined();
+  });
+
   it('picks dev when no stage is given', () => {
     expect(DEFAULT_STAGE).toBe('dev');
     expect(loadStageConfig(stages).stage).toBe('dev');
@@ -90,6 +95,10 @@ describe('stage configuration in cdk.json', () => {
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
     { path: ['tokenKey'], value: { previousParameter: 'old-key' }, expected: 'stages.dev.tokenKey.previousParameter: must be an SSM parameter path' },
+    { path: ['clinic', 'retention'], value: { checkInDays: 7, ledgerDays: 60 }, expected: 'stages.dev.clinic.retention.checkInDays: must be at least 30 days' },
+    { path: ['clinic', 'retention'], value: { checkInDays: 365 }, expected: 'stages.dev.clinic.retention.ledgerDays:' },
+    { path: ['clinic', 'bookingUrl'], value: 'http://book.example', expected: 'stages.dev.clinic.bookingUrl: must start with https://' },
+    { path: ['clinic', 'name'], value: 'Harbour \u202eCinilc', expected: 'stages.dev.clinic.name: must not contain text-direction override characters' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
     { path: ['alarmEmails'], value: ['ops@clinic.example'], expected: 'stages.dev: Unrecognized key: "alarmEmails"' },
   ])('rejects $path = $value with the path and the reason', ({ path, value, expected }) => {
