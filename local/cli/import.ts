@@ -325,6 +325,34 @@ function withPlaces(rows: readonly ImportRow[], reason: string): string {
   return reason.replace(/\b(therapists|clients|plans|sessions)\[(\d+)\]/g, (path) => rowOfPath(rows, path).row?.where ?? path);
 }
 
+/** The parts of a name worth looking for in an id: words of three or more characters, with a letter. */
+function nameParts(name: unknown): string[] {
+  return typeof name === 'string' ? name.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((part) => part.length >= 3 && /\p{L}/u.test(part)) : [];
+}
+
+/**
+ * Rows whose id holds part of their client's name. Ids travel where names must not — schedule
+ * names, SES tags, log lines, the outbox — so ids a clinic supplies must be opaque; the import
+ * says so for each, without repeating the name.
+ */
+function nameInIdWarnings(rows: readonly ImportRow[], existing: ExistingIds, label: (row: ImportRow) => Omit<RowProblem, 'reason'>): RowProblem[] {
+  const stored = (type: RecordType, id: unknown) => (typeof id === 'string' ? (existing.records?.get(recordKey(type, id)) as Record<string, unknown> | undefined) : undefined);
+  const inFile = (type: RecordType, id: unknown) => rows.find((r) => r.type === type && r.id === id)?.record;
+  const record = (type: RecordType, id: unknown) => inFile(type, id) ?? stored(type, id);
+  const clientOf = (row: ImportRow): Record<string, unknown> | undefined => {
+    if (row.type === 'client') return row.record;
+    if (row.type === 'plan') return record('client', row.record.clientId);
+    if (row.type === 'session') return record('client', record('plan', row.record.planId)?.clientId);
+    return undefined;
+  };
+  return rows.flatMap((row) => {
+    const id = row.id?.toLowerCase();
+    const name = clientOf(row)?.name;
+    if (!id || !nameParts(name).some((part) => id.includes(part))) return [];
+    return [{ ...label(row), reason: `id: holds part of the client's name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")` }];
+  });
+}
+
 const SCHEMA = { therapist: therapistSchema, client: clientSchema, plan: planSchema, session: sessionSchema } as const;
 
 /** The fields an import writes and a rerun must find as they were; what the system or the client changed since (preferences, statuses, versions) is not compared. */
@@ -395,10 +423,13 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
       const dataset = parseDataset(datasetOf(remaining), 'import', known);
       const bad = problems.length > 0 && !skipInvalid;
       const kept = bad ? [] : remaining;
-      const warnings = bad ? [] : datasetWarnings(dataset).map((issue) => {
-        const { row } = rowOfPath(remaining, issue.path);
-        return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
-      });
+      const warnings = bad ? [] : [
+        ...datasetWarnings(dataset).map((issue) => {
+          const { row } = rowOfPath(remaining, issue.path);
+          return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
+        }),
+        ...nameInIdWarnings(remaining, existing, label),
+      ];
       return { dataset: bad ? empty : dataset, problems, warnings, skipped: rows.length - unchanged.size - kept.length, unchanged: bad ? 0 : unchanged.size };
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;

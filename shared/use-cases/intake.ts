@@ -19,10 +19,9 @@
  * 6. a change the mapping cannot place is accepted and recorded as ignored, with the reason.
  * The table's stream then brings schedules in line (sync-schedules), as for every other writer.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Client, Clinic, Plan, Session } from '../domain/model.js';
 import { clientSchema, sessionSchema } from '../domain/model.js';
-import { normalizeEmail } from '../domain/email-address.js';
 import { cleanText } from '../domain/text.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { IntakeSource, ServiceMapping } from '../intake/config.js';
@@ -37,10 +36,16 @@ export type IntakeOutcome =
 const MAX_ATTEMPTS = 4;
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 24);
-/** Ids are derived from source ids by hash: deterministic (a retry lands on the same id) and free of names. */
+/**
+ * The ids intake creates carry no personal data. A client's is random: one address is one client
+ * through the address lookup's condition, so a retry or a concurrent copy finds the client the
+ * first one made. A session's and a plan's are digests of opaque values (the source's booking id;
+ * the random client id, the source and the event type): deterministic, so two concurrent
+ * deliveries for one booking meet on one item and one of them decides again.
+ */
 export const intakeIds = {
   session: (source: string, bookingId: string) => `bk-${digest(`${source}\n${bookingId}`)}`,
-  client: (email: string) => `cl-${digest(normalizeEmail(email))}`,
+  client: () => `cl-${randomBytes(12).toString('hex')}`,
   plan: (clientId: string, source: string, eventType: string) => `pl-${digest(`${clientId}\n${source}\n${eventType}`)}`,
 };
 
@@ -110,8 +115,9 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   const existingClient = state.bundle?.client;
   let newClient: Client | undefined;
   if (!existingClient) {
-    const parsed = clientSchema.safeParse({ id: intakeIds.client(email), name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
-    const fallback = parsed.success ? undefined : clientSchema.safeParse({ id: intakeIds.client(email), name: email.split('@')[0], email, timezone: clinic.timezone });
+    const id = intakeIds.client();
+    const parsed = clientSchema.safeParse({ id, name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
+    const fallback = parsed.success ? undefined : clientSchema.safeParse({ id, name: email.split('@')[0], email, timezone: clinic.timezone });
     const client = parsed.success ? parsed.data : fallback?.success ? fallback.data : undefined;
     if (!client) return { kind: 'ignore', reason: 'the client email address is not valid' };
     newClient = client;

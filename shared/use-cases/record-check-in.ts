@@ -94,7 +94,7 @@ async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: stri
   const answers: CheckInAnswers = { pain: checkIn.pain, mobility: checkIn.mobility, stress: checkIn.stress, sleep: checkIn.sleep, notes: checkIn.notes, wantsToRebook: checkIn.wantsToRebook };
   const baseline = comparedBaseline(checkIn);
   return sendTherapistAlert(deps, {
-    offset: 'flag',
+    offset: 'checkin',
     clientId: checkIn.clientId,
     sessionId: checkIn.sessionId,
     therapistId: checkIn.therapistId,
@@ -109,8 +109,9 @@ export type AlertContent =
   | { readonly reason: 'reschedule-request'; readonly message: string };
 
 /**
- * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
- * flags, `resched` for a reschedule request. A claim found held follows the crash policy every
+ * Sends the therapist one alert about a session, exactly once: `checkin` for a check-in's red
+ * flags, `resched` for a reschedule request. The name (the ledger key and the SES tag; alerts are
+ * sent at once, never scheduled) never says "flag" or what was flagged: that is in the email only. A claim found held follows the crash policy every
  * sender shares (resolveHeldClaim): within the lease an attempt is in flight (`pending`); older,
  * it stopped between SES and the ledger, so it is marked failed "outcome unknown", never resent
  * blind. The one place alert errors map to outcomes: PermanentError → failed in the ledger;
@@ -119,7 +120,7 @@ export type AlertContent =
  */
 export async function sendTherapistAlert(
   deps: AlertDeps,
-  input: { offset: 'flag' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
+  input: { offset: 'checkin' | 'resched'; clientId: string; sessionId: string; therapistId: string; now: Instant; content: AlertContent },
 ): Promise<AlertOutcome> {
   const identity: MessageIdentity = { kind: 'therapist-alert', subjectId: input.sessionId, offset: input.offset, version: 1 };
   const name = messageName(identity);

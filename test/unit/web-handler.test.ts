@@ -115,8 +115,8 @@ describe('the web handler', () => {
     it('alerts the therapist once when the answers carry a red flag', async () => {
       await submit(checkInPath(), answers({ pain: '9' }));
       expect(mailer.to(practice.therapist.email)).toHaveLength(1);
-      expect(mailer.sent[0]?.tags).toEqual({ message: `ta.${practice.past.id}.flag.v1`, kind: 'therapist-alert' });
-      expect(store.ledgerEntries()).toMatchObject([{ name: `ta.${practice.past.id}.flag.v1`, status: 'sent' }]);
+      expect(mailer.sent[0]?.tags).toEqual({ message: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert' });
+      expect(store.ledgerEntries()).toMatchObject([{ name: `ta.${practice.past.id}.checkin.v1`, status: 'sent' }]);
     });
 
     it('keeps one record and one alert when the form is sent twice, and says so the second time', async () => {
