@@ -1,7 +1,7 @@
 /**
  * Link tokens for the client pages: opaque, bound to one client, one subject and one purpose,
  * expiring. The claims are encrypted (AES-256-GCM), so a link reveals nothing, not even the ids
- * inside it; the whole token is then signed (HMAC-SHA256) and the signature compared in constant
+ * inside it (only the id of the key that signed it); the whole token is then signed (HMAC-SHA256) and the signature compared in constant
  * time before anything is decrypted. Both keys derive from one secret (HKDF). Each token names the
  * secret that signed it by a key id (a fingerprint of the secret), so a signer holding the current
  * and the previous secret verifies links issued under either while it issues under the current one:
