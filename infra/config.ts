@@ -51,7 +51,9 @@ const stageSchema = z
     tokenKey: z.object({
       /** Parameter name. */
       parameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key').optional(),
-      /** The customer-managed KMS key the SecureString is encrypted with; omit for the AWS managed key alias/aws/ssm. */
+      /** The previous key during a rotation (it may be absent: no rotation in progress). @default `<parameter>-previous` */
+      previousParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key-previous').optional(),
+      /** The customer-managed KMS key the SecureStrings are encrypted with; omit for the AWS managed key alias/aws/ssm. */
       kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
     }).strict().optional(),
     /** CloudFront and AWS WAF in front of the page API: a per-address rate limit, and the pages' security headers on every answer. */
@@ -106,8 +108,8 @@ export interface StageConfig {
   readonly waf?: { readonly requestsPer5Minutes: number; readonly certificateArn?: string };
   /** Roles that run the CLI against this stage (table and queue keys); empty: none. */
   readonly operatorRoleArns: readonly string[];
-  /** Where the link-token key is: an SSM SecureString parameter, and its key when not alias/aws/ssm. */
-  readonly tokenKey: { readonly parameter: string; readonly kmsKeyArn?: string };
+  /** Where the link-token keys are: SSM SecureString parameters (the previous one may not exist), and their KMS key when not alias/aws/ssm. */
+  readonly tokenKey: { readonly parameter: string; readonly previousParameter: string; readonly kmsKeyArn?: string };
   /** The intake sources with their secret parameters named, and their mappings. */
   readonly intake: IntakeConfig;
 }
@@ -169,6 +171,7 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
     ...(value.waf ? { waf: { requestsPer5Minutes: value.waf.requestsPer5Minutes, ...(value.waf.certificateArn ? { certificateArn: value.waf.certificateArn } : {}) } } : {}),
     tokenKey: {
       parameter: value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage),
+      previousParameter: value.tokenKey?.previousParameter ?? `${value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage)}-previous`,
       ...(value.tokenKey?.kmsKeyArn ? { kmsKeyArn: value.tokenKey.kmsKeyArn } : {}),
     },
     intake: resolveIntakeConfig(value.intake, stage),

@@ -230,6 +230,23 @@ export class KeepwellAppStack extends Stack {
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
       }));
     };
+    // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
+    // principal of the account decrypt through SSM. A customer-managed key is granted here.
+    const grantTokenKey = (target: Grantee, sid: string, parameter: string) => {
+      target.function.addToRolePolicy(new iam.PolicyStatement({
+        sid,
+        actions: ['ssm:GetParameter'],
+        resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameter.replace(/^\//, '') })],
+      }));
+      if (config.tokenKey.kmsKeyArn) {
+        target.function.addToRolePolicy(new iam.PolicyStatement({
+          sid: sid.replace(/^Read/, 'Decrypt'),
+          actions: ['kms:Decrypt'],
+          resources: [config.tokenKey.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
+        }));
+      }
+    };
     const wiring = {
       environment: {
         TABLE_NAME: table.tableName,
@@ -240,6 +257,7 @@ export class KeepwellAppStack extends Stack {
         CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? webUrl }),
         CONFIGURATION_SET: this.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
+        TOKEN_PREVIOUS_KEY_PARAMETER: config.tokenKey.previousParameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
         FAILED_INVOCATIONS_URL: this.failedInvocations.queueUrl,
       },
@@ -275,23 +293,9 @@ export class KeepwellAppStack extends Stack {
             conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
           }));
         },
-        // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
-        // principal of the account decrypt through SSM. A customer-managed key is granted here.
-        'token-key:read': (target: Grantee) => {
-          target.function.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'ReadTokenKey',
-            actions: ['ssm:GetParameter'],
-            resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: config.tokenKey.parameter.replace(/^\//, '') })],
-          }));
-          if (config.tokenKey.kmsKeyArn) {
-            target.function.addToRolePolicy(new iam.PolicyStatement({
-              sid: 'DecryptTokenKey',
-              actions: ['kms:Decrypt'],
-              resources: [config.tokenKey.kmsKeyArn],
-              conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
-            }));
-          }
-        },
+        'token-key:read': (target: Grantee) => grantTokenKey(target, 'ReadTokenKey', config.tokenKey.parameter),
+        // The previous key may not exist: the function reads it and treats "not found" as no rotation.
+        'token-previous-key:read': (target: Grantee) => grantTokenKey(target, 'ReadPreviousTokenKey', config.tokenKey.previousParameter),
         'dead-letters:send': (target: Grantee) => {
           this.failedInvocations.grantSendMessages(target.function);
         },

@@ -35,6 +35,8 @@ export type Permission =
   | 'schedules:manage'
   | 'ses:send'
   | 'token-key:read'
+  /** Read the previous link-token key, which still verifies links issued before a rotation (the pages only). */
+  | 'token-previous-key:read'
   /** Read the intake sources' webhook secrets: exactly the SSM parameters the stage config names. */
   | 'intake-secrets:read'
   /** Send its own dead letters (ids only) to the failed-invocations queue. */
@@ -135,8 +137,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/web/handler.ts',
     description: "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
     trigger: { kind: 'http-api' },
-    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER'],
-    permissions: ['table', 'ses:send', 'token-key:read'],
+    environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER', 'TOKEN_PREVIOUS_KEY_PARAMETER'],
+    permissions: ['table', 'ses:send', 'token-key:read', 'token-previous-key:read'],
     // getClient / getTherapist / isConsumed (Get), getMessageContext (BatchGet), getClientBundle
     // (Query), consume and the check-in, request and alert claims (Put), confirmations,
     // preferences and ledger settles (Update).
@@ -165,8 +167,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
     permissions: ['table', 'intake-secrets:read'],
     // loadIntakeState (BatchGet, Query of the client's partition), commitIntake (a transaction
-    // of Puts), recordIntakeDelivery (Put).
-    table: { actions: ['BatchGetItem', 'Query', 'PutItem'], indexes: [] },
+    // of Puts, and a ConditionCheck that a new client's address has no erasure tombstone),
+    // recordIntakeDelivery (Put).
+    table: { actions: ['BatchGetItem', 'Query', 'PutItem', 'ConditionCheckItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 10,
   },
@@ -178,8 +181,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     environment: [...TABLE, 'CLINIC_CONFIG', 'INTAKE_CONFIG'],
     permissions: ['table'],
     // getFeedState (Get), putFeedState (Put), and intake's loadIntakeState / commitIntake /
-    // recordIntakeDelivery (BatchGet, Query, Put).
-    table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'], indexes: [] },
+    // recordIntakeDelivery (BatchGet, Query, Put, ConditionCheck).
+    table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'ConditionCheckItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 120,
   },

@@ -19,6 +19,7 @@ export const ENV_NEEDS: Readonly<Record<EnvName, readonly Permission[]>> = {
   CLINIC_CONFIG: [],
   CONFIGURATION_SET: ['ses:send'],
   TOKEN_KEY_PARAMETER: ['token-key:read'],
+  TOKEN_PREVIOUS_KEY_PARAMETER: ['token-previous-key:read'],
   INTAKE_CONFIG: [],
   FAILED_INVOCATIONS_URL: ['dead-letters:send'],
 };
@@ -29,6 +30,7 @@ export const PERMISSION_NEEDS: Readonly<Record<Permission, readonly EnvName[]>> 
   'schedules:manage': ['SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'DISPATCH_FUNCTION_ARN', 'SCHEDULE_DLQ_ARN'],
   'ses:send': ['CONFIGURATION_SET', 'CLINIC_CONFIG'],
   'token-key:read': ['TOKEN_KEY_PARAMETER'],
+  'token-previous-key:read': ['TOKEN_PREVIOUS_KEY_PARAMETER'],
   'intake-secrets:read': ['INTAKE_CONFIG'],
   'dead-letters:send': ['FAILED_INVOCATIONS_URL'],
 };

@@ -161,7 +161,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       SCHEDULE_DLQ_ARN,
       CLINIC_CONFIG: JSON.stringify(clinic),
       CONFIGURATION_SET: 'keepwell-local',
-      TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('hex'),
+      TOKEN_KEY: process.env.TOKEN_KEY ?? randomBytes(32).toString('base64'),
       INTAKE_CONFIG: JSON.stringify(intake.config),
       INTAKE_SECRETS: JSON.stringify(intake.secrets),
       // Only the twin: its tests serve feeds on 127.0.0.1 without TLS (AWS polls https only).
@@ -207,6 +207,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       client: createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       meter,
       now: () => clock.now(),
+      ...(clinic.retention ? { retention: clinic.retention } : {}),
     });
     const shortcut = writes ? summaryShortcut({ store, writes }) : undefined;
     for (const spec of FUNCTIONS) {

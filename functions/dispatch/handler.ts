@@ -17,7 +17,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
-import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
+import { fromEnv as tokenSignerFromEnv, type TokenKeyring } from '../../shared/adapters/token-key.js';
 import { DISPATCH_METRICS_SERVICE, PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
 import { reasonCode } from '../../shared/domain/reason-code.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
@@ -58,19 +58,31 @@ function report(metrics: DeliveryMetrics, payload: DispatchRequest, outcome: Sen
 /** No live attempt holds a claim longer than the function can run; twice that is the lease. */
 const CLAIM_LEASE_MS = functionSpec('dispatch').timeoutSeconds * 2 * 1000;
 
-async function depsFromEnv(): Promise<DispatchDeps> {
-  const { store, ledger, scheduler, clinic, clock } = schedulingDepsFromEnv();
-  return { store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: await tokenSignerFromEnv(), claimLeaseMs: CLAIM_LEASE_MS, metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE) };
+interface Built {
+  readonly run: (event: unknown) => Promise<DispatchResult>;
+  readonly keys: TokenKeyring;
 }
 
-let built: Promise<(event: unknown) => Promise<DispatchResult>> | undefined;
+async function build(): Promise<Built> {
+  const { store, ledger, scheduler, clinic, clock } = schedulingDepsFromEnv();
+  const keys = await tokenSignerFromEnv();
+  return { keys, run: createHandler({ store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: keys, claimLeaseMs: CLAIM_LEASE_MS, metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE) }) };
+}
 
-/** Built once per container, on the first invocation, from the environment the stack sets. */
+let built: Promise<Built> | undefined;
+
+/**
+ * Built once per container, on the first invocation, from the environment the stack sets. The
+ * token key is re-read once it is an hour old, so links are issued under a rotated key within
+ * the hour.
+ */
 export const handler = async (event: unknown): Promise<DispatchResult> => {
-  built ??= depsFromEnv().then(createHandler, (error: unknown) => {
+  built ??= build().catch((error: unknown) => {
     // A failed start (a missing variable, SSM unreachable) is retried by the next invocation.
     built = undefined;
     throw error;
   });
-  return (await built)(event);
+  const { run, keys } = await built;
+  await keys.refresh();
+  return run(event);
 };

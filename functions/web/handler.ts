@@ -74,7 +74,10 @@ async function depsFromEnv(): Promise<WebDeps> {
 
 let built: Promise<WebHandler> | undefined;
 
-/** Built once per container, on the first request; the token key is read from SSM then. */
+/**
+ * Built once per container, on the first request; the token keys are read from SSM then (and
+ * re-read by the keyring when they may have rotated: shared/adapters/token-key.ts).
+ */
 export const handler: WebHandler = async (event) => {
   built ??= depsFromEnv().then(createHandler);
   // A failed build (SSM unreachable) is not cached: the next request tries again.

@@ -25,6 +25,7 @@ import { normalizeEmail } from '../../shared/domain/email-address.js';
 import { clientSchema, ID_PATTERN, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import type { ClinicStore } from '../../shared/ports/store.js';
+import type { ClientRecords } from '../../shared/ports/erasure.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
 
 export const RECORD_TYPES = ['therapist', 'client', 'plan', 'session'] as const;
@@ -242,11 +243,13 @@ export interface ExistingIds {
   records?: Map<string, unknown>;
   /** Client addresses already in the table (normalised) → the client holding each. */
   emails?: Map<string, string>;
+  /** Erased clients (keepwell client erase) among the rows, by `id:<clientId>` and `email:<address>` → when. */
+  erased?: Map<string, string>;
 }
 
 const recordKey = (type: RecordType, id: string) => `${type}:${id}`;
 
-export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void): Promise<ExistingIds> {
+export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void, records?: Pick<ClientRecords, 'tombstonesFor'>): Promise<ExistingIds> {
   const wanted: Record<'therapists' | 'clients' | 'plans' | 'sessions', Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
   for (const row of rows) {
     if (row.id) wanted[COLLECTION[row.type]].add(row.id);
@@ -282,7 +285,13 @@ export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRo
     if (holder) found.emails.set(address, holder);
     onProgress?.(++done, total);
   }
-  return found;
+  if (!records) return found;
+  const clientIds = rows.flatMap((row) => (row.type === 'client' && row.id && ID_PATTERN.test(row.id) ? [row.id] : []));
+  const tombstones = await records.tombstonesFor(clientIds, [...addresses]);
+  const erased = new Map<string, string>();
+  for (const [id, t] of tombstones.byId) erased.set(`id:${id}`, t.erasedAt);
+  for (const [address, t] of tombstones.byEmail) erased.set(`email:${address}`, t.erasedAt);
+  return { ...found, erased };
 }
 
 export interface ImportPlan {
@@ -314,6 +323,34 @@ function rowOfPath(rows: readonly ImportRow[], path: string): { row?: ImportRow;
 /** A reason that names another record by path (`clients[0]`) names it by where it is in the file instead. */
 function withPlaces(rows: readonly ImportRow[], reason: string): string {
   return reason.replace(/\b(therapists|clients|plans|sessions)\[(\d+)\]/g, (path) => rowOfPath(rows, path).row?.where ?? path);
+}
+
+/** The parts of a name worth looking for in an id: words of three or more characters, with a letter. */
+function nameParts(name: unknown): string[] {
+  return typeof name === 'string' ? name.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((part) => part.length >= 3 && /\p{L}/u.test(part)) : [];
+}
+
+/**
+ * Rows whose id holds part of their client's name. Ids travel where names must not — schedule
+ * names, SES tags, log lines, the outbox — so ids a clinic supplies must be opaque; the import
+ * says so for each, without repeating the name.
+ */
+function nameInIdWarnings(rows: readonly ImportRow[], existing: ExistingIds, label: (row: ImportRow) => Omit<RowProblem, 'reason'>): RowProblem[] {
+  const stored = (type: RecordType, id: unknown) => (typeof id === 'string' ? (existing.records?.get(recordKey(type, id)) as Record<string, unknown> | undefined) : undefined);
+  const inFile = (type: RecordType, id: unknown) => rows.find((r) => r.type === type && r.id === id)?.record;
+  const record = (type: RecordType, id: unknown) => inFile(type, id) ?? stored(type, id);
+  const clientOf = (row: ImportRow): Record<string, unknown> | undefined => {
+    if (row.type === 'client') return row.record;
+    if (row.type === 'plan') return record('client', row.record.clientId);
+    if (row.type === 'session') return record('client', record('plan', row.record.planId)?.clientId);
+    return undefined;
+  };
+  return rows.flatMap((row) => {
+    const id = row.id?.toLowerCase();
+    const name = clientOf(row)?.name;
+    if (!id || !nameParts(name).some((part) => id.includes(part))) return [];
+    return [{ ...label(row), reason: `id: holds part of the client's name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")` }];
+  });
 }
 
 const SCHEMA = { therapist: therapistSchema, client: clientSchema, plan: planSchema, session: sessionSchema } as const;
@@ -362,6 +399,16 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
     problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table${how} (import creates records; use the session and plan commands to change them)` });
   }
   for (const row of rows) {
+    if (row.type !== 'client' || refused.has(row)) continue;
+    const address = typeof row.record.email === 'string' ? normalizeEmail(row.record.email) : undefined;
+    const byId = row.id ? existing.erased?.get(`id:${row.id}`) : undefined;
+    const byEmail = address ? existing.erased?.get(`email:${address}`) : undefined;
+    if (byId || byEmail) {
+      refused.add(row);
+      problems.push({ ...label(row), reason: `${byId ? `client "${row.id}"` : 'email: the address'} was erased on ${(byId ?? byEmail)!.slice(0, 10)} (keepwell client erase): an erased client is not imported again` });
+    }
+  }
+  for (const row of rows) {
     const address = row.type === 'client' && typeof row.record.email === 'string' ? normalizeEmail(row.record.email) : undefined;
     const holder = address ? existing.emails?.get(address) : undefined;
     if (holder && holder !== row.id && !refused.has(row)) {
@@ -376,10 +423,13 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
       const dataset = parseDataset(datasetOf(remaining), 'import', known);
       const bad = problems.length > 0 && !skipInvalid;
       const kept = bad ? [] : remaining;
-      const warnings = bad ? [] : datasetWarnings(dataset).map((issue) => {
-        const { row } = rowOfPath(remaining, issue.path);
-        return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
-      });
+      const warnings = bad ? [] : [
+        ...datasetWarnings(dataset).map((issue) => {
+          const { row } = rowOfPath(remaining, issue.path);
+          return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
+        }),
+        ...nameInIdWarnings(remaining, existing, label),
+      ];
       return { dataset: bad ? empty : dataset, problems, warnings, skipped: rows.length - unchanged.size - kept.length, unchanged: bad ? 0 : unchanged.size };
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;

@@ -19,6 +19,7 @@ import type { LedgerEntry } from '../../shared/ports/store.js';
 import { redriveSesDeadLetter, sesDeadLetterSchema } from '../../shared/use-cases/handle-ses-event.js';
 import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, interruptible, lookUpExisting, planImport, readImportFile, writeImport } from './import.js';
 import { addIntakeCommands } from './intake.js';
+import { addClientCommands } from './client.js';
 import { formatPreview, previewMessages } from './preview.js';
 import { progressBar } from './progress.js';
 import { NoTwinError } from './state.js';
@@ -120,7 +121,7 @@ export function buildProgram(io: CliIo): Command {
       const { rows, problems: fileProblems } = readImportFile(file);
       await withTarget(this, async (target) => {
         const checking = bar('checking', Boolean(options.progress));
-        const existing = await lookUpExisting(target.store, rows, (d, t) => checking.update(d, t));
+        const existing = await lookUpExisting(target.store, rows, (d, t) => checking.update(d, t), target.records);
         checking.stop();
         const plan = planImport(rows, existing, fileProblems, Boolean(options.skipInvalid));
         for (const problem of plan.problems) io.err(describeProblem(problem));
@@ -369,6 +370,7 @@ its redrive finds the recipient again through the message's ledger entry and han
     });
 
   addIntakeCommands(program, withTarget, io, parseSince);
+  addClientCommands(program, withTarget, io);
 
   return program;
 }

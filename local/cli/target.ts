@@ -10,6 +10,8 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } 
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
 import { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import { DynamoIntakeStore } from '../../shared/adapters/dynamodb/intake-store.js';
+import { DynamoClientRecords } from '../../shared/adapters/dynamodb/client-records.js';
+import type { ClientRecords } from '../../shared/ports/erasure.js';
 import { EventBridgeMessageScheduler } from '../../shared/adapters/scheduler/eventbridge.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import type { MessageScheduler } from '../../shared/ports/scheduler.js';
@@ -44,6 +46,8 @@ export interface Target {
   readonly store: DynamoStore;
   /** The intake delivery log and pipeline state on the same table. */
   readonly intake: DynamoIntakeStore;
+  /** Everything about one client, for erasure and export, and the tombstones of erased clients. */
+  readonly records: ClientRecords;
   now(): Date;
   clinic(): Promise<ClinicTimes>;
   readonly deadLetters: DeadLetterQueue;
@@ -78,6 +82,7 @@ function localTarget(env: NodeJS.ProcessEnv): Target {
     label: `local twin (table ${state.tableName})`,
     store,
     intake: new DynamoIntakeStore({ tableName: state.tableName, client: documentClient, now }),
+    records: new DynamoClientRecords({ tableName: state.tableName, client: documentClient }),
     now,
     clinic: async () => state.clinic,
     deadLetters: {
@@ -145,6 +150,7 @@ async function stageTarget(stage: string, region?: string): Promise<Target> {
     label: `stage ${stage}`,
     store,
     intake: new DynamoIntakeStore({ tableName: required(outputs, 'TableName', stage), client: documentClient }),
+    records: new DynamoClientRecords({ tableName: required(outputs, 'TableName', stage), client: documentClient }),
     now: () => new Date(),
     clinic: async () => (await import('./stage-config.js')).stageClinic(stage),
     deadLetters: {

@@ -14,6 +14,7 @@ import { bookSession, cancelSession, importDataset, pausePlan, rescheduleSession
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js';
 import { startTwin, type Twin } from '../twin.js';
+import type { FireInfo } from '../scheduler/firing.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
 import { answerCheckIn, bounceEvent } from './actions.js';
 import { postWebhook } from '../intake.js';
@@ -52,6 +53,8 @@ export interface SimulationOptions {
   /** Called as virtual time moves: milliseconds simulated so far, of the total. */
   readonly onProgress?: (done: number, total: number) => void;
   readonly logLevel?: string;
+  /** Called for every schedule the local Scheduler fires (tests read the names). */
+  readonly onFire?: (info: FireInfo) => void;
 }
 
 export class ScenarioEventError extends Error {
@@ -130,7 +133,10 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     soleWriter: true,
     ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
     ...(options.sesEndpoint ? { sesEndpoint: options.sesEndpoint } : {}),
-    onFire: () => void firings++,
+    onFire: (info) => {
+      firings++;
+      options.onFire?.(info);
+    },
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   });
   try {

@@ -8,11 +8,7 @@ import { IANAZone, Duration } from 'luxon';
 import * as z from 'zod';
 import { instantTextProblem } from './instant-text.js';
 import { contrastRatio, MIN_CONTRAST_WITH_WHITE, normalizeHex } from './colour.js';
-
-// Control characters (C0, DEL, C1, and the line/paragraph separators) never belong in a name,
-// location or subject line: they would break headers and logs. HTML is valid data, escaped on output.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+import { httpsProblem, pageOriginProblem, textProblem, type TextRule } from './text.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 
@@ -20,19 +16,32 @@ export const idSchema = z
   .string()
   .regex(ID_PATTERN, 'must be 1–40 characters of letters, digits, "-" or "_", starting with a letter or digit');
 
-export const textSchema = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !CONTROL.test(s), 'must not contain control characters (line breaks, tabs, NUL …)');
+/** Refuses control and text-direction override characters (shared/domain/text.ts). */
+function plainText<S extends z.ZodType<string, unknown>>(schema: S, rule: TextRule = {}, what?: string) {
+  return schema.superRefine((s, ctx) => {
+    const problem = textProblem(s, rule);
+    if (problem) ctx.addIssue({ code: 'custom', message: what ? `${what} ${problem}` : problem });
+  });
+}
+
+/** A single line of free text: a name, a location, a phone number. */
+export const textSchema = (max: number) => plainText(z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
+/** Free text that may run over several lines (line feeds only): check-in notes, a reschedule message. */
+export const multilineTextSchema = (max: number, what: string) =>
+  plainText(z.string().max(max, `${what} must be at most ${max.toLocaleString('en-GB')} characters`), { multiline: true }, what);
+
+/** A URL put in an email or a page: https only. */
+export const httpsUrlSchema = z.url('must be an absolute https URL').superRefine((u, ctx) => {
+  const problem = httpsProblem(u);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const emailSchema = z
   .string()
   .trim()
   .max(254, 'must be at most 254 characters')
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+  .refine((s) => textProblem(s) === undefined, 'must not contain control or text-direction characters')
   .pipe(z.email('must be a valid email address'));
 
 export const timezoneSchema = z
@@ -134,15 +143,35 @@ export const bookingEmailsSchema = z
   })
   .strict();
 export type BookingEmailsConfig = z.output<typeof bookingEmailsSchema>;
+/**
+ * How long the table keeps a client's answers and the message ledger, in days from when each item
+ * is written (DynamoDB TTL on `expiresAt`; DynamoDB deletes expired items within days). Absent:
+ * kept until the client is erased (`keepwell client erase`). The plan keeps its baseline scores
+ * itself, so trends survive the check-in that set them; the ledger must outlive every redelivery
+ * of its message (retries stop within days), hence the minimum.
+ */
+export const retentionSchema = z
+  .object({
+    /** Check-in answers and reschedule requests (with their messages). */
+    checkInDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days').max(3650, 'must be at most 3650 days (10 years)'),
+    /** Ledger entries: each message's outcome, as the outbox lists it. */
+    ledgerDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days (a message can be redelivered for days)').max(3650, 'must be at most 3650 days (10 years)'),
+  })
+  .strict();
+export type Retention = z.output<typeof retentionSchema>;
 
 export const clinicSchema = z.object({
   name: textSchema(120),
   senderEmail: emailSchema,
   timezone: timezoneSchema,
-  baseUrl: z.url('must be an absolute http(s) URL').refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://').transform((u) => u.replace(/\/+$/, '')),
+  /** The pages' origin: https (http only on localhost, where the local twin serves them). */
+  baseUrl: z.url('must be an absolute https URL').superRefine((u, ctx) => {
+    const problem = pageOriginProblem(u);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).transform((u) => u.replace(/\/+$/, '')),
   quietHours: z.object({ start: clockTimeSchema, end: clockTimeSchema }).default({ start: '21:00', end: '08:00' }),
   signature: textSchema(500).optional(),
-  bookingUrl: z.url('must be an absolute URL').optional(),
+  bookingUrl: httpsUrlSchema.optional(),
   phone: textSchema(40).refine((p) => /^\+?[0-9][0-9 ().-]{2,39}$/.test(p), 'must be a phone number: digits, spaces and + ( ) . -').optional(),
   /**
    * The local emergency number (999, 911, 112, 000 …), shown to a client whose check-in raised a
@@ -166,6 +195,7 @@ export const clinicSchema = z.object({
       hour: z.number().int('must be a whole hour').min(0, 'must be 0–23').max(23, 'must be 0–23').default(8),
     })
     .optional(),
+  retention: retentionSchema.optional(),
 });
 export type Clinic = z.output<typeof clinicSchema>;
 
@@ -272,7 +302,7 @@ export const checkInAnswersSchema = z.object({
   mobility: score('mobility'),
   stress: score('stress'),
   sleep: score('sleep'),
-  notes: z.string().max(2000, 'notes must be at most 2,000 characters').default(''),
+  notes: multilineTextSchema(2000, 'notes').default(''),
   wantsToRebook: z.boolean().default(false),
 });
 export type CheckInAnswers = z.output<typeof checkInAnswersSchema>;

@@ -28,7 +28,7 @@ export type PlanTemplate = z.output<typeof planTemplateSchema>;
 
 export const serviceMappingSchema = z.object({
   /** The source's name for the booking type: a Cal.com event type slug or id, the generic format's `service`. */
-  eventType: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  eventType: textSchema(200),
   therapistId: idSchema,
   /** Where the session takes place when the booking does not say. */
   location: textSchema(200),

@@ -43,6 +43,8 @@ export interface IntakeState {
   /** The client the booking belongs to (by link, else by email), with their plans and sessions. */
   readonly bundle?: ClientBundle;
   readonly therapist?: Therapist;
+  /** The booking's address belongs to a client erased with `keepwell client erase`. */
+  readonly erased?: boolean;
 }
 
 export interface IntakeLookup {

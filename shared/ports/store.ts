@@ -251,8 +251,8 @@ export class SendOutcomeUnknownError extends Error {
 }
 
 export interface TokenStore {
-  /** Marks a single-use token consumed; false when it already was. */
-  consume(tokenId: string, expiresAt: Instant): Promise<boolean>;
+  /** Marks a single-use token consumed; false when it already was. `clientId` lets an erasure find it. */
+  consume(tokenId: string, expiresAt: Instant, clientId?: string): Promise<boolean>;
   /** Whether a single-use token has been consumed, by a strongly consistent read. */
   isConsumed(tokenId: string): Promise<boolean>;
 }

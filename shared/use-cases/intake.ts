@@ -19,10 +19,10 @@
  * 6. a change the mapping cannot place is accepted and recorded as ignored, with the reason.
  * The table's stream then brings schedules in line (sync-schedules), as for every other writer.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Client, Clinic, Plan, Session } from '../domain/model.js';
 import { clientSchema, sessionSchema } from '../domain/model.js';
-import { normalizeEmail } from '../domain/email-address.js';
+import { cleanText } from '../domain/text.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { IntakeSource, ServiceMapping } from '../intake/config.js';
 import type { BookingLink, DeliveryRecord, IntakeChange, IntakeState, IntakeStore } from '../ports/intake.js';
@@ -36,10 +36,16 @@ export type IntakeOutcome =
 const MAX_ATTEMPTS = 4;
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 24);
-/** Ids are derived from source ids by hash: deterministic (a retry lands on the same id) and free of names. */
+/**
+ * The ids intake creates carry no personal data. A client's is random: one address is one client
+ * through the address lookup's condition, so a retry or a concurrent copy finds the client the
+ * first one made. A session's and a plan's are digests of opaque values (the source's booking id;
+ * the random client id, the source and the event type): deterministic, so two concurrent
+ * deliveries for one booking meet on one item and one of them decides again.
+ */
 export const intakeIds = {
   session: (source: string, bookingId: string) => `bk-${digest(`${source}\n${bookingId}`)}`,
-  client: (email: string) => `cl-${digest(normalizeEmail(email))}`,
+  client: () => `cl-${randomBytes(12).toString('hex')}`,
   plan: (clientId: string, source: string, eventType: string) => `pl-${digest(`${clientId}\n${source}\n${eventType}`)}`,
 };
 
@@ -57,7 +63,11 @@ function bookingOf(s: StoredSession): Session {
   return { id: s.id, planId: s.planId, start: s.start, durationMinutes: s.durationMinutes, location: s.location, status: s.status, version: s.version };
 }
 
+/** Why a booking for an erased client is not applied: erasure is final unless ops lift it (docs/SECURITY.md). */
+export const ERASED_CLIENT_REASON = 'the client was erased (keepwell client erase): a booking for them is not applied';
+
 function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, 'timezone'>, event: IntakeEvent, state: IntakeState): Decision {
+  if (state.erased) return { kind: 'ignore', reason: ERASED_CLIENT_REASON };
   const known = state.link?.sessionId ? state.link : state.previousLink?.sessionId ? state.previousLink : undefined;
   const session = known ? state.bundle?.sessions.find((s) => s.id === known.sessionId) : undefined;
   const applied = Math.max(state.link?.version ?? -Infinity, state.previousLink?.version ?? -Infinity, (session as { intakeVersion?: number } | undefined)?.intakeVersion ?? -Infinity);
@@ -105,8 +115,9 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   const existingClient = state.bundle?.client;
   let newClient: Client | undefined;
   if (!existingClient) {
-    const parsed = clientSchema.safeParse({ id: intakeIds.client(email), name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
-    const fallback = parsed.success ? undefined : clientSchema.safeParse({ id: intakeIds.client(email), name: email.split('@')[0], email, timezone: clinic.timezone });
+    const id = intakeIds.client();
+    const parsed = clientSchema.safeParse({ id, name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
+    const fallback = parsed.success ? undefined : clientSchema.safeParse({ id, name: email.split('@')[0], email, timezone: clinic.timezone });
     const client = parsed.success ? parsed.data : fallback?.success ? fallback.data : undefined;
     if (!client) return { kind: 'ignore', reason: 'the client email address is not valid' };
     newClient = client;
@@ -151,8 +162,37 @@ export interface IntakeDeps {
   readonly now: () => Date;
 }
 
+/**
+ * The event with control and text-direction override characters removed from every text it
+ * carries (shared/domain/text.ts), and the fields they were removed from: a booking system's text
+ * lands cleaned rather than refused, since the booking exists whatever its name field holds.
+ */
+export function cleanIntakeEvent(event: IntakeEvent): { readonly event: IntakeEvent; readonly cleaned: readonly string[] } {
+  const cleaned: string[] = [];
+  const clean = (field: string, text: string): string => {
+    const result = cleanText(text);
+    if (result.removed && !cleaned.includes(field)) cleaned.push(field);
+    return result.text;
+  };
+  const { client, ...rest } = event;
+  return {
+    event: {
+      ...rest,
+      deliveryId: clean('delivery id', event.deliveryId),
+      bookingId: clean('booking id', event.bookingId),
+      ...(event.previousBookingId !== undefined ? { previousBookingId: clean('booking id', event.previousBookingId) } : {}),
+      ...(event.eventTypes ? { eventTypes: event.eventTypes.map((t) => clean('event type', t)).filter((t) => t !== '') } : {}),
+      ...(event.location !== undefined ? { location: clean('location', event.location) || undefined } : {}),
+      ...(client ? { client: { ...client, ...(client.name !== undefined ? { name: clean('client name', client.name) || undefined } : {}) } } : {}),
+    } as IntakeEvent,
+    cleaned,
+  };
+}
+
 /** Applies one booking change from `sourceName`; see the note at the top of the file. */
-export async function receiveBookingChange(deps: IntakeDeps, sourceName: string, source: IntakeSource, event: IntakeEvent): Promise<IntakeOutcome> {
+export async function receiveBookingChange(deps: IntakeDeps, sourceName: string, source: IntakeSource, received: IntakeEvent): Promise<IntakeOutcome> {
+  const { event, cleaned } = cleanIntakeEvent(received);
+  const note = cleaned.length > 0 ? `control or text-direction characters removed from the ${cleaned.join(', ')}` : undefined;
   const mapping = mappingFor(source, event);
   const lookup = {
     source: sourceName,
@@ -168,7 +208,7 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
     const decision = decide(sourceName, source, deps.clinic, event, state);
     const base = { source: sourceName, deliveryId: event.deliveryId, action: event.action, bookingId: event.bookingId, at: deps.now().toISOString(), ...(event.eventTypes?.[0] ? { eventType: event.eventTypes[0].slice(0, 200) } : {}) };
     if (decision.kind === 'ignore') {
-      const record: DeliveryRecord = { ...base, status: 'ignored', reason: decision.reason };
+      const record: DeliveryRecord = { ...base, status: 'ignored', reason: note ? `${decision.reason}; ${note}` : decision.reason };
       const fresh = await deps.store.recordIntakeDelivery(record);
       if (!fresh) {
         // Another copy of this delivery got there first. Its record stands: one read of several items
@@ -180,7 +220,7 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
       return { status: 'ignored', reason: decision.reason, duplicate: !fresh };
     }
     const { sessionId, clientId, ...change } = decision.change;
-    const delivery: DeliveryRecord = { ...base, status: 'accepted', ...(sessionId ? { sessionId } : {}), ...(clientId ?? change.session ? { clientId: clientId ?? state.bundle?.client.id } : {}) };
+    const delivery: DeliveryRecord = { ...base, status: 'accepted', ...(note ? { reason: note } : {}), ...(sessionId ? { sessionId } : {}), ...(clientId ?? change.session ? { clientId: clientId ?? state.bundle?.client.id } : {}) };
     const result = await deps.store.commitIntake({ ...change, delivery: stripUndefined(delivery) });
     if (result === 'committed') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: false };
     if (result === 'duplicate') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: true };

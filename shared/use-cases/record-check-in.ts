@@ -93,21 +93,21 @@ export function flagsOf(checkIn: StoredCheckIn): string[] {
   return redFlags(checkIn, comparedBaseline(checkIn));
 }
 
-export type AlertOffset = 'flag' | 'resched' | 'confirm';
+export type AlertOffset = 'checkin' | 'resched' | 'confirm';
 
 /** The therapist alert's identity: one per session and reason. */
 export function alertIdentity(sessionId: string, offset: AlertOffset): MessageIdentity {
   return { kind: 'therapist-alert', subjectId: sessionId, offset, version: 1 };
 }
 
-export const redFlagAlertIdentity = (sessionId: string): MessageIdentity => alertIdentity(sessionId, 'flag');
+export const redFlagAlertIdentity = (sessionId: string): MessageIdentity => alertIdentity(sessionId, 'checkin');
 
 async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: string[], now: Instant): Promise<AlertOutcome> {
   if (flags.length === 0) return 'none';
   const answers: CheckInAnswers = { pain: checkIn.pain, mobility: checkIn.mobility, stress: checkIn.stress, sleep: checkIn.sleep, notes: checkIn.notes, wantsToRebook: checkIn.wantsToRebook };
   const baseline = comparedBaseline(checkIn);
   return sendTherapistAlert(deps, {
-    offset: 'flag',
+    offset: 'checkin',
     clientId: checkIn.clientId,
     sessionId: checkIn.sessionId,
     therapistId: checkIn.therapistId,
@@ -124,8 +124,10 @@ export type AlertContent =
   | { readonly reason: 'confirmed-after-request' };
 
 /**
- * Sends the therapist one alert about a session, exactly once: `flag` for a check-in's red
- * flags, `resched` for a reschedule request, `confirm` for a confirmation that follows one. A claim found held follows the crash policy every
+ * Sends the therapist one alert about a session, exactly once: `checkin` for a check-in's red
+ * flags, `resched` for a reschedule request, `confirm` for a confirmation that follows one. The
+ * name (the ledger key and the SES tag; alerts are sent at once, never scheduled) never says
+ * "flag" or what was flagged: that is in the email only. A claim found held follows the crash policy every
  * sender shares (resolveHeldClaim): within the lease an attempt is in flight (`pending`); older,
  * it stopped between SES and the ledger, so it is marked failed "outcome unknown", never resent
  * blind. The one place alert errors map to outcomes: PermanentError → failed in the ledger;

@@ -11,6 +11,7 @@
  *    A second request finds the first stored and only settles an alert still owed by it.
  */
 import * as z from 'zod';
+import { multilineTextSchema } from '../domain/model.js';
 import { issuesFromZod, type FieldIssue } from '../domain/validation.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { RescheduleRequest, StoredSession } from '../ports/store.js';
@@ -20,19 +21,11 @@ import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './record-
 export const RESCHEDULE_MESSAGE_MAX = 1000;
 
 // A textarea sends CRLF; line breaks are kept (as LF), other control characters are not text.
-// eslint-disable-next-line no-control-regex
-const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
-
 export const rescheduleInputSchema = z.object({
   message: z
     .string({ error: 'message must be text' })
     .transform((s) => s.replace(/\r\n?/g, '\n').trim())
-    .pipe(
-      z
-        .string()
-        .max(RESCHEDULE_MESSAGE_MAX, `message must be at most ${RESCHEDULE_MESSAGE_MAX.toLocaleString('en-GB')} characters`)
-        .refine((s) => !CONTROL_BUT_NEWLINE.test(s), 'message must not contain control characters'),
-    )
+    .pipe(multilineTextSchema(RESCHEDULE_MESSAGE_MAX, 'message'))
     .default(''),
 });
 

@@ -56,7 +56,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger, type LedgerStatus, type MessageContext, type StoredPlan, type StoredSession } from '../ports/store.js';
-import { pagePaths, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { pagePaths, type LinkSigner, type TokenPurpose } from '../security/tokens.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
 
@@ -94,7 +94,7 @@ export interface SendMessageDeps {
   readonly ledger: Ledger;
   readonly mailer: Mailer;
   readonly scheduler: MessageScheduler;
-  readonly tokens: TokenSigner;
+  readonly tokens: Pick<LinkSigner, 'issue'>;
   readonly clinic: Clinic;
   readonly clock: Clock;
   readonly log?: OpaqueLog;

@@ -195,8 +195,8 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
     deps.logger.info('summary sent', {
       therapistId: therapist.id,
       message: name,
+      // How many check-ins raised a red flag is a health signal: it stays in the email, not the log.
       checkIns: data.counts.checkIns,
-      flagged: data.counts.flagged,
       ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
     });
     return 'sent';

@@ -25,7 +25,7 @@ import { issuesFromZod, ValidationError, type FieldIssue } from '../domain/valid
 import { formatDateTime } from '../email/format.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { StoredPlan, StoredSession, TokenStore } from '../ports/store.js';
-import { InvalidTokenError, isSingleUse, pagePaths, type TokenClaims, type TokenPurpose, type TokenSigner } from '../security/tokens.js';
+import { InvalidTokenError, isSingleUse, pagePaths, type LinkSigner, type TokenClaims, type TokenPurpose } from '../security/tokens.js';
 import { recordCheckIn, type AlertDeps, type AlertOutcome } from '../use-cases/record-check-in.js';
 import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
@@ -44,7 +44,7 @@ export type WebLog = OpaqueLog;
 
 export interface WebDeps extends AlertDeps {
   readonly tokens: TokenStore;
-  readonly signer: TokenSigner;
+  readonly signer: LinkSigner;
   readonly clock?: Clock;
   readonly log?: WebLog;
 }
@@ -119,7 +119,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
 
   async function spend(claims: TokenClaims): Promise<void> {
     // Only false if this same link already acted, which the action's own check has ruled out.
-    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString());
+    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString(), claims.clientId);
   }
 
   function noteAlert(route: PageName, alert: AlertOutcome): void {
@@ -312,7 +312,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     const oneClick = method === 'POST' && route.name === 'unsubscribe' && isOneClick(form);
     if (method === 'POST' && !oneClick) assertOwnForm(request, form, route.token);
     const now = clock.now();
-    const claims = deps.signer.verify(route.token, route.purpose, now);
+    const claims = await deps.signer.verify(route.token, route.purpose, now);
     if (isSingleUse(claims.purpose) && (await deps.tokens.isConsumed(claims.tokenId))) {
       return page(method === 'GET' ? 200 : 409, pages.linkUsedPage(site, claims.purpose));
     }

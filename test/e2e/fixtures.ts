@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Clinic, type Client, type Therapist } from '../../shared/domain/model.js';
 import type { ClinicStore, StoredSession } from '../../shared/ports/store.js';
-import { pagePaths, TokenSigner, type TokenPurpose } from '../../shared/security/tokens.js';
+import { pagePaths, type LinkSigner, type TokenPurpose } from '../../shared/security/tokens.js';
 
-/** A test key: 32 bytes, the minimum TokenSigner accepts. */
-export const TEST_TOKEN_KEY = 'keepwell-test-link-token-key-0123456789';
+/** A test key: 32 random bytes in base64, the minimum TokenSigner accepts. */
+export const TEST_TOKEN_KEY = 'Yz3KLK0A1pMgdh7x1LGCrjh2BI5bUeraKWWK8VGY2c4=';
 
 /** Wednesday 10 March 2027, noon UTC: the tests' "now". */
 export const NOW = new Date('2027-03-10T12:00:00.000Z');
@@ -63,7 +63,7 @@ const PATH: Record<TokenPurpose, (token: string) => string> = {
 };
 
 /** The path of a page link, as an email built at `now` would carry it. */
-export function linkPath(signer: TokenSigner, purpose: TokenPurpose, clientId: string, subject: string, now: Date = NOW): string {
+export function linkPath(signer: Pick<LinkSigner, 'issue'>, purpose: TokenPurpose, clientId: string, subject: string, now: Date = NOW): string {
   return PATH[purpose](signer.issue({ purpose, clientId, subject, now }));
 }
 

@@ -41,9 +41,15 @@ describe('stage configuration in cdk.json', () => {
     expect(clinicSchema.safeParse({ ...config.clinic, baseUrl: config.baseUrl ?? 'https://example.execute-api.invalid' }).success).toBe(true);
   });
 
-  it('reads the token key from /keepwell/<stage>/token-key unless the stage names another parameter', () => {
-    expect(loadStageConfig(stages, 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key' });
-    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key' });
+  it('reads the token key from /keepwell/<stage>/token-key and the previous one beside it, unless the stage names others', () => {
+    expect(loadStageConfig(stages, 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/keepwell/dev/token-key-previous' });
+    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key', previousParameter: '/clinic/link-key-previous' });
+    expect(loadStageConfig(devWith(['tokenKey'], { previousParameter: '/clinic/old-link-key' }), 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/clinic/old-link-key' });
+  });
+
+  it('passes the clinic\'s retention to the functions with the clinic, as prod\'s example sets it', () => {
+    expect(loadStageConfig(stages, 'prod').clinic.retention).toEqual({ checkInDays: 730, ledgerDays: 400 });
+    expect(loadStageConfig(stages, 'dev').clinic.retention).toBeUndefined();
   });
 
   it('lets nobody but the functions use the data keys unless the stage names operator roles', () => {
@@ -99,6 +105,11 @@ describe('stage configuration in cdk.json', () => {
     { path: ['customDomain'], value: { certificateArn: 'arn:aws:acm:eu-west-2:111122223333:certificate/00000000-0000-4000-8000-000000000000' }, expected: 'stages.dev.baseUrl: is required when customDomain is set' },
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
+    { path: ['tokenKey'], value: { previousParameter: 'old-key' }, expected: 'stages.dev.tokenKey.previousParameter: must be an SSM parameter path' },
+    { path: ['clinic', 'retention'], value: { checkInDays: 7, ledgerDays: 60 }, expected: 'stages.dev.clinic.retention.checkInDays: must be at least 30 days' },
+    { path: ['clinic', 'retention'], value: { checkInDays: 365 }, expected: 'stages.dev.clinic.retention.ledgerDays:' },
+    { path: ['clinic', 'bookingUrl'], value: 'http://book.example', expected: 'stages.dev.clinic.bookingUrl: must start with https://' },
+    { path: ['clinic', 'name'], value: 'Harbour \u202eCinilc', expected: 'stages.dev.clinic.name: must not contain text-direction override characters' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
     { path: ['clinic', 'brand'], value: { colour: '#4caf50' }, expected: 'stages.dev.clinic.brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1' },
     { path: ['clinic', 'brand'], value: { logoUrl: 'http://harbour.example/logo.png' }, expected: 'stages.dev.clinic.brand.logoUrl: must start with https://' },

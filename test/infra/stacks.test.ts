@@ -209,10 +209,11 @@ const TABLE_ACCESS: Record<FunctionName, { actions: string[]; indexes: string[] 
   web: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: [] },
   // The address lookup, the client's suppression, the delivery on the ledger entry.
   'ses-events': { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], indexes: [] },
-  // One BatchGet, the client's partition, one transaction of Puts (or the delivery record alone).
-  intake: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
+  // One BatchGet, the client's partition, one transaction of Puts with a check that a new client's
+  // address was never erased (or the delivery record alone).
+  intake: { actions: ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
   // intake's actions plus the feed's ETag item (Get, Put).
-  'intake-feeds': { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
+  'intake-feeds': { actions: ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
 };
 
 /** The stream reads the event source mapping needs; granted on the stream, not the table. */
@@ -283,26 +284,40 @@ describe('least privilege', () => {
     })]);
   });
 
-  it.each(FUNCTIONS.map((f) => f.name))('%s: reads the token key only with token-key:read, from exactly the stage\'s SSM parameter', (name) => {
+  // Dispatch only signs (the current key); the pages also verify links issued before a rotation (the previous key).
+  const TOKEN_KEY_READS: Record<FunctionName, Record<string, string>> = {
+    'sync-schedules': {},
+    dispatch: { ReadTokenKey: '/keepwell/dev/token-key' },
+    reconcile: {},
+    summary: {},
+    web: { ReadTokenKey: '/keepwell/dev/token-key', ReadPreviousTokenKey: '/keepwell/dev/token-key-previous' },
+    'ses-events': {},
+    intake: {},
+    'intake-feeds': {},
+  };
+  it.each(FUNCTIONS.map((f) => f.name))('%s: reads exactly its token keys from the stage\'s SSM parameters, each with its variable', (name) => {
     // Intake's webhook secrets are other parameters, asserted in their own test below.
     const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && !isDataKeyUse(dev, s) && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+    const expected = TOKEN_KEY_READS[name];
 
-    if (!has(name, 'token-key:read')) {
-      expect(reads).toEqual([]);
-      return;
+    expect(reads.map((s) => s.Sid).sort()).toEqual(Object.keys(expected).sort());
+    for (const read of reads) {
+      expect(read.Action).toBe('ssm:GetParameter');
+      expect(JSON.stringify(read.Resource)).toMatch(new RegExp(`:parameter${expected[read.Sid as string]!.replaceAll('/', '\\/')}"\\]\\]\\}$`));
     }
-    expect(reads).toEqual([expect.objectContaining({ Sid: 'ReadTokenKey', Action: 'ssm:GetParameter' })]);
-    expect(JSON.stringify(reads[0]!.Resource)).toMatch(/:parameter\/keepwell\/dev\/token-key"\]\]\}$/);
-    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: specOf(name).description, Environment: { Variables: Match.objectLike({ TOKEN_KEY_PARAMETER: '/keepwell/dev/token-key' }) } });
+    const variables = { ReadTokenKey: 'TOKEN_KEY_PARAMETER', ReadPreviousTokenKey: 'TOKEN_PREVIOUS_KEY_PARAMETER' } as Record<string, string>;
+    const environment = Object.fromEntries(Object.entries(expected).map(([sid, parameter]) => [variables[sid]!, parameter]));
+    if (reads.length > 0) dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: specOf(name).description, Environment: { Variables: Match.objectLike(environment) } });
   });
 
   it('decrypts a token key under a customer-managed KMS key only through SSM, when the stage names one', () => {
     const kmsKeyArn = prod.stacks.config.tokenKey.kmsKeyArn;
     for (const spec of FUNCTIONS) {
       const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => !isDataKeyUse(prod, s) && actionsOf(s).includes('kms:Decrypt'));
-      expect(decrypt).toEqual(has(spec.name, 'token-key:read')
-        ? [expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } })]
-        : []);
+      const throughSsm = expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } });
+      // One statement per key parameter read: the current key (dispatch and the summary sign links), and for the pages the previous one too.
+      const expected = { dispatch: 1, summary: 1, web: 2 }[spec.name as string] ?? 0;
+      expect(decrypt).toEqual(Array.from({ length: expected }, () => throughSsm));
     }
   });
 

@@ -290,6 +290,27 @@ describe('Keepwell\'s own format', () => {
   });
 });
 
+describe('a booking system\'s text', () => {
+  it('lands with control and text-direction characters removed, and the delivery record says from which fields', async () => {
+    const event = fixture('keepwell-booking-created');
+    event.id = 'evt-text-1';
+    event.occurredAt = twin.clock.now().toISOString();
+    event.booking.id = 'FD-TEXT-1';
+    event.booking.location = 'Room\u001b[2J 3';
+    event.booking.client = { email: 'text@example.com', name: 'Robin \u202eyeldah', timezone: 'Europe/London' };
+
+    const answer = await postKeepwell(JSON.stringify(event));
+
+    expect(answer.json).toMatchObject({ status: 'accepted', sessionId: intakeIds.session('front-desk', 'FD-TEXT-1') });
+    const clientId = await twin.store.findClientIdByEmail('text@example.com');
+    const bundle = await twin.store.getClientBundle(clientId!);
+    expect(bundle?.client.name).toBe('Robin yeldah');
+    expect(bundle?.sessions[0]?.location).toBe('Room [2J 3');
+    const log = await intakeStore.listDeliveries(T0, twin.clock.now().toISOString());
+    expect(log.find((d) => d.deliveryId === 'evt-text-1')).toMatchObject({ status: 'accepted', reason: 'control or text-direction characters removed from the location, client name' });
+  });
+});
+
 describe('a scenario\'s webhook event', () => {
   it('drives intake like the booking system: signed by the twin, accepted, and a refusal stops the scenario with the answer', async () => {
     const { applyEvent, ScenarioEventError } = await import('../../local/simulation/run.js');

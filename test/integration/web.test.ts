@@ -109,7 +109,7 @@ describe('the client pages over HTTP', () => {
       expect(alert?.subject).toContain('Check-in needs attention');
       expect(alert?.body.text).toContain('Pain is 9/10');
       expect(alert?.body.html).not.toContain('<img src=x');
-      const ledger = await t.store.get(`ta.${practice.past.id}.flag.v1`);
+      const ledger = await t.store.get(`ta.${practice.past.id}.checkin.v1`);
       expect(ledger).toMatchObject({ status: 'sent', sesMessageId: alert?.messageId });
       expect(await sesEmails(practice.client.email)).toEqual([]);
     });

@@ -11,7 +11,7 @@ import { CHECK_IN_OFFSET, type MessageIdentity } from '../../shared/domain/messa
 import type { ClinicStore, StoredSession } from '../../shared/ports/store.js';
 import { TokenSigner } from '../../shared/security/tokens.js';
 
-export const TEST_TOKEN_KEY = 'test-only-link-token-key-0123456789abcdef';
+export const TEST_TOKEN_KEY = 'B7fxMCj3guulOYWehkii1+oEy/tZCfIckyKRGkLX8ms=';
 export const testSigner = () => new TokenSigner(TEST_TOKEN_KEY);
 
 export const clinicFixture = (overrides: Partial<Clinic> = {}): Clinic =>

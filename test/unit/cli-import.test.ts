@@ -73,6 +73,24 @@ describe('rowsFromCsv', () => {
 });
 
 describe('planImport', () => {
+  it('warns for each row whose id holds part of its client\'s name, whatever its case, and imports it', () => {
+    const rows = rowsFromJson(JSON.stringify({
+      therapists: [{ id: 't-1', name: 'Amy Chen', email: 'amy@clinic.example', timezone: 'Europe/London' }],
+      clients: [{ id: 'c-PATEL-2', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' }, { id: 'c-0193', name: 'Kai Moreno', email: 'kai@example.com', timezone: 'Europe/London' }],
+      plans: [{ id: 'p-sam', clientId: 'c-PATEL-2', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }, { id: 'p-0193', clientId: 'c-0193', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }],
+      sessions: [{ id: 's-moreno-1', planId: 'p-0193', start: '2027-02-01T14:00:00Z', durationMinutes: 60, location: 'Room 2' }],
+    })).rows;
+
+    const plan = planImport(rows, nothingStored(), [], false);
+
+    expect(plan.problems).toEqual([]);
+    expect(plan.warnings.map((w) => `${w.type} ${w.id}`)).toEqual(['client c-PATEL-2', 'plan p-sam', 'session s-moreno-1']);
+    expect(plan.warnings[0]?.reason).toBe('id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")');
+    expect(plan.warnings.map(describeProblem).join('\n')).not.toMatch(/Sam|Patel|Moreno/);
+    expect(plan.dataset.clients).toHaveLength(2);
+  });
+
+
   it('passes a consistent file through whole', () => {
     const { rows } = rowsFromCsv([HEADER, ...GOOD].join('\n'));
 

@@ -58,7 +58,7 @@ const checkIn = (sessionId: string, planId: string, answeredAt: string, scores: 
     ...(baselineScores ? { baselineScores: { pain: baselineScores[0], mobility: baselineScores[1], stress: baselineScores[2], sleep: baselineScores[3] } } : {}),
   };
 };
-const sentAlert = (sessionId: string, at: string): LedgerEntry => ({ name: `ta.${sessionId}.flag.v1`, kind: 'therapist-alert', status: 'sent', attempts: 1, updatedAt: at, sessionId });
+const sentAlert = (sessionId: string, at: string): LedgerEntry => ({ name: `ta.${sessionId}.checkin.v1`, kind: 'therapist-alert', status: 'sent', attempts: 1, updatedAt: at, sessionId });
 
 function input(over: Partial<ClinicReportInput> = {}): ClinicReportInput {
   return { month, plans: [], sessions: [], answered: [], checkInsSent: [], alerts: new Map(), ...over };

@@ -28,7 +28,7 @@ describe('message names', () => {
   });
 
   it('yield their kind from the code in front', () => {
-    expect(['rm.s.P2D.v1', 'ci.s.after.v1', 'mn.p.20270301.v1', 'su.t.20270301.v1', 'ta.s.flag.v1', 'xx.s.v1'].map(kindOfName)).toEqual([
+    expect(['rm.s.P2D.v1', 'ci.s.after.v1', 'mn.p.20270301.v1', 'su.t.20270301.v1', 'ta.s.checkin.v1', 'xx.s.v1'].map(kindOfName)).toEqual([
       'reminder',
       'check-in',
       'maintenance-nudge',

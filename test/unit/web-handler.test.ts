@@ -115,8 +115,8 @@ describe('the web handler', () => {
     it('alerts the therapist once when the answers carry a red flag', async () => {
       await submit(checkInPath(), answers({ pain: '9' }));
       expect(mailer.to(practice.therapist.email)).toHaveLength(1);
-      expect(mailer.sent[0]?.tags).toEqual({ message: `ta.${practice.past.id}.flag.v1`, kind: 'therapist-alert' });
-      expect(store.ledgerEntries()).toMatchObject([{ name: `ta.${practice.past.id}.flag.v1`, status: 'sent' }]);
+      expect(mailer.sent[0]?.tags).toEqual({ message: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert' });
+      expect(store.ledgerEntries()).toMatchObject([{ name: `ta.${practice.past.id}.checkin.v1`, status: 'sent' }]);
     });
 
     it('keeps one record and one alert when the form is sent twice, and says so the second time', async () => {
@@ -177,6 +177,8 @@ describe('the web handler', () => {
       ['a pain of 2.5', { pain: '2.5' }, 'pain', 'Pain must be a whole number from 0 to 10'],
       ['no sleep answer', { sleep: '' }, 'sleep', 'Sleep is required'],
       ['notes over 2,000 characters', { notes: 'x'.repeat(2001) }, 'notes', 'Notes must be at most 2,000 characters'],
+      ['notes with a text-direction override', { notes: 'fine \u202eenod' }, 'notes', 'Notes must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)'],
+      ['notes with an escape character', { notes: 'fine\u001b[2J' }, 'notes', 'Notes must not contain control characters (tabs, NUL, escape …); line breaks are fine'],
     ])('refuses %s with 400, the error beside the field, the other answers kept, nothing stored', async (_, bad, field, reason) => {
       const path = checkInPath();
       const response = await submit(path, answers({ stress: '8', ...bad }));
@@ -243,7 +245,9 @@ describe('the web handler', () => {
         expired: tokenOf(linkPath(signer, 'check-in', practice.client.id, practice.past.id, new Date(NOW.getTime() - 8 * 86_400_000))),
         'wrong purpose': tokenOf(linkPath(signer, 'confirm', practice.client.id, practice.past.id)),
         "other client's": tokenOf(linkPath(signer, 'check-in', 'c-someone-else', practice.past.id)),
-        'signed with another key': new TokenSigner('another-key-another-key-another-key').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW }),
+        'signed with another key': new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW }),
+        // Another key's token relabelled with this signer's key id: the id is signed too.
+        'relabelled with the current key id': ((t: string) => [signer.keyIds[0], ...t.split('.').slice(1)].join('.'))(new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW })),
         garbage: 'not-a-token',
       };
       const pages = new Set<string>();

@@ -79,7 +79,7 @@ describe('what a check-in answer triggers', () => {
   });
 
   it('leaves an alert another attempt is sending to that attempt', async () => {
-    await store.claim({ name: `ta.${practice.past.id}.flag.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
+    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
     const result = await record(practice.past.id, { ...answers, pain: 9 }, later(0.5));
     expect(result).toMatchObject({ status: 'recorded', alert: 'pending' });
     expect(mailer.sent).toEqual([]);
@@ -87,7 +87,7 @@ describe('what a check-in answer triggers', () => {
 
   it('marks an alert whose attempt died between SES and the ledger "outcome unknown", never resending it blind', async () => {
     await store.recordCheckIn({ clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, pain: 9 }, at: NOW.toISOString() });
-    await store.claim({ name: `ta.${practice.past.id}.flag.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
+    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
     const result = await record(practice.past.id, { ...answers, pain: 9 }, new Date(NOW.getTime() + DEFAULT_CLAIM_LEASE_MS));
     expect(result).toEqual({ status: 'already-answered', alert: 'failed' });
     expect(store.ledgerEntries()).toMatchObject([{ status: 'failed', reason: OUTCOME_UNKNOWN }]);
@@ -156,7 +156,7 @@ describe('a reschedule request', () => {
 
   it('refuses control characters in the message but keeps its line breaks', async () => {
     const base = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
-    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({ status: 'invalid', issues: [{ path: 'message', reason: 'message must not contain control characters' }] });
+    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({ status: 'invalid', issues: [{ path: 'message', reason: 'message must not contain control characters (tabs, NUL, escape …); line breaks are fine' }] });
     expect(await requestReschedule(deps(), { ...base, message: 'Mon\r\nTue' })).toMatchObject({ status: 'requested', request: { message: 'Mon\nTue' } });
   });
 });

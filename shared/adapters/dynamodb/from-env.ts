@@ -4,6 +4,7 @@
  * ledger records simulated time.
  */
 import { optionalEnv, readEnv } from '../../config/env.js';
+import { clinicFromEnv } from '../../config/clinic.js';
 import { systemClock } from '../../ports/clock.js';
 import { createDocumentClient } from './client.js';
 import { DynamoStore } from './store.js';
@@ -11,5 +12,8 @@ import { DynamoStore } from './store.js';
 export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoStore {
   const { TABLE_NAME } = readEnv(['TABLE_NAME'], env);
   const endpoint = optionalEnv('DYNAMODB_ENDPOINT', env);
-  return new DynamoStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
+  // The clinic's retention (CLINIC_CONFIG) sets the TTL of what the store writes; a function
+  // without CLINIC_CONFIG (ses-events) only updates items others wrote.
+  const retention = optionalEnv('CLINIC_CONFIG', env) ? clinicFromEnv(env).retention : undefined;
+  return new DynamoStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now(), ...(retention ? { retention } : {}) });
 }

@@ -79,7 +79,7 @@ export class DynamoIntakeStore implements IntakeStore {
       intakeKeys.delivery(lookup.source, lookup.deliveryId),
       intakeKeys.link(lookup.source, lookup.bookingId),
       ...(lookup.previousBookingId ? [intakeKeys.link(lookup.source, lookup.previousBookingId)] : []),
-      ...(lookup.email ? [keys.email(lookup.email)] : []),
+      ...(lookup.email ? [keys.email(lookup.email), keys.erasedEmail(lookup.email)] : []),
       ...(lookup.therapistId ? [keys.therapist(lookup.therapistId)] : []),
     ];
     const found = new Map<string, Item>();
@@ -99,7 +99,8 @@ export class DynamoIntakeStore implements IntakeStore {
     const therapist = lookup.therapistId ? strip<Therapist>(get(keys.therapist(lookup.therapistId))) : undefined;
     const clientId = link?.clientId ?? previousLink?.clientId ?? (lookup.email ? (get(keys.email(lookup.email))?.clientId as string | undefined) : undefined);
     const bundle: ClientBundle | undefined = delivery || !clientId ? undefined : await this.store.getClientBundle(clientId, true);
-    return { ...(delivery ? { delivery } : {}), ...(link ? { link } : {}), ...(previousLink ? { previousLink } : {}), ...(bundle ? { bundle } : {}), ...(therapist ? { therapist } : {}) };
+    const erased = lookup.email !== undefined && get(keys.erasedEmail(lookup.email)) !== undefined;
+    return { ...(erased ? { erased } : {}), ...(delivery ? { delivery } : {}), ...(link ? { link } : {}), ...(previousLink ? { previousLink } : {}), ...(bundle ? { bundle } : {}), ...(therapist ? { therapist } : {}) };
   }
 
   async commitIntake(change: IntakeChange): Promise<CommitResult> {
@@ -121,6 +122,8 @@ export class DynamoIntakeStore implements IntakeStore {
       const client = change.newClient;
       items.push({ Put: { TableName: this.table, Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: stamp }, ConditionExpression: 'attribute_not_exists(pk)' } });
       items.push({ Put: { TableName: this.table, Item: { ...keys.email(client.email), type: 'email', clientId: client.id }, ConditionExpression: 'attribute_not_exists(pk)' } });
+      // An erasure that lands between this delivery's read and its write: decided again, and ignored.
+      items.push({ ConditionCheck: { TableName: this.table, Key: keys.erasedEmail(client.email), ConditionExpression: 'attribute_not_exists(pk)' } });
     }
     if (change.newPlan) {
       const plan = change.newPlan;

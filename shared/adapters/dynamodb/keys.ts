@@ -1,5 +1,9 @@
 /** Key builders for the single-table layout documented in table-definition.ts. */
+import { createHash } from 'node:crypto';
 import { normalizeEmail } from '../../domain/email-address.js';
+
+/** An erased client's address, as its tombstone keeps it: a SHA-256 digest, never the address. */
+export const erasedAddressDigest = (address: string) => createHash('sha256').update(normalizeEmail(address)).digest('hex');
 
 export const keys = {
   client: (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: 'CLIENT' }),
@@ -13,6 +17,9 @@ export const keys = {
   therapist: (therapistId: string) => ({ pk: `THERAPIST#${therapistId}`, sk: 'THERAPIST' }),
   message: (name: string) => ({ pk: `MSG#${name}`, sk: 'MSG' }),
   token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
+  /** The tombstone of an erased client (keepwell client erase), by id and by address digest. */
+  erased: (clientId: string) => ({ pk: `ERASED#CLIENT#${clientId}`, sk: 'ERASED' }),
+  erasedEmail: (address: string) => ({ pk: `ERASED#EMAIL#${erasedAddressDigest(address)}`, sk: 'ERASED' }),
   sessionRef: (sessionId: string) => ({ pk: `REF#SESSION#${sessionId}`, sk: 'REF' }),
   planRef: (planId: string) => ({ pk: `REF#PLAN#${planId}`, sk: 'REF' }),
   clientPartition: (clientId: string) => `CLIENT#${clientId}`,

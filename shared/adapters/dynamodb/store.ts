@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../../domain/model.js';
+import type { CheckInAnswers, Client, Plan, Retention, Session, Therapist, Category } from '../../domain/model.js';
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { MessageKind } from '../../domain/message.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
@@ -87,6 +87,13 @@ export interface DynamoStoreOptions {
   readonly meter?: CapacityMeter;
   /** Clock for bookkeeping timestamps. */
   readonly now?: () => Date;
+  /** How long check-ins, requests and ledger entries are kept (TTL); absent: no expiry. */
+  readonly retention?: Retention;
+}
+
+/** The TTL attribute (epoch seconds) of an item kept `days` from `from`; nothing without a retention. */
+function expiryAfter(from: string, days: number | undefined): { expiresAt?: number } {
+  return days === undefined ? {} : { expiresAt: Math.floor(Date.parse(from) / 1000) + days * 86_400 };
 }
 
 /**
@@ -133,12 +140,14 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly meter: CapacityMeter | undefined;
   private readonly now: () => Date;
+  private readonly retention: Retention | undefined;
 
   constructor(options: DynamoStoreOptions) {
     this.table = options.tableName;
     this.db = options.client;
     this.meter = options.meter;
     this.now = options.now ?? (() => new Date());
+    this.retention = options.retention;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -422,6 +431,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
             type: 'checkin',
             gsi2pk: keys.therapistIndex(plan.therapistId),
             gsi2sk: `CHECKIN#${input.at}#${session.id}`,
+            ...expiryAfter(input.at, this.retention?.checkInDays),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
@@ -493,6 +503,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
                 type: 'request',
                 gsi2pk: keys.therapistIndex(request.therapistId),
                 gsi2sk: `REQUEST#${request.at}#${request.sessionId}`,
+                ...expiryAfter(request.at, this.retention?.checkInDays),
               },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
@@ -717,6 +728,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       dueAt: request.dueAt,
       status,
       updatedAt: request.now,
+      ...expiryAfter(request.now, this.retention?.ledgerDays),
       ...extra,
     };
   }
@@ -885,11 +897,11 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   // ---------------------------------------------------------------- tokens
 
-  async consume(tokenId: string, expiresAt: string): Promise<boolean> {
+  async consume(tokenId: string, expiresAt: string, clientId?: string): Promise<boolean> {
     try {
       await this.send('PutItem', new PutCommand({
         TableName: this.table,
-        Item: { ...keys.token(tokenId), type: 'token', expiresAt: Math.ceil(Date.parse(expiresAt) / 1000) + 86_400 },
+        Item: { ...keys.token(tokenId), type: 'token', ...(clientId ? { clientId } : {}), expiresAt: Math.ceil(Date.parse(expiresAt) / 1000) + 86_400 },
         ConditionExpression: 'attribute_not_exists(pk)',
       }));
       return true;

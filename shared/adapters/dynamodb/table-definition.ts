@@ -19,6 +19,8 @@
  *   REF#PLAN#<id>       REF                     plan id → client id
  *   INTAKE#<src>#<id>   INTAKE                  one booking-system delivery and its outcome; GSI1 by day (`INTAKE#day`)
  *   BOOKING#<src>#<uid> BOOKING                 a source booking → its session, with the newest source version applied
+ *   ERASED#CLIENT#<id>  ERASED                  an erased client's tombstone: refuses a re-import of the id
+ *   ERASED#EMAIL#<hash> ERASED                  the same, by the SHA-256 of the address: a late webhook is ignored
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
