@@ -289,7 +289,8 @@ describe('least privilege', () => {
     'sync-schedules': {},
     dispatch: { ReadTokenKey: '/keepwell/dev/token-key' },
     reconcile: {},
-    summary: {},
+    // The summary signs its "Adjust plan" links; only the pages verify, with the previous key too.
+    summary: { ReadTokenKey: '/keepwell/dev/token-key' },
     web: { ReadTokenKey: '/keepwell/dev/token-key', ReadPreviousTokenKey: '/keepwell/dev/token-key-previous' },
     'ses-events': {},
     intake: {},
@@ -724,7 +725,7 @@ describe('the intake function', () => {
       JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/front-desk']] }),
     ]);
     expect(new Set(allActions(statements))).toEqual(new Set([
-      'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem',
+      'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem',
       // The table key, through DynamoDB only.
       'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
       'ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents',
