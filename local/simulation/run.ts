@@ -14,11 +14,20 @@ import { bookSession, cancelSession, importDataset, pausePlan, rescheduleSession
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js';
 import { startTwin, type Twin } from '../twin.js';
+import type { FireInfo } from '../scheduler/server.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
 import { answerCheckIn, bounceEvent } from './actions.js';
 import { postWebhook } from '../intake.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../ports.js';
+import { startDynamoDbLocal, startSesLocal, type RunningService } from '../services.js';
+import { createChaosLayer, type ChaosLayer, type Restartable } from '../chaos/layer.js';
+import type { ChaosSettings, Fault, FaultSpec } from '../chaos/profiles.js';
+import { startSesFaultProxy, type SesFaultProxy } from '../chaos/ses-proxy.js';
 
 export interface SimulationReport {
   readonly simulate: { readonly from: string; readonly until: string };
@@ -28,6 +37,22 @@ export interface SimulationReport {
   readonly stats: SimulationStats;
   /** Every planned message settled once: what was sent, skipped, failed, and anything lost or duplicated. */
   readonly invariants: InvariantReport;
+  /** With faults turned on: which, how often each was injected, and what reached a failure destination. */
+  readonly chaos?: ChaosReport;
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly faults: readonly FaultSpec[];
+  readonly injected: Record<Fault, number>;
+  /** Failed asynchronous invocations Lambda retried, by function and error name. */
+  readonly retriedInvocations: Record<string, number>;
+  /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
+  readonly failedInvocations: ReadonlyArray<{ readonly functionName: string; readonly error: string; readonly at: string }>;
+  /** Stream records sync-schedules could not get past after the poller's retries. */
+  readonly streamFailures: number;
+  /** Firings of dispatch's own schedules by the local Scheduler: retries (`<name>.r<n>`), deferrals (`-d<n>`). */
+  readonly fired: { readonly retries: number; readonly deferrals: number; readonly duplicateCopies: number };
 }
 
 export interface SimulationStats {
@@ -52,6 +77,57 @@ export interface SimulationOptions {
   /** Called as virtual time moves: milliseconds simulated so far, of the total. */
   readonly onProgress?: (done: number, total: number) => void;
   readonly logLevel?: string;
+  /** Faults to inject (local/chaos): the scenario's `chaos`, or `--chaos <profile>`. */
+  readonly chaos?: ChaosSettings;
+}
+
+/** The services a chaos run starts for itself: SES behind the fault proxy, DynamoDB Local it may restart. */
+interface ChaosServices {
+  readonly dynamoEndpoint?: string;
+  readonly sesEndpoint?: string;
+  readonly restartable?: Restartable;
+  close(): Promise<void>;
+}
+
+async function startChaosServices(layer: ChaosLayer, options: SimulationOptions): Promise<ChaosServices> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let dynamoEndpoint = options.dynamoEndpoint;
+    let restartable: Restartable | undefined;
+    if (layer.needsRestartableDynamo) {
+      if (options.dynamoEndpoint) throw new Error('the dynamodb-restart fault stops and starts its own DynamoDB Local; leave out --dynamo-endpoint');
+      // On disk, so that the table, its stream and its data survive the restart on the same port.
+      const dataDir = mkdtempSync(join(tmpdir(), 'kw-chaos-dynamo-'));
+      closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+      const port = await freePort();
+      let service: RunningService = await startDynamoDbLocal({ port, dataDir });
+      closers.push(() => service.stop());
+      dynamoEndpoint = service.endpoint;
+      restartable = {
+        stop: () => service.stop(),
+        start: async () => void (service = await startDynamoDbLocal({ port, dataDir })),
+      };
+    }
+    let sesEndpoint = options.sesEndpoint;
+    if (layer.needsSesProxy) {
+      let upstream = options.sesEndpoint;
+      if (!upstream) {
+        const ses = await startSesLocal();
+        closers.push(() => ses.stop());
+        upstream = ses.endpoint;
+      }
+      const proxy: SesFaultProxy = await startSesFaultProxy(upstream, layer.sesRules);
+      closers.push(() => proxy.close());
+      sesEndpoint = proxy.endpoint;
+    }
+    return { ...(dynamoEndpoint ? { dynamoEndpoint } : {}), ...(sesEndpoint ? { sesEndpoint } : {}), ...(restartable ? { restartable } : {}), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 export class ScenarioEventError extends Error {
@@ -105,6 +181,12 @@ export async function applyEvent(ctx: EventContext, event: ScenarioEvent): Promi
 
 const DAY_MS = 86_400_000;
 
+function countBy(keys: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
+}
+
 /** Moves the twin's clock to `target` a day at a time, so progress can be shown on long runs. */
 async function advance(twin: Twin, target: string, report: (now: number) => void): Promise<void> {
   const end = Date.parse(target);
@@ -122,18 +204,34 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
   const sesSince = Math.floor(wallStart / 1000) - 1;
   const { from, until } = scenario.simulate;
   let firings = 0;
+  const fired = { retries: 0, deferrals: 0, duplicateCopies: 0 };
+  const countFiring = (info: FireInfo) => {
+    firings++;
+    if (/\.r\d+$/.test(info.scheduleName)) fired.retries++;
+    if (/-d\d+\.v\d+$/.test(info.scheduleName)) fired.deferrals++;
+    if (info.copy === 2) fired.duplicateCopies++;
+  };
+  const layer = options.chaos ? createChaosLayer(options.chaos, scenario.simulate) : undefined;
+  const services = layer ? await startChaosServices(layer, options) : undefined;
+  const dynamoEndpoint = services?.dynamoEndpoint ?? options.dynamoEndpoint;
+  const sesEndpoint = services?.sesEndpoint ?? options.sesEndpoint;
   const twin = await startTwin({
     clinic: scenario.clinic,
     clock: { mode: 'virtual', start: new Date(from) },
     web: false,
     // Headless: the scenario's events are applied from this process, so it is the only writer.
     soleWriter: true,
-    ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
-    ...(options.sesEndpoint ? { sesEndpoint: options.sesEndpoint } : {}),
-    onFire: () => void firings++,
+    ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
+    ...(sesEndpoint ? { sesEndpoint } : {}),
+    onFire: countFiring,
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    ...(layer ? { invocationFault: layer.invocationFault } : {}),
+  }).catch(async (error: unknown) => {
+    await services?.close();
+    throw error;
   });
   try {
+    layer?.attach(twin, services?.restartable);
     const total = Date.parse(until) - Date.parse(from);
     const progress = (now: number) => options.onProgress?.(now - Date.parse(from), total);
     const ctx: EventContext = { twin, mailer: mailerFromEnv() };
@@ -167,6 +265,19 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
       skipped: outbox.skipped,
       failed: outbox.failed,
       invariants,
+      ...(layer
+        ? {
+            chaos: {
+              seed: layer.settings.seed,
+              faults: layer.settings.faults,
+              injected: { ...layer.injected },
+              retriedInvocations: countBy(twin.retriedInvocations.map((f) => `${f.functionName}: ${f.error.split(':', 1)[0]}`)),
+              failedInvocations: twin.failedInvocations.map(({ functionName, error, at }) => ({ functionName, error, at })),
+              streamFailures: twin.streamFailures.reduce((n, f) => n + f.records.length, 0),
+              fired: { ...fired },
+            },
+          }
+        : {}),
       stats: {
         emails: outbox.emails.length,
         byKind,
@@ -182,5 +293,6 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     };
   } finally {
     await twin.close();
+    await services?.close();
   }
 }
