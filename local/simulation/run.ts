@@ -12,11 +12,13 @@
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { bookSession, cancelSession, importDataset, pausePlan, rescheduleSession, resumePlan, unsubscribe } from '../../shared/use-cases/manage-plans.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
-import { MESSAGE_KINDS, type MessageKind } from '../../shared/domain/message.js';
+import { MESSAGE_KINDS, messageName, type MessageKind } from '../../shared/domain/message.js';
+import { dispatchPayloadSchema } from '../../shared/domain/dispatch-payload.js';
 import { startTwin, type Twin } from '../twin.js';
 import type { FireInfo } from '../scheduler/server.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
 import { answerCheckIn, bounceEvent } from './actions.js';
+import { RetryableError } from '../../shared/domain/errors.js';
 import { postWebhook } from '../intake.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
@@ -48,7 +50,7 @@ export interface ChaosReport {
   /** Failed asynchronous invocations Lambda retried, by function and error name. */
   readonly retriedInvocations: Record<string, number>;
   /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
-  readonly failedInvocations: ReadonlyArray<{ readonly functionName: string; readonly error: string; readonly at: string }>;
+  readonly failedInvocations: ReadonlyArray<{ readonly functionName: string; readonly error: string; readonly at: string; readonly message?: string }>;
   /** Stream records sync-schedules could not get past after the poller's retries. */
   readonly streamFailures: number;
   /** Firings of dispatch's own schedules by the local Scheduler: retries (`<name>.r<n>`), deferrals (`-d<n>`). */
@@ -139,6 +141,23 @@ interface EventContext {
   readonly mailer: Mailer;
 }
 
+/** Times a client sends the check-in form again after the page said "try again in a minute" (503, Retry-After 60). */
+const FORM_RESUBMITS = 3;
+
+/**
+ * Answers a check-in as the form's client does: when the page answers 503 (the answers are stored
+ * but the therapist's alert could not go yet), the client sends the form again a minute later,
+ * which sends the alert still owed (record-check-in.ts).
+ */
+async function answerAsAClient(ctx: EventContext, input: { clientId: string; sessionId: string; answers: unknown }, resubmits = 0): Promise<void> {
+  try {
+    await answerCheckIn(ctx.twin, ctx.mailer, input, ctx.twin.clock.now());
+  } catch (error) {
+    if (!(error instanceof RetryableError) || resubmits >= FORM_RESUBMITS) throw error;
+    ctx.twin.scheduler.later(new Date(ctx.twin.clock.now().getTime() + 60_000), () => answerAsAClient(ctx, input, resubmits + 1));
+  }
+}
+
 /** Applies one event the way the real system receives it. */
 export async function applyEvent(ctx: EventContext, event: ScenarioEvent): Promise<void> {
   const { twin } = ctx;
@@ -156,7 +175,7 @@ export async function applyEvent(ctx: EventContext, event: ScenarioEvent): Promi
     case 'check-in-response': {
       const session = await store.findSession(event.sessionId);
       if (!session) throw new ScenarioEventError(`check-in-response at ${event.at}: session "${event.sessionId}" does not exist`);
-      await answerCheckIn(twin, ctx.mailer, { clientId: session.clientId, sessionId: session.id, answers: event.answers }, twin.clock.now());
+      await answerAsAClient(ctx, { clientId: session.clientId, sessionId: session.id, answers: event.answers });
       return;
     }
     case 'unsubscribe':
@@ -272,7 +291,10 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
               faults: layer.settings.faults,
               injected: { ...layer.injected },
               retriedInvocations: countBy(twin.retriedInvocations.map((f) => `${f.functionName}: ${f.error.split(':', 1)[0]}`)),
-              failedInvocations: twin.failedInvocations.map(({ functionName, error, at }) => ({ functionName, error, at })),
+              failedInvocations: twin.failedInvocations.map(({ functionName, payload, error, at }) => {
+                const parsed = dispatchPayloadSchema.safeParse(payload);
+                return { functionName, error, at, ...(functionName === 'dispatch' && parsed.success ? { message: messageName(parsed.data.message) } : {}) };
+              }),
               streamFailures: twin.streamFailures.reduce((n, f) => n + f.records.length, 0),
               fired: { ...fired },
             },

@@ -91,7 +91,14 @@ describe.each(CHAOS_PROFILES)('the demo clinic under --chaos %s', (profile) => {
     expect(report.invariants.planned).toBeGreaterThan(0);
     expect(report.invariants).toMatchObject({ lost: [], duplicated: [], unsettled: [], unexplained: [] });
     expect(report.invariants.sent + report.invariants.skipped + report.invariants.failed + report.invariants.pending).toBe(report.invariants.planned);
-    expect(report.chaos.failedInvocations).toEqual([]);
+    // An invocation Lambda gave up on may only be a copy that lost every race to the attempts
+    // that settled its message (in flight each time it looked), never the message's only attempt.
+    const settled = new Set([...report.emails, ...report.skipped, ...report.failed].map((e) => e.name));
+    for (const failed of report.chaos.failedInvocations) {
+      expect(failed.functionName).toBe('dispatch');
+      expect(failed.error).toMatch(/is claimed by an attempt in flight$/);
+      expect(settled.has(failed.message!), failed.message).toBe(true);
+    }
     expect(report.chaos.streamFailures).toBe(0);
     expect(new Set(report.emails.map((e) => e.name)).size).toBe(report.emails.length);
     for (const entry of [...report.skipped, ...report.failed]) expect(entry.reason.trim()).not.toBe('');
