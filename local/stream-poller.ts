@@ -128,8 +128,8 @@ const DEFAULT_MAX_RETRIES = 3;
 const MAX_BACKOFF_MS = 10_000;
 /** A handler that writes on every record it handles would never let the stream go quiet. */
 const MAX_DRAIN_ROUNDS = 10_000;
-/** How long a drain keeps reading a stream that does not answer before it fails. */
-const DRAIN_OUTAGE_MS = 60_000;
+/** How long a drain keeps reading a stream that does not answer before it fails (a restart on a busy machine). */
+const DRAIN_OUTAGE_MS = 300_000;
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;

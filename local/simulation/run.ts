@@ -91,6 +91,9 @@ interface ChaosServices {
   close(): Promise<void>;
 }
 
+/** How long a (re)started DynamoDB Local may take to answer before the start is tried again. */
+const DYNAMO_READY_TIMEOUT_MS = 120_000;
+
 async function startChaosServices(layer: ChaosLayer, options: SimulationOptions): Promise<ChaosServices> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -105,12 +108,22 @@ async function startChaosServices(layer: ChaosLayer, options: SimulationOptions)
       const dataDir = mkdtempSync(join(tmpdir(), 'kw-chaos-dynamo-'));
       closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
       const port = await freePort();
-      let service: RunningService = await startDynamoDbLocal({ port, dataDir });
+      // Java starts slowly on a busy machine: a restart that outlasts the wait is tried again.
+      const start = async (): Promise<RunningService> => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await startDynamoDbLocal({ port, dataDir, readyTimeoutMs: DYNAMO_READY_TIMEOUT_MS });
+          } catch (error) {
+            if (attempt >= 3) throw error;
+          }
+        }
+      };
+      let service: RunningService = await start();
       closers.push(() => service.stop());
       dynamoEndpoint = service.endpoint;
       restartable = {
         stop: () => service.stop(),
-        start: async () => void (service = await startDynamoDbLocal({ port, dataDir })),
+        start: async () => void (service = await start()),
       };
     }
     let sesEndpoint = options.sesEndpoint;
