@@ -104,6 +104,9 @@ export async function startSesFaultProxy(upstream: string, rules: SesFaultRules)
       if (!res.headersSent) res.writeHead(502).end();
     });
   });
+  // An idle keep-alive connection closed by the server just as the SDK reuses it is a reset the
+  // SDK cannot tell from SES losing the answer; the proxy must not add faults of its own.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

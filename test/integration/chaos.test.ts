@@ -91,12 +91,11 @@ describe.each(CHAOS_PROFILES)('the demo clinic under --chaos %s', (profile) => {
     expect(report.invariants.planned).toBeGreaterThan(0);
     expect(report.invariants).toMatchObject({ lost: [], duplicated: [], unsettled: [], unexplained: [] });
     expect(report.invariants.sent + report.invariants.skipped + report.invariants.failed + report.invariants.pending).toBe(report.invariants.planned);
-    // An invocation Lambda gave up on may only be a copy that lost every race to the attempts
-    // that settled its message (in flight each time it looked), never the message's only attempt.
+    // An invocation Lambda gave up on (a copy that found its message in flight each time, or a
+    // crash on every attempt) may reach the failed-invocations queue only if its message settled.
     const settled = new Set([...report.emails, ...report.skipped, ...report.failed].map((e) => e.name));
     for (const failed of report.chaos.failedInvocations) {
       expect(failed.functionName).toBe('dispatch');
-      expect(failed.error).toMatch(/is claimed by an attempt in flight$/);
       expect(settled.has(failed.message!), failed.message).toBe(true);
     }
     expect(report.chaos.streamFailures).toBe(0);
