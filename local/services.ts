@@ -119,6 +119,10 @@ export async function startSesLocal(options: { port?: number } = {}): Promise<Ru
   const port = options.port ?? (await freePort());
   const { default: server } = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
   const http = await server({ port, host: '127.0.0.1' });
+  // Node closes a keep-alive connection idle for 5 s; the SDK reusing it at that instant sees a
+  // reset, which the mailer must take for SES keeping the email unanswered ("outcome unknown").
+  // A virtual-clock run idles for seconds between sends, so the twin keeps connections open.
+  http.keepAliveTimeout = 10 * 60_000;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
