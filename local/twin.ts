@@ -24,7 +24,7 @@ import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
 import { createClock, isVirtualClock, type Clock, type ClockSettings } from './clock.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSesLocal, type RunningService } from './services.js';
 import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLetter } from './scheduler/server.js';
-import { startStreamPoller, type StreamFilterPattern } from './stream-poller.js';
+import { startStreamPoller, type FailedBatch, type StreamFilterPattern } from './stream-poller.js';
 import { startWebServer } from './http-server.js';
 import { watchTableWrites } from './table-writes.js';
 import { summaryShortcut } from './summary-shortcut.js';
@@ -83,7 +83,19 @@ export interface TwinOptions {
    * a summary sweep that would repeat the previous settled one is left out. @default false
    */
   readonly soleWriter?: boolean;
+  /**
+   * Wraps every asynchronous invocation (the Scheduler's targets), the way a fault layer sits
+   * between Lambda and the function: it may run it, run it twice, or end it early with an error,
+   * as a crash or a timeout would. @default runs it
+   */
+  readonly invocationFault?: InvocationFault;
 }
+
+/** See TwinOptions.invocationFault: `run` is the function's handler on this payload. */
+export type InvocationFault = (name: FunctionName, payload: unknown, run: () => Promise<unknown>) => Promise<unknown>;
+
+/** Lambda's waits before its two retries of a failed asynchronous invocation: about 1 and then 2 minutes. */
+export const LAMBDA_ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 
 export interface Twin {
   readonly clinic: Clinic;
@@ -100,6 +112,10 @@ export interface Twin {
   readonly handlers: Readonly<Record<FunctionName, AnyHandler>>;
   /** Asynchronous invocations that failed after Lambda's retries (the on-failure destination). */
   readonly failedInvocations: readonly FailedInvocation[];
+  /** Failed asynchronous invocations Lambda retried (each failure that had a retry left). */
+  readonly retriedInvocations: readonly FailedInvocation[];
+  /** Stream records sync-schedules failed on after the poller's retries (the mapping's on-failure destination). */
+  readonly streamFailures: readonly FailedBatch[];
   /** The intake sources the twin serves at `/intake/<source>`, with their webhook secrets. */
   readonly intake: LocalIntake;
   /** Invokes a function the way its trigger would, with a Lambda-like context. */
@@ -197,9 +213,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     closers.push(() => poller.stop());
 
     // Scheduler invokes Lambda asynchronously: a function error never reaches Scheduler's retry
-    // policy. Lambda retries the invocation itself (LAMBDA_ASYNC_RETRY_ATTEMPTS times), then hands it
-    // to the on-failure destination. The twin does the same, without Lambda's minutes of delay.
+    // policy. Lambda retries the invocation itself (LAMBDA_ASYNC_RETRY_ATTEMPTS times, about a minute
+    // and then two later), then hands it to the on-failure destination. The twin does the same on
+    // its own clock, so a retry finds the world as a minute later (a claim's lease run out, say).
     const failedInvocations: FailedInvocation[] = [];
+    const retriedInvocations: FailedInvocation[] = [];
     const targets: Record<string, (payload: unknown) => Promise<unknown>> = {};
     const meter = newMeter();
     const store = new DynamoStore({
@@ -210,20 +228,28 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       ...(clinic.retention ? { retention: clinic.retention } : {}),
     });
     const shortcut = writes ? summaryShortcut({ store, writes }) : undefined;
+    // Filled in once the Scheduler runs: Lambda's retries wait on the Scheduler's clock.
+    let retryLater: (dueAt: Date, work: () => Promise<void>) => void = () => undefined;
+    const fault = options.invocationFault;
     for (const spec of FUNCTIONS) {
       if (spec.trigger.kind === 'message-schedules' || spec.trigger.kind === 'recurring') {
-        const deliver = async (payload: unknown) => {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              return await invoke(spec.name, payload);
-            } catch (error) {
-              if (attempt < LAMBDA_ASYNC_RETRY_ATTEMPTS) continue;
-              failedInvocations.push({ functionName: spec.name, payload, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), at: clock.now().toISOString() });
+        const run = (payload: unknown) => (fault ? fault(spec.name, payload, () => invoke(spec.name, payload)) : invoke(spec.name, payload));
+        const deliver = async (payload: unknown, attempt = 0): Promise<unknown> => {
+          try {
+            return await run(payload);
+          } catch (error) {
+            const failure = { functionName: spec.name, payload, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), at: clock.now().toISOString() };
+            const delay = LAMBDA_ASYNC_RETRY_DELAYS_MS[attempt];
+            if (attempt < LAMBDA_ASYNC_RETRY_ATTEMPTS && delay !== undefined) {
+              retriedInvocations.push(failure);
+              retryLater(new Date(clock.now().getTime() + delay), async () => void (await deliver(payload, attempt + 1)));
               return undefined;
             }
+            failedInvocations.push(failure);
+            return undefined;
           }
         };
-        targets[functionArn(spec.name)] = spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : deliver;
+        targets[functionArn(spec.name)] = spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : (payload) => deliver(payload);
       }
     }
     const scheduler = await startLocalScheduler({
@@ -236,6 +262,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
     });
     closers.push(() => scheduler.close());
+    retryLater = (dueAt, work) => scheduler.later(dueAt, work);
     process.env.SCHEDULER_ENDPOINT = scheduler.endpoint;
 
     const schedulerClient = new SchedulerClient({ endpoint: scheduler.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -287,6 +314,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       meter,
       handlers,
       failedInvocations,
+      retriedInvocations,
+      streamFailures: poller.failures,
       intake,
       invoke,
       settle,

@@ -21,6 +21,7 @@ import { describeProblem, ImportFileError, IMPORT_FORMAT_HELP, interruptible, lo
 import { addIntakeCommands } from './intake.js';
 import { addClientCommands } from './client.js';
 import { formatPreview, previewMessages } from './preview.js';
+import { formatOutboxStats, outboxStats } from './outbox-stats.js';
 import { progressBar } from './progress.js';
 import { NoTwinError } from './state.js';
 import { resolveTarget, TargetError, type DeadLetterItem, type Target } from './target.js';
@@ -278,13 +279,20 @@ export function buildProgram(io: CliIo): Command {
     .option('--since <when>', 'a duration back from now (24h, 7d) or an instant', '24h')
     .option('--until <instant>', 'up to this instant (default: now)')
     .addOption(new Option('--status <status>', 'only entries with this outcome').choices(['sent', 'skipped', 'failed', 'pending', 'all']).default('all'))
+    .option('--stats', 'per kind: sent, skipped and failed by reason, deferred, pending, and how late the sent ones went')
     .option('--json', 'print JSON instead of a table')
-    .action(async function (this: Command, o: { since: string; until?: string; status: string; json?: boolean }) {
+    .action(async function (this: Command, o: { since: string; until?: string; status: string; stats?: boolean; json?: boolean }) {
       await withTarget(this, async (target) => {
         const now = target.now();
         const since = parseSince(o.since, now);
         const until = o.until ? parseSince(o.until, now) : now.toISOString();
         const entries = (await target.store.listSince(since, until)).filter((e) => o.status === 'all' || statusLabel(e) === o.status);
+        if (o.stats) {
+          const stats = outboxStats(entries);
+          if (o.json) io.out(JSON.stringify({ since, until, stats }, null, 2));
+          else for (const line of [`outbox statistics of ${target.label}, ${since} – ${until}`, ...formatOutboxStats(stats)]) io.out(line);
+          return;
+        }
         if (o.json) {
           io.out(JSON.stringify({ since, until, entries }, null, 2));
           return;

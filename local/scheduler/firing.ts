@@ -16,6 +16,15 @@ export type TargetHandler = (payload: unknown) => Promise<unknown>;
 /** Test hook: deliver every invocation twice with the same execution id, as an at-least-once redelivery. */
 export type DuplicateDelivery = 'none' | 'sequential' | 'concurrent';
 
+/** Chooses, for each invocation, whether it is delivered twice (a fault layer's rate or window). */
+export type DuplicateDeliveryRule = DuplicateDelivery | ((delivery: { readonly scheduleName: string; readonly firedAt: Date }) => DuplicateDelivery);
+
+/** Work to run on the scheduler's clock, in time order with the firings (Lambda's own retries in the twin). */
+interface Timer {
+  readonly dueAt: Date;
+  readonly work: () => Promise<void>;
+}
+
 export interface FireInfo {
   readonly scheduleName: string;
   readonly groupName: string;
@@ -52,7 +61,7 @@ export interface FiringOptions {
   readonly settle?: () => Promise<void>;
   readonly onFire?: (info: FireInfo) => void;
   readonly onDeadLetter?: (letter: DeadLetter) => void;
-  readonly duplicateDelivery: DuplicateDelivery;
+  readonly duplicateDelivery: DuplicateDeliveryRule;
 }
 
 interface Delivery {
@@ -85,8 +94,9 @@ class InvalidInputError extends Error {
 
 export class Firing {
   readonly deadLetters: DeadLetter[] = [];
-  duplicateDelivery: DuplicateDelivery;
+  duplicateDelivery: DuplicateDeliveryRule;
   private retries: PendingRetry[] = [];
+  private timers: Timer[] = [];
   private queue: Promise<void> = Promise.resolve();
   private busyCount = 0;
 
@@ -105,6 +115,7 @@ export class Firing {
       earliest = Math.min(earliest ?? Infinity, record.nextFireAt.getTime());
     }
     for (const retry of this.retries) earliest = Math.min(earliest ?? Infinity, retry.dueAt.getTime());
+    for (const timer of this.timers) earliest = Math.min(earliest ?? Infinity, timer.dueAt.getTime());
     return earliest === undefined ? undefined : new Date(earliest);
   }
 
@@ -125,6 +136,14 @@ export class Firing {
       await this.drain(instant, clock, true);
       clock.advanceTo(instant);
     });
+  }
+
+  /**
+   * Runs `work` once the clock reaches `dueAt`, in the same firing round as anything else due then,
+   * so a virtual clock waits for it like for a firing. Its failure is the work's own to report.
+   */
+  later(dueAt: Date, work: () => Promise<void>): void {
+    this.timers.push({ dueAt, work });
   }
 
   /** Whether a drain is running or waiting; the timer loop skips a tick rather than queue behind it. */
@@ -166,7 +185,9 @@ export class Firing {
     this.retries = this.retries.filter((retry) => retry.dueAt > firedAt);
     due.push(...retriesDue);
     due.sort((a, b) => a.scheduledTime.getTime() - b.scheduledTime.getTime());
-    await Promise.all(due.map((delivery) => this.attempt(delivery, firedAt)));
+    const timersDue = this.timers.filter((timer) => timer.dueAt <= firedAt);
+    this.timers = this.timers.filter((timer) => timer.dueAt > firedAt);
+    await Promise.all([...due.map((delivery) => this.attempt(delivery, firedAt)), ...timersDue.map((timer) => timer.work().catch(() => undefined))]);
   }
 
   private async attempt(delivery: Delivery, firedAt: Date): Promise<void> {
@@ -212,7 +233,9 @@ export class Firing {
       await handler(payload);
     };
     let outcomes: PromiseSettledResult<void>[];
-    switch (this.duplicateDelivery) {
+    const rule = this.duplicateDelivery;
+    const mode = typeof rule === 'function' ? rule({ scheduleName: delivery.record.name, firedAt }) : rule;
+    switch (mode) {
       case 'none':
         outcomes = await Promise.allSettled([deliverCopy(1)]);
         break;

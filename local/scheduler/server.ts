@@ -8,11 +8,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isVirtualClock, type Clock } from '../clock.js';
-import { Firing, type DeadLetter, type DuplicateDelivery, type FireInfo, type TargetHandler } from './firing.js';
+import { Firing, type DeadLetter, type DuplicateDeliveryRule, type FireInfo, type TargetHandler } from './firing.js';
 import { createRequestListener } from './http.js';
 import { ScheduleStore, type ScheduleRecord } from './store.js';
 
-export type { DeadLetter, DuplicateDelivery, FireInfo, TargetHandler } from './firing.js';
+export type { DeadLetter, DuplicateDelivery, DuplicateDeliveryRule, FireInfo, TargetHandler } from './firing.js';
 export type { ScheduleRecord } from './store.js';
 export type { ScheduleDefinition } from './validate.js';
 
@@ -34,7 +34,7 @@ export interface LocalSchedulerOptions {
   readonly onFire?: (info: FireInfo) => void;
   readonly onDeadLetter?: (letter: DeadLetter) => void;
   /** @default 'none' */
-  readonly duplicateDelivery?: DuplicateDelivery;
+  readonly duplicateDelivery?: DuplicateDeliveryRule;
 }
 
 export interface LocalScheduler {
@@ -48,7 +48,9 @@ export interface LocalScheduler {
   runDue(): Promise<void>;
   /** Virtual clock only: fires everything due up to `instant` in time order, then sets the clock to it. */
   advanceTo(instant: Date): Promise<void>;
-  setDuplicateDelivery(mode: DuplicateDelivery): void;
+  setDuplicateDelivery(mode: DuplicateDeliveryRule): void;
+  /** Runs `work` when the clock reaches `dueAt`, in time order with the firings (a virtual clock waits for it). */
+  later(dueAt: Date, work: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
     setDuplicateDelivery(mode) {
       firing.duplicateDelivery = mode;
     },
+    later: (dueAt, work) => firing.later(dueAt, work),
     async close() {
       if (timer) clearInterval(timer);
       server.closeAllConnections();

@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { CATEGORIES, checkInAnswersSchema, emailSchema, idSchema, instantSchema, sessionSchema, type CheckInAnswers, type Clinic, type Session } from '../../shared/domain/model.js';
 import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from '../../shared/domain/validation.js';
+import { parseChaos, type ChaosSettings } from '../chaos/profiles.js';
 
 export const EVENT_TYPES = ['book-session', 'cancel-session', 'reschedule-session', 'check-in-response', 'unsubscribe', 'bounce', 'pause-plan', 'resume-plan', 'webhook'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -45,6 +46,8 @@ export interface Scenario {
   /** In the order they happen (ties keep the file's order). */
   readonly events: readonly ScenarioEvent[];
   readonly simulate: { readonly from: string; readonly until: string };
+  /** Faults to inject while it plays (local/chaos/profiles.ts); `--chaos <profile>` adds a profile's. */
+  readonly chaos?: ChaosSettings;
 }
 
 const windowSchema = z.object({ from: instantSchema, until: instantSchema }, { error: 'is required: { "from": instant, "until": instant }' });
@@ -162,6 +165,16 @@ export function parseScenario(input: unknown, what = 'scenario'): Scenario {
   }
   checkReferences(declaredIds(raw), parsed, issues);
 
+  let chaos: ChaosSettings | undefined;
+  if (raw.chaos !== undefined) {
+    try {
+      chaos = parseChaos(raw.chaos);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+
   if (issues.length > 0 || !dataset?.clinic || !window.success) throw new ValidationError(what, issues);
-  return { clinic: dataset.clinic, dataset, events: parsed.map((p) => p.event), simulate: window.data };
+  return { clinic: dataset.clinic, dataset, events: parsed.map((p) => p.event), simulate: window.data, ...(chaos ? { chaos } : {}) };
 }

@@ -9,7 +9,9 @@
  * 2. For each session, work out the messages it should have (the same rules as sync-schedules),
  *    list the subject's schedules by name prefix, and create each missing one unless the ledger
  *    shows it already went out (a lost stream event, a failed create, a schedule dropped after its
- *    retries). Schedules left behind for an older version of the session are deleted.
+ *    retries). A message whose retry schedule (`<name>.r<n>`) is waiting is not missing: dispatch
+ *    released it for that retry, and a second schedule would start a second chain of attempts.
+ *    Schedules left behind for an older version of the session are deleted.
  * 3. For each plan whose maintenance action time has come (the sparse month index), re-read the
  *    client's bundle and settle it (settleMaintenance, shared with sync-schedules): booked → look
  *    again when the next booked session ends; not due yet → look again at the due time; due → one
@@ -38,6 +40,9 @@ import {
   type MaintenanceSettled,
   type SchedulingDeps,
 } from './sync-schedules.js';
+import { retryScheduleName } from './send-message.js';
+
+const RETRY_SUFFIX = /\.r(\d+)$/;
 
 export interface ReconcileOptions {
   /** Sessions starting up to this far ahead get their reminders checked. @default 72 */
@@ -145,6 +150,13 @@ async function healSession(deps: SchedulingDeps, session: StoredSession, plan: S
   const kinds = [...new Set(wanted.map((m) => m.identity.kind))];
   const listed = (await Promise.all(kinds.map((kind) => deps.scheduler.list(subjectPrefix(kind, session.id))))).flat().map((e) => e.name);
   const present = new Set(listed);
+  for (const name of listed) {
+    const retry = RETRY_SUFFIX.exec(name);
+    if (!retry) continue;
+    // The message a retry schedule belongs to: its name (or the hashed short form) with `.r<n>`.
+    const owner = wanted.find((m) => retryScheduleName(m.name, Number(retry[1])) === name);
+    if (owner) present.add(owner.name);
+  }
   const missing = wanted.filter((m) => !present.has(m.name));
   const upserts: OneTimeSchedule[] = [];
   for (const message of missing) {

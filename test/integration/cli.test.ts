@@ -271,6 +271,31 @@ describe('keepwell preview and outbox', () => {
   });
 });
 
+describe('keepwell outbox --stats', () => {
+  it('counts each kind’s outcomes, skips and failures by reason, and how late the sent ones went', async () => {
+    const result = await keepwell('outbox', '--since', '2027-01-28T12:00:00Z', '--until', '2027-02-04T12:00:00Z', '--stats');
+
+    expect(result.code).toBe(0);
+    expect(result.out.split('\n')).toEqual([
+      `outbox statistics of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z`,
+      'reminder: 2 sent, 2 skipped, 0 failed, 0 deferred, 0 pending',
+      '  skipped: 1 session-cancelled, 1 version-moved-on',
+      '  lateness (send − due) over 2: median 0 s, p95 0 s, max 0 s',
+      'check-in: 1 sent, 2 skipped, 0 failed, 0 deferred, 0 pending',
+      '  skipped: 1 session-cancelled, 1 version-moved-on',
+      '  lateness (send − due) over 1: median 0 s, p95 0 s, max 0 s',
+    ]);
+  });
+
+  it('prints the same figures as JSON', async () => {
+    const result = await keepwell('outbox', '--since', '2027-01-28T12:00:00Z', '--until', '2027-02-04T12:00:00Z', '--stats', '--json');
+
+    const { stats } = JSON.parse(result.out) as { stats: Record<string, { sent: number; skipped: Record<string, number>; lateness?: { count: number; maxMs: number } }> };
+    expect(Object.keys(stats)).toEqual(['reminder', 'check-in']);
+    expect(stats.reminder).toMatchObject({ sent: 2, skipped: { 'session-cancelled': 1, 'version-moved-on': 1 }, lateness: { count: 2, maxMs: 0 } });
+  });
+});
+
 describe('keepwell dlq', () => {
   it('lists a dead-lettered reminder and redrives it, so dispatch sends it once', async () => {
     await keepwell('session', 'book', '--id', 's-dlq', '--plan', 'p-kai', '--start', '2027-02-06T12:00:00Z', '--duration', '45', '--location', 'Room 1');

@@ -547,6 +547,36 @@ describe('the local Scheduler firing on a virtual clock', () => {
     ]);
   });
 
+  it('delivers twice only the firings a duplicate-delivery rule picks', async () => {
+    const clock = virtualClock(new Date('2025-06-01T08:00:00Z'));
+    const dispatch = recordingHandler(clock);
+    const { scheduler, client } = await start(clock, { targets: { [DISPATCH_ARN]: dispatch.handler } });
+    scheduler.setDuplicateDelivery(({ scheduleName }) => (scheduleName === 'reminder-s2' ? 'sequential' : 'none'));
+    await client.send(new CreateScheduleCommand(oneTime('reminder-s1', '2025-06-01T09:00:00')));
+    await client.send(new CreateScheduleCommand(oneTime('reminder-s2', '2025-06-01T09:30:00')));
+
+    await scheduler.advanceTo(new Date('2025-06-01T10:00:00Z'));
+
+    expect(dispatch.calls.map((c) => c.at)).toEqual(['2025-06-01T09:00:00.000Z', '2025-06-01T09:30:00.000Z', '2025-06-01T09:30:00.000Z']);
+  });
+
+  it('runs work handed to later at its time, in order with the firings, and the clock waits for it', async () => {
+    const clock = virtualClock(new Date('2025-06-01T08:00:00Z'));
+    const events: string[] = [];
+    const dispatch = recordingHandler(clock, async () => void events.push(`fired at ${clock.now().toISOString()}`));
+    const { scheduler, client } = await start(clock, { targets: { [DISPATCH_ARN]: dispatch.handler } });
+    await client.send(new CreateScheduleCommand(oneTime('reminder-s1', '2025-06-01T09:00:00')));
+    scheduler.later(new Date('2025-06-01T08:30:00Z'), async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      events.push(`later at ${clock.now().toISOString()}`);
+    });
+
+    await scheduler.advanceTo(new Date('2025-06-01T10:00:00Z'));
+
+    expect(events).toEqual(['later at 2025-06-01T08:30:00.000Z', 'fired at 2025-06-01T09:00:00.000Z']);
+    expect(scheduler.nextDueAt()).toBeUndefined();
+  });
+
   it('settles after each round so schedules created by that work fire in time order before the target', async () => {
     const clock = virtualClock(new Date('2025-06-01T08:00:00Z'));
     const fired: string[] = [];

@@ -1,10 +1,2 @@
-/** A small deterministic generator (mulberry32): the same seed plays the same sequence in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The twin's deterministic generator (mulberry32), shared with the chaos layer. */
+export { seededRandom } from '../../local/chaos/random.js';

@@ -7,8 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ImportFileError, planImport, rowsFromCsv, rowsFromJson, writeImport, type ExistingIds, type ImportRow, type RowProblem } from '../../local/cli/import.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { fuzzRuns } from '../support/fuzz.js';
 
-const RUNS = { seed: 20270201, numRuns: 150 };
+const RUNS = fuzzRuns(150);
 const HEADER = ['type', 'id', 'name', 'email', 'timezone', 'clientId', 'therapistId', 'goal', 'phases', 'reminders', 'planId', 'start', 'durationMinutes', 'location'] as const;
 type Column = (typeof HEADER)[number];
 const nothingStored = (): ExistingIds => ({ therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() });

@@ -96,6 +96,27 @@ describe('reconcile heals the look-ahead window', () => {
     expect(counts.healed).toBe(0);
   });
 
+  it('leaves a released message alone while its retry schedule waits, and heals it once none does', async () => {
+    const { store, scheduler, deps, book, setNow } = await clinicWithSam();
+    await book('s-1', '2027-02-03T10:00:00Z');
+    setNow('2027-02-03T08:01:00.000Z');
+    // The 2-hour reminder was throttled at 08:00: dispatch released it and scheduled its own retry.
+    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', clientId: 'c-sam', sessionId: 's-1', now: '2027-02-03T08:00:00.000Z' });
+    await store.release('rm.s-1.PT2H.v1');
+    const original = scheduler.schedules.get('rm.s-1.PT2H.v1')!;
+    scheduler.schedules.delete('rm.s-1.PT2H.v1');
+    await scheduler.upsert({ ...original, name: 'rm.s-1.PT2H.v1.r2', at: '2027-02-03T08:02:00.000Z' });
+
+    const whileRetrying = await reconcile(deps);
+    const retryGone = scheduler.schedules.delete('rm.s-1.PT2H.v1.r2');
+    const afterwards = await reconcile(deps);
+
+    expect(whileRetrying.healed).toBe(0);
+    expect(retryGone).toBe(true);
+    expect(afterwards.healed).toBe(1);
+    expect(scheduler.schedules.has('rm.s-1.PT2H.v1')).toBe(true);
+  });
+
   it('deletes a schedule left behind for an older version of a moved session', async () => {
     const { store, scheduler, deps, book } = await clinicWithSam();
     await book('s-1', '2027-02-03T10:00:00Z');

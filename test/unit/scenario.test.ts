@@ -96,3 +96,30 @@ describe('parseScenario', () => {
     expect(issuesOf(input)).toEqual(['events[0].start: is required']);
   });
 });
+
+describe('a scenario’s chaos field', () => {
+  it('takes a profile and faults of its own, the profile’s first, with the default seed', () => {
+    const input = { ...teamKit(), chaos: { profile: 'ses-no-answer', faults: [{ fault: 'ses-throttle', rate: 1, from: '2027-02-01T06:00:00Z', until: '2027-02-01T09:00:00Z' }] } };
+
+    expect(parseScenario(input).chaos).toEqual({
+      seed: 12,
+      faults: [
+        { fault: 'ses-no-answer', rate: 0.1 },
+        { fault: 'ses-throttle', rate: 1, from: '2027-02-01T06:00:00.000Z', until: '2027-02-01T09:00:00.000Z' },
+      ],
+    });
+  });
+
+  it('names every bad field of it by path, with the reason', () => {
+    const input = { ...teamKit(), chaos: { profile: 'gremlins', seed: 1.5, faults: [{ fault: 'ses-throttle', rate: 2 }, { fault: 'dynamodb-restart', rate: 0.5 }, { fault: 'malformed-item', count: 2, from: '2027-02-02T00:00:00Z', until: '2027-02-01T00:00:00Z' }, { fault: 'ses-5xx', rate: 0.1, extra: true }] } };
+
+    expect(issuesOf(input)).toEqual([
+      expect.stringMatching(/^chaos\.profile: must be one of duplicate-sequential, .*, all$/),
+      'chaos.seed: must be a whole number',
+      'chaos.faults.0.rate: must be from 0 to 1',
+      'chaos.faults.1.rate: is not used by dynamodb-restart; give count',
+      'chaos.faults.2.until: must be after from (2027-02-02T00:00:00.000Z)',
+      expect.stringMatching(/^chaos\.faults\.3: /),
+    ]);
+  });
+});
