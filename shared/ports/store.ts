@@ -255,4 +255,10 @@ export interface TokenStore {
   consume(tokenId: string, expiresAt: Instant, clientId?: string): Promise<boolean>;
   /** Whether a single-use token has been consumed, by a strongly consistent read. */
   isConsumed(tokenId: string): Promise<boolean>;
+  /**
+   * Counts one page action by `clientId` (a client, or a therapist on the adjust page) in the
+   * window named `window` (e.g. the UTC hour), atomically: true while the count stays within
+   * `limit`, false once it would pass it (nothing counted then). The count expires at `expiresAt`.
+   */
+  takeActionSlot(clientId: string, window: string, limit: number, expiresAt: Instant): Promise<boolean>;
 }

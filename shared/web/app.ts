@@ -49,6 +49,9 @@ export interface WebDeps extends AlertDeps {
   readonly log?: WebLog;
 }
 
+/** Page actions one client may take in an hour (web: takeActionSlot). */
+export const ACTIONS_PER_CLIENT_PER_HOUR = 30;
+
 export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe' | 'adjust-plan';
 export type RouteName = PageName | 'asset' | 'not-found';
 
@@ -298,6 +301,17 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     return page(500, pages.serverErrorPage(site));
   }
 
+  /**
+   * Every action (a POST with a valid link) counts against its client's hourly allowance, whatever
+   * the link: a client cannot be made to submit, confirm or ask hundreds of times, even with many
+   * links. Far above what a person filling in forms sends; GETs (mail scanners) are not counted.
+   */
+  function takeActionSlot(clientId: string, now: Date): Promise<boolean> {
+    const hour = now.toISOString().slice(0, 13);
+    const expiresAt = new Date(Date.parse(`${hour}:00:00.000Z`) + 2 * 3_600_000).toISOString();
+    return deps.tokens.takeActionSlot(clientId, hour, ACTIONS_PER_CLIENT_PER_HOUR, expiresAt);
+  }
+
   async function respond(request: WebRequest, route: Route): Promise<WebResponse> {
     const method = request.method === 'HEAD' ? 'GET' : request.method;
     if (route.name === 'not-found') return page(404, pages.notFoundPage(site));
@@ -315,6 +329,10 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     const claims = await deps.signer.verify(route.token, route.purpose, now);
     if (isSingleUse(claims.purpose) && (await deps.tokens.isConsumed(claims.tokenId))) {
       return page(method === 'GET' ? 200 : 409, pages.linkUsedPage(site, claims.purpose));
+    }
+    if (method === 'POST' && !(await takeActionSlot(claims.clientId, now))) {
+      log.warn('action limit reached', { route: route.name });
+      return htmlResponse(429, pages.tooManyActionsPage(site), { ...policy, 'retry-after': '3600' });
     }
     return handlers[route.name]({ method, token: route.token, claims, now, form, oneClick });
   }

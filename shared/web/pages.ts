@@ -428,6 +428,11 @@ export function unavailablePage(site: Site): string {
   return layout(site, { title: 'Please try again in a minute', body: html`<p class="lead">We could not finish that just now. If you were sending a form, please go back and send it again in a minute: it will only be counted once.</p>${contactLine(site)}` });
 }
 
+/** A client (or therapist) who sent more forms in an hour than anyone filling them in would. */
+export function tooManyActionsPage(site: Site): string {
+  return layout(site, { title: 'Too many attempts', body: html`<p class="lead">This has been tried too many times in the last hour, so we have paused it. Please try again later.</p>${contactLine(site)}` });
+}
+
 export function serverErrorPage(site: Site): string {
   return layout(site, { title: 'Something went wrong', body: html`<p class="lead">Sorry, something went wrong on our side.</p>${contactLine(site)}` });
 }

@@ -322,6 +322,25 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     expect(await tokens.isConsumed(randomUUID())).toBe(false);
   });
 
+  it('counts a client\'s actions per window up to the limit, then refuses, each client and window apart', async () => {
+    const tokens = await make({ racing: false });
+    const client = `c-${randomUUID().slice(0, 8)}`;
+    const take = (who: string, window: string) => tokens.takeActionSlot(who, window, 3, '2030-06-02T00:00:00.000Z');
+
+    expect([await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10')]).toEqual([true, true, true, false]);
+    expect(await take(client, '2030-06-01T11')).toBe(true);
+    expect(await take(`${client}-b`, '2030-06-01T10')).toBe(true);
+  });
+
+  it('lets exactly the limit of 20 concurrent actions through', async () => {
+    const tokens = await make({ racing: true });
+    const client = `c-${randomUUID().slice(0, 8)}`;
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => tokens.takeActionSlot(client, '2030-06-01T10', 5, '2030-06-02T00:00:00.000Z')));
+
+    expect(results.filter(Boolean)).toHaveLength(5);
+  });
+
   it('lets exactly one of 20 concurrent consumes of a token through', async () => {
     const tokens = await make({ racing: true });
     const id = randomUUID();

@@ -58,7 +58,7 @@ const PORT_METHODS: Record<Method, true> = {
   plansNeedingMaintenanceAction: true, listTherapists: true,
   claim: true, release: true, markSent: true, markSkipped: true, clearSkip: true, settleSkipped: true, markFailed: true,
   recordDelivery: true, get: true, holdDayCap: true, listSince: true,
-  consume: true, isConsumed: true,
+  consume: true, isConsumed: true, takeActionSlot: true,
 };
 
 /** The most macrotask turns a call waits on each side of its action in latency mode. */
@@ -554,5 +554,16 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   async isConsumed(tokenId: string): Promise<boolean> {
     this.enter('isConsumed');
     return this.tokens.has(tokenId);
+  }
+
+  private readonly actionCounts = new Map<string, number>();
+
+  async takeActionSlot(clientId: string, window: string, limit: number): Promise<boolean> {
+    this.enter('takeActionSlot');
+    const key = `${clientId}#${window}`;
+    const count = this.actionCounts.get(key) ?? 0;
+    if (count >= limit) return false;
+    this.actionCounts.set(key, count + 1);
+    return true;
   }
 }

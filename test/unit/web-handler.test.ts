@@ -8,6 +8,7 @@ import { createHandler } from '../../functions/web/handler.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { TokenSigner } from '../../shared/security/tokens.js';
 import { CONTENT_SECURITY_POLICY } from '../../shared/web/http.js';
+import { ACTIONS_PER_CLIENT_PER_HOUR } from '../../shared/web/app.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { linkPath, NOW, seedPractice, testClinic, tokenOf, TEST_TOKEN_KEY, type Practice } from '../e2e/fixtures.js';
@@ -341,6 +342,34 @@ describe('the web handler', () => {
       const response = await call(checkInPath());
       expect(response.statusCode).toBe(500);
       expect(logs.find((l) => l.level === 'error')?.attributes).toEqual({ route: 'check-in', method: 'GET', error: 'TypeError' });
+    });
+  });
+
+  describe('the per-client action limit', () => {
+    it(`takes ${ACTIONS_PER_CLIENT_PER_HOUR} actions from one client in an hour, then answers 429 with the security headers and acts no more; GETs, other clients and the next hour are apart`, async () => {
+      let now = NOW;
+      const handler = createHandler({ store, ledger: store, tokens: store, mailer, clinic, signer, clock: { now: () => now } });
+      const post = async (path: string, fields: Record<string, string>) => (await handler(apiEvent(path, { body: { token: tokenOf(path), ...fields } }))) as APIGatewayProxyStructuredResultV2 & { body: string; headers: Record<string, string> };
+      const path = checkInPath();
+
+      // A form posted with a bad score over and over: each is refused, and each counts.
+      for (let i = 0; i < ACTIONS_PER_CLIENT_PER_HOUR; i++) expect((await post(path, answers({ pain: 'x' }))).statusCode).toBe(400);
+      const limited = await post(path, answers());
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers).toMatchObject({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-frame-options': 'DENY', 'retry-after': '3600' });
+      expect(limited.body).toContain('Too many attempts');
+      expect(await checkInOf()).toEqual([]);
+      // The client's other links are held back too; a GET only shows.
+      expect((await post(linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id), {})).statusCode).toBe(429);
+      expect((await store.findSession(practice.upcoming.id))?.confirmedAt).toBeUndefined();
+      expect((await handler(apiEvent(path))) as { statusCode: number }).toMatchObject({ statusCode: 200 });
+
+      const other = await seedPractice(store, { tag: 'u2' });
+      expect((await post(linkPath(signer, 'confirm', other.client.id, other.upcoming.id), {})).statusCode).toBe(200);
+
+      now = new Date(NOW.getTime() + 3_600_000);
+      expect((await post(path, answers())).statusCode).toBe(200);
+      expect(await checkInOf()).toHaveLength(1);
     });
   });
 

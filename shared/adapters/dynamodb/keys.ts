@@ -17,6 +17,8 @@ export const keys = {
   therapist: (therapistId: string) => ({ pk: `THERAPIST#${therapistId}`, sk: 'THERAPIST' }),
   message: (name: string) => ({ pk: `MSG#${name}`, sk: 'MSG' }),
   token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
+  /** A client's page actions in one window (the web's per-client limit); carries `clientId` so an erasure finds it. */
+  actions: (clientId: string, window: string) => ({ pk: `ACTIONS#${clientId}`, sk: window }),
   /** The tombstone of an erased client (keepwell client erase), by id and by address digest. */
   erased: (clientId: string) => ({ pk: `ERASED#CLIENT#${clientId}`, sk: 'ERASED' }),
   erasedEmail: (address: string) => ({ pk: `ERASED#EMAIL#${erasedAddressDigest(address)}`, sk: 'ERASED' }),

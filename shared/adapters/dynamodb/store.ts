@@ -915,6 +915,24 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     // Consistent: a link spent a moment ago, on another Lambda instance, is refused now.
     return (await this.getItem(keys.token(tokenId), true)) !== undefined;
   }
+
+  async takeActionSlot(clientId: string, window: string, limit: number, expiresAt: string): Promise<boolean> {
+    try {
+      // One conditional ADD: concurrent actions each take a slot or are refused, never both.
+      await this.send('UpdateItem', new UpdateCommand({
+        TableName: this.table,
+        Key: keys.actions(clientId, window),
+        UpdateExpression: 'ADD #n :one SET #t = :type, clientId = :client, expiresAt = :exp',
+        ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
+        ExpressionAttributeNames: { '#n': 'count', '#t': 'type' },
+        ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':type': 'actions', ':client': clientId, ':exp': Math.ceil(Date.parse(expiresAt) / 1000) },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
 }
 
 /** ReturnValuesOnConditionCheckFailure hands back a raw AttributeValue map: unmarshalled in full, nested maps included. */
