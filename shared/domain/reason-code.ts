@@ -7,6 +7,10 @@ const PREFIXES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^gave up after /, 'gave-up'],
   [/^outcome unknown/, 'outcome-unknown'],
   [/^too late/, 'too-late'],
+  // Booking emails: the sentence goes on after a colon to say what the client was told instead.
+  [/^cancelled within the undo window/, 'cancelled-in-undo-window'],
+  [/^moved within the undo window/, 'moved-in-undo-window'],
+  [/^\w+ emails are turned off in the stage config/, 'turned-off'],
 ];
 
 /** `superseded by a later reminder` → `superseded-by-a-later-reminder`; `MessageRejected: …` → `MessageRejected`. */

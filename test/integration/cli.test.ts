@@ -284,6 +284,10 @@ describe('keepwell outbox --stats', () => {
       'check-in: 1 sent, 2 skipped, 0 failed, 0 deferred, 0 pending',
       '  skipped: 1 session-cancelled, 1 version-moved-on',
       '  lateness (send − due) over 1: median 0 s, p95 0 s, max 0 s',
+      // Kai's booking was moved and then cancelled within the undo window; Sam's was confirmed.
+      'booking-confirmation: 1 sent, 2 skipped, 0 failed, 0 deferred, 0 pending',
+      '  skipped: 1 cancelled-in-undo-window, 1 moved-in-undo-window',
+      '  lateness (send − due) over 1: median 0 s, p95 0 s, max 0 s',
     ]);
   });
 
@@ -291,7 +295,7 @@ describe('keepwell outbox --stats', () => {
     const result = await keepwell('outbox', '--since', '2027-01-28T12:00:00Z', '--until', '2027-02-04T12:00:00Z', '--stats', '--json');
 
     const { stats } = JSON.parse(result.out) as { stats: Record<string, { sent: number; skipped: Record<string, number>; lateness?: { count: number; maxMs: number } }> };
-    expect(Object.keys(stats)).toEqual(['reminder', 'check-in']);
+    expect(Object.keys(stats)).toEqual(['reminder', 'check-in', 'booking-confirmation']);
     expect(stats.reminder).toMatchObject({ sent: 2, skipped: { 'session-cancelled': 1, 'version-moved-on': 1 }, lateness: { count: 2, maxMs: 0 } });
   });
 });

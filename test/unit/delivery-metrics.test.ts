@@ -8,6 +8,7 @@ import { createHandler } from '../../functions/dispatch/handler.js';
 import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
 import { PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
 import { reasonCode } from '../../shared/domain/reason-code.js';
+import { BOOKING_SKIP_REASONS, turnedOffReason } from '../../shared/domain/booking-emails.js';
 import type { MessageKind } from '../../shared/domain/message.js';
 import type { DeliveryMetrics, DeliveryStatus } from '../../shared/ports/metrics.js';
 import { OUTCOME_UNKNOWN } from '../../shared/use-cases/send-message.js';
@@ -38,6 +39,9 @@ describe('reason codes for metric dimensions', () => {
     [OUTCOME_UNKNOWN, 'outcome-unknown'],
     ['too late: the session starts in under 60 minutes', 'too-late'],
     ['MessageRejected: SES refused the email (MessageRejected)', 'MessageRejected'],
+    [BOOKING_SKIP_REASONS.cancelledInWindow, 'cancelled-in-undo-window'],
+    [BOOKING_SKIP_REASONS.movedInWindow, 'moved-in-undo-window'],
+    [turnedOffReason('booking-change'), 'turned-off'],
     ['Sam said “no” 42 times', 'other'],
     [undefined, 'unknown'],
   ])('%s → %s', (reason, code) => {

@@ -13,8 +13,8 @@ import { buildSummary } from '../../shared/use-cases/build-summary.js';
 import { adjustPlan } from '../../shared/use-cases/manage-plans.js';
 import { adjustLinksFor } from '../../shared/use-cases/send-summaries.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { TEST_TOKEN_KEY } from '../e2e/fixtures.js';
 
-const KEY = 'summary-adjust-test-key-0123456789abcdef';
 const amy = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 // Daily at 07:00 London; on 10 Feb 2027 (GMT) the period is 9 Feb 07:00Z – 10 Feb 07:00Z.
 const NOW = '2027-02-10T07:00:00.000Z';
@@ -41,14 +41,15 @@ describe('the summary’s Adjust plan links', () => {
   it('give every row that names a plan the same signed link to it, in both parts, and expire after the clinic’s hours', async () => {
     const store = await practice();
     const data = await buildSummary({ store, therapist: amy, period, clinic });
-    const signer = new TokenSigner(KEY);
+    const signer = new TokenSigner(TEST_TOKEN_KEY);
 
     const links = adjustLinksFor(data, signer, { ...clinic, adjustLinkHours: 24 }, NOW);
     const email = composeSummary(data, { clinicName: clinic.name }, { adjustLinks: links });
 
     expect([...links.keys()].sort()).toEqual(['p-c-ann', 'p-c-bob']);
     for (const [planId, url] of links) {
-      expect(url).toMatch(/^https:\/\/care\.harbour\.example\/pages\/adjust\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      // `<key id>.<sealed claims>.<signature>`
+      expect(url).toMatch(/^https:\/\/care\.harbour\.example\/pages\/adjust\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
       const claims = signer.verify(url.slice(url.lastIndexOf('/') + 1), 'adjust-plan', new Date(NOW));
       expect(claims).toMatchObject({ clientId: 't-amy', subject: planId, expiresAt: new Date('2027-02-11T07:00:00.000Z') });
       expect(() => signer.verify(url.slice(url.lastIndexOf('/') + 1), 'adjust-plan', new Date('2027-02-11T07:00:00.000Z'))).toThrow(/expired/);
