@@ -100,14 +100,45 @@ export function describeProblem(p: RowProblem): string {
   return `${p.where}${p.type ? ` (${p.type}${p.id ? ` ${p.id}` : ''})` : ''}: ${p.reason}`;
 }
 
+/**
+ * The file as UTF-8 text, or an error that says where it stops being UTF-8: a Latin-1 or
+ * Windows-1252 export ("é" as one byte) would otherwise be imported with U+FFFD in its names.
+ */
+export function utf8Text(bytes: Buffer, path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+    throw new ImportFileError(`${path}: line ${line} (byte ${at}) is not UTF-8 text; save the file as UTF-8 (in a spreadsheet: "CSV UTF-8")`);
+  }
+}
+
+/** The offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length === 0) return i;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(i, i + length));
+    } catch {
+      return i;
+    }
+    i += length;
+  }
+  return bytes.length;
+}
+
 /** Reads a .csv or .json file into rows; problems that belong to single rows come back with them. */
 export function readImportFile(path: string): { rows: ImportRow[]; problems: RowProblem[] } {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new ImportFileError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
+  const text = utf8Text(bytes, path);
   const extension = extname(path).toLowerCase();
   if (extension === '.csv') return rowsFromCsv(text);
   if (extension === '.json') return rowsFromJson(text, path);

@@ -29,7 +29,7 @@ export function readForm(request: WebRequest): URLSearchParams {
   const [mediaType = ''] = contentType.split(';');
   switch (mediaType.trim().toLowerCase()) {
     case 'application/x-www-form-urlencoded':
-      return new URLSearchParams(body.toString('utf8'));
+      return urlEncodedForm(utf8Text(body, contentType), contentType);
     case 'multipart/form-data':
       return parseMultipart(body, contentType);
     case '':
@@ -41,13 +41,41 @@ export function readForm(request: WebRequest): URLSearchParams {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as text, only if it is UTF-8 (what our pages send, `accept-charset` or not): a form in
+ * another charset, or bytes that are not UTF-8, is refused rather than stored with U+FFFD in it.
+ */
+function utf8Text(body: Buffer, contentType: string): string {
+  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) throw new UnsupportedFormError(contentType);
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new UnsupportedFormError(contentType);
+  }
+}
+
+/** URLSearchParams turns a percent-escape that is not UTF-8 (`%FF%FE`) into U+FFFD without a word: refused here. */
+function urlEncodedForm(text: string, contentType: string): URLSearchParams {
+  for (const part of text.split(/[&=]/)) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      throw new UnsupportedFormError(contentType);
+    }
+  }
+  return new URLSearchParams(text);
+}
+
 /** Text fields of a multipart/form-data body; a file part refuses the whole form. */
 function parseMultipart(body: Buffer, contentType: string): URLSearchParams {
   const boundary = /boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
   const delimiter = boundary?.[1] ?? boundary?.[2];
   if (!delimiter) throw new UnsupportedFormError(contentType);
   const fields = new URLSearchParams();
-  const parts = body.toString('utf8').split(`--${delimiter}`);
+  const parts = utf8Text(body, contentType).split(`--${delimiter}`);
   // parts[0] is the preamble; the part after the closing delimiter starts with "--".
   for (const part of parts.slice(1)) {
     if (part.startsWith('--')) break;

@@ -68,7 +68,7 @@ export class BodyTooLargeError extends Error {
 export class UnsupportedFormError extends Error {
   override readonly name = 'UnsupportedFormError';
   constructor(readonly contentType: string) {
-    super(`a form must be sent as application/x-www-form-urlencoded or multipart/form-data, not "${contentType.slice(0, 80)}"`);
+    super(`a form must be UTF-8 text sent as application/x-www-form-urlencoded or multipart/form-data, not "${contentType.slice(0, 80)}"`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CsvSyntaxError, parseCsv } from '../../local/cli/csv.js';
-import { describeProblem, ImportFileError, parsePhases, planImport, rowsFromCsv, rowsFromJson, type ExistingIds } from '../../local/cli/import.js';
+import { describeProblem, ImportFileError, parsePhases, planImport, rowsFromCsv, rowsFromJson, utf8Text, type ExistingIds } from '../../local/cli/import.js';
 
 const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';
 const GOOD = [
@@ -141,5 +141,17 @@ describe('planImport', () => {
 
     expect(rows.map((r) => r.where)).toEqual(['clients[0]']);
     expect(problems.map(describeProblem)).toEqual(['clients[1] (client): must be an object', 'plans: must be a list']);
+  });
+});
+
+describe('the import file’s encoding', () => {
+  it('reads UTF-8, with or without a byte-order mark', () => {
+    expect(utf8Text(Buffer.from('type,id,name\nclient,c-1,Zoë\n', 'utf8'), 'clients.csv')).toBe('type,id,name\nclient,c-1,Zoë\n');
+    expect(utf8Text(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('type\n')]), 'clients.csv')).toBe('type\n');
+  });
+
+  it('refuses a Latin-1 export, naming the line and byte where it stops being UTF-8', () => {
+    const latin1 = Buffer.from('type,id,name\nclient,c-1,Zoë\n', 'latin1');
+    expect(() => utf8Text(latin1, 'clients.csv')).toThrow(new ImportFileError('clients.csv: line 2 (byte 26) is not UTF-8 text; save the file as UTF-8 (in a spreadsheet: "CSV UTF-8")'));
   });
 });
