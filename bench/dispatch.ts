@@ -22,7 +22,7 @@ import { virtualClock } from '../local/clock.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSesLocal } from '../local/services.js';
 import { createDocumentClient, newMeter } from '../shared/adapters/dynamodb/client.js';
 import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
-import { InMemoryMessageScheduler } from '../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../test/support/memory-scheduler.js';
 import { createSesClient, SesMailer } from '../shared/adapters/ses/mailer.js';
 import type { MessageIdentity } from '../shared/domain/message.js';
 import { createHandler } from '../functions/dispatch/handler.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createHandler, type WebHandler } from '../../functions/web/handler.js';
 import { startWebServer, type WebServer } from '../../local/http-server.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import type { MessageIdentity } from '../../shared/domain/message.js';
 import { TokenSigner } from '../../shared/security/tokens.js';

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { virtualClock, type VirtualClock } from '../../local/clock.js';
 import { createHandler, type DispatchResult } from '../../functions/dispatch/handler.js';
 import { SesMailer, type SesSendClient } from '../../shared/adapters/ses/mailer.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
 import { clientSchema } from '../../shared/domain/model.js';

@@ -7,7 +7,7 @@ import { virtualClock } from '../../local/clock.js';
 import { createHandler as createDispatch } from '../../functions/dispatch/handler.js';
 import { createHandler } from '../../functions/ses-events/handler.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { messageName } from '../../shared/domain/message.js';
 import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import type { OpaqueLog } from '../../shared/use-cases/send-message.js';

@@ -8,7 +8,7 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { createHandler, type WebHandler } from '../../functions/web/handler.js';
 import { createHandler as createDispatch } from '../../functions/dispatch/handler.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { startWebServer, type WebServer } from '../../local/http-server.js';
 import { keys } from '../../shared/adapters/dynamodb/keys.js';
 import { SesMailer } from '../../shared/adapters/ses/mailer.js';

@@ -4,7 +4,7 @@
  * through sync-schedules exactly as for any other plan write.
  */
 import { describe, expect, it } from 'vitest';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { NotFoundError } from '../../shared/domain/errors.js';
 import { allowedActions, applyAdjustment, maintenancePhaseIndex, planChangeWords } from '../../shared/domain/plan-change.js';
 import { clinicSchema } from '../../shared/domain/model.js';

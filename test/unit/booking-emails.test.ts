@@ -5,7 +5,7 @@
  */
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { BOOKING_SKIP_REASONS, bookingTransition, confirmationDue, earlierBookingsOf } from '../../shared/domain/booking-emails.js';
 import { isUrgent, categoryOf } from '../../shared/domain/message.js';
 import { bookingEmailsSchema, clientSchema, clinicSchema, planSchema, therapistSchema, type Clinic } from '../../shared/domain/model.js';

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { virtualClock } from '../../local/clock.js';
 import { parseScenario } from '../../local/simulation/scenario.js';
 import { createHandler } from '../../functions/dispatch/handler.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { InvalidTokenError, TOKEN_PURPOSES } from '../../shared/security/tokens.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns } from '../support/fuzz.js';

@@ -1,6 +1,6 @@
 /** The port contracts on the in-memory fakes; test/integration/contracts.test.ts runs them on the real adapters. */
 import { describe } from 'vitest';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { clinicStoreContract } from '../contract/clinic-store.contract.js';
 import { ledgerContract, tokenStoreContract } from '../contract/ledger.contract.js';
 import { expectedMail, mailerContract } from '../contract/mailer.contract.js';

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { virtualClock } from '../../local/clock.js';
 import { createHandler } from '../../functions/dispatch/handler.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
 import { reasonCode } from '../../shared/domain/reason-code.js';
 import { BOOKING_SKIP_REASONS, turnedOffReason } from '../../shared/domain/booking-emails.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/reconcile/handler.js';
-import { InMemoryMessageScheduler, type SchedulerCall } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler, type SchedulerCall } from '../support/memory-scheduler.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { virtualClock } from '../../local/clock.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { messageName } from '../../shared/domain/message.js';
 import { sendMessage, type SendMessageDeps } from '../../shared/use-cases/send-message.js';

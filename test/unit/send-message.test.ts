@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { virtualClock, type VirtualClock } from '../../local/clock.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
 import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
 import { nudgeIdentity } from '../../shared/domain/schedule-rules.js';

@@ -10,7 +10,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHandler, unreadableReport } from '../../functions/sync-schedules/handler.js';
-import { InMemoryMessageScheduler } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
 import { MemoryStore } from '../support/memory-store.js';

@@ -4,7 +4,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/sync-schedules/handler.js';
 import { atExpression, retryPolicyFor, scheduleInput } from '../../shared/adapters/scheduler/eventbridge.js';
-import { InMemoryMessageScheduler, type SchedulerCall } from '../../shared/adapters/scheduler/memory.js';
+import { InMemoryMessageScheduler, type SchedulerCall } from '../support/memory-scheduler.js';
 import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../shared/domain/model.js';
 import { SKIP_REASONS, type MaintenanceStatus } from '../../shared/domain/schedule-rules.js';

@@ -1,10 +1,10 @@
 /**
- * The MessageScheduler port in memory, for unit tests and quick local runs: the same contract as
+ * The MessageScheduler port in memory, for unit tests and benchmarks: the same contract as
  * the EventBridge adapter (upsert replaces in full, remove reports whether it existed, list by
  * prefix), with every call recorded and an optional fault hook to stand in for throttling or a
  * rejected request.
  */
-import type { MessageScheduler, OneTimeSchedule, ScheduledEntry } from '../../ports/scheduler.js';
+import type { MessageScheduler, OneTimeSchedule, ScheduledEntry } from '../../shared/ports/scheduler.js';
 
 export type SchedulerOperation = 'upsert' | 'remove' | 'list';
 
