@@ -5,6 +5,10 @@
 import { DateTime } from 'luxon';
 import type { Twin } from '../twin.js';
 import { fetchSesStore, joinOutbox, type SentEmail } from '../simulation/outbox.js';
+import { MESSAGE_KINDS } from '../../shared/domain/message.js';
+
+/** Every kind's name fits the column, so the lines stay aligned whatever was sent. */
+const KIND_WIDTH = Math.max(...MESSAGE_KINDS.map((k) => k.length));
 
 export interface OutboxWatch {
   stop(): Promise<void>;
@@ -60,7 +64,7 @@ export function watchOutbox(options: { twin: Twin; /** Virtual seconds per real 
 /** One line per email: the twin's time in the clinic's zone, kind, recipient, subject. */
 export function emailLine(email: SentEmail, zone: string): string {
   const when = DateTime.fromISO(email.sentAt, { zone }).toFormat('ccc d LLL HH:mm');
-  return `${when}  ${email.kind.padEnd(17)}  ${email.to.padEnd(30)}  ${email.subject}`;
+  return `${when}  ${email.kind.padEnd(KIND_WIDTH)}  ${email.to.padEnd(30)}  ${email.subject}`;
 }
 
 /** The check-in form link in a check-in email (the first `/check-in/<token>` URL). */
