@@ -1,9 +1,9 @@
 /**
  * The figures of the clinic's monthly report: how the practice's plans are doing, in counts and
  * averages only — no client is named or identifiable. Step by step:
- * 1. Read, per therapist, the plans, the sessions that started in the month and the check-ins
- *    answered from the month's start until now (one index query each), and the ledger entries
- *    settled in the month (the outbox-by-day index).
+ * 1. Read, per therapist, the plans and the activity from the month's start until now (the
+ *    month's sessions, and the check-ins answered since it began), and the ledger entries settled
+ *    in the month (the outbox-by-day index).
  * 2. Compute the figures (clinicReportFigures, pure):
  *    - active plans: plans active now (and paused ones, counted apart);
  *    - check-in response rate: check-in emails sent in the month, and how many of those sessions
@@ -132,12 +132,9 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
 export async function buildClinicReport(deps: { readonly store: ClinicStore; readonly ledger: Ledger }, month: ReportMonth, now: string): Promise<ClinicReportFigures> {
   const therapists = await deps.store.listTherapists();
   const per = await mapWithConcurrency(therapists, 4, async (t) => {
-    const [plans, inMonth, sinceStart] = await Promise.all([
-      deps.store.therapistPlans(t.id),
-      deps.store.therapistActivity(t.id, month.start, month.end),
-      deps.store.therapistActivity(t.id, month.start, now),
-    ]);
-    return { plans, sessions: inMonth.sessions.filter((s) => within(s.start, month)), answered: sinceStart.checkIns };
+    // One read from the month's start to now covers the month's sessions and every answer since.
+    const [plans, activity] = await Promise.all([deps.store.therapistPlans(t.id), deps.store.therapistActivity(t.id, month.start, now)]);
+    return { plans, sessions: activity.sessions.filter((s) => within(s.start, month)), answered: activity.checkIns };
   });
   const plans = per.flatMap((p) => p.plans);
   const sessions = per.flatMap((p) => p.sessions);
