@@ -5,10 +5,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../local/cli/program.js';
 import { twinStateOf, writeTwinState } from '../../local/cli/state.js';
-import { startTwin, type Twin } from '../../local/twin.js';
+import type { Twin } from '../../local/twin.js';
+import { startHarbourTwin } from '../support/harbour-twin.js';
 import { hmacHex } from '../../shared/intake/signature.js';
 import { intakeIds } from '../../shared/use-cases/intake.js';
 
@@ -41,14 +42,7 @@ async function postCal(body: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  twin = await startTwin({
-    clinic: { name: 'Harbour Clinical Massage', senderEmail: 'care@harbour-massage.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' },
-    clock: { mode: 'virtual', start: new Date(T0) },
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    sesEndpoint: inject('sesEndpoint'),
-    recurring: false,
-  });
-  await twin.store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
+  twin = await startHarbourTwin(T0);
   writeTwinState(twinStateOf(twin, { mode: 'fixed', at: T0 }, T0), stateDir);
 });
 

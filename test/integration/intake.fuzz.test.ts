@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepwellSignature } from '../../shared/intake/signature.js';
-import { startTwin, type Twin } from '../../local/twin.js';
+import type { Twin } from '../../local/twin.js';
+import { startHarbourTwin } from '../support/harbour-twin.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns } from '../support/fuzz.js';
 
 const T0 = '2027-02-01T08:00:00.000Z';
@@ -18,14 +19,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/intake/keepwell-booking-created.json', import.meta.url), 'utf8')) as Json;
 
 beforeAll(async () => {
-  twin = await startTwin({
-    clinic: { name: 'Harbour Clinical Massage', senderEmail: 'care@harbour-massage.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' },
-    clock: { mode: 'virtual', start: new Date(T0) },
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    sesEndpoint: inject('sesEndpoint'),
-    recurring: false,
-  });
-  await twin.store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
+  twin = await startHarbourTwin(T0);
 });
 
 afterAll(async () => {
