@@ -53,14 +53,17 @@ async function perEmail(): Promise<Record<string, unknown>> {
     const meter = newMeter();
     const documentClient = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     let unitsByOperation: Record<string, number> = {};
-    documentClient.middlewareStack.add((next, context) => async (args) => {
-      const result = await next(args);
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
-      const units = [consumed ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-      const operation = String(context.commandName).replace(/Command$/, '');
-      unitsByOperation[operation] = (unitsByOperation[operation] ?? 0) + units;
-      return result;
-    }, { step: 'initialize', name: 'benchUnitsByOperation' });
+    documentClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
+        const units = [consumed ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+        const operation = String(context.commandName).replace(/Command$/, '');
+        unitsByOperation[operation] = (unitsByOperation[operation] ?? 0) + units;
+        return result;
+      },
+      { step: 'initialize', name: 'benchUnitsByOperation' },
+    );
     const store = new DynamoStore({ tableName, client: documentClient, meter, now: () => clock.now() });
     const handler = createHandler({
       store,
@@ -79,7 +82,14 @@ async function perEmail(): Promise<Record<string, unknown>> {
       unitsByOperation = {};
       const result = await handler(payloadFor(seeded, identity, at));
       if (result.status !== 'sent') throw new Error(`bench email was not sent: ${result.status}`);
-      return { requests: meter.requests, units: meter.readUnits + meter.writeUnits, readUnits: meter.readUnits, writeUnits: meter.writeUnits, byOperation: { ...meter.byOperation }, unitsByOperation: { ...unitsByOperation } };
+      return {
+        requests: meter.requests,
+        units: meter.readUnits + meter.writeUnits,
+        readUnits: meter.readUnits,
+        writeUnits: meter.writeUnits,
+        byOperation: { ...meter.byOperation },
+        unitsByOperation: { ...unitsByOperation },
+      };
     };
 
     const results: Record<string, unknown> = {};
@@ -169,7 +179,12 @@ function bytesBySource(metafile: Metafile): Map<string, number> {
 function beyondFloor(dispatch: Metafile, floor: Metafile): Record<string, number> {
   const inFloor = bytesBySource(floor);
   const extra = [...bytesBySource(dispatch)].map(([source, bytes]) => [source, bytes - (inFloor.get(source) ?? 0)] as const);
-  return Object.fromEntries(extra.filter(([, bytes]) => bytes > 0).sort((x, y) => y[1] - x[1]).slice(0, BEYOND_FLOOR_ROWS));
+  return Object.fromEntries(
+    extra
+      .filter(([, bytes]) => bytes > 0)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, BEYOND_FLOOR_ROWS),
+  );
 }
 
 async function bundleCost(): Promise<Record<string, unknown>> {

@@ -25,7 +25,8 @@ const SECRET = 'bench-webhook-secret-0123456789';
 const NOW = new Date('2027-02-01T08:00:00.000Z');
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const fixture = readFileSync(new URL('../test/fixtures/intake/cal-com-booking-created.json', import.meta.url), 'utf8');
-const cdkDev = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: { stages: { dev: { intake: unknown } } } }).context.stages.dev.intake;
+const cdkDev = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: { stages: { dev: { intake: unknown } } } }).context
+  .stages.dev.intake;
 
 function body(uid: string, email: string, start: string, tick: number): Buffer {
   const b = JSON.parse(fixture) as { createdAt: string; payload: { uid: string; startTime: string; endTime: string; attendees: Array<{ email: string }> } };
@@ -46,8 +47,21 @@ export async function run(): Promise<Record<string, unknown>> {
     const meter: CapacityMeter = newMeter();
     const intake = new DynamoIntakeStore({ tableName, client, meter, now: () => NOW });
     const store = new DynamoStore({ tableName, client, meter, now: () => NOW });
-    await store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
-    const deps = { config: resolveIntakeConfig(cdkDev, 'bench'), clinic: clinicSchema.parse({ name: 'Bench', senderEmail: 'a@b.example', timezone: 'Europe/London', baseUrl: 'https://x.example' }), store: intake, secret: async () => SECRET, now: () => NOW, log: silent };
+    await store.putTherapist({
+      id: 't-amy',
+      name: 'Amy Chen',
+      email: 'amy@harbour-massage.example',
+      timezone: 'Europe/London',
+      summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' },
+    });
+    const deps = {
+      config: resolveIntakeConfig(cdkDev, 'bench'),
+      clinic: clinicSchema.parse({ name: 'Bench', senderEmail: 'a@b.example', timezone: 'Europe/London', baseUrl: 'https://x.example' }),
+      store: intake,
+      secret: async () => SECRET,
+      now: () => NOW,
+      log: silent,
+    };
     let tick = 0;
     const post = async (uid: string, email: string, start: string, raw = body(uid, email, start, ++tick)) => {
       Object.assign(meter, newMeter());
@@ -62,11 +76,13 @@ export async function run(): Promise<Record<string, unknown>> {
     await post('uid-2b', 'known@example.com', '2027-02-27T10:00:00Z', repeat);
     const duplicate = await post('uid-2b', 'known@example.com', '2027-02-27T10:00:00Z', repeat);
 
-    for (let i = 0; i < 100; i++) await post(`uid-h${i}`, 'history@example.com', new Date(Date.parse('2025-01-01T10:00:00Z') + i * 7 * 86_400_000).toISOString());
+    for (let i = 0; i < 100; i++)
+      await post(`uid-h${i}`, 'history@example.com', new Date(Date.parse('2025-01-01T10:00:00Z') + i * 7 * 86_400_000).toISOString());
     const knownClient100 = await post('uid-h-next', 'history@example.com', '2027-03-01T10:00:00Z');
 
     // Baseline: the same booking of a known client through the writers' use case.
-    const planId = (await store.findSession((await intake.loadIntakeState({ source: 'calcom', deliveryId: '-', bookingId: 'uid-1' })).link!.sessionId!))!.planId;
+    const planId = (await store.findSession((await intake.loadIntakeState({ source: 'calcom', deliveryId: '-', bookingId: 'uid-1' })).link!.sessionId!))!
+      .planId;
     Object.assign(meter, newMeter());
     await bookSession(store, { id: 's-baseline', planId, start: '2027-03-05T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
     const baseline = { requests: meter.requests, byOperation: { ...meter.byOperation } };
@@ -78,13 +94,33 @@ export async function run(): Promise<Record<string, unknown>> {
       httpRequests++;
       return headers['if-none-match'] === '"v1"' ? { status: 304, body: '' } : { status: 200, etag: '"v1"', body: feedBody };
     };
-    const feedConfig = resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'https://calendar.example/desk.ics', services: [{ eventType: '*', therapistId: 't-amy', location: 'Room 2', plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] } }] } } }, 'bench');
+    const feedConfig = resolveIntakeConfig(
+      {
+        sources: {
+          desk: {
+            format: 'ical',
+            url: 'https://calendar.example/desk.ics',
+            services: [
+              {
+                eventType: '*',
+                therapistId: 't-amy',
+                location: 'Room 2',
+                plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] },
+              },
+            ],
+          },
+        },
+      },
+      'bench',
+    );
     const pollDeps = { config: feedConfig, clinic: { timezone: 'Europe/London' }, store: intake, fetch: fetchFeed, now: () => NOW, log: silent };
     const feedPoll = async () => {
       Object.assign(meter, newMeter());
       httpRequests = 0;
       await pollFeeds(pollDeps);
-      const writes = Object.entries(meter.byOperation).filter(([op]) => /Put|Update|Delete|Write/.test(op)).reduce((n, [, c]) => n + c, 0);
+      const writes = Object.entries(meter.byOperation)
+        .filter(([op]) => /Put|Update|Delete|Write/.test(op))
+        .reduce((n, [, c]) => n + c, 0);
       return { httpRequests, dynamoRequests: meter.requests, tableWrites: writes };
     };
     const feedFirstPoll = await feedPoll();
@@ -99,7 +135,11 @@ export async function run(): Promise<Record<string, unknown>> {
       knownClientWith100PastSessions: knownClient100,
       duplicateDelivery: duplicate,
       baselineSessionBook: baseline,
-      withinTarget: knownClient.requests <= TARGET_REQUESTS && knownClient100.requests <= TARGET_REQUESTS && feedUnchanged.httpRequests === 1 && feedUnchanged.tableWrites === 0,
+      withinTarget:
+        knownClient.requests <= TARGET_REQUESTS &&
+        knownClient100.requests <= TARGET_REQUESTS &&
+        feedUnchanged.httpRequests === 1 &&
+        feedUnchanged.tableWrites === 0,
     };
   } finally {
     await dynamo.stop();

@@ -61,8 +61,19 @@ async function seedWindow(store: DynamoStore): Promise<number> {
     const clientId = `c-window-${c}`;
     const planId = `p-window-${c}`;
     await store.putClient(clientSchema.parse({ id: clientId, name: `Client ${c}`, email: `${clientId}@bench.example`, timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({ id: planId, clientId, therapistId: therapist.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }));
-    const start = Date.parse(NOW) - 36 * HOUR_MS + c * (96 * HOUR_MS / WINDOW_CLIENTS);
+    await store.putPlan(
+      planSchema.parse({
+        id: planId,
+        clientId,
+        therapistId: therapist.id,
+        goal: 'back-pain',
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'maintenance', everyDays: 28 },
+        ],
+      }),
+    );
+    const start = Date.parse(NOW) - 36 * HOUR_MS + c * ((96 * HOUR_MS) / WINDOW_CLIENTS);
     await store.saveSession(sessionSchema.parse({ id: `s-window-${c}`, planId, start: iso(start), durationMinutes: 60, location: 'Room 1' }));
   }
   return WINDOW_CLIENTS;
@@ -137,10 +148,13 @@ async function schedulerAt(at: string): Promise<{ local: LocalScheduler; client:
   const local = await startLocalScheduler({ clock: virtualClock(new Date(at)), region: LOCAL_REGION, targets: { [DISPATCH_ARN]: async () => undefined } });
   const client = new SchedulerClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const calls: string[] = [];
-  client.middlewareStack.add((next, context) => async (args) => {
-    calls.push(String(context.commandName).replace(/Command$/, ''));
-    return next(args);
-  }, { step: 'initialize', name: 'countSchedulerCalls' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName).replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countSchedulerCalls' },
+  );
   await client.send(new CreateScheduleGroupCommand({ Name: GROUP }));
   calls.length = 0;
   const adapter = new EventBridgeMessageScheduler({ client, groupName: GROUP, targetArn: DISPATCH_ARN, roleArn: ROLE_ARN, deadLetterArn: DLQ_ARN });
@@ -226,7 +240,15 @@ async function callsPerChange(endpoint: string): Promise<Record<string, unknown>
   try {
     await store.putTherapist(therapist);
     await store.putClient(clientSchema.parse({ id: 'c-sync', name: 'Sync Client', email: 'sync@bench.example', timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({ id: 'p-sync', clientId: 'c-sync', therapistId: therapist.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }] }));
+    await store.putPlan(
+      planSchema.parse({
+        id: 'p-sync',
+        clientId: 'c-sync',
+        therapistId: therapist.id,
+        goal: 'back-pain',
+        phases: [{ name: 'initial', sessions: 6, everyDays: 7 }],
+      }),
+    );
     await poller.drain();
 
     const countCalls = async (change: () => Promise<unknown>) => {
@@ -235,7 +257,9 @@ async function callsPerChange(endpoint: string): Promise<Record<string, unknown>
       await poller.drain();
       return scheduler.calls.reduce<Record<string, number>>((byOp, op) => ({ ...byOp, [op]: (byOp[op] ?? 0) + 1 }), {});
     };
-    const booking = await countCalls(() => bookSession(store, { id: 's-sync', planId: 'p-sync', start: '2027-03-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' }));
+    const booking = await countCalls(() =>
+      bookSession(store, { id: 's-sync', planId: 'p-sync', start: '2027-03-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' }),
+    );
     const reschedule = await countCalls(() => rescheduleSession(store, 's-sync', '2027-03-12T15:00:00Z'));
     const roomChange = await countCalls(async () => store.saveSession({ ...(await store.findSession('s-sync'))!, location: 'Room 2' }));
     const total = (byOp: Record<string, number>) => Object.values(byOp).reduce((a, b) => a + b, 0);

@@ -74,7 +74,9 @@ function printTable(name: string, outcome: ModuleResult): void {
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const available = readdirSync(BENCH_DIR).filter((f) => f.endsWith('.ts') && f !== SELF).sort();
+  const available = readdirSync(BENCH_DIR)
+    .filter((f) => f.endsWith('.ts') && f !== SELF)
+    .sort();
   const unknown = wanted.filter((w) => !available.includes(`${w}.ts`));
   if (unknown.length > 0) {
     console.error(`bench: no benchmark named ${unknown.join(', ')}; available: ${available.map((f) => f.replace(/\.ts$/, '')).join(', ')}`);
@@ -91,7 +93,12 @@ async function main(): Promise<void> {
   // Running one benchmark updates its entry and keeps the others' last results.
   const path = join(BENCH_DIR, 'results.json');
   const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { results?: Record<string, unknown> }).results : undefined;
-  const stamped = Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { ...r, ranAt: new Date().toISOString(), node: process.version, platform: `${process.platform} ${process.arch}` }]));
+  const stamped = Object.fromEntries(
+    Object.entries(results).map(([name, r]) => [
+      name,
+      { ...r, ranAt: new Date().toISOString(), node: process.version, platform: `${process.platform} ${process.arch}` },
+    ]),
+  );
   writeFileSync(path, `${JSON.stringify({ results: { ...previous, ...stamped } }, null, 2)}\n`);
   console.log(`\nresults written to ${path}`);
   if (Object.values(results).some((r) => r.status === 'failed')) process.exitCode = 1;

@@ -54,7 +54,10 @@ export function generateScenario(clients: number, weeks: number): Record<string,
       clientId: `c-${c}`,
       therapistId: `t-${c % therapists.length}`,
       goal: (['back-pain', 'sports-injury', 'general-wellness'] as const)[c % 3],
-      phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }],
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
       reminders: c % 2 === 0 ? ['P2D', 'PT2H'] : ['PT24H'],
       checkInAfter: 'PT24H',
     });
@@ -62,17 +65,36 @@ export function generateScenario(clients: number, weeks: number): Record<string,
     const first = START + Math.floor(rand() * 7) * DAY_MS + (9 + Math.floor(rand() * 8)) * 3_600_000;
     const starts = [0, 1, 2, 3, 4, 5].map((w) => first + w * 7 * DAY_MS);
     for (let t = starts[5]! + 28 * DAY_MS; t < until; t += 28 * DAY_MS) starts.push(t);
-    starts.filter((t) => t < until).forEach((t, n) => {
-      const id = `s-${c}-${n}`;
-      out.sessions.push({ id, planId: `p-${c}`, start: iso(t), durationMinutes: 60, location: 'Room 1' } as { id: string; start: string });
-      const roll = rand();
-      if (roll < 0.05 && t - 3 * DAY_MS > START) out.events.push({ at: iso(t - 3 * DAY_MS), type: 'cancel-session', sessionId: id });
-      else if (roll < 0.1 && t - 4 * DAY_MS > START) out.events.push({ at: iso(t - 4 * DAY_MS), type: 'reschedule-session', sessionId: id, start: iso(t + DAY_MS) });
-      else if (roll < 0.6 && t + 30 * 3_600_000 < until) {
-        out.events.push({ at: iso(t + 30 * 3_600_000), type: 'check-in-response', sessionId: id, answers: { pain: 2 + Math.floor(rand() * 6), mobility: 4 + Math.floor(rand() * 6), stress: Math.floor(rand() * 8), sleep: 3 + Math.floor(rand() * 6) } });
-      }
-    });
-    if (rand() < 0.03) out.events.push({ at: iso(START + Math.floor(rand() * weeks * 7) * DAY_MS + 12 * 3_600_000), type: 'unsubscribe', clientId: `c-${c}`, category: 'check-ins' });
+    starts
+      .filter((t) => t < until)
+      .forEach((t, n) => {
+        const id = `s-${c}-${n}`;
+        out.sessions.push({ id, planId: `p-${c}`, start: iso(t), durationMinutes: 60, location: 'Room 1' } as { id: string; start: string });
+        const roll = rand();
+        if (roll < 0.05 && t - 3 * DAY_MS > START) out.events.push({ at: iso(t - 3 * DAY_MS), type: 'cancel-session', sessionId: id });
+        else if (roll < 0.1 && t - 4 * DAY_MS > START)
+          out.events.push({ at: iso(t - 4 * DAY_MS), type: 'reschedule-session', sessionId: id, start: iso(t + DAY_MS) });
+        else if (roll < 0.6 && t + 30 * 3_600_000 < until) {
+          out.events.push({
+            at: iso(t + 30 * 3_600_000),
+            type: 'check-in-response',
+            sessionId: id,
+            answers: {
+              pain: 2 + Math.floor(rand() * 6),
+              mobility: 4 + Math.floor(rand() * 6),
+              stress: Math.floor(rand() * 8),
+              sleep: 3 + Math.floor(rand() * 6),
+            },
+          });
+        }
+      });
+    if (rand() < 0.03)
+      out.events.push({
+        at: iso(START + Math.floor(rand() * weeks * 7) * DAY_MS + 12 * 3_600_000),
+        type: 'unsubscribe',
+        clientId: `c-${c}`,
+        category: 'check-ins',
+      });
   }
   return {
     clinic: { name: 'Benchmark Clinic', senderEmail: 'care@bench.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' },

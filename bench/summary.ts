@@ -41,22 +41,55 @@ async function seedTherapistMonth(store: DynamoStore): Promise<number> {
   for (let c = 0; c < ACTIVE_CLIENTS; c++) {
     const clientId = `c-bench-${c}`;
     await store.putClient(clientSchema.parse({ id: clientId, name: `Client ${c}`, email: `${clientId}@bench.example`, timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({ id: `p-bench-${c}`, clientId, therapistId: therapist.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }));
+    await store.putPlan(
+      planSchema.parse({
+        id: `p-bench-${c}`,
+        clientId,
+        therapistId: therapist.id,
+        goal: 'back-pain',
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'maintenance', everyDays: 28 },
+        ],
+      }),
+    );
     // Sessions on 8 Feb … 8 Mar at 09:00 + c minutes, then one booked for 10 Mar.
     for (let week = 0; week < 6; week++) {
       const start = Date.parse('2027-02-08T09:00:00Z') + week * 7 * DAY_MS + (c % 8) * 3_600_000 + (week === 5 ? 2 * DAY_MS : 0);
       const sessionId = `s-bench-${c}-${week}`;
-      await store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-bench-${c}`, start: iso(start), durationMinutes: 60, location: 'Room 1', status: week === 5 ? 'booked' : 'completed' }));
+      await store.saveSession(
+        sessionSchema.parse({
+          id: sessionId,
+          planId: `p-bench-${c}`,
+          start: iso(start),
+          durationMinutes: 60,
+          location: 'Room 1',
+          status: week === 5 ? 'booked' : 'completed',
+        }),
+      );
       sessions += 1;
       const answeredAt = start + 20 * 3_600_000;
       // Every fifth client leaves the last check-in unanswered.
       if (week < 5 && !(week === 4 && c % 5 === 0)) {
-        const answers = checkInAnswersSchema.parse({ pain: Math.max(0, 8 - week - (c % 3)), mobility: 3 + week, stress: 6 - (week % 3), sleep: 4 + (week % 4), notes: week === 4 ? 'Better this week.' : '' });
+        const answers = checkInAnswersSchema.parse({
+          pain: Math.max(0, 8 - week - (c % 3)),
+          mobility: 3 + week,
+          stress: 6 - (week % 3),
+          sleep: 4 + (week % 4),
+          notes: week === 4 ? 'Better this week.' : '',
+        });
         await store.recordCheckIn({ clientId, sessionId, answers, at: iso(answeredAt) });
       }
     }
   }
-  await store.recordRescheduleRequest({ sessionId: 's-bench-1-5', clientId: 'c-bench-1', planId: 'p-bench-1', therapistId: therapist.id, message: 'Could we do later?', at: '2027-03-09T15:00:00.000Z' });
+  await store.recordRescheduleRequest({
+    sessionId: 's-bench-1-5',
+    clientId: 'c-bench-1',
+    planId: 'p-bench-1',
+    therapistId: therapist.id,
+    message: 'Could we do later?',
+    at: '2027-03-09T15:00:00.000Z',
+  });
   return sessions;
 }
 
@@ -112,7 +145,11 @@ async function measureOneSummary(db: DynamoDBDocumentClient): Promise<Reads> {
 
 /** Milliseconds to draw one client's trend chart (12 check-ins, SVG to PNG), after a warm-up. */
 async function chartMsPerClient(): Promise<{ ms: number; pngBytes: number }> {
-  const points: ChartPoint[] = Array.from({ length: 12 }, (_, i) => ({ scores: { pain: 7 - (i % 5), mobility: 3 + (i % 4), stress: 6 - (i % 3), sleep: 4 + (i % 5) }, isBaseline: i === 0, phaseIndex: i < 6 ? 0 : 1 }));
+  const points: ChartPoint[] = Array.from({ length: 12 }, (_, i) => ({
+    scores: { pain: 7 - (i % 5), mobility: 3 + (i % 4), stress: 6 - (i % 3), sleep: 4 + (i % 5) },
+    isBaseline: i === 0,
+    phaseIndex: i < 6 ? 0 : 1,
+  }));
   const warm = await renderTrendChart(points);
   const runs = 50;
   const started = performance.now();

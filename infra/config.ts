@@ -25,18 +25,31 @@ const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/
 const stageSchema = z
   .object({
     /** Where to deploy; omit both for an environment-agnostic synth (the CLI's credentials decide). */
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-2').optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-2')
+      .optional(),
     sender: z.object({
       /** The From address of every email. */
       email: emailSchema,
       /** The SES identity to verify and send as: the sender address itself, or its domain. */
-      identity: z.string().trim().toLowerCase().refine((v) => DOMAIN.test(v) || emailSchema.safeParse(v).success, 'must be an email address or a domain name'),
+      identity: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .refine((v) => DOMAIN.test(v) || emailSchema.safeParse(v).success, 'must be an email address or a domain name'),
     }),
     /** The clinic defaults the emails and pages use; its sender address and base URL are this stage's `sender.email` and `baseUrl`. */
     clinic: clinicSchema.omit({ senderEmail: true, baseUrl: true }).strict(),
     /** The public origin of the client pages, links in every email start with it; omit it to use the API's own execute-api address. */
-    baseUrl: z.url('must be an absolute https URL').refine((u) => u.startsWith('https://'), 'must start with https:// (the links carry single-use tokens)').optional(),
+    baseUrl: z
+      .url('must be an absolute https URL')
+      .refine((u) => u.startsWith('https://'), 'must start with https:// (the links carry single-use tokens)')
+      .optional(),
     /** Serve the pages on baseUrl's host through an API Gateway custom domain with this ACM certificate. */
     customDomain: z.object({ certificateArn: z.string().regex(ACM_CERTIFICATE_ARN, 'must be an ACM certificate ARN in the stack region') }).optional(),
     alarmEmail: emailSchema,
@@ -48,25 +61,45 @@ const stageSchema = z
       throttleBurst: z.number().int('must be a whole number').positive('must be at least 1').max(5_000, 'must be at most 5000'),
     }),
     /** The SSM SecureString parameter that holds the link-token key (ops create it; docs/DEPLOY.md). */
-    tokenKey: z.object({
-      /** Parameter name. */
-      parameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key').optional(),
-      /** The previous key during a rotation (it may be absent: no rotation in progress). @default `<parameter>-previous` */
-      previousParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key-previous').optional(),
-      /** The customer-managed KMS key the SecureStrings are encrypted with; omit for the AWS managed key alias/aws/ssm. */
-      kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
-    }).strict().optional(),
+    tokenKey: z
+      .object({
+        /** Parameter name. */
+        parameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key').optional(),
+        /** The previous key during a rotation (it may be absent: no rotation in progress). @default `<parameter>-previous` */
+        previousParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/token-key-previous').optional(),
+        /** The customer-managed KMS key the SecureStrings are encrypted with; omit for the AWS managed key alias/aws/ssm. */
+        kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
+      })
+      .strict()
+      .optional(),
     /** CloudFront and AWS WAF in front of the page API: a per-address rate limit, and the pages' security headers on every answer. */
-    waf: z.object({
-      /** Requests one address (IP) may send in any 5 minutes before WAF answers 429. */
-      requestsPer5Minutes: z.number().int('must be a whole number').min(10, 'must be at least 10 (the WAF minimum)').max(2_000_000_000, 'must be at most 2000000000'),
-      /** The ACM certificate for baseUrl's host, in us-east-1 (CloudFront's region); required with customDomain. */
-      certificateArn: z.string().regex(US_EAST_1_CERTIFICATE_ARN, 'must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from there)').optional(),
-    }).strict().optional(),
+    waf: z
+      .object({
+        /** Requests one address (IP) may send in any 5 minutes before WAF answers 429. */
+        requestsPer5Minutes: z
+          .number()
+          .int('must be a whole number')
+          .min(10, 'must be at least 10 (the WAF minimum)')
+          .max(2_000_000_000, 'must be at most 2000000000'),
+        /** The ACM certificate for baseUrl's host, in us-east-1 (CloudFront's region); required with customDomain. */
+        certificateArn: z
+          .string()
+          .regex(US_EAST_1_CERTIFICATE_ARN, 'must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from there)')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** IAM roles that run the `keepwell` CLI against this stage: they may use the table and queue keys. */
-    operatorRoleArns: z.array(z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)')).max(20, 'must list at most 20 roles').optional(),
+    operatorRoleArns: z
+      .array(z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)'))
+      .max(20, 'must list at most 20 roles')
+      .optional(),
     /** How far ahead reconcile heals missing message schedules. */
-    reconcileLookAheadHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(24 * 30, 'must be at most 720 (30 days)'),
+    reconcileLookAheadHours: z
+      .number()
+      .int('must be a whole number of hours')
+      .min(1, 'must be at least 1')
+      .max(24 * 30, 'must be at most 720 (30 days)'),
     /** Booking systems that post webhooks to /intake/<source>, and how their bookings map (docs/INTEGRATIONS.md). */
     intake: intakeConfigSchema.optional(),
   })
@@ -78,15 +111,27 @@ const stageSchema = z
       ctx.addIssue({ code: 'custom', path: ['sender', 'identity'], message: `must be the sender address "${email}" or its domain "${address.split('@')[1]}"` });
     }
     if (stage.waf && (stage.account === undefined || stage.region === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['waf'], message: 'needs account and region set: the web ACL lives in us-east-1 and the app stack reads it across regions' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waf'],
+        message: 'needs account and region set: the web ACL lives in us-east-1 and the app stack reads it across regions',
+      });
     }
     if (stage.waf && stage.customDomain && stage.waf.certificateArn === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['waf', 'certificateArn'], message: 'is required with customDomain: CloudFront serves baseUrl\'s host with a us-east-1 certificate' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waf', 'certificateArn'],
+        message: "is required with customDomain: CloudFront serves baseUrl's host with a us-east-1 certificate",
+      });
     }
     if (stage.customDomain && stage.baseUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'is required when customDomain is set (its host is the domain name)' });
     } else if (stage.customDomain && stage.baseUrl && new URL(stage.baseUrl).pathname.replace(/\/+$/, '') !== '') {
-      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'must be an origin without a path when customDomain is set (the domain maps to the API root)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseUrl'],
+        message: 'must be an origin without a path when customDomain is set (the domain maps to the API root)',
+      });
     }
   });
 
@@ -145,7 +190,9 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
   const known = Object.keys(stages);
   const raw = (stages as Record<string, unknown>)[stage];
   if (raw === undefined) {
-    throw new StageConfigError(`unknown stage "${stage}": cdk.json defines ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'no stages'}; pick one with -c stage=NAME`);
+    throw new StageConfigError(
+      `unknown stage "${stage}": cdk.json defines ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'no stages'}; pick one with -c stage=NAME`,
+    );
   }
   const parsed = stageSchema.safeParse(raw);
   if (!parsed.success) {
@@ -154,7 +201,11 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
   const value = parsed.data;
   // Both fields were validated above with the same rules, so this only assembles the value (the
   // stack fills in the API's address when there is no baseUrl).
-  const { baseUrl, ...clinic } = clinicSchema.parse({ ...value.clinic, senderEmail: value.sender.email, baseUrl: value.baseUrl ?? 'https://execute-api.invalid' });
+  const { baseUrl, ...clinic } = clinicSchema.parse({
+    ...value.clinic,
+    senderEmail: value.sender.email,
+    baseUrl: value.baseUrl ?? 'https://execute-api.invalid',
+  });
   return {
     stage,
     ...(value.account ? { account: value.account } : {}),
@@ -162,13 +213,17 @@ export function loadStageConfig(stages: unknown, stage: string = DEFAULT_STAGE):
     sender: { email: value.sender.email, identity: value.sender.identity },
     clinic,
     ...(value.baseUrl ? { baseUrl } : {}),
-    ...(value.customDomain && value.baseUrl ? { customDomain: { domainName: new URL(value.baseUrl).hostname, certificateArn: value.customDomain.certificateArn } } : {}),
+    ...(value.customDomain && value.baseUrl
+      ? { customDomain: { domainName: new URL(value.baseUrl).hostname, certificateArn: value.customDomain.certificateArn } }
+      : {}),
     alarmEmail: value.alarmEmail,
     logRetentionDays: value.logRetentionDays as StageConfig['logRetentionDays'],
     api: value.api,
     reconcileLookAheadHours: value.reconcileLookAheadHours,
     operatorRoleArns: value.operatorRoleArns ?? [],
-    ...(value.waf ? { waf: { requestsPer5Minutes: value.waf.requestsPer5Minutes, ...(value.waf.certificateArn ? { certificateArn: value.waf.certificateArn } : {}) } } : {}),
+    ...(value.waf
+      ? { waf: { requestsPer5Minutes: value.waf.requestsPer5Minutes, ...(value.waf.certificateArn ? { certificateArn: value.waf.certificateArn } : {}) } }
+      : {}),
     tokenKey: {
       parameter: value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage),
       previousParameter: value.tokenKey?.previousParameter ?? `${value.tokenKey?.parameter ?? defaultTokenKeyParameter(stage)}-previous`,

@@ -48,6 +48,10 @@ export class KeepwellEdgeStack extends Stack {
         },
       ],
     });
-    acknowledge(this.webAcl, 'HIPAA.Security-WAFv2LoggingEnabled', 'Not logged: a WAF log entry records the request\'s URI path, which carries the client\'s link token; each rule\'s CloudWatch metrics count what it blocked.');
+    acknowledge(
+      this.webAcl,
+      'HIPAA.Security-WAFv2LoggingEnabled',
+      "Not logged: a WAF log entry records the request's URI path, which carries the client's link token; each rule's CloudWatch metrics count what it blocked.",
+    );
   }
 }

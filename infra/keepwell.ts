@@ -43,7 +43,10 @@ export function buildKeepwell(app: App, options: BuildOptions = {}): KeepwellSta
   const stageContext: unknown = app.node.tryGetContext('stage');
   const stage = options.stage ?? (typeof stageContext === 'string' && stageContext !== '' ? stageContext : DEFAULT_STAGE);
   const config = loadStageConfig(app.node.tryGetContext('stages'), stage);
-  const env = config.account || config.region ? { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) } : undefined;
+  const env =
+    config.account || config.region
+      ? { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) }
+      : undefined;
   const names = stackNames(stage);
   // Name every missing handler at once, before esbuild spends time on the others.
   const missing = options.codeFor ? [] : missingEntries(FUNCTIONS, PROJECT_ROOT);

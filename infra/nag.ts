@@ -35,7 +35,7 @@ export function nagFindings(scope: IConstruct): NagFinding[] {
     pack.validateScope(scope).violations.map((v: PolicyViolation) => ({
       rule: v.ruleName,
       severity: v.severity ?? 'error',
-      paths: v.violatingResources.map((r) => r.constructPath ?? r.resourceLogicalId ?? "?"),
+      paths: v.violatingResources.map((r) => r.constructPath ?? r.resourceLogicalId ?? '?'),
       description: v.description,
     })),
   );

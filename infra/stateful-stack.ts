@@ -86,8 +86,11 @@ export class KeepwellDataStack extends Stack {
       description: 'AWS Backup: the daily backups of the Keepwell table',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSBackupServiceRolePolicyForBackup')],
     });
-    acknowledge(backupRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
-      'AWS Backup needs its service-role policy to read the table; AWS maintains it for exactly that purpose.');
+    acknowledge(
+      backupRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      'AWS Backup needs its service-role policy to read the table; AWS maintains it for exactly that purpose.',
+    );
     const plan = backup.BackupPlan.daily35DayRetention(this, 'Backups', this.backupVault);
     plan.addSelection('Table', { resources: [backup.BackupResource.fromDynamoDbTable(this.table)], role: backupRole });
 
@@ -99,33 +102,41 @@ export class KeepwellDataStack extends Stack {
       service: 'dynamodb',
       actions: TABLE_KEY_USE,
       roleArns: [
-        ...FUNCTIONS.filter((f) => f.permissions.includes('table')).map((f) => this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: functionRoleName(props.stage, f.name) })),
+        ...FUNCTIONS.filter((f) => f.permissions.includes('table')).map((f) =>
+          this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: functionRoleName(props.stage, f.name) }),
+        ),
         ...deployRole,
         ...(props.operatorRoleArns ?? []),
       ],
     });
-    this.tableKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'BackUpThroughAwsBackup',
-      principals: [new iam.ArnPrincipal(backupRole.roleArn)],
-      actions: TABLE_KEY_USE,
-      resources: ['*'],
-      conditions: { StringEquals: { 'kms:ViaService': [`dynamodb.${Aws.REGION}.amazonaws.com`, `backup.${Aws.REGION}.amazonaws.com`] } },
-    }));
+    this.tableKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'BackUpThroughAwsBackup',
+        principals: [new iam.ArnPrincipal(backupRole.roleArn)],
+        actions: TABLE_KEY_USE,
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': [`dynamodb.${Aws.REGION}.amazonaws.com`, `backup.${Aws.REGION}.amazonaws.com`] } },
+      }),
+    );
 
     this.dataKey = restrictedKey(this, 'DataKey', 'Keepwell: log groups and the alarm topic');
     // CloudWatch Logs encrypts this account's log groups in this region with it.
-    this.dataKey.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
-    }));
+    this.dataKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
+      }),
+    );
     // CloudWatch alarms publish to the encrypted ops topic; without this they fail silently.
-    this.dataKey.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-    }));
+    this.dataKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
   }
 }

@@ -41,18 +41,35 @@ import { WebApi } from './constructs/web-api.js';
 import { SECURITY_HEADERS } from '../shared/web/http.js';
 import { functionConstructId, functionRoleName, resourcePrefix, type StackOutputKey } from './names.js';
 import { acknowledge } from './nag.js';
-import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec, type Trigger } from './topology.js';
+import {
+  FUNCTIONS,
+  streamFilterPatterns,
+  LAMBDA_ASYNC_RETRY_ATTEMPTS,
+  RECURRING_RETRY_POLICY,
+  recurringInput,
+  type FunctionName,
+  type FunctionSpec,
+  type Trigger,
+} from './topology.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
 /** The SES events ses-events handles, as the configuration set names them. */
-export const SES_EVENT_TYPES = [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY, ses.EmailSendingEvent.REJECT, ses.EmailSendingEvent.DELIVERY_DELAY] as const;
+export const SES_EVENT_TYPES = [
+  ses.EmailSendingEvent.BOUNCE,
+  ses.EmailSendingEvent.COMPLAINT,
+  ses.EmailSendingEvent.DELIVERY,
+  ses.EmailSendingEvent.REJECT,
+  ses.EmailSendingEvent.DELIVERY_DELAY,
+] as const;
 
 /** What a function's role may do with the table key, and only through DynamoDB. */
 const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
-
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
-export const RECURRING_RETRY = { retryAttempts: RECURRING_RETRY_POLICY.MaximumRetryAttempts, maxEventAge: Duration.seconds(RECURRING_RETRY_POLICY.MaximumEventAgeInSeconds) } as const;
+export const RECURRING_RETRY = {
+  retryAttempts: RECURRING_RETRY_POLICY.MaximumRetryAttempts,
+  maxEventAge: Duration.seconds(RECURRING_RETRY_POLICY.MaximumEventAgeInSeconds),
+} as const;
 
 /** Lambda's own retries of a failed asynchronous invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = LAMBDA_ASYNC_RETRY_ATTEMPTS;
@@ -129,7 +146,10 @@ export class KeepwellAppStack extends Stack {
     const { config } = props;
     // The table by ARN only: CDK's own grants on its key would add the whole account to the key
     // policy in the data stack; the functions' key statements are written here instead.
-    const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', { tableArn: props.table.tableArn, ...(props.table.tableStreamArn ? { tableStreamArn: props.table.tableStreamArn } : {}) });
+    const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', {
+      tableArn: props.table.tableArn,
+      ...(props.table.tableStreamArn ? { tableStreamArn: props.table.tableStreamArn } : {}),
+    });
     this.table = table;
     const prefix = resourcePrefix(config.stage);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
@@ -137,7 +157,10 @@ export class KeepwellAppStack extends Stack {
     this.queueKey = restrictedKey(this, 'QueueKey', 'Keepwell: the dead-letter queues and the SES events topic');
 
     this.scheduleDlq = this.deadLetterQueue('ScheduleDlq', 'Schedules EventBridge Scheduler could not deliver after its retries; redrive with `keepwell dlq`.');
-    this.failedInvocations = this.deadLetterQueue('FailedInvocations', 'Invocations that failed after all retries: async on-failure records and stream batches; redrive with `keepwell dlq`.');
+    this.failedInvocations = this.deadLetterQueue(
+      'FailedInvocations',
+      'Invocations that failed after all retries: async on-failure records and stream batches; redrive with `keepwell dlq`.',
+    );
 
     // Deleting the group deletes its schedules: they are derived from the table, and reconcile
     // recreates those in its look-ahead window after a redeploy.
@@ -174,15 +197,21 @@ export class KeepwellAppStack extends Stack {
     });
     const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
     // SES encrypts what it publishes to the topic: only for this configuration set.
-    this.queueKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'SesPublishesEvents',
-      principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
-      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': configurationSetArn } },
-    }));
+    this.queueKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SesPublishesEvents',
+        principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': configurationSetArn } },
+      }),
+    );
     // `keepwell dlq list|redrive` reads the dead-letter queues.
-    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', { roleArns: config.operatorRoleArns, service: 'sqs', actions: ['kms:Decrypt', 'kms:DescribeKey'] });
+    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', {
+      roleArns: config.operatorRoleArns,
+      service: 'sqs',
+      actions: ['kms:Decrypt', 'kms:DescribeKey'],
+    });
     const identity = config.sender.identity;
     this.senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
       identity: identity.includes('@') ? ses.Identity.email(identity) : ses.Identity.domain(identity),
@@ -203,7 +232,9 @@ export class KeepwellAppStack extends Stack {
         originDomain: `${this.webApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
         webAclArn: props.webAclArn,
         securityHeaders: SECURITY_HEADERS,
-        ...(config.customDomain && config.waf?.certificateArn ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } } : {}),
+        ...(config.customDomain && config.waf?.certificateArn
+          ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } }
+          : {}),
       });
     }
     const webUrl = this.frontDoor?.url ?? this.webApi.url;
@@ -218,33 +249,41 @@ export class KeepwellAppStack extends Stack {
     const grantTable = (target: Grantee, spec: FunctionSpec) => {
       const access = spec.table;
       if (!access) throw new Error(`function "${spec.name}": permission table without a table entry`);
-      target.function.addToRolePolicy(new iam.PolicyStatement({
-        sid: 'UseTable',
-        actions: access.actions.map((action) => `dynamodb:${action}`),
-        resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
-      }));
-      target.function.addToRolePolicy(new iam.PolicyStatement({
-        sid: 'UseTableKey',
-        actions: TABLE_KEY_ACTIONS,
-        resources: [props.tableKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
-      }));
+      target.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'UseTable',
+          actions: access.actions.map((action) => `dynamodb:${action}`),
+          resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
+        }),
+      );
+      target.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'UseTableKey',
+          actions: TABLE_KEY_ACTIONS,
+          resources: [props.tableKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+        }),
+      );
     };
     // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
     // principal of the account decrypt through SSM. A customer-managed key is granted here.
     const grantTokenKey = (target: Grantee, sid: string, parameter: string) => {
-      target.function.addToRolePolicy(new iam.PolicyStatement({
-        sid,
-        actions: ['ssm:GetParameter'],
-        resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameter.replace(/^\//, '') })],
-      }));
+      target.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: ['ssm:GetParameter'],
+          resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameter.replace(/^\//, '') })],
+        }),
+      );
       if (config.tokenKey.kmsKeyArn) {
-        target.function.addToRolePolicy(new iam.PolicyStatement({
-          sid: sid.replace(/^Read/, 'Decrypt'),
-          actions: ['kms:Decrypt'],
-          resources: [config.tokenKey.kmsKeyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
-        }));
+        target.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: sid.replace(/^Read/, 'Decrypt'),
+            actions: ['kms:Decrypt'],
+            resources: [config.tokenKey.kmsKeyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
+          }),
+        );
       }
     };
     const wiring = {
@@ -267,31 +306,43 @@ export class KeepwellAppStack extends Stack {
           const fn = target.function;
           // The group's name is a literal: make the function wait for the group to exist.
           fn.node.addDependency(this.scheduleGroup);
-          fn.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'ManageMessageSchedules',
-            actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:GetSchedule', 'scheduler:DeleteSchedule'],
-            resources: [scheduleArns],
-          }));
+          fn.addToRolePolicy(
+            new iam.PolicyStatement({
+              sid: 'ManageMessageSchedules',
+              actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:GetSchedule', 'scheduler:DeleteSchedule'],
+              resources: [scheduleArns],
+            }),
+          );
           fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListSchedules', actions: ['scheduler:ListSchedules'], resources: ['*'] }));
-          fn.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'PassSchedulerRole',
-            actions: ['iam:PassRole'],
-            resources: [this.schedulerRole.roleArn],
-            conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-          }));
-          acknowledge(target, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagToken(this.region, 'AWS::Region')}:${nagToken(this.account, 'AWS::AccountId')}:schedule/${groupName}/*]`,
-            'One-time message schedules are created at run time with names derived from message identities; the grant is limited to Keepwell\'s own schedule group.');
-          acknowledge(target, 'AwsSolutions-IAM5[Resource::*]',
-            'scheduler:ListSchedules supports no resource-level permission (Service Authorization Reference); the function lists only with GroupName set to Keepwell\'s group.');
+          fn.addToRolePolicy(
+            new iam.PolicyStatement({
+              sid: 'PassSchedulerRole',
+              actions: ['iam:PassRole'],
+              resources: [this.schedulerRole.roleArn],
+              conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+            }),
+          );
+          acknowledge(
+            target,
+            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagToken(this.region, 'AWS::Region')}:${nagToken(this.account, 'AWS::AccountId')}:schedule/${groupName}/*]`,
+            "One-time message schedules are created at run time with names derived from message identities; the grant is limited to Keepwell's own schedule group.",
+          );
+          acknowledge(
+            target,
+            'AwsSolutions-IAM5[Resource::*]',
+            "scheduler:ListSchedules supports no resource-level permission (Service Authorization Reference); the function lists only with GroupName set to Keepwell's group.",
+          );
         },
         'ses:send': (target: Grantee) => {
-          target.function.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'SendAsClinic',
-            actions: ['ses:SendEmail'],
-            resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
-            // Only as the clinic's own address, even where the identity is the whole domain.
-            conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
-          }));
+          target.function.addToRolePolicy(
+            new iam.PolicyStatement({
+              sid: 'SendAsClinic',
+              actions: ['ses:SendEmail'],
+              resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
+              // Only as the clinic's own address, even where the identity is the whole domain.
+              conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
+            }),
+          );
         },
         'token-key:read': (target: Grantee) => grantTokenKey(target, 'ReadTokenKey', config.tokenKey.parameter),
         // The previous key may not exist: the function reads it and treats "not found" as no rotation.
@@ -303,11 +354,13 @@ export class KeepwellAppStack extends Stack {
         'intake-secrets:read': (target: Grantee) => {
           const parameters = Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : []));
           if (parameters.length === 0) return;
-          target.function.addToRolePolicy(new iam.PolicyStatement({
-            sid: 'ReadIntakeSecrets',
-            actions: ['ssm:GetParameter'],
-            resources: parameters.map((name) => this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') })),
-          }));
+          target.function.addToRolePolicy(
+            new iam.PolicyStatement({
+              sid: 'ReadIntakeSecrets',
+              actions: ['ssm:GetParameter'],
+              resources: parameters.map((name) => this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') })),
+            }),
+          );
         },
       },
     };
@@ -327,11 +380,23 @@ export class KeepwellAppStack extends Stack {
         ...(isAsync ? { onFailure: new SqsDestination(this.failedInvocations), retryAttempts: ASYNC_RETRY_ATTEMPTS } : {}),
       });
       wireFunction(fn, spec, wiring);
-      acknowledge(fn, 'HIPAA.Security-LambdaConcurrency', 'On-demand scale: reserved concurrency would cap sends and pages at a guess; the API is throttled and Scheduler spreads the load.');
-      acknowledge(fn, 'HIPAA.Security-LambdaInsideVPC', 'The functions call only AWS APIs (DynamoDB, Scheduler, SES, SSM) over TLS with IAM; a VPC would add NAT cost and no protection.');
-      acknowledge(fn, 'HIPAA.Security-LambdaDLQ', isAsync
-        ? 'Failed asynchronous invocations go to the failed-invocations queue through an on-failure destination, which carries the error and the request (a DLQ would carry less).'
-        : 'Not invoked asynchronously: stream batches fail over to the failed-invocations queue through the event source\'s on-failure destination, and the page API answers synchronously.');
+      acknowledge(
+        fn,
+        'HIPAA.Security-LambdaConcurrency',
+        'On-demand scale: reserved concurrency would cap sends and pages at a guess; the API is throttled and Scheduler spreads the load.',
+      );
+      acknowledge(
+        fn,
+        'HIPAA.Security-LambdaInsideVPC',
+        'The functions call only AWS APIs (DynamoDB, Scheduler, SES, SSM) over TLS with IAM; a VPC would add NAT cost and no protection.',
+      );
+      acknowledge(
+        fn,
+        'HIPAA.Security-LambdaDLQ',
+        isAsync
+          ? 'Failed asynchronous invocations go to the failed-invocations queue through an on-failure destination, which carries the error and the request (a DLQ would carry less).'
+          : "Not invoked asynchronously: stream batches fail over to the failed-invocations queue through the event source's on-failure destination, and the page API answers synchronously.",
+      );
       functions.set(spec.name, fn);
     }
     this.functions = functions;
@@ -339,15 +404,28 @@ export class KeepwellAppStack extends Stack {
     this.attachTriggers(props);
     // Whoever sends to a dead-letter queue encrypts for it: the Scheduler role (schedule DLQ) and
     // every function with an on-failure destination (asynchronous ones, and the stream's reader).
-    const senders = FUNCTIONS.filter((f) => ASYNC_TRIGGERS.has(f.trigger.kind) || f.trigger.kind === 'table-stream').map((f) => this.keepwellFunction(f.name).role.roleArn);
-    allowRolesThrough(this.queueKey, 'SendDeadLetters', { roleArns: [this.schedulerRole.roleArn, ...senders], service: 'sqs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'] });
+    const senders = FUNCTIONS.filter((f) => ASYNC_TRIGGERS.has(f.trigger.kind) || f.trigger.kind === 'table-stream').map(
+      (f) => this.keepwellFunction(f.name).role.roleArn,
+    );
+    allowRolesThrough(this.queueKey, 'SendDeadLetters', {
+      roleArns: [this.schedulerRole.roleArn, ...senders],
+      service: 'sqs',
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    });
     this.ops = this.addAlarms(prefix, props);
 
     for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
-      acknowledge(this, `AwsSolutions-IAM5[Action::${action}]`,
-        `CDK's SendMessages grant on a queue under a customer-managed key adds ${action} on that key's ARN alone (the queue key): what SQS calls to encrypt a message for its sender.`);
+      acknowledge(
+        this,
+        `AwsSolutions-IAM5[Action::${action}]`,
+        `CDK's SendMessages grant on a queue under a customer-managed key adds ${action} on that key's ARN alone (the queue key): what SQS calls to encrypt a message for its sender.`,
+      );
     }
-    acknowledge(this, 'HIPAA.Security-IAMNoInlinePolicy', 'Each role gets one CDK-generated policy, created with it and attached to it alone; its statements are the least-privilege grants asserted in test/infra.');
+    acknowledge(
+      this,
+      'HIPAA.Security-IAMNoInlinePolicy',
+      'Each role gets one CDK-generated policy, created with it and attached to it alone; its statements are the least-privilege grants asserted in test/infra.',
+    );
 
     const outputs: Record<StackOutputKey, { value: string; description: string }> = {
       TableName: { value: table.tableName, description: 'The Keepwell table' },
@@ -361,14 +439,23 @@ export class KeepwellAppStack extends Stack {
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
     if (this.frontDoor && config.customDomain) {
-      new CfnOutput(this, 'WebDomainTarget', { value: this.frontDoor.distribution.distributionDomainName, description: `Point a CNAME (or alias) for ${config.customDomain.domainName} at this CloudFront domain` });
+      new CfnOutput(this, 'WebDomainTarget', {
+        value: this.frontDoor.distribution.distributionDomainName,
+        description: `Point a CNAME (or alias) for ${config.customDomain.domainName} at this CloudFront domain`,
+      });
     }
     if (this.webApi.domainTarget) {
-      new CfnOutput(this, 'WebDomainTarget', { value: this.webApi.domainTarget, description: `Point a CNAME (or alias) for ${config.customDomain?.domainName} here` });
+      new CfnOutput(this, 'WebDomainTarget', {
+        value: this.webApi.domainTarget,
+        description: `Point a CNAME (or alias) for ${config.customDomain?.domainName} here`,
+      });
     }
     if (!identity.includes('@')) {
       this.senderIdentity.dkimRecords.forEach((record, i) => {
-        new CfnOutput(this, `SenderDkimRecord${i + 1}`, { value: `${record.name} CNAME ${record.value}`, description: `DKIM record ${i + 1} of 3 to add to ${identity}'s DNS` });
+        new CfnOutput(this, `SenderDkimRecord${i + 1}`, {
+          value: `${record.name} CNAME ${record.value}`,
+          description: `DKIM record ${i + 1} of 3 to add to ${identity}'s DNS`,
+        });
       });
     }
   }
@@ -393,8 +480,11 @@ export class KeepwellAppStack extends Stack {
   }
 
   private acknowledgeSchedulerInvoke(fn: lambda.Function): void {
-    acknowledge(this.schedulerRole, `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
-      `Lambda's grantInvoke also covers the versions and aliases of ${fn.node.scope?.node.id ?? 'the function'} (ARN:*); the grant names this one schedule target.`);
+    acknowledge(
+      this.schedulerRole,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
+      `Lambda's grantInvoke also covers the versions and aliases of ${fn.node.scope?.node.id ?? 'the function'} (ARN:*); the grant names this one schedule target.`,
+    );
   }
 
   private keepwellFunction(name: FunctionName): KeepwellFunction {
@@ -413,17 +503,22 @@ export class KeepwellAppStack extends Stack {
       const trigger = spec.trigger;
       switch (trigger.kind) {
         case 'table-stream':
-          fn.addEventSource(new DynamoEventSource(this.table, {
-            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-            batchSize: trigger.batchSize,
-            retryAttempts: trigger.maxRetries,
-            bisectBatchOnError: true,
-            reportBatchItemFailures: true,
-            onFailure: new SqsDlq(this.failedInvocations),
-            filters: streamFilterPatterns(trigger.itemTypes).map((pattern) => ({ pattern: JSON.stringify(pattern) })),
-          }));
-          acknowledge(target, 'AwsSolutions-IAM5[Resource::*]',
-            'dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table\'s stream ARN only.');
+          fn.addEventSource(
+            new DynamoEventSource(this.table, {
+              startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+              batchSize: trigger.batchSize,
+              retryAttempts: trigger.maxRetries,
+              bisectBatchOnError: true,
+              reportBatchItemFailures: true,
+              onFailure: new SqsDlq(this.failedInvocations),
+              filters: streamFilterPatterns(trigger.itemTypes).map((pattern) => ({ pattern: JSON.stringify(pattern) })),
+            }),
+          );
+          acknowledge(
+            target,
+            'AwsSolutions-IAM5[Resource::*]',
+            "dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table's stream ARN only.",
+          );
           break;
         case 'message-schedules':
           // The schedules themselves are created at run time (sync-schedules, reconcile, dispatch).
@@ -472,7 +567,8 @@ export class KeepwellAppStack extends Stack {
     ops.add('ScheduleDlqNotEmpty', {
       metric: this.scheduleDlq.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: 'Maximum' }),
       threshold: 0,
-      description: 'A schedule could not invoke its target after its retries; its message is waiting in the schedule DLQ. Inspect and redrive with `keepwell dlq list`.',
+      description:
+        'A schedule could not invoke its target after its retries; its message is waiting in the schedule DLQ. Inspect and redrive with `keepwell dlq list`.',
     });
     ops.add('FailedInvocationsNotEmpty', {
       metric: this.failedInvocations.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: 'Maximum' }),
@@ -552,7 +648,8 @@ export class KeepwellAppStack extends Stack {
     ops.add('OutcomeUnknown', {
       metric: deliveryMetric('OutcomeUnknown', {}, { period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 0,
-      description: 'A message may or may not have reached its client (SES gave no answer, or an attempt stopped between SES and the ledger). It is never resent blind: check the SES sending log before resending by hand.',
+      description:
+        'A message may or may not have reached its client (SES gave no answer, or an attempt stopped between SES and the ledger). It is never resent blind: check the SES sending log before resending by hand.',
     });
   }
 }
@@ -589,9 +686,15 @@ function deliveryWidgets(): cloudwatch.IWidget[] {
   const hour = { period: Duration.hours(1), statistic: 'Sum' };
   const kinds = DISPATCHED_KINDS;
   // The web function reports it: the therapist alert's send time minus the check-in's answer time.
-  const alertDelay = (statistic: string) => new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE, metricName: 'SendLateness', dimensionsMap: { service: WEB_METRICS_SERVICE, Kind: 'therapist-alert' }, period: Duration.minutes(5), statistic, label: `red-flag alert ${statistic}`,
-  });
+  const alertDelay = (statistic: string) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: 'SendLateness',
+      dimensionsMap: { service: WEB_METRICS_SERVICE, Kind: 'therapist-alert' },
+      period: Duration.minutes(5),
+      statistic,
+      label: `red-flag alert ${statistic}`,
+    });
   return [
     new cloudwatch.GraphWidget({
       title: 'Emails sent by kind',
@@ -606,7 +709,9 @@ function deliveryWidgets(): cloudwatch.IWidget[] {
     }),
     new cloudwatch.GraphWidget({
       title: 'Lateness (seconds after due)',
-      left: kinds.map((kind) => deliveryMetric('SendLateness', { Kind: kind }, { period: Duration.minutes(5), statistic: 'p99' }).with({ label: `${kind} p99` })),
+      left: kinds.map((kind) =>
+        deliveryMetric('SendLateness', { Kind: kind }, { period: Duration.minutes(5), statistic: 'p99' }).with({ label: `${kind} p99` }),
+      ),
       width: 12,
     }),
     new cloudwatch.GraphWidget({

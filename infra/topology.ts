@@ -214,8 +214,5 @@ export function recurringInput(name: FunctionName, settings: { readonly reconcil
  * source mapping; the twin's stream poller applies the same patterns.
  */
 export function streamFilterPatterns(itemTypes: readonly string[]): Array<Record<string, unknown>> {
-  return [
-    { dynamodb: { NewImage: { type: { S: [...itemTypes] } } } },
-    { dynamodb: { OldImage: { type: { S: [...itemTypes] } } } },
-  ];
+  return [{ dynamodb: { NewImage: { type: { S: [...itemTypes] } } } }, { dynamodb: { OldImage: { type: { S: [...itemTypes] } } } }];
 }

@@ -52,9 +52,7 @@ export function virtualClock(start: Date): VirtualClock {
     advanceTo(instant) {
       assertValidDate(instant, 'virtual clock time');
       if (instant.getTime() < currentMs) {
-        throw new RangeError(
-          `Cannot move the virtual clock back from ${new Date(currentMs).toISOString()} to ${instant.toISOString()}`,
-        );
+        throw new RangeError(`Cannot move the virtual clock back from ${new Date(currentMs).toISOString()} to ${instant.toISOString()}`);
       }
       currentMs = instant.getTime();
     },
@@ -65,10 +63,7 @@ export function isVirtualClock(clock: Clock): clock is VirtualClock {
   return clock.mode === 'virtual';
 }
 
-export type ClockSettings =
-  | { mode: 'real' }
-  | { mode: 'accelerated'; start: Date; factor: number }
-  | { mode: 'virtual'; start: Date };
+export type ClockSettings = { mode: 'real' } | { mode: 'accelerated'; start: Date; factor: number } | { mode: 'virtual'; start: Date };
 
 /** Builds a clock from launcher settings (CLI flags, environment). */
 export function createClock(settings: ClockSettings): Clock {

@@ -26,17 +26,26 @@ function devStageIntake(): unknown {
 
 export function localIntakeSetup(intake: unknown): LocalIntake {
   const config = resolveIntakeConfig(intake === undefined ? devStageIntake() : intake, 'local', { allowLoopbackHttp: true });
-  const webhookSources = Object.entries(config.sources).filter(([, s]) => WEBHOOK_FORMATS.includes(s.format)).map(([name]) => name);
+  const webhookSources = Object.entries(config.sources)
+    .filter(([, s]) => WEBHOOK_FORMATS.includes(s.format))
+    .map(([name]) => name);
   return { config, secrets: Object.fromEntries(webhookSources.map((name) => [name, randomBytes(24).toString('hex')])) };
 }
 
 /** `/intake/{source}` → a RegExp that matches one path segment per `{param}`. */
 function routePattern(path: string): RegExp {
-  return new RegExp(`^${path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}$`);
+  return new RegExp(
+    `^${path
+      .split(/\{[^}]+\}/)
+      .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+      .join('[^/]+')}$`,
+  );
 }
 
 export function intakeRouter(invoke: (name: FunctionName, event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) {
-  const routes = FUNCTIONS.flatMap((spec) => (spec.trigger.kind === 'http-route' ? [{ name: spec.name, method: spec.trigger.method, pattern: routePattern(spec.trigger.path) }] : []));
+  const routes = FUNCTIONS.flatMap((spec) =>
+    spec.trigger.kind === 'http-route' ? [{ name: spec.name, method: spec.trigger.method, pattern: routePattern(spec.trigger.path) }] : [],
+  );
   return (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => {
     const route = routes.find((r) => r.method === event.requestContext.http.method && r.pattern.test(event.rawPath));
     return invoke(route?.name ?? 'web', event);
@@ -52,13 +61,31 @@ export async function postWebhook(twin: Twin, source: string, body: string): Pro
   const secret = twin.intake.secrets[source];
   const format = twin.intake.config.sources[source]?.format;
   if (!secret || !format) throw new Error(`the twin has no webhook source "${source}"; it serves ${Object.keys(twin.intake.secrets).join(', ') || 'none'}`);
-  const signature = format === 'cal.com' ? { [CAL_SIGNATURE_HEADER]: hmacHex(secret, body) } : { [KEEPWELL_SIGNATURE_HEADER]: keepwellSignature(secret, body, twin.clock.now()) };
+  const signature =
+    format === 'cal.com'
+      ? { [CAL_SIGNATURE_HEADER]: hmacHex(secret, body) }
+      : { [KEEPWELL_SIGNATURE_HEADER]: keepwellSignature(secret, body, twin.clock.now()) };
   const now = twin.clock.now();
   const event = {
-    version: '2.0', routeKey: 'POST /intake/{source}', rawPath: `/intake/${source}`, rawQueryString: '',
+    version: '2.0',
+    routeKey: 'POST /intake/{source}',
+    rawPath: `/intake/${source}`,
+    rawQueryString: '',
     headers: { 'content-type': 'application/json', ...signature },
-    requestContext: { accountId: 'local', apiId: 'local', domainName: 'localhost', domainPrefix: 'localhost', http: { method: 'POST', path: `/intake/${source}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'keepwell-simulate' }, requestId: now.getTime().toString(36), routeKey: 'POST /intake/{source}', stage: '$default', time: now.toUTCString(), timeEpoch: now.getTime() },
-    body, isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: { method: 'POST', path: `/intake/${source}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'keepwell-simulate' },
+      requestId: now.getTime().toString(36),
+      routeKey: 'POST /intake/{source}',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body,
+    isBase64Encoded: false,
   } satisfies APIGatewayProxyEventV2;
   const result = (await twin.handlers.intake(event, lambdaContext('intake'))) as APIGatewayProxyStructuredResultV2;
   await twin.settle();

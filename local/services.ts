@@ -58,11 +58,15 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   child.on('error', (error) => (exited = `could not start (${error.message}); is Java 17+ installed?`));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  await waitFor(async () => {
-    if (exited) throw new Error(`DynamoDB Local ${exited}: ${stderr}`);
-    await client.send(new ListTablesCommand({}));
-    return true;
-  }, 'DynamoDB Local', options.readyTimeoutMs ?? 30_000).catch((error) => {
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`DynamoDB Local ${exited}: ${stderr}`);
+      await client.send(new ListTablesCommand({}));
+      return true;
+    },
+    'DynamoDB Local',
+    options.readyTimeoutMs ?? 30_000,
+  ).catch((error) => {
     child.kill('SIGKILL');
     throw exited ? new Error(`DynamoDB Local ${exited}: ${stderr}`) : error;
   });
@@ -89,26 +93,34 @@ export async function createTable(endpoint: string, tableName: string): Promise<
       attributes.add(index.partitionKey);
       attributes.add(index.sortKey);
     }
-    await client.send(new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: ALL_INDEXES.map((index) => ({
-        IndexName: index.indexName,
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
         KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: 'HASH' },
-          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
-      })),
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }));
-    await waitFor(async () => (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus === 'ACTIVE', `table ${tableName}`, 10_000);
-    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_KEYS.ttlAttribute } }));
+        GlobalSecondaryIndexes: ALL_INDEXES.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    await waitFor(
+      async () => (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus === 'ACTIVE',
+      `table ${tableName}`,
+      10_000,
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_KEYS.ttlAttribute } }),
+    );
   } finally {
     client.destroy();
   }

@@ -25,14 +25,21 @@ const program = new Command('npm run simulate --')
   .option('--dynamo-endpoint <url>', 'use a running DynamoDB Local instead of starting one')
   .option('--ses-endpoint <url>', 'use a running SES v2 local instead of starting one')
   .addOption(new Option('--chaos <profile>', 'inject a fault while the scenario plays (all: every fault at once)').choices(CHAOS_PROFILES))
-  .option('--chaos-seed <n>', 'seed of the fault draws (default: the scenario\'s, else 12)', (v) => {
+  .option('--chaos-seed <n>', "seed of the fault draws (default: the scenario's, else 12)", (v) => {
     if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
     return Number(v);
   })
   .parse(process.argv);
 
 const file = program.args[0] as string;
-const options = program.opts<{ report?: string; progress?: boolean; dynamoEndpoint?: string; sesEndpoint?: string; chaos?: ChaosProfile; chaosSeed?: number }>();
+const options = program.opts<{
+  report?: string;
+  progress?: boolean;
+  dynamoEndpoint?: string;
+  sesEndpoint?: string;
+  chaos?: ChaosProfile;
+  chaosSeed?: number;
+}>();
 
 function fail(code: number, message: string): never {
   process.stderr.write(`simulate: ${message.replace(/\s*\n\s*/g, '; ')}\n`);
@@ -56,7 +63,10 @@ try {
 // The profile's faults come on top of the scenario's own.
 const chaos: ChaosSettings | undefined =
   options.chaos || scenario.chaos || options.chaosSeed !== undefined
-    ? { seed: options.chaosSeed ?? scenario.chaos?.seed ?? DEFAULT_CHAOS_SEED, faults: [...(scenario.chaos?.faults ?? []), ...(options.chaos ? profileFaults(options.chaos) : [])] }
+    ? {
+        seed: options.chaosSeed ?? scenario.chaos?.seed ?? DEFAULT_CHAOS_SEED,
+        faults: [...(scenario.chaos?.faults ?? []), ...(options.chaos ? profileFaults(options.chaos) : [])],
+      }
     : undefined;
 
 // Ended by a signal, the process exits at once; the services it started go with it (services.ts).
@@ -78,11 +88,21 @@ try {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (options.report) writeFileSync(options.report, json);
   else process.stdout.write(json);
-  const kinds = Object.entries(report.stats.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-  process.stderr.write(`simulated ${report.stats.simulatedDays} days in ${report.stats.wallSeconds} s: ${report.stats.emails} emails (${kinds || 'none'}), ${report.stats.skipped} skipped, ${report.stats.failed} failed${options.report ? ` → ${options.report}` : ''}\n`);
+  const kinds = Object.entries(report.stats.byKind)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  process.stderr.write(
+    `simulated ${report.stats.simulatedDays} days in ${report.stats.wallSeconds} s: ${report.stats.emails} emails (${kinds || 'none'}), ${report.stats.skipped} skipped, ${report.stats.failed} failed${options.report ? ` → ${options.report}` : ''}\n`,
+  );
   if (report.chaos) {
-    const injected = Object.entries(report.chaos.injected).filter(([, n]) => n > 0).map(([f, n]) => `${f} ${n}`).join(', ');
-    process.stderr.write(`chaos (seed ${report.chaos.seed}): ${injected || 'nothing injected'}; ${report.chaos.failedInvocations.length} failed invocations, ${report.chaos.streamFailures} stream records failed\n`);
+    const injected = Object.entries(report.chaos.injected)
+      .filter(([, n]) => n > 0)
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', ');
+    process.stderr.write(
+      `chaos (seed ${report.chaos.seed}): ${injected || 'nothing injected'}; ${report.chaos.failedInvocations.length} failed invocations, ${report.chaos.streamFailures} stream records failed\n`,
+    );
   }
   process.stderr.write(`delivery: ${invariantLine(report.invariants)}\n`);
   // A lost or duplicated message breaks the delivery promise: the report holds the names.

@@ -101,7 +101,8 @@ const speed = realtime ? 1 : options.speed;
 const start = realtime ? new Date() : demoStart(new Date());
 const demo = buildDemo(start);
 // The port is chosen before the twin starts: the clinic's links must name it.
-const port = options.port === undefined ? ((await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort()) : options.port === 0 ? await freePort() : options.port;
+const port =
+  options.port === undefined ? ((await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort()) : options.port === 0 ? await freePort() : options.port;
 const clock = realtime ? undefined : heldClock(start, speed);
 
 console.log('Starting the Keepwell twin (DynamoDB Local, SES v2 local, Scheduler, functions, pages)…');
@@ -191,12 +192,16 @@ try {
       }
       if (!told && storyKinds.every((k) => seenKinds.has(k)) && answered === demo.autoAnswers.length) {
         told = true;
-        console.log(`\nThe demo has shown reminders, check-ins, a maintenance nudge and summaries. The twin keeps running; try \`npx keepwell preview c-sam\`. Ctrl-C to stop.`);
+        console.log(
+          `\nThe demo has shown reminders, check-ins, a maintenance nudge and summaries. The twin keeps running; try \`npx keepwell preview c-sam\`. Ctrl-C to stop.`,
+        );
         // At demo speed a link printed above would expire within minutes of real time: from here on
         // the clock runs at real time, so a person has the links' full lifetime to click them.
         if (clock) {
           writeTwinState(twinStateOf(twin, clock.realTime()));
-          console.log(`Clock            now runs at real time (from ${DateTime.fromJSDate(twin.clock.now(), { zone: twin.clinic.timezone }).toFormat('ccc d LLL HH:mm')}), so the links above keep working\n`);
+          console.log(
+            `Clock            now runs at real time (from ${DateTime.fromJSDate(twin.clock.now(), { zone: twin.clinic.timezone }).toFormat('ccc d LLL HH:mm')}), so the links above keep working\n`,
+          );
         } else console.log('');
       }
     },

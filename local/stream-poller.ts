@@ -133,7 +133,8 @@ const DRAIN_OUTAGE_MS = 300_000;
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new RangeError(`batchSize must be a whole number from 1 to 1000, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
+    throw new RangeError(`batchSize must be a whole number from 1 to 1000, got ${batchSize}`);
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const filters = options.filters;
   if (filters) filters.forEach((pattern, i) => validatePattern(pattern, `filters[${i}]`));
@@ -142,7 +143,18 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const dynamo = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
 
-  const stats: StreamPollerStats = { invocations: 0, recordsDelivered: 0, recordsCompleted: 0, retries: 0, recordsDropped: 0, recordsFiltered: 0, drainsSkipped: 0, describeStreamCalls: 0, getShardIteratorCalls: 0, getRecordsCalls: 0 };
+  const stats: StreamPollerStats = {
+    invocations: 0,
+    recordsDelivered: 0,
+    recordsCompleted: 0,
+    retries: 0,
+    recordsDropped: 0,
+    recordsFiltered: 0,
+    drainsSkipped: 0,
+    describeStreamCalls: 0,
+    getShardIteratorCalls: 0,
+    getRecordsCalls: 0,
+  };
   const failures: FailedBatch[] = [];
   const shards = new Map<string, ShardState>();
   let streamArn: string | undefined;
@@ -199,7 +211,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   function addShard(shard: Shard): void {
     if (!shard.ShardId || shards.has(shard.ShardId)) return;
-    shards.set(shard.ShardId, { id: shard.ShardId, parentId: shard.ParentShardId, iterator: undefined, checkpoint: undefined, pending: [], attempts: 0, ended: false });
+    shards.set(shard.ShardId, {
+      id: shard.ShardId,
+      parentId: shard.ParentShardId,
+      iterator: undefined,
+      checkpoint: undefined,
+      pending: [],
+      attempts: 0,
+      ended: false,
+    });
   }
 
   /** A child shard waits until its parent (if we know it) is read to the end, as Lambda does. */
@@ -212,11 +232,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     if (shard.ended || shard.pending.length >= batchSize) return 0;
     if (!shard.iterator) {
       stats.getShardIteratorCalls++;
-      const out = await streams.send(new GetShardIteratorCommand({
-        StreamArn: streamArn,
-        ShardId: shard.id,
-        ...(shard.checkpoint ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }));
+      const out = await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.id,
+          ...(shard.checkpoint ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      );
       shard.iterator = out.ShardIterator;
       if (!shard.iterator) {
         shard.ended = true;
@@ -393,7 +415,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           return;
         }
         for (let rounds = 0; !stopped; rounds++) {
-          if (rounds >= MAX_DRAIN_ROUNDS) throw new Error(`the table stream did not go quiet after ${MAX_DRAIN_ROUNDS} rounds: does a handler write on every record it handles?`);
+          if (rounds >= MAX_DRAIN_ROUNDS)
+            throw new Error(`the table stream did not go quiet after ${MAX_DRAIN_ROUNDS} rounds: does a handler write on every record it handles?`);
           // Taken before the round reads: a write completing while it reads makes the next drain read again.
           const written = writes && writes.inFlight() === 0 ? writes.completed() : undefined;
           if (!(await roundRiding())) {
@@ -442,7 +465,9 @@ function validatePattern(pattern: unknown, where: string): void {
     }
     const unsupported = rule.find((v: unknown) => v !== null && !['string', 'number', 'boolean'].includes(typeof v));
     if (rule.length === 0 || unsupported !== undefined) {
-      throw new TypeError(`stream filter ${at} must list exact values (strings, numbers, booleans, null); content filters such as prefix or exists are not supported locally, got ${JSON.stringify(rule)}`);
+      throw new TypeError(
+        `stream filter ${at} must list exact values (strings, numbers, booleans, null); content filters such as prefix or exists are not supported locally, got ${JSON.stringify(rule)}`,
+      );
     }
   }
 }

@@ -16,7 +16,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { FUNCTIONS, streamFilterPatterns, LAMBDA_ASYNC_RETRY_ATTEMPTS, RECURRING_RETRY_POLICY, recurringInput, type FunctionName, type FunctionSpec } from '../infra/topology.js';
+import {
+  FUNCTIONS,
+  streamFilterPatterns,
+  LAMBDA_ASYNC_RETRY_ATTEMPTS,
+  RECURRING_RETRY_POLICY,
+  recurringInput,
+  type FunctionName,
+  type FunctionSpec,
+} from '../infra/topology.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
 import { useClock } from '../shared/ports/clock.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
@@ -190,7 +198,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     });
     useClock(clock);
 
-    const handlers = Object.fromEntries(await Promise.all(FUNCTIONS.map(async (spec) => [spec.name, await loadHandler(spec)] as const))) as Record<FunctionName, AnyHandler>;
+    const handlers = Object.fromEntries(await Promise.all(FUNCTIONS.map(async (spec) => [spec.name, await loadHandler(spec)] as const))) as Record<
+      FunctionName,
+      AnyHandler
+    >;
     const invoke = async <T>(name: FunctionName, event: unknown): Promise<T> => (await handlers[name](event, lambdaContext(name))) as T;
 
     const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
@@ -238,7 +249,12 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
           try {
             return await run(payload);
           } catch (error) {
-            const failure = { functionName: spec.name, payload, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), at: clock.now().toISOString() };
+            const failure = {
+              functionName: spec.name,
+              payload,
+              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+              at: clock.now().toISOString(),
+            };
             const delay = LAMBDA_ASYNC_RETRY_DELAYS_MS[attempt];
             if (attempt < LAMBDA_ASYNC_RETRY_ATTEMPTS && delay !== undefined) {
               retriedInvocations.push(failure);
@@ -249,7 +265,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
             return undefined;
           }
         };
-        targets[functionArn(spec.name)] = spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : (payload) => deliver(payload);
+        targets[functionArn(spec.name)] =
+          spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : (payload) => deliver(payload);
       }
     }
     const scheduler = await startLocalScheduler({
@@ -273,20 +290,22 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
         // With no feed configured the poll has nothing to do; a simulated month would still fire it
         // ~3,000 times, so the twin leaves that schedule out.
         if (spec.name === 'intake-feeds' && !Object.values(intake.config.sources).some((s) => s.format === 'ical')) continue;
-        await schedulerClient.send(new CreateScheduleCommand({
-          Name: spec.trigger.scheduleName,
-          GroupName: LOCAL_SCHEDULE_GROUP,
-          ScheduleExpression: spec.trigger.expression,
-          ScheduleExpressionTimezone: spec.trigger.timezone,
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          Target: {
-            Arn: functionArn(spec.name),
-            RoleArn: SCHEDULER_ROLE_ARN,
-            Input: JSON.stringify(recurringInput(spec.name, { reconcileLookAheadHours: options.reconcileLookAheadHours ?? 72 })),
-            RetryPolicy: RECURRING_RETRY_POLICY,
-            DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN },
-          },
-        }));
+        await schedulerClient.send(
+          new CreateScheduleCommand({
+            Name: spec.trigger.scheduleName,
+            GroupName: LOCAL_SCHEDULE_GROUP,
+            ScheduleExpression: spec.trigger.expression,
+            ScheduleExpressionTimezone: spec.trigger.timezone,
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            Target: {
+              Arn: functionArn(spec.name),
+              RoleArn: SCHEDULER_ROLE_ARN,
+              Input: JSON.stringify(recurringInput(spec.name, { reconcileLookAheadHours: options.reconcileLookAheadHours ?? 72 })),
+              RetryPolicy: RECURRING_RETRY_POLICY,
+              DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN },
+            },
+          }),
+        );
       }
     }
 

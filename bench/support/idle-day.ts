@@ -15,7 +15,10 @@ const dynamoEndpoint = process.env.KEEPWELL_BENCH_DYNAMO;
 const sesEndpoint = process.env.KEEPWELL_BENCH_SES;
 if (!dynamoEndpoint || !sesEndpoint) throw new Error('KEEPWELL_BENCH_DYNAMO and KEEPWELL_BENCH_SES must name the running services');
 
-const scenario = parseScenario({ ...generateScenario(0, 1), simulate: { from: '2027-04-05T00:00:00Z', until: new Date(Date.parse('2027-04-05T00:00:00Z') + days * DAY_MS).toISOString() } }, 'idle benchmark scenario');
+const scenario = parseScenario(
+  { ...generateScenario(0, 1), simulate: { from: '2027-04-05T00:00:00Z', until: new Date(Date.parse('2027-04-05T00:00:00Z') + days * DAY_MS).toISOString() } },
+  'idle benchmark scenario',
+);
 const meter = startRequestMeter();
 const checkpoints: Array<{ at: number; counts: RequestCounts }> = [];
 await runSimulation(scenario, {
@@ -31,5 +34,7 @@ const first = checkpoints[0];
 const last = checkpoints.at(-1);
 if (!first || !last || last === first) throw new Error('the idle run reported too little progress to measure a day');
 const measured = checkpoints.length - 1;
-process.stdout.write(`${JSON.stringify({ days: measured, secondsPerDay: round((last.at - first.at) / 1000 / measured, 3), perDay: perUnit(difference(last.counts, first.counts), measured) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ days: measured, secondsPerDay: round((last.at - first.at) / 1000 / measured, 3), perDay: perUnit(difference(last.counts, first.counts), measured) })}\n`,
+);
 process.exit(0);

@@ -44,7 +44,9 @@ export function emptyCounts(): RequestCounts {
 
 /** `after - before`, per service. */
 export function difference(after: RequestCounts, before: RequestCounts): RequestCounts {
-  return Object.fromEntries(SERVICES.map((s) => [s, { requests: after[s].requests - before[s].requests, milliseconds: after[s].milliseconds - before[s].milliseconds }])) as RequestCounts;
+  return Object.fromEntries(
+    SERVICES.map((s) => [s, { requests: after[s].requests - before[s].requests, milliseconds: after[s].milliseconds - before[s].milliseconds }]),
+  ) as RequestCounts;
 }
 
 export function startRequestMeter(): RequestMeter {
@@ -75,5 +77,10 @@ export const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 1
 
 /** Requests and milliseconds per service, divided by `per` (emails, days), leaving out unused services. */
 export function perUnit(counts: RequestCounts, per: number): Record<string, { requests: number; ms: number }> {
-  return Object.fromEntries(SERVICES.filter((s) => counts[s].requests > 0).map((s) => [s, { requests: round(counts[s].requests / per, 2), ms: round(counts[s].milliseconds / per, 1) }]));
+  return Object.fromEntries(
+    SERVICES.filter((s) => counts[s].requests > 0).map((s) => [
+      s,
+      { requests: round(counts[s].requests / per, 2), ms: round(counts[s].milliseconds / per, 1) },
+    ]),
+  );
 }

@@ -16,7 +16,14 @@ async function writeBatch(db: DynamoDBDocumentClient, table: string, items: Item
 }
 
 /** Writes `itemsFor(n)` for every n in [from, to). */
-export async function bulkLoad(db: DynamoDBDocumentClient, table: string, from: number, to: number, itemsFor: (n: number) => Item[], parallel = 8): Promise<void> {
+export async function bulkLoad(
+  db: DynamoDBDocumentClient,
+  table: string,
+  from: number,
+  to: number,
+  itemsFor: (n: number) => Item[],
+  parallel = 8,
+): Promise<void> {
   const queued: Item[] = [];
   let n = from;
   let next = 0;

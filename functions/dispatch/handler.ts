@@ -66,7 +66,20 @@ interface Built {
 async function build(): Promise<Built> {
   const { store, ledger, scheduler, clinic, clock } = schedulingDepsFromEnv();
   const keys = await tokenSignerFromEnv();
-  return { keys, run: createHandler({ store, ledger, scheduler, clinic, clock, mailer: mailerFromEnv(), tokens: keys, claimLeaseMs: CLAIM_LEASE_MS, metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE) }) };
+  return {
+    keys,
+    run: createHandler({
+      store,
+      ledger,
+      scheduler,
+      clinic,
+      clock,
+      mailer: mailerFromEnv(),
+      tokens: keys,
+      claimLeaseMs: CLAIM_LEASE_MS,
+      metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE),
+    }),
+  };
 }
 
 let built: Promise<Built> | undefined;

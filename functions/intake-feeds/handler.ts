@@ -19,7 +19,12 @@ export const httpFetch: FeedFetcher = async (url, headers) => {
   const response = await fetch(url, { headers, redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   const etag = response.headers.get('etag');
   const lastModified = response.headers.get('last-modified');
-  return { status: response.status, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}), body: response.status === 200 ? await response.text() : '' };
+  return {
+    status: response.status,
+    ...(etag ? { etag } : {}),
+    ...(lastModified ? { lastModified } : {}),
+    body: response.status === 200 ? await response.text() : '',
+  };
 };
 
 function depsFromEnv(): PollDeps {

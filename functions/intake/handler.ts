@@ -23,7 +23,12 @@ export function createHandler(deps: ReceiveDeps): IntakeHandler {
     for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
     const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     const response = await receiveIntake(deps, { method: (event.requestContext?.http?.method ?? '').toUpperCase(), path: event.rawPath ?? '', headers, body });
-    return { statusCode: response.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(response.body), isBase64Encoded: false };
+    return {
+      statusCode: response.status,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify(response.body),
+      isBase64Encoded: false,
+    };
   };
 }
 

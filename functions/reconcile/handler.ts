@@ -15,7 +15,11 @@ import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/schedulin
 import { reconcile, type ReconcileCounts, type ReconcileOptions } from '../../shared/use-cases/reconcile.js';
 import type { SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 
-const hours = z.number().int('must be a whole number of hours').min(0, 'must be 0 or more').max(24 * 30, 'must be at most 720 (30 days)');
+const hours = z
+  .number()
+  .int('must be a whole number of hours')
+  .min(0, 'must be 0 or more')
+  .max(24 * 30, 'must be at most 720 (30 days)');
 
 export const reconcileEventSchema = z.object({
   /** Filled in by the Scheduler (<aws.scheduler.scheduled-time>); logged to tie a run to its slot. */

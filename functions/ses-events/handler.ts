@@ -14,7 +14,15 @@ import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.j
 import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
 import { systemClock } from '../../shared/ports/clock.js';
 import { fromEnv as deadLettersFromEnv, type DeadLetterSender } from '../../shared/adapters/sqs/dead-letters.js';
-import { deadLetterOf, detailTypeOf, handleSesEvent, sesEventSchema, type HandleSesEventDeps, type SesEvent, type SesEventOutcome } from '../../shared/use-cases/handle-ses-event.js';
+import {
+  deadLetterOf,
+  detailTypeOf,
+  handleSesEvent,
+  sesEventSchema,
+  type HandleSesEventDeps,
+  type SesEvent,
+  type SesEventOutcome,
+} from '../../shared/use-cases/handle-ses-event.js';
 
 export type SesEventsDeps = Omit<HandleSesEventDeps, 'log'> & {
   readonly log?: HandleSesEventDeps['log'];
@@ -29,7 +37,9 @@ export type SesEventsResult =
 
 /** SNS invokes with one record; its Message is SES's event JSON (at most SNS's 256 KiB). */
 const snsEventSchema = z.object({
-  Records: z.array(z.object({ Sns: z.object({ Message: z.string().max(262_144), Timestamp: z.string().optional() }) })).length(1, 'must hold exactly one record'),
+  Records: z
+    .array(z.object({ Sns: z.object({ Message: z.string().max(262_144), Timestamp: z.string().optional() }) }))
+    .length(1, 'must hold exactly one record'),
 });
 
 /** The SES event inside an SNS delivery, with the detail type the use case reads (a failed parse when unreadable). */
@@ -65,7 +75,10 @@ export function createHandler(deps: SesEventsDeps): (event: unknown) => Promise<
     } catch (error) {
       if (!deps.deadLetters) throw error;
       await deps.deadLetters.send(deadLetterOf(parsed.data));
-      log.error('SES event failed: its ids are in the failed-invocations queue', { detailType: parsed.data['detail-type'], error: error instanceof Error ? error.name : 'unknown' });
+      log.error('SES event failed: its ids are in the failed-invocations queue', {
+        detailType: parsed.data['detail-type'],
+        error: error instanceof Error ? error.name : 'unknown',
+      });
       return { status: 'dead-lettered', detailType: parsed.data['detail-type'] };
     }
   };

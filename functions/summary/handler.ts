@@ -48,10 +48,23 @@ export function createHandler(deps: SummaryHandlerDeps): (event: unknown) => Pro
   return async (event) => {
     parseOrThrow(sweepEventSchema, event, 'summary sweep event');
     const report = await sendDueSummaries(
-      { store: deps.store, ledger: deps.ledger, mailer: deps.mailer, clinic: deps.clinic, logger, ...(deps.signer ? { signer: deps.signer } : {}), ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}) },
+      {
+        store: deps.store,
+        ledger: deps.ledger,
+        mailer: deps.mailer,
+        clinic: deps.clinic,
+        logger,
+        ...(deps.signer ? { signer: deps.signer } : {}),
+        ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}),
+      },
       deps.clock.now(),
     );
-    logger.info('summary sweep', { at: report.at, therapists: report.therapists, ...report.counts, ...(report.clinicReport ? { clinicReport: report.clinicReport.outcome } : {}) });
+    logger.info('summary sweep', {
+      at: report.at,
+      therapists: report.therapists,
+      ...report.counts,
+      ...(report.clinicReport ? { clinicReport: report.clinicReport.outcome } : {}),
+    });
     if (report.counts.failed > 0 || report.clinicReport?.outcome === 'failed') throw new SummarySweepError(report);
     return report;
   };

@@ -136,7 +136,10 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
  * fields failed, never a value from its images (names, notes and addresses are personal data).
  * An address in a key (the email lookup item) is masked.
  */
-export function unreadableReport(record: unknown, error: unknown): { sequenceNumber?: string; keys?: Record<string, string>; error: string; fields?: string[] } {
+export function unreadableReport(
+  record: unknown,
+  error: unknown,
+): { sequenceNumber?: string; keys?: Record<string, string>; error: string; fields?: string[] } {
   const dynamodb = (record as { dynamodb?: { SequenceNumber?: unknown; Keys?: unknown } } | null)?.dynamodb;
   const sequenceNumber = typeof dynamodb?.SequenceNumber === 'string' ? dynamodb.SequenceNumber.slice(0, 64) : undefined;
   const keys: Record<string, string> = {};
@@ -148,7 +151,12 @@ export function unreadableReport(record: unknown, error: unknown): { sequenceNum
     }
   }
   const fields = error instanceof ValidationError ? error.issues.map((i) => i.path || '(root)') : undefined;
-  return { ...(sequenceNumber ? { sequenceNumber } : {}), ...(Object.keys(keys).length > 0 ? { keys } : {}), error: errorName(error), ...(fields ? { fields } : {}) };
+  return {
+    ...(sequenceNumber ? { sequenceNumber } : {}),
+    ...(Object.keys(keys).length > 0 ? { keys } : {}),
+    error: errorName(error),
+    ...(fields ? { fields } : {}),
+  };
 }
 
 function reportUnreadable(logger: Logger, record: unknown, error: unknown): void {

@@ -50,7 +50,12 @@ export function createHandler(deps: WebDeps): WebHandler {
       if (!(error instanceof ValidationError)) throw error;
       // Only a misconfigured integration sends this: say so to the caller, not to a client.
       deps.log?.error('malformed API Gateway event', { error: error.name });
-      return { statusCode: 400, headers: { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'Bad request', isBase64Encoded: false };
+      return {
+        statusCode: 400,
+        headers: { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+        body: 'Bad request',
+        isBase64Encoded: false,
+      };
     }
     const response = await app(request);
     return { statusCode: response.status, headers: { ...response.headers }, body: response.body, isBase64Encoded: false };

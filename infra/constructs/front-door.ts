@@ -47,7 +47,7 @@ export class FrontDoor extends Construct {
     const hsts = /max-age=(\d+)/.exec(header('strict-transport-security'));
     const frame = header('x-frame-options').toUpperCase();
     this.headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
-      comment: 'Keepwell: the client pages\' security headers on every answer, API Gateway\'s and WAF\'s own included',
+      comment: "Keepwell: the client pages' security headers on every answer, API Gateway's and WAF's own included",
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: header('content-security-policy'), override: false },
         contentTypeOptions: { override: false },
@@ -62,7 +62,10 @@ export class FrontDoor extends Construct {
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Keepwell client pages',
       defaultBehavior: {
-        origin: new HttpOrigin(props.originDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY, originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] }),
+        origin: new HttpOrigin(props.originDomain, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
@@ -78,7 +81,15 @@ export class FrontDoor extends Construct {
         : {}),
     });
     this.url = `https://${props.domain?.domainName ?? this.distribution.distributionDomainName}`;
-    acknowledge(this.distribution, 'AwsSolutions-CFR3', 'No edge access log: a CloudFront log line holds the request path, which carries the link token; the API\'s access log records each request by route key and status instead.');
-    acknowledge(this.distribution, 'AwsSolutions-CFR1', 'Clients travel and open their links anywhere; a geographic restriction would lock them out of their own reminders.');
+    acknowledge(
+      this.distribution,
+      'AwsSolutions-CFR3',
+      "No edge access log: a CloudFront log line holds the request path, which carries the link token; the API's access log records each request by route key and status instead.",
+    );
+    acknowledge(
+      this.distribution,
+      'AwsSolutions-CFR1',
+      'Clients travel and open their links anywhere; a geographic restriction would lock them out of their own reminders.',
+    );
   }
 }

@@ -23,7 +23,9 @@ const ESBUILD_TARGET = 'node24';
 export class MissingEntryError extends Error {
   override readonly name = 'MissingEntryError';
   constructor(readonly missing: readonly Pick<FunctionSpec, 'name' | 'entry'>[]) {
-    super(`${missing.map((m) => `function "${m.name}": entry ${m.entry} does not exist`).join('; ')} (infra/topology.ts names it; write the handler or fix the path)`);
+    super(
+      `${missing.map((m) => `function "${m.name}": entry ${m.entry} does not exist`).join('; ')} (infra/topology.ts names it; write the handler or fix the path)`,
+    );
   }
 }
 

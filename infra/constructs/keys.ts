@@ -13,10 +13,28 @@ import type { Construct } from 'constructs';
 
 /** What the account may do with a Keepwell key: administer it, never encrypt, decrypt or grant. */
 export const KEY_ADMIN_ACTIONS = [
-  'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey', 'kms:DisableKeyRotation',
-  'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListGrants', 'kms:ListKeyPolicies',
-  'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:PutKeyPolicy', 'kms:RevokeGrant', 'kms:RotateKeyOnDemand', 'kms:ScheduleKeyDeletion',
-  'kms:TagResource', 'kms:UntagResource', 'kms:UpdateAlias', 'kms:UpdateKeyDescription',
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
 ];
 
 /** A rotating, retained key whose policy starts with the account's administration alone. */
@@ -26,7 +44,9 @@ export function restrictedKey(scope: Construct, id: string, description: string)
     enableKeyRotation: true,
     removalPolicy: RemovalPolicy.RETAIN,
     policy: new iam.PolicyDocument({
-      statements: [new iam.PolicyStatement({ sid: 'AccountAdministersOnly', principals: [new iam.AccountRootPrincipal()], actions: KEY_ADMIN_ACTIONS, resources: ['*'] })],
+      statements: [
+        new iam.PolicyStatement({ sid: 'AccountAdministersOnly', principals: [new iam.AccountRootPrincipal()], actions: KEY_ADMIN_ACTIONS, resources: ['*'] }),
+      ],
     }),
   });
 }
@@ -34,14 +54,16 @@ export function restrictedKey(scope: Construct, id: string, description: string)
 /** Lets exactly these roles use the key, only through `service` (e.g. `dynamodb`, `sqs`). */
 export function allowRolesThrough(key: kms.Key, sid: string, options: { roleArns: readonly string[]; service: string; actions: readonly string[] }): void {
   if (options.roleArns.length === 0) return;
-  key.addToResourcePolicy(new iam.PolicyStatement({
-    sid,
-    principals: [new iam.AccountRootPrincipal()],
-    actions: [...options.actions],
-    resources: ['*'],
-    conditions: {
-      StringEquals: { 'kms:ViaService': `${options.service}.${Aws.REGION}.amazonaws.com`, 'kms:CallerAccount': Aws.ACCOUNT_ID },
-      ArnEquals: { 'aws:PrincipalArn': [...options.roleArns] },
-    },
-  }));
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid,
+      principals: [new iam.AccountRootPrincipal()],
+      actions: [...options.actions],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `${options.service}.${Aws.REGION}.amazonaws.com`, 'kms:CallerAccount': Aws.ACCOUNT_ID },
+        ArnEquals: { 'aws:PrincipalArn': [...options.roleArns] },
+      },
+    }),
+  );
 }

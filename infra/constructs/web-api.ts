@@ -115,7 +115,11 @@ export class WebApi extends Construct {
       ...this.api.addRoutes({ path: '/', methods: [apigw.HttpMethod.ANY], integration }),
     ];
     for (const route of routes) {
-      acknowledge(route, 'AwsSolutions-APIG4', 'Public client pages opened from email links: the signed, encrypted, expiring link token in the path is the authorization (check-in, confirm and reschedule links are refused once used); there is no user to sign in.');
+      acknowledge(
+        route,
+        'AwsSolutions-APIG4',
+        'Public client pages opened from email links: the signed, encrypted, expiring link token in the path is the authorization (check-in, confirm and reschedule links are refused once used); there is no user to sign in.',
+      );
     }
   }
 
@@ -129,7 +133,11 @@ export class WebApi extends Construct {
       timeout: Duration.seconds(10),
     });
     for (const route of this.api.addRoutes({ path, methods: [apigw.HttpMethod[method]], integration })) {
-      acknowledge(route, 'AwsSolutions-APIG4', 'Webhooks from booking systems, which cannot sign in: every request must carry an HMAC-SHA256 signature with the source\'s secret, checked in the function before anything is read or written.');
+      acknowledge(
+        route,
+        'AwsSolutions-APIG4',
+        "Webhooks from booking systems, which cannot sign in: every request must carry an HMAC-SHA256 signature with the source's secret, checked in the function before anything is read or written.",
+      );
     }
   }
 

@@ -57,9 +57,29 @@ const SES_FAULTS: readonly Fault[] = ['ses-throttle', 'ses-5xx', 'ses-no-answer'
 
 /** The malformed items the stream carries to sync-schedules, in turn: each breaks one rule of its type. */
 const MALFORMED: ReadonlyArray<(n: number) => Record<string, unknown>> = [
-  (n) => ({ pk: `CLIENT#chaos-${n}`, sk: `SESSION#chaos-s-${n}`, type: 'session', id: `chaos-s-${n}`, planId: `chaos-p-${n}`, clientId: `chaos-${n}`, start: 'not an instant', durationMinutes: 60, status: 'booked', version: 1 }),
+  (n) => ({
+    pk: `CLIENT#chaos-${n}`,
+    sk: `SESSION#chaos-s-${n}`,
+    type: 'session',
+    id: `chaos-s-${n}`,
+    planId: `chaos-p-${n}`,
+    clientId: `chaos-${n}`,
+    start: 'not an instant',
+    durationMinutes: 60,
+    status: 'booked',
+    version: 1,
+  }),
   (n) => ({ pk: `CLIENT#chaos-${n}`, sk: `SESSION#chaos-s-${n}`, type: 'session', id: `chaos-s-${n}` }),
-  (n) => ({ pk: `CLIENT#chaos-${n}`, sk: `PLAN#chaos-p-${n}`, type: 'plan', id: `chaos-p-${n}`, clientId: `chaos-${n}`, phases: 'every week', reminderOffsets: [42], status: 'active' }),
+  (n) => ({
+    pk: `CLIENT#chaos-${n}`,
+    sk: `PLAN#chaos-p-${n}`,
+    type: 'plan',
+    id: `chaos-p-${n}`,
+    clientId: `chaos-${n}`,
+    phases: 'every week',
+    reminderOffsets: [42],
+    status: 'active',
+  }),
   (n) => ({ pk: `CLIENT#chaos-${n}`, sk: 'PROFILE', type: 'client', id: `chaos-${n}`, name: 'Chaos', email: 'not an address', timezone: 'Mars/Olympus_Mons' }),
 ];
 
@@ -77,7 +97,12 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
   const strikes = (fault: Fault): boolean => {
     const now = twin?.clock.now().getTime();
     if (now === undefined) return false;
-    const rate = Math.max(0, ...specs(fault).filter((s) => inWindow(s, now)).map((s) => s.rate ?? 0));
+    const rate = Math.max(
+      0,
+      ...specs(fault)
+        .filter((s) => inWindow(s, now))
+        .map((s) => s.rate ?? 0),
+    );
     if (rate === 0 || random() >= rate) return false;
     injected[fault] += 1;
     return true;
@@ -134,7 +159,8 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
     return guarded(message, run);
   };
 
-  const duplicateDelivery: DuplicateDeliveryRule = () => (strikes('duplicate-concurrent') ? 'concurrent' : strikes('duplicate-sequential') ? 'sequential' : 'none');
+  const duplicateDelivery: DuplicateDeliveryRule = () =>
+    strikes('duplicate-concurrent') ? 'concurrent' : strikes('duplicate-sequential') ? 'sequential' : 'none';
 
   // A throttled or 5xx call stays so for every attempt the SDK makes, so dispatch's own retry takes over.
   const bursts = new Map<string, { fault: SesFault; left: number }>();
@@ -162,7 +188,10 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
       }
       bursts.delete(key);
       if (call.name && inFlight.has(call.name) && strikes('dispatch-crash')) return 'crash';
-      for (const [fault, answer] of [['ses-throttle', 'throttle'], ['ses-5xx', '5xx']] as const) {
+      for (const [fault, answer] of [
+        ['ses-throttle', 'throttle'],
+        ['ses-5xx', '5xx'],
+      ] as const) {
         if (strikes(fault)) {
           bursts.set(key, { fault: answer, left: SES_MAX_ATTEMPTS - 1 });
           return answer;
@@ -172,7 +201,8 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
     },
     crashed(call) {
       if (!call.name) return;
-      for (const kill of inFlight.get(call.name) ?? []) kill(new InvocationDiedError(`dispatch died after SES accepted ${call.name} and before the ledger recorded it`));
+      for (const kill of inFlight.get(call.name) ?? [])
+        kill(new InvocationDiedError(`dispatch died after SES accepted ${call.name} and before the ledger recorded it`));
     },
   };
 
@@ -190,10 +220,14 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
       running.scheduler.setDuplicateDelivery(duplicateDelivery);
       const malformed = instants('malformed-item');
       if (malformed.length === 0) return;
-      const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: running.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+      const documents = DynamoDBDocumentClient.from(
+        new DynamoDBClient({ endpoint: running.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      );
       malformed.forEach((at, n) => {
         running.scheduler.later(new Date(at), async () => {
-          await documents.send(new PutCommand({ TableName: running.tableName, Item: { ...MALFORMED[n % MALFORMED.length]!(n), updatedAt: new Date(at).toISOString() } }));
+          await documents.send(
+            new PutCommand({ TableName: running.tableName, Item: { ...MALFORMED[n % MALFORMED.length]!(n), updatedAt: new Date(at).toISOString() } }),
+          );
           injected['malformed-item'] += 1;
         });
       });

@@ -79,13 +79,16 @@ export function profileFaults(profile: ChaosProfile): FaultSpec[] {
 export const DEFAULT_CHAOS_SEED = 12;
 
 const faultSpecSchema = z
-  .object({
-    fault: z.enum(FAULTS, { error: `must be one of ${FAULTS.join(', ')}` }),
-    rate: z.number({ error: 'must be a number from 0 to 1' }).min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').optional(),
-    count: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(50, 'must be at most 50').optional(),
-    from: instantSchema.optional(),
-    until: instantSchema.optional(),
-  }, { error: 'must be an object { fault, rate | count, from?, until? }' })
+  .object(
+    {
+      fault: z.enum(FAULTS, { error: `must be one of ${FAULTS.join(', ')}` }),
+      rate: z.number({ error: 'must be a number from 0 to 1' }).min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').optional(),
+      count: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(50, 'must be at most 50').optional(),
+      from: instantSchema.optional(),
+      until: instantSchema.optional(),
+    },
+    { error: 'must be an object { fault, rate | count, from?, until? }' },
+  )
   .strict()
   .superRefine((spec, ctx) => {
     const counted = COUNTED.includes(spec.fault);
@@ -95,11 +98,14 @@ const faultSpecSchema = z
   });
 
 export const chaosSchema = z
-  .object({
-    profile: z.enum(CHAOS_PROFILES, { error: `must be one of ${CHAOS_PROFILES.join(', ')}` }).optional(),
-    seed: z.number({ error: 'must be a whole number' }).int('must be a whole number').optional(),
-    faults: z.array(faultSpecSchema, { error: 'must be a list of faults' }).optional(),
-  }, { error: 'must be an object { profile?, seed?, faults? }' })
+  .object(
+    {
+      profile: z.enum(CHAOS_PROFILES, { error: `must be one of ${CHAOS_PROFILES.join(', ')}` }).optional(),
+      seed: z.number({ error: 'must be a whole number' }).int('must be a whole number').optional(),
+      faults: z.array(faultSpecSchema, { error: 'must be a list of faults' }).optional(),
+    },
+    { error: 'must be an object { profile?, seed?, faults? }' },
+  )
   .strict();
 
 /** A scenario's `chaos` field: a profile, explicit faults, or both (the faults added to the profile's). */

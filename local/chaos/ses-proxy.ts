@@ -61,7 +61,10 @@ export function sendEmailCall(body: Buffer): SendEmailCall {
 export async function startSesFaultProxy(upstream: string, rules: SesFaultRules): Promise<SesFaultProxy> {
   const held = new Set<Socket>();
   const forward = async (req: IncomingMessage, body: Buffer) => {
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<
+      string,
+      string
+    >;
     return fetch(`${upstream}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body.length > 0 ? { body } : {}) });
   };
   const answer = async (res: ServerResponse, upstreamAnswer: Response) => {

@@ -7,11 +7,15 @@ import { eraseClient, exportClient, type ErasureReport } from '../../shared/use-
 import type { Target } from './target.js';
 
 type WithTarget = <T>(command: Command, run: (target: Target) => Promise<T>) => Promise<T>;
-interface Io { out(text: string): void }
+interface Io {
+  out(text: string): void;
+}
 
 /** The report an erasure prints: counts by kind and every schedule deleted; no names, no answers. */
 export function formatErasure(report: ErasureReport, label: string): string[] {
-  const kinds = Object.entries(report.removed).sort(([a], [b]) => a.localeCompare(b)).map(([type, n]) => `${n} ${type}`);
+  const kinds = Object.entries(report.removed)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, n]) => `${n} ${type}`);
   const total = Object.values(report.removed).reduce((a, b) => a + b, 0);
   return [
     `erased client ${report.clientId} from ${label}${report.repeated ? ` (erased before, on ${report.erasedAt})` : ''}: ${total} item(s) removed${kinds.length ? ` (${kinds.join(', ')})` : ''}, ${report.schedules.length} schedule(s) deleted`,
@@ -36,7 +40,7 @@ export function addClientCommands(program: Command, withTarget: WithTarget, io: 
     });
   client
     .command('export')
-    .description("everything Keepwell holds about the client, as JSON on stdout (a subject-access request)")
+    .description('everything Keepwell holds about the client, as JSON on stdout (a subject-access request)')
     .argument('<clientId>', 'the client id')
     .action(async function (this: Command, clientId: string) {
       await withTarget(this, async (target) => {

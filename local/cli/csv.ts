@@ -11,7 +11,10 @@ export interface CsvRecord {
 
 export class CsvSyntaxError extends Error {
   override readonly name = 'CsvSyntaxError';
-  constructor(readonly line: number, reason: string) {
+  constructor(
+    readonly line: number,
+    reason: string,
+  ) {
     super(`line ${line}: ${reason}`);
   }
 }

@@ -152,7 +152,8 @@ export function rowsFromJson(text: string, path = 'input'): { rows: ImportRow[];
   } catch (error) {
     throw new ImportFileError(`${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ImportFileError(`${path}: expected an object with therapists, clients, plans and sessions lists`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new ImportFileError(`${path}: expected an object with therapists, clients, plans and sessions lists`);
   const lists = RECORD_TYPES.map((t) => COLLECTION[t] as string);
   const unknown = Object.keys(data).filter((key) => !lists.includes(key));
   if (unknown.length > 0) {
@@ -185,7 +186,10 @@ function idOf(record: object): { id?: string } {
 
 /** "initial:6x7d;maintenance:28d" → phases; undefined when the text does not follow the pattern. */
 export function parsePhases(text: string): Array<{ name: string; sessions?: number; everyDays: number }> | undefined {
-  const phases = text.split(';').map((p) => p.trim()).filter((p) => p !== '');
+  const phases = text
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const parsed = phases.map((phase) => {
     const match = /^([^:]+):\s*(?:(\d+)\s*x\s*)?(\d+)\s*d$/i.exec(phase);
     if (!match) return undefined;
@@ -224,7 +228,10 @@ export function rowsFromCsv(text: string): { rows: ImportRow[]; problems: RowPro
   const known = new Set(['type', ...RECORD_TYPES.flatMap((t) => CSV_COLUMNS[t])]);
   const unknown = columns.filter((c) => !known.has(c));
   if (!columns.includes('type')) throw new ImportFileError(`line ${header.line}: the header has no "type" column (see keepwell import --help)`);
-  if (unknown.length > 0) throw new ImportFileError(`line ${header.line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}; known columns: ${[...known].join(', ')}`);
+  if (unknown.length > 0)
+    throw new ImportFileError(
+      `line ${header.line}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}; known columns: ${[...known].join(', ')}`,
+    );
 
   const rows: ImportRow[] = [];
   const problems: RowProblem[] = [];
@@ -244,7 +251,12 @@ export function rowsFromCsv(text: string): { rows: ImportRow[]; problems: RowPro
     const allowed = new Set(CSV_COLUMNS[type]);
     const stray = columns.filter((c) => c !== 'type' && !allowed.has(c) && cells.get(c) !== '');
     if (stray.length > 0) {
-      problems.push({ where, type, ...(id ? { id } : {}), reason: `column${stray.length > 1 ? 's' : ''} ${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to a ${type} row` });
+      problems.push({
+        where,
+        type,
+        ...(id ? { id } : {}),
+        reason: `column${stray.length > 1 ? 's' : ''} ${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to a ${type} row`,
+      });
       continue;
     }
     const record: Record<string, unknown> = {};
@@ -280,8 +292,18 @@ export interface ExistingIds {
 
 const recordKey = (type: RecordType, id: string) => `${type}:${id}`;
 
-export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRow[], onProgress?: (done: number, total: number) => void, records?: Pick<ClientRecords, 'tombstonesFor'>): Promise<ExistingIds> {
-  const wanted: Record<'therapists' | 'clients' | 'plans' | 'sessions', Set<string>> = { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() };
+export async function lookUpExisting(
+  store: ClinicStore,
+  rows: readonly ImportRow[],
+  onProgress?: (done: number, total: number) => void,
+  records?: Pick<ClientRecords, 'tombstonesFor'>,
+): Promise<ExistingIds> {
+  const wanted: Record<'therapists' | 'clients' | 'plans' | 'sessions', Set<string>> = {
+    therapists: new Set(),
+    clients: new Set(),
+    plans: new Set(),
+    sessions: new Set(),
+  };
   for (const row of rows) {
     if (row.id) wanted[COLLECTION[row.type]].add(row.id);
     const r = row.record as { clientId?: unknown; therapistId?: unknown; planId?: unknown };
@@ -296,7 +318,14 @@ export async function lookUpExisting(store: ClinicStore, rows: readonly ImportRo
     sessions: (id) => store.findSession(id),
   };
   const addresses = new Set(rows.flatMap((row) => (row.type === 'client' && typeof row.record.email === 'string' ? [normalizeEmail(row.record.email)] : [])));
-  const found = { therapists: new Set<string>(), clients: new Set<string>(), plans: new Set<string>(), sessions: new Set<string>(), records: new Map<string, unknown>(), emails: new Map<string, string>() };
+  const found = {
+    therapists: new Set<string>(),
+    clients: new Set<string>(),
+    plans: new Set<string>(),
+    sessions: new Set<string>(),
+    records: new Map<string, unknown>(),
+    emails: new Map<string, string>(),
+  };
   const typeOf: Record<keyof typeof wanted, RecordType> = { therapists: 'therapist', clients: 'client', plans: 'plan', sessions: 'session' };
   const total = Object.values(wanted).reduce((n, s) => n + s.size, 0) + addresses.size;
   let done = 0;
@@ -358,7 +387,12 @@ function withPlaces(rows: readonly ImportRow[], reason: string): string {
 
 /** The parts of a name worth looking for in an id: words of three or more characters, with a letter. */
 function nameParts(name: unknown): string[] {
-  return typeof name === 'string' ? name.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((part) => part.length >= 3 && /\p{L}/u.test(part)) : [];
+  return typeof name === 'string'
+    ? name
+        .toLowerCase()
+        .split(/[^\p{L}\p{N}]+/u)
+        .filter((part) => part.length >= 3 && /\p{L}/u.test(part))
+    : [];
 }
 
 /**
@@ -367,7 +401,8 @@ function nameParts(name: unknown): string[] {
  * says so for each, without repeating the name.
  */
 function nameInIdWarnings(rows: readonly ImportRow[], existing: ExistingIds, label: (row: ImportRow) => Omit<RowProblem, 'reason'>): RowProblem[] {
-  const stored = (type: RecordType, id: unknown) => (typeof id === 'string' ? (existing.records?.get(recordKey(type, id)) as Record<string, unknown> | undefined) : undefined);
+  const stored = (type: RecordType, id: unknown) =>
+    typeof id === 'string' ? (existing.records?.get(recordKey(type, id)) as Record<string, unknown> | undefined) : undefined;
   const inFile = (type: RecordType, id: unknown) => rows.find((r) => r.type === type && r.id === id)?.record;
   const record = (type: RecordType, id: unknown) => inFile(type, id) ?? stored(type, id);
   const clientOf = (row: ImportRow): Record<string, unknown> | undefined => {
@@ -380,7 +415,12 @@ function nameInIdWarnings(rows: readonly ImportRow[], existing: ExistingIds, lab
     const id = row.id?.toLowerCase();
     const name = clientOf(row)?.name;
     if (!id || !nameParts(name).some((part) => id.includes(part))) return [];
-    return [{ ...label(row), reason: `id: holds part of the client's name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")` }];
+    return [
+      {
+        ...label(row),
+        reason: `id: holds part of the client's name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")`,
+      },
+    ];
   });
 }
 
@@ -399,7 +439,10 @@ function differences(row: ImportRow, stored: unknown): string[] | undefined {
   const parsed = SCHEMA[row.type].safeParse(row.record);
   if (!parsed.success) return undefined;
   const comparable = (field: string, value: unknown) => (field === 'email' && typeof value === 'string' ? normalizeEmail(value) : value);
-  return COMPARED[row.type].filter((field) => !isDeepStrictEqual(comparable(field, (parsed.data as Record<string, unknown>)[field]), comparable(field, (stored as Record<string, unknown>)[field])));
+  return COMPARED[row.type].filter(
+    (field) =>
+      !isDeepStrictEqual(comparable(field, (parsed.data as Record<string, unknown>)[field]), comparable(field, (stored as Record<string, unknown>)[field])),
+  );
 }
 
 /**
@@ -427,7 +470,10 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
     }
     refused.add(row);
     const how = differ.length > 0 ? ` with a different ${differ.join(', ')}` : '';
-    problems.push({ ...label(row), reason: `${row.type} "${row.id}" already exists in the table${how} (import creates records; use the session and plan commands to change them)` });
+    problems.push({
+      ...label(row),
+      reason: `${row.type} "${row.id}" already exists in the table${how} (import creates records; use the session and plan commands to change them)`,
+    });
   }
   for (const row of rows) {
     if (row.type !== 'client' || refused.has(row)) continue;
@@ -436,7 +482,10 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
     const byEmail = address ? existing.erased?.get(`email:${address}`) : undefined;
     if (byId || byEmail) {
       refused.add(row);
-      problems.push({ ...label(row), reason: `${byId ? `client "${row.id}"` : 'email: the address'} was erased on ${(byId ?? byEmail)!.slice(0, 10)} (keepwell client erase): an erased client is not imported again` });
+      problems.push({
+        ...label(row),
+        reason: `${byId ? `client "${row.id}"` : 'email: the address'} was erased on ${(byId ?? byEmail)!.slice(0, 10)} (keepwell client erase): an erased client is not imported again`,
+      });
     }
   }
   for (const row of rows) {
@@ -454,13 +503,15 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
       const dataset = parseDataset(datasetOf(remaining), 'import', known);
       const bad = problems.length > 0 && !skipInvalid;
       const kept = bad ? [] : remaining;
-      const warnings = bad ? [] : [
-        ...datasetWarnings(dataset).map((issue) => {
-          const { row } = rowOfPath(remaining, issue.path);
-          return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
-        }),
-        ...nameInIdWarnings(remaining, existing, label),
-      ];
+      const warnings = bad
+        ? []
+        : [
+            ...datasetWarnings(dataset).map((issue) => {
+              const { row } = rowOfPath(remaining, issue.path);
+              return { ...(row ? label(row) : { where: issue.path }), reason: withPlaces(remaining, issue.reason) };
+            }),
+            ...nameInIdWarnings(remaining, existing, label),
+          ];
       return { dataset: bad ? empty : dataset, problems, warnings, skipped: rows.length - unchanged.size - kept.length, unchanged: bad ? 0 : unchanged.size };
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
@@ -479,13 +530,23 @@ export function planImport(rows: readonly ImportRow[], existing: ExistingIds, fi
 
 /** The run stopped between two writes (Ctrl-C, SIGTERM): what was written stands, and the same file run again finishes it. */
 export class ImportInterruptedError extends ImportFileError {
-  constructor(readonly written: number, readonly total: number) {
-    super(`import interrupted: ${written} of ${total} record(s) written; run the same import again to finish (records already written are recognised and left as they are)`);
+  constructor(
+    readonly written: number,
+    readonly total: number,
+  ) {
+    super(
+      `import interrupted: ${written} of ${total} record(s) written; run the same import again to finish (records already written are recognised and left as they are)`,
+    );
   }
 }
 
 /** Writes a validated import in dependency order; an existing id is refused by the store, not overwritten. */
-export async function writeImport(store: ClinicStore, dataset: Dataset, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
+export async function writeImport(
+  store: ClinicStore,
+  dataset: Dataset,
+  onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
   const total = dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length;
   let done = 0;
   const write = async (run: () => Promise<unknown>) => {

@@ -18,7 +18,9 @@ import { PROJECT_ROOT } from './state.js';
 import type { Target } from './target.js';
 
 type WithTarget = <T>(command: Command, run: (target: Target) => Promise<T>) => Promise<T>;
-interface Io { out(text: string): void }
+interface Io {
+  out(text: string): void;
+}
 
 function stagesOfCdkJson(): unknown {
   return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { stages?: unknown } }).context?.stages;
@@ -68,13 +70,24 @@ export function addIntakeCommands(program: Command, withTarget: WithTarget, io: 
         const stage = this.optsWithGlobals<{ stage?: string }>().stage;
         const config = intakeConfigFor(stage);
         const source = config.sources[o.source];
-        if (!source) throw new ValidationError('intake replay', [{ path: '--source', reason: `no intake source "${o.source}" in the ${stage ? `stage "${stage}"` : 'dev stage (the twin\'s)'} config; sources: ${Object.keys(config.sources).join(', ') || 'none'}` }]);
-        if (source.format === 'ical') throw new ValidationError('intake replay', [{ path: '--source', reason: `"${o.source}" is an iCalendar feed, polled rather than posted: it has no deliveries to replay` }]);
+        if (!source)
+          throw new ValidationError('intake replay', [
+            {
+              path: '--source',
+              reason: `no intake source "${o.source}" in the ${stage ? `stage "${stage}"` : "dev stage (the twin's)"} config; sources: ${Object.keys(config.sources).join(', ') || 'none'}`,
+            },
+          ]);
+        if (source.format === 'ical')
+          throw new ValidationError('intake replay', [
+            { path: '--source', reason: `"${o.source}" is an iCalendar feed, polled rather than posted: it has no deliveries to replay` },
+          ]);
         let raw: Buffer;
         try {
           raw = readFileSync(file);
         } catch (error) {
-          throw new ValidationError('intake replay', [{ path: file, reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` }], { cause: error });
+          throw new ValidationError('intake replay', [{ path: file, reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` }], {
+            cause: error,
+          });
         }
         let json: unknown;
         try {
@@ -91,10 +104,11 @@ export function addIntakeCommands(program: Command, withTarget: WithTarget, io: 
         // The twin plays the dev stage's clinic settings, as it plays its intake mapping.
         const clinic = { timezone: loadStageConfig(stagesOfCdkJson(), stage ?? 'dev').clinic.timezone };
         const outcome = await receiveBookingChange({ store: target.intake, clinic, now: () => target.now() }, o.source, source, read.event);
-        io.out(outcome.status === 'accepted'
-          ? `${outcome.duplicate ? 'duplicate (already applied)' : 'accepted'}${outcome.sessionId ? `: session ${outcome.sessionId}` : ''} (${target.label})`
-          : `ignored: ${outcome.reason}${outcome.duplicate ? ' (recorded before)' : ''}`);
+        io.out(
+          outcome.status === 'accepted'
+            ? `${outcome.duplicate ? 'duplicate (already applied)' : 'accepted'}${outcome.sessionId ? `: session ${outcome.sessionId}` : ''} (${target.label})`
+            : `ignored: ${outcome.reason}${outcome.duplicate ? ' (recorded before)' : ''}`,
+        );
       });
     });
 }
-

@@ -64,7 +64,12 @@ export function outboxStats(entries: readonly LedgerEntry[]): OutboxStats {
   }
   for (const [kind, values] of late) {
     const sorted = [...values].sort((a, b) => a - b);
-    (stats[kind] as { lateness?: Lateness }).lateness = { count: sorted.length, p50Ms: quantile(sorted, 0.5), p95Ms: quantile(sorted, 0.95), maxMs: sorted.at(-1)! };
+    (stats[kind] as { lateness?: Lateness }).lateness = {
+      count: sorted.length,
+      p50Ms: quantile(sorted, 0.5),
+      p95Ms: quantile(sorted, 0.95),
+      maxMs: sorted.at(-1)!,
+    };
   }
   return Object.fromEntries(MESSAGE_KINDS.filter((k) => stats[k]).map((k) => [k, stats[k]])) as OutboxStats;
 }
@@ -94,7 +99,10 @@ export function formatOutboxStats(stats: OutboxStats): string[] {
     lines.push(`${kind}: ${s.sent} sent, ${total(s.skipped)} skipped, ${total(s.failed)} failed, ${s.deferred} deferred, ${s.pending} pending`);
     if (total(s.skipped) > 0) lines.push(`  skipped: ${byReason(s.skipped)}`);
     if (total(s.failed) > 0) lines.push(`  failed: ${byReason(s.failed)}`);
-    if (s.lateness) lines.push(`  lateness (send − due) over ${s.lateness.count}: median ${formatDuration(s.lateness.p50Ms)}, p95 ${formatDuration(s.lateness.p95Ms)}, max ${formatDuration(s.lateness.maxMs)}`);
+    if (s.lateness)
+      lines.push(
+        `  lateness (send − due) over ${s.lateness.count}: median ${formatDuration(s.lateness.p50Ms)}, p95 ${formatDuration(s.lateness.p95Ms)}, max ${formatDuration(s.lateness.maxMs)}`,
+      );
   }
   return lines.length > 0 ? lines : ['nothing in the ledger for this period'];
 }

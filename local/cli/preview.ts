@@ -60,7 +60,14 @@ export function previewMessages(input: PreviewInput): PreviewItem[] {
     for (const session of sessions) {
       for (const decision of planSessionMessages({ session, plan, client, clinic, now })) {
         if (decision.action !== 'schedule') continue;
-        add({ at: decision.message.dueAt, kind: decision.message.identity.kind, name: decision.message.name, planId: plan.id, sessionId: session.id, sessionStart: session.start });
+        add({
+          at: decision.message.dueAt,
+          kind: decision.message.identity.kind,
+          name: decision.message.name,
+          planId: plan.id,
+          sessionId: session.id,
+          sessionStart: session.start,
+        });
       }
     }
     const status = maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
@@ -79,7 +86,9 @@ export function localTime(at: Instant, zone: string): string {
 }
 
 export function formatPreview(items: readonly PreviewItem[], clientLabel: string, zone: string, weeks: number): string[] {
-  const lines = [`${clientLabel}: ${items.length} message${items.length === 1 ? '' : 's'} in the next ${weeks} week${weeks === 1 ? '' : 's'} (times in ${zone})`];
+  const lines = [
+    `${clientLabel}: ${items.length} message${items.length === 1 ? '' : 's'} in the next ${weeks} week${weeks === 1 ? '' : 's'} (times in ${zone})`,
+  ];
   for (const item of items) {
     const about = item.sessionStart ? `session ${item.sessionId} on ${localTime(item.sessionStart, zone)}` : `plan ${item.planId}`;
     lines.push(`  ${localTime(item.at, zone).padEnd(28)} ${item.kind.padEnd(18)} ${about}${item.held ? `  — held: ${item.held}` : ''}`);

@@ -75,7 +75,12 @@ function statusLabel(entry: LedgerEntry): string {
 
 /** One outbox line: times, outcome and opaque ids; never answers or notes (the ledger holds none). */
 export function formatOutboxEntry(entry: LedgerEntry): string {
-  const subject = [entry.clientId && `client ${entry.clientId}`, entry.sessionId && `session ${entry.sessionId}`, !entry.sessionId && entry.planId && `plan ${entry.planId}`, entry.therapistId && !entry.clientId && `therapist ${entry.therapistId}`]
+  const subject = [
+    entry.clientId && `client ${entry.clientId}`,
+    entry.sessionId && `session ${entry.sessionId}`,
+    !entry.sessionId && entry.planId && `plan ${entry.planId}`,
+    entry.therapistId && !entry.clientId && `therapist ${entry.therapistId}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const detail = entry.reason ? `  — ${entry.reason}` : entry.delivery ? `  — ${entry.delivery.event} ${entry.delivery.at}` : '';
@@ -92,10 +97,16 @@ export function buildProgram(io: CliIo): Command {
   const env = io.env ?? process.env;
   const program = new Command('keepwell');
   program
-    .description("Operate Keepwell: import a clinic's data, change sessions and plans, preview and inspect emails, redrive failures.\nWorks on the running local twin (`npm start`) unless --stage names a deployed stage.")
+    .description(
+      "Operate Keepwell: import a clinic's data, change sessions and plans, preview and inspect emails, redrive failures.\nWorks on the running local twin (`npm start`) unless --stage names a deployed stage.",
+    )
     .option('--stage <name>', 'work on a deployed stage (found through its CloudFormation outputs) instead of the local twin')
     .option('--region <region>', 'AWS region of the stage (default: the AWS SDK configuration)')
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')), outputError: (s, write) => write(`keepwell: ${oneLine(s.replace(/^error: /, ''))}`) })
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => io.err(s.replace(/\n$/, '')),
+      outputError: (s, write) => write(`keepwell: ${oneLine(s.replace(/^error: /, ''))}`),
+    })
     .exitOverride()
     .showHelpAfterError(false);
 
@@ -129,7 +140,9 @@ export function buildProgram(io: CliIo): Command {
         for (const warning of plan.warnings) io.err(`warning: ${describeProblem(warning)}`);
         const badRows = new Set(plan.problems.map((p) => p.where)).size;
         if (plan.problems.length > 0 && !options.skipInvalid) {
-          throw new ImportFileError(`import refused: ${badRows} bad row${badRows === 1 ? '' : 's'} in ${file}; nothing written (fix them, or pass --skip-invalid to import the good rows)`);
+          throw new ImportFileError(
+            `import refused: ${badRows} bad row${badRows === 1 ? '' : 's'} in ${file}; nothing written (fix them, or pass --skip-invalid to import the good rows)`,
+          );
         }
         const { therapists, clients, plans, sessions } = plan.dataset;
         const counts = `${therapists.length} therapist(s), ${clients.length} client(s), ${plans.length} plan(s), ${sessions.length} session(s)${plan.unchanged ? ` (${plan.unchanged} record(s) already in the table as the file has them)` : ''}`;
@@ -177,16 +190,25 @@ export function buildProgram(io: CliIo): Command {
     .option('--location <text>', 'a new location')
     .action(async function (this: Command, sessionId: string, start: string, o: { duration?: number; location?: string }) {
       await withTarget(this, async (target) => {
-        const saved = await rescheduleSession(target.store, sessionId, start, { ...(o.duration ? { durationMinutes: o.duration } : {}), ...(o.location ? { location: o.location } : {}) });
+        const saved = await rescheduleSession(target.store, sessionId, start, {
+          ...(o.duration ? { durationMinutes: o.duration } : {}),
+          ...(o.location ? { location: o.location } : {}),
+        });
         io.out(`rescheduled session ${saved.id} to ${saved.start} (version ${saved.version}, ${target.label})`);
       });
     });
 
-  const plan = program.command('plan').description("pause, resume or complete a plan, change its maintenance interval, show its history");
+  const plan = program.command('plan').description('pause, resume or complete a plan, change its maintenance interval, show its history');
   /** Runs one adjustment through the use case the summary email's page uses, and says what changed. */
   const adjustFromCli = async (command: Command, planId: string, adjustment: Record<string, unknown>, o: { note?: string; by: string }) =>
     withTarget(command, async (target) => {
-      const result = await adjustPlan(target.store, { planId, adjustment: { ...adjustment, ...(o.note !== undefined ? { note: o.note } : {}) }, by: o.by, via: 'cli', now: target.now() });
+      const result = await adjustPlan(target.store, {
+        planId,
+        adjustment: { ...adjustment, ...(o.note !== undefined ? { note: o.note } : {}) },
+        by: o.by,
+        via: 'cli',
+        now: target.now(),
+      });
       switch (result.status) {
         case 'invalid':
           throw new ValidationError('plan change', result.issues);
@@ -199,7 +221,12 @@ export function buildProgram(io: CliIo): Command {
           return;
         case 'adjusted': {
           const { status, maintenanceEveryDays } = result.change.after;
-          const verb = { interval: `changed the maintenance interval of plan ${planId} to ${maintenanceEveryDays} days`, pause: `paused plan ${planId}`, resume: `resumed plan ${planId}`, complete: `completed plan ${planId}` }[result.change.action];
+          const verb = {
+            interval: `changed the maintenance interval of plan ${planId} to ${maintenanceEveryDays} days`,
+            pause: `paused plan ${planId}`,
+            resume: `resumed plan ${planId}`,
+            complete: `completed plan ${planId}`,
+          }[result.change.action];
           io.out(`${verb} (status ${status}, ${target.label})`);
         }
       }
@@ -233,7 +260,7 @@ export function buildProgram(io: CliIo): Command {
     });
   plan
     .command('history')
-    .description("every change to a plan: when, what, who (or from which summary link) and the note")
+    .description('every change to a plan: when, what, who (or from which summary link) and the note')
     .argument('<planId>')
     .option('--json', 'print JSON instead of a table')
     .action(async function (this: Command, planId: string, o: { json?: boolean }) {
@@ -269,7 +296,8 @@ export function buildProgram(io: CliIo): Command {
         }
         const items = candidates.filter((i) => !done.has(i.name));
         if (o.json) io.out(JSON.stringify({ clientId, now, weeks: o.weeks, timezone: bundle.client.timezone, messages: items }, null, 2));
-        else for (const line of formatPreview(items, `${bundle.client.name} (${clientId}, ${bundle.client.email})`, bundle.client.timezone, o.weeks)) io.out(line);
+        else
+          for (const line of formatPreview(items, `${bundle.client.name} (${clientId}, ${bundle.client.email})`, bundle.client.timezone, o.weeks)) io.out(line);
       });
     });
 
@@ -321,7 +349,11 @@ its redrive finds the recipient again through the message's ledger entry and han
   const describeLetter = (item: DeadLetterItem): string => {
     const payload = dispatchPayloadSchema.safeParse(item.payload);
     const ses = sesDeadLetterSchema.safeParse(item.payload);
-    const what = payload.success ? `${messageName(payload.data.message)} (client ${payload.data.clientId})` : ses.success ? `SES ${ses.data.detailType}${ses.data.message ? ` for ${ses.data.message}` : ''}` : 'not a message';
+    const what = payload.success
+      ? `${messageName(payload.data.message)} (client ${payload.data.clientId})`
+      : ses.success
+        ? `SES ${ses.data.detailType}${ses.data.message ? ` for ${ses.data.message}` : ''}`
+        : 'not a message';
     return `${item.id}  ${item.source}  ${what}  failed ${item.failedAt ?? '?'} after ${item.attempts ?? '?'} attempt(s)${item.error ? ` — ${oneLine(item.error).slice(0, 200)}` : ''}`;
   };
   dlq
@@ -354,7 +386,10 @@ its redrive finds the recipient again through the message's ledger entry and han
           const ses = sesDeadLetterSchema.safeParse(item.payload);
           if (ses.success) {
             // The recipient is found again through the message's ledger entry: the letter holds no address.
-            const outcome = await redriveSesDeadLetter({ store: target.store, ledger: target.store, clock: { now: () => target.now() }, log: quietLog }, ses.data);
+            const outcome = await redriveSesDeadLetter(
+              { store: target.store, ledger: target.store, clock: { now: () => target.now() }, log: quietLog },
+              ses.data,
+            );
             await target.deadLetters.remove(item);
             redriven++;
             io.out(`redrove ${item.id}: SES ${ses.data.detailType} ${outcome.status}`);
@@ -368,7 +403,11 @@ its redrive finds the recipient again through the message's ledger entry and han
           const { message, clientId, planId, sessionId, therapistId } = payload.data;
           const name = messageName(message);
           const at = toInstant(target.now().getTime() + 60_000);
-          await scheduler.upsert({ name, at, payload: { message, clientId, ...(planId ? { planId } : {}), ...(sessionId ? { sessionId } : {}), ...(therapistId ? { therapistId } : {}) } });
+          await scheduler.upsert({
+            name,
+            at,
+            payload: { message, clientId, ...(planId ? { planId } : {}), ...(sessionId ? { sessionId } : {}), ...(therapistId ? { therapistId } : {}) },
+          });
           await target.deadLetters.remove(item);
           redriven++;
           io.out(`redrove ${item.id}: ${name} scheduled for ${at}`);

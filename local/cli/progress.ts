@@ -14,7 +14,10 @@ const SILENT: Progress = { update: () => undefined, stop: () => undefined };
 export function progressBar(label: string, options: { force?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
   const stream = options.stream ?? process.stderr;
   if (!options.force && !stream.isTTY) return SILENT;
-  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total}`, stream, noTTYOutput: true, notTTYSchedule: 1000, hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {value}/{total}`, stream, noTTYOutput: true, notTTYSchedule: 1000, hideCursor: true },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     update(done, total) {

@@ -195,4 +195,3 @@ export function pendingDeadLetters(dir = stateDir()): RecordedDeadLetter[] {
 export function markRedriven(executionId: string, at: string, dir = stateDir()): void {
   appendFileSync(join(dir, REDRIVEN_FILE), `${JSON.stringify({ executionId, at })}\n`);
 }
-

@@ -87,12 +87,25 @@ function localTarget(env: NodeJS.ProcessEnv): Target {
     clinic: async () => state.clinic,
     deadLetters: {
       list: async () =>
-        pendingDeadLetters(dir).map((l) => ({ id: l.executionId, source: `schedule ${l.scheduleName}`, failedAt: l.failedAt, attempts: l.attempts, error: l.error, payload: l.payload })),
+        pendingDeadLetters(dir).map((l) => ({
+          id: l.executionId,
+          source: `schedule ${l.scheduleName}`,
+          failedAt: l.failedAt,
+          attempts: l.attempts,
+          error: l.error,
+          payload: l.payload,
+        })),
       remove: async (item) => markRedriven(item.id, now().toISOString(), dir),
     },
     messageScheduler: async () => {
       scheduler ??= new SchedulerClient({ ...clientConfig, endpoint: state.schedulerEndpoint });
-      return new EventBridgeMessageScheduler({ client: scheduler, groupName: state.scheduleGroup, targetArn: state.dispatchArn, roleArn: state.schedulerRoleArn, deadLetterArn: state.deadLetterArn });
+      return new EventBridgeMessageScheduler({
+        client: scheduler,
+        groupName: state.scheduleGroup,
+        targetArn: state.dispatchArn,
+        roleArn: state.schedulerRoleArn,
+        deadLetterArn: state.deadLetterArn,
+      });
     },
     close: () => {
       documentClient.destroy();
@@ -112,7 +125,10 @@ export async function stackOutputs(stage: string, region?: string): Promise<Part
     return outputs;
   } catch (error) {
     const name = (error as Error).name;
-    const why = name === 'ValidationError' ? 'does not exist (deploy it with `npx cdk deploy -c stage=' + stage + '`)' : `could not be read (${name}: ${(error as Error).message})`;
+    const why =
+      name === 'ValidationError'
+        ? 'does not exist (deploy it with `npx cdk deploy -c stage=' + stage + '`)'
+        : `could not be read (${name}: ${(error as Error).message})`;
     throw new TargetError(`stack ${stackName} for stage "${stage}" ${why}`, { cause: error });
   } finally {
     cloudFormation.destroy();
@@ -176,7 +192,13 @@ async function stageTarget(stage: string, region?: string): Promise<Target> {
       const groupName = required(outputs, 'ScheduleGroupName', stage);
       const targetArn = required(outputs, 'DispatchFunctionArn', stage);
       const roleArn = required(outputs, 'SchedulerRoleArn', stage);
-      return new EventBridgeMessageScheduler({ client: scheduler, groupName, targetArn, roleArn, deadLetterArn: queueArnFromUrl(required(outputs, 'ScheduleDlqUrl', stage)) });
+      return new EventBridgeMessageScheduler({
+        client: scheduler,
+        groupName,
+        targetArn,
+        roleArn,
+        deadLetterArn: queueArnFromUrl(required(outputs, 'ScheduleDlqUrl', stage)),
+      });
     },
     close: () => {
       documentClient.destroy();
@@ -196,7 +218,15 @@ async function receiveAll(sqs: SQSClient, url: string): Promise<Message[]> {
   const messages: Message[] = [];
   // Each receive returns at most 10; an empty receive means the queue has nothing more visible.
   for (let round = 0; round < 100; round++) {
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: VISIBILITY_SECONDS, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: VISIBILITY_SECONDS,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
     if (!Messages || Messages.length === 0) break;
     messages.push(...Messages);
   }
@@ -214,7 +244,9 @@ export function deadLetterFromSqs(message: Message, source: string): DeadLetterI
   } catch {
     body = message.Body;
   }
-  const record = body as { requestPayload?: unknown; responsePayload?: { errorType?: string }; timestamp?: string; requestContext?: { approximateInvokeCount?: number } } | undefined;
+  const record = body as
+    | { requestPayload?: unknown; responsePayload?: { errorType?: string }; timestamp?: string; requestContext?: { approximateInvokeCount?: number } }
+    | undefined;
   const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
   const isDestinationRecord = record !== null && typeof record === 'object' && 'requestPayload' in record;
   const error = isDestinationRecord ? record.responsePayload?.errorType : [attribute('ERROR_CODE'), attribute('ERROR_MESSAGE')].filter(Boolean).join(': ');

@@ -28,7 +28,15 @@ export interface DemoCheckIn {
 
 export interface Demo {
   /** The clinic without its baseUrl, which is wherever the twin serves the pages. */
-  readonly clinic: { name: string; senderEmail: string; timezone: string; quietHours: { start: string; end: string }; signature: string; phone: string; emergencyNumber: string };
+  readonly clinic: {
+    name: string;
+    senderEmail: string;
+    timezone: string;
+    quietHours: { start: string; end: string };
+    signature: string;
+    phone: string;
+    emergencyNumber: string;
+  };
   readonly dataset: { therapists: unknown[]; clients: unknown[]; plans: unknown[]; sessions: unknown[] };
   /** Check-ins answered before the demo starts (recorded when it is seeded). */
   readonly history: ReadonlyArray<DemoCheckIn & { readonly answeredAt: string }>;
@@ -54,7 +62,14 @@ export function buildDemo(start: Date): Demo {
   };
   const later = (instant: string, hours: number) => DateTime.fromISO(instant).plus({ hours }).toUTC().toISO({ suppressMilliseconds: true }) as string;
   const room = (n: number) => `Treatment room ${n}, 14 Harbour Street`;
-  const session = (id: string, planId: string, start: string, status: 'booked' | 'completed' = 'booked', durationMinutes = 60, location = room(1)) => ({ id, planId, start, durationMinutes, location, status });
+  const session = (id: string, planId: string, start: string, status: 'booked' | 'completed' = 'booked', durationMinutes = 60, location = room(1)) => ({
+    id,
+    planId,
+    start,
+    durationMinutes,
+    location,
+    status,
+  });
   const client = (id: string, name: string, email: string) => ({ id, name, email, timezone: DEMO_ZONE });
 
   const sessions = [
@@ -86,7 +101,15 @@ export function buildDemo(start: Date): Demo {
       emergencyNumber: '999',
     },
     dataset: {
-      therapists: [{ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: DEMO_ZONE, summary: { cadence: 'daily', hour: 7, whenEmpty: 'one-line' } }],
+      therapists: [
+        {
+          id: 't-amy',
+          name: 'Amy Chen',
+          email: 'amy@harbour-massage.example',
+          timezone: DEMO_ZONE,
+          summary: { cadence: 'daily', hour: 7, whenEmpty: 'one-line' },
+        },
+      ],
       clients: [
         client('c-sam', 'Sam Patel', 'sam.patel@example.com'),
         client('c-kai', 'Kai Moreno', 'kai.moreno@example.net'),
@@ -95,11 +118,63 @@ export function buildDemo(start: Date): Demo {
         client('c-mia', 'Mia Johansson', 'mia.johansson@example.net'),
       ],
       plans: [
-        { id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }], reminders: ['P1D', 'PT2H'], checkInAfter: 'PT24H' },
-        { id: 'p-kai', clientId: 'c-kai', therapistId: 't-amy', goal: 'sports-injury', phases: [{ name: 'rehab', sessions: 4, everyDays: 10 }, { name: 'maintenance', everyDays: 21 }], reminders: ['P2D', 'PT2H'], checkInAfter: 'PT24H' },
-        { id: 'p-priya', clientId: 'c-priya', therapistId: 't-amy', goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 21 }], reminders: ['P2D'], checkInAfter: 'PT24H' },
-        { id: 'p-leo', clientId: 'c-leo', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }], reminders: ['PT24H', 'PT2H'], checkInAfter: 'P1D' },
-        { id: 'p-mia', clientId: 'c-mia', therapistId: 't-amy', goal: 'neck-and-shoulders', phases: [{ name: 'initial', sessions: 4, everyDays: 14 }, { name: 'maintenance', everyDays: 42 }], reminders: ['P1D', 'PT2H'], checkInAfter: 'PT24H' },
+        {
+          id: 'p-sam',
+          clientId: 'c-sam',
+          therapistId: 't-amy',
+          goal: 'back-pain',
+          phases: [
+            { name: 'initial', sessions: 6, everyDays: 7 },
+            { name: 'maintenance', everyDays: 28 },
+          ],
+          reminders: ['P1D', 'PT2H'],
+          checkInAfter: 'PT24H',
+        },
+        {
+          id: 'p-kai',
+          clientId: 'c-kai',
+          therapistId: 't-amy',
+          goal: 'sports-injury',
+          phases: [
+            { name: 'rehab', sessions: 4, everyDays: 10 },
+            { name: 'maintenance', everyDays: 21 },
+          ],
+          reminders: ['P2D', 'PT2H'],
+          checkInAfter: 'PT24H',
+        },
+        {
+          id: 'p-priya',
+          clientId: 'c-priya',
+          therapistId: 't-amy',
+          goal: 'general-wellness',
+          phases: [{ name: 'maintenance', everyDays: 21 }],
+          reminders: ['P2D'],
+          checkInAfter: 'PT24H',
+        },
+        {
+          id: 'p-leo',
+          clientId: 'c-leo',
+          therapistId: 't-amy',
+          goal: 'back-pain',
+          phases: [
+            { name: 'initial', sessions: 6, everyDays: 7 },
+            { name: 'maintenance', everyDays: 28 },
+          ],
+          reminders: ['PT24H', 'PT2H'],
+          checkInAfter: 'P1D',
+        },
+        {
+          id: 'p-mia',
+          clientId: 'c-mia',
+          therapistId: 't-amy',
+          goal: 'neck-and-shoulders',
+          phases: [
+            { name: 'initial', sessions: 4, everyDays: 14 },
+            { name: 'maintenance', everyDays: 42 },
+          ],
+          reminders: ['P1D', 'PT2H'],
+          checkInAfter: 'PT24H',
+        },
       ],
       sessions,
     },
@@ -110,9 +185,17 @@ export function buildDemo(start: Date): Demo {
       { clientId: 'c-leo', sessionId: 's-leo-2', answeredAt: later(at(-6, '10:00'), 1), answers: { pain: 4, mobility: 6, stress: 5, sleep: 6 } },
     ],
     autoAnswers: [
-      { clientId: 'c-sam', sessionId: 's-sam-2', answers: { pain: 5, mobility: 6, stress: 4, sleep: 6, notes: 'Much easier getting out of bed this morning.' } },
+      {
+        clientId: 'c-sam',
+        sessionId: 's-sam-2',
+        answers: { pain: 5, mobility: 6, stress: 4, sleep: 6, notes: 'Much easier getting out of bed this morning.' },
+      },
       { clientId: 'c-mia', sessionId: 's-mia-1', answers: { pain: 4, mobility: 6, stress: 5, sleep: 5, wantsToRebook: true } },
-      { clientId: 'c-leo', sessionId: 's-leo-3', answers: { pain: 8, mobility: 4, stress: 7, sleep: 3, notes: 'Sharp pain after lifting boxes at the weekend.' } },
+      {
+        clientId: 'c-leo',
+        sessionId: 's-leo-3',
+        answers: { pain: 8, mobility: 4, stress: 7, sleep: 3, notes: 'Sharp pain after lifting boxes at the weekend.' },
+      },
     ],
     openCheckIn: { clientId: 'c-kai', sessionId: 's-kai-1', clientName: 'Kai Moreno' },
   };

@@ -16,16 +16,32 @@ export interface DemoFeed {
   close(): Promise<void>;
 }
 
-const icsTime = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const icsTime = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 export async function startDemoFeed(now: Date, daysAhead = 4): Promise<DemoFeed> {
   const start = new Date(`${new Date(now.getTime() + daysAhead * 86_400_000).toISOString().slice(0, 10)}T14:00:00.000Z`);
   const end = new Date(start.getTime() + 3_600_000);
   const body = [
-    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Harbour Clinical Massage//Front desk calendar//EN', 'METHOD:PUBLISH',
-    'BEGIN:VEVENT', 'UID:demo-feed-1@front-desk.harbour-massage.example', `DTSTAMP:${icsTime(now)}`, 'SEQUENCE:0',
-    `DTSTART:${icsTime(start)}`, `DTEND:${icsTime(end)}`, 'SUMMARY:Massage (60 min)', 'STATUS:CONFIRMED',
-    'ATTENDEE;CN=Noor Haddad:mailto:noor.haddad@example.com', 'END:VEVENT', 'END:VCALENDAR', '',
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Harbour Clinical Massage//Front desk calendar//EN',
+    'METHOD:PUBLISH',
+    'BEGIN:VEVENT',
+    'UID:demo-feed-1@front-desk.harbour-massage.example',
+    `DTSTAMP:${icsTime(now)}`,
+    'SEQUENCE:0',
+    `DTSTART:${icsTime(start)}`,
+    `DTEND:${icsTime(end)}`,
+    'SUMMARY:Massage (60 min)',
+    'STATUS:CONFIRMED',
+    'ATTENDEE;CN=Noor Haddad:mailto:noor.haddad@example.com',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
   ].join('\r\n');
   const etag = `"demo-${icsTime(now)}"`;
   const server = createServer((request, response) => {
@@ -34,11 +50,26 @@ export async function startDemoFeed(now: Date, daysAhead = 4): Promise<DemoFeed>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/front-desk.ics`;
-  const dev = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context?: { stages?: { dev?: { intake?: { sources?: Record<string, unknown> } } } } }).context?.stages?.dev?.intake;
+  const dev = (
+    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context?: { stages?: { dev?: { intake?: { sources?: Record<string, unknown> } } } };
+    }
+  ).context?.stages?.dev?.intake;
   const intake = {
     sources: {
       ...(dev?.sources ?? {}),
-      'demo-feed': { format: 'ical', url, services: [{ eventType: '*', therapistId: 't-amy', location: 'Treatment room 2, 12 Quay Street', plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] } }] },
+      'demo-feed': {
+        format: 'ical',
+        url,
+        services: [
+          {
+            eventType: '*',
+            therapistId: 't-amy',
+            location: 'Treatment room 2, 12 Quay Street',
+            plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] },
+          },
+        ],
+      },
     },
   };
   return { url, intake, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };

@@ -20,7 +20,13 @@ export interface OutboxWatch {
  */
 const LOOKBACK_REAL_MS = 10_000;
 
-export function watchOutbox(options: { twin: Twin; /** Virtual seconds per real second, now. */ speed: () => number; intervalMs?: number; onEmail: (email: SentEmail) => Promise<void> | void; onError?: (error: unknown) => void }): OutboxWatch {
+export function watchOutbox(options: {
+  twin: Twin /** Virtual seconds per real second, now. */;
+  speed: () => number;
+  intervalMs?: number;
+  onEmail: (email: SentEmail) => Promise<void> | void;
+  onError?: (error: unknown) => void;
+}): OutboxWatch {
   const { twin } = options;
   const seen = new Set<string>();
   const sesSince = Math.floor(Date.now() / 1000) - 1;

@@ -11,7 +11,10 @@ import type { Twin } from '../twin.js';
 export async function postDemoBooking(twin: Twin, daysAhead = 3): Promise<string> {
   const secret = twin.intake.secrets.calcom;
   if (!twin.webUrl || !secret) return 'Webhook booking  (skipped: no calcom intake source or no HTTP API)';
-  const body = JSON.parse(readFileSync(new URL('../../test/fixtures/intake/cal-com-booking-created.json', import.meta.url), 'utf8')) as { createdAt: string; payload: { startTime: string; endTime: string } };
+  const body = JSON.parse(readFileSync(new URL('../../test/fixtures/intake/cal-com-booking-created.json', import.meta.url), 'utf8')) as {
+    createdAt: string;
+    payload: { startTime: string; endTime: string };
+  };
   const now = twin.clock.now();
   // 10:00 UTC (10 or 11 in London) on the day `daysAhead` days on: a time a clinic books.
   const start = new Date(`${new Date(now.getTime() + daysAhead * 86_400_000).toISOString().slice(0, 10)}T10:00:00.000Z`);
@@ -19,7 +22,11 @@ export async function postDemoBooking(twin: Twin, daysAhead = 3): Promise<string
   body.payload.startTime = start.toISOString();
   body.payload.endTime = new Date(start.getTime() + 3_600_000).toISOString();
   const raw = JSON.stringify(body);
-  const response = await fetch(`${twin.webUrl}/intake/calcom`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(secret, raw) }, body: raw });
+  const response = await fetch(`${twin.webUrl}/intake/calcom`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(secret, raw) },
+    body: raw,
+  });
   const answer = (await response.json()) as { status?: string; sessionId?: string; reason?: string };
   return `Webhook booking  Cal.com BOOKING_CREATED for ${start.toISOString()} → ${response.status} ${answer.status ?? ''}${answer.sessionId ? ` (session ${answer.sessionId})` : answer.reason ? ` (${answer.reason})` : ''}; see \`npx keepwell intake list\``;
 }

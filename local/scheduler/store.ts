@@ -6,12 +6,7 @@
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { isRecurring, nextOccurrence, atInstant, type ScheduleExpression } from './expressions.js';
-import {
-  validateListQuery,
-  validateName,
-  validateScheduleRequest,
-  type ScheduleDefinition,
-} from './validate.js';
+import { validateListQuery, validateName, validateScheduleRequest, type ScheduleDefinition } from './validate.js';
 
 export const ACCOUNT_ID = '000000000000';
 export const DEFAULT_GROUP = 'default';
@@ -82,14 +77,7 @@ export class ScheduleStore {
     const request = validateScheduleRequest(name, body, this.clock.now());
     const groupName = request.definition.GroupName;
     const existing = this.getSchedule(name, groupName);
-    const record = this.newSchedule(
-      name,
-      request.definition,
-      request.expression,
-      request.clientToken,
-      existing.creationDate,
-      this.clock.now(),
-    );
+    const record = this.newSchedule(name, request.definition, request.expression, request.clientToken, existing.creationDate, this.clock.now());
     this.schedules.set(key(groupName, name), record);
     return record;
   }
@@ -120,7 +108,10 @@ export class ScheduleStore {
   listSchedules(query: Record<string, string | undefined>): Page<StoredSchedule> {
     const { GroupName, NamePrefix, State, MaxResults, NextToken } = validateListQuery(query);
     // With a group, only the keys under `<group>/<prefix>` are looked at: a range of the sorted keys.
-    const candidates = GroupName === undefined ? [...this.schedules.values()] : this.keysStartingWith(key(GroupName, NamePrefix ?? '')).map((k) => this.schedules.get(k) as StoredSchedule);
+    const candidates =
+      GroupName === undefined
+        ? [...this.schedules.values()]
+        : this.keysStartingWith(key(GroupName, NamePrefix ?? '')).map((k) => this.schedules.get(k) as StoredSchedule);
     const matching = candidates.filter(
       (record) =>
         (GroupName === undefined || record.groupName === GroupName) &&
@@ -243,12 +234,7 @@ export function followingFireAt(record: StoredSchedule, firedOccurrence: Date): 
   return occurrenceWithinEnd(record.definition, record.expression, new Date(firedOccurrence.getTime() + 1), rateAnchor);
 }
 
-function occurrenceWithinEnd(
-  definition: ScheduleDefinition,
-  expression: ScheduleExpression,
-  from: Date,
-  rateAnchor: Date,
-): Date | undefined {
+function occurrenceWithinEnd(definition: ScheduleDefinition, expression: ScheduleExpression, from: Date, rateAnchor: Date): Date | undefined {
   const timezone = definition.ScheduleExpressionTimezone ?? 'UTC';
   const next = nextOccurrence(expression, from, { timezone, rateAnchor });
   const end = definition.EndDate;

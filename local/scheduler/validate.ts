@@ -13,8 +13,7 @@ const SQS_ARN_PATTERN = /^arn:aws(-[a-z]+)?:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9\-_]
 const START_DATE_TOLERANCE_MS = 5 * 60_000;
 
 /** The message for a missing field or one of the wrong JSON type. */
-const missingOr = (expected: string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? 'is required' : `must be ${expected}`;
+const missingOr = (expected: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}`);
 
 const name = () =>
   z
@@ -67,9 +66,7 @@ const target = z.looseObject(
     RoleArn: text(1, 1600),
     Input: text(1, 8192).optional(),
     RetryPolicy: retryPolicy.optional(),
-    DeadLetterConfig: z
-      .object({ Arn: z.string().regex(SQS_ARN_PATTERN, { error: 'must be the ARN of an SQS queue' }).optional() })
-      .optional(),
+    DeadLetterConfig: z.object({ Arn: z.string().regex(SQS_ARN_PATTERN, { error: 'must be the ARN of an SQS queue' }).optional() }).optional(),
   },
   { error: missingOr('an object') },
 );

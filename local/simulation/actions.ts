@@ -15,7 +15,12 @@ import type { Twin } from '../twin.js';
 import { fetchSesStore } from './outbox.js';
 
 /** Answers one check-in as its client would from the form; invalid answers are a ValidationError. */
-export async function answerCheckIn(twin: Twin, mailer: Mailer, input: { clientId: string; sessionId: string; answers: unknown }, now: Date | string): Promise<'recorded' | 'already-answered'> {
+export async function answerCheckIn(
+  twin: Twin,
+  mailer: Mailer,
+  input: { clientId: string; sessionId: string; answers: unknown },
+  now: Date | string,
+): Promise<'recorded' | 'already-answered'> {
   const result = await recordCheckIn({ store: twin.store, ledger: twin.store, mailer, clinic: twin.clinic }, { ...input, now });
   if (result.status === 'invalid') throw new ValidationError(`check-in answers for session ${input.sessionId}`, result.issues);
   return result.status;
@@ -28,12 +33,22 @@ const BOUNCE_LOOKBACK_MS = 14 * 86_400_000;
 export function snsDelivery(sesEvent: Record<string, unknown>, at: string): Record<string, unknown> {
   const topic = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:keepwell-ses-events`;
   return {
-    Records: [{
-      EventSource: 'aws:sns',
-      EventVersion: '1.0',
-      EventSubscriptionArn: `${topic}:${randomUUID()}`,
-      Sns: { Type: 'Notification', MessageId: randomUUID(), TopicArn: topic, Subject: null, Message: JSON.stringify(sesEvent), Timestamp: at, MessageAttributes: {} },
-    }],
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: `${topic}:${randomUUID()}`,
+        Sns: {
+          Type: 'Notification',
+          MessageId: randomUUID(),
+          TopicArn: topic,
+          Subject: null,
+          Message: JSON.stringify(sesEvent),
+          Timestamp: at,
+          MessageAttributes: {},
+        },
+      },
+    ],
   };
 }
 
@@ -48,28 +63,34 @@ export async function bounceEvent(twin: Twin, email: string): Promise<Record<str
   const sent = (await fetchSesStore(twin.sesEndpoint)).filter((e) => e.destination.to.some((to) => sameEmail(to, email)));
   const ledger = sent.length > 0 ? await twin.store.listSince(toInstant(now.getTime() - BOUNCE_LOOKBACK_MS), at) : [];
   const ids = new Set(sent.map((e) => e.messageId));
-  const latest = ledger.filter((e) => e.status === 'sent' && e.sesMessageId && ids.has(e.sesMessageId)).sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : 1)).at(-1);
+  const latest = ledger
+    .filter((e) => e.status === 'sent' && e.sesMessageId && ids.has(e.sesMessageId))
+    .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : 1))
+    .at(-1);
   const configurationSet = process.env.CONFIGURATION_SET ?? 'keepwell-local';
-  return snsDelivery({
-    eventType: 'Bounce',
-    bounce: {
-      feedbackId: randomUUID(),
-      bounceType: 'Permanent',
-      bounceSubType: 'General',
-      bouncedRecipients: [{ emailAddress: email, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
-      timestamp: at,
-      reportingMTA: 'dns; local.keepwell',
-    },
-    mail: {
-      timestamp: latest?.updatedAt ?? at,
-      source: twin.clinic.senderEmail,
-      sendingAccountId: LOCAL_ACCOUNT,
-      messageId: latest?.sesMessageId ?? randomUUID(),
-      destination: [email],
-      tags: {
-        'ses:configuration-set': [configurationSet],
-        ...(latest ? { message: [latest.name], kind: [latest.kind] } : {}),
+  return snsDelivery(
+    {
+      eventType: 'Bounce',
+      bounce: {
+        feedbackId: randomUUID(),
+        bounceType: 'Permanent',
+        bounceSubType: 'General',
+        bouncedRecipients: [{ emailAddress: email, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
+        timestamp: at,
+        reportingMTA: 'dns; local.keepwell',
+      },
+      mail: {
+        timestamp: latest?.updatedAt ?? at,
+        source: twin.clinic.senderEmail,
+        sendingAccountId: LOCAL_ACCOUNT,
+        messageId: latest?.sesMessageId ?? randomUUID(),
+        destination: [email],
+        tags: {
+          'ses:configuration-set': [configurationSet],
+          ...(latest ? { message: [latest.name], kind: [latest.kind] } : {}),
+        },
       },
     },
-  }, at);
+    at,
+  );
 }

@@ -127,11 +127,14 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     if (e.status === 'sent' && e.sesMessageId) namesByMessageId.set(e.sesMessageId, [...(namesByMessageId.get(e.sesMessageId) ?? []), e.name]);
   }
   // An email SES holds that no entry recorded, identical to one this run recorded, went out twice.
-  const fingerprint = (email: SesStoredEmail) => JSON.stringify([email.destination.to.map((t) => t.toLowerCase()).sort(), email.subject, email.body.text ?? '', email.body.html ?? '']);
+  const fingerprint = (email: SesStoredEmail) =>
+    JSON.stringify([email.destination.to.map((t) => t.toLowerCase()).sort(), email.subject, email.body.text ?? '', email.body.html ?? '']);
   const ours = input.emails.filter((email) => email.destination.to.some((to) => input.recipients.has(to.toLowerCase())));
   const recorded = new Set(ours.filter((email) => namesByMessageId.has(email.messageId)).map(fingerprint));
   const duplicated = [
-    ...ours.filter((email) => !input.sesShared && !namesByMessageId.has(email.messageId) && recorded.has(fingerprint(email))).map((email) => `unrecorded copy ${email.messageId}`),
+    ...ours
+      .filter((email) => !input.sesShared && !namesByMessageId.has(email.messageId) && recorded.has(fingerprint(email)))
+      .map((email) => `unrecorded copy ${email.messageId}`),
     ...[...namesByMessageId].filter(([, names]) => names.length > 1).map(([id, names]) => `${id} recorded for ${names.join(', ')}`),
   ];
 
@@ -153,7 +156,10 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
  * The booking emails' side of the promise: every booking entry settled (one claimed or released is
  * lost), and for each session the run booked, one of the names its final state calls for present.
  */
-async function bookingSettlements(input: InvariantInput, latest: ReadonlyMap<string, LedgerEntry>): Promise<{ counts: InvariantReport['bookingEmails']; lost: string[] }> {
+async function bookingSettlements(
+  input: InvariantInput,
+  latest: ReadonlyMap<string, LedgerEntry>,
+): Promise<{ counts: InvariantReport['bookingEmails']; lost: string[] }> {
   const counts = { planned: 0, sent: 0, skipped: 0, failed: 0 };
   const lost: string[] = [];
   for (const e of latest.values()) {
@@ -193,7 +199,9 @@ export function invariantsHold(report: InvariantReport): boolean {
  * The booking emails' part appears when the run had any.
  */
 export function invariantLine(r: InvariantReport): string {
-  const extra = [r.unsettled.length ? `${r.unsettled.length} unsettled` : '', r.unexplained.length ? `${r.unexplained.length} without a reason` : ''].filter(Boolean);
+  const extra = [r.unsettled.length ? `${r.unsettled.length} unsettled` : '', r.unexplained.length ? `${r.unexplained.length} without a reason` : ''].filter(
+    Boolean,
+  );
   const b = r.bookingEmails;
   const booking = b.planned > 0 ? `; booking emails: ${b.sent} sent, ${b.skipped} skipped, ${b.failed} failed` : '';
   return `planned ${r.planned}: ${r.sent} sent, ${r.skipped} skipped, ${r.failed} failed, ${r.pending} pending; ${r.lost.length} lost, ${r.duplicated.length} duplicated${extra.length ? `, ${extra.join(', ')}` : ''}${booking}`;

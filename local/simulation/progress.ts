@@ -41,7 +41,10 @@ export function simulationProgress(options: { stream?: NodeJS.WriteStream; termi
     return { date: now.toISOString().slice(0, 16).replace('T', ' '), emails: emails.count, rate: (emails.count / seconds).toFixed(1) };
   };
   if (terminal) {
-    const bar = new SingleBar({ format: 'simulating [{bar}] {percentage}% | {date} | {emails} emails | {rate} emails/s', stream, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar(
+      { format: 'simulating [{bar}] {percentage}% | {date} | {emails} emails | {rate} emails/s', stream, hideCursor: true },
+      Presets.shades_classic,
+    );
     let started = false;
     return {
       update(done, total, now) {

@@ -7,12 +7,32 @@
  * time order (a session booked by an earlier event may be cancelled by a later one, not before).
  */
 import * as z from 'zod';
-import { CATEGORIES, checkInAnswersSchema, emailSchema, idSchema, instantSchema, sessionSchema, type CheckInAnswers, type Clinic, type Session } from '../../shared/domain/model.js';
+import {
+  CATEGORIES,
+  checkInAnswersSchema,
+  emailSchema,
+  idSchema,
+  instantSchema,
+  sessionSchema,
+  type CheckInAnswers,
+  type Clinic,
+  type Session,
+} from '../../shared/domain/model.js';
 import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from '../../shared/domain/validation.js';
 import { parseChaos, type ChaosSettings } from '../chaos/profiles.js';
 
-export const EVENT_TYPES = ['book-session', 'cancel-session', 'reschedule-session', 'check-in-response', 'unsubscribe', 'bounce', 'pause-plan', 'resume-plan', 'webhook'] as const;
+export const EVENT_TYPES = [
+  'book-session',
+  'cancel-session',
+  'reschedule-session',
+  'check-in-response',
+  'unsubscribe',
+  'bounce',
+  'pause-plan',
+  'resume-plan',
+  'webhook',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 const at = { at: instantSchema };
@@ -21,12 +41,22 @@ const eventSchemas = {
   'cancel-session': z.object({ ...at, type: z.literal('cancel-session'), sessionId: idSchema }),
   'reschedule-session': z.object({ ...at, type: z.literal('reschedule-session'), sessionId: idSchema, start: instantSchema }),
   'check-in-response': z.object({ ...at, type: z.literal('check-in-response'), sessionId: idSchema, answers: checkInAnswersSchema }),
-  unsubscribe: z.object({ ...at, type: z.literal('unsubscribe'), clientId: idSchema, category: z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` }) }),
+  unsubscribe: z.object({
+    ...at,
+    type: z.literal('unsubscribe'),
+    clientId: idSchema,
+    category: z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` }),
+  }),
   bounce: z.object({ ...at, type: z.literal('bounce'), email: emailSchema }),
   'pause-plan': z.object({ ...at, type: z.literal('pause-plan'), planId: idSchema }),
   'resume-plan': z.object({ ...at, type: z.literal('resume-plan'), planId: idSchema }),
   /** A booking system's delivery to `/intake/<source>`, signed by the twin with that source's secret; `body` is sent as JSON. */
-  webhook: z.object({ ...at, type: z.literal('webhook'), source: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be an intake source name'), body: z.record(z.string(), z.unknown()) }),
+  webhook: z.object({
+    ...at,
+    type: z.literal('webhook'),
+    source: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be an intake source name'),
+    body: z.record(z.string(), z.unknown()),
+  }),
 } as const;
 
 export type ScenarioEvent =
@@ -54,7 +84,9 @@ const windowSchema = z.object({ from: instantSchema, until: instantSchema }, { e
 const eventsSchema = z.array(z.unknown(), { error: 'must be a list of events' }).default([]);
 
 /** A missing field says so, instead of zod's "expected string, received undefined". */
-const parseOptions = { error: (issue: { input?: unknown; code?: string }) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined) };
+const parseOptions = {
+  error: (issue: { input?: unknown; code?: string }) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
+};
 
 function parseEvent(raw: unknown, path: string, issues: FieldIssue[]): ScenarioEvent | undefined {
   const type = (raw as { type?: unknown } | null)?.type;
@@ -91,7 +123,11 @@ function declaredIds(input: Record<string, unknown>): KnownIds {
     sessions: new Set(list('sessions').flatMap((r) => field(r, 'id'))),
     plans: new Set(list('plans').flatMap((r) => field(r, 'id'))),
     clients: new Set(list('clients').flatMap((r) => field(r, 'id'))),
-    emails: new Set(list('clients').flatMap((r) => field(r, 'email')).map((e) => e.trim().toLowerCase())),
+    emails: new Set(
+      list('clients')
+        .flatMap((r) => field(r, 'email'))
+        .map((e) => e.trim().toLowerCase()),
+    ),
   };
 }
 
@@ -116,7 +152,8 @@ function checkReferences(known: KnownIds, events: ReadonlyArray<{ event: Scenari
         if (!clients.has(event.clientId)) missing(index, 'clientId', 'client', event.clientId);
         break;
       case 'bounce':
-        if (!emails.has(event.email.toLowerCase())) issues.push({ path: `events[${index}].email`, reason: `"${event.email}" is not the address of any client in the scenario` });
+        if (!emails.has(event.email.toLowerCase()))
+          issues.push({ path: `events[${index}].email`, reason: `"${event.email}" is not the address of any client in the scenario` });
         break;
       case 'pause-plan':
       case 'resume-plan':
@@ -160,7 +197,8 @@ export function parseScenario(input: unknown, what = 'scenario'): Scenario {
   if (window.success) {
     const { from, until } = window.data;
     for (const { event, index } of parsed) {
-      if (event.at < from || event.at > until) issues.push({ path: `events[${index}].at`, reason: `${event.at} is outside the simulated window ${from} – ${until}` });
+      if (event.at < from || event.at > until)
+        issues.push({ path: `events[${index}].at`, reason: `${event.at} is outside the simulated window ${from} – ${until}` });
     }
   }
   checkReferences(declaredIds(raw), parsed, issues);

@@ -12,7 +12,11 @@ export const INTAKE_SECRET_MAX_AGE_SECONDS = 3600;
 
 export class IntakeSecretError extends Error {
   override readonly name = 'IntakeSecretError';
-  constructor(readonly parameterName: string, why: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly parameterName: string,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
     super(`the intake secret parameter "${parameterName}" ${why}`, options);
   }
 }

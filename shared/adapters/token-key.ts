@@ -16,7 +16,16 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
 import type { SSMClientConfig } from '@aws-sdk/client-ssm';
 import { MissingEnvironmentError, optionalEnv } from '../config/env.js';
-import { InvalidTokenError, parseTokenKey, TokenKeyFormatError, TokenSigner, type IssueInput, type LinkSigner, type TokenClaims, type TokenPurpose } from '../security/tokens.js';
+import {
+  InvalidTokenError,
+  parseTokenKey,
+  TokenKeyFormatError,
+  TokenSigner,
+  type IssueInput,
+  type LinkSigner,
+  type TokenClaims,
+  type TokenPurpose,
+} from '../security/tokens.js';
 
 /** The key changes only on a deliberate rotation; an hour bounds how long a container keeps an old one. */
 export const TOKEN_KEY_MAX_AGE_SECONDS = 3600;
@@ -26,7 +35,11 @@ export const TOKEN_KEY_RELOAD_INTERVAL_SECONDS = 60;
 
 export class TokenKeyError extends Error {
   override readonly name = 'TokenKeyError';
-  constructor(readonly parameterName: string, why: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly parameterName: string,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
     super(`the link-token key parameter "${parameterName}" ${why}`, options);
   }
 }
@@ -142,7 +155,10 @@ export class TokenKeyring implements LinkSigner {
       // dropped key, or a forgery. Re-read at most once a minute, so forgeries cannot flood SSM.
       if (this.nowMs() - this.lastForcedAt < TOKEN_KEY_RELOAD_INTERVAL_SECONDS * 1000) throw error;
       this.lastForcedAt = this.nowMs();
-      const reloaded = await this.reload().then(() => true, () => false);
+      const reloaded = await this.reload().then(
+        () => true,
+        () => false,
+      );
       if (!reloaded) throw error;
       return this.signer.verify(token, purpose, now);
     }
@@ -163,7 +179,9 @@ export function loaderFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omi
   }
   const parameterName = optionalEnv('TOKEN_KEY_PARAMETER', env);
   if (!parameterName) {
-    throw new MissingEnvironmentError('missing environment variable TOKEN_KEY_PARAMETER (or TOKEN_KEY for a local twin): set by the CDK stack or the local twin');
+    throw new MissingEnvironmentError(
+      'missing environment variable TOKEN_KEY_PARAMETER (or TOKEN_KEY for a local twin): set by the CDK stack or the local twin',
+    );
   }
   const previousName = optionalEnv('TOKEN_PREVIOUS_KEY_PARAMETER', env);
   const endpoint = optionalEnv('SSM_ENDPOINT', env);

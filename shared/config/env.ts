@@ -27,7 +27,9 @@ export class MissingEnvironmentError extends Error {
 export function readEnv<N extends string>(names: readonly N[], env: NodeJS.ProcessEnv = process.env): Record<N, string> {
   const missing = names.filter((n) => !env[n]);
   if (missing.length > 0) {
-    throw new MissingEnvironmentError(`missing environment variable${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: set by the CDK stack or the local twin`);
+    throw new MissingEnvironmentError(
+      `missing environment variable${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: set by the CDK stack or the local twin`,
+    );
   }
   return Object.fromEntries(names.map((n) => [n, env[n] as string])) as Record<N, string>;
 }

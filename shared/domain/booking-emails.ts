@@ -69,7 +69,10 @@ export const EARLIER_BOOKINGS_KEPT = 5;
  * booking first, then what was kept before, at most EARLIER_BOOKINGS_KEPT; else what was stored.
  * Both stores and intake write sessions through it.
  */
-export function earlierBookingsOf(previous: (Session & { readonly earlier?: readonly EarlierBooking[] }) | undefined, next: Pick<Session, 'version'>): EarlierBooking[] | undefined {
+export function earlierBookingsOf(
+  previous: (Session & { readonly earlier?: readonly EarlierBooking[] }) | undefined,
+  next: Pick<Session, 'version'>,
+): EarlierBooking[] | undefined {
   if (!previous) return undefined;
   if (next.version <= previous.version) return previous.earlier ? [...previous.earlier] : undefined;
   const before: EarlierBooking = { version: previous.version, start: previous.start, durationMinutes: previous.durationMinutes, location: previous.location };
@@ -128,7 +131,12 @@ export function bookingTransition(before: Session | undefined, after: Session | 
  * clinic's quiet hours unless the session starts before they end (then on time: the client needs
  * it before the session more than they need the quiet).
  */
-export function confirmationDue(now: Instant, session: Pick<Session, 'start'>, client: Pick<Client, 'timezone'>, clinic: Pick<Clinic, 'quietHours' | 'bookingEmails'>): Instant {
+export function confirmationDue(
+  now: Instant,
+  session: Pick<Session, 'start'>,
+  client: Pick<Client, 'timezone'>,
+  clinic: Pick<Clinic, 'quietHours' | 'bookingEmails'>,
+): Instant {
   const due = toInstant(Date.parse(now) + clinic.bookingEmails.undoMinutes * 60_000);
   const quiet = applyQuietHours(due, client.timezone, clinic.quietHours);
   return quiet < toInstant(session.start) ? quiet : due;
@@ -139,7 +147,13 @@ export function confirmationDue(now: Instant, session: Pick<Session, 'start'>, c
  * it still should. The client's suppression and the plan's status are checked by the caller
  * (skipReasonFor, shared with the other kinds).
  */
-export function bookingSkipReason(kind: BookingKind, identity: MessageIdentity, session: Session, config: BookingEmailsConfig, now: Instant): string | undefined {
+export function bookingSkipReason(
+  kind: BookingKind,
+  identity: MessageIdentity,
+  session: Session,
+  config: BookingEmailsConfig,
+  now: Instant,
+): string | undefined {
   if (!isEnabled(config, kind)) return turnedOffReason(kind);
   if (identity.version !== session.version) return 'version moved on';
   if (kind === 'booking-cancellation') {

@@ -4,7 +4,18 @@
  */
 import * as z from 'zod';
 import { normalizeEmail } from './email-address.js';
-import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Client, type Clinic, type Plan, type Session, type Therapist } from './model.js';
+import {
+  clientSchema,
+  clinicSchema,
+  planSchema,
+  sessionSchema,
+  therapistSchema,
+  type Client,
+  type Clinic,
+  type Plan,
+  type Session,
+  type Therapist,
+} from './model.js';
 import { issuesFromZod, ValidationError, type FieldIssue } from './validation.js';
 
 export interface Dataset {
@@ -59,10 +70,26 @@ export function parseDataset(input: unknown, what = 'dataset', known: { clients?
   const clients = collect(clientSchema, raw.data.clients, 'clients', issues);
   const plans = collect(planSchema, raw.data.plans, 'plans', issues);
   const sessions = collect(sessionSchema, raw.data.sessions, 'sessions', issues);
-  duplicates(therapists.map((t) => t.id), 'therapists', issues);
-  duplicates(clients.map((c) => c.id), 'clients', issues);
-  duplicates(plans.map((p) => p.id), 'plans', issues);
-  duplicates(sessions.map((s) => s.id), 'sessions', issues);
+  duplicates(
+    therapists.map((t) => t.id),
+    'therapists',
+    issues,
+  );
+  duplicates(
+    clients.map((c) => c.id),
+    'clients',
+    issues,
+  );
+  duplicates(
+    plans.map((p) => p.id),
+    'plans',
+    issues,
+  );
+  duplicates(
+    sessions.map((s) => s.id),
+    'sessions',
+    issues,
+  );
 
   sameAddresses(clients, raw.data.clients, issues);
   samePlanOverlaps(sessions, raw.data.sessions, issues);
@@ -72,11 +99,14 @@ export function parseDataset(input: unknown, what = 'dataset', known: { clients?
   const planIds = new Set([...plans.map((p) => p.id), ...(known.plans ?? [])]);
   const rawPlans = raw.data.plans as Array<{ id?: unknown; clientId?: unknown; therapistId?: unknown }>;
   rawPlans.forEach((p, i) => {
-    if (typeof p?.clientId === 'string' && !clientIds.has(p.clientId)) issues.push({ path: `plans[${i}].clientId`, reason: `refers to a missing client "${p.clientId}"` });
-    if (typeof p?.therapistId === 'string' && !therapistIds.has(p.therapistId)) issues.push({ path: `plans[${i}].therapistId`, reason: `refers to a missing therapist "${p.therapistId}"` });
+    if (typeof p?.clientId === 'string' && !clientIds.has(p.clientId))
+      issues.push({ path: `plans[${i}].clientId`, reason: `refers to a missing client "${p.clientId}"` });
+    if (typeof p?.therapistId === 'string' && !therapistIds.has(p.therapistId))
+      issues.push({ path: `plans[${i}].therapistId`, reason: `refers to a missing therapist "${p.therapistId}"` });
   });
   (raw.data.sessions as Array<{ planId?: unknown }>).forEach((s, i) => {
-    if (typeof s?.planId === 'string' && !planIds.has(s.planId)) issues.push({ path: `sessions[${i}].planId`, reason: `refers to a missing plan "${s.planId}"` });
+    if (typeof s?.planId === 'string' && !planIds.has(s.planId))
+      issues.push({ path: `sessions[${i}].planId`, reason: `refers to a missing plan "${s.planId}"` });
   });
   if (issues.length > 0) throw new ValidationError(what, issues);
   return { ...(clinic ? { clinic } : {}), therapists, clients, plans, sessions };
@@ -101,7 +131,11 @@ function sameAddresses(clients: readonly Client[], rawClients: unknown[], issues
     const address = normalizeEmail(client.email);
     const earlier = first.get(address);
     if (!earlier) first.set(address, client);
-    else if (earlier.id !== client.id) issues.push({ path: `clients[${position.get(client.id)}].email`, reason: `is the address of clients[${position.get(earlier.id)}] (client ${earlier.id}) already: one address is one client, whatever its case` });
+    else if (earlier.id !== client.id)
+      issues.push({
+        path: `clients[${position.get(client.id)}].email`,
+        reason: `is the address of clients[${position.get(earlier.id)}] (client ${earlier.id}) already: one address is one client, whatever its case`,
+      });
   }
 }
 
@@ -141,7 +175,10 @@ function slotsBy(sessions: readonly Session[], key: (s: Session) => string | und
 function samePlanOverlaps(sessions: readonly Session[], rawSessions: unknown[], issues: FieldIssue[]): void {
   const position = positionsOf(sessions, rawSessions);
   for (const [a, b] of overlapsWithin(slotsBy(sessions, (s) => s.planId))) {
-    issues.push({ path: `sessions[${position.get(b.session.id)}].start`, reason: `overlaps sessions[${position.get(a.session.id)}] (session ${a.session.id}) of the same plan: one client cannot be in two sessions at once` });
+    issues.push({
+      path: `sessions[${position.get(b.session.id)}].start`,
+      reason: `overlaps sessions[${position.get(a.session.id)}] (session ${a.session.id}) of the same plan: one client cannot be in two sessions at once`,
+    });
   }
 }
 

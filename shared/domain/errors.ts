@@ -6,7 +6,11 @@
 /** Something referred to does not exist (a plan id in a booking, a session in a check-in link). */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
-  constructor(readonly entity: string, readonly id: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${entity} "${id}" does not exist`, options);
   }
 }
@@ -22,7 +26,11 @@ export class RetryableError extends Error {
 /** A failure that a retry cannot fix: a rejected message, an unverified sender, a paused account. */
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';
-  constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -34,7 +42,14 @@ export class PermanentError extends Error {
  */
 export class EmailInUseError extends Error {
   override readonly name = 'EmailInUseError';
-  constructor(readonly clientId: string, readonly heldBy: string | undefined, options?: { cause?: unknown }) {
-    super(`client "${clientId}": the email address already belongs to ${heldBy ? `client "${heldBy}"` : 'another client'} (one address, one client; case does not matter)`, options);
+  constructor(
+    readonly clientId: string,
+    readonly heldBy: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `client "${clientId}": the email address already belongs to ${heldBy ? `client "${heldBy}"` : 'another client'} (one address, one client; case does not matter)`,
+      options,
+    );
   }
 }

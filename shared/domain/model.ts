@@ -12,9 +12,7 @@ import { httpsProblem, pageOriginProblem, textProblem, type TextRule } from './t
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 
-export const idSchema = z
-  .string()
-  .regex(ID_PATTERN, 'must be 1–40 characters of letters, digits, "-" or "_", starting with a letter or digit');
+export const idSchema = z.string().regex(ID_PATTERN, 'must be 1–40 characters of letters, digits, "-" or "_", starting with a letter or digit');
 
 /** Refuses control and text-direction override characters (shared/domain/text.ts). */
 function plainText<S extends z.ZodType<string, unknown>>(schema: S, rule: TextRule = {}, what?: string) {
@@ -101,7 +99,10 @@ export const brandSchema = z
         }
         const ratio = contrastRatio(hex, '#ffffff');
         if (ratio < MIN_CONTRAST_WITH_WHITE) {
-          ctx.addIssue({ code: 'custom', message: `${hex} has a contrast of ${ratio.toFixed(2)}:1 with white button text; WCAG AA needs at least ${MIN_CONTRAST_WITH_WHITE}:1, so choose a darker shade` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `${hex} has a contrast of ${ratio.toFixed(2)}:1 with white button text; WCAG AA needs at least ${MIN_CONTRAST_WITH_WHITE}:1, so choose a darker shade`,
+          });
           return z.NEVER;
         }
         return hex;
@@ -155,7 +156,11 @@ export const retentionSchema = z
     /** Check-in answers and reschedule requests (with their messages). */
     checkInDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days').max(3650, 'must be at most 3650 days (10 years)'),
     /** Ledger entries: each message's outcome, as the outbox lists it. */
-    ledgerDays: z.number().int('must be a whole number of days').min(30, 'must be at least 30 days (a message can be redelivered for days)').max(3650, 'must be at most 3650 days (10 years)'),
+    ledgerDays: z
+      .number()
+      .int('must be a whole number of days')
+      .min(30, 'must be at least 30 days (a message can be redelivered for days)')
+      .max(3650, 'must be at most 3650 days (10 years)'),
   })
   .strict();
 export type Retention = z.output<typeof retentionSchema>;
@@ -165,19 +170,27 @@ export const clinicSchema = z.object({
   senderEmail: emailSchema,
   timezone: timezoneSchema,
   /** The pages' origin: https (http only on localhost, where the local twin serves them). */
-  baseUrl: z.url('must be an absolute https URL').superRefine((u, ctx) => {
-    const problem = pageOriginProblem(u);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }).transform((u) => u.replace(/\/+$/, '')),
+  baseUrl: z
+    .url('must be an absolute https URL')
+    .superRefine((u, ctx) => {
+      const problem = pageOriginProblem(u);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((u) => u.replace(/\/+$/, '')),
   quietHours: z.object({ start: clockTimeSchema, end: clockTimeSchema }).default({ start: '21:00', end: '08:00' }),
   signature: textSchema(500).optional(),
   bookingUrl: httpsUrlSchema.optional(),
-  phone: textSchema(40).refine((p) => /^\+?[0-9][0-9 ().-]{2,39}$/.test(p), 'must be a phone number: digits, spaces and + ( ) . -').optional(),
+  phone: textSchema(40)
+    .refine((p) => /^\+?[0-9][0-9 ().-]{2,39}$/.test(p), 'must be a phone number: digits, spaces and + ( ) . -')
+    .optional(),
   /**
    * The local emergency number (999, 911, 112, 000 …), shown to a client whose check-in raised a
    * red flag; without it the page says "your local emergency number".
    */
-  emergencyNumber: z.string().regex(/^[0-9]{2,6}$/, 'must be the emergency number as 2–6 digits, e.g. 999, 911 or 112').optional(),
+  emergencyNumber: z
+    .string()
+    .regex(/^[0-9]{2,6}$/, 'must be the emergency number as 2–6 digits, e.g. 999, 911 or 112')
+    .optional(),
   /** Days after maintenance falls due before a plan counts as lapsed. */
   maintenanceGraceDays: z.number().int().min(1).max(365).default(14),
   suggestions: suggestionRulesSchema.default({ worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }),
@@ -259,7 +272,9 @@ export const planSchema = z
     clientId: idSchema,
     therapistId: idSchema,
     /** A built-in goal or a clinic-defined one (lower-case words joined by "-"). */
-    goal: z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'must be a goal such as back-pain, sports-injury, general-wellness, or a clinic-defined lower-case-with-dashes name'),
+    goal: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,39}$/, 'must be a goal such as back-pain, sports-injury, general-wellness, or a clinic-defined lower-case-with-dashes name'),
     phases: z.array(phaseSchema).min(1, 'must have at least one phase'),
     reminders: z.array(isoDurationSchema).max(5, 'at most 5 reminders').default(['P2D', 'PT2H']),
     checkInAfter: isoDurationSchema.default('PT24H'),
@@ -268,7 +283,11 @@ export const planSchema = z
   .superRefine((plan, ctx) => {
     plan.phases.forEach((phase, i) => {
       if (i < plan.phases.length - 1 && phase.sessions === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['phases', i, 'sessions'], message: 'is required on every phase but the last (the plan moves on after that many sessions)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', i, 'sessions'],
+          message: 'is required on every phase but the last (the plan moves on after that many sessions)',
+        });
       }
     });
     if (new Set(plan.reminders).size !== plan.reminders.length) {

@@ -92,7 +92,10 @@ export function allowedActions(state: PlanState): PlanAction[] {
  * The state an adjustment leads to, or why it cannot be made: `unchanged` when the plan already
  * stands so (an interval equal to the current one, pausing a paused plan).
  */
-export function applyAdjustment(state: PlanState, adjustment: PlanAdjustment): { readonly after: PlanState } | { readonly refused: string; readonly unchanged?: true } {
+export function applyAdjustment(
+  state: PlanState,
+  adjustment: PlanAdjustment,
+): { readonly after: PlanState } | { readonly refused: string; readonly unchanged?: true } {
   const { action } = adjustment;
   const unchanged = (why: string) => ({ refused: why, unchanged: true as const });
   switch (action) {

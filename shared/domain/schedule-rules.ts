@@ -5,16 +5,7 @@
  */
 import { CHECK_IN_OFFSET, messageName, type MessageIdentity } from './message.js';
 import type { Clinic, Client, Plan, Session } from './model.js';
-import {
-  addCalendarDays,
-  addOffset,
-  applyQuietHours,
-  atLocalTime,
-  localDate,
-  subtractOffset,
-  toInstant,
-  type Instant,
-} from './time.js';
+import { addCalendarDays, addOffset, applyQuietHours, atLocalTime, localDate, subtractOffset, toInstant, type Instant } from './time.js';
 
 /**
  * A reminder that is already overdue (booked at short notice, or the session moved) is still sent

@@ -31,7 +31,9 @@ export interface TextRule {
 /** Why `text` may not be stored, or undefined when it may. */
 export function textProblem(text: string, rule: TextRule = {}): string | undefined {
   if ((rule.multiline ? CONTROL_BUT_LINE_FEED : CONTROL).test(text)) {
-    return rule.multiline ? 'must not contain control characters (tabs, NUL, escape …); line breaks are fine' : 'must not contain control characters (line breaks, tabs, NUL …)';
+    return rule.multiline
+      ? 'must not contain control characters (tabs, NUL, escape …); line breaks are fine'
+      : 'must not contain control characters (line breaks, tabs, NUL …)';
   }
   if (BIDI_CONTROL.test(text)) return 'must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)';
   return undefined;
@@ -62,5 +64,7 @@ export function pageOriginProblem(url: string): string | undefined {
   } catch {
     return 'must be an absolute https URL';
   }
-  return /^http:\/\//i.test(url) && ['localhost', '127.0.0.1', '[::1]'].includes(host) ? undefined : 'must start with https:// (http only on localhost, for the local twin)';
+  return /^http:\/\//i.test(url) && ['localhost', '127.0.0.1', '[::1]'].includes(host)
+    ? undefined
+    : 'must start with https:// (http only on localhost, for the local twin)';
 }

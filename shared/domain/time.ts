@@ -215,10 +215,7 @@ function clockMinutes(time: string): number {
 function instantsAtLocalTime(date: string, time: string, zone: IANAZone): number[] {
   const { year, month, day } = parseLocalDate(date);
   const minutes = clockMinutes(time);
-  return instantsForLocal(
-    { year, month, day, hour: Math.floor(minutes / 60), minute: minutes % 60, second: 0, millisecond: 0 },
-    zone,
-  );
+  return instantsForLocal({ year, month, day, hour: Math.floor(minutes / 60), minute: minutes % 60, second: 0, millisecond: 0 }, zone);
 }
 
 /**
@@ -237,9 +234,7 @@ function quietBounds(quiet: QuietHours): { start: number; end: number } {
 
 function insideWindow(msOfDay: number, window: { start: number; end: number }): boolean {
   if (window.start === window.end) return false;
-  return window.start < window.end
-    ? msOfDay >= window.start && msOfDay < window.end
-    : msOfDay >= window.start || msOfDay < window.end;
+  return window.start < window.end ? msOfDay >= window.start && msOfDay < window.end : msOfDay >= window.start || msOfDay < window.end;
 }
 
 function localMsOfDay(ms: number, zone: IANAZone): number {

@@ -80,7 +80,9 @@ export function trendChartSvg(all: readonly ChartPoint[]): string {
     const { colour, dash } = SERIES[score];
     const coords = points.map((p, i) => `${round(x(i, n))},${round(y(p.scores[score]))}`);
     if (n > 1) {
-      parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+      parts.push(
+        `<polyline points="${coords.join(' ')}" fill="none" stroke="${colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+      );
     }
     points.forEach((p, i) => parts.push(`<circle cx="${round(x(i, n))}" cy="${round(y(p.scores[score]))}" r="3" fill="${colour}"/>`));
   }
@@ -187,7 +189,9 @@ export function changeChartSvg(change: Readonly<Record<Score, number>>): string 
     const value = Math.max(-CHANGE_CHART_RANGE, Math.min(CHANGE_CHART_RANGE, improvement(score, change[score])));
     const h = Math.max(1, Math.abs(value / CHANGE_CHART_RANGE) * half);
     const top = value >= 0 ? mid - h : mid;
-    parts.push(`<rect x="${round(PAD.left + i * slot + slot * 0.2)}" y="${round(top)}" width="${round(slot * 0.6)}" height="${round(h)}" fill="${SERIES[score].colour}"/>`);
+    parts.push(
+      `<rect x="${round(PAD.left + i * slot + slot * 0.2)}" y="${round(top)}" width="${round(slot * 0.6)}" height="${round(h)}" fill="${SERIES[score].colour}"/>`,
+    );
   });
   parts.push(`<line x1="${PAD.left}" x2="${CHART_WIDTH - PAD.right}" y1="${mid}" y2="${mid}" stroke="#566573" stroke-width="1.5"/>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH * SCALE}" height="${CHANGE_CHART_HEIGHT * SCALE}" viewBox="0 0 ${CHART_WIDTH} ${CHANGE_CHART_HEIGHT}">${parts.join('')}</svg>`;

@@ -36,7 +36,12 @@ export function figureRows(f: ClinicReportFigures): Array<[string, string]> {
     ['Plans completed', String(f.plans.completed)],
     ['Plans lapsed', String(f.plans.lapsed)],
     ['Check-ins answered', f.checkIns.sent === 0 ? 'none sent' : `${f.checkIns.answered} of ${f.checkIns.sent}${percent(f.checkIns.rate)}`],
-    ['Maintenance attended', f.maintenance.planned === 0 ? 'none planned' : `${f.maintenance.attended} of ${f.maintenance.planned}${percent(f.maintenance.rate)}${f.maintenance.missed > 0 ? `, ${f.maintenance.missed} missed` : ''}`],
+    [
+      'Maintenance attended',
+      f.maintenance.planned === 0
+        ? 'none planned'
+        : `${f.maintenance.attended} of ${f.maintenance.planned}${percent(f.maintenance.rate)}${f.maintenance.missed > 0 ? `, ${f.maintenance.missed} missed` : ''}`,
+    ],
     ['Red flags', r.raised === 0 ? 'none' : `${r.raised} raised, ${r.alerted} alerted${delay}`],
   ];
 }
@@ -51,7 +56,12 @@ export function clinicReportCsv(f: ClinicReportFigures): string {
     plans: { ...f.plans },
     'check-ins': { sent: f.checkIns.sent, answered: f.checkIns.answered, 'response rate': rate },
     maintenance: { planned: f.maintenance.planned, attended: f.maintenance.attended, missed: f.maintenance.missed },
-    'red flags': { raised: f.redFlags.raised, alerted: f.redFlags.alerted, 'median alert minutes': f.redFlags.medianMinutes, 'longest alert minutes': f.redFlags.longestMinutes },
+    'red flags': {
+      raised: f.redFlags.raised,
+      alerted: f.redFlags.alerted,
+      'median alert minutes': f.redFlags.medianMinutes,
+      'longest alert minutes': f.redFlags.longestMinutes,
+    },
   };
   for (const [section, measures] of Object.entries(figures)) for (const [measure, value] of Object.entries(measures)) rows.push([section, measure, value]);
   for (const g of f.changeByGoal) {

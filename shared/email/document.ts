@@ -23,7 +23,11 @@ export type Block =
       readonly type: 'table';
       readonly caption?: string;
       readonly columns: readonly string[];
-      readonly rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly tone?: Tone; readonly link?: { readonly label: string; readonly url: string } }>;
+      readonly rows: ReadonlyArray<{
+        readonly cells: readonly string[];
+        readonly tone?: Tone;
+        readonly link?: { readonly label: string; readonly url: string };
+      }>;
       readonly linkColumn?: string;
     }
   | { readonly type: 'list'; readonly items: readonly string[] }

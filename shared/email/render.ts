@@ -94,7 +94,9 @@ function blockHtml(block: Block, fragment: Fragment): string {
     case 'details':
       return fragment('details', { ROWS: block.rows.map(detailRow).join('') });
     case 'notice': {
-      const items = block.items?.length ? `<ul style="margin:6px 0 0;padding-left:20px;">${block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('')}</ul>` : '';
+      const items = block.items?.length
+        ? `<ul style="margin:6px 0 0;padding-left:20px;">${block.items.map((i) => `<li style="margin:0 0 4px;">${text(i)}</li>`).join('')}</ul>`
+        : '';
       return fragment(NOTICE[block.tone], { TEXT: text(block.text) + items });
     }
     case 'table':
@@ -134,7 +136,10 @@ function blockText(block: Block): string {
       return [line, ...(block.items ?? []).map((i) => `- ${i}`)].join('\n');
     }
     case 'table': {
-      const lines = block.rows.map((row) => `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}${row.link ? `\n   ${row.link.label}: ${safeUrl(row.link.url)}` : ''}`);
+      const lines = block.rows.map(
+        (row) =>
+          `${row.tone === 'alert' || row.tone === 'warning' ? '!! ' : '- '}${row.cells.join(' | ')}${row.link ? `\n   ${row.link.label}: ${safeUrl(row.link.url)}` : ''}`,
+      );
       return [...(block.caption ? [block.caption] : []), `   ${block.columns.join(' | ')}`, ...lines].join('\n');
     }
     case 'list':

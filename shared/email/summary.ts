@@ -123,12 +123,21 @@ function cardLink(links: Links, planId: string): Block[] {
 interface Section {
   readonly heading: string;
   readonly list?: string[];
-  readonly table?: { columns: readonly string[]; rows: Array<{ cells: string[]; tone?: 'alert' | 'warning'; link?: { label: string; url: string } }>; what: string };
+  readonly table?: {
+    columns: readonly string[];
+    rows: Array<{ cells: string[]; tone?: 'alert' | 'warning'; link?: { label: string; url: string } }>;
+    what: string;
+  };
   readonly cards?: { items: Block[][]; what: string };
 }
 
 function scoresOfLine(line: CheckInLine) {
-  return { scores: line.scores, isBaseline: line.isBaseline, ...(line.baseline ? { baseline: line.baseline } : {}), ...(line.previous ? { previous: line.previous } : {}) };
+  return {
+    scores: line.scores,
+    isBaseline: line.isBaseline,
+    ...(line.baseline ? { baseline: line.baseline } : {}),
+    ...(line.previous ? { previous: line.previous } : {}),
+  };
 }
 
 const SCORE_LABEL: Record<(typeof SCORES)[number], string> = { pain: 'Pain', mobility: 'Mobility', stress: 'Stress', sleep: 'Sleep' };
@@ -175,22 +184,22 @@ function trendWords(trend: PlanTrend): string {
 }
 
 function trendCard(trend: PlanTrend, chart: ChartRef, links: Links): Block[] {
-  return [
-    { type: 'paragraph', text: trendWords(trend) },
-    { type: 'image', cid: chart.cid, alt: chart.alt },
-    ...cardLink(links, trend.planId),
-  ];
+  return [{ type: 'paragraph', text: trendWords(trend) }, { type: 'image', cid: chart.cid, alt: chart.alt }, ...cardLink(links, trend.planId)];
 }
 
 /** `Sam Patel · Back pain: maintenance interval 28 → 21 days — by you from a summary link, Wed 10 Mar 12:00 — “note”` */
 function planChangeText(line: PlanChangeLine, therapistId: string, zone: string): string {
   const { change } = line;
   const goal = line.goal ? ` · ${goalLabel(line.goal)}` : '';
-  const who = change.via === 'email-link' ? (change.by === therapistId ? 'by you, from a summary link' : 'from a summary link') : `by ${change.by}, from the clinic's CLI`;
+  const who =
+    change.via === 'email-link'
+      ? change.by === therapistId
+        ? 'by you, from a summary link'
+        : 'from a summary link'
+      : `by ${change.by}, from the clinic's CLI`;
   const note = change.note ? ` — “${flatten(change.note)}”` : '';
   return `${clientLabel(line.client)}${goal}: ${planChangeWords(change)} — ${who}, ${when(change.at, zone)}${note}`;
 }
-
 
 // The guard renders one summary several times; its rows are formatted once.
 const sectionCache = new WeakMap<SummaryData, { charts: ReadonlyMap<string, ChartRef> | undefined; links: Links; sections: Section[] }>();
@@ -254,7 +263,12 @@ function buildSections(data: SummaryData, charts?: ReadonlyMap<string, ChartRef>
         columns: ['Client', 'Plan', 'Status', 'Due since'],
         rows: data.maintenance.map((m) => ({
           ...(m.state === 'lapsed' ? { tone: 'warning' as const } : {}),
-          cells: [clientLabel(m.client), goalLabel(m.goal), m.state === 'lapsed' ? 'lapsed' : 'due', `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`],
+          cells: [
+            clientLabel(m.client),
+            goalLabel(m.goal),
+            m.state === 'lapsed' ? 'lapsed' : 'due',
+            `${day(m.dueAt, zone)} (${plural(m.daysSinceDue, 'day')})`,
+          ],
           ...rowLink(links, m.planId),
         })),
       },
@@ -481,7 +495,9 @@ const base64Size = (bytes: number) => Math.ceil(bytes / 3) * 4 * (78 / 76);
 
 function estimate(subject: string, parts: { html: string; text: string }, csv: string | undefined, images: readonly InlineImage[]): number {
   const pictures = images.reduce((n, image) => n + base64Size(image.content.length) + 200, 0);
-  return ENVELOPE_ALLOWANCE_BYTES + Buffer.byteLength(subject) * 3 + encodedSize(parts.html) + encodedSize(parts.text) + (csv ? encodedSize(csv) : 0) + pictures;
+  return (
+    ENVELOPE_ALLOWANCE_BYTES + Buffer.byteLength(subject) * 3 + encodedSize(parts.html) + encodedSize(parts.text) + (csv ? encodedSize(csv) : 0) + pictures
+  );
 }
 
 /** The largest n in 0..max with fits(n), for a `fits` that holds up to some n and fails above it. */
@@ -527,14 +543,23 @@ function shownImages(doc: EmailDocument, images: ReadonlyMap<string, InlineImage
  * guard. `charts` holds each charted plan's picture by plan id; the guard cuts chart cards like
  * any other rows, least urgent first. `adjustLinks` holds each plan's "Adjust plan" link.
  */
-export function composeSummary(data: SummaryData, brand: Brand, options: { maxBytes?: number; charts?: ReadonlyMap<string, RenderedChart>; adjustLinks?: ReadonlyMap<string, string> } = {}): ComposedSummary {
+export function composeSummary(
+  data: SummaryData,
+  brand: Brand,
+  options: { maxBytes?: number; charts?: ReadonlyMap<string, RenderedChart>; adjustLinks?: ReadonlyMap<string, string> } = {},
+): ComposedSummary {
   const maxBytes = options.maxBytes ?? MAX_RAW_MESSAGE_BYTES;
   const subject = summarySubject(data);
   const { refs, images } = chartRefs(options.charts);
   const charts = refs.size > 0 ? refs : undefined;
   const attach = (csv: string) => (data.isEmpty ? [] : [{ filename: CSV_FILENAME, contentType: CSV_TYPE, content: csv }]);
   const build = (rowBudget: number | undefined, csv: string, csvNoteChars?: number) => {
-    const doc = summaryDocument(data, { ...(charts ? { charts } : {}), ...(options.adjustLinks ? { adjustLinks: options.adjustLinks } : {}), ...(rowBudget !== undefined ? { rowBudget } : {}), ...(csvNoteChars !== undefined ? { csvNoteChars } : {}) });
+    const doc = summaryDocument(data, {
+      ...(charts ? { charts } : {}),
+      ...(options.adjustLinks ? { adjustLinks: options.adjustLinks } : {}),
+      ...(rowBudget !== undefined ? { rowBudget } : {}),
+      ...(csvNoteChars !== undefined ? { csvNoteChars } : {}),
+    });
     const parts = renderDocument(doc, brand);
     const inlineImages = shownImages(doc, images);
     return { parts, inlineImages, bytes: estimate(subject, parts, data.isEmpty ? undefined : csv, inlineImages) };

@@ -114,7 +114,11 @@ function answerBlocks(session: StoredSession, zone: string, clinic: Clinic, link
   switch (latestAnswer(session)) {
     case 'reschedule-requested':
       return [
-        { type: 'notice', tone: 'info', text: `You asked for a new time on ${formatDate(session.rescheduleRequestedAt!, zone)}. ${clinic.name} will be in touch to arrange it; until then this booking stands.` },
+        {
+          type: 'notice',
+          tone: 'info',
+          text: `You asked for a new time on ${formatDate(session.rescheduleRequestedAt!, zone)}. ${clinic.name} will be in touch to arrange it; until then this booking stands.`,
+        },
         { type: 'button', label: 'Keep this time after all', url: links.confirm },
       ];
     case 'confirmed':
@@ -138,7 +142,9 @@ export function renderReminder(input: ReminderInput): RenderedEmail {
       ...answerBlocks(session, zone, clinic, links),
       { type: 'paragraph', text: 'Before your session:' },
       { type: 'list', items: texts.beforeSession },
-      ...(latestAnswer(session) === 'reschedule-requested' ? [] : [{ type: 'links', links: [{ label: 'Need to reschedule? Let us know', url: links.reschedule }] } as const]),
+      ...(latestAnswer(session) === 'reschedule-requested'
+        ? []
+        : [{ type: 'links', links: [{ label: 'Need to reschedule? Let us know', url: links.reschedule }] } as const]),
       { type: 'paragraph', text: 'The attached invitation adds this session to your calendar, and updates it if the time changes.' },
     ],
     footer: clinicFooter(clinic, `You get session reminders because you have a care plan with ${clinic.name}.`),
@@ -263,7 +269,12 @@ export function renderBookingChange(input: BookingChangeInput): RenderedEmail {
       { type: 'heading', text: timeMoved ? 'Your session has moved' : 'Your session has changed' },
       { type: 'paragraph', text: lead },
       ...(movedFrom
-        ? [{ type: 'details', rows: [['Was', `${formatDateTime(movedFrom.start, zone)}, ${movedFrom.durationMinutes} minutes, ${movedFrom.location}`]] } as const]
+        ? [
+            {
+              type: 'details',
+              rows: [['Was', `${formatDateTime(movedFrom.start, zone)}, ${movedFrom.durationMinutes} minutes, ${movedFrom.location}`]],
+            } as const,
+          ]
         : []),
       sessionDetails(session, plan, therapist, zone),
       { type: 'links', links: [{ label: 'Does this time not suit you? Let us know', url: links.reschedule }] },
@@ -358,11 +369,17 @@ export function renderTherapistAlert(input: TherapistAlertInput): RenderedEmail 
     if (input.message?.trim()) blocks.push({ type: 'paragraph', text: `Message from ${client.name}: “${input.message.trim()}”` });
     // The alert is built at send time, so a confirmation given before the request is known here.
     if (session.confirmedAt) {
-      blocks.push({ type: 'paragraph', text: `${firstName(client.name)} had confirmed this session on ${formatDateTime(session.confirmedAt, zone)}; this request comes after that confirmation. The session stays booked until you move it.` });
+      blocks.push({
+        type: 'paragraph',
+        text: `${firstName(client.name)} had confirmed this session on ${formatDateTime(session.confirmedAt, zone)}; this request comes after that confirmation. The session stays booked until you move it.`,
+      });
     }
   } else {
     const asked = session.rescheduleRequestedAt ? ` on ${formatDateTime(session.rescheduleRequestedAt, zone)}` : '';
-    blocks.push({ type: 'paragraph', text: `${firstName(client.name)} asked for a new time${asked}, and has now confirmed they will come at the booked time. If you have not moved the session yet, it can stay as it is.` });
+    blocks.push({
+      type: 'paragraph',
+      text: `${firstName(client.name)} asked for a new time${asked}, and has now confirmed they will come at the booked time. If you have not moved the session yet, it can stay as it is.`,
+    });
   }
   blocks.push({ type: 'paragraph', text: `Reply to this email to answer ${client.name} directly.` });
   const doc: EmailDocument = {

@@ -26,8 +26,7 @@ export const DEFAULT_TEXTS: EmailTexts = {
       'Keep gently moving today: short walks help more than resting in one position. Warmth on your lower back in the evening can ease any stiffness.',
     'sports-injury':
       'Give the treated area a day before hard training, and build back up gradually. Some tenderness for a day or two is normal; sharp pain is not.',
-    'general-wellness':
-      'Drink plenty of water today and give yourself an early night if you can: the benefits of a massage carry on while you rest.',
+    'general-wellness': 'Drink plenty of water today and give yourself an early night if you can: the benefits of a massage carry on while you rest.',
     other: 'Drink plenty of water today and take things gently. Some tenderness for a day or two is normal.',
   },
   bookByReply: 'Reply to this email with a few days and times that suit you, and we will book you in.',

@@ -54,7 +54,7 @@ export function calDeliveryId(rawBody: Buffer): string {
 
 function iso(text: string): string | undefined {
   const d = DateTime.fromISO(text, { setZone: true });
-  return d.isValid ? d.toUTC().toISO() ?? undefined : undefined;
+  return d.isValid ? (d.toUTC().toISO() ?? undefined) : undefined;
 }
 
 export function fromCalEnvelope(envelope: CalEnvelope, rawBody: Buffer): IntakeEvent {
@@ -69,7 +69,11 @@ export function fromCalEnvelope(envelope: CalEnvelope, rawBody: Buffer): IntakeE
   const action = ACTIONS[envelope.triggerEvent];
   if (!action) throw new UnmappableEventError(`trigger ${envelope.triggerEvent.slice(0, 60)} is not a booking change`, deliveryId);
   const parsed = booking.safeParse(envelope.payload);
-  if (!parsed.success) throw new UnmappableEventError(`payload of ${envelope.triggerEvent} is not a booking: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`, deliveryId);
+  if (!parsed.success)
+    throw new UnmappableEventError(
+      `payload of ${envelope.triggerEvent} is not a booking: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      deliveryId,
+    );
   const b = parsed.data;
   const start = iso(b.startTime);
   const end = iso(b.endTime);
@@ -87,6 +91,14 @@ export function fromCalEnvelope(envelope: CalEnvelope, rawBody: Buffer): IntakeE
     ...(start ? { start } : {}),
     ...(minutes && minutes > 0 ? { durationMinutes: minutes } : {}),
     // Cal.com's location is often a video link or an integration id: the mapping's location is the clinic's room.
-    ...(attendee ? { client: { ...(attendee.email ? { email: attendee.email } : {}), ...(attendee.name ? { name: attendee.name } : {}), ...(attendee.timeZone ? { timezone: attendee.timeZone } : {}) } } : {}),
+    ...(attendee
+      ? {
+          client: {
+            ...(attendee.email ? { email: attendee.email } : {}),
+            ...(attendee.name ? { name: attendee.name } : {}),
+            ...(attendee.timeZone ? { timezone: attendee.timeZone } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -36,30 +36,43 @@ export const serviceMappingSchema = z.object({
 });
 export type ServiceMapping = z.output<typeof serviceMappingSchema>;
 
-export const sourceSchema = z.object({
-  format: z.enum(INTAKE_FORMATS, { error: `must be one of ${INTAKE_FORMATS.join(', ')}` }),
-  /** The SSM SecureString holding the webhook secret; defaults to /keepwell/<stage>/intake/<source>. */
-  secretParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/intake/calcom').optional(),
-  /** An `ical` source's feed: https only (the twin also allows http on loopback, for its tests). */
-  url: z.url('must be an absolute URL').optional(),
-  services: z.array(serviceMappingSchema).max(100, 'at most 100 services per source'),
-}).strict();
+export const sourceSchema = z
+  .object({
+    format: z.enum(INTAKE_FORMATS, { error: `must be one of ${INTAKE_FORMATS.join(', ')}` }),
+    /** The SSM SecureString holding the webhook secret; defaults to /keepwell/<stage>/intake/<source>. */
+    secretParameter: z.string().regex(SSM_PARAMETER_NAME, 'must be an SSM parameter path such as /keepwell/prod/intake/calcom').optional(),
+    /** An `ical` source's feed: https only (the twin also allows http on loopback, for its tests). */
+    url: z.url('must be an absolute URL').optional(),
+    services: z.array(serviceMappingSchema).max(100, 'at most 100 services per source'),
+  })
+  .strict();
 
-const intakeConfigBase = z.object({
-  sources: z.record(z.string(), sourceSchema),
-}).strict();
+const intakeConfigBase = z
+  .object({
+    sources: z.record(z.string(), sourceSchema),
+  })
+  .strict();
 
 export const intakeConfigSchema = intakeConfigBase.superRefine((config, ctx) => {
   for (const [name, source] of Object.entries(config.sources)) {
     // The name is the last segment of /intake/<source> and of the default secret parameter.
-    if (!SOURCE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['sources', name], message: 'is not a source name: use 1–31 lower-case letters, digits or "-", starting with a letter' });
+    if (!SOURCE_NAME.test(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sources', name],
+        message: 'is not a source name: use 1–31 lower-case letters, digits or "-", starting with a letter',
+      });
     if (source.format === 'ical' && !source.url) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: 'is required for an ical feed' });
-    if (source.format === 'ical' && source.url && !source.url.startsWith('https://')) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: 'must start with https:// (a feed names clients and times)' });
-    if (source.format !== 'ical' && source.url) ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: `is only for an ical feed; a ${source.format} source posts webhooks` });
-    if (source.format === 'ical' && source.secretParameter) ctx.addIssue({ code: 'custom', path: ['sources', name, 'secretParameter'], message: 'is only for a webhook source; a feed is polled' });
+    if (source.format === 'ical' && source.url && !source.url.startsWith('https://'))
+      ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: 'must start with https:// (a feed names clients and times)' });
+    if (source.format !== 'ical' && source.url)
+      ctx.addIssue({ code: 'custom', path: ['sources', name, 'url'], message: `is only for an ical feed; a ${source.format} source posts webhooks` });
+    if (source.format === 'ical' && source.secretParameter)
+      ctx.addIssue({ code: 'custom', path: ['sources', name, 'secretParameter'], message: 'is only for a webhook source; a feed is polled' });
     const seen = new Set<string>();
     source.services.forEach((service, i) => {
-      if (seen.has(service.eventType)) ctx.addIssue({ code: 'custom', path: ['sources', name, 'services', i, 'eventType'], message: `maps "${service.eventType}" a second time` });
+      if (seen.has(service.eventType))
+        ctx.addIssue({ code: 'custom', path: ['sources', name, 'services', i, 'eventType'], message: `maps "${service.eventType}" a second time` });
       seen.add(service.eventType);
     });
   }
@@ -88,9 +101,14 @@ export function resolveIntakeConfig(input: unknown, stage: string, options: { al
   parseOrThrow(intakeConfigSchema, checked ?? { sources: {} }, 'intake');
   const parsed = parseOrThrow(intakeConfigBase, input ?? { sources: {} }, 'intake');
   return {
-    sources: Object.fromEntries(Object.entries(parsed.sources).map(([name, s]) => [name, s.format === 'ical'
-      ? { format: s.format, ...(s.url ? { url: s.url } : {}), services: s.services }
-      : { format: s.format, secretParameter: s.secretParameter ?? defaultSecretParameter(stage, name), services: s.services }])),
+    sources: Object.fromEntries(
+      Object.entries(parsed.sources).map(([name, s]) => [
+        name,
+        s.format === 'ical'
+          ? { format: s.format, ...(s.url ? { url: s.url } : {}), services: s.services }
+          : { format: s.format, secretParameter: s.secretParameter ?? defaultSecretParameter(stage, name), services: s.services },
+      ]),
+    ),
   };
 }
 
@@ -101,7 +119,12 @@ function withLoopbackAsHttps(input: unknown): unknown {
   const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
   return {
     ...(input as object),
-    sources: Object.fromEntries(Object.entries(sources).map(([name, s]) => [name, typeof s?.url === 'string' && loopback.test(s.url) ? { ...s, url: s.url.replace(/^http:/, 'https:') } : s])),
+    sources: Object.fromEntries(
+      Object.entries(sources).map(([name, s]) => [
+        name,
+        typeof s?.url === 'string' && loopback.test(s.url) ? { ...s, url: s.url.replace(/^http:/, 'https:') } : s,
+      ]),
+    ),
   };
 }
 

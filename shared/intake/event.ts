@@ -27,7 +27,10 @@ export interface IntakeEvent {
 /** A body a source adapter could read but Keepwell cannot act on: accepted and recorded as ignored. */
 export class UnmappableEventError extends Error {
   override readonly name = 'UnmappableEventError';
-  constructor(readonly reason: string, readonly deliveryId: string) {
+  constructor(
+    readonly reason: string,
+    readonly deliveryId: string,
+  ) {
     super(reason);
   }
 }

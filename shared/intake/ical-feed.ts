@@ -78,7 +78,16 @@ export function readFeed(source: string, body: string, options: FeedReadOptions)
     if (!event.isRecurring()) {
       const start = instant(event.startDate, tzidOf(event.component, 'dtstart'), options.zone);
       if (Date.parse(start) < from || Date.parse(start) > until) continue;
-      out.push(toIntake(source, event.uid, base, start, instant(event.endDate, tzidOf(event.component, 'dtend') ?? tzidOf(event.component, 'dtstart'), options.zone), event.component));
+      out.push(
+        toIntake(
+          source,
+          event.uid,
+          base,
+          start,
+          instant(event.endDate, tzidOf(event.component, 'dtend') ?? tzidOf(event.component, 'dtstart'), options.zone),
+          event.component,
+        ),
+      );
       continue;
     }
     const iterator = event.iterator();
@@ -91,7 +100,16 @@ export function readFeed(source: string, body: string, options: FeedReadOptions)
       const zone = tzidOf(occurrence.component, 'dtstart') ?? masterZone;
       const start = instant(details.startDate, zone, options.zone);
       if (Date.parse(start) < from) continue;
-      out.push(toIntake(source, `${event.uid}#${original}`, { ...base, ...describe(occurrence) }, start, instant(details.endDate, tzidOf(occurrence.component, 'dtend') ?? zone, options.zone), occurrence.component));
+      out.push(
+        toIntake(
+          source,
+          `${event.uid}#${original}`,
+          { ...base, ...describe(occurrence) },
+          start,
+          instant(details.endDate, tzidOf(occurrence.component, 'dtend') ?? zone, options.zone),
+          occurrence.component,
+        ),
+      );
       if (out.length >= MAX_OCCURRENCES * masters.size) break;
     }
   }
@@ -112,7 +130,9 @@ function describe(event: InstanceType<typeof ICAL.Event>): Description {
   const stamp = (c.getFirstPropertyValue('last-modified') ?? c.getFirstPropertyValue('dtstamp')) as Time | null;
   const categories = c.getAllProperties('categories').flatMap((p) => p.getValues().map(String));
   const summary = text(event.summary);
-  const attendee = c.getAllProperties('attendee').map((p) => ({ value: String(p.getFirstValue() ?? ''), cn: p.getParameter('cn') }))
+  const attendee = c
+    .getAllProperties('attendee')
+    .map((p) => ({ value: String(p.getFirstValue() ?? ''), cn: p.getParameter('cn') }))
     .find((a) => /^mailto:/i.test(a.value));
   const email = attendee ? attendee.value.replace(/^mailto:/i, '').trim() : undefined;
   const name = attendee && typeof attendee.cn === 'string' ? attendee.cn : undefined;
@@ -128,7 +148,10 @@ function describe(event: InstanceType<typeof ICAL.Event>): Description {
 
 function toIntake(source: string, bookingId: string, d: Description, start: string, end: string, component: InstanceType<typeof ICAL.Component>): IntakeEvent {
   const minutes = Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
-  const digest = createHash('sha256').update(JSON.stringify([source, bookingId, d.sequence, d.cancelled, start, end, d.client?.email, component.getFirstPropertyValue('status')])).digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([source, bookingId, d.sequence, d.cancelled, start, end, d.client?.email, component.getFirstPropertyValue('status')]))
+    .digest('hex')
+    .slice(0, 32);
   return {
     deliveryId: `ics-${digest}`,
     action: d.cancelled ? 'cancel' : 'book',

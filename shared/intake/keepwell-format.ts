@@ -31,11 +31,13 @@ export const keepwellEventSchema = z.object({
     start: instantSchema.optional(),
     durationMinutes: z.number().int().positive().max(600).optional(),
     location: z.string().trim().min(1).max(200).optional(),
-    client: z.object({
-      email: emailSchema.optional(),
-      name: z.string().trim().min(1).max(120).optional(),
-      timezone: timezoneSchema.optional(),
-    }).optional(),
+    client: z
+      .object({
+        email: emailSchema.optional(),
+        name: z.string().trim().min(1).max(120).optional(),
+        timezone: timezoneSchema.optional(),
+      })
+      .optional(),
   }),
 });
 export type KeepwellEvent = z.output<typeof keepwellEventSchema>;

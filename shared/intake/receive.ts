@@ -58,16 +58,34 @@ export type ReadDelivery =
  * Cal.com body whose signed createdAt is outside the replay window (Cal.com signs no timestamp);
  * an operator's deliberate `keepwell intake replay` passes false.
  */
-export function readDelivery(format: IntakeConfig['sources'][string]['format'], json: unknown, rawBody: Buffer, now: Date, options: { checkAge: boolean }): ReadDelivery {
+export function readDelivery(
+  format: IntakeConfig['sources'][string]['format'],
+  json: unknown,
+  rawBody: Buffer,
+  now: Date,
+  options: { checkAge: boolean },
+): ReadDelivery {
   try {
     if (format === 'cal.com') {
       const parsed = calEnvelopeSchema.safeParse(json);
-      if (!parsed.success) return { kind: 'refused', reason: `not a Cal.com webhook: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}` };
+      if (!parsed.success)
+        return {
+          kind: 'refused',
+          reason: `not a Cal.com webhook: ${issuesFromZod(parsed.error)
+            .map((i) => `${i.path}: ${i.reason}`)
+            .join('; ')}`,
+        };
       if (options.checkAge && !withinReplayWindow(new Date(parsed.data.createdAt), now)) return { kind: 'stale' };
       return { kind: 'event', event: fromCalEnvelope(parsed.data, rawBody) };
     }
     const parsed = keepwellEventSchema.safeParse(json);
-    if (!parsed.success) return { kind: 'refused', reason: `not a Keepwell intake event: ${issuesFromZod(parsed.error).map((i) => `${i.path}: ${i.reason}`).join('; ')}` };
+    if (!parsed.success)
+      return {
+        kind: 'refused',
+        reason: `not a Keepwell intake event: ${issuesFromZod(parsed.error)
+          .map((i) => `${i.path}: ${i.reason}`)
+          .join('; ')}`,
+      };
     return { kind: 'event', event: fromKeepwellEvent(parsed.data) };
   } catch (error) {
     if (!(error instanceof UnmappableEventError)) throw error;
@@ -87,9 +105,10 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
   }
   const now = deps.now();
   const secret = await deps.secret(sourceName);
-  const problem = source.format === 'cal.com'
-    ? checkCalSignature(secret, request.body, request.headers[CAL_SIGNATURE_HEADER])
-    : checkKeepwellSignature(secret, request.body, request.headers[KEEPWELL_SIGNATURE_HEADER], now);
+  const problem =
+    source.format === 'cal.com'
+      ? checkCalSignature(secret, request.body, request.headers[CAL_SIGNATURE_HEADER])
+      : checkKeepwellSignature(secret, request.body, request.headers[KEEPWELL_SIGNATURE_HEADER], now);
   if (problem) {
     deps.log.warn('intake refused', { source: sourceName, reason: problem });
     return { status: 401, body: { error: problem } };
@@ -116,7 +135,13 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
     return { status: 401, body: { error: 'stale timestamp' } };
   }
   if (read.kind === 'unmappable') {
-    const fresh = await deps.store.recordIntakeDelivery({ source: sourceName, deliveryId: read.deliveryId, status: 'ignored', reason: read.reason, at: now.toISOString() });
+    const fresh = await deps.store.recordIntakeDelivery({
+      source: sourceName,
+      deliveryId: read.deliveryId,
+      status: 'ignored',
+      reason: read.reason,
+      at: now.toISOString(),
+    });
     deps.log.info('intake ignored', { source: sourceName, reason: read.reason, duplicate: !fresh });
     return { status: 202, body: { status: 'ignored', reason: read.reason } };
   }
@@ -127,6 +152,11 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
     deps.log.info('intake ignored', { source: sourceName, reason: outcome.reason, duplicate: outcome.duplicate });
     return { status: 202, body: { status: 'ignored', reason: outcome.reason, duplicate: outcome.duplicate } };
   }
-  deps.log.info('intake accepted', { source: sourceName, action: event.action, duplicate: outcome.duplicate, ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}) });
+  deps.log.info('intake accepted', {
+    source: sourceName,
+    action: event.action,
+    duplicate: outcome.duplicate,
+    ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
+  });
   return { status: 200, body: { status: 'accepted', duplicate: outcome.duplicate, ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}) } };
 }

@@ -23,7 +23,10 @@ export interface ClientRecords {
   /** The tombstone of an erased client id, if any. */
   tombstoneOf(clientId: string): Promise<Tombstone | undefined>;
   /** Tombstones by client id and by address, for an import to refuse erased clients. */
-  tombstonesFor(clientIds: readonly string[], emails: readonly string[]): Promise<{ readonly byId: ReadonlyMap<string, Tombstone>; readonly byEmail: ReadonlyMap<string, Tombstone> }>;
+  tombstonesFor(
+    clientIds: readonly string[],
+    emails: readonly string[],
+  ): Promise<{ readonly byId: ReadonlyMap<string, Tombstone>; readonly byEmail: ReadonlyMap<string, Tombstone> }>;
   /** Writes the tombstones (by id, and by the address's digest when known); kept on a repeat. */
   markErased(clientId: string, email: string | undefined, at: Instant): Promise<void>;
   /** Deletes the items: the first on its own, then the rest. */

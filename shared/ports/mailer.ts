@@ -9,7 +9,12 @@ export interface OutgoingEmail {
   /** Extra headers (List-Unsubscribe …). Values never contain CR or LF. */
   readonly headers?: Readonly<Record<string, string>>;
   /** With a `contentId`, an attachment is inline: the HTML shows it as `cid:<contentId>`. */
-  readonly attachments?: ReadonlyArray<{ readonly filename: string; readonly contentType: string; readonly content: string | Uint8Array; readonly contentId?: string }>;
+  readonly attachments?: ReadonlyArray<{
+    readonly filename: string;
+    readonly contentType: string;
+    readonly content: string | Uint8Array;
+    readonly contentId?: string;
+  }>;
   /** SES message tags: opaque ids only (message name, kind), never a name, address or answer. */
   readonly tags?: Readonly<Record<string, string>>;
 }

@@ -121,9 +121,7 @@ export interface ClaimRequest {
 }
 
 /** The outcome of trying to claim a message identity. */
-export type ClaimResult =
-  | { readonly claimed: true }
-  | { readonly claimed: false; readonly existing: LedgerEntry };
+export type ClaimResult = { readonly claimed: true } | { readonly claimed: false; readonly existing: LedgerEntry };
 
 export interface TherapistActivity {
   readonly sessions: StoredSession[];
@@ -138,10 +136,7 @@ export interface TherapistActivity {
  * change with this id is in the history already (a link that acted); `stale` when the plan no
  * longer stands as the change's `before` says (another change came first).
  */
-export type PlanChangeResult =
-  | { readonly status: 'recorded'; readonly plan: StoredPlan }
-  | { readonly status: 'duplicate' }
-  | { readonly status: 'stale' };
+export type PlanChangeResult = { readonly status: 'recorded'; readonly plan: StoredPlan } | { readonly status: 'duplicate' } | { readonly status: 'stale' };
 
 export interface ClinicStore {
   // Writers — each keeps the derived fields (session numbers, indexes) consistent in one transaction.
@@ -232,7 +227,11 @@ export interface Ledger {
  */
 export class LedgerConflictError extends Error {
   override readonly name = 'LedgerConflictError';
-  constructor(readonly messageName: string, readonly wanted: LedgerStatus, options?: { cause?: unknown }) {
+  constructor(
+    readonly messageName: string,
+    readonly wanted: LedgerStatus,
+    options?: { cause?: unknown },
+  ) {
     super(`ledger entry ${messageName} could not become ${wanted}: another attempt settled it`, options);
   }
 }

@@ -92,7 +92,9 @@ export function parseTokenKey(key: string | Buffer): Buffer {
     bytes = key;
   }
   if (bytes.length < TOKEN_KEY_MIN_BYTES) {
-    throw new TokenKeyFormatError(`decodes to ${bytes.length} bytes; a link-token key must be at least ${TOKEN_KEY_MIN_BYTES} random bytes (\`openssl rand -base64 32\`)`);
+    throw new TokenKeyFormatError(
+      `decodes to ${bytes.length} bytes; a link-token key must be at least ${TOKEN_KEY_MIN_BYTES} random bytes (\`openssl rand -base64 32\`)`,
+    );
   }
   if (new Set(bytes).size < 16) throw new TokenKeyFormatError('does not look random (too few distinct bytes): create the key with `openssl rand -base64 32`');
   return bytes;

@@ -35,7 +35,7 @@ export interface GoalChange {
 export interface ClinicReportFigures {
   readonly month: ReportMonth;
   readonly plans: { readonly active: number; readonly paused: number; readonly started: number; readonly completed: number; readonly lapsed: number };
-  readonly checkIns: { readonly sent: number; readonly answered: number; /** answered ÷ sent, 0–1; undefined when none was sent. */ readonly rate?: number };
+  readonly checkIns: { readonly sent: number; readonly answered: number /** answered ÷ sent, 0–1; undefined when none was sent. */; readonly rate?: number };
   readonly changeByGoal: readonly GoalChange[];
   readonly maintenance: { readonly planned: number; readonly attended: number; readonly missed: number; readonly rate?: number };
   readonly redFlags: { readonly raised: number; readonly alerted: number; readonly medianMinutes?: number; readonly longestMinutes?: number };
@@ -89,7 +89,9 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
     .map(([goal, checkIns]) => ({
       goal,
       checkIns: checkIns.length,
-      change: Object.fromEntries(SCORES.map((s) => [s, oneDecimal(checkIns.reduce((sum, c) => sum + c[s] - c.baselineScores![s], 0) / checkIns.length)])) as Record<Score, number>,
+      change: Object.fromEntries(
+        SCORES.map((s) => [s, oneDecimal(checkIns.reduce((sum, c) => sum + c[s] - c.baselineScores![s], 0) / checkIns.length)]),
+      ) as Record<Score, number>,
     }));
 
   const live = input.sessions.filter((s) => s.status !== 'cancelled');
@@ -129,7 +131,11 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
 }
 
 /** Reads what the month's figures need and computes them. */
-export async function buildClinicReport(deps: { readonly store: ClinicStore; readonly ledger: Ledger }, month: ReportMonth, now: string): Promise<ClinicReportFigures> {
+export async function buildClinicReport(
+  deps: { readonly store: ClinicStore; readonly ledger: Ledger },
+  month: ReportMonth,
+  now: string,
+): Promise<ClinicReportFigures> {
   const therapists = await deps.store.listTherapists();
   const per = await mapWithConcurrency(therapists, 4, async (t) => {
     // One read from the month's start to now covers the month's sessions and every answer since.
@@ -141,7 +147,9 @@ export async function buildClinicReport(deps: { readonly store: ClinicStore; rea
   const answered = per.flatMap((p) => p.answered);
 
   const settled = await deps.ledger.listSince(month.start, month.end);
-  const checkInsSent = settled.filter((e) => e.kind === 'check-in' && e.status === 'sent' && within(e.updatedAt, month) && e.sessionId).map((e) => e.sessionId!);
+  const checkInsSent = settled
+    .filter((e) => e.kind === 'check-in' && e.status === 'sent' && within(e.updatedAt, month) && e.sessionId)
+    .map((e) => e.sessionId!);
   const byName = new Map(settled.map((e) => [e.name, e]));
   const alerts = new Map<string, LedgerEntry>();
   for (const c of flaggedCheckIns(answered, month)) {

@@ -194,7 +194,12 @@ function longestMs(iso: string): number {
  * When a session's check-in is sent: `checkInAfter` after it ends, moved out of quiet hours in the
  * client's zone — the rule shared/domain/schedule-rules.ts schedules it by.
  */
-export function checkInDueAt(session: { start: Instant; durationMinutes: number }, plan: Pick<StoredPlan, 'checkInAfter'>, zone: string, quiet: Clinic['quietHours']): Instant {
+export function checkInDueAt(
+  session: { start: Instant; durationMinutes: number },
+  plan: Pick<StoredPlan, 'checkInAfter'>,
+  zone: string,
+  quiet: Clinic['quietHours'],
+): Instant {
   return applyQuietHours(addOffset(endOf(session), plan.checkInAfter, zone), zone, quiet);
 }
 
@@ -219,9 +224,7 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const lookbackMs = Math.max(longestMs('PT24H'), ...plans.map((p) => longestMs(p.checkInAfter))) + MAX_SESSION_MS + QUIET_HOURS_SLACK_MS;
   const activity = await store.therapistActivity(therapist.id, toInstant(Date.parse(period.start) - lookbackMs), period.nextEnd);
 
-  const checkIns = activity.checkIns
-    .filter((c) => within(c.answeredAt, period.start, period.end))
-    .sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
+  const checkIns = activity.checkIns.filter((c) => within(c.answeredAt, period.start, period.end)).sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
   const requests = activity.requests.filter((r) => within(r.at, period.start, period.end));
   const coming = activity.sessions
     .filter((s) => s.status === 'booked' && within(s.start, period.end, period.nextEnd))
@@ -243,7 +246,12 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   });
   const profiles = new Map<string, Client>([...bundles].map(([id, b]) => [id, b.client]));
   const otherIds = [
-    ...new Set([...unansweredCandidates.map((s) => s.clientId), ...coming.map((s) => s.clientId), ...maintenancePlans.map((p) => p.clientId), ...planChanges.map((c) => c.clientId)]),
+    ...new Set([
+      ...unansweredCandidates.map((s) => s.clientId),
+      ...coming.map((s) => s.clientId),
+      ...maintenancePlans.map((p) => p.clientId),
+      ...planChanges.map((c) => c.clientId),
+    ]),
   ].filter((id) => !inBundles.has(id));
   await mapWithConcurrency(otherIds, concurrency, async (id) => {
     const client = await store.getClient(id);
@@ -258,7 +266,9 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     bundles.get(clientId)?.sessions.find((s) => s.id === sessionId) ?? recentSessions.get(sessionId);
 
   // 3. Each check-in against baseline and last, flagged, with its plan's pain trend.
-  const lines = checkIns.map((c) => checkInLine(c, bundles.get(c.clientId), planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)));
+  const lines = checkIns.map((c) =>
+    checkInLine(c, bundles.get(c.clientId), planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)),
+  );
   const flagged = lines.filter((l) => l.flags.length > 0);
   const orderedLines = [...flagged, ...lines.filter((l) => l.flags.length === 0)];
 
@@ -270,14 +280,22 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
     if (!client || !plan || !client.preferences['check-ins'] || client.suppressed) continue;
     const dueAt = checkInDueAt(session, plan, client.timezone, clinic.quietHours);
-    if (within(dueAt, period.start, period.end)) unanswered.push({ client: who(session.clientId), planId: session.planId, sessionId: session.id, sessionStart: session.start, dueAt });
+    if (within(dueAt, period.start, period.end))
+      unanswered.push({ client: who(session.clientId), planId: session.planId, sessionId: session.id, sessionStart: session.start, dueAt });
   }
   unanswered.sort(byTime((u) => `${u.dueAt}#${u.sessionId}`));
 
   const requestLines: RequestLine[] = requests
     .map((r) => {
       const session = sessionOf(r.clientId, r.sessionId);
-      return { client: who(r.clientId), planId: r.planId, sessionId: r.sessionId, ...(session ? { sessionStart: session.start } : {}), message: r.message, at: r.at };
+      return {
+        client: who(r.clientId),
+        planId: r.planId,
+        sessionId: r.sessionId,
+        ...(session ? { sessionStart: session.start } : {}),
+        message: r.message,
+        at: r.at,
+      };
     })
     .sort(byTime((r) => `${r.at}#${r.sessionId}`));
 
@@ -384,16 +402,26 @@ function planTrends(input: {
     if (!bundle || !plan) continue;
     const sessions = bundle.sessions.filter((x) => x.planId === planId);
     const numbers = numberSessions(plan, sessions);
-    const answered = bundle.checkIns
-      .filter((c) => c.planId === planId && c.answeredAt < period.end)
-      .sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
-    const history: AnsweredCheckIn[] = answered.map((c) => ({ scores: scoresOf(c), isBaseline: c.baseline, maintenance: numbers.get(c.sessionId)?.maintenance ?? false }));
-    const points: ChartPoint[] = answered.map((c, i) => ({ scores: history[i]!.scores, isBaseline: c.baseline, phaseIndex: numbers.get(c.sessionId)?.phaseIndex ?? 0 }));
+    const answered = bundle.checkIns.filter((c) => c.planId === planId && c.answeredAt < period.end).sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
+    const history: AnsweredCheckIn[] = answered.map((c) => ({
+      scores: scoresOf(c),
+      isBaseline: c.baseline,
+      maintenance: numbers.get(c.sessionId)?.maintenance ?? false,
+    }));
+    const points: ChartPoint[] = answered.map((c, i) => ({
+      scores: history[i]!.scores,
+      isBaseline: c.baseline,
+      phaseIndex: numbers.get(c.sessionId)?.phaseIndex ?? 0,
+    }));
     const baseline = answered.find((c) => c.baseline);
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
     const asked = bundle.client.preferences['check-ins'] && !bundle.client.suppressed;
     const suggestions = suggestionsFor(
-      { checkIns: history, ...(baseline ? { baseline: scoresOf(baseline) } : plan.baseline ? { baseline: scoresOf(plan.baseline) } : {}), unansweredStreak: asked ? unansweredStreak(sessions, (x) => checkInDueAt(x, plan, bundle.client.timezone, clinic.quietHours) < period.end) : 0 },
+      {
+        checkIns: history,
+        ...(baseline ? { baseline: scoresOf(baseline) } : plan.baseline ? { baseline: scoresOf(plan.baseline) } : {}),
+        unansweredStreak: asked ? unansweredStreak(sessions, (x) => checkInDueAt(x, plan, bundle.client.timezone, clinic.quietHours) < period.end) : 0,
+      },
       clinic.suggestions,
     );
     trends.push({
@@ -405,7 +433,12 @@ function planTrends(input: {
       needsAttention: flaggedPlans.has(planId) || suggestions.some((x) => ATTENTION_KINDS.has(x.kind)),
     });
   }
-  return trends.sort((a, b) => Number(b.needsAttention) - Number(a.needsAttention) || (a.client.name ?? a.client.id).localeCompare(b.client.name ?? b.client.id) || a.planId.localeCompare(b.planId));
+  return trends.sort(
+    (a, b) =>
+      Number(b.needsAttention) - Number(a.needsAttention) ||
+      (a.client.name ?? a.client.id).localeCompare(b.client.name ?? b.client.id) ||
+      a.planId.localeCompare(b.planId),
+  );
 }
 
 /** How many of the plan's most recent sessions whose check-in went out in a row have no answer. */

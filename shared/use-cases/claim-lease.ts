@@ -15,10 +15,7 @@ import { LedgerConflictError, type Ledger, type LedgerEntry, type LedgerStatus }
 
 export const OUTCOME_UNKNOWN = 'outcome unknown: an earlier attempt stopped between SES and the ledger';
 
-export type HeldClaim =
-  | { readonly state: 'settled'; readonly status: LedgerStatus }
-  | { readonly state: 'in-flight' }
-  | { readonly state: 'outcome-unknown' };
+export type HeldClaim = { readonly state: 'settled'; readonly status: LedgerStatus } | { readonly state: 'in-flight' } | { readonly state: 'outcome-unknown' };
 
 export async function resolveHeldClaim(ledger: Pick<Ledger, 'markFailed' | 'get'>, existing: LedgerEntry, now: Instant, leaseMs: number): Promise<HeldClaim> {
   if (existing.status !== 'claimed' && existing.status !== 'released') return { state: 'settled', status: existing.status };

@@ -26,7 +26,10 @@ export type ConfirmSessionResult =
 
 /** The client's session, or NotFoundError when the client has no such session. */
 export async function clientSession(store: ClinicStore, clientId: string, sessionId: string): Promise<StoredSession> {
-  const context = await store.getMessageContext({ clientId: parseOrThrow(idSchema, clientId, 'client id'), sessionId: parseOrThrow(idSchema, sessionId, 'session id') });
+  const context = await store.getMessageContext({
+    clientId: parseOrThrow(idSchema, clientId, 'client id'),
+    sessionId: parseOrThrow(idSchema, sessionId, 'session id'),
+  });
   if (!context.session || !context.client) throw new NotFoundError('session', sessionId);
   return context.session;
 }
@@ -47,7 +50,14 @@ export async function confirmSession(deps: AlertDeps, input: { clientId: string;
   const recorded = await deps.store.recordConfirmation(session.clientId, session.id, now);
   if (!recorded) return { status: 'already-confirmed', session };
   const alert = session.rescheduleRequestedAt
-    ? await sendTherapistAlert(deps, { offset: 'confirm', clientId: session.clientId, sessionId: session.id, therapistId: session.therapistId, now, content: { reason: 'confirmed-after-request' } })
+    ? await sendTherapistAlert(deps, {
+        offset: 'confirm',
+        clientId: session.clientId,
+        sessionId: session.id,
+        therapistId: session.therapistId,
+        now,
+        content: { reason: 'confirmed-after-request' },
+      })
     : 'none';
   return { status: 'confirmed', session: { ...session, confirmedAt: now }, alert };
 }

@@ -29,7 +29,9 @@ const sesDetailSchema = z.looseObject({
     timestamp: z.string().optional(),
     tags: z.record(z.string(), z.array(z.string())).default({}),
   }),
-  bounce: z.looseObject({ bounceType: z.string(), bounceSubType: z.string().optional(), bouncedRecipients: recipients, timestamp: z.string().optional() }).optional(),
+  bounce: z
+    .looseObject({ bounceType: z.string(), bounceSubType: z.string().optional(), bouncedRecipients: recipients, timestamp: z.string().optional() })
+    .optional(),
   complaint: z.looseObject({ complainedRecipients: recipients, complaintFeedbackType: z.string().optional(), timestamp: z.string().optional() }).optional(),
   delivery: z.looseObject({ timestamp: z.string().optional() }).optional(),
   reject: z.looseObject({ reason: z.string().optional() }).optional(),
@@ -46,30 +48,44 @@ export type SesEvent = z.output<typeof sesEventSchema>;
 /** SES's `eventType` as the detail type this use case reads (the names EventBridge gives them). */
 export function detailTypeOf(eventType: string): string {
   switch (eventType) {
-    case 'Bounce': return 'Email Bounced';
-    case 'Complaint': return 'Email Complaint Received';
-    case 'Delivery': return 'Email Delivered';
-    case 'Reject': return 'Email Rejected';
-    case 'DeliveryDelay': return 'Email Delivery Delayed';
-    case 'Send': return 'Email Sent';
-    case 'Open': return 'Email Opened';
-    case 'Click': return 'Email Clicked';
+    case 'Bounce':
+      return 'Email Bounced';
+    case 'Complaint':
+      return 'Email Complaint Received';
+    case 'Delivery':
+      return 'Email Delivered';
+    case 'Reject':
+      return 'Email Rejected';
+    case 'DeliveryDelay':
+      return 'Email Delivery Delayed';
+    case 'Send':
+      return 'Email Sent';
+    case 'Open':
+      return 'Email Opened';
+    case 'Click':
+      return 'Email Clicked';
     // A type SES adds later: named, then ignored (as sent, opened and clicked are).
-    default: return `Email ${eventType}`;
+    default:
+      return `Email ${eventType}`;
   }
 }
 
 /** What a failed SES event leaves in the failed-invocations queue: enough to redrive it, nothing personal. */
-export const sesDeadLetterSchema = z.object({
-  kind: z.literal('ses-event'),
-  detailType: z.string().min(1).max(64),
-  message: z.string().regex(/^[0-9A-Za-z_.-]{1,64}$/).optional(),
-  sesMessageId: z.string().min(1).max(128).optional(),
-  at: z.string().max(40).optional(),
-  bounceType: z.string().max(32).optional(),
-  bounceSubType: z.string().max(32).optional(),
-  complaintFeedbackType: z.string().max(32).optional(),
-}).strict();
+export const sesDeadLetterSchema = z
+  .object({
+    kind: z.literal('ses-event'),
+    detailType: z.string().min(1).max(64),
+    message: z
+      .string()
+      .regex(/^[0-9A-Za-z_.-]{1,64}$/)
+      .optional(),
+    sesMessageId: z.string().min(1).max(128).optional(),
+    at: z.string().max(40).optional(),
+    bounceType: z.string().max(32).optional(),
+    bounceSubType: z.string().max(32).optional(),
+    complaintFeedbackType: z.string().max(32).optional(),
+  })
+  .strict();
 export type SesDeadLetter = z.output<typeof sesDeadLetterSchema>;
 
 const short = (value: string | undefined, max: number) => (value ? value.slice(0, max) : undefined);
@@ -101,8 +117,25 @@ export function eventFromDeadLetter(letter: SesDeadLetter, recipients: readonly 
     ...(letter.at ? { time: letter.at } : {}),
     detail: {
       mail: { ...(letter.sesMessageId ? { messageId: letter.sesMessageId } : {}), tags: letter.message ? { message: [letter.message] } : {} },
-      ...(letter.detailType === 'Email Bounced' ? { bounce: { bounceType: letter.bounceType ?? 'Undetermined', ...(letter.bounceSubType ? { bounceSubType: letter.bounceSubType } : {}), bouncedRecipients: listed, ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
-      ...(letter.detailType === 'Email Complaint Received' ? { complaint: { complainedRecipients: listed, ...(letter.complaintFeedbackType ? { complaintFeedbackType: letter.complaintFeedbackType } : {}), ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
+      ...(letter.detailType === 'Email Bounced'
+        ? {
+            bounce: {
+              bounceType: letter.bounceType ?? 'Undetermined',
+              ...(letter.bounceSubType ? { bounceSubType: letter.bounceSubType } : {}),
+              bouncedRecipients: listed,
+              ...(letter.at ? { timestamp: letter.at } : {}),
+            },
+          }
+        : {}),
+      ...(letter.detailType === 'Email Complaint Received'
+        ? {
+            complaint: {
+              complainedRecipients: listed,
+              ...(letter.complaintFeedbackType ? { complaintFeedbackType: letter.complaintFeedbackType } : {}),
+              ...(letter.at ? { timestamp: letter.at } : {}),
+            },
+          }
+        : {}),
       ...(letter.detailType === 'Email Delivered' ? { delivery: { ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
       ...(letter.detailType === 'Email Delivery Delayed' ? { deliveryDelay: { ...(letter.at ? { timestamp: letter.at } : {}) } } : {}),
       ...(letter.detailType === 'Email Rejected' ? { reject: {} } : {}),
@@ -151,7 +184,9 @@ function instantOr(fallback: Instant, ...candidates: Array<string | undefined>):
 }
 
 /** Which ledger note each detail type makes; `suppress` marks the ones that end a subscription. */
-function classify(event: SesEvent): { event: string; detail?: string; suppress?: { reason: 'bounce' | 'complaint'; addresses: string[] }; at?: string } | undefined {
+function classify(
+  event: SesEvent,
+): { event: string; detail?: string; suppress?: { reason: 'bounce' | 'complaint'; addresses: string[] }; at?: string } | undefined {
   const d = event.detail;
   switch (event['detail-type']) {
     case 'Email Delivered':
@@ -160,7 +195,12 @@ function classify(event: SesEvent): { event: string; detail?: string; suppress?:
       const bounce = d.bounce;
       const detail = [bounce?.bounceType, bounce?.bounceSubType].filter(Boolean).join('/');
       if (bounce?.bounceType === 'Permanent') {
-        return { event: 'bounce', detail, at: bounce.timestamp, suppress: { reason: 'bounce', addresses: bounce.bouncedRecipients.map((r) => r.emailAddress) } };
+        return {
+          event: 'bounce',
+          detail,
+          at: bounce.timestamp,
+          suppress: { reason: 'bounce', addresses: bounce.bouncedRecipients.map((r) => r.emailAddress) },
+        };
       }
       return { event: 'bounce-transient', detail, at: bounce?.timestamp };
     }
@@ -211,7 +251,8 @@ export async function handleSesEvent(deps: HandleSesEventDeps, event: SesEvent):
   } else {
     deps.log.warn('SES event without a message tag: no ledger entry to update', { detailType });
   }
-  if (action.suppress) return { status: 'suppressed', addresses: action.suppress.addresses.length, clients: suppressedClients, ...(message ? { message } : {}) };
+  if (action.suppress)
+    return { status: 'suppressed', addresses: action.suppress.addresses.length, clients: suppressedClients, ...(message ? { message } : {}) };
   if (!message) return { status: 'ignored', detailType };
   deps.log.info('SES event recorded', { detailType, messageName: message, event: action.event });
   return { status: 'recorded', event: action.event, message };

@@ -70,12 +70,21 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   if (state.erased) return { kind: 'ignore', reason: ERASED_CLIENT_REASON };
   const known = state.link?.sessionId ? state.link : state.previousLink?.sessionId ? state.previousLink : undefined;
   const session = known ? state.bundle?.sessions.find((s) => s.id === known.sessionId) : undefined;
-  const applied = Math.max(state.link?.version ?? -Infinity, state.previousLink?.version ?? -Infinity, (session as { intakeVersion?: number } | undefined)?.intakeVersion ?? -Infinity);
+  const applied = Math.max(
+    state.link?.version ?? -Infinity,
+    state.previousLink?.version ?? -Infinity,
+    (session as { intakeVersion?: number } | undefined)?.intakeVersion ?? -Infinity,
+  );
   if (event.version <= applied) return { kind: 'ignore', reason: 'stale: a newer change to this booking is already applied' };
 
   const links = (sessionId: string | undefined, clientId: string | undefined, cancelled = false): BookingLink[] =>
     [event.bookingId, ...(event.previousBookingId ? [event.previousBookingId] : [])].map((bookingId) => ({
-      source: sourceName, bookingId, version: event.version, ...(sessionId ? { sessionId } : {}), ...(clientId ? { clientId } : {}), ...(cancelled ? { cancelled: true } : {}),
+      source: sourceName,
+      bookingId,
+      version: event.version,
+      ...(sessionId ? { sessionId } : {}),
+      ...(clientId ? { clientId } : {}),
+      ...(cancelled ? { cancelled: true } : {}),
     }));
   const write = (value: Session, existing: StoredSession | undefined) => ({
     session: { value, ...(existing ? { expectedVersion: existing.version } : {}), intakeVersion: event.version },
@@ -96,7 +105,13 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
         if (!event.start) return { kind: 'ignore', reason: 'the booking has no start time' };
         const duration = event.durationMinutes ?? session.durationMinutes;
         const moved = session.status !== 'booked' || session.start !== event.start || session.durationMinutes !== duration;
-        const next = { ...bookingOf(session), start: event.start, durationMinutes: duration, status: 'booked' as const, version: moved ? session.version + 1 : session.version };
+        const next = {
+          ...bookingOf(session),
+          start: event.start,
+          durationMinutes: duration,
+          status: 'booked' as const,
+          version: moved ? session.version + 1 : session.version,
+        };
         return { kind: 'change', change: write(parseSession(next), session) };
       }
     }
@@ -106,7 +121,8 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   if (event.action === 'cancel') return { kind: 'change', change: { links: links(undefined, undefined, true) } };
   if (event.action === 'no-show' || event.action === 'completed') return { kind: 'ignore', reason: `${event.action} for a booking Keepwell does not know` };
   const mapping = mappingFor(source, event);
-  if (!mapping) return { kind: 'ignore', reason: event.eventTypes?.length ? 'the event type is not mapped in the stage config' : 'the booking names no event type' };
+  if (!mapping)
+    return { kind: 'ignore', reason: event.eventTypes?.length ? 'the event type is not mapped in the stage config' : 'the booking names no event type' };
   const email = event.client?.email;
   if (!email) return { kind: 'ignore', reason: 'the booking has no client email address' };
   if (!event.start) return { kind: 'ignore', reason: 'the booking has no start time' };
@@ -125,7 +141,9 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   const clientId = existingClient?.id ?? newClient!.id;
   const plan = state.bundle?.plans.find((p) => p.status === 'active' && p.therapistId === mapping.therapistId && p.goal === mapping.plan.goal);
   const eventType = mapping.eventType;
-  const newPlan: Plan | undefined = plan ? undefined : { id: intakeIds.plan(clientId, sourceName, eventType), clientId, therapistId: mapping.therapistId, ...mapping.plan, status: 'active' };
+  const newPlan: Plan | undefined = plan
+    ? undefined
+    : { id: intakeIds.plan(clientId, sourceName, eventType), clientId, therapistId: mapping.therapistId, ...mapping.plan, status: 'active' };
   const value = parseSession({
     id: intakeIds.session(sourceName, event.previousBookingId ?? event.bookingId),
     planId: plan?.id ?? newPlan!.id,
@@ -206,7 +224,14 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
     const state = await deps.store.loadIntakeState(lookup);
     if (state.delivery) return replay(state.delivery);
     const decision = decide(sourceName, source, deps.clinic, event, state);
-    const base = { source: sourceName, deliveryId: event.deliveryId, action: event.action, bookingId: event.bookingId, at: deps.now().toISOString(), ...(event.eventTypes?.[0] ? { eventType: event.eventTypes[0].slice(0, 200) } : {}) };
+    const base = {
+      source: sourceName,
+      deliveryId: event.deliveryId,
+      action: event.action,
+      bookingId: event.bookingId,
+      at: deps.now().toISOString(),
+      ...(event.eventTypes?.[0] ? { eventType: event.eventTypes[0].slice(0, 200) } : {}),
+    };
     if (decision.kind === 'ignore') {
       const record: DeliveryRecord = { ...base, status: 'ignored', reason: note ? `${decision.reason}; ${note}` : decision.reason };
       const fresh = await deps.store.recordIntakeDelivery(record);
@@ -220,7 +245,13 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
       return { status: 'ignored', reason: decision.reason, duplicate: !fresh };
     }
     const { sessionId, clientId, ...change } = decision.change;
-    const delivery: DeliveryRecord = { ...base, status: 'accepted', ...(note ? { reason: note } : {}), ...(sessionId ? { sessionId } : {}), ...(clientId ?? change.session ? { clientId: clientId ?? state.bundle?.client.id } : {}) };
+    const delivery: DeliveryRecord = {
+      ...base,
+      status: 'accepted',
+      ...(note ? { reason: note } : {}),
+      ...(sessionId ? { sessionId } : {}),
+      ...((clientId ?? change.session) ? { clientId: clientId ?? state.bundle?.client.id } : {}),
+    };
     const result = await deps.store.commitIntake({ ...change, delivery: stripUndefined(delivery) });
     if (result === 'committed') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: false };
     if (result === 'duplicate') return { status: 'accepted', ...(sessionId ? { sessionId } : {}), duplicate: true };

@@ -23,7 +23,8 @@ export class ConflictError extends Error {
 export async function bookSession(store: ClinicStore, input: unknown): Promise<StoredSession> {
   const session = parseOrThrow(sessionSchema, input, 'session');
   if (await store.findSession(session.id)) throw new ConflictError(`session "${session.id}" already exists; reschedule or cancel it instead`);
-  if (!(await store.findPlan(session.planId))) throw new ValidationError('session', [{ path: 'planId', reason: `refers to a missing plan "${session.planId}"` }]);
+  if (!(await store.findPlan(session.planId)))
+    throw new ValidationError('session', [{ path: 'planId', reason: `refers to a missing plan "${session.planId}"` }]);
   return store.saveSession({ ...session, status: 'booked', version: 1 });
 }
 
@@ -46,7 +47,12 @@ export async function cancelSession(store: ClinicStore, sessionId: string): Prom
 }
 
 /** Moves a session; the version rises so every message about the old time is void. */
-export async function rescheduleSession(store: ClinicStore, sessionId: string, start: string, changes: { durationMinutes?: number; location?: string } = {}): Promise<StoredSession> {
+export async function rescheduleSession(
+  store: ClinicStore,
+  sessionId: string,
+  start: string,
+  changes: { durationMinutes?: number; location?: string } = {},
+): Promise<StoredSession> {
   const session = await existingSession(store, sessionId);
   const newStart = parseOrThrow(instantSchema, start, 'start');
   const next = parseOrThrow(sessionSchema, { ...bookingOf(session), ...changes, start: newStart, status: 'booked', version: session.version + 1 }, 'session');
@@ -126,7 +132,8 @@ export async function adjustPlan(store: ClinicStore, input: AdjustPlanInput): Pr
     if (input.therapistId !== undefined && plan.therapistId !== input.therapistId) throw new NotFoundError('plan', input.planId);
     const before = planStateOf(plan);
     const decided = applyAdjustment(before, adjustment);
-    if ('refused' in decided) return decided.unchanged ? { status: 'unchanged', plan, reason: decided.refused } : { status: 'refused', plan, reason: decided.refused };
+    if ('refused' in decided)
+      return decided.unchanged ? { status: 'unchanged', plan, reason: decided.refused } : { status: 'refused', plan, reason: decided.refused };
     const change: PlanChange = {
       id,
       planId: plan.id,
@@ -163,7 +170,13 @@ export async function unsubscribe(store: ClinicStore, clientId: string, category
 }
 
 /** A hard bounce or complaint: the address gets nothing more, in any category. */
-export async function suppressAddress(store: ClinicStore, email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
+export async function suppressAddress(
+  store: ClinicStore,
+  email: string,
+  reason: 'bounce' | 'complaint',
+  at: string,
+  detail?: string,
+): Promise<Client | undefined> {
   return store.suppressByEmail(email, reason, at, detail);
 }
 
@@ -172,7 +185,12 @@ function outsideReferences(input: unknown): { clients: Set<string>; therapists: 
   const refs = { clients: new Set<string>(), therapists: new Set<string>(), plans: new Set<string>() };
   const data = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const list = (key: string) => (Array.isArray(data[key]) ? (data[key] as Array<Record<string, unknown>>) : []);
-  const defined = (key: string) => new Set(list(key).map((r) => r?.id).filter((id): id is string => typeof id === 'string'));
+  const defined = (key: string) =>
+    new Set(
+      list(key)
+        .map((r) => r?.id)
+        .filter((id): id is string => typeof id === 'string'),
+    );
   const [clients, therapists, plans] = [defined('clients'), defined('therapists'), defined('plans')];
   for (const plan of list('plans')) {
     if (typeof plan?.clientId === 'string' && !clients.has(plan.clientId)) refs.clients.add(plan.clientId);
@@ -194,7 +212,11 @@ async function existing(ids: Set<string>, find: (id: string) => Promise<unknown>
  * (subscriptions) or the system learned (suppression) is kept, a plan keeps its status, and a
  * session keeps its status and version unless its time changed, which counts as a reschedule.
  */
-export async function importDataset(store: ClinicStore, input: unknown | Dataset, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
+export async function importDataset(
+  store: ClinicStore,
+  input: unknown | Dataset,
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ therapists: number; clients: number; plans: number; sessions: number }> {
   const refs = outsideReferences(input);
   const known = {
     clients: await existing(refs.clients, (id) => store.getClient(id)),
@@ -205,10 +227,15 @@ export async function importDataset(store: ClinicStore, input: unknown | Dataset
   const total = data.therapists.length + data.clients.length + data.plans.length + data.sessions.length;
   let done = 0;
   const tick = () => options.onProgress?.(++done, total);
-  for (const therapist of data.therapists) { await store.putTherapist(therapist); tick(); }
+  for (const therapist of data.therapists) {
+    await store.putTherapist(therapist);
+    tick();
+  }
   for (const client of data.clients) {
     const current = await store.getClient(client.id);
-    await store.putClient(current ? { ...client, preferences: current.preferences, ...(current.suppressed ? { suppressed: current.suppressed } : {}) } : client);
+    await store.putClient(
+      current ? { ...client, preferences: current.preferences, ...(current.suppressed ? { suppressed: current.suppressed } : {}) } : client,
+    );
     tick();
   }
   for (const plan of data.plans) {

@@ -22,7 +22,10 @@ export interface SubscriptionChange {
   readonly action: 'unsubscribe' | 'resubscribe';
 }
 
-export async function manageSubscription(deps: { readonly store: ClinicStore }, change: SubscriptionChange): Promise<{ readonly status: 'updated'; readonly client: Client }> {
+export async function manageSubscription(
+  deps: { readonly store: ClinicStore },
+  change: SubscriptionChange,
+): Promise<{ readonly status: 'updated'; readonly client: Client }> {
   const clientId = parseOrThrow(idSchema, change.clientId, 'client id');
   const scope = parseOrThrow(subscriptionScopeSchema, change.scope, 'category');
   const client = change.action === 'unsubscribe' ? await unsubscribe(deps.store, clientId, scope) : await deps.store.setPreference(clientId, scope, true);

@@ -114,6 +114,11 @@ async function pollOne(deps: PollDeps, source: string, url: string, config: Inta
     else if (outcome.status === 'accepted') applied++;
     else ignored++;
   }
-  await deps.store.putFeedState({ source, ...(response.etag ? { etag: response.etag } : {}), ...(response.lastModified ? { lastModified: response.lastModified } : {}), polledAt: deps.now().toISOString() });
+  await deps.store.putFeedState({
+    source,
+    ...(response.etag ? { etag: response.etag } : {}),
+    ...(response.lastModified ? { lastModified: response.lastModified } : {}),
+    polledAt: deps.now().toISOString(),
+  });
   return { source, status: 'changed', events: events.length, applied, ignored, duplicates };
 }

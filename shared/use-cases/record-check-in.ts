@@ -104,7 +104,14 @@ export const redFlagAlertIdentity = (sessionId: string): MessageIdentity => aler
 
 async function alertOnFlags(deps: AlertDeps, checkIn: StoredCheckIn, flags: string[], now: Instant): Promise<AlertOutcome> {
   if (flags.length === 0) return 'none';
-  const answers: CheckInAnswers = { pain: checkIn.pain, mobility: checkIn.mobility, stress: checkIn.stress, sleep: checkIn.sleep, notes: checkIn.notes, wantsToRebook: checkIn.wantsToRebook };
+  const answers: CheckInAnswers = {
+    pain: checkIn.pain,
+    mobility: checkIn.mobility,
+    stress: checkIn.stress,
+    sleep: checkIn.sleep,
+    notes: checkIn.notes,
+    wantsToRebook: checkIn.wantsToRebook,
+  };
   const baseline = comparedBaseline(checkIn);
   return sendTherapistAlert(deps, {
     offset: 'checkin',
@@ -140,7 +147,15 @@ export async function sendTherapistAlert(
 ): Promise<AlertOutcome> {
   const identity = alertIdentity(input.sessionId, input.offset);
   const name = messageName(identity);
-  const claim = await deps.ledger.claim({ name, kind: identity.kind, clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId, dueAt: input.now, now: input.now });
+  const claim = await deps.ledger.claim({
+    name,
+    kind: identity.kind,
+    clientId: input.clientId,
+    sessionId: input.sessionId,
+    therapistId: input.therapistId,
+    dueAt: input.now,
+    now: input.now,
+  });
   if (!claim.claimed) {
     const held = await resolveHeldClaim(deps.ledger, claim.existing, input.now, DEFAULT_CLAIM_LEASE_MS);
     if (held.state === 'in-flight') return 'pending';
@@ -150,10 +165,17 @@ export async function sendTherapistAlert(
   // From here the claim is ours: every path ends in sent, failed, a released claim, or a kept one.
   let messageId: string;
   try {
-    const { client, session, therapist } = await deps.store.getMessageContext({ clientId: input.clientId, sessionId: input.sessionId, therapistId: input.therapistId });
-    if (!client || !session || !therapist) throw new PermanentError(`the alert's ${!client ? 'client' : !session ? 'session' : 'therapist'} no longer exists`, 'MissingSubject');
+    const { client, session, therapist } = await deps.store.getMessageContext({
+      clientId: input.clientId,
+      sessionId: input.sessionId,
+      therapistId: input.therapistId,
+    });
+    if (!client || !session || !therapist)
+      throw new PermanentError(`the alert's ${!client ? 'client' : !session ? 'session' : 'therapist'} no longer exists`, 'MissingSubject');
     const rendered = renderTherapistAlert({ clinic: deps.clinic, therapist, client, session, ...input.content });
-    ({ messageId } = await deps.mailer.send(composeEmail({ clinic: deps.clinic, to: therapist.email, rendered, tags: { message: name, kind: identity.kind } })));
+    ({ messageId } = await deps.mailer.send(
+      composeEmail({ clinic: deps.clinic, to: therapist.email, rendered, tags: { message: name, kind: identity.kind } }),
+    ));
   } catch (error) {
     if (error instanceof PermanentError) {
       await settleOrYield(() => deps.ledger.markFailed(name, `${error.code}: ${error.message}`, input.now));

@@ -43,14 +43,16 @@ export async function requestReschedule(
   const session = await clientSession(deps.store, input.clientId, input.sessionId);
 
   const alert = async (request: RescheduleRequest | undefined): Promise<AlertOutcome> =>
-    !request ? 'pending' : sendTherapistAlert(deps, {
-      offset: 'resched',
-      clientId: request.clientId,
-      sessionId: request.sessionId,
-      therapistId: request.therapistId,
-      now,
-      content: { reason: 'reschedule-request', message: request.message },
-    });
+    !request
+      ? 'pending'
+      : sendTherapistAlert(deps, {
+          offset: 'resched',
+          clientId: request.clientId,
+          sessionId: request.sessionId,
+          therapistId: request.therapistId,
+          now,
+          content: { reason: 'reschedule-request', message: request.message },
+        });
 
   if (session.rescheduleRequestedAt) return { status: 'already-requested', session, alert: await alert(await storedRequest(deps, session)) };
   const closed = closedReason(session, now);

@@ -50,12 +50,29 @@ import type { Clinic, Client, Therapist } from '../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
 import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
-import { renderBookingCancellation, renderBookingChange, renderBookingConfirmation, renderCheckIn, renderMaintenanceNudge, renderReminder } from '../email/templates.js';
+import {
+  renderBookingCancellation,
+  renderBookingChange,
+  renderBookingConfirmation,
+  renderCheckIn,
+  renderMaintenanceNudge,
+  renderReminder,
+} from '../email/templates.js';
 import type { EmailTexts } from '../email/texts.js';
 import type { Clock } from '../ports/clock.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
-import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger, type LedgerStatus, type MessageContext, type StoredPlan, type StoredSession } from '../ports/store.js';
+import {
+  LedgerConflictError,
+  SendOutcomeUnknownError,
+  type ClaimRequest,
+  type ClinicStore,
+  type Ledger,
+  type LedgerStatus,
+  type MessageContext,
+  type StoredPlan,
+  type StoredSession,
+} from '../ports/store.js';
 import { pagePaths, type LinkSigner, type TokenPurpose } from '../security/tokens.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
 import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
@@ -72,7 +89,8 @@ export const dispatchRequestSchema = dispatchPayloadSchema.superRefine((payload,
   if (!(DISPATCH_KINDS as readonly string[]).includes(kind)) {
     ctx.addIssue({ code: 'custom', path: ['message', 'kind'], message: `must be one of ${DISPATCH_KINDS.join(', ')}` });
   } else if (kind === 'maintenance-nudge') {
-    if (payload.planId !== undefined && payload.planId !== subjectId) ctx.addIssue({ code: 'custom', path: ['planId'], message: 'must equal message.subjectId for a nudge' });
+    if (payload.planId !== undefined && payload.planId !== subjectId)
+      ctx.addIssue({ code: 'custom', path: ['planId'], message: 'must equal message.subjectId for a nudge' });
   } else if (payload.sessionId !== undefined && payload.sessionId !== subjectId) {
     ctx.addIssue({ code: 'custom', path: ['sessionId'], message: `must equal message.subjectId for a ${kind}` });
   }
@@ -177,7 +195,15 @@ async function loadContext(store: SendMessageDeps['store'], keys: Keys, therapis
 
 type Decision =
   | { readonly send: false; readonly reason: string }
-  | { readonly send: true; readonly client: Client; readonly plan: StoredPlan; readonly therapist: Therapist; readonly session?: StoredSession; readonly dueAt: Instant; readonly told?: EarlierBooking };
+  | {
+      readonly send: true;
+      readonly client: Client;
+      readonly plan: StoredPlan;
+      readonly therapist: Therapist;
+      readonly session?: StoredSession;
+      readonly dueAt: Instant;
+      readonly told?: EarlierBooking;
+    };
 
 const skip = (reason: string): Decision => ({ send: false, reason });
 
@@ -269,11 +295,28 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
     case 'booking-confirmation':
       return renderBookingConfirmation({ ...base, session: session!, now: at, links: { reschedule: link('reschedule', session!.id) } });
     case 'booking-change':
-      return renderBookingChange({ ...base, session: session!, now: at, ...(decision.told ? { movedFrom: decision.told } : {}), links: { reschedule: link('reschedule', session!.id) } });
+      return renderBookingChange({
+        ...base,
+        session: session!,
+        now: at,
+        ...(decision.told ? { movedFrom: decision.told } : {}),
+        links: { reschedule: link('reschedule', session!.id) },
+      });
     case 'booking-cancellation':
-      return renderBookingCancellation({ ...base, session: decision.told ? { ...session!, start: decision.told.start, durationMinutes: decision.told.durationMinutes, location: decision.told.location } : session!, now: at });
+      return renderBookingCancellation({
+        ...base,
+        session: decision.told
+          ? { ...session!, start: decision.told.start, durationMinutes: decision.told.durationMinutes, location: decision.told.location }
+          : session!,
+        now: at,
+      });
     case 'reminder':
-      return renderReminder({ ...base, session: session!, now: at, links: { confirm: link('confirm', session!.id), reschedule: link('reschedule', session!.id), unsubscribe: unsubscribe() } });
+      return renderReminder({
+        ...base,
+        session: session!,
+        now: at,
+        links: { confirm: link('confirm', session!.id), reschedule: link('reschedule', session!.id), unsubscribe: unsubscribe() },
+      });
     case 'check-in':
       return renderCheckIn({ ...base, session: session!, links: { checkIn: link('check-in', session!.id), unsubscribe: unsubscribe() } });
     case 'maintenance-nudge':
@@ -342,7 +385,9 @@ async function scheduleRetry(attempt: Attempt, delayMs: number, cause: unknown):
     await deps.scheduler.upsert({ name: retryName, at: retryAt, payload: { ...idsOf(payload), redelivery } });
   } catch (error) {
     attempt.log.error('retry schedule could not be created; failing the invocation', { messageName: name, kind, error: errorName(error) });
-    throw new RetryableError(`sending ${name} failed and its retry could not be scheduled`, { cause: error instanceof Error ? new AggregateError([cause, error]) : cause });
+    throw new RetryableError(`sending ${name} failed and its retry could not be scheduled`, {
+      cause: error instanceof Error ? new AggregateError([cause, error]) : cause,
+    });
   }
   attempt.log.warn('message attempt failed; retry scheduled', { messageName: name, kind, retryName, retryAt, redelivery: count, error: errorName(cause) });
   return { status: 'retry-scheduled', name, retryName, retryAt, redelivery: count };
@@ -424,7 +469,10 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
     // The booking the client was last told of, from the ledger (two reads in the usual case): a
     // change notice's "was", the cancelled time a cancellation notice names.
     const { session } = decision;
-    const current = kind === 'booking-cancellation' ? { version: session.version, start: session.start, durationMinutes: session.durationMinutes, location: session.location } : undefined;
+    const current =
+      kind === 'booking-cancellation'
+        ? { version: session.version, start: session.start, durationMinutes: session.durationMinutes, location: session.location }
+        : undefined;
     const told = await toldBooking(session, (names) => Promise.all(names.map(async (n) => (await ledger.get(n))?.status)), current);
     if (told) decision = { ...decision, told };
   }
@@ -432,9 +480,9 @@ export async function sendMessage(deps: SendMessageDeps, payload: DispatchReques
     name,
     kind,
     clientId: payload.clientId,
-    ...(ctx.plan?.id ?? keys.planId ? { planId: ctx.plan?.id ?? keys.planId } : {}),
+    ...((ctx.plan?.id ?? keys.planId) ? { planId: ctx.plan?.id ?? keys.planId } : {}),
     ...(keys.sessionId ? { sessionId: keys.sessionId } : {}),
-    ...(ctx.therapist?.id ?? payload.therapistId ? { therapistId: ctx.therapist?.id ?? payload.therapistId } : {}),
+    ...((ctx.therapist?.id ?? payload.therapistId) ? { therapistId: ctx.therapist?.id ?? payload.therapistId } : {}),
     ...(decision.send ? { dueAt: decision.dueAt } : {}),
     now,
   };

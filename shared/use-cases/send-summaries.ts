@@ -162,7 +162,12 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
   const now = toInstant(nowInput);
   const period = latestDuePeriod(therapist.summary, therapist.timezone, now);
   const name = messageName(summaryIdentity(therapist.id, period));
-  const result = (outcome: SummaryOutcome, reason?: string): TherapistResult => ({ therapistId: therapist.id, message: name, outcome, ...(reason ? { reason } : {}) });
+  const result = (outcome: SummaryOutcome, reason?: string): TherapistResult => ({
+    therapistId: therapist.id,
+    message: name,
+    outcome,
+    ...(reason ? { reason } : {}),
+  });
 
   const existing = await deps.ledger.get(name);
   if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result('done');
@@ -170,37 +175,60 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
 
   const request: ClaimRequest = { name, kind: 'summary', therapistId: therapist.id, dueAt: period.end, now };
   const acquired = await acquire(deps, request);
-  if (acquired === 'failed') deps.logger.error('summary outcome unknown: an earlier attempt stopped after its claim', { therapistId: therapist.id, message: name });
+  if (acquired === 'failed')
+    deps.logger.error('summary outcome unknown: an earlier attempt stopped after its claim', { therapistId: therapist.id, message: name });
   if (acquired !== 'claimed') return result(acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined);
 
-  return result(...(await settleAttempt(deps, name, { therapistId: therapist.id, message: name }, 'summary', async (sending) => {
-    const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
-    if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
-      await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
-      deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
-      return 'skipped';
-    }
-    const charts = await trendCharts(data.trends, deps.logger, therapist.id);
-    const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
-    const email = composeSummary(data, brandOf(deps.clinic), { charts, ...(adjustLinks ? { adjustLinks } : {}), ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }) });
-    sending();
-    // The same envelope as every other email: the clinic's display name, header-safe values.
-    const { messageId } = await deps.mailer.send(composeEmail({
-      clinic: deps.clinic,
-      to: therapist.email,
-      rendered: { subject: email.subject, html: email.html, text: email.text, headers: {}, attachments: email.attachments, inlineImages: email.inlineImages },
-      tags: { message: name, kind: 'summary' },
-    }));
-    await markSentPersistently(deps.ledger, name, messageId, now);
-    deps.logger.info('summary sent', {
-      therapistId: therapist.id,
-      message: name,
-      // How many check-ins raised a red flag is a health signal: it stays in the email, not the log.
-      checkIns: data.counts.checkIns,
-      ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
-    });
-    return 'sent';
-  }, now)));
+  return result(
+    ...(await settleAttempt(
+      deps,
+      name,
+      { therapistId: therapist.id, message: name },
+      'summary',
+      async (sending) => {
+        const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
+        if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
+          await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
+          deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
+          return 'skipped';
+        }
+        const charts = await trendCharts(data.trends, deps.logger, therapist.id);
+        const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
+        const email = composeSummary(data, brandOf(deps.clinic), {
+          charts,
+          ...(adjustLinks ? { adjustLinks } : {}),
+          ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }),
+        });
+        sending();
+        // The same envelope as every other email: the clinic's display name, header-safe values.
+        const { messageId } = await deps.mailer.send(
+          composeEmail({
+            clinic: deps.clinic,
+            to: therapist.email,
+            rendered: {
+              subject: email.subject,
+              html: email.html,
+              text: email.text,
+              headers: {},
+              attachments: email.attachments,
+              inlineImages: email.inlineImages,
+            },
+            tags: { message: name, kind: 'summary' },
+          }),
+        );
+        await markSentPersistently(deps.ledger, name, messageId, now);
+        deps.logger.info('summary sent', {
+          therapistId: therapist.id,
+          message: name,
+          // How many check-ins raised a red flag is a health signal: it stays in the email, not the log.
+          checkIns: data.counts.checkIns,
+          ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
+        });
+        return 'sent';
+      },
+      now,
+    )),
+  );
 }
 
 /**
@@ -224,7 +252,10 @@ async function settleAttempt(
     const outcome = errorOutcome(error, stage);
     if (outcome === 'keep') {
       // Releasing or failing it would misstate what happened; the live claim keeps others off.
-      deps.logger.error(`${what} may have been sent; claim kept`, { ...ids, error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason });
+      deps.logger.error(`${what} may have been sent; claim kept`, {
+        ...ids,
+        error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason,
+      });
       return ['failed', reason];
     }
     if (outcome === 'retry') {
@@ -259,7 +290,10 @@ async function markSentPersistently(ledger: Ledger, name: string, messageId: str
 /** The summary went out but the ledger could not record it. */
 export class SentButUnrecordedError extends Error {
   override readonly name = 'SentButUnrecordedError';
-  constructor(readonly messageName: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly messageName: string,
+    options?: { cause?: unknown },
+  ) {
     super(`summary ${messageName} was sent but could not be recorded as sent`, options);
   }
 }
@@ -274,7 +308,12 @@ export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instan
   const now = toInstant(nowInput);
   const month = latestDueMonth(deps.clinic.timezone, settings.hour, now);
   const name = messageName(clinicReportIdentity(month));
-  const result = ([outcome, reason]: [SummaryOutcome, string?]): ClinicReportResult => ({ message: name, outcome, ...(reason ? { reason } : {}), nextDueAt: month.nextDueAt });
+  const result = ([outcome, reason]: [SummaryOutcome, string?]): ClinicReportResult => ({
+    message: name,
+    outcome,
+    ...(reason ? { reason } : {}),
+    nextDueAt: month.nextDueAt,
+  });
 
   const existing = await deps.ledger.get(name);
   if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result(['done']);
@@ -282,17 +321,28 @@ export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instan
   if (acquired === 'failed') deps.logger.error('clinic report outcome unknown: an earlier attempt stopped after its claim', { message: name });
   if (acquired !== 'claimed') return result([acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined]);
 
-  return result(await settleAttempt(deps, name, { message: name }, 'clinic report', async (sending) => {
-    const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
-    const charts = new Map<string, RenderedChart>();
-    for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
-    const rendered = composeClinicReport(figures, brandOf(deps.clinic), charts);
-    sending();
-    const { messageId } = await deps.mailer.send(composeEmail({ clinic: deps.clinic, to: settings.to, rendered, tags: { message: name, kind: 'clinic-report' } }));
-    await markSentPersistently(deps.ledger, name, messageId, now);
-    deps.logger.info('clinic report sent', { message: name, activePlans: figures.plans.active });
-    return 'sent';
-  }, now));
+  return result(
+    await settleAttempt(
+      deps,
+      name,
+      { message: name },
+      'clinic report',
+      async (sending) => {
+        const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
+        const charts = new Map<string, RenderedChart>();
+        for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
+        const rendered = composeClinicReport(figures, brandOf(deps.clinic), charts);
+        sending();
+        const { messageId } = await deps.mailer.send(
+          composeEmail({ clinic: deps.clinic, to: settings.to, rendered, tags: { message: name, kind: 'clinic-report' } }),
+        );
+        await markSentPersistently(deps.ledger, name, messageId, now);
+        deps.logger.info('clinic report sent', { message: name, activePlans: figures.plans.active });
+        return 'sent';
+      },
+      now,
+    ),
+  );
 }
 
 /** One sweep over every therapist; one therapist's trouble never stops the others. */
@@ -321,7 +371,12 @@ export async function sendDueSummaries(deps: SendSummariesDeps, nowInput: Instan
  * token bound to the therapist and the plan (nothing else in the URL), working for the clinic's
  * `adjustLinkHours` from the send, once.
  */
-export function adjustLinksFor(data: SummaryData, signer: Pick<TokenSigner, 'issue'>, clinic: Pick<Clinic, 'baseUrl' | 'adjustLinkHours'>, now: Instant): Map<string, string> {
+export function adjustLinksFor(
+  data: SummaryData,
+  signer: Pick<TokenSigner, 'issue'>,
+  clinic: Pick<Clinic, 'baseUrl' | 'adjustLinkHours'>,
+  now: Instant,
+): Map<string, string> {
   const planIds = new Set([
     ...data.checkIns.map((c) => c.planId),
     ...data.unanswered.map((u) => u.planId),
@@ -331,7 +386,13 @@ export function adjustLinksFor(data: SummaryData, signer: Pick<TokenSigner, 'iss
   ]);
   const links = new Map<string, string>();
   for (const planId of planIds) {
-    const token = signer.issue({ purpose: 'adjust-plan', clientId: data.therapist.id, subject: planId, now: new Date(now), lifetimeDays: clinic.adjustLinkHours / 24 });
+    const token = signer.issue({
+      purpose: 'adjust-plan',
+      clientId: data.therapist.id,
+      subject: planId,
+      now: new Date(now),
+      lifetimeDays: clinic.adjustLinkHours / 24,
+    });
     links.set(planId, `${clinic.baseUrl}${pagePaths.adjustPlan(token)}`);
   }
   return links;

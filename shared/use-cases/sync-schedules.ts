@@ -105,7 +105,10 @@ export function receives(client: Client, kind: MessageKind): boolean {
  * a no-show, or rescheduled (its version moved on). Undefined when the state still allows it.
  * Dispatch asks it before sending; sync-schedules when it deletes a pending message's schedule.
  */
-export function skipReasonFor(state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession }, identity: MessageIdentity): string | undefined {
+export function skipReasonFor(
+  state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession },
+  identity: MessageIdentity,
+): string | undefined {
   const { client, plan, session } = state;
   if (!client) return 'client not found';
   const refused = refusal(client, identity.kind);
@@ -170,7 +173,12 @@ interface Removed {
 }
 
 /** The messages of `before` that `diff` removes, each with why, read from the state after the change. */
-function removedMessages(before: readonly MessageDecision[], diff: ScheduleDiff, was: { session: StoredSession; plan: StoredPlan }, after: Parameters<typeof skipReasonFor>[0]): Removed[] {
+function removedMessages(
+  before: readonly MessageDecision[],
+  diff: ScheduleDiff,
+  was: { session: StoredSession; plan: StoredPlan },
+  after: Parameters<typeof skipReasonFor>[0],
+): Removed[] {
   const removals = new Set(diff.removals);
   return scheduled(before)
     .filter((m) => removals.has(m.name))
@@ -187,7 +195,16 @@ async function recordRemovals(deps: SchedulingDeps, removed: readonly Removed[],
   const ahead = removed.filter((r) => r.message.dueAt > now);
   for (const { message, session, plan, reason } of ahead) {
     await deps.ledger.markSkipped(
-      { name: message.name, kind: message.identity.kind, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId, dueAt: message.dueAt, now },
+      {
+        name: message.name,
+        kind: message.identity.kind,
+        clientId: session.clientId,
+        planId: plan.id,
+        sessionId: session.id,
+        therapistId: plan.therapistId,
+        dueAt: message.dueAt,
+        now,
+      },
       reason,
     );
   }
@@ -281,7 +298,14 @@ export interface SettleOptions {
  * write when the plan already says the same. Safe to repeat: the nudge is named by its due period,
  * the ledger is checked before it is scheduled, and dispatch sends it only while the mark names it.
  */
-export async function settleMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant, options: SettleOptions): Promise<MaintenanceSettled> {
+export async function settleMaintenance(
+  deps: SchedulingDeps,
+  client: Client,
+  plan: StoredPlan,
+  sessions: readonly StoredSession[],
+  now: Instant,
+  options: SettleOptions,
+): Promise<MaintenanceSettled> {
   const previous = plan.maintenanceMark;
   const action = nextMaintenanceAction(maintenanceOf(plan, sessions, client, deps.clinic, now), previous);
   let mark: MaintenanceMark | undefined;
@@ -352,7 +376,11 @@ export interface ConvergeCounts {
  * name and skipped; any other failure is thrown once every call has settled, so the caller's
  * retry replays an idempotent set of calls.
  */
-export async function converge(deps: Pick<SchedulingDeps, 'scheduler' | 'log'>, upserts: readonly OneTimeSchedule[], removals: readonly string[]): Promise<ConvergeCounts> {
+export async function converge(
+  deps: Pick<SchedulingDeps, 'scheduler' | 'log'>,
+  upserts: readonly OneTimeSchedule[],
+  removals: readonly string[],
+): Promise<ConvergeCounts> {
   const log = deps.log ?? silentLog;
   const calls = [
     ...upserts.map((s) => ({ name: s.name, run: () => deps.scheduler.upsert(s).then(() => 'upserted' as const) })),
@@ -433,7 +461,15 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
   const upserts = after && afterPlan ? diff.upserts.map((m) => sessionSchedule(m, after, afterPlan)) : [];
   const counts = await converge(deps, upserts, diff.removals);
   const beforePlan = planOf(before);
-  const removed = before && beforePlan ? removedMessages(was, diff, { session: before, plan: beforePlan }, { client: bundle.client, ...(afterPlan ? { plan: afterPlan } : {}), ...(after ? { session: after } : {}) }) : [];
+  const removed =
+    before && beforePlan
+      ? removedMessages(
+          was,
+          diff,
+          { session: before, plan: beforePlan },
+          { client: bundle.client, ...(afterPlan ? { plan: afterPlan } : {}), ...(after ? { session: after } : {}) },
+        )
+      : [];
   const skipsRecorded = (after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0) + (await recordRemovals(deps, removed, now));
   if (before && beforePlan) await clearSkips(deps, liftedSkips(diff.upserts, { client: bundle.client, plan: beforePlan, session: before }));
   const booking = after && afterPlan ? await syncBookingEmails(deps, bundle.client, afterPlan, before, after, now) : NO_BOOKING_EMAILS;
@@ -478,7 +514,14 @@ function baseOfName(name: string): string {
  * Repeating it is safe: the skips it records are what a repeat reads to decide the same way, and
  * schedules of the new version are never deleted.
  */
-async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: StoredPlan, before: StoredSession | undefined, after: StoredSession, now: Instant): Promise<BookingCounts> {
+async function syncBookingEmails(
+  deps: SchedulingDeps,
+  client: Client,
+  plan: StoredPlan,
+  before: StoredSession | undefined,
+  after: StoredSession,
+  now: Instant,
+): Promise<BookingCounts> {
   const transition = bookingTransition(before, after, now);
   const config = deps.clinic.bookingEmails;
   const anyOn = config.confirmation || config.change || config.cancellation;
@@ -499,7 +542,15 @@ async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: Sto
   const obsolete = (name: string) => transition === 'cancelled' || (versionOfName(name) ?? after.version) < after.version;
   const older = async (kind: BookingKind) => (await deps.scheduler.list(subjectPrefix(kind, after.id))).map((e) => e.name).filter(obsolete);
   const [confirmations, changes] = await Promise.all([older('booking-confirmation'), older('booking-change')]);
-  const skipRequest = (name: string, kind: BookingKind) => ({ name, kind, clientId: after.clientId, planId: plan.id, sessionId: after.id, therapistId: plan.therapistId, now });
+  const skipRequest = (name: string, kind: BookingKind) => ({
+    name,
+    kind,
+    clientId: after.clientId,
+    planId: plan.id,
+    sessionId: after.id,
+    therapistId: plan.therapistId,
+    now,
+  });
 
   let skipsRecorded = 0;
   let told: boolean;
@@ -523,7 +574,8 @@ async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: Sto
   }
 
   const upserts: OneTimeSchedule[] = [];
-  if (transition === 'moved' && !told && isEnabled(config, 'booking-confirmation')) upserts.push(schedule('booking-confirmation', confirmationDue(now, after, client, deps.clinic)));
+  if (transition === 'moved' && !told && isEnabled(config, 'booking-confirmation'))
+    upserts.push(schedule('booking-confirmation', confirmationDue(now, after, client, deps.clinic)));
   if (transition === 'moved' && told && isEnabled(config, 'booking-change')) upserts.push(schedule('booking-change', now));
   if (transition === 'cancelled' && told && isEnabled(config, 'booking-cancellation')) upserts.push(schedule('booking-cancellation', now));
   const counts = await converge(deps, upserts, [...confirmations, ...changes]);
@@ -535,13 +587,29 @@ async function syncBookingEmails(deps: SchedulingDeps, client: Client, plan: Sto
  * recorded as skipped, once, while the session is still ahead. Past sessions (an import of
  * history) record nothing: their messages were never due in this system.
  */
-async function recordNewSkips(deps: SchedulingDeps, was: readonly MessageDecision[], is: readonly MessageDecision[], session: StoredSession, plan: StoredPlan, now: Instant): Promise<number> {
+async function recordNewSkips(
+  deps: SchedulingDeps,
+  was: readonly MessageDecision[],
+  is: readonly MessageDecision[],
+  session: StoredSession,
+  plan: StoredPlan,
+  now: Instant,
+): Promise<number> {
   if (session.start <= now) return 0;
   const skippedBefore = new Set(was.flatMap((d) => (d.action === 'skip' ? [d.name] : [])));
   const fresh = is.flatMap((d) => (d.action === 'skip' && !skippedBefore.has(d.name) ? [d] : []));
   for (const skip of fresh) {
     await deps.ledger.markSkipped(
-      { name: skip.name, kind: skip.identity.kind, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId, dueAt: skip.dueAt, now },
+      {
+        name: skip.name,
+        kind: skip.identity.kind,
+        clientId: session.clientId,
+        planId: plan.id,
+        sessionId: session.id,
+        therapistId: plan.therapistId,
+        dueAt: skip.dueAt,
+        now,
+      },
       skip.reason,
     );
   }
@@ -619,7 +687,13 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
   let maintenance: SyncOutcome['maintenance'] = 'unchanged';
   if (after && before && before.timezone !== after.timezone) {
     for (const plan of bundle.plans) {
-      const outcome = await alignMaintenance(deps, after, plan, bundle.sessions.filter((s) => s.planId === plan.id), now);
+      const outcome = await alignMaintenance(
+        deps,
+        after,
+        plan,
+        bundle.sessions.filter((s) => s.planId === plan.id),
+        now,
+      );
       if (outcome !== 'unchanged') maintenance = outcome;
     }
   }
@@ -627,7 +701,14 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
 }
 
 /** The stream path's maintenance step: owed nudges and lapses are left to reconcile. */
-async function alignMaintenance(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant, force = false): Promise<SyncOutcome['maintenance']> {
+async function alignMaintenance(
+  deps: SchedulingDeps,
+  client: Client,
+  plan: StoredPlan,
+  sessions: readonly StoredSession[],
+  now: Instant,
+  force = false,
+): Promise<SyncOutcome['maintenance']> {
   const settled = await settleMaintenance(deps, client, plan, sessions, now, { mode: 'defer', force });
   return settled.write;
 }

@@ -36,7 +36,17 @@ import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, planAdjustmentFr
 import { allowedActions, applyAdjustment, planAdjustmentSchema, planChangeWords, planStateOf } from '../domain/plan-change.js';
 import { goalLabel } from '../email/texts.js';
 import { adjustPlan } from '../use-cases/manage-plans.js';
-import { BodyTooLargeError, contentSecurityPolicy, ForeignFormError, htmlResponse, MethodNotAllowedError, SECURITY_HEADERS, UnsupportedFormError, type WebRequest, type WebResponse } from './http.js';
+import {
+  BodyTooLargeError,
+  contentSecurityPolicy,
+  ForeignFormError,
+  htmlResponse,
+  MethodNotAllowedError,
+  SECURITY_HEADERS,
+  UnsupportedFormError,
+  type WebRequest,
+  type WebResponse,
+} from './http.js';
 import * as pages from './pages.js';
 
 /** Where the pages log (Powertools Logger in Lambda): opaque attributes only, as dispatch logs. */
@@ -64,10 +74,7 @@ const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: s
   { page: 'adjust-plan', prefix: pagePaths.adjustPlan(''), purpose: 'adjust-plan' },
 ];
 
-type Route =
-  | { readonly name: 'asset' }
-  | { readonly name: PageName; readonly token: string; readonly purpose: TokenPurpose }
-  | { readonly name: 'not-found' };
+type Route = { readonly name: 'asset' } | { readonly name: PageName; readonly token: string; readonly purpose: TokenPurpose } | { readonly name: 'not-found' };
 
 /** The path the site lives under, from the clinic's base URL ('' at the root). */
 export function basePathOf(clinic: Clinic): string {
@@ -154,7 +161,12 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (ctx.method === 'GET') {
       if (session.confirmedAt) return page(200, pages.alreadyConfirmedPage(site, view));
       const closed = closedReason(session, ctx.now.toISOString());
-      return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.confirmPage(site, { token: ctx.token, view, rescheduleRequested: !!session.rescheduleRequestedAt }));
+      return page(
+        200,
+        closed
+          ? pages.sessionClosedPage(site, { view, reason: closed })
+          : pages.confirmPage(site, { token: ctx.token, view, rescheduleRequested: !!session.rescheduleRequestedAt }),
+      );
     }
     const result = await confirmSession(deps, { clientId: ctx.claims.clientId, sessionId: session.id, now: ctx.now });
     switch (result.status) {
@@ -259,12 +271,26 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (ctx.form.get(FIELDS.confirm) !== 'yes') return page(200, pages.adjustConfirmPage(site, { token: ctx.token, view, change, values }));
 
     const therapistId = ctx.claims.clientId;
-    const result = await adjustPlan(deps.store, { planId: plan.id, adjustment, by: therapistId, via: 'email-link', now: ctx.now, therapistId, changeId: ctx.claims.tokenId });
+    const result = await adjustPlan(deps.store, {
+      planId: plan.id,
+      adjustment,
+      by: therapistId,
+      via: 'email-link',
+      now: ctx.now,
+      therapistId,
+      changeId: ctx.claims.tokenId,
+    });
     switch (result.status) {
       case 'adjusted': {
         await spend(ctx.claims);
         const after = planStateOf(result.plan);
-        return page(200, pages.planAdjustedPage(site, { view: { ...view, status: after.status, maintenanceEveryDays: after.maintenanceEveryDays }, change: planChangeWords(result.change) }));
+        return page(
+          200,
+          pages.planAdjustedPage(site, {
+            view: { ...view, status: after.status, maintenanceEveryDays: after.maintenanceEveryDays },
+            change: planChangeWords(result.change),
+          }),
+        );
       }
       case 'already-done':
         return page(409, pages.linkUsedPage(site, 'adjust-plan'));
@@ -317,7 +343,11 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     if (route.name === 'not-found') return page(404, pages.notFoundPage(site));
     if (route.name === 'asset') {
       if (method !== 'GET') throw new MethodNotAllowedError(['GET', 'HEAD']);
-      return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' }, body: stylesheet.css };
+      return {
+        status: 200,
+        headers: { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' },
+        body: stylesheet.css,
+      };
     }
     if (method !== 'GET' && method !== 'POST') throw new MethodNotAllowedError(['GET', 'HEAD', 'POST']);
     // A POST's body is checked (size, type, our own token) before the token is even verified.

@@ -93,6 +93,5 @@ export function siteStylesheet(brandColour: string = TEMPLATE_ACCENT): Styleshee
   return sheet;
 }
 
-
 /** Where pages link to the stylesheet, under the site's base path. */
 export const ASSET_PATHS = { css: '/assets/site.css' } as const;

@@ -147,7 +147,8 @@ export function planAdjustmentFrom(form: URLSearchParams): Record<string, unknow
   const action = one(FIELDS.action);
   if (action !== undefined) adjustment.action = action;
   const days = one(FIELDS.days);
-  if (action === 'interval' && days !== undefined && days !== '') adjustment.days = typeof days === 'string' && /^\s*\d{1,6}\s*$/.test(days) ? Number(days) : days;
+  if (action === 'interval' && days !== undefined && days !== '')
+    adjustment.days = typeof days === 'string' && /^\s*\d{1,6}\s*$/.test(days) ? Number(days) : days;
   const note = one(FIELDS.note);
   if (note !== undefined) adjustment.note = note;
   return adjustment;

@@ -64,7 +64,9 @@ function tokenField(token: string): Html {
 }
 
 function contactLine(site: Site): Html {
-  return site.clinic.phone ? html`<p>If you need us, call ${site.clinic.name} on ${site.clinic.phone}.</p>` : html`<p>If you need us, reply to any email from ${site.clinic.name}.</p>`;
+  return site.clinic.phone
+    ? html`<p>If you need us, call ${site.clinic.name} on ${site.clinic.phone}.</p>`
+    : html`<p>If you need us, reply to any email from ${site.clinic.name}.</p>`;
 }
 
 /** Issues by field, and the summary at the top of a form that links to each field. */
@@ -161,7 +163,9 @@ export function checkInThanksPage(site: Site, input: { view: SessionView; wantsT
 }
 
 export function checkInAlreadyAnsweredPage(site: Site, view?: SessionView): string {
-  const about = view ? html`<p class="lead">We already have your answers about your session on ${view.when}. Thank you.</p>` : html`<p class="lead">We already have your answers. Thank you.</p>`;
+  const about = view
+    ? html`<p class="lead">We already have your answers about your session on ${view.when}. Thank you.</p>`
+    : html`<p class="lead">We already have your answers. Thank you.</p>`;
   return layout(site, { title: 'Already answered', body: html`${about}${contactLine(site)}` });
 }
 
@@ -180,7 +184,6 @@ function safetyAdvice(site: Site): Html {
     : html`<p>In an emergency, call your local emergency number.</p>`;
   return html`<section class="safety" aria-labelledby="safety-heading"><h2 id="safety-heading">If it gets worse</h2>${callClinic}${emergency}</section>`;
 }
-
 
 function bookingLink(site: Site): Html {
   return site.clinic.bookingUrl ? html`<p><a href="${site.clinic.bookingUrl}">Book online</a></p>` : html``;
@@ -201,13 +204,18 @@ ${details(input.view)}
 
 /** `afterRequest`: the confirmation replaced an earlier request for a new time, and the therapist was told. */
 export function confirmedPage(site: Site, view: SessionView, afterRequest = false): string {
-  const told = afterRequest ? html`<p>We have told ${view.therapistName} you will keep this time, so your earlier request for a new one will not be acted on.</p>` : html``;
+  const told = afterRequest
+    ? html`<p>We have told ${view.therapistName} you will keep this time, so your earlier request for a new one will not be acted on.</p>`
+    : html``;
   return layout(site, { title: 'Thank you for confirming', body: html`<p class="lead">See you on ${view.when}.</p>${told}${details(view)}` });
 }
 
 /** Without a view (a spent link), the page names no time, therapist or place. */
 export function alreadyConfirmedPage(site: Site, view?: SessionView): string {
-  return layout(site, { title: 'Already confirmed', body: html`<p class="lead">You have already confirmed this session. See you then.</p>${view ? details(view) : html``}` });
+  return layout(site, {
+    title: 'Already confirmed',
+    body: html`<p class="lead">You have already confirmed this session. See you then.</p>${view ? details(view) : html``}`,
+  });
 }
 
 const CLOSED_TEXT: Record<ClosedReason, string> = {
@@ -216,7 +224,10 @@ const CLOSED_TEXT: Record<ClosedReason, string> = {
 };
 
 export function sessionClosedPage(site: Site, input: { view: SessionView; reason: ClosedReason }): string {
-  return layout(site, { title: 'This session is no longer open', body: html`<p class="lead">${CLOSED_TEXT[input.reason]}</p>${details(input.view)}${contactLine(site)}` });
+  return layout(site, {
+    title: 'This session is no longer open',
+    body: html`<p class="lead">${CLOSED_TEXT[input.reason]}</p>${details(input.view)}${contactLine(site)}`,
+  });
 }
 
 // ---------------------------------------------------------------- reschedule
@@ -240,13 +251,19 @@ ${fieldError(FIELDS.message, errors)}<textarea id="${FIELDS.message}" name="${FI
 }
 
 export function rescheduleRequestedPage(site: Site, view: SessionView): string {
-  return layout(site, { title: 'Request sent', body: html`<p class="lead">We've let ${view.therapistName} know. The clinic will be in touch to find a new time.</p>${contactLine(site)}` });
+  return layout(site, {
+    title: 'Request sent',
+    body: html`<p class="lead">We've let ${view.therapistName} know. The clinic will be in touch to find a new time.</p>${contactLine(site)}`,
+  });
 }
 
 /** Without a view (a spent link), the page names no time, therapist or place. */
 export function alreadyRequestedPage(site: Site, view?: SessionView): string {
   const about = view ? html`for your session on ${view.when}` : html`for this session`;
-  return layout(site, { title: 'Already requested', body: html`<p class="lead">You have already asked for a new time ${about}. The clinic will be in touch.</p>${contactLine(site)}` });
+  return layout(site, {
+    title: 'Already requested',
+    body: html`<p class="lead">You have already asked for a new time ${about}. The clinic will be in touch.</p>${contactLine(site)}`,
+  });
 }
 
 // ---------------------------------------------------------------- unsubscribe
@@ -260,7 +277,10 @@ const SCOPE_TEXT: Record<SubscriptionScope, string> = {
 
 /** The unsubscribe choices. `scope` is the link's own category; "everything" is always offered. */
 export function unsubscribePage(site: Site, input: { token: string; category: SubscriptionScope }): string {
-  const everything = input.category === 'all' ? html`` : html`<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="all"><button type="submit" class="secondary">Unsubscribe from all emails</button></form>`;
+  const everything =
+    input.category === 'all'
+      ? html``
+      : html`<form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="all"><button type="submit" class="secondary">Unsubscribe from all emails</button></form>`;
   const body = html`<p class="lead">Stop getting ${SCOPE_TEXT[input.category]} from ${site.clinic.name}?</p>
 <div class="actions">
 <form method="post">${tokenField(input.token)}<input type="hidden" name="${FIELDS.scope}" value="${input.category}"><button type="submit">Unsubscribe</button></form>
@@ -315,7 +335,10 @@ function planDetails(view: PlanView): Html {
 }
 
 /** The adjustment form: what to change, the new interval, a one-line note. Nothing changes until the next page. */
-export function adjustPlanPage(site: Site, input: { token: string; view: PlanView; actions: readonly PlanAction[]; values?: AdjustValues; issues?: readonly FieldIssue[] }): string {
+export function adjustPlanPage(
+  site: Site,
+  input: { token: string; view: PlanView; actions: readonly PlanAction[]; values?: AdjustValues; issues?: readonly FieldIssue[] },
+): string {
   const errors = errorsOf(input.issues ?? []);
   const values = input.values ?? {};
   const first = input.actions[0] ?? 'interval';
@@ -401,7 +424,10 @@ export function linkUsedPage(site: Site, purpose: 'check-in' | 'confirm' | 'resc
  * so the page tells nobody which it was.
  */
 export function expiredLinkPage(site: Site): string {
-  return layout(site, { title: 'This link has expired', body: html`<p class="lead">Links in our emails work for a limited time, and some work only once.</p>${contactLine(site)}` });
+  return layout(site, {
+    title: 'This link has expired',
+    body: html`<p class="lead">Links in our emails work for a limited time, and some work only once.</p>${contactLine(site)}`,
+  });
 }
 
 export function notFoundPage(site: Site): string {
@@ -409,15 +435,24 @@ export function notFoundPage(site: Site): string {
 }
 
 export function forbiddenPage(site: Site): string {
-  return layout(site, { title: 'This form could not be sent', body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>` });
+  return layout(site, {
+    title: 'This form could not be sent',
+    body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>`,
+  });
 }
 
 export function tooLargePage(site: Site): string {
-  return layout(site, { title: 'That was too long', body: html`<p class="lead">What you sent was too long for us to accept. Please go back, shorten your note and send it again.</p>` });
+  return layout(site, {
+    title: 'That was too long',
+    body: html`<p class="lead">What you sent was too long for us to accept. Please go back, shorten your note and send it again.</p>`,
+  });
 }
 
 export function unsupportedFormPage(site: Site): string {
-  return layout(site, { title: 'This form could not be read', body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>` });
+  return layout(site, {
+    title: 'This form could not be read',
+    body: html`<p class="lead">Please open the link from your email again and send the form from that page.</p>`,
+  });
 }
 
 export function methodNotAllowedPage(site: Site): string {
@@ -425,12 +460,18 @@ export function methodNotAllowedPage(site: Site): string {
 }
 
 export function unavailablePage(site: Site): string {
-  return layout(site, { title: 'Please try again in a minute', body: html`<p class="lead">We could not finish that just now. If you were sending a form, please go back and send it again in a minute: it will only be counted once.</p>${contactLine(site)}` });
+  return layout(site, {
+    title: 'Please try again in a minute',
+    body: html`<p class="lead">We could not finish that just now. If you were sending a form, please go back and send it again in a minute: it will only be counted once.</p>${contactLine(site)}`,
+  });
 }
 
 /** A client (or therapist) who sent more forms in an hour than anyone filling them in would. */
 export function tooManyActionsPage(site: Site): string {
-  return layout(site, { title: 'Too many attempts', body: html`<p class="lead">This has been tried too many times in the last hour, so we have paused it. Please try again later.</p>${contactLine(site)}` });
+  return layout(site, {
+    title: 'Too many attempts',
+    body: html`<p class="lead">This has been tried too many times in the last hour, so we have paused it. Please try again later.</p>${contactLine(site)}`,
+  });
 }
 
 export function serverErrorPage(site: Site): string {

@@ -23,7 +23,14 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     expect(await s.getTherapist(therapist.id)).toMatchObject(therapist);
     expect(await s.findClientIdByEmail(client.email.toUpperCase())).toBe(client.id);
     expect(await s.findPlan(plan.id)).toMatchObject({ id: plan.id, clientId: client.id, therapistId: therapist.id });
-    expect(await s.findSession(sessions[1]!.id)).toMatchObject({ id: sessions[1]!.id, clientId: client.id, therapistId: therapist.id, number: 2, phase: 'initial', version: 1 });
+    expect(await s.findSession(sessions[1]!.id)).toMatchObject({
+      id: sessions[1]!.id,
+      clientId: client.id,
+      therapistId: therapist.id,
+      number: 2,
+      phase: 'initial',
+      version: 1,
+    });
     expect((await s.getClientBundle(client.id))?.sessions.map((x) => x.id)).toEqual(sessions.map((x) => x.id));
     expect(await s.getClient('c-nobody')).toBeUndefined();
     expect(await s.findSession('s-nobody')).toBeUndefined();
@@ -91,10 +98,22 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const other = await seedClinic(s);
     await s.holdDayCap(client.id, '2027-02-02', 'ci.s-x.after.v1', '2027-02-04T00:00:00.000Z');
 
-    const context = await s.getMessageContext({ clientId: client.id, planId: plan.id, sessionId: sessions[2]!.id, therapistId: therapist.id, dayCapDate: '2027-02-02' });
+    const context = await s.getMessageContext({
+      clientId: client.id,
+      planId: plan.id,
+      sessionId: sessions[2]!.id,
+      therapistId: therapist.id,
+      dayCapDate: '2027-02-02',
+    });
     const foreign = await s.getMessageContext({ clientId: client.id, planId: other.plan.id, sessionId: other.sessions[0]!.id, dayCapDate: '2027-02-03' });
 
-    expect(context).toMatchObject({ client: { id: client.id }, plan: { id: plan.id }, session: { id: sessions[2]!.id, number: 3 }, therapist: { id: therapist.id }, dayCapHolder: 'ci.s-x.after.v1' });
+    expect(context).toMatchObject({
+      client: { id: client.id },
+      plan: { id: plan.id },
+      session: { id: sessions[2]!.id, number: 3 },
+      therapist: { id: therapist.id },
+      dayCapHolder: 'ci.s-x.after.v1',
+    });
     expect(foreign.client?.id).toBe(client.id);
     expect(foreign.plan).toBeUndefined();
     expect(foreign.session).toBeUndefined();
@@ -103,7 +122,9 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
 
   it('finds the sessions starting in a window, both ends included, across days, in start order', async () => {
     const s = await store();
-    const { client, sessions } = await seedClinic(s, { starts: ['2029-03-01T09:00:00.000Z', '2029-03-02T23:30:00.000Z', '2029-03-03T00:15:00.000Z', '2029-03-04T09:00:00.000Z'] });
+    const { client, sessions } = await seedClinic(s, {
+      starts: ['2029-03-01T09:00:00.000Z', '2029-03-02T23:30:00.000Z', '2029-03-03T00:15:00.000Z', '2029-03-04T09:00:00.000Z'],
+    });
     const mine = async (from: string, to: string) => (await s.sessionsStartingBetween(from, to)).filter((x) => x.clientId === client.id).map((x) => x.id);
 
     expect(await mine('2029-03-01T09:00:00.000Z', '2029-03-03T00:15:00.000Z')).toEqual(sessions.slice(0, 3).map((x) => x.id));
@@ -132,9 +153,23 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const seed = await seedClinic(s);
 
     const first = await s.recordPlanChange(change(seed), 1);
-    const again = await s.recordPlanChange(change(seed, { before: { status: 'active', maintenanceEveryDays: 21 }, after: { status: 'active', maintenanceEveryDays: 14 } }), 1);
+    const again = await s.recordPlanChange(
+      change(seed, { before: { status: 'active', maintenanceEveryDays: 21 }, after: { status: 'active', maintenanceEveryDays: 14 } }),
+      1,
+    );
 
-    expect(first).toMatchObject({ status: 'recorded', plan: { id: seed.plan.id, status: 'active', goal: seed.plan.goal, phases: [{ name: 'initial', everyDays: 7 }, { name: 'maintenance', everyDays: 21 }] } });
+    expect(first).toMatchObject({
+      status: 'recorded',
+      plan: {
+        id: seed.plan.id,
+        status: 'active',
+        goal: seed.plan.goal,
+        phases: [
+          { name: 'initial', everyDays: 7 },
+          { name: 'maintenance', everyDays: 21 },
+        ],
+      },
+    });
     expect(again).toEqual({ status: 'duplicate' });
     expect((await s.findPlan(seed.plan.id))?.phases[1]?.everyDays).toBe(21);
     expect(await s.planHistory(seed.client.id, seed.plan.id)).toEqual([change(seed)]);
@@ -144,7 +179,10 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const s = await store();
     const seed = await seedClinic(s);
 
-    const stale = await s.recordPlanChange(change(seed, { action: 'pause', before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 28 } }), 1);
+    const stale = await s.recordPlanChange(
+      change(seed, { action: 'pause', before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 28 } }),
+      1,
+    );
 
     expect(stale).toEqual({ status: 'stale' });
     expect((await s.findPlan(seed.plan.id))?.status).toBe('active');
@@ -154,14 +192,32 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
   it("lists a plan's history oldest first, and the therapist's changes in a window with the activity", async () => {
     const s = await store();
     const seed = await seedClinic(s);
-    const pause = change(seed, { id: 'chg-b', action: 'pause', before: { status: 'active', maintenanceEveryDays: 28 }, after: { status: 'paused', maintenanceEveryDays: 28 }, at: '2027-03-11T09:00:00.000Z', via: 'cli', by: 'operator' });
-    const { note: _note, ...resume } = change(seed, { id: 'chg-a', action: 'resume', before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 28 }, at: '2027-03-12T09:00:00.000Z' });
+    const pause = change(seed, {
+      id: 'chg-b',
+      action: 'pause',
+      before: { status: 'active', maintenanceEveryDays: 28 },
+      after: { status: 'paused', maintenanceEveryDays: 28 },
+      at: '2027-03-11T09:00:00.000Z',
+      via: 'cli',
+      by: 'operator',
+    });
+    const { note: _note, ...resume } = change(seed, {
+      id: 'chg-a',
+      action: 'resume',
+      before: { status: 'paused', maintenanceEveryDays: 28 },
+      after: { status: 'active', maintenanceEveryDays: 28 },
+      at: '2027-03-12T09:00:00.000Z',
+    });
 
     await s.recordPlanChange(pause, 1);
     await s.recordPlanChange(resume, 1);
 
     expect((await s.planHistory(seed.client.id, seed.plan.id)).map((c) => c.id)).toEqual(['chg-b', 'chg-a']);
-    expect((await s.therapistActivity(seed.therapist.id, '2027-03-11T00:00:00.000Z', '2027-03-12T00:00:00.000Z')).planChanges.filter((c) => c.planId === seed.plan.id)).toEqual([pause]);
+    expect(
+      (await s.therapistActivity(seed.therapist.id, '2027-03-11T00:00:00.000Z', '2027-03-12T00:00:00.000Z')).planChanges.filter(
+        (c) => c.planId === seed.plan.id,
+      ),
+    ).toEqual([pause]);
     expect((await s.findPlan(seed.plan.id))?.status).toBe('active');
   });
 }

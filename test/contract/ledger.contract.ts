@@ -52,7 +52,17 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       const name = unique('claim');
 
       expect(await l.claim(request(name))).toEqual({ claimed: true });
-      expect(await l.get(name)).toMatchObject({ name, kind: 'check-in', status: 'claimed', clientId: 'c-contract', sessionId: 's-contract', dueAt: '2030-06-01T08:00:00.000Z', claimedAt: NOW, attempts: 1, updatedAt: NOW });
+      expect(await l.get(name)).toMatchObject({
+        name,
+        kind: 'check-in',
+        status: 'claimed',
+        clientId: 'c-contract',
+        sessionId: 's-contract',
+        dueAt: '2030-06-01T08:00:00.000Z',
+        claimedAt: NOW,
+        attempts: 1,
+        updatedAt: NOW,
+      });
     });
 
     it('refuses a second claim and hands back the entry standing', async () => {
@@ -235,7 +245,14 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       // A day of its own, so entries other cases wrote stay outside the window.
       const day = `2031-0${1 + Math.floor(Math.random() * 9)}-1${Math.floor(Math.random() * 9)}`;
       const at = (time: string) => `${day}T${time}.000Z`;
-      const [skipped, sent, failed, claimed, reclaimed, late] = ['skipped', 'sent', 'failed', 'claimed', 'reclaimed', 'late'].map(unique) as [string, string, string, string, string, string];
+      const [skipped, sent, failed, claimed, reclaimed, late] = ['skipped', 'sent', 'failed', 'claimed', 'reclaimed', 'late'].map(unique) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       await l.markSkipped(request(skipped, at('08:00:00')), 'plan paused');
       await l.claim(request(sent, at('08:59:00')));
       await l.markSent(sent, 'ses-1', at('09:00:00'));
@@ -322,12 +339,17 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     expect(await tokens.isConsumed(randomUUID())).toBe(false);
   });
 
-  it('counts a client\'s actions per window up to the limit, then refuses, each client and window apart', async () => {
+  it("counts a client's actions per window up to the limit, then refuses, each client and window apart", async () => {
     const tokens = await make({ racing: false });
     const client = `c-${randomUUID().slice(0, 8)}`;
     const take = (who: string, window: string) => tokens.takeActionSlot(who, window, 3, '2030-06-02T00:00:00.000Z');
 
-    expect([await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10'), await take(client, '2030-06-01T10')]).toEqual([true, true, true, false]);
+    expect([
+      await take(client, '2030-06-01T10'),
+      await take(client, '2030-06-01T10'),
+      await take(client, '2030-06-01T10'),
+      await take(client, '2030-06-01T10'),
+    ]).toEqual([true, true, true, false]);
     expect(await take(client, '2030-06-01T11')).toBe(true);
     expect(await take(`${client}-b`, '2030-06-01T10')).toBe(true);
   });

@@ -54,7 +54,9 @@ export function mailerContract(make: () => Promise<MailerSubject>): void {
       html: '<p>See you soon, Sam — <a href="https://harbour.example/confirm/abc">confirm</a></p>',
       text: 'See you soon, Sam — confirm: https://harbour.example/confirm/abc',
       headers: { 'List-Unsubscribe': `<https://harbour.example/unsubscribe/${id}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-      attachments: [{ filename: 'session.ics', contentType: 'text/calendar; method=REQUEST', content: 'BEGIN:VCALENDAR\r\nSUMMARY:Massage — Room 1\r\nEND:VCALENDAR\r\n' }],
+      attachments: [
+        { filename: 'session.ics', contentType: 'text/calendar; method=REQUEST', content: 'BEGIN:VCALENDAR\r\nSUMMARY:Massage — Room 1\r\nEND:VCALENDAR\r\n' },
+      ],
       tags: { message: `rm.s-${id}.P1D.v1`, kind: 'reminder' },
     };
   };

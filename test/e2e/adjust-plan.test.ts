@@ -33,7 +33,15 @@ describe('the Adjust plan page in Chromium', () => {
     t = await createTestTable();
     let handler: ReturnType<typeof createHandler> | undefined;
     server = await startWebServer({ handler: (event) => handler!(event) });
-    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic: testClinic(server.url), signer, clock: { now: () => NOW } });
+    handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      tokens: t.store,
+      mailer: new SesMailer({ client: sesClient() }),
+      clinic: testClinic(server.url),
+      signer,
+      clock: { now: () => NOW },
+    });
     browser = await launchChromium();
   });
 
@@ -44,10 +52,11 @@ describe('the Adjust plan page in Chromium', () => {
   });
 
   const adjustLink = (practice: Practice) => `${server.url}${linkPath(signer, 'adjust-plan', practice.therapist.id, practice.planId)}`;
-  const focused = (page: Page) => page.evaluate(() => {
-    const active = (globalThis as unknown as Doc).document.activeElement;
-    return active.id || active.className || active.tagName.toLowerCase();
-  });
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      const active = (globalThis as unknown as Doc).document.activeElement;
+      return active.id || active.className || active.tagName.toLowerCase();
+    });
 
   /** axe at every impact level, one h1, nothing wider than the screen, and a screenshot. */
   const inspect = async (page: Page, name: string) => {
@@ -67,7 +76,14 @@ describe('the Adjust plan page in Chromium', () => {
 
     beforeAll(async () => {
       practice = await seedPractice(t.store);
-      const context = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1, isMobile: width < 600, hasTouch: width < 600, bypassCSP: true, locale: 'en-GB' });
+      const context = await browser.newContext({
+        viewport: { width, height: 800 },
+        deviceScaleFactor: 1,
+        isMobile: width < 600,
+        hasTouch: width < 600,
+        bypassCSP: true,
+        locale: 'en-GB',
+      });
       contexts.push(context);
       page = await context.newPage();
     });
@@ -117,7 +133,9 @@ describe('the Adjust plan page in Chromium', () => {
       await expect.poll(() => page.locator('h1').textContent()).toBe('Plan updated');
       await inspect(page, `adjust-plan-done-${width}`);
       expect((await t.store.findPlan(practice.planId))?.phases[1]?.everyDays).toBe(21);
-      expect(await t.store.planHistory(practice.client.id, practice.planId)).toEqual([expect.objectContaining({ action: 'interval', note: 'Flare-ups in week 3', by: practice.therapist.id, via: 'email-link' })]);
+      expect(await t.store.planHistory(practice.client.id, practice.planId)).toEqual([
+        expect.objectContaining({ action: 'interval', note: 'Flare-ups in week 3', by: practice.therapist.id, via: 'email-link' }),
+      ]);
 
       // Back to the link: it has acted, and says only that.
       await page.goto(link);
@@ -138,7 +156,11 @@ describe('the Adjust plan page in Chromium', () => {
     });
 
     const response = await tab.goto(adjustLink(practice));
-    const background = await tab.locator('.site-header').evaluate((header) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(header).backgroundColor);
+    const background = await tab
+      .locator('.site-header')
+      .evaluate(
+        (header) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(header).backgroundColor,
+      );
 
     expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
     expect(background).toBe('rgb(11, 93, 75)');

@@ -32,7 +32,15 @@ describe('a clinic brand colour in Chromium', () => {
     let handler: ReturnType<typeof createHandler> | undefined;
     server = await startWebServer({ handler: (event) => handler!(event) });
     clinic = clinicSchema.parse({ ...testClinic(server.url), bookingUrl: 'https://harbour.example/book', brand: { colour: GREY } });
-    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic, signer, clock: { now: () => NOW } });
+    handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      tokens: t.store,
+      mailer: new SesMailer({ client: sesClient() }),
+      clinic,
+      signer,
+      clock: { now: () => NOW },
+    });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 390, height: 800 }, bypassCSP: true, locale: 'en-GB' });
   });
@@ -47,10 +55,16 @@ describe('a clinic brand colour in Chromium', () => {
     const practice = await seedPractice(t.store);
     const page = await context.newPage();
 
-    for (const path of [linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id), linkPath(signer, 'adjust-plan', practice.therapist.id, practice.planId)]) {
+    for (const path of [
+      linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id),
+      linkPath(signer, 'adjust-plan', practice.therapist.id, practice.planId),
+    ]) {
       await page.goto(`${server.url}${path}`);
       const header = await page.locator('.site-header').evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor);
-      const button = await page.locator('button').first().evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor);
+      const button = await page
+        .locator('button')
+        .first()
+        .evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor);
       expect([header, button]).toEqual(['rgb(118, 118, 118)', 'rgb(118, 118, 118)']);
       expect(await axeViolations(page, ALL_IMPACTS)).toEqual([]);
     }
@@ -58,8 +72,21 @@ describe('a clinic brand colour in Chromium', () => {
 
   it('paints an email’s button in it, with no serious or critical finding', async () => {
     const practice = await seedPractice(t.store);
-    const plan = planSchema.parse({ id: practice.planId, clientId: practice.client.id, therapistId: practice.therapist.id, goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] });
-    const email = renderMaintenanceNudge({ clinic, client: practice.client, therapist: practice.therapist, plan, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe: `${server.url}/unsubscribe/x` } });
+    const plan = planSchema.parse({
+      id: practice.planId,
+      clientId: practice.client.id,
+      therapistId: practice.therapist.id,
+      goal: 'back-pain',
+      phases: [{ name: 'maintenance', everyDays: 28 }],
+    });
+    const email = renderMaintenanceNudge({
+      clinic,
+      client: practice.client,
+      therapist: practice.therapist,
+      plan,
+      dueAt: '2027-03-08T10:00:00.000Z',
+      links: { unsubscribe: `${server.url}/unsubscribe/x` },
+    });
     const page = await context.newPage();
     await page.setContent(email.html);
 

@@ -37,7 +37,14 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
   const contexts: BrowserContext[] = [];
 
   const pageAt = async (width: number): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1, isMobile: width < 600, hasTouch: width < 600, bypassCSP: true, locale: 'en-GB' });
+    const context = await browser.newContext({
+      viewport: { width, height: 800 },
+      deviceScaleFactor: 1,
+      isMobile: width < 600,
+      hasTouch: width < 600,
+      bypassCSP: true,
+      locale: 'en-GB',
+    });
     contexts.push(context);
     return context.newPage();
   };
@@ -51,7 +58,15 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
     let handler: ReturnType<typeof createHandler> | undefined;
     server = await startWebServer({ handler: (event) => handler!(event) });
     clinic = { ...testClinic(server.url), bookingUrl: BOOKING_URL };
-    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic, signer, clock: { now: () => NOW } });
+    handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      tokens: t.store,
+      mailer: new SesMailer({ client: sesClient() }),
+      clinic,
+      signer,
+      clock: { now: () => NOW },
+    });
     browser = await launchChromium();
   });
 
@@ -73,7 +88,16 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
     it('shows every 0–10 score button at least 44 × 44 px, "10" inside its button, nothing wider than the screen', async () => {
       await page.goto(`${server.url}${linkPath(signer, 'check-in', practice.client.id, practice.past.id)}`);
 
-      const boxes = await page.locator('.options label').evaluateAll((labels) => (labels as unknown as El[]).map((l) => ({ width: l.getBoundingClientRect().width, height: l.getBoundingClientRect().height, scroll: l.scrollWidth, client: l.clientWidth })));
+      const boxes = await page
+        .locator('.options label')
+        .evaluateAll((labels) =>
+          (labels as unknown as El[]).map((l) => ({
+            width: l.getBoundingClientRect().width,
+            height: l.getBoundingClientRect().height,
+            scroll: l.scrollWidth,
+            client: l.clientWidth,
+          })),
+        );
       expect(boxes).toHaveLength(44);
       for (const box of boxes) {
         expect(box.width).toBeGreaterThanOrEqual(44);
@@ -91,7 +115,13 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
 
     it('after a red flag, tells the client to call the clinic (tap to call) and the emergency number, and keeps it out of the email', async () => {
       await page.goto(`${server.url}${linkPath(signer, 'check-in', practice.client.id, practice.past.id)}`);
-      for (const [score, value] of [['pain', 9], ['mobility', 5], ['stress', 4], ['sleep', 6]] as const) await page.click(`label[for="${score}-${value}"]`);
+      for (const [score, value] of [
+        ['pain', 9],
+        ['mobility', 5],
+        ['stress', 4],
+        ['sleep', 6],
+      ] as const)
+        await page.click(`label[for="${score}-${value}"]`);
       await page.click('button[type="submit"]');
       await expect.poll(() => page.locator('h1').textContent()).toBe('Thank you');
 
@@ -109,11 +139,29 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
     });
 
     it('gives the maintenance nudge a booking button and a tap-to-call number that fit the screen', async () => {
-      const plan = planSchema.parse({ id: practice.planId, clientId: practice.client.id, therapistId: practice.therapist.id, goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] });
-      const email = renderMaintenanceNudge({ clinic, client: practice.client, therapist: practice.therapist, plan, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe: `${server.url}/unsubscribe/x` } });
+      const plan = planSchema.parse({
+        id: practice.planId,
+        clientId: practice.client.id,
+        therapistId: practice.therapist.id,
+        goal: 'back-pain',
+        phases: [{ name: 'maintenance', everyDays: 28 }],
+      });
+      const email = renderMaintenanceNudge({
+        clinic,
+        client: practice.client,
+        therapist: practice.therapist,
+        plan,
+        dueAt: '2027-03-08T10:00:00.000Z',
+        links: { unsubscribe: `${server.url}/unsubscribe/x` },
+      });
       await page.setContent(email.html);
 
-      expect(await page.locator('h1, div').filter({ hasText: /^Your next maintenance session is due this week$/ }).count()).toBeGreaterThan(0);
+      expect(
+        await page
+          .locator('h1, div')
+          .filter({ hasText: /^Your next maintenance session is due this week$/ })
+          .count(),
+      ).toBeGreaterThan(0);
       const book = page.getByRole('link', { name: 'Book your session' });
       expect(await book.getAttribute('href')).toBe(BOOKING_URL);
       const box = await book.evaluate((a) => (a as unknown as El).getBoundingClientRect());
@@ -128,15 +176,47 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
   it('renders every email kind accessibly at phone width (serious and critical, contrast included)', async () => {
     const practice = await seedPractice(t.store);
     const page = await pageAt(390);
-    const base = { clinic, client: practice.client, therapist: practice.therapist, plan: planSchema.parse({ id: practice.planId, clientId: practice.client.id, therapistId: practice.therapist.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }] }) };
+    const base = {
+      clinic,
+      client: practice.client,
+      therapist: practice.therapist,
+      plan: planSchema.parse({
+        id: practice.planId,
+        clientId: practice.client.id,
+        therapistId: practice.therapist.id,
+        goal: 'back-pain',
+        phases: [{ name: 'initial', sessions: 6, everyDays: 7 }],
+      }),
+    };
     const unsubscribe = `${server.url}/unsubscribe/x`;
     const answers = { pain: 9, mobility: 3, stress: 7, sleep: 2, notes: 'Sharp pain down my leg', wantsToRebook: true };
     const emails: Record<string, RenderedEmail> = {
-      reminder: renderReminder({ ...base, session: practice.upcoming, now: NOW, links: { confirm: `${server.url}/confirm/x`, reschedule: `${server.url}/reschedule/x`, unsubscribe } }),
+      reminder: renderReminder({
+        ...base,
+        session: practice.upcoming,
+        now: NOW,
+        links: { confirm: `${server.url}/confirm/x`, reschedule: `${server.url}/reschedule/x`, unsubscribe },
+      }),
       'check-in': renderCheckIn({ ...base, session: practice.past, links: { checkIn: `${server.url}/check-in/x`, unsubscribe } }),
       'maintenance-nudge': renderMaintenanceNudge({ ...base, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe } }),
-      'therapist-alert-flag': renderTherapistAlert({ clinic, therapist: practice.therapist, client: { ...practice.client, phone: '07700 900123' }, session: practice.past, reason: 'red-flag', flags: ['Pain is 9/10', 'Stress is up 3 against baseline (4 → 7)', 'Sleep is 2/10'], answers, baseline: { pain: 5, mobility: 6, stress: 4, sleep: 6 } }),
-      'therapist-alert-reschedule': renderTherapistAlert({ clinic, therapist: practice.therapist, client: practice.client, session: practice.upcoming, reason: 'reschedule-request', message: 'Any evening next week, please.' }),
+      'therapist-alert-flag': renderTherapistAlert({
+        clinic,
+        therapist: practice.therapist,
+        client: { ...practice.client, phone: '07700 900123' },
+        session: practice.past,
+        reason: 'red-flag',
+        flags: ['Pain is 9/10', 'Stress is up 3 against baseline (4 → 7)', 'Sleep is 2/10'],
+        answers,
+        baseline: { pain: 5, mobility: 6, stress: 4, sleep: 6 },
+      }),
+      'therapist-alert-reschedule': renderTherapistAlert({
+        clinic,
+        therapist: practice.therapist,
+        client: practice.client,
+        session: practice.upcoming,
+        reason: 'reschedule-request',
+        message: 'Any evening next week, please.',
+      }),
     };
     const found: Record<string, unknown[]> = {};
     const mismatches: string[] = [];

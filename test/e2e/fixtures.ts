@@ -16,7 +16,14 @@ export const TEST_TOKEN_KEY = 'Yz3KLK0A1pMgdh7x1LGCrjh2BI5bUeraKWWK8VGY2c4=';
 export const NOW = new Date('2027-03-10T12:00:00.000Z');
 
 export function testClinic(baseUrl = 'https://care.harbour.example'): Clinic {
-  return clinicSchema.parse({ name: 'Harbour Massage Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl, phone: '020 7946 0000', emergencyNumber: '999' });
+  return clinicSchema.parse({
+    name: 'Harbour Massage Clinic',
+    senderEmail: 'care@harbour.example',
+    timezone: 'Europe/London',
+    baseUrl,
+    phone: '020 7946 0000',
+    emergencyNumber: '999',
+  });
 }
 
 export interface Practice {
@@ -38,19 +45,42 @@ export async function seedPractice(store: ClinicStore, options: { tag?: string }
     clientId: client.id,
     therapistId: therapist.id,
     goal: 'back-pain',
-    phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }],
+    phases: [
+      { name: 'initial', sessions: 6, everyDays: 7 },
+      { name: 'maintenance', everyDays: 28 },
+    ],
   });
   await store.putTherapist(therapist);
   await store.putClient(client);
   await store.putPlan(plan);
-  const past = await store.saveSession(sessionSchema.parse({ id: `s-${tag}-1`, planId: plan.id, start: '2027-03-09T15:00:00Z', durationMinutes: 60, location: 'Room 2, 14 Quay Street', status: 'completed' }));
-  const upcoming = await store.saveSession(sessionSchema.parse({ id: `s-${tag}-2`, planId: plan.id, start: '2027-03-13T14:30:00Z', durationMinutes: 60, location: 'Room 2, 14 Quay Street' }));
+  const past = await store.saveSession(
+    sessionSchema.parse({
+      id: `s-${tag}-1`,
+      planId: plan.id,
+      start: '2027-03-09T15:00:00Z',
+      durationMinutes: 60,
+      location: 'Room 2, 14 Quay Street',
+      status: 'completed',
+    }),
+  );
+  const upcoming = await store.saveSession(
+    sessionSchema.parse({ id: `s-${tag}-2`, planId: plan.id, start: '2027-03-13T14:30:00Z', durationMinutes: 60, location: 'Room 2, 14 Quay Street' }),
+  );
   return { therapist, client, planId: plan.id, past, upcoming };
 }
 
 /** A second session on the same plan, for a check-in compared against the first (the baseline). */
 export async function addPastSession(store: ClinicStore, practice: Practice, n: number, start: string): Promise<StoredSession> {
-  return store.saveSession(sessionSchema.parse({ id: `${practice.past.id.slice(0, -2)}-${n}`, planId: practice.planId, start, durationMinutes: 60, location: practice.past.location, status: 'completed' }));
+  return store.saveSession(
+    sessionSchema.parse({
+      id: `${practice.past.id.slice(0, -2)}-${n}`,
+      planId: practice.planId,
+      start,
+      durationMinutes: 60,
+      location: practice.past.location,
+      status: 'completed',
+    }),
+  );
 }
 
 const PATH: Record<TokenPurpose, (token: string) => string> = {

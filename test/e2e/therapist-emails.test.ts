@@ -17,7 +17,13 @@ import { MemoryMailer } from '../support/memory-mailer.js';
 
 // Thu 1 April 2027, 07:00 in London (BST): Amy's daily summary and the March report fall due together.
 const SWEEP_AT = '2027-04-01T06:00:00.000Z';
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example', monthlyReport: { to: 'owner@harbour.example', hour: 7 } });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+  monthlyReport: { to: 'owner@harbour.example', hour: 7 },
+});
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const STARTS = ['2027-02-24T10:00:00Z', '2027-03-03T10:00:00Z', '2027-03-17T10:00:00Z', '2027-03-31T09:00:00Z'];
 
@@ -39,22 +45,48 @@ describe('the therapist’s emails in a browser', () => {
 
   async function client(id: string, name: string, goal: string, answers: ReadonlyArray<[number, number, number, number]>): Promise<void> {
     await t.store.putClient(clientSchema.parse({ id, name, email: `${id}@example.com`, timezone: 'Europe/London' }));
-    await t.store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId: 't-amy', goal, phases: [{ name: 'initial', sessions: 2, everyDays: 7 }, { name: 'maintenance', everyDays: 14 }] }));
+    await t.store.putPlan(
+      planSchema.parse({
+        id: `p-${id}`,
+        clientId: id,
+        therapistId: 't-amy',
+        goal,
+        phases: [
+          { name: 'initial', sessions: 2, everyDays: 7 },
+          { name: 'maintenance', everyDays: 14 },
+        ],
+      }),
+    );
     for (const [i, start] of STARTS.entries()) {
       const sessionId = `s-${id}-${i + 1}`;
       await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start, durationMinutes: 60, location: 'Room 1', status: 'completed' }));
       const scores = answers[i];
       if (!scores) continue;
       const [pain, mobility, stress, sleep] = scores;
-      await t.store.recordCheckIn({ clientId: id, sessionId, answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: i === 3 ? 'Stiff after gardening' : '' }), at: new Date(Date.parse(start) + 8 * 3_600_000).toISOString() });
+      await t.store.recordCheckIn({
+        clientId: id,
+        sessionId,
+        answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: i === 3 ? 'Stiff after gardening' : '' }),
+        at: new Date(Date.parse(start) + 8 * 3_600_000).toISOString(),
+      });
     }
   }
 
   beforeAll(async () => {
     t = await createTestTable();
     await t.store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' }));
-    await client('c-ann', 'Ann Lee', 'back-pain', [[6, 5, 5, 5], [4, 6, 4, 6], [4, 6, 5, 6], [8, 4, 7, 4]]);
-    await client('c-ben', 'Ben Ortiz', 'sports-injury', [[7, 4, 6, 5], [5, 5, 5, 6], [4, 6, 4, 6], [3, 7, 3, 7]]);
+    await client('c-ann', 'Ann Lee', 'back-pain', [
+      [6, 5, 5, 5],
+      [4, 6, 4, 6],
+      [4, 6, 5, 6],
+      [8, 4, 7, 4],
+    ]);
+    await client('c-ben', 'Ben Ortiz', 'sports-injury', [
+      [7, 4, 6, 5],
+      [5, 5, 5, 6],
+      [4, 6, 4, 6],
+      [3, 7, 3, 7],
+    ]);
     const mailer = new MemoryMailer();
     await sendDueSummaries({ store: t.store, ledger: t.store, mailer, clinic, logger: silent }, SWEEP_AT);
     for (const email of mailer.sent) emails.set(email.to === 'owner@harbour.example' ? 'clinic-report' : 'summary', email);
@@ -67,7 +99,13 @@ describe('the therapist’s emails in a browser', () => {
   });
 
   const pageAt = async (width: number): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1, isMobile: width < 600, hasTouch: width < 600, locale: 'en-GB' });
+    const context = await browser.newContext({
+      viewport: { width, height: 800 },
+      deviceScaleFactor: 1,
+      isMobile: width < 600,
+      hasTouch: width < 600,
+      locale: 'en-GB',
+    });
     contexts.push(context);
     return context.newPage();
   };
@@ -79,27 +117,40 @@ describe('the therapist’s emails in a browser', () => {
   });
 
   describe.each([390, 1280] as const)('at %i px', (width) => {
-    it.each(['summary', 'clinic-report'] as const)('shows the %s accessibly, every chart drawn, nothing wider than the screen, as its baseline', async (kind) => {
-      const page = await pageAt(width);
-      await page.setContent(withInlineImages(emails.get(kind)!), { waitUntil: 'load' });
+    it.each(['summary', 'clinic-report'] as const)(
+      'shows the %s accessibly, every chart drawn, nothing wider than the screen, as its baseline',
+      async (kind) => {
+        const page = await pageAt(width);
+        await page.setContent(withInlineImages(emails.get(kind)!), { waitUntil: 'load' });
 
-      const images = await page.evaluate(() => {
-        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number; alt: string; getBoundingClientRect(): { right: number } }> } }).document;
-        return Array.from(doc.querySelectorAll('img')).map((img) => ({ drawn: img.complete && img.naturalWidth > 0, alt: img.alt, right: img.getBoundingClientRect().right }));
-      });
-      expect(images).toHaveLength(2);
-      for (const image of images) {
-        expect(image.drawn).toBe(true);
-        expect(image.alt).toMatch(/since baseline/);
-        expect(image.right).toBeLessThanOrEqual(width);
-      }
-      const overflow = await page.evaluate(() => {
-        const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
-        return root.scrollWidth - root.clientWidth;
-      });
-      expect(overflow).toBeLessThanOrEqual(0);
-      expect(await axeViolations(page)).toEqual([]);
-      expect((await compareWithBaseline(browser, page, `email-${kind}-${width}`)).mismatch).toBeUndefined();
-    });
+        const images = await page.evaluate(() => {
+          const doc = (
+            globalThis as unknown as {
+              document: {
+                querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number; alt: string; getBoundingClientRect(): { right: number } }>;
+              };
+            }
+          ).document;
+          return Array.from(doc.querySelectorAll('img')).map((img) => ({
+            drawn: img.complete && img.naturalWidth > 0,
+            alt: img.alt,
+            right: img.getBoundingClientRect().right,
+          }));
+        });
+        expect(images).toHaveLength(2);
+        for (const image of images) {
+          expect(image.drawn).toBe(true);
+          expect(image.alt).toMatch(/since baseline/);
+          expect(image.right).toBeLessThanOrEqual(width);
+        }
+        const overflow = await page.evaluate(() => {
+          const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+          return root.scrollWidth - root.clientWidth;
+        });
+        expect(overflow).toBeLessThanOrEqual(0);
+        expect(await axeViolations(page)).toEqual([]);
+        expect((await compareWithBaseline(browser, page, `email-${kind}-${width}`)).mismatch).toBeUndefined();
+      },
+    );
   });
 });

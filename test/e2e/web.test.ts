@@ -96,7 +96,9 @@ describe('the client pages in Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('mobility-0');
     for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-    const focusRing = await page.locator('label[for="mobility-5"]').evaluate((label) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(label).outlineStyle);
+    const focusRing = await page
+      .locator('label[for="mobility-5"]')
+      .evaluate((label) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(label).outlineStyle);
     expect(focusRing).toBe('solid');
     await page.keyboard.press('Tab');
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
@@ -107,7 +109,8 @@ describe('the client pages in Chromium', () => {
     await page.click('button[type="submit"]');
 
     await expect.poll(() => page.title()).toMatch(/^Error: /);
-    const focused = () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { className: string } } }).document.activeElement.className);
+    const focused = () =>
+      page.evaluate(() => (globalThis as unknown as { document: { activeElement: { className: string } } }).document.activeElement.className);
     await expect.poll(focused).toBe('error-summary');
     expect(await page.locator('#sleep-error').textContent()).toBe('Sleep is required');
     expect(await page.locator('#sleep').getAttribute('aria-describedby')).toBe('sleep-hint sleep-error');
@@ -125,7 +128,9 @@ describe('the client pages in Chromium', () => {
     await inspect('check-in-thanks');
 
     const bundle = await t.store.getClientBundle(practice.client.id);
-    expect(bundle?.checkIns).toMatchObject([{ sessionId: practice.past.id, pain: 9, mobility: 5, stress: 3, sleep: 2, notes: 'Lower back <b>sore</b> after lifting', wantsToRebook: true }]);
+    expect(bundle?.checkIns).toMatchObject([
+      { sessionId: practice.past.id, pain: 9, mobility: 5, stress: 3, sleep: 2, notes: 'Lower back <b>sore</b> after lifting', wantsToRebook: true },
+    ]);
     const alerts = await sesEmails(practice.therapist.email);
     expect(alerts.map((e) => e.subject)).toEqual(['Check-in needs attention: Sam R., session on Tue 9 Mar, 3:00 pm']);
     expect(alerts[0]?.body.text).toContain('Pain is 9/10');
@@ -141,7 +146,7 @@ describe('the client pages in Chromium', () => {
     await stale.close();
   });
 
-  it('confirms the session from the reminder\'s link', async () => {
+  it("confirms the session from the reminder's link", async () => {
     await page.goto(linkIn(reminderEmail, '/confirm/'));
     await inspect('confirm');
     await page.getByRole('button', { name: "Yes, I'll be there" }).click();
@@ -150,7 +155,7 @@ describe('the client pages in Chromium', () => {
     expect((await t.store.findSession(practice.upcoming.id))?.confirmedAt).toBe(CLICKED.toISOString());
   });
 
-  it('asks for a new time from the reminder\'s link, alerting the therapist', async () => {
+  it("asks for a new time from the reminder's link, alerting the therapist", async () => {
     await page.goto(linkIn(reminderEmail, '/reschedule/'));
     await inspect('reschedule');
     await page.getByLabel('Message for Amy Chen (optional)').fill('Any evening next week, please.');
@@ -162,7 +167,7 @@ describe('the client pages in Chromium', () => {
     expect(alert?.body.text).toContain('Any evening next week, please.');
   });
 
-  it('unsubscribes from everything from the check-in email\'s unsubscribe link', async () => {
+  it("unsubscribes from everything from the check-in email's unsubscribe link", async () => {
     await page.goto(linkIn(checkInEmail, '/unsubscribe/'));
     await inspect('unsubscribe');
     await page.getByRole('button', { name: 'Unsubscribe from all emails' }).click();
@@ -187,7 +192,11 @@ describe('the client pages in Chromium', () => {
         if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
       });
       await tab.goto(linkIn(reminderEmail, '/confirm/'));
-      const background = await tab.locator('.site-header').evaluate((header) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(header).backgroundColor);
+      const background = await tab
+        .locator('.site-header')
+        .evaluate(
+          (header) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(header).backgroundColor,
+        );
       expect(background).toBe('rgb(11, 93, 75)');
       expect(violations).toEqual([]);
       await tab.addScriptTag({ content: 'globalThis.injected = true;' }).catch(() => undefined);

@@ -17,13 +17,28 @@ const run = promisify(execFile);
 /** The environment of an operator's shell with no AWS credentials and no instance metadata to fall back on. */
 function offlineEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' };
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'CDK_DEFAULT_REGION', 'CDK_DEFAULT_ACCOUNT']) delete env[name];
+  for (const name of [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'CDK_DEFAULT_REGION',
+    'CDK_DEFAULT_ACCOUNT',
+  ])
+    delete env[name];
   return env;
 }
 
 async function cdkSynth(args: string[]): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', ...args], { cwd: PROJECT_ROOT, env: offlineEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 220_000 });
+    const { stdout, stderr } = await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', ...args], {
+      cwd: PROJECT_ROOT,
+      env: offlineEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 220_000,
+    });
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -44,7 +59,9 @@ let functions: FunctionResource[];
 beforeAll(async () => {
   synth = await cdkSynth(['-c', 'stage=prod', '-o', outdir]);
   const templatePath = join(outdir, `${stackNames('prod').stateless}.template.json`);
-  const template = existsSync(templatePath) ? (JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, FunctionResource> }) : { Resources: {} };
+  const template = existsSync(templatePath)
+    ? (JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, FunctionResource> })
+    : { Resources: {} };
   functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
 });
 

@@ -43,18 +43,26 @@ describe('stage configuration in cdk.json', () => {
 
   it('reads the token key from /keepwell/<stage>/token-key and the previous one beside it, unless the stage names others', () => {
     expect(loadStageConfig(stages, 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/keepwell/dev/token-key-previous' });
-    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({ parameter: '/clinic/link-key', previousParameter: '/clinic/link-key-previous' });
-    expect(loadStageConfig(devWith(['tokenKey'], { previousParameter: '/clinic/old-link-key' }), 'dev').tokenKey).toEqual({ parameter: '/keepwell/dev/token-key', previousParameter: '/clinic/old-link-key' });
+    expect(loadStageConfig(devWith(['tokenKey'], { parameter: '/clinic/link-key' }), 'dev').tokenKey).toEqual({
+      parameter: '/clinic/link-key',
+      previousParameter: '/clinic/link-key-previous',
+    });
+    expect(loadStageConfig(devWith(['tokenKey'], { previousParameter: '/clinic/old-link-key' }), 'dev').tokenKey).toEqual({
+      parameter: '/keepwell/dev/token-key',
+      previousParameter: '/clinic/old-link-key',
+    });
   });
 
-  it('passes the clinic\'s retention to the functions with the clinic, as prod\'s example sets it', () => {
+  it("passes the clinic's retention to the functions with the clinic, as prod's example sets it", () => {
     expect(loadStageConfig(stages, 'prod').clinic.retention).toEqual({ checkInDays: 730, ledgerDays: 400 });
     expect(loadStageConfig(stages, 'dev').clinic.retention).toBeUndefined();
   });
 
   it('lets nobody but the functions use the data keys unless the stage names operator roles', () => {
     expect(loadStageConfig(stages, 'dev').operatorRoleArns).toEqual([]);
-    expect(loadStageConfig(devWith(['operatorRoleArns'], ['arn:aws:iam::123456789012:role/keepwell-ops']), 'dev').operatorRoleArns).toEqual(['arn:aws:iam::123456789012:role/keepwell-ops']);
+    expect(loadStageConfig(devWith(['operatorRoleArns'], ['arn:aws:iam::123456789012:role/keepwell-ops']), 'dev').operatorRoleArns).toEqual([
+      'arn:aws:iam::123456789012:role/keepwell-ops',
+    ]);
   });
 
   it('picks dev when no stage is given', () => {
@@ -98,11 +106,23 @@ describe('stage configuration in cdk.json', () => {
     { path: ['clinic', 'quietHours'], value: { start: '25:00', end: '08:00' }, expected: 'stages.dev.clinic.quietHours.start: must be a local time' },
     { path: ['clinic', 'senderEmail'], value: 'x@y.example', expected: 'stages.dev.clinic: Unrecognized key: "senderEmail"' },
     { path: ['clinic', 'bookingEmails'], value: { undoMinutes: 600 }, expected: 'stages.dev.clinic.bookingEmails.undoMinutes: must be at most 120 (2 hours)' },
-    { path: ['clinic', 'bookingEmails'], value: { confirmation: 'no' }, expected: 'stages.dev.clinic.bookingEmails.confirmation: Invalid input: expected boolean, received string' },
+    {
+      path: ['clinic', 'bookingEmails'],
+      value: { confirmation: 'no' },
+      expected: 'stages.dev.clinic.bookingEmails.confirmation: Invalid input: expected boolean, received string',
+    },
     { path: ['clinic', 'bookingEmails'], value: { cancelation: false }, expected: 'stages.dev.clinic.bookingEmails: Unrecognized key: "cancelation"' },
-    { path: ['sender', 'identity'], value: 'other.example', expected: 'stages.dev.sender.identity: must be the sender address "reminders@dev.harbour-massage.example" or its domain "dev.harbour-massage.example"' },
+    {
+      path: ['sender', 'identity'],
+      value: 'other.example',
+      expected: 'stages.dev.sender.identity: must be the sender address "reminders@dev.harbour-massage.example" or its domain "dev.harbour-massage.example"',
+    },
     { path: ['baseUrl'], value: 'http://care.example', expected: 'stages.dev.baseUrl: must start with https://' },
-    { path: ['customDomain'], value: { certificateArn: 'arn:aws:acm:eu-west-2:111122223333:certificate/00000000-0000-4000-8000-000000000000' }, expected: 'stages.dev.baseUrl: is required when customDomain is set' },
+    {
+      path: ['customDomain'],
+      value: { certificateArn: 'arn:aws:acm:eu-west-2:111122223333:certificate/00000000-0000-4000-8000-000000000000' },
+      expected: 'stages.dev.baseUrl: is required when customDomain is set',
+    },
     { path: ['tokenKey'], value: { parameter: 'keepwell/dev/key' }, expected: 'stages.dev.tokenKey.parameter: must be an SSM parameter path' },
     { path: ['tokenKey'], value: { kmsKeyArn: 'alias/aws/ssm' }, expected: 'stages.dev.tokenKey.kmsKeyArn: must be a KMS key ARN' },
     { path: ['tokenKey'], value: { previousParameter: 'old-key' }, expected: 'stages.dev.tokenKey.previousParameter: must be an SSM parameter path' },
@@ -111,7 +131,11 @@ describe('stage configuration in cdk.json', () => {
     { path: ['clinic', 'bookingUrl'], value: 'http://book.example', expected: 'stages.dev.clinic.bookingUrl: must start with https://' },
     { path: ['clinic', 'name'], value: 'Harbour \u202eCinilc', expected: 'stages.dev.clinic.name: must not contain text-direction override characters' },
     { path: ['region'], value: 'moon-1', expected: 'stages.dev.region: must be an AWS region' },
-    { path: ['clinic', 'brand'], value: { colour: '#4caf50' }, expected: 'stages.dev.clinic.brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1' },
+    {
+      path: ['clinic', 'brand'],
+      value: { colour: '#4caf50' },
+      expected: 'stages.dev.clinic.brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1',
+    },
     { path: ['clinic', 'brand'], value: { logoUrl: 'http://harbour.example/logo.png' }, expected: 'stages.dev.clinic.brand.logoUrl: must start with https://' },
     { path: ['clinic', 'adjustLinkHours'], value: 12, expected: 'stages.dev.clinic.adjustLinkHours: must be at least 24 hours' },
     { path: ['clinic', 'adjustLinkHours'], value: 168, expected: 'stages.dev.clinic.adjustLinkHours: must be at most 72 hours' },
@@ -142,7 +166,11 @@ describe('the topology manifest', () => {
 
   it('catches a function given a variable without its grant, and a grant without its variable', () => {
     const dispatch = FUNCTIONS.find((f) => f.name === 'dispatch') as FunctionSpec;
-    const broken: FunctionSpec = { ...dispatch, permissions: dispatch.permissions.filter((p) => p !== 'token-key:read'), environment: dispatch.environment.filter((e) => e !== 'CONFIGURATION_SET') };
+    const broken: FunctionSpec = {
+      ...dispatch,
+      permissions: dispatch.permissions.filter((p) => p !== 'token-key:read'),
+      environment: dispatch.environment.filter((e) => e !== 'CONFIGURATION_SET'),
+    };
 
     expect(manifestProblems(broken)).toEqual([
       'dispatch: environment TOKEN_KEY_PARAMETER needs permission token-key:read',
@@ -156,7 +184,9 @@ describe('the topology manifest', () => {
     const intakeFeeds = FUNCTIONS.find((f) => f.name === 'intake-feeds') as FunctionSpec;
 
     expect(manifestProblems(withoutEntry)).toEqual(['ses-events: permission table needs a table entry listing its actions']);
-    expect(manifestProblems({ ...intakeFeeds, permissions: [], environment: ['CLINIC_CONFIG', 'INTAKE_CONFIG'] })).toEqual(['intake-feeds: a table entry needs permission table']);
+    expect(manifestProblems({ ...intakeFeeds, permissions: [], environment: ['CLINIC_CONFIG', 'INTAKE_CONFIG'] })).toEqual([
+      'intake-feeds: a table entry needs permission table',
+    ]);
   });
 
   it('names every handler file that is missing before anything is bundled', () => {

@@ -35,15 +35,17 @@ describe('a stage with the waf option', () => {
     edge.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'CLOUDFRONT',
       DefaultAction: { Allow: {} },
-      Rules: Match.arrayWith([Match.objectLike({
-        Name: 'PerAddressRate',
-        Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
-        Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 300, EvaluationWindowSec: 300 } },
-      })]),
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'PerAddressRate',
+          Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+          Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 300, EvaluationWindowSec: 300 } },
+        }),
+      ]),
     });
   });
 
-  it('serves the clinic\'s domain from CloudFront with the us-east-1 certificate, the WAF ACL, TLS 1.2 and no caching', () => {
+  it("serves the clinic's domain from CloudFront with the us-east-1 certificate, the WAF ACL, TLS 1.2 and no caching", () => {
     guarded.appTemplate.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         Aliases: ['care.harbour-massage.example'],
@@ -63,7 +65,7 @@ describe('a stage with the waf option', () => {
     guarded.appTemplate.hasOutput('WebDomainTarget', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FrontDoorDistribution'), 'DomainName'] } });
   });
 
-  it('adds the pages\' security headers to every answer that lacks them (API Gateway\'s and WAF\'s own), leaving the pages\' own', () => {
+  it("adds the pages' security headers to every answer that lacks them (API Gateway's and WAF's own), leaving the pages' own", () => {
     guarded.appTemplate.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
       ResponseHeadersPolicyConfig: Match.objectLike({
         SecurityHeadersConfig: {
@@ -73,20 +75,24 @@ describe('a stage with the waf option', () => {
           ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: false },
           StrictTransportSecurity: { AccessControlMaxAgeSec: 31536000, Override: false },
         },
-        CustomHeadersConfig: { Items: [
-          { Header: 'cross-origin-opener-policy', Value: 'same-origin', Override: false },
-          { Header: 'cross-origin-resource-policy', Value: 'same-origin', Override: false },
-        ] },
+        CustomHeadersConfig: {
+          Items: [
+            { Header: 'cross-origin-opener-policy', Value: 'same-origin', Override: false },
+            { Header: 'cross-origin-resource-policy', Value: 'same-origin', Override: false },
+          ],
+        },
       }),
     });
     const distribution = Object.values(resourcesOf(guarded.appTemplate, 'AWS::CloudFront::Distribution'))[0];
     expect(JSON.stringify(distribution)).toContain(logicalId(guarded.appTemplate, 'AWS::CloudFront::ResponseHeadersPolicy', 'FrontDoorSecurityHeaders'));
   });
 
-  it('keeps the API on its own address (CloudFront\'s origin) instead of the clinic\'s domain, and links to the clinic\'s domain', () => {
+  it("keeps the API on its own address (CloudFront's origin) instead of the clinic's domain, and links to the clinic's domain", () => {
     expect(resourcesOf(guarded.appTemplate, 'AWS::ApiGatewayV2::DomainName')).toEqual({});
     guarded.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: false });
-    const web = Object.values(resourcesOf(guarded.appTemplate, 'AWS::Lambda::Function')).find((f) => f.Properties?.Description === "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page");
+    const web = Object.values(resourcesOf(guarded.appTemplate, 'AWS::Lambda::Function')).find(
+      (f) => f.Properties?.Description === "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
+    );
     expect(JSON.stringify(web?.Properties?.Environment)).toContain('https://care.harbour-massage.example');
   });
 });
@@ -111,8 +117,14 @@ describe('the waf option in cdk.json', () => {
   });
 
   it('needs a us-east-1 certificate with a custom domain, and a limit WAF accepts', () => {
-    expect(() => loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 300 } }), 'prod')).toThrow('stages.prod.waf.certificateArn: is required with customDomain');
-    expect(() => loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 300, certificateArn: EDGE_CERTIFICATE.replace('us-east-1', 'eu-west-2') } }), 'prod')).toThrow('must be an ACM certificate ARN in us-east-1');
-    expect(() => loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 5, certificateArn: EDGE_CERTIFICATE } }), 'prod')).toThrow('stages.prod.waf.requestsPer5Minutes: must be at least 10');
+    expect(() => loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 300 } }), 'prod')).toThrow(
+      'stages.prod.waf.certificateArn: is required with customDomain',
+    );
+    expect(() =>
+      loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 300, certificateArn: EDGE_CERTIFICATE.replace('us-east-1', 'eu-west-2') } }), 'prod'),
+    ).toThrow('must be an ACM certificate ARN in us-east-1');
+    expect(() => loadStageConfig(stagesWith({ waf: { requestsPer5Minutes: 5, certificateArn: EDGE_CERTIFICATE } }), 'prod')).toThrow(
+      'stages.prod.waf.requestsPer5Minutes: must be at least 10',
+    );
   });
 });

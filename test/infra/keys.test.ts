@@ -30,14 +30,19 @@ const roleArn = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Part
 const via = (service: string) => ({ 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] });
 
 describe('every Keepwell key', () => {
-  it.each([['data', 'TableKey'], ['data', 'DataKey'], ['app', 'QueueKey']])('%s stack %s: rotates, is retained, and lets the account administer it but never use it', (stack, prefix) => {
+  it.each([
+    ['data', 'TableKey'],
+    ['data', 'DataKey'],
+    ['app', 'QueueKey'],
+  ])('%s stack %s: rotates, is retained, and lets the account administer it but never use it', (stack, prefix) => {
     const key = keyOf(stack === 'data' ? dev.dataTemplate : dev.appTemplate, prefix);
 
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.DeletionPolicy).toBe('Retain');
     const forRoot = statementsOf(key).filter((s) => JSON.stringify((s as { Principal?: unknown }).Principal) === JSON.stringify(root) && !s.Condition);
     expect(forRoot).toEqual([expect.objectContaining({ Sid: 'AccountAdministersOnly', Action: KEY_ADMIN_ACTIONS })]);
-    for (const action of ['kms:*', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom']) expect(KEY_ADMIN_ACTIONS).not.toContain(action);
+    for (const action of ['kms:*', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom'])
+      expect(KEY_ADMIN_ACTIONS).not.toContain(action);
   });
 });
 
@@ -57,7 +62,9 @@ describe('the table key', () => {
       StringEquals: { 'kms:ViaService': via('dynamodb'), 'kms:CallerAccount': { Ref: 'AWS::AccountId' } },
       ArnEquals: {
         'aws:PrincipalArn': [
-          ...['sync-schedules', 'dispatch', 'reconcile', 'summary', 'web', 'ses-events', 'intake', 'intake-feeds'].map((name) => roleArn(`keepwell-dev-${name}`)),
+          ...['sync-schedules', 'dispatch', 'reconcile', 'summary', 'web', 'ses-events', 'intake', 'intake-feeds'].map((name) =>
+            roleArn(`keepwell-dev-${name}`),
+          ),
           { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' },
         ],
       },
@@ -73,11 +80,13 @@ describe('the table key', () => {
   it('lets the backup role use it through DynamoDB or AWS Backup only', () => {
     const backup = statementsOf(keyOf(dev.dataTemplate, 'TableKey')).find((s) => s.Sid === 'BackUpThroughAwsBackup')!;
 
-    expect((backup as { Principal?: unknown }).Principal).toEqual({ AWS: { 'Fn::GetAtt': [logicalId(dev.dataTemplate, 'AWS::IAM::Role', 'BackupRole'), 'Arn'] } });
+    expect((backup as { Principal?: unknown }).Principal).toEqual({
+      AWS: { 'Fn::GetAtt': [logicalId(dev.dataTemplate, 'AWS::IAM::Role', 'BackupRole'), 'Arn'] },
+    });
     expect(backup.Condition).toEqual({ StringEquals: { 'kms:ViaService': [via('dynamodb'), via('backup')] } });
   });
 
-  it('adds the stage\'s operator roles, and only them, when the stage names some', () => {
+  it("adds the stage's operator roles, and only them, when the stage names some", () => {
     const use = statementsOf(keyOf(withOperators.dataTemplate, 'TableKey')).find((s) => s.Sid === 'UseThroughDynamoDB')!;
     const principals = (use.Condition as { ArnEquals: { 'aws:PrincipalArn': unknown[] } }).ArnEquals['aws:PrincipalArn'];
 
@@ -86,7 +95,9 @@ describe('the table key', () => {
   });
 
   it('is asked for by each function only through DynamoDB, in its own IAM policy too', () => {
-    const policies = Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Policy')).flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    const policies = Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Policy')).flatMap(
+      (p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
     const uses = policies.filter((s) => s.Sid === 'UseTableKey');
 
     expect(uses).toHaveLength(8);
@@ -121,11 +132,15 @@ describe('the queue key', () => {
     expect(send.Condition).toEqual({
       StringEquals: { 'kms:ViaService': via('sqs'), 'kms:CallerAccount': { Ref: 'AWS::AccountId' } },
       // The Scheduler role, then the functions with an on-failure destination: web and intake answer synchronously.
-      ArnEquals: { 'aws:PrincipalArn': ['SchedulerRole', 'SyncSchedulesRole', 'DispatchRole', 'ReconcileRole', 'SummaryRole', 'SesEventsRole', 'IntakeFeedsRole'].map(roleOf) },
+      ArnEquals: {
+        'aws:PrincipalArn': ['SchedulerRole', 'SyncSchedulesRole', 'DispatchRole', 'ReconcileRole', 'SummaryRole', 'SesEventsRole', 'IntakeFeedsRole'].map(
+          roleOf,
+        ),
+      },
     });
   });
 
-  it('lets the stage\'s operators decrypt dead letters through SQS when the stage names some', () => {
+  it("lets the stage's operators decrypt dead letters through SQS when the stage names some", () => {
     const read = statementsOf(keyOf(withOperators.appTemplate, 'QueueKey')).find((s) => s.Sid === 'OperatorsReadDeadLetters')!;
 
     expect(read.Action).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
@@ -134,13 +149,24 @@ describe('the queue key', () => {
 });
 
 describe('the data key (logs and alarms)', () => {
-  it('encrypts every log group, and lets only CloudWatch Logs (for this account\'s log groups) and CloudWatch alarms use it', () => {
+  it("encrypts every log group, and lets only CloudWatch Logs (for this account's log groups) and CloudWatch alarms use it", () => {
     const key = keyOf(dev.dataTemplate, 'DataKey');
     const logs = statementsOf(key).find((s) => JSON.stringify((s as { Principal?: unknown }).Principal).includes('logs.'))!;
 
-    for (const group of Object.values(resourcesOf(dev.appTemplate, 'AWS::Logs::LogGroup'))) expect(group.Properties?.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/DataKey/) });
-    expect(logs.Condition).toEqual({ ArnLike: { 'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*']] } } });
+    for (const group of Object.values(resourcesOf(dev.appTemplate, 'AWS::Logs::LogGroup')))
+      expect(group.Properties?.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/DataKey/) });
+    expect(logs.Condition).toEqual({
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*']],
+        },
+      },
+    });
     expect(statementsOf(key)).toHaveLength(3);
-    expect(statementsOf(key).filter((s) => s.Sid !== 'AccountAdministersOnly').map((s) => (s as { Principal?: { Service?: unknown } }).Principal?.Service)).toEqual([via('logs'), 'cloudwatch.amazonaws.com']);
+    expect(
+      statementsOf(key)
+        .filter((s) => s.Sid !== 'AccountAdministersOnly')
+        .map((s) => (s as { Principal?: { Service?: unknown } }).Principal?.Service),
+    ).toEqual([via('logs'), 'cloudwatch.amazonaws.com']);
   });
 });

@@ -20,9 +20,9 @@ describe('cdk-nag at synth', () => {
   it('reports an unacknowledged finding by rule and construct path', () => {
     const { app } = appWithPlainQueue();
 
-    expect(nagFindings(app)).toEqual(expect.arrayContaining([
-      expect.objectContaining({ rule: 'AwsSolutions-SQS4', severity: 'error', paths: ['NagProbe/Plain/Resource'] }),
-    ]));
+    expect(nagFindings(app)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ rule: 'AwsSolutions-SQS4', severity: 'error', paths: ['NagProbe/Plain/Resource'] })]),
+    );
   });
 
   it('fails the synth on an unacknowledged finding', () => {

@@ -71,19 +71,24 @@ describe('the stateful stack', () => {
     const [table] = Object.values(resourcesOf(dev.dataTemplate, 'AWS::DynamoDB::Table'));
     const indexes = table?.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
 
-    expect(indexes).toEqual(ALL_INDEXES.map((index) => ({
-      IndexName: index.indexName,
-      KeySchema: [
-        { AttributeName: index.partitionKey, KeyType: 'HASH' },
-        { AttributeName: index.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    })));
+    expect(indexes).toEqual(
+      ALL_INDEXES.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
   });
 
   it('retains the table and both keys when the stack is deleted or replaced', () => {
     dev.dataTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    expect(Object.values(resourcesOf(dev.dataTemplate, 'AWS::KMS::Key')).map((k) => (k as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
+    expect(Object.values(resourcesOf(dev.dataTemplate, 'AWS::KMS::Key')).map((k) => (k as { DeletionPolicy?: string }).DeletionPolicy)).toEqual([
+      'Retain',
+      'Retain',
+    ]);
   });
 
   it('backs the table up daily through AWS Backup, with its own role, into the vault', () => {
@@ -94,7 +99,11 @@ describe('the stateful stack', () => {
       }),
     });
     dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupPlan', {
-      BackupPlan: Match.objectLike({ BackupPlanRule: Match.arrayWith([Match.objectLike({ TargetBackupVault: getAtt(logicalId(dev.dataTemplate, 'AWS::Backup::BackupVault', 'BackupVault'), 'BackupVaultName') })]) }),
+      BackupPlan: Match.objectLike({
+        BackupPlanRule: Match.arrayWith([
+          Match.objectLike({ TargetBackupVault: getAtt(logicalId(dev.dataTemplate, 'AWS::Backup::BackupVault', 'BackupVault'), 'BackupVaultName') }),
+        ]),
+      }),
     });
   });
 
@@ -102,11 +111,15 @@ describe('the stateful stack', () => {
     dev.dataTemplate.hasResource('AWS::Backup::BackupVault', { DeletionPolicy: 'Retain' });
     dev.dataTemplate.hasResourceProperties('AWS::Backup::BackupVault', {
       EncryptionKeyArn: getAtt(logicalId(dev.dataTemplate, 'AWS::KMS::Key', 'TableKey')),
-      AccessPolicy: { Statement: [Match.objectLike({
-        Effect: 'Deny',
-        Principal: { AWS: '*' },
-        Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'],
-      })] },
+      AccessPolicy: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'],
+          }),
+        ],
+      },
     });
   });
 
@@ -129,8 +142,9 @@ describe('each function', () => {
   });
 
   it('runs on the newest Node.js runtime aws-cdk-lib offers', () => {
-    const nodeVersions = lambda.Runtime.ALL.filter((r) => r.family === lambda.RuntimeFamily.NODEJS && /^nodejs\d+\.x$/.test(r.name))
-      .map((r) => Number(r.name.replace(/\D/g, '')));
+    const nodeVersions = lambda.Runtime.ALL.filter((r) => r.family === lambda.RuntimeFamily.NODEJS && /^nodejs\d+\.x$/.test(r.name)).map((r) =>
+      Number(r.name.replace(/\D/g, '')),
+    );
 
     expect(FUNCTION_RUNTIME.name).toBe(`nodejs${Math.max(...nodeVersions)}.x`);
   });
@@ -169,9 +183,17 @@ describe('each function', () => {
   });
 
   it('gives dispatch a fixed name, and every schedules user its ARN without a reference to dispatch itself', () => {
-    const dispatchArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:keepwell-dev-dispatch']] };
+    const dispatchArn = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:keepwell-dev-dispatch'],
+      ],
+    };
 
-    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'keepwell-dev-dispatch', Environment: { Variables: Match.objectLike({ DISPATCH_FUNCTION_ARN: dispatchArn }) } });
+    dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'keepwell-dev-dispatch',
+      Environment: { Variables: Match.objectLike({ DISPATCH_FUNCTION_ARN: dispatchArn }) },
+    });
     dev.appTemplate.hasOutput('DispatchFunctionArn', { Value: dispatchArn });
   });
 
@@ -185,9 +207,17 @@ describe('each function', () => {
 
   it('reads the clinic from CLINIC_CONFIG with the configured baseUrl in prod', () => {
     const web = resourcesOf(prod.appTemplate, 'AWS::Lambda::Function')[functionId(prod, 'web')];
-    const clinic = JSON.parse((web?.Properties?.Environment as { Variables: Record<string, string> }).Variables.CLINIC_CONFIG as string) as Record<string, unknown>;
+    const clinic = JSON.parse((web?.Properties?.Environment as { Variables: Record<string, string> }).Variables.CLINIC_CONFIG as string) as Record<
+      string,
+      unknown
+    >;
 
-    expect(clinic).toMatchObject({ name: 'Harbour Clinical Massage', baseUrl: 'https://care.harbour-massage.example', senderEmail: 'reminders@harbour-massage.example', timezone: 'Europe/London' });
+    expect(clinic).toMatchObject({
+      name: 'Harbour Clinical Massage',
+      baseUrl: 'https://care.harbour-massage.example',
+      senderEmail: 'reminders@harbour-massage.example',
+      timezone: 'Europe/London',
+    });
   });
 });
 
@@ -265,7 +295,7 @@ describe('least privilege', () => {
     expect(sends).toEqual([expect.objectContaining({ Condition: { StringEquals: { 'ses:FromAddress': 'reminders@harbour-massage.example' } } })]);
   });
 
-  it.each(FUNCTIONS.map((f) => f.name))('%s: manages schedules only with schedules:manage, in Keepwell\'s group, passing only the Scheduler role', (name) => {
+  it.each(FUNCTIONS.map((f) => f.name))("%s: manages schedules only with schedules:manage, in Keepwell's group, passing only the Scheduler role", (name) => {
     const statements = functionStatements(dev.appTemplate, name);
     const scheduler = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('scheduler:')));
     const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
@@ -278,10 +308,12 @@ describe('least privilege', () => {
     const manage = scheduler.find((s) => s.Sid === 'ManageMessageSchedules')!;
     expect(actionsOf(manage).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule']);
     expect(JSON.stringify(manage.Resource)).toContain(':schedule/keepwell-dev/*');
-    expect(passRole).toEqual([expect.objectContaining({
-      Resource: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
-      Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    })]);
+    expect(passRole).toEqual([
+      expect.objectContaining({
+        Resource: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    ]);
   });
 
   // Dispatch only signs (the current key); the pages also verify links issued before a rotation (the previous key).
@@ -296,9 +328,11 @@ describe('least privilege', () => {
     intake: {},
     'intake-feeds': {},
   };
-  it.each(FUNCTIONS.map((f) => f.name))('%s: reads exactly its token keys from the stage\'s SSM parameters, each with its variable', (name) => {
+  it.each(FUNCTIONS.map((f) => f.name))("%s: reads exactly its token keys from the stage's SSM parameters, each with its variable", (name) => {
     // Intake's webhook secrets are other parameters, asserted in their own test below.
-    const reads = functionStatements(dev.appTemplate, name).filter((s) => s.Sid !== 'ReadIntakeSecrets' && !isDataKeyUse(dev, s) && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')));
+    const reads = functionStatements(dev.appTemplate, name).filter(
+      (s) => s.Sid !== 'ReadIntakeSecrets' && !isDataKeyUse(dev, s) && actionsOf(s).some((a) => a.startsWith('ssm:') || a.startsWith('kms:')),
+    );
     const expected = TOKEN_KEY_READS[name];
 
     expect(reads.map((s) => s.Sid).sort()).toEqual(Object.keys(expected).sort());
@@ -308,14 +342,21 @@ describe('least privilege', () => {
     }
     const variables = { ReadTokenKey: 'TOKEN_KEY_PARAMETER', ReadPreviousTokenKey: 'TOKEN_PREVIOUS_KEY_PARAMETER' } as Record<string, string>;
     const environment = Object.fromEntries(Object.entries(expected).map(([sid, parameter]) => [variables[sid]!, parameter]));
-    if (reads.length > 0) dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: specOf(name).description, Environment: { Variables: Match.objectLike(environment) } });
+    if (reads.length > 0)
+      dev.appTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Description: specOf(name).description,
+        Environment: { Variables: Match.objectLike(environment) },
+      });
   });
 
   it('decrypts a token key under a customer-managed KMS key only through SSM, when the stage names one', () => {
     const kmsKeyArn = prod.stacks.config.tokenKey.kmsKeyArn;
     for (const spec of FUNCTIONS) {
       const decrypt = functionStatements(prod.appTemplate, spec.name).filter((s) => !isDataKeyUse(prod, s) && actionsOf(s).includes('kms:Decrypt'));
-      const throughSsm = expect.objectContaining({ Resource: kmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } } });
+      const throughSsm = expect.objectContaining({
+        Resource: kmsKeyArn,
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      });
       // One statement per key parameter read: the current key (dispatch and the summary sign links), and for the pages the previous one too.
       const expected = { dispatch: 1, summary: 1, web: 2 }[spec.name as string] ?? 0;
       expect(decrypt).toEqual(Array.from({ length: expected }, () => throughSsm));
@@ -338,7 +379,9 @@ describe('least privilege', () => {
   it('lets every role write only its own log group, with no AWS managed policy', () => {
     for (const spec of FUNCTIONS) {
       const logs = functionStatements(dev.appTemplate, spec.name).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
-      expect(logs).toEqual([expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', `${functionConstructId(spec.name)}Logs`)) })]);
+      expect(logs).toEqual([
+        expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', `${functionConstructId(spec.name)}Logs`)) }),
+      ]);
     }
     for (const role of Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Role'))) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
@@ -347,16 +390,18 @@ describe('least privilege', () => {
 describe('the Scheduler execution role', () => {
   const roleId = () => logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole');
 
-  it('is assumed only by EventBridge Scheduler, for this account and Keepwell\'s schedule group', () => {
+  it("is assumed only by EventBridge Scheduler, for this account and Keepwell's schedule group", () => {
     dev.appTemplate.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
-        Statement: [Match.objectLike({
-          Principal: { Service: 'scheduler.amazonaws.com' },
-          Condition: {
-            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-            ArnEquals: { 'aws:SourceArn': getAtt(logicalId(dev.appTemplate, 'AWS::Scheduler::ScheduleGroup', 'ScheduleGroup')) },
-          },
-        })],
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnEquals: { 'aws:SourceArn': getAtt(logicalId(dev.appTemplate, 'AWS::Scheduler::ScheduleGroup', 'ScheduleGroup')) },
+            },
+          }),
+        ],
       },
     });
   });
@@ -383,31 +428,36 @@ describe('the Scheduler execution role', () => {
 });
 
 describe('schedules', () => {
-  it('groups every schedule in the stage\'s schedule group, deleted with the app', () => {
+  it("groups every schedule in the stage's schedule group, deleted with the app", () => {
     dev.appTemplate.hasResource('AWS::Scheduler::ScheduleGroup', { Properties: { Name: 'keepwell-dev' }, DeletionPolicy: 'Delete' });
   });
 
-  it.each(FUNCTIONS.filter((f) => f.trigger.kind === 'recurring').map((f) => f.name))('%s runs on its manifest expression with retries and the schedule DLQ', (name) => {
-    const trigger = specOf(name).trigger as { scheduleName: string; expression: string; timezone: string };
-    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
-      Name: trigger.scheduleName,
-      GroupName: 'keepwell-dev',
-      ScheduleExpression: trigger.expression,
-      ScheduleExpressionTimezone: trigger.timezone,
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      State: 'ENABLED',
-      Target: Match.objectLike({
-        Arn: getAtt(functionId(dev, name)),
-        RoleArn: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
-        DeadLetterConfig: { Arn: getAtt(queueId(dev, 'ScheduleDlq')) },
-        RetryPolicy: { MaximumRetryAttempts: RECURRING_RETRY.retryAttempts, MaximumEventAgeInSeconds: RECURRING_RETRY.maxEventAge.toSeconds() },
-      }),
-    });
-  });
+  it.each(FUNCTIONS.filter((f) => f.trigger.kind === 'recurring').map((f) => f.name))(
+    '%s runs on its manifest expression with retries and the schedule DLQ',
+    (name) => {
+      const trigger = specOf(name).trigger as { scheduleName: string; expression: string; timezone: string };
+      dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Name: trigger.scheduleName,
+        GroupName: 'keepwell-dev',
+        ScheduleExpression: trigger.expression,
+        ScheduleExpressionTimezone: trigger.timezone,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: Match.objectLike({
+          Arn: getAtt(functionId(dev, name)),
+          RoleArn: getAtt(logicalId(dev.appTemplate, 'AWS::IAM::Role', 'SchedulerRole')),
+          DeadLetterConfig: { Arn: getAtt(queueId(dev, 'ScheduleDlq')) },
+          RetryPolicy: { MaximumRetryAttempts: RECURRING_RETRY.retryAttempts, MaximumEventAgeInSeconds: RECURRING_RETRY.maxEventAge.toSeconds() },
+        }),
+      });
+    },
+  );
 
   it('tells reconcile its look-ahead from the stage config, and each recurring run its scheduled time', () => {
-    const inputs = Object.values(resourcesOf(prod.appTemplate, 'AWS::Scheduler::Schedule'))
-      .map((s) => [s.Properties?.Name, JSON.parse((s.Properties?.Target as { Input: string }).Input)]);
+    const inputs = Object.values(resourcesOf(prod.appTemplate, 'AWS::Scheduler::Schedule')).map((s) => [
+      s.Properties?.Name,
+      JSON.parse((s.Properties?.Target as { Input: string }).Input),
+    ]);
 
     expect(Object.fromEntries(inputs)).toEqual({
       'keepwell-reconcile': { scheduledTime: '<aws.scheduler.scheduled-time>', lookAheadHours: prod.stacks.config.reconcileLookAheadHours },
@@ -431,13 +481,16 @@ describe('queues and failure destinations', () => {
     });
   });
 
-  it.each(FUNCTIONS.filter((f) => ['message-schedules', 'recurring', 'ses-events'].includes(f.trigger.kind)).map((f) => f.name))('%s (invoked asynchronously) fails over to the failed-invocations queue', (name) => {
-    dev.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: functionId(dev, name) },
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
-    });
-  });
+  it.each(FUNCTIONS.filter((f) => ['message-schedules', 'recurring', 'ses-events'].includes(f.trigger.kind)).map((f) => f.name))(
+    '%s (invoked asynchronously) fails over to the failed-invocations queue',
+    (name) => {
+      dev.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(dev, name) },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: getAtt(queueId(dev, 'FailedInvocations')) } },
+      });
+    },
+  );
 
   it('reads the table stream in partial batches, bisecting failures, and fails over to the failed-invocations queue', () => {
     const spec = FUNCTIONS.find((f) => f.trigger.kind === 'table-stream')!;
@@ -487,7 +540,7 @@ describe('the page API', () => {
     expect(settings.DestinationArn).toEqual(getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', 'PageApiAccessLogs')));
   });
 
-  it('serves prod on the clinic\'s domain only, with TLS 1.2, and says where its DNS record points', () => {
+  it("serves prod on the clinic's domain only, with TLS 1.2, and says where its DNS record points", () => {
     prod.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: 'care.harbour-massage.example',
       DomainNameConfigurations: [Match.objectLike({ SecurityPolicy: 'TLS_1_2' })],
@@ -529,14 +582,21 @@ describe('SES', () => {
     dev.appTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(logicalId(dev.appTemplate, 'AWS::KMS::Key', 'QueueKey')) });
     dev.appTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
-      PolicyDocument: { Statement: Match.arrayWith([
-        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'ses.amazonaws.com' }, Condition: { StringEquals: Match.objectLike({ 'AWS:SourceArn': Match.anyValue() }) } }),
-      ]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'ses.amazonaws.com' },
+            Condition: { StringEquals: Match.objectLike({ 'AWS:SourceArn': Match.anyValue() }) },
+          }),
+        ]),
+      },
     });
   });
 
-  it('hands this configuration set\'s events to ses-events, which fails over to the failed-invocations queue', () => {
+  it("hands this configuration set's events to ses-events, which fails over to the failed-invocations queue", () => {
     dev.appTemplate.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'lambda',
       TopicArn: { Ref: logicalId(dev.appTemplate, 'AWS::SNS::Topic', 'SesEventsTopic') },
@@ -552,7 +612,9 @@ describe('SES', () => {
     const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'ses-events')];
     const sends = functionStatements(dev.appTemplate, 'ses-events').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
 
-    expect((fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({ Ref: queueId(dev, 'FailedInvocations') });
+    expect((fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({
+      Ref: queueId(dev, 'FailedInvocations'),
+    });
     // Its own letters and Lambda's on-failure destination share one statement: the same queue.
     expect(sends.map((s) => s.Resource)).toEqual([getAtt(queueId(dev, 'FailedInvocations'))]);
   });
@@ -589,7 +651,12 @@ describe('alarms', () => {
 
     expect(alarms.map((a) => a.Properties?.AlarmName).sort()).toEqual([...expectedAlarms].sort());
     for (const alarm of alarms) {
-      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching', ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: [topic],
+        OKActions: [topic],
+        TreatMissingData: 'notBreaching',
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
     }
   });
 
@@ -612,7 +679,10 @@ describe('alarms', () => {
       AlarmName: 'keepwell-dev-ReminderLate',
       Namespace: 'Keepwell',
       MetricName: 'SendLateness',
-      Dimensions: Match.arrayWith([{ Name: 'Kind', Value: 'reminder' }, { Name: 'service', Value: 'keepwell-dispatch' }]),
+      Dimensions: Match.arrayWith([
+        { Name: 'Kind', Value: 'reminder' },
+        { Name: 'service', Value: 'keepwell-dispatch' },
+      ]),
       Statistic: 'Maximum',
       Period: 300,
       Threshold: 120,
@@ -625,33 +695,68 @@ describe('alarms', () => {
       Threshold: 1,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: 'IF(settled > 0, 100 * failures / settled, 0)', ReturnData: true }),
-        Match.objectLike({ Id: 'failures', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: [{ Name: 'service', Value: 'keepwell-dispatch' }] }) }) }),
-        Match.objectLike({ Id: 'settled', ReturnData: false, MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled' }) }) }),
+        Match.objectLike({
+          Id: 'failures',
+          ReturnData: false,
+          MetricStat: Match.objectLike({
+            Period: 3600,
+            Stat: 'Sum',
+            Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: [{ Name: 'service', Value: 'keepwell-dispatch' }] }),
+          }),
+        }),
+        Match.objectLike({
+          Id: 'settled',
+          ReturnData: false,
+          MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled' }) }),
+        }),
       ]),
     });
   });
 
-  it.each([['ReminderFailureRatio', 'reminder'], ['CheckInFailureRatio', 'check-in'], ['MaintenanceNudgeFailureRatio', 'maintenance-nudge']])('%s: more than 1%% of an hour\'s settled %s messages failed', (name, kind) => {
-    const byKind = [{ Name: 'Kind', Value: kind }, { Name: 'service', Value: 'keepwell-dispatch' }];
+  it.each([
+    ['ReminderFailureRatio', 'reminder'],
+    ['CheckInFailureRatio', 'check-in'],
+    ['MaintenanceNudgeFailureRatio', 'maintenance-nudge'],
+  ])("%s: more than 1%% of an hour's settled %s messages failed", (name, kind) => {
+    const byKind = [
+      { Name: 'Kind', Value: kind },
+      { Name: 'service', Value: 'keepwell-dispatch' },
+    ];
     dev.appTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `keepwell-dev-${name}`,
       Threshold: 1,
       EvaluationPeriods: 1,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: 'IF(settled > 0, 100 * failures / settled, 0)', ReturnData: true }),
-        Match.objectLike({ Id: 'failures', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: byKind }) }) }),
-        Match.objectLike({ Id: 'settled', MetricStat: Match.objectLike({ Period: 3600, Stat: 'Sum', Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled', Dimensions: byKind }) }) }),
+        Match.objectLike({
+          Id: 'failures',
+          MetricStat: Match.objectLike({
+            Period: 3600,
+            Stat: 'Sum',
+            Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveryFailures', Dimensions: byKind }),
+          }),
+        }),
+        Match.objectLike({
+          Id: 'settled',
+          MetricStat: Match.objectLike({
+            Period: 3600,
+            Stat: 'Sum',
+            Metric: Match.objectLike({ Namespace: 'Keepwell', MetricName: 'DeliveriesSettled', Dimensions: byKind }),
+          }),
+        }),
       ]),
     });
   });
 
-  it('graphs the red-flag alert\'s delay, from the web function\'s embedded metrics, and each kind\'s failure ratio', () => {
+  it("graphs the red-flag alert's delay, from the web function's embedded metrics, and each kind's failure ratio", () => {
     const [dashboard] = Object.values(resourcesOf(dev.appTemplate, 'AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
 
     expect(body).toContain('Red-flag alert delay (seconds after the answers)');
     // The metric array as CloudWatch reads it: namespace, name, then dimension pairs.
-    expect(body).toContain(JSON.stringify(['Keepwell', 'SendLateness', 'Kind', 'therapist-alert', 'service', 'keepwell-web']).replace(/"/g, '\\"').slice(1, -1));
+    expect(body).toContain(
+      JSON.stringify(['Keepwell', 'SendLateness', 'Kind', 'therapist-alert', 'service', 'keepwell-web']).replace(/"/g, '\\"').slice(1, -1),
+    );
     expect(body).toContain('red-flag alert p99');
     expect(body).toContain('Failed deliveries by kind (% of settled, hourly)');
   });
@@ -712,24 +817,47 @@ describe('the intake function', () => {
     expect(routes).toHaveLength(1);
     const integrationId = logicalId(dev.appTemplate, 'AWS::ApiGatewayV2::Integration', 'PageApiPOSTintakesourceRouteintake');
     expect(routes[0]!.Properties?.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
-    expect(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Integration')[integrationId]?.Properties).toMatchObject({ IntegrationUri: getAtt(functionId(dev, 'intake')), PayloadFormatVersion: '2.0' });
+    expect(resourcesOf(dev.appTemplate, 'AWS::ApiGatewayV2::Integration')[integrationId]?.Properties).toMatchObject({
+      IntegrationUri: getAtt(functionId(dev, 'intake')),
+      PayloadFormatVersion: '2.0',
+    });
   });
 
-  it('has its own role: the table, exactly the dev sources\' secret parameters, its log group, and nothing else', () => {
+  it("has its own role: the table, exactly the dev sources' secret parameters, its log group, and nothing else", () => {
     const statements = statementsOfRole(dev.appTemplate, intakeRole());
     const secrets = statements.filter((s) => s.Sid === 'ReadIntakeSecrets');
 
     expect(secrets).toEqual([expect.objectContaining({ Action: 'ssm:GetParameter', Effect: 'Allow' })]);
     expect(resourceList(secrets[0]!).map((r) => JSON.stringify(r))).toEqual([
-      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/calcom']] }),
-      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/front-desk']] }),
+      JSON.stringify({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/calcom'],
+        ],
+      }),
+      JSON.stringify({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/keepwell/dev/intake/front-desk'],
+        ],
+      }),
     ]);
-    expect(new Set(allActions(statements))).toEqual(new Set([
-      'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem',
-      // The table key, through DynamoDB only.
-      'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
-      'ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents',
-    ]));
+    expect(new Set(allActions(statements))).toEqual(
+      new Set([
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:ConditionCheckItem',
+        // The table key, through DynamoDB only.
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'ssm:GetParameter',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]),
+    );
   });
 
   it('is given the mapping in INTAKE_CONFIG and nothing that sends email or schedules', () => {
@@ -738,11 +866,17 @@ describe('the intake function', () => {
 
     expect(Object.keys(variables).sort()).toEqual(['CLINIC_CONFIG', 'INTAKE_CONFIG', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME']);
     expect(JSON.stringify(variables.INTAKE_CONFIG)).toContain('/keepwell/dev/intake/calcom');
-    expect(allActions(statementsOfRole(dev.appTemplate, intakeRole())).filter((a) => a.startsWith('ses:') || a.startsWith('scheduler:') || a === 'iam:PassRole')).toEqual([]);
+    expect(
+      allActions(statementsOfRole(dev.appTemplate, intakeRole())).filter((a) => a.startsWith('ses:') || a.startsWith('scheduler:') || a === 'iam:PassRole'),
+    ).toEqual([]);
   });
 
   it('polls the feeds every 15 minutes with a role that reads no secret and sends nothing', () => {
-    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'keepwell-intake-feeds', ScheduleExpression: 'rate(15 minutes)', Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }) });
+    dev.appTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'keepwell-intake-feeds',
+      ScheduleExpression: 'rate(15 minutes)',
+      Target: Match.objectLike({ Arn: getAtt(functionId(dev, 'intake-feeds')) }),
+    });
     const statements = functionStatements(dev.appTemplate, 'intake-feeds');
     const actions = allActions(statements.filter((s) => !isDataKeyUse(dev, s)));
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('ses:') || a.startsWith('scheduler:') || a.startsWith('kms:'))).toEqual([]);

@@ -35,12 +35,20 @@ let firstSummary: StoredEmail;
 
 const answers = (pain: number) => checkInAnswersSchema.parse({ pain, mobility: 6, stress: 4, sleep: 6 });
 
-async function seedClient(id: string, name: string, therapistId: string, phases: unknown[], sessions: Array<{ start: string; status: 'completed' | 'booked'; answeredAt?: string }>): Promise<void> {
+async function seedClient(
+  id: string,
+  name: string,
+  therapistId: string,
+  phases: unknown[],
+  sessions: Array<{ start: string; status: 'completed' | 'booked'; answeredAt?: string }>,
+): Promise<void> {
   await twin.store.putClient(clientSchema.parse({ id, name, email: `${id}-${run}@client.example`, timezone: 'Europe/London' }));
   await twin.store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId, goal: 'back-pain', phases }));
   for (const [i, s] of sessions.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
-    await twin.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start: s.start, durationMinutes: 60, location: 'Room 1', status: s.status }));
+    await twin.store.saveSession(
+      sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start: s.start, durationMinutes: 60, location: 'Room 1', status: s.status }),
+    );
     if (s.answeredAt) await twin.store.recordCheckIn({ clientId: id, sessionId, answers: answers(5), at: s.answeredAt });
   }
 }
@@ -57,7 +65,8 @@ function adjustPath(email: StoredEmail, clientName: string): string {
 
 const tokenOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 const get = (path: string) => fetch(`${twin.webUrl}${path}`);
-const post = (path: string, fields: Record<string, string>) => fetch(`${twin.webUrl}${path}`, { method: 'POST', body: new URLSearchParams({ token: tokenOf(path), ...fields }) });
+const post = (path: string, fields: Record<string, string>) =>
+  fetch(`${twin.webUrl}${path}`, { method: 'POST', body: new URLSearchParams({ token: tokenOf(path), ...fields }) });
 const h1 = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
 
 async function keepwell(...args: string[]): Promise<string> {
@@ -81,13 +90,34 @@ beforeAll(async () => {
   await twin.store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: amyEmail, timezone: 'Europe/London' }));
   await twin.store.putTherapist(therapistSchema.parse({ id: 't-bo', name: 'Bo Lind', email: `bo-${run}@harbour.example`, timezone: 'Europe/London' }));
   // Sam is on maintenance every 28 days, nothing booked: next due 28 days after 8 March.
-  await seedClient('c-sam', 'Sam Rivera', 't-amy', [{ name: 'maintenance', everyDays: 28 }], [{ start: '2027-03-08T10:00:00Z', status: 'completed', answeredAt: '2027-03-09T12:00:00Z' }]);
+  await seedClient(
+    'c-sam',
+    'Sam Rivera',
+    't-amy',
+    [{ name: 'maintenance', everyDays: 28 }],
+    [{ start: '2027-03-08T10:00:00Z', status: 'completed', answeredAt: '2027-03-09T12:00:00Z' }],
+  );
   // Kim has a session booked for 15 March, with its reminders and check-in scheduled.
-  await seedClient('c-kim', 'Kim Ng', 't-amy', [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }], [
-    { start: '2027-03-08T14:00:00Z', status: 'completed', answeredAt: '2027-03-09T15:00:00Z' },
-    { start: '2027-03-15T10:00:00Z', status: 'booked' },
-  ]);
-  await seedClient('c-lee', 'Lee Park', 't-amy', [{ name: 'maintenance', everyDays: 28 }], [{ start: '2027-03-08T16:00:00Z', status: 'completed', answeredAt: '2027-03-09T17:00:00Z' }]);
+  await seedClient(
+    'c-kim',
+    'Kim Ng',
+    't-amy',
+    [
+      { name: 'initial', sessions: 6, everyDays: 7 },
+      { name: 'maintenance', everyDays: 28 },
+    ],
+    [
+      { start: '2027-03-08T14:00:00Z', status: 'completed', answeredAt: '2027-03-09T15:00:00Z' },
+      { start: '2027-03-15T10:00:00Z', status: 'booked' },
+    ],
+  );
+  await seedClient(
+    'c-lee',
+    'Lee Park',
+    't-amy',
+    [{ name: 'maintenance', everyDays: 28 }],
+    [{ start: '2027-03-08T16:00:00Z', status: 'completed', answeredAt: '2027-03-09T17:00:00Z' }],
+  );
   await seedClient('c-zed', 'Zed Quinn', 't-bo', [{ name: 'maintenance', everyDays: 28 }], [{ start: '2027-03-08T10:00:00Z', status: 'completed' }]);
   await twin.advanceTo(FIRST_SUMMARY);
   await twin.invoke('summary', {});
@@ -151,7 +181,15 @@ describe('adjusting a plan from the summary email', () => {
     expect(h1(donePage)).toBe('Plan updated');
     expect((await twin.store.findPlan('p-c-sam'))?.phases[0]?.everyDays).toBe(21);
     expect(await twin.store.planHistory('c-sam', 'p-c-sam')).toEqual([
-      expect.objectContaining({ action: 'interval', before: { status: 'active', maintenanceEveryDays: 28 }, after: { status: 'active', maintenanceEveryDays: 21 }, by: 't-amy', via: 'email-link', note: 'Flare-ups in week 3', at: CHANGED_AT }),
+      expect.objectContaining({
+        action: 'interval',
+        before: { status: 'active', maintenanceEveryDays: 28 },
+        after: { status: 'active', maintenanceEveryDays: 21 },
+        by: 't-amy',
+        via: 'email-link',
+        note: 'Flare-ups in week 3',
+        at: CHANGED_AT,
+      }),
     ]);
     // 8 March + 28 days = 5 April, + 21 days = 29 March, at 10:00 London (BST, 09:00Z).
     expect(dueBefore).toBe('2027-04-05T09:00:00.000Z');
@@ -174,7 +212,12 @@ describe('adjusting a plan from the summary email', () => {
   });
 
   it("pauses Kim's plan: the booked session's reminders and check-in leave the Scheduler, recorded as skipped", async () => {
-    const kim = (): string[] => twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-c-kim-2')).sort();
+    const kim = (): string[] =>
+      twin.scheduler
+        .list()
+        .map((s) => s.name)
+        .filter((n) => n.includes('s-c-kim-2'))
+        .sort();
     const before = kim();
 
     const done = await post(adjustPath(firstSummary, 'Kim Ng'), { action: 'pause', note: 'Travelling for a month', confirm: 'yes' });
@@ -185,7 +228,8 @@ describe('adjusting a plan from the summary email', () => {
     expect(kim()).toEqual([]);
     expect((await twin.store.findPlan('p-c-kim'))?.status).toBe('paused');
     const outbox = await keepwell('outbox', '--since', '1h', '--status', 'skipped');
-    for (const name of before) expect(outbox).toMatch(new RegExp(`skipped\\s+\\S+\\s+${name.replaceAll('.', '\\.')}\\s+client c-kim, session s-c-kim-2  — plan paused`));
+    for (const name of before)
+      expect(outbox).toMatch(new RegExp(`skipped\\s+\\S+\\s+${name.replaceAll('.', '\\.')}\\s+client c-kim, session s-c-kim-2  — plan paused`));
   });
 
   it("refuses another therapist's link and a link to another therapist's plan, as the same expired page", async () => {
@@ -206,7 +250,9 @@ describe('adjusting a plan from the summary email', () => {
 
   it('changes the plan once when the same confirmation is sent twice at once', async () => {
     // Another link to Lee's plan, as the summary would carry it.
-    const path = pagePaths.adjustPlan(new TokenSigner(TOKEN_KEY).issue({ purpose: 'adjust-plan', clientId: 't-amy', subject: 'p-c-lee', now: twin.clock.now() }));
+    const path = pagePaths.adjustPlan(
+      new TokenSigner(TOKEN_KEY).issue({ purpose: 'adjust-plan', clientId: 't-amy', subject: 'p-c-lee', now: twin.clock.now() }),
+    );
 
     const responses = await Promise.all([0, 1].map(() => post(path, { action: 'interval', days: '35', confirm: 'yes' })));
     await twin.settle();
@@ -223,7 +269,9 @@ describe('adjusting a plan from the summary email', () => {
     const history = await keepwell('plan', 'history', 'p-c-sam');
 
     expect(next?.body.text).toContain('Plan changes');
-    expect(next?.body.text).toContain('- Sam Rivera · Back pain: maintenance interval 28 → 21 days — by you, from a summary link, Wed 10 Mar 08:00 — “Flare-ups in week 3”');
+    expect(next?.body.text).toContain(
+      '- Sam Rivera · Back pain: maintenance interval 28 → 21 days — by you, from a summary link, Wed 10 Mar 08:00 — “Flare-ups in week 3”',
+    );
     expect(next?.body.text).toContain('- Kim Ng · Back pain: paused — by you, from a summary link, Wed 10 Mar 08:00 — “Travelling for a month”');
     expect(history.split('\n')).toEqual([
       `history of plan p-c-sam (status active, local twin (table ${twin.tableName})): 1 change`,

@@ -78,7 +78,10 @@ describe('within the undo window', () => {
 
     expect(await sesEmails(email)).toEqual([]);
     expect(schedulesOf(twin, sessionId)).toEqual([]);
-    expect(await twin.store.get(`bc.${sessionId}.booked.v1`)).toMatchObject({ status: 'skipped', reason: 'cancelled within the undo window: the client was never told of the booking' });
+    expect(await twin.store.get(`bc.${sessionId}.booked.v1`)).toMatchObject({
+      status: 'skipped',
+      reason: 'cancelled within the undo window: the client was never told of the booking',
+    });
     expect(await twin.store.get(`bx.${sessionId}.cancelled.v1`)).toBeUndefined();
   });
 });

@@ -21,7 +21,10 @@ const DEMO = join(PROJECT_ROOT, 'examples/demo-clinic.json');
 
 function simulate(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, join(PROJECT_ROOT, 'local/simulate.ts'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', tsx, join(PROJECT_ROOT, 'local/simulate.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -105,7 +108,10 @@ describe.each(CHAOS_PROFILES)('the demo clinic under --chaos %s', (profile) => {
 
   it('met its fault', () => {
     const { chaos } = reportOf(profile);
-    const faults = profile === 'all' ? (['duplicate-sequential', 'duplicate-concurrent', 'ses-throttle', 'ses-5xx', 'dynamodb-restart', 'malformed-item'] as const) : ([profile] as const);
+    const faults =
+      profile === 'all'
+        ? (['duplicate-sequential', 'duplicate-concurrent', 'ses-throttle', 'ses-5xx', 'dynamodb-restart', 'malformed-item'] as const)
+        : ([profile] as const);
     for (const fault of faults) expect(chaos.injected[fault], fault).toBeGreaterThan(0);
   });
 });
@@ -160,7 +166,10 @@ describe('what each fault does on the real path', () => {
       const sessionId = email.sessionId!;
       const old = report.emails.filter((e) => e.sessionId === sessionId && e.kind === 'reminder' && /\.v1$/.test(e.name));
       expect(old.length, sessionId).toBeGreaterThan(0);
-      expect(old.every((e) => e.sentAt < email.sentAt), sessionId).toBe(true);
+      expect(
+        old.every((e) => e.sentAt < email.sentAt),
+        sessionId,
+      ).toBe(true);
     }
   });
 });

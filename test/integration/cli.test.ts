@@ -98,20 +98,37 @@ describe('keepwell import', () => {
     await twin.settle();
 
     // Ids like c-sam hold a client's name: imported, with a warning for each (ids must be opaque).
-    const nameInId = 'id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")';
+    const nameInId =
+      'id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")';
     expect(result).toEqual({
       code: 0,
       out: `imported 1 therapist(s), 2 client(s), 2 plan(s), 1 session(s) into local twin (table ${twin.tableName})\n`,
-      err: ['line 3 (client c-sam)', 'line 4 (client c-kai)', 'line 5 (plan p-sam)', 'line 6 (plan p-kai)', 'line 7 (session s-sam-1)'].map((row) => `warning: ${row}: ${nameInId}\n`).join(''),
+      err: ['line 3 (client c-sam)', 'line 4 (client c-kai)', 'line 5 (plan p-sam)', 'line 6 (plan p-kai)', 'line 7 (session s-sam-1)']
+        .map((row) => `warning: ${row}: ${nameInId}\n`)
+        .join(''),
     });
     expect((await twin.store.getClientBundle('c-sam'))?.sessions.map((s) => s.id)).toEqual(['s-sam-1']);
     // An imported booking is news to the client too: its confirmation is scheduled with the rest.
-    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-sam-1')).sort()).toEqual(['bc.s-sam-1.booked.v1', 'ci.s-sam-1.after.v1', 'rm.s-sam-1.P1D.v1', 'rm.s-sam-1.PT2H.v1']);
+    expect(
+      twin.scheduler
+        .list()
+        .map((s) => s.name)
+        .filter((n) => n.includes('s-sam-1'))
+        .sort(),
+    ).toEqual(['bc.s-sam-1.booked.v1', 'ci.s-sam-1.after.v1', 'rm.s-sam-1.P1D.v1', 'rm.s-sam-1.PT2H.v1']);
   });
 
   it('reports every bad row with its line, writes nothing and exits 1', async () => {
     const file = join(stateDir, 'bad.csv');
-    writeFileSync(file, [HEADER, 'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,', 'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,', 'session,s-sam-1,,,,,,,,,p-sam,2027-02-05T10:00:00Z,60,Room 1'].join('\n'));
+    writeFileSync(
+      file,
+      [
+        HEADER,
+        'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,',
+        'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,',
+        'session,s-sam-1,,,,,,,,,p-sam,2027-02-05T10:00:00Z,60,Room 1',
+      ].join('\n'),
+    );
 
     const result = await spawnKeepwell('import', file);
 
@@ -126,13 +143,18 @@ describe('keepwell import', () => {
 
   it('with --skip-invalid writes the good rows and names the ones it left out', async () => {
     const file = join(stateDir, 'partly-bad.csv');
-    writeFileSync(file, [HEADER, 'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,', 'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,'].join('\n'));
+    writeFileSync(
+      file,
+      [HEADER, 'client,c-new,New Client,new@cli-test.example,Europe/London,,,,,,,,,', 'client,c-bad,Bad,not-an-email,Europe/London,,,,,,,,,'].join('\n'),
+    );
 
     const result = await keepwell('import', file, '--skip-invalid');
 
     expect(result.code).toBe(0);
     // c-new holds the word "New" of the client's name "New Client": a warning, and the row is imported.
-    expect(result.err).toBe('line 3 (client c-bad): email: must be a valid email address\nwarning: line 2 (client c-new): id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")');
+    expect(result.err).toBe(
+      'line 3 (client c-bad): email: must be a valid email address\nwarning: line 2 (client c-new): id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")',
+    );
     expect(result.out).toBe(`imported 0 therapist(s), 1 client(s), 0 plan(s), 0 session(s) into local twin (table ${twin.tableName}); 1 row(s) left out`);
     expect(await twin.store.getClient('c-new')).toMatchObject({ id: 'c-new', email: 'new@cli-test.example' });
   });
@@ -140,16 +162,38 @@ describe('keepwell import', () => {
 
 describe('keepwell session and plan', () => {
   it('books, moves and cancels a session, and the schedules follow', async () => {
-    const booked = await keepwell('session', 'book', '--id', 's-kai-1', '--plan', 'p-kai', '--start', '2027-02-04T12:00:00-06:00', '--duration', '45', '--location', 'Room 1');
+    const booked = await keepwell(
+      'session',
+      'book',
+      '--id',
+      's-kai-1',
+      '--plan',
+      'p-kai',
+      '--start',
+      '2027-02-04T12:00:00-06:00',
+      '--duration',
+      '45',
+      '--location',
+      'Room 1',
+    );
     await twin.settle();
     const moved = await keepwell('session', 'reschedule', 's-kai-1', '2027-02-05T12:00:00-06:00');
     await twin.settle();
-    const kaiSchedules = () => twin.scheduler.list().map((s) => s.name).filter((n) => n.includes('s-kai-1')).sort();
+    const kaiSchedules = () =>
+      twin.scheduler
+        .list()
+        .map((s) => s.name)
+        .filter((n) => n.includes('s-kai-1'))
+        .sort();
     const afterMove = kaiSchedules();
     const cancelled = await keepwell('session', 'cancel', 's-kai-1');
     await twin.settle();
 
-    expect(booked).toEqual({ code: 0, out: `booked session s-kai-1 on plan p-kai at 2027-02-04T18:00:00.000Z (local twin (table ${twin.tableName}))`, err: '' });
+    expect(booked).toEqual({
+      code: 0,
+      out: `booked session s-kai-1 on plan p-kai at 2027-02-04T18:00:00.000Z (local twin (table ${twin.tableName}))`,
+      err: '',
+    });
     expect(moved.out).toBe(`rescheduled session s-kai-1 to 2027-02-05T18:00:00.000Z (version 2, local twin (table ${twin.tableName}))`);
     // Moved within the undo window: the pending confirmation now names version 2.
     expect(afterMove).toEqual(['bc.s-kai-1.booked.v2', 'ci.s-kai-1.after.v2', 'rm.s-kai-1.PT2H.v2']);
@@ -158,7 +202,20 @@ describe('keepwell session and plan', () => {
   });
 
   it('refuses a booking on a plan that does not exist, with the field and reason', async () => {
-    const result = await keepwell('session', 'book', '--id', 's-x', '--plan', 'p-nope', '--start', '2027-02-04T12:00:00Z', '--duration', '45', '--location', 'Room 1');
+    const result = await keepwell(
+      'session',
+      'book',
+      '--id',
+      's-x',
+      '--plan',
+      'p-nope',
+      '--start',
+      '2027-02-04T12:00:00Z',
+      '--duration',
+      '45',
+      '--location',
+      'Room 1',
+    );
 
     expect(result).toEqual({ code: 1, out: '', err: 'keepwell: session is invalid: planId: refers to a missing plan "p-nope"' });
   });
@@ -202,7 +259,11 @@ describe('keepwell session and plan', () => {
     expect(completed.out).toBe(`completed plan p-kai (status completed, local twin (table ${twin.tableName}))`);
     expect(pauseCompleted).toEqual({ code: 1, out: '', err: 'keepwell: plan p-kai: a completed plan cannot be paused' });
     expect(resumed.out).toBe(`resumed plan p-kai (status active, local twin (table ${twin.tableName}))`);
-    expect(badDays).toEqual({ code: 1, out: '', err: "keepwell: command-argument value 'soon' is invalid for argument 'days'. must be a whole number above 0" });
+    expect(badDays).toEqual({
+      code: 1,
+      out: '',
+      err: "keepwell: command-argument value 'soon' is invalid for argument 'days'. must be a whole number above 0",
+    });
     expect(tooLong).toEqual({ code: 1, out: '', err: 'keepwell: plan change is invalid: days: the interval must be at most 365 days' });
   });
 
@@ -227,14 +288,21 @@ describe('keepwell preview and outbox', () => {
 
   it('shows what was sent and skipped, with reasons, and never a check-in answer', async () => {
     await advanceTo('2027-02-04T12:00:00Z');
-    await answerCheckIn(twin, mailerFromEnv(), { clientId: 'c-sam', sessionId: 's-sam-1', answers: { pain: 4, mobility: 6, stress: 3, sleep: 7, notes: 'private-note-7d1f' } }, twin.clock.now());
+    await answerCheckIn(
+      twin,
+      mailerFromEnv(),
+      { clientId: 'c-sam', sessionId: 's-sam-1', answers: { pain: 4, mobility: 6, stress: 3, sleep: 7, notes: 'private-note-7d1f' } },
+      twin.clock.now(),
+    );
     const preview = await keepwell('preview', 'c-sam', '--weeks', '1');
 
     const result = await keepwell('outbox', '--since', '7d');
 
     expect(result.code).toBe(0);
     const lines = result.out.split('\n');
-    expect(lines[0]).toBe(`outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 4 sent, 6 skipped, 0 failed, 0 pending`);
+    expect(lines[0]).toBe(
+      `outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 4 sent, 6 skipped, 0 failed, 0 pending`,
+    );
     const rows = lines.slice(1).map((l) => l.replace(/\s+/g, ' '));
     expect(rows.filter((l) => l.includes(' sent '))).toEqual([
       // Sam's booking confirmation, 5 minutes after the import.
@@ -294,7 +362,9 @@ describe('keepwell outbox --stats', () => {
   it('prints the same figures as JSON', async () => {
     const result = await keepwell('outbox', '--since', '2027-01-28T12:00:00Z', '--until', '2027-02-04T12:00:00Z', '--stats', '--json');
 
-    const { stats } = JSON.parse(result.out) as { stats: Record<string, { sent: number; skipped: Record<string, number>; lateness?: { count: number; maxMs: number } }> };
+    const { stats } = JSON.parse(result.out) as {
+      stats: Record<string, { sent: number; skipped: Record<string, number>; lateness?: { count: number; maxMs: number } }>;
+    };
     expect(Object.keys(stats)).toEqual(['reminder', 'check-in', 'booking-confirmation']);
     expect(stats.reminder).toMatchObject({ sent: 2, skipped: { 'session-cancelled': 1, 'version-moved-on': 1 }, lateness: { count: 2, maxMs: 0 } });
   });
@@ -307,14 +377,27 @@ describe('keepwell dlq', () => {
     // The reminder's schedule fails at its due time as if dispatch could not be reached.
     const name = 'rm.s-dlq.PT2H.v1';
     await twin.schedulerClient.send(new DeleteScheduleCommand({ Name: name, GroupName: LOCAL_SCHEDULE_GROUP }));
-    await twin.schedulerClient.send(new CreateScheduleCommand({
-      Name: name,
-      GroupName: LOCAL_SCHEDULE_GROUP,
-      ScheduleExpression: 'at(2027-02-06T10:00:00)',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      ActionAfterCompletion: 'DELETE',
-      Target: { Arn: functionArn('dispatch').replace('dispatch', 'unreachable'), RoleArn: SCHEDULER_ROLE_ARN, Input: scheduleInput({ message: { kind: 'reminder', subjectId: 's-dlq', offset: 'PT2H', version: 1 }, clientId: 'c-kai', planId: 'p-kai', sessionId: 's-dlq' }), RetryPolicy: { MaximumRetryAttempts: 0 }, DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN } },
-    }));
+    await twin.schedulerClient.send(
+      new CreateScheduleCommand({
+        Name: name,
+        GroupName: LOCAL_SCHEDULE_GROUP,
+        ScheduleExpression: 'at(2027-02-06T10:00:00)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: {
+          Arn: functionArn('dispatch').replace('dispatch', 'unreachable'),
+          RoleArn: SCHEDULER_ROLE_ARN,
+          Input: scheduleInput({
+            message: { kind: 'reminder', subjectId: 's-dlq', offset: 'PT2H', version: 1 },
+            clientId: 'c-kai',
+            planId: 'p-kai',
+            sessionId: 's-dlq',
+          }),
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+          DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN },
+        },
+      }),
+    );
     await advanceTo('2027-02-06T10:05:00Z');
 
     const listed = await keepwell('dlq', 'list');
@@ -323,7 +406,11 @@ describe('keepwell dlq', () => {
     const afterwards = await keepwell('dlq', 'list');
 
     expect(listed.code).toBe(0);
-    expect(listed.out).toMatch(new RegExp(`^1 dead letter \\(local twin \\(table ${twin.tableName}\\)\\)\\n {2}\\S+ {2}schedule ${name.replaceAll('.', '\\.')} {2}${name.replaceAll('.', '\\.')} \\(client c-kai\\) {2}failed 2027-02-06T10:00:00.000Z after 1 attempt\\(s\\) — No local handler is registered for target`));
+    expect(listed.out).toMatch(
+      new RegExp(
+        `^1 dead letter \\(local twin \\(table ${twin.tableName}\\)\\)\\n {2}\\S+ {2}schedule ${name.replaceAll('.', '\\.')} {2}${name.replaceAll('.', '\\.')} \\(client c-kai\\) {2}failed 2027-02-06T10:00:00.000Z after 1 attempt\\(s\\) — No local handler is registered for target`,
+      ),
+    );
     expect(redriven.out).toMatch(/redrove \S+: rm\.s-dlq\.PT2H\.v1 scheduled for 2027-02-06T10:06:00\.000Z\n1 of 1 dead letter\(s\) redriven/);
     expect(await twin.store.get(name)).toMatchObject({ status: 'sent' });
     expect(afterwards.out).toBe(`0 dead letters (local twin (table ${twin.tableName}))`);
@@ -349,12 +436,30 @@ describe('keepwell --stage', () => {
       request.on('end', () => {
         const stackName = new URLSearchParams(body).get('StackName');
         if (stackName !== 'keepwell-test-app') {
-          response.writeHead(400, { 'content-type': 'text/xml' }).end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`);
+          response
+            .writeHead(400, { 'content-type': 'text/xml' })
+            .end(
+              `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
+            );
           return;
         }
-        const outputs = { TableName: twin.tableName, ScheduleGroupName: 'keepwell-test', ScheduleDlqUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-schedule-dlq', FailedInvocationsQueueUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-failed', DispatchFunctionArn: 'arn:aws:lambda:eu-west-2:123456789012:function:keepwell-test-dispatch', SchedulerRoleArn: 'arn:aws:iam::123456789012:role/keepwell-test-scheduler', ConfigurationSetName: 'keepwell-test' };
-        const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
-        response.writeHead(200, { 'content-type': 'text/xml' }).end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${stackName}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2027-01-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeStacksResponse>`);
+        const outputs = {
+          TableName: twin.tableName,
+          ScheduleGroupName: 'keepwell-test',
+          ScheduleDlqUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-schedule-dlq',
+          FailedInvocationsQueueUrl: 'https://sqs.eu-west-2.amazonaws.com/123456789012/keepwell-test-failed',
+          DispatchFunctionArn: 'arn:aws:lambda:eu-west-2:123456789012:function:keepwell-test-dispatch',
+          SchedulerRoleArn: 'arn:aws:iam::123456789012:role/keepwell-test-scheduler',
+          ConfigurationSetName: 'keepwell-test',
+        };
+        const members = Object.entries(outputs)
+          .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+          .join('');
+        response
+          .writeHead(200, { 'content-type': 'text/xml' })
+          .end(
+            `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${stackName}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2027-01-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+          );
       });
     });
     await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
@@ -374,7 +479,18 @@ describe('keepwell --stage', () => {
   });
 
   it("reads a stage's table from its stack outputs", async () => {
-    const result = await spawnKeepwellWith(stageEnv, '--stage', 'test', 'outbox', '--since', '2027-02-01T00:00:00Z', '--until', '2027-02-05T00:00:00Z', '--status', 'sent');
+    const result = await spawnKeepwellWith(
+      stageEnv,
+      '--stage',
+      'test',
+      'outbox',
+      '--since',
+      '2027-02-01T00:00:00Z',
+      '--until',
+      '2027-02-05T00:00:00Z',
+      '--status',
+      'sent',
+    );
 
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
@@ -385,6 +501,10 @@ describe('keepwell --stage', () => {
   it('says so in one line when the stage is not deployed', async () => {
     const result = await spawnKeepwellWith(stageEnv, '--stage', 'nope', 'outbox');
 
-    expect(result).toEqual({ code: 1, out: '', err: 'keepwell: stack keepwell-nope-app for stage "nope" does not exist (deploy it with `npx cdk deploy -c stage=nope`)\n' });
+    expect(result).toEqual({
+      code: 1,
+      out: '',
+      err: 'keepwell: stack keepwell-nope-app for stage "nope" does not exist (deploy it with `npx cdk deploy -c stage=nope`)\n',
+    });
   });
 });

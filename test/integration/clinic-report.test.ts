@@ -46,7 +46,13 @@ describe('the monthly clinic report', () => {
     return id;
   }
 
-  async function session(clientId: string, n: number, start: string, status: 'completed' | 'no-show' | 'cancelled' | 'booked', checkIn?: { sent?: boolean; answers?: [number, number, number, number] }): Promise<void> {
+  async function session(
+    clientId: string,
+    n: number,
+    start: string,
+    status: 'completed' | 'no-show' | 'cancelled' | 'booked',
+    checkIn?: { sent?: boolean; answers?: [number, number, number, number] },
+  ): Promise<void> {
     const sessionId = `s-${clientId}-${n}`;
     await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${clientId}`, start, durationMinutes: 60, location: 'Room 1', status }));
     const dayAfter = new Date(Date.parse(start) + 24 * 3_600_000).toISOString();
@@ -58,7 +64,10 @@ describe('the monthly clinic report', () => {
     if (checkIn?.answers) {
       const [pain, mobility, stress, sleep] = checkIn.answers;
       const answeredAt = at(new Date(Date.parse(dayAfter) + 3 * 3_600_000).toISOString());
-      await recordCheckIn({ store: t.store, ledger: t.store, mailer, clinic }, { clientId, sessionId, answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: 'my back is better' }), now: new Date(answeredAt) });
+      await recordCheckIn(
+        { store: t.store, ledger: t.store, mailer, clinic },
+        { clientId, sessionId, answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: 'my back is better' }), now: new Date(answeredAt) },
+      );
     }
   }
 
@@ -70,7 +79,10 @@ describe('the monthly clinic report', () => {
   beforeAll(async () => {
     t = await createTestTable({ now: () => clock });
     await t.store.putTherapist(therapistSchema.parse({ id: `t-${run}`, name: 'Amy Chen', email: `amy-${run}@harbour.example`, timezone: 'Europe/London' }));
-    const twoThenFortnightly = [{ name: 'initial', sessions: 2, everyDays: 7 }, { name: 'maintenance', everyDays: 14 }];
+    const twoThenFortnightly = [
+      { name: 'initial', sessions: 2, everyDays: 7 },
+      { name: 'maintenance', everyDays: 14 },
+    ];
 
     // Ann (back pain): baseline in February, better in March, one maintenance session attended, one missed.
     const ann = await plan(0, 'back-pain', twoThenFortnightly);
@@ -91,7 +103,12 @@ describe('the monthly clinic report', () => {
     const dev = await plan(3, 'back-pain', twoThenFortnightly);
     await session(dev, 1, '2027-01-04T10:00:00Z', 'completed');
     await session(dev, 2, '2027-01-11T10:00:00Z', 'completed');
-    await t.store.setMaintenanceMark(dev, `p-${dev}`, { state: 'lapsed', dueAt: '2027-01-25T10:00:00.000Z', lapsedAt: '2027-03-08T10:00:00.000Z', markedAt: '2027-03-08T10:00:00.000Z' }, undefined);
+    await t.store.setMaintenanceMark(
+      dev,
+      `p-${dev}`,
+      { state: 'lapsed', dueAt: '2027-01-25T10:00:00.000Z', lapsedAt: '2027-03-08T10:00:00.000Z', markedAt: '2027-03-08T10:00:00.000Z' },
+      undefined,
+    );
 
     const result = await sweep();
     expect(result.clinicReport).toMatchObject({ message: 'cr.clinic.2027-03.v1', outcome: 'sent' });
@@ -132,17 +149,34 @@ describe('the monthly clinic report', () => {
     expect(csv).toBeDefined();
     const rows = Buffer.from(csv!.content, 'base64').toString('utf8').trim().split(/\r?\n/);
     expect(rows[0]).toBe('section,measure,value');
-    expect(rows).toEqual(expect.arrayContaining(['plans,active,3', 'check-ins,sent,5', 'check-ins,answered,3', 'check-ins,response rate,0.6', 'maintenance,attended,1', 'red flags,raised,1', 'change since baseline: back-pain,pain,-2.5']));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        'plans,active,3',
+        'check-ins,sent,5',
+        'check-ins,answered,3',
+        'check-ins,response rate,0.6',
+        'maintenance,attended,1',
+        'red flags,raised,1',
+        'change since baseline: back-pain,pain,-2.5',
+      ]),
+    );
 
     const charts = report.attachments.filter((a) => a.contentType === 'image/png') as Array<StoredEmail['attachments'][number] & { contentId?: string }>;
     expect(charts).toHaveLength(1);
     expect(charts[0]!.contentId).toBe('change-1@keepwell');
-    expect(report.body.html).toContain('alt="Back pain, mean change since baseline: pain −2.5 (better), mobility +1.5 (better), stress −1.5 (better), sleep +1.5 (better)."');
+    expect(report.body.html).toContain(
+      'alt="Back pain, mean change since baseline: pain −2.5 (better), mobility +1.5 (better), stress −1.5 (better), sleep +1.5 (better)."',
+    );
     expect(decodePng(Buffer.from(charts[0]!.content, 'base64'))).toEqual({ width: 640, height: 160, pixelBytes: 160 * (1 + 640 * 4) });
   });
 
   it('names no client and quotes no answer', () => {
-    const all = [report.subject, report.body.text ?? '', report.body.html ?? '', ...report.attachments.filter((a) => a.contentType.startsWith('text/')).map((a) => Buffer.from(a.content, 'base64').toString('utf8'))].join('\n');
+    const all = [
+      report.subject,
+      report.body.text ?? '',
+      report.body.html ?? '',
+      ...report.attachments.filter((a) => a.contentType.startsWith('text/')).map((a) => Buffer.from(a.content, 'base64').toString('utf8')),
+    ].join('\n');
     for (const name of CLIENT_NAMES) {
       expect(all).not.toContain(name);
       expect(all).not.toContain(name.split(' ')[0]);

@@ -46,7 +46,8 @@ async function startScheduling(): Promise<SchedulerSubject & { local: LocalSched
     try {
       const s = await client.send(new GetScheduleCommand({ Name: name, GroupName: GROUP }));
       const { scheduledTime, executionId, attempt, ...payload } = JSON.parse(s.Target?.Input ?? '{}') as Record<string, unknown>;
-      if (scheduledTime !== SCHEDULER_CONTEXT.scheduledTime || executionId !== SCHEDULER_CONTEXT.executionId || attempt !== SCHEDULER_CONTEXT.attempt) throw new Error(`schedule ${name} lost its context placeholders`);
+      if (scheduledTime !== SCHEDULER_CONTEXT.scheduledTime || executionId !== SCHEDULER_CONTEXT.executionId || attempt !== SCHEDULER_CONTEXT.attempt)
+        throw new Error(`schedule ${name} lost its context placeholders`);
       const at = /^at\((.+)\)$/.exec(s.ScheduleExpression ?? '')?.[1];
       return { at: `${at}.000Z`, payload: payload as never };
     } catch (error) {
@@ -63,7 +64,9 @@ describe('the SES mailer on SES v2 local', () =>
   mailerContract(async () => ({
     mailer: new SesMailer({ client: sesClient() }),
     stored: async (messageId) => {
-      const email = (await sesEmails()).find((e) => e.messageId === messageId) as (Awaited<ReturnType<typeof sesEmails>>[number] & { replyTo?: string[] }) | undefined;
+      const email = (await sesEmails()).find((e) => e.messageId === messageId) as
+        | (Awaited<ReturnType<typeof sesEmails>>[number] & { replyTo?: string[] })
+        | undefined;
       if (!email) return undefined;
       return {
         from: email.from,

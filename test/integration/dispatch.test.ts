@@ -19,7 +19,16 @@ import { renderReminder } from '../../shared/email/templates.js';
 import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
 import { OUTCOME_UNKNOWN } from '../../shared/use-cases/send-message.js';
 import { createTestTable, resetMeter, sesClient, sesEmails, type StoredEmail, type TestTable } from '../support/local-aws.js';
-import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, uniqueEmail, type SeededClinic } from '../support/memory-clinic.js';
+import {
+  checkInIdentity,
+  clinicFixture,
+  payloadFor,
+  reminderIdentity,
+  seedClinic,
+  testSigner,
+  uniqueEmail,
+  type SeededClinic,
+} from '../support/memory-clinic.js';
 
 const P2D_DUE = '2027-01-30T14:00:00.000Z';
 const CHECK_IN_DUE = '2027-02-02T15:00:00.000Z';
@@ -124,7 +133,12 @@ describe('the emails as SES receives them', () => {
   it('sends a maintenance nudge with the booking page and the phone number', async () => {
     const seeded = await seedClinic(store);
     const dueAt = '2027-03-01T10:00:00.000Z';
-    await store.setMaintenanceMark(seeded.client.id, seeded.plan.id, { state: 'due', dueAt, lapsedAt: '2027-03-15T10:00:00.000Z', markedAt: dueAt }, '2027-03-15T10:00:00.000Z');
+    await store.setMaintenanceMark(
+      seeded.client.id,
+      seeded.plan.id,
+      { state: 'due', dueAt, lapsedAt: '2027-03-15T10:00:00.000Z', markedAt: dueAt },
+      '2027-03-15T10:00:00.000Z',
+    );
 
     await deliver(seeded, nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London'), dueAt);
 
@@ -166,7 +180,11 @@ describe('hostile names', () => {
       links: { confirm: 'https://x.test/c', reschedule: 'https://x.test/r', unsubscribe: 'https://x.test/u\r\nBcc: victim@evil.test' },
       now: clock.now(),
     });
-    const outgoing = composeEmail({ clinic: { name: 'Calm\r\nBcc: victim@evil.test', senderEmail: clinic.senderEmail }, to, rendered: { ...rendered, subject: 'Hi\r\nBcc: victim@evil.test' } });
+    const outgoing = composeEmail({
+      clinic: { name: 'Calm\r\nBcc: victim@evil.test', senderEmail: clinic.senderEmail },
+      to,
+      rendered: { ...rendered, subject: 'Hi\r\nBcc: victim@evil.test' },
+    });
 
     await new SesMailer({ client: sesClient() }).send(outgoing);
 
@@ -255,7 +273,11 @@ describe('when SES pushes back', () => {
 
     expect(outcomes.map((o) => o.status)).toEqual(['retry-scheduled', 'retry-scheduled', 'retry-scheduled', 'sent']);
     expect(scheduler.names()).toEqual([`${name}.r1`, `${name}.r2`, `${name}.r3`]);
-    expect([1, 2, 3].map((n) => scheduler.schedules.get(`${name}.r${n}`)!.at)).toEqual(['2027-01-30T14:01:00.000Z', '2027-01-30T14:03:00.000Z', '2027-01-30T14:07:00.000Z']);
+    expect([1, 2, 3].map((n) => scheduler.schedules.get(`${name}.r${n}`)!.at)).toEqual([
+      '2027-01-30T14:01:00.000Z',
+      '2027-01-30T14:03:00.000Z',
+      '2027-01-30T14:07:00.000Z',
+    ]);
     expect(scheduler.schedules.get(`${name}.r3`)!.payload).toEqual({ ...payloadFor(seeded, payload.message), redelivery: { count: 3, intendedAt: P2D_DUE } });
     expect(ses.calls).toBe(4);
     expect(await sesEmails(seeded.client.email)).toHaveLength(1);
@@ -283,7 +305,9 @@ describe('when SES pushes back', () => {
 
   it('records a rejected message as failed and resolves, so nothing retries it', async () => {
     const seeded = await seedClinic(store);
-    const rejecting: SesSendClient = { send: async () => Promise.reject(new MessageRejected({ message: 'Email address is not verified.', $metadata: { httpStatusCode: 400 } })) };
+    const rejecting: SesSendClient = {
+      send: async () => Promise.reject(new MessageRejected({ message: 'Email address is not verified.', $metadata: { httpStatusCode: 400 } })),
+    };
     const identity = reminderIdentity(lastSession(seeded));
 
     const result = await deliver(seeded, identity, P2D_DUE, P2D_DUE, dispatcher({ ses: rejecting }));
@@ -299,10 +323,25 @@ describe('when SES pushes back', () => {
 describe('skipping, with the reason in the ledger and no email', () => {
   const cases: Array<[string, (s: SeededClinic) => Promise<unknown>, (s: SeededClinic) => MessageIdentity, string]> = [
     ['a cancelled session', (s) => store.saveSession({ ...lastSession(s), status: 'cancelled' }), (s) => reminderIdentity(lastSession(s)), 'session cancelled'],
-    ['a rescheduled session (the old version)', (s) => store.saveSession({ ...lastSession(s), start: '2027-02-04T14:00:00.000Z', version: 2 }), (s) => reminderIdentity({ id: lastSession(s).id, version: 1 }), 'version moved on'],
+    [
+      'a rescheduled session (the old version)',
+      (s) => store.saveSession({ ...lastSession(s), start: '2027-02-04T14:00:00.000Z', version: 2 }),
+      (s) => reminderIdentity({ id: lastSession(s).id, version: 1 }),
+      'version moved on',
+    ],
     ['a paused plan', (s) => store.updatePlanStatus(s.client.id, s.plan.id, 'paused'), (s) => reminderIdentity(lastSession(s)), 'plan paused'],
-    ['a client unsubscribed from reminders', (s) => store.setPreference(s.client.id, 'reminders', false), (s) => reminderIdentity(lastSession(s)), 'unsubscribed from reminders'],
-    ['a suppressed address', (s) => store.suppressByEmail(s.client.email, 'complaint', P2D_DUE), (s) => reminderIdentity(lastSession(s)), 'address suppressed (complaint)'],
+    [
+      'a client unsubscribed from reminders',
+      (s) => store.setPreference(s.client.id, 'reminders', false),
+      (s) => reminderIdentity(lastSession(s)),
+      'unsubscribed from reminders',
+    ],
+    [
+      'a suppressed address',
+      (s) => store.suppressByEmail(s.client.email, 'complaint', P2D_DUE),
+      (s) => reminderIdentity(lastSession(s)),
+      'address suppressed (complaint)',
+    ],
   ];
 
   it.each(cases)('skips %s', async (_what, change, identityOf, reason) => {
@@ -322,14 +361,22 @@ describe('one non-urgent email per client per local day', () => {
   it('defers the day’s second non-urgent email to the next morning through a new schedule, then sends it', async () => {
     const seeded = await seedClinic(store);
     const dueAt = '2027-02-02T10:00:00.000Z';
-    await store.setMaintenanceMark(seeded.client.id, seeded.plan.id, { state: 'due', dueAt, lapsedAt: '2027-02-16T10:00:00.000Z', markedAt: dueAt }, '2027-02-16T10:00:00.000Z');
+    await store.setMaintenanceMark(
+      seeded.client.id,
+      seeded.plan.id,
+      { state: 'due', dueAt, lapsedAt: '2027-02-16T10:00:00.000Z', markedAt: dueAt },
+      '2027-02-16T10:00:00.000Z',
+    );
     await deliver(seeded, nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London'), dueAt);
     const checkIn = checkInIdentity(lastSession(seeded));
 
     const deferred = await deliver(seeded, checkIn, CHECK_IN_DUE);
 
     expect(deferred).toMatchObject({ status: 'deferred', deferredTo: '2027-02-03T08:00:00.000Z' });
-    expect(await store.get(messageName(checkIn))).toMatchObject({ status: 'skipped', reason: 'deferred to 2027-02-03T08:00:00.000Z: one non-urgent email per day' });
+    expect(await store.get(messageName(checkIn))).toMatchObject({
+      status: 'skipped',
+      reason: 'deferred to 2027-02-03T08:00:00.000Z: one non-urgent email per day',
+    });
     const [schedule] = [...scheduler.schedules.values()];
     expect(schedule).toMatchObject({ name: messageName({ ...checkIn, offset: 'after-d1' }), at: '2027-02-03T08:00:00.000Z' });
     expect((await sesEmails(seeded.client.email)).map((e) => e.subject)).toEqual(['Time to book your next maintenance session']);
@@ -338,7 +385,10 @@ describe('one non-urgent email per client per local day', () => {
     const next = await dispatcher()({ ...schedule!.payload, scheduledTime: schedule!.at });
 
     expect(next.status).toBe('sent');
-    expect((await sesEmails(seeded.client.email)).map((e) => e.subject)).toEqual(['Time to book your next maintenance session', 'How are you feeling after your session?']);
+    expect((await sesEmails(seeded.client.email)).map((e) => e.subject)).toEqual([
+      'Time to book your next maintenance session',
+      'How are you feeling after your session?',
+    ]);
   });
 
   it('never sends a deferred check-in twice when the original is delivered again on a later day', async () => {
@@ -403,13 +453,24 @@ describe('logs', () => {
     const seeded = await seedClinic(store, { client: { name, email } });
     const session = lastSession(seeded);
     const handler = dispatcher({ silent: false });
-    await store.recordCheckIn({ clientId: seeded.client.id, sessionId: seeded.sessions[0]!.id, answers: { pain: 9, mobility: 2, stress: 8, sleep: 1, notes, wantsToRebook: true }, at: '2027-01-19T10:00:00.000Z' });
+    await store.recordCheckIn({
+      clientId: seeded.client.id,
+      sessionId: seeded.sessions[0]!.id,
+      answers: { pain: 9, mobility: 2, stress: 8, sleep: 1, notes, wantsToRebook: true },
+      at: '2027-01-19T10:00:00.000Z',
+    });
 
     await deliver(seeded, reminderIdentity(session), P2D_DUE, P2D_DUE, handler);
     await deliver(seeded, reminderIdentity(session), '2027-01-30T14:00:01.000Z', P2D_DUE, handler);
     await deliver(seeded, reminderIdentity(seeded.sessions[0]!), '2027-01-30T14:00:02.000Z', P2D_DUE, handler);
     await deliver(seeded, checkInIdentity(seeded.sessions[0]!), '2027-01-30T14:00:03.000Z', P2D_DUE, handler);
-    await deliver(seeded, reminderIdentity(session, 'PT2H'), '2027-02-01T12:00:00.000Z', '2027-02-01T12:00:00.000Z', dispatcher({ ses: { send: () => Promise.reject(new MessageRejected({ message: `Address ${email} is not verified`, $metadata: {} })) }, silent: false }));
+    await deliver(
+      seeded,
+      reminderIdentity(session, 'PT2H'),
+      '2027-02-01T12:00:00.000Z',
+      '2027-02-01T12:00:00.000Z',
+      dispatcher({ ses: { send: () => Promise.reject(new MessageRejected({ message: `Address ${email} is not verified`, $metadata: {} })) }, silent: false }),
+    );
     await handler({ message: { kind: 'reminder', subjectId: session.id, offset: 'P2D', version: 1 }, clientId: seeded.client.id, sessionId: 'wrong' });
     vi.restoreAllMocks();
 

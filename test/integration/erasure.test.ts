@@ -38,7 +38,9 @@ async function everyItem(): Promise<Item[]> {
   const items: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page: { Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> } = await db().send(new ScanCommand({ TableName: twin.tableName, ExclusiveStartKey: start }));
+    const page: { Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> } = await db().send(
+      new ScanCommand({ TableName: twin.tableName, ExclusiveStartKey: start }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
@@ -55,8 +57,17 @@ async function keepwell(...args: string[]) {
 }
 
 async function postBooking(id: string, bookingId: string, start: string) {
-  const body = JSON.stringify({ id, type: 'booking.created', occurredAt: twin.clock.now().toISOString(), booking: { id: bookingId, service: 'wellness-60', start, durationMinutes: 60, client: { email: EMAIL, name: NAME, timezone: 'Europe/London' } } });
-  const response = await fetch(`${twin.webUrl}/intake/front-desk`, { method: 'POST', headers: { 'content-type': 'application/json', 'keepwell-signature': keepwellSignature(twin.intake.secrets['front-desk']!, body, twin.clock.now()) }, body });
+  const body = JSON.stringify({
+    id,
+    type: 'booking.created',
+    occurredAt: twin.clock.now().toISOString(),
+    booking: { id: bookingId, service: 'wellness-60', start, durationMinutes: 60, client: { email: EMAIL, name: NAME, timezone: 'Europe/London' } },
+  });
+  const response = await fetch(`${twin.webUrl}/intake/front-desk`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'keepwell-signature': keepwellSignature(twin.intake.secrets['front-desk']!, body, twin.clock.now()) },
+    body,
+  });
   await twin.settle();
   return { status: response.status, json: (await response.json()) as Item };
 }
@@ -66,32 +77,51 @@ async function tracesOf(clientId: string, subjects: readonly string[]) {
   const items = (await everyItem()).filter((i) => !String(i.pk).startsWith('ERASED#'));
   const text = (i: Item) => JSON.stringify(i).toLowerCase();
   return {
-    items: items.filter((i) => i.clientId === clientId || String(i.pk) === `CLIENT#${clientId}` || text(i).includes(EMAIL) || text(i).includes(NAME.toLowerCase())).map((i) => `${String(i.pk)} ${String(i.sk)}`),
-    schedules: twin.scheduler.list().map((s) => s.name).filter((name) => subjects.some((id) => name.includes(id))),
+    items: items
+      .filter((i) => i.clientId === clientId || String(i.pk) === `CLIENT#${clientId}` || text(i).includes(EMAIL) || text(i).includes(NAME.toLowerCase()))
+      .map((i) => `${String(i.pk)} ${String(i.sk)}`),
+    schedules: twin.scheduler
+      .list()
+      .map((s) => s.name)
+      .filter((name) => subjects.some((id) => name.includes(id))),
   };
 }
 
 beforeAll(async () => {
   twin = await startTwin({
-    clinic: { name: 'Harbour Clinical Massage', senderEmail: 'care@harbour-massage.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000', retention: { checkInDays: 400, ledgerDays: 60 } },
+    clinic: {
+      name: 'Harbour Clinical Massage',
+      senderEmail: 'care@harbour-massage.example',
+      timezone: 'Europe/London',
+      baseUrl: 'http://localhost:3000',
+      retention: { checkInDays: 400, ledgerDays: 60 },
+    },
     clock: { mode: 'virtual', start: new Date(T0) },
     dynamoEndpoint: inject('dynamoEndpoint'),
     sesEndpoint: inject('sesEndpoint'),
     recurring: false,
   });
-  writeFileSync(FILE, [
-    HEADER,
-    'therapist,t-amy,Amy Chen,amy@erase-test.example,Europe/London,,,,,,,,,',
-    `client,c-rob,${NAME},${EMAIL},Europe/London,,,,,,,,,`,
-    'plan,p-rob,,,,c-rob,t-amy,back-pain,initial:6x7d;maintenance:28d,P1D PT2H,,,,',
-    'session,s-rob-1,,,,,,,,,p-rob,2027-02-02T10:00:00Z,60,Room 2',
-    'session,s-rob-2,,,,,,,,,p-rob,2027-02-09T10:00:00Z,60,Room 2',
-  ].join('\n'));
+  writeFileSync(
+    FILE,
+    [
+      HEADER,
+      'therapist,t-amy,Amy Chen,amy@erase-test.example,Europe/London,,,,,,,,,',
+      `client,c-rob,${NAME},${EMAIL},Europe/London,,,,,,,,,`,
+      'plan,p-rob,,,,c-rob,t-amy,back-pain,initial:6x7d;maintenance:28d,P1D PT2H,,,,',
+      'session,s-rob-1,,,,,,,,,p-rob,2027-02-02T10:00:00Z,60,Room 2',
+      'session,s-rob-2,,,,,,,,,p-rob,2027-02-09T10:00:00Z,60,Room 2',
+    ].join('\n'),
+  );
   expect((await keepwell('import', FILE)).code).toBe(0);
   // A booking from the front desk's system, the check-in email after the first session, its answers.
   expect((await postBooking('evt-rob-1', 'FD-ROB-1', '2027-02-20T10:00:00Z')).json).toMatchObject({ status: 'accepted' });
   await twin.advanceTo('2027-02-03T12:00:00.000Z');
-  await answerCheckIn(twin, mailerFromEnv(), { clientId: 'c-rob', sessionId: 's-rob-1', answers: { pain: 4, mobility: 6, stress: 3, sleep: 7, notes: 'left shoulder still tight' } }, twin.clock.now());
+  await answerCheckIn(
+    twin,
+    mailerFromEnv(),
+    { clientId: 'c-rob', sessionId: 's-rob-1', answers: { pain: 4, mobility: 6, stress: 3, sleep: 7, notes: 'left shoulder still tight' } },
+    twin.clock.now(),
+  );
   await twin.settle();
 });
 
@@ -143,7 +173,11 @@ describe('keepwell client erase', () => {
     const { code, out } = await keepwell('client', 'erase', 'c-rob');
 
     expect(code).toBe(0);
-    expect(out).toMatch(new RegExp(`^erased client c-rob from local twin \\(table ${twin.tableName}\\): ${before.items.length} item\\(s\\) removed \\(.*\\b1 client\\b.*\\b3 session\\b.*\\), ${before.schedules.length} schedule\\(s\\) deleted`));
+    expect(out).toMatch(
+      new RegExp(
+        `^erased client c-rob from local twin \\(table ${twin.tableName}\\): ${before.items.length} item\\(s\\) removed \\(.*\\b1 client\\b.*\\b3 session\\b.*\\), ${before.schedules.length} schedule\\(s\\) deleted`,
+      ),
+    );
     for (const name of before.schedules) expect(out).toContain(`  schedule ${name}`);
     expect(await tracesOf('c-rob', subjects)).toEqual({ items: [], schedules: [] });
     const tombstones = (await everyItem()).filter((i) => String(i.pk).startsWith('ERASED#'));

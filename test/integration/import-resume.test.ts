@@ -37,7 +37,18 @@ async function tableForCli(): Promise<{ store: DynamoStore; env: NodeJS.ProcessE
       dispatchArn: 'arn:aws:lambda:eu-west-2:000000000000:function:dispatch',
       deadLetterArn: 'arn:aws:sqs:eu-west-2:000000000000:dlq',
       region: LOCAL_REGION,
-      clinic: { name: 'Harbour', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000', quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14, suggestions: { worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 }, adjustLinkHours: 48, brand: { colour: '#0b5d4b' }, bookingEmails: { undoMinutes: 5, confirmation: true, change: true, cancellation: true } },
+      clinic: {
+        name: 'Harbour',
+        senderEmail: 'care@harbour.example',
+        timezone: 'Europe/London',
+        baseUrl: 'http://localhost:3000',
+        quietHours: { start: '21:00', end: '08:00' },
+        maintenanceGraceDays: 14,
+        suggestions: { worseningCheckIns: 2, improvingCheckIns: 3, unansweredCheckIns: 3 },
+        adjustLinkHours: 48,
+        brand: { colour: '#0b5d4b' },
+        bookingEmails: { undoMinutes: 5, confirmation: true, change: true, cancellation: true },
+      },
       clock: { mode: 'fixed', at: '2027-02-01T08:00:00.000Z' },
     },
     dir,
@@ -45,7 +56,10 @@ async function tableForCli(): Promise<{ store: DynamoStore; env: NodeJS.ProcessE
   return { store: table.store, env: { ...process.env, KEEPWELL_STATE_DIR: dir } };
 }
 
-function startKeepwell(env: NodeJS.ProcessEnv, ...args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
+function startKeepwell(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keepwell.mjs'), ...args], { env, cwd: tmpdir() });
   let out = '';
   let err = '';
@@ -73,8 +87,16 @@ const CLINIC = [
   'therapist,t-amy,Amy Chen,amy@harbour.example,Europe/London,,,,,,,,,',
   ...Array.from({ length: CLIENTS }, (_, i) => `client,c-${pad(i)},Client ${pad(i)},client${pad(i)}@example.com,Europe/London,,,,,,,,,`),
   ...Array.from({ length: CLIENTS }, (_, i) => `plan,p-${pad(i)},,,,c-${pad(i)},t-amy,back-pain,initial:6x7d;maintenance:28d,P2D PT2H,,,,`),
-  ...Array.from({ length: CLIENTS }, (_, i) => `session,s-${pad(i)}-1,,,,,,,,,p-${pad(i)},2027-03-${String(1 + (i % 28)).padStart(2, '0')}T${String(8 + Math.floor(i / 28)).padStart(2, "0")}:00:00Z,60,Room 1`),
-  ...Array.from({ length: CLIENTS }, (_, i) => `session,s-${pad(i)}-2,,,,,,,,,p-${pad(i)},2027-04-${String(1 + (i % 28)).padStart(2, '0')}T${String(8 + Math.floor(i / 28)).padStart(2, "0")}:00:00Z,60,Room 1`),
+  ...Array.from(
+    { length: CLIENTS },
+    (_, i) =>
+      `session,s-${pad(i)}-1,,,,,,,,,p-${pad(i)},2027-03-${String(1 + (i % 28)).padStart(2, '0')}T${String(8 + Math.floor(i / 28)).padStart(2, '0')}:00:00Z,60,Room 1`,
+  ),
+  ...Array.from(
+    { length: CLIENTS },
+    (_, i) =>
+      `session,s-${pad(i)}-2,,,,,,,,,p-${pad(i)},2027-04-${String(1 + (i % 28)).padStart(2, '0')}T${String(8 + Math.floor(i / 28)).padStart(2, '0')}:00:00Z,60,Room 1`,
+  ),
 ];
 const RECORDS = CLINIC.length;
 
@@ -112,10 +134,18 @@ describe('an import interrupted mid-write', () => {
 
     expect(rerun.code).toBe(0);
     expect(rerun.err).toBe('');
-    const counts = /^imported (\d+) therapist\(s\), (\d+) client\(s\), (\d+) plan\(s\), (\d+) session\(s\) \((\d+) record\(s\) already in the table as the file has them\) into local twin/.exec(rerun.out);
+    const counts =
+      /^imported (\d+) therapist\(s\), (\d+) client\(s\), (\d+) plan\(s\), (\d+) session\(s\) \((\d+) record\(s\) already in the table as the file has them\) into local twin/.exec(
+        rerun.out,
+      );
     expect(counts).not.toBeNull();
     // What the killed run wrote is recognised; the rerun writes the rest, and the two add up to the file.
-    expect(counts!.slice(1).map(Number).reduce((a, b) => a + b, 0)).toBe(RECORDS);
+    expect(
+      counts!
+        .slice(1)
+        .map(Number)
+        .reduce((a, b) => a + b, 0),
+    ).toBe(RECORDS);
     expect(Number(counts![5])).toBeGreaterThan(CLIENTS);
     expect(await snapshot(resumed.store)).toEqual(await snapshot(clean.store));
   });
@@ -135,14 +165,21 @@ describe('an import interrupted mid-write', () => {
     const rerun = await keepwell(target.env, 'import', file);
     expect(rerun.code).toBe(0);
     expect(rerun.out).toContain(`(${written} record(s) already in the table as the file has them)`);
-    expect((await target.store.getClientBundle(`c-${pad(CLIENTS - 1)}`))?.sessions.map((s) => s.id)).toEqual([`s-${pad(CLIENTS - 1)}-1`, `s-${pad(CLIENTS - 1)}-2`]);
+    expect((await target.store.getClientBundle(`c-${pad(CLIENTS - 1)}`))?.sessions.map((s) => s.id)).toEqual([
+      `s-${pad(CLIENTS - 1)}-1`,
+      `s-${pad(CLIENTS - 1)}-2`,
+    ]);
   });
 });
 
 describe('a row that used to crash the import half-way', () => {
   it('is refused with its line and field before anything is written, and the corrected file imports whole', async () => {
     const target = await tableForCli();
-    const rows = ['therapist,t-amy,Amy Chen,amy@harbour.example,Europe/London,,,,,,,,,', 'client,c-sam,Sam Patel,sam@example.com,Europe/London,,,,,,,,,', 'plan,p-sam,,,,c-sam,t-amy,back-pain,maintenance:28d,,,,,'];
+    const rows = [
+      'therapist,t-amy,Amy Chen,amy@harbour.example,Europe/London,,,,,,,,,',
+      'client,c-sam,Sam Patel,sam@example.com,Europe/London,,,,,,,,,',
+      'plan,p-sam,,,,c-sam,t-amy,back-pain,maintenance:28d,,,,,',
+    ];
 
     const refused = await keepwell(target.env, 'import', writeCsv([...rows, 'session,s-1,,,,,,,,,p-sam,9999-12-31T23:00:00-05:00,60,Room 1']));
 
@@ -161,23 +198,48 @@ describe('a row that used to crash the import half-way', () => {
 describe('one address is one client, whatever its case', () => {
   it('refuses case-variant addresses in a file and against the table, and a bounce suppresses every spelling', async () => {
     const target = await tableForCli();
-    const inFile = await keepwell(target.env, 'import', writeCsv(['client,c-sam,Sam Patel,Sam@Example.com,Europe/London,,,,,,,,,', 'client,c-sam-2,Sam P,sam@example.COM,Europe/London,,,,,,,,,']));
+    const inFile = await keepwell(
+      target.env,
+      'import',
+      writeCsv(['client,c-sam,Sam Patel,Sam@Example.com,Europe/London,,,,,,,,,', 'client,c-sam-2,Sam P,sam@example.COM,Europe/London,,,,,,,,,']),
+    );
     expect(inFile.code).toBe(1);
-    expect(inFile.err.split('\n')[0]).toBe('line 3 (client c-sam-2): email: is the address of line 2 (client c-sam) already: one address is one client, whatever its case');
+    expect(inFile.err.split('\n')[0]).toBe(
+      'line 3 (client c-sam-2): email: is the address of line 2 (client c-sam) already: one address is one client, whatever its case',
+    );
     expect(await target.store.getClient('c-sam')).toBeUndefined();
 
     expect((await keepwell(target.env, 'import', writeCsv(['client,c-sam,Sam Patel,Sam@Example.com,Europe/London,,,,,,,,,']))).code).toBe(0);
     const later = await keepwell(target.env, 'import', writeCsv(['client,c-sam-2,Sam P,SAM@EXAMPLE.COM,Europe/London,,,,,,,,,']));
-    expect(later.err.split('\n')[0]).toBe('line 2 (client c-sam-2): email: is the address of client c-sam in the table already: one address is one client, whatever its case');
+    expect(later.err.split('\n')[0]).toBe(
+      'line 2 (client c-sam-2): email: is the address of client c-sam in the table already: one address is one client, whatever its case',
+    );
     // The store holds the line too, for every writer (the web pages, an intake), not just the import.
-    await expect(target.store.putClient(clientSchema.parse({ id: 'c-sam-3', name: 'Sam', email: 'sAm@example.com', timezone: 'Europe/London' }))).rejects.toThrow(EmailInUseError);
+    await expect(
+      target.store.putClient(clientSchema.parse({ id: 'c-sam-3', name: 'Sam', email: 'sAm@example.com', timezone: 'Europe/London' })),
+    ).rejects.toThrow(EmailInUseError);
     expect(await target.store.getClient('c-sam-3')).toBeUndefined();
 
-    const sesEvents = createSesEvents({ store: target.store, ledger: target.store, clock: { now: () => new Date('2027-02-01T09:00:00Z') }, log: { info: () => {}, warn: () => {}, error: () => {} } });
-    const outcome = await sesEvents(snsDelivery({
-      eventType: 'Bounce',
-      mail: { messageId: 'm-1', tags: {} }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: [{ emailAddress: 'SAM@example.com' }, { emailAddress: 'sam@EXAMPLE.com' }] },
-    }, '2027-02-01T09:00:00.000Z'));
+    const sesEvents = createSesEvents({
+      store: target.store,
+      ledger: target.store,
+      clock: { now: () => new Date('2027-02-01T09:00:00Z') },
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    const outcome = await sesEvents(
+      snsDelivery(
+        {
+          eventType: 'Bounce',
+          mail: { messageId: 'm-1', tags: {} },
+          bounce: {
+            bounceType: 'Permanent',
+            bounceSubType: 'General',
+            bouncedRecipients: [{ emailAddress: 'SAM@example.com' }, { emailAddress: 'sam@EXAMPLE.com' }],
+          },
+        },
+        '2027-02-01T09:00:00.000Z',
+      ),
+    );
 
     expect(outcome).toMatchObject({ status: 'suppressed', clients: 1 });
     expect((await target.store.getClient('c-sam'))?.suppressed).toMatchObject({ reason: 'bounce' });

@@ -11,13 +11,23 @@ const session = { id: 's-1', planId: 'p-sam', start: '2027-03-01T10:00:00Z', dur
 describe('importing a dataset', () => {
   it('keeps what the client chose and what happened when the same data is imported again', async () => {
     const { store } = await createTestTable();
-    await importDataset(store, { therapists: [therapist], clients: [client], plans: [plan], sessions: [session, { ...session, id: 's-2', start: '2027-03-29T10:00:00Z' }] });
+    await importDataset(store, {
+      therapists: [therapist],
+      clients: [client],
+      plans: [plan],
+      sessions: [session, { ...session, id: 's-2', start: '2027-03-29T10:00:00Z' }],
+    });
     await unsubscribe(store, 'c-sam', 'check-ins');
     await store.suppressByEmail('sam@example.com', 'bounce', '2027-02-01T00:00:00.000Z');
     await pausePlan(store, 'p-sam');
     await cancelSession(store, 's-1');
 
-    await importDataset(store, { therapists: [therapist], clients: [{ ...client, name: 'Sam R. Patel' }], plans: [plan], sessions: [session, { ...session, id: 's-2', start: '2027-03-30T10:00:00Z' }] });
+    await importDataset(store, {
+      therapists: [therapist],
+      clients: [{ ...client, name: 'Sam R. Patel' }],
+      plans: [plan],
+      sessions: [session, { ...session, id: 's-2', start: '2027-03-30T10:00:00Z' }],
+    });
 
     const bundle = await store.getClientBundle('c-sam');
     expect(bundle?.client).toMatchObject({ name: 'Sam R. Patel', preferences: { 'check-ins': false }, suppressed: { reason: 'bounce' } });
@@ -31,7 +41,9 @@ describe('importing a dataset', () => {
     const { store } = await createTestTable();
     await importDataset(store, { therapists: [therapist], clients: [client], plans: [plan] });
     await expect(importDataset(store, { sessions: [session] })).resolves.toMatchObject({ sessions: 1 });
-    await expect(importDataset(store, { sessions: [{ ...session, id: 's-9', planId: 'p-nowhere' }] })).rejects.toThrow('sessions[0].planId: refers to a missing plan "p-nowhere"');
+    await expect(importDataset(store, { sessions: [{ ...session, id: 's-9', planId: 'p-nowhere' }] })).rejects.toThrow(
+      'sessions[0].planId: refers to a missing plan "p-nowhere"',
+    );
     expect(await store.findSession('s-9')).toBeUndefined();
   });
 });

@@ -27,7 +27,10 @@ async function keepwell(...args: string[]) {
 
 /** The Cal.com creation fixture for one booking, created now. */
 function calBody(uid: string, email: string, type = 'sports-massage-60'): string {
-  const body = JSON.parse(readFileSync(new URL('../fixtures/intake/cal-com-booking-created.json', import.meta.url), 'utf8')) as { createdAt: string; payload: { uid: string; type: string; attendees: Array<{ email: string }> } };
+  const body = JSON.parse(readFileSync(new URL('../fixtures/intake/cal-com-booking-created.json', import.meta.url), 'utf8')) as {
+    createdAt: string;
+    payload: { uid: string; type: string; attendees: Array<{ email: string }> };
+  };
   body.createdAt = twin.clock.now().toISOString();
   body.payload.uid = uid;
   body.payload.type = type;
@@ -36,7 +39,11 @@ function calBody(uid: string, email: string, type = 'sports-massage-60'): string
 }
 
 async function postCal(body: string): Promise<number> {
-  const response = await fetch(`${twin.webUrl}/intake/calcom`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(twin.intake.secrets.calcom!, body) }, body });
+  const response = await fetch(`${twin.webUrl}/intake/calcom`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(twin.intake.secrets.calcom!, body) },
+    body,
+  });
   await response.arrayBuffer();
   return response.status;
 }
@@ -87,7 +94,10 @@ describe('keepwell intake replay', () => {
     writeFileSync(file, '{ nope');
     const before = (await keepwell('intake', 'list', '--json')).out;
 
-    expect(await keepwell('intake', 'replay', file, '--source', 'calendly')).toMatchObject({ code: 1, err: expect.stringContaining('no intake source "calendly"') });
+    expect(await keepwell('intake', 'replay', file, '--source', 'calendly')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no intake source "calendly"'),
+    });
     expect(await keepwell('intake', 'replay', file, '--source', 'calcom')).toMatchObject({ code: 1, err: expect.stringContaining('is not valid JSON') });
     expect((await keepwell('intake', 'list', '--json')).out).toBe(before);
   });

@@ -25,7 +25,9 @@ const SAM_UID = '20270203T100000-sam@front-desk.harbour-massage.example';
 
 async function tableItems(): Promise<unknown[]> {
   const client = createDocumentClient({ endpoint: twin.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return ((await client.send(new ScanCommand({ TableName: twin.tableName, ConsistentRead: true }))).Items ?? []).sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));
+  return ((await client.send(new ScanCommand({ TableName: twin.tableName, ConsistentRead: true }))).Items ?? []).sort((a, b) =>
+    `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`),
+  );
 }
 
 async function sessionsOf(email: string) {
@@ -40,7 +42,10 @@ async function poll(): Promise<void> {
 
 /** Sam's event as the clinic's calendar writes it after a change. */
 function samChanged(sequence: number, start: string, status = 'CONFIRMED'): void {
-  feed = FEED.replace(/SEQUENCE:0\r\nDTSTART;TZID=Europe\/London:20270203T100000\r\nDTEND;TZID=Europe\/London:20270203T110000/, `SEQUENCE:${sequence}\r\nDTSTART;TZID=Europe/London:${start}\r\nDTEND;TZID=Europe/London:${start.replace(/T(\d\d)/, (_, h: string) => `T${String(Number(h) + 1).padStart(2, '0')}`)}`)
+  feed = FEED.replace(
+    /SEQUENCE:0\r\nDTSTART;TZID=Europe\/London:20270203T100000\r\nDTEND;TZID=Europe\/London:20270203T110000/,
+    `SEQUENCE:${sequence}\r\nDTSTART;TZID=Europe/London:${start}\r\nDTEND;TZID=Europe/London:${start.replace(/T(\d\d)/, (_, h: string) => `T${String(Number(h) + 1).padStart(2, '0')}`)}`,
+  )
     .replace('LAST-MODIFIED:20270201T080000Z', `LAST-MODIFIED:2027020${sequence + 1}T080000Z`)
     .replace('STATUS:CONFIRMED', `STATUS:${status}`);
   etag = `"v${sequence + 1}-${status}"`;
@@ -69,12 +74,25 @@ beforeAll(async () => {
         'desk-feed': {
           format: 'ical',
           url,
-          services: [{ eventType: 'wellness-60', therapistId: 't-amy', location: 'Treatment room 2', plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] } }],
+          services: [
+            {
+              eventType: 'wellness-60',
+              therapistId: 't-amy',
+              location: 'Treatment room 2',
+              plan: { goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] },
+            },
+          ],
         },
       },
     },
   });
-  await twin.store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
+  await twin.store.putTherapist({
+    id: 't-amy',
+    name: 'Amy Chen',
+    email: 'amy@harbour-massage.example',
+    timezone: 'Europe/London',
+    summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' },
+  });
 });
 
 afterAll(async () => {
@@ -87,8 +105,14 @@ describe('an iCalendar feed', () => {
     await poll();
 
     expect(requests).toEqual([{}]);
-    expect(await sessionsOf('sam.feed@example.com')).toEqual([expect.objectContaining({ start: '2027-02-03T10:00:00.000Z', durationMinutes: 60, status: 'booked', location: 'Treatment room 2' })]);
-    expect((await sessionsOf('kai.feed@example.com')).map((s) => s.start)).toEqual(['2027-02-04T14:00:00.000Z', '2027-02-18T19:00:00.000Z', '2027-02-25T14:00:00.000Z']);
+    expect(await sessionsOf('sam.feed@example.com')).toEqual([
+      expect.objectContaining({ start: '2027-02-03T10:00:00.000Z', durationMinutes: 60, status: 'booked', location: 'Treatment room 2' }),
+    ]);
+    expect((await sessionsOf('kai.feed@example.com')).map((s) => s.start)).toEqual([
+      '2027-02-04T14:00:00.000Z',
+      '2027-02-18T19:00:00.000Z',
+      '2027-02-25T14:00:00.000Z',
+    ]);
     expect(await sessionsOf('leo.feed@example.com')).toEqual([]);
     expect(twin.scheduler.list().map((s) => s.name)).toContain(`rm.${intakeIds.session('desk-feed', SAM_UID)}.P2D.v1`);
   });
@@ -108,14 +132,27 @@ describe('an iCalendar feed', () => {
     samChanged(1, '20270203T150000');
     await poll();
 
-    expect(await sessionsOf('sam.feed@example.com')).toEqual([expect.objectContaining({ id: sessionId, start: '2027-02-03T15:00:00.000Z', version: 2, status: 'booked' })]);
-    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes(sessionId)).every((n) => n.endsWith('.v2'))).toBe(true);
+    expect(await sessionsOf('sam.feed@example.com')).toEqual([
+      expect.objectContaining({ id: sessionId, start: '2027-02-03T15:00:00.000Z', version: 2, status: 'booked' }),
+    ]);
+    expect(
+      twin.scheduler
+        .list()
+        .map((s) => s.name)
+        .filter((n) => n.includes(sessionId))
+        .every((n) => n.endsWith('.v2')),
+    ).toBe(true);
 
     samChanged(2, '20270203T150000', 'CANCELLED');
     await poll();
 
     expect(await sessionsOf('sam.feed@example.com')).toEqual([expect.objectContaining({ id: sessionId, status: 'cancelled' })]);
-    expect(twin.scheduler.list().map((s) => s.name).filter((n) => n.includes(sessionId))).toEqual([]);
+    expect(
+      twin.scheduler
+        .list()
+        .map((s) => s.name)
+        .filter((n) => n.includes(sessionId)),
+    ).toEqual([]);
     expect(await sessionsOf('kai.feed@example.com')).toHaveLength(3);
   });
 });

@@ -26,7 +26,20 @@ afterAll(async () => {
   await twin?.close();
 });
 
-const FIELDS = ['id', 'type', 'occurredAt', 'booking', 'booking.id', 'booking.service', 'booking.start', 'booking.durationMinutes', 'booking.client', 'booking.client.email', 'booking.client.name', 'booking.client.timezone'] as const;
+const FIELDS = [
+  'id',
+  'type',
+  'occurredAt',
+  'booking',
+  'booking.id',
+  'booking.service',
+  'booking.start',
+  'booking.durationMinutes',
+  'booking.client',
+  'booking.client.email',
+  'booking.client.name',
+  'booking.client.timezone',
+] as const;
 const anything = fc.oneof(
   fc.constant(undefined),
   fc.constant(null),
@@ -34,7 +47,19 @@ const anything = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.boolean(),
-  fc.constantFrom('2027-02-30T10:00:00Z', '2027-04-31T09:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:00:00+05:00', 'tomorrow', '', 'x'.repeat(5000), 'Europe/Nowhere', 'a@b', '\u202Eevil', 'nul\u0000'),
+  fc.constantFrom(
+    '2027-02-30T10:00:00Z',
+    '2027-04-31T09:00:00Z',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:00:00+05:00',
+    'tomorrow',
+    '',
+    'x'.repeat(5000),
+    'Europe/Nowhere',
+    'a@b',
+    '\u202Eevil',
+    'nul\u0000',
+  ),
   fc.array(fc.string({ maxLength: 3 }), { maxLength: 2 }),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }),
 );
@@ -69,25 +94,29 @@ async function post(text: string): Promise<{ status: number; json: Json }> {
 }
 
 describe('an intake webhook, fuzzed', () => {
-  it('is answered without a crash; a refusal names the field and writes no client, plan or session', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...FIELDS), anything, async (path, value) => {
-        const { body, email } = mutated(path, value);
-        const { status, json } = await post(JSON.stringify(body));
-        const clientId = await twin.store.findClientIdByEmail(email);
-        const sessions = clientId ? ((await twin.store.getClientBundle(clientId))?.sessions ?? []) : [];
+  it(
+    'is answered without a crash; a refusal names the field and writes no client, plan or session',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...FIELDS), anything, async (path, value) => {
+          const { body, email } = mutated(path, value);
+          const { status, json } = await post(JSON.stringify(body));
+          const clientId = await twin.store.findClientIdByEmail(email);
+          const sessions = clientId ? ((await twin.store.getClientBundle(clientId))?.sessions ?? []) : [];
 
-        expect(status).toBeLessThan(500);
-        if (status >= 400) {
-          expect(String(json.error ?? '')).not.toBe('');
-          // A field of the client or the booking refused: by its path, where the path is the reason.
-          if (status === 400 && !path.startsWith('booking.client.email')) expect(String(json.error)).toContain(path.split('.').slice(0, 2).join('.'));
-          expect(sessions).toEqual([]);
-        } else if (clientId) {
-          expect(sessions.length).toBeLessThanOrEqual(1);
-        }
-      }),
-      fuzzRuns(60),
-    );
-  }, FUZZ_TIMEOUT_MS);
+          expect(status).toBeLessThan(500);
+          if (status >= 400) {
+            expect(String(json.error ?? '')).not.toBe('');
+            // A field of the client or the booking refused: by its path, where the path is the reason.
+            if (status === 400 && !path.startsWith('booking.client.email')) expect(String(json.error)).toContain(path.split('.').slice(0, 2).join('.'));
+            expect(sessions).toEqual([]);
+          } else if (clientId) {
+            expect(sessions.length).toBeLessThanOrEqual(1);
+          }
+        }),
+        fuzzRuns(60),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -25,7 +25,10 @@ const fixture = (name: string): Json => JSON.parse(readFileSync(new URL(`../fixt
 let tick = 0;
 
 /** A Cal.com fixture for one booking: its uid and attendee replaced, createdAt at `createdAt` (default: now, in sending order). */
-function calBody(name: string, changes: { uid: string; email: string; rescheduleUid?: string; start?: string; end?: string; createdAt?: string; type?: string }): string {
+function calBody(
+  name: string,
+  changes: { uid: string; email: string; rescheduleUid?: string; start?: string; end?: string; createdAt?: string; type?: string },
+): string {
   const body = fixture(name);
   body.createdAt = changes.createdAt ?? new Date(twin.clock.now().getTime() + ++tick).toISOString();
   const p = body.payload as Json;
@@ -52,7 +55,8 @@ async function post(source: string, body: string, headers: Record<string, string
 }
 
 const postCal = (body: string, secret = twin.intake.secrets.calcom!) => post('calcom', body, { 'x-cal-signature-256': hmacHex(secret, body) });
-const postKeepwell = (body: string, at = twin.clock.now()) => post('front-desk', body, { 'keepwell-signature': keepwellSignature(twin.intake.secrets['front-desk']!, body, at) });
+const postKeepwell = (body: string, at = twin.clock.now()) =>
+  post('front-desk', body, { 'keepwell-signature': keepwellSignature(twin.intake.secrets['front-desk']!, body, at) });
 
 async function sessionsOf(email: string) {
   const clientId = await twin.store.findClientIdByEmail(email);
@@ -66,18 +70,38 @@ async function tableItemCount(): Promise<number> {
   return out.Count ?? 0;
 }
 
-const schedulesFor = (sessionId: string) => twin.scheduler.list().map((s) => s.name).filter((n) => n.includes(sessionId)).sort();
+const schedulesFor = (sessionId: string) =>
+  twin.scheduler
+    .list()
+    .map((s) => s.name)
+    .filter((n) => n.includes(sessionId))
+    .sort();
 
 beforeAll(async () => {
   twin = await startTwin({
-    clinic: { name: 'Harbour Clinical Massage', senderEmail: 'care@harbour-massage.example', timezone: 'Europe/London', baseUrl: 'http://localhost:3000', bookingUrl: 'https://book.harbour-massage.example' },
+    clinic: {
+      name: 'Harbour Clinical Massage',
+      senderEmail: 'care@harbour-massage.example',
+      timezone: 'Europe/London',
+      baseUrl: 'http://localhost:3000',
+      bookingUrl: 'https://book.harbour-massage.example',
+    },
     clock: { mode: 'virtual', start: new Date(T0) },
     dynamoEndpoint: inject('dynamoEndpoint'),
     sesEndpoint: inject('sesEndpoint'),
     recurring: false,
   });
-  await twin.store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
-  intakeStore = new DynamoIntakeStore({ tableName: twin.tableName, client: createDocumentClient({ endpoint: twin.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }) });
+  await twin.store.putTherapist({
+    id: 't-amy',
+    name: 'Amy Chen',
+    email: 'amy@harbour-massage.example',
+    timezone: 'Europe/London',
+    summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' },
+  });
+  intakeStore = new DynamoIntakeStore({
+    tableName: twin.tableName,
+    client: createDocumentClient({ endpoint: twin.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+  });
 });
 
 afterAll(async () => {
@@ -91,24 +115,44 @@ describe('a Cal.com booking', () => {
 
     expect(answer).toEqual({ status: 200, json: { status: 'accepted', duplicate: false, sessionId: intakeIds.session('calcom', 'bFJeNb2uX8ANpT3JL5EfXw') } });
     const [session] = await sessionsOf(email);
-    expect(session).toMatchObject({ start: '2027-02-10T10:00:00.000Z', durationMinutes: 60, status: 'booked', version: 1, therapistId: 't-amy', location: 'Treatment room 1, 12 Quay Street' });
+    expect(session).toMatchObject({
+      start: '2027-02-10T10:00:00.000Z',
+      durationMinutes: 60,
+      status: 'booked',
+      version: 1,
+      therapistId: 't-amy',
+      location: 'Treatment room 1, 12 Quay Street',
+    });
     // The booking confirmation is scheduled with the reminders and check-in.
-    expect(schedulesFor(session!.id)).toEqual([`bc.${session!.id}.booked.v1`, `rm.${session!.id}.P2D.v1`, `rm.${session!.id}.PT2H.v1`, `ci.${session!.id}.after.v1`].sort());
+    expect(schedulesFor(session!.id)).toEqual(
+      [`bc.${session!.id}.booked.v1`, `rm.${session!.id}.P2D.v1`, `rm.${session!.id}.PT2H.v1`, `ci.${session!.id}.after.v1`].sort(),
+    );
 
     await twin.advanceTo('2027-02-08T10:05:00.000Z');
     // The confirmation (after the 5-minute undo window) and the first reminder.
-    expect((await sesEmails(email)).map((e) => e.subject)).toEqual(['Booked: your session on Wed 10 Feb, 10:00 am', 'Reminder: your session on Wed 10 Feb, 10:00 am']);
+    expect((await sesEmails(email)).map((e) => e.subject)).toEqual([
+      'Booked: your session on Wed 10 Feb, 10:00 am',
+      'Reminder: your session on Wed 10 Feb, 10:00 am',
+    ]);
   });
 });
 
 describe('a Cal.com reschedule (a new uid that refers to the old one)', () => {
-  it('moves the one Keepwell session: version 2, the old version\'s schedules gone', async () => {
+  it("moves the one Keepwell session: version 2, the old version's schedules gone", async () => {
     const email = 'reschedule@example.com';
     await postCal(calBody('cal-com-booking-created', { uid: 'uid-old-1', email, start: '2027-03-10T10:00:00Z', end: '2027-03-10T11:00:00Z' }));
     const sessionId = intakeIds.session('calcom', 'uid-old-1');
     expect(schedulesFor(sessionId).every((n) => n.endsWith('.v1'))).toBe(true);
 
-    const answer = await postCal(calBody('cal-com-booking-rescheduled', { uid: 'uid-new-1', rescheduleUid: 'uid-old-1', email, start: '2027-03-12T14:00:00Z', end: '2027-03-12T15:00:00Z' }));
+    const answer = await postCal(
+      calBody('cal-com-booking-rescheduled', {
+        uid: 'uid-new-1',
+        rescheduleUid: 'uid-old-1',
+        email,
+        start: '2027-03-12T14:00:00Z',
+        end: '2027-03-12T15:00:00Z',
+      }),
+    );
 
     expect(answer.json).toMatchObject({ status: 'accepted', sessionId });
     const sessions = await sessionsOf(email);
@@ -124,7 +168,15 @@ describe('a Cal.com reschedule (a new uid that refers to the old one)', () => {
     const sessionId = intakeIds.session('calcom', 'uid-old-2');
     await twin.advanceTo(new Date(twin.clock.now().getTime() + 10 * 60_000).toISOString());
 
-    await postCal(calBody('cal-com-booking-rescheduled', { uid: 'uid-new-2', rescheduleUid: 'uid-old-2', email, start: '2027-03-19T14:00:00Z', end: '2027-03-19T15:00:00Z' }));
+    await postCal(
+      calBody('cal-com-booking-rescheduled', {
+        uid: 'uid-new-2',
+        rescheduleUid: 'uid-old-2',
+        email,
+        start: '2027-03-19T14:00:00Z',
+        end: '2027-03-19T15:00:00Z',
+      }),
+    );
     await twin.advanceTo(new Date(twin.clock.now().getTime() + 60_000).toISOString());
 
     const [confirmation, notice] = await sesEmails(email);
@@ -193,14 +245,34 @@ describe('duplicate and concurrent deliveries', () => {
 });
 
 describe('out-of-order deliveries', () => {
-  it('end in the state of the latest change by the source\'s createdAt: an old reschedule after a newer one', async () => {
+  it("end in the state of the latest change by the source's createdAt: an old reschedule after a newer one", async () => {
     const email = 'order@example.com';
     const now = twin.clock.now().getTime();
     const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
-    await postCal(calBody('cal-com-booking-created', { uid: 'uid-order-1', email, start: '2027-03-01T10:00:00Z', end: '2027-03-01T11:00:00Z', createdAt: at(4) }));
-    await postCal(calBody('cal-com-booking-rescheduled', { uid: 'uid-order-3', rescheduleUid: 'uid-order-1', email, start: '2027-03-03T10:00:00Z', end: '2027-03-03T11:00:00Z', createdAt: at(1) }));
+    await postCal(
+      calBody('cal-com-booking-created', { uid: 'uid-order-1', email, start: '2027-03-01T10:00:00Z', end: '2027-03-01T11:00:00Z', createdAt: at(4) }),
+    );
+    await postCal(
+      calBody('cal-com-booking-rescheduled', {
+        uid: 'uid-order-3',
+        rescheduleUid: 'uid-order-1',
+        email,
+        start: '2027-03-03T10:00:00Z',
+        end: '2027-03-03T11:00:00Z',
+        createdAt: at(1),
+      }),
+    );
 
-    const late = await postCal(calBody('cal-com-booking-rescheduled', { uid: 'uid-order-2', rescheduleUid: 'uid-order-1', email, start: '2027-03-02T10:00:00Z', end: '2027-03-02T11:00:00Z', createdAt: at(2) }));
+    const late = await postCal(
+      calBody('cal-com-booking-rescheduled', {
+        uid: 'uid-order-2',
+        rescheduleUid: 'uid-order-1',
+        email,
+        start: '2027-03-02T10:00:00Z',
+        end: '2027-03-02T11:00:00Z',
+        createdAt: at(2),
+      }),
+    );
 
     expect(late).toEqual({ status: 202, json: { status: 'ignored', reason: 'stale: a newer change to this booking is already applied', duplicate: false } });
     expect(await sessionsOf(email)).toEqual([expect.objectContaining({ start: '2027-03-03T10:00:00.000Z', version: 2 })]);
@@ -228,7 +300,7 @@ describe('refused and ignored deliveries', () => {
     expect(await tableItemCount()).toBe(before);
   });
 
-  it('a stale timestamp: 401, nothing written (Cal.com\'s signed createdAt, Keepwell-Signature\'s t)', async () => {
+  it("a stale timestamp: 401, nothing written (Cal.com's signed createdAt, Keepwell-Signature's t)", async () => {
     const before = await tableItemCount();
     const old = new Date(twin.clock.now().getTime() - 6 * 60_000);
     const cal = calBody('cal-com-booking-created', { uid: 'uid-stale-1', email: 'stale@example.com', createdAt: old.toISOString() });
@@ -251,7 +323,11 @@ describe('refused and ignored deliveries', () => {
   it('an oversized body: 413, nothing written', async () => {
     const before = await tableItemCount();
     const big = JSON.stringify({ ...JSON.parse(body()), padding: 'x'.repeat(40_000) });
-    const response = await fetch(`${twin.webUrl}/intake/calcom`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(twin.intake.secrets.calcom!, big) }, body: big });
+    const response = await fetch(`${twin.webUrl}/intake/calcom`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-cal-signature-256': hmacHex(twin.intake.secrets.calcom!, big) },
+      body: big,
+    });
 
     expect(response.status).toBe(413);
     expect(await tableItemCount()).toBe(before);
@@ -267,7 +343,9 @@ describe('refused and ignored deliveries', () => {
     expect(noEmailAnswer.json).toMatchObject({ status: 'ignored', reason: 'the booking has no client email address' });
     expect(await twin.store.findClientIdByEmail('unmapped@example.com')).toBeUndefined();
     const log = await intakeStore.listDeliveries(T0, twin.clock.now().toISOString());
-    expect(log.filter((d) => d.status === 'ignored').map((d) => d.reason)).toEqual(expect.arrayContaining(['the event type is not mapped in the stage config', 'the booking has no client email address']));
+    expect(log.filter((d) => d.status === 'ignored').map((d) => d.reason)).toEqual(
+      expect.arrayContaining(['the event type is not mapped in the stage config', 'the booking has no client email address']),
+    );
   });
 
   it('an unknown source: 404', async () => {
@@ -275,13 +353,15 @@ describe('refused and ignored deliveries', () => {
   });
 });
 
-describe('Keepwell\'s own format', () => {
+describe("Keepwell's own format", () => {
   it('books from a signed event, and a no-show from Cal.com marks a Cal.com session', async () => {
     const event = { ...fixture('keepwell-booking-created'), occurredAt: twin.clock.now().toISOString() };
     const answer = await postKeepwell(JSON.stringify(event));
 
     expect(answer.json).toMatchObject({ status: 'accepted', sessionId: intakeIds.session('front-desk', 'FD-20417') });
-    expect(await sessionsOf('alex.morgan@example.com')).toEqual([expect.objectContaining({ start: '2027-02-11T09:00:00.000Z', location: 'Treatment room 2, 12 Quay Street' })]);
+    expect(await sessionsOf('alex.morgan@example.com')).toEqual([
+      expect.objectContaining({ start: '2027-02-11T09:00:00.000Z', location: 'Treatment room 2, 12 Quay Street' }),
+    ]);
 
     const email = 'noshow@example.com';
     await postCal(calBody('cal-com-booking-created', { uid: 'uid-ns-1', email, start: '2027-02-25T10:00:00Z', end: '2027-02-25T11:00:00Z' }));
@@ -290,7 +370,7 @@ describe('Keepwell\'s own format', () => {
   });
 });
 
-describe('a booking system\'s text', () => {
+describe("a booking system's text", () => {
   it('lands with control and text-direction characters removed, and the delivery record says from which fields', async () => {
     const event = fixture('keepwell-booking-created');
     event.id = 'evt-text-1';
@@ -307,21 +387,38 @@ describe('a booking system\'s text', () => {
     expect(bundle?.client.name).toBe('Robin yeldah');
     expect(bundle?.sessions[0]?.location).toBe('Room [2J 3');
     const log = await intakeStore.listDeliveries(T0, twin.clock.now().toISOString());
-    expect(log.find((d) => d.deliveryId === 'evt-text-1')).toMatchObject({ status: 'accepted', reason: 'control or text-direction characters removed from the location, client name' });
+    expect(log.find((d) => d.deliveryId === 'evt-text-1')).toMatchObject({
+      status: 'accepted',
+      reason: 'control or text-direction characters removed from the location, client name',
+    });
   });
 });
 
-describe('a scenario\'s webhook event', () => {
+describe("a scenario's webhook event", () => {
   it('drives intake like the booking system: signed by the twin, accepted, and a refusal stops the scenario with the answer', async () => {
     const { applyEvent, ScenarioEventError } = await import('../../local/simulation/run.js');
     const { parseScenario } = await import('../../local/simulation/scenario.js');
-    const body = JSON.parse(calBody('cal-com-booking-created', { uid: 'uid-scenario-1', email: 'scenario@example.com', start: '2027-03-20T10:00:00Z', end: '2027-03-20T11:00:00Z' })) as Record<string, unknown>;
+    const body = JSON.parse(
+      calBody('cal-com-booking-created', { uid: 'uid-scenario-1', email: 'scenario@example.com', start: '2027-03-20T10:00:00Z', end: '2027-03-20T11:00:00Z' }),
+    ) as Record<string, unknown>;
     const ctx = { twin, mailer: undefined as never };
 
     await applyEvent(ctx, { at: twin.clock.now().toISOString(), type: 'webhook', source: 'calcom', body });
 
     expect(await sessionsOf('scenario@example.com')).toEqual([expect.objectContaining({ start: '2027-03-20T10:00:00.000Z' })]);
-    await expect(applyEvent(ctx, { at: twin.clock.now().toISOString(), type: 'webhook', source: 'calcom', body: { triggerEvent: 'BOOKING_CREATED' } })).rejects.toThrow(ScenarioEventError);
-    expect(() => parseScenario({ clinic: twin.clinic, therapists: [], clients: [], plans: [], sessions: [], simulate: { from: T0, until: '2027-03-01T00:00:00Z' }, events: [{ at: T0, type: 'webhook', source: 'Cal Com', body: {} }] })).toThrow(/events\[0\]\.source: must be an intake source name/);
+    await expect(
+      applyEvent(ctx, { at: twin.clock.now().toISOString(), type: 'webhook', source: 'calcom', body: { triggerEvent: 'BOOKING_CREATED' } }),
+    ).rejects.toThrow(ScenarioEventError);
+    expect(() =>
+      parseScenario({
+        clinic: twin.clinic,
+        therapists: [],
+        clients: [],
+        plans: [],
+        sessions: [],
+        simulate: { from: T0, until: '2027-03-01T00:00:00Z' },
+        events: [{ at: T0, type: 'webhook', source: 'Cal Com', body: {} }],
+      }),
+    ).toThrow(/events\[0\]\.source: must be an intake source name/);
   });
 });

@@ -196,9 +196,7 @@ describe('the local Scheduler API, driven through @aws-sdk/client-scheduler', ()
     const inClinic = await client.send(new ListSchedulesCommand({ GroupName: 'clinic' }));
 
     expect(pages).toEqual([['reminder-a', 'reminder-b'], ['reminder-c', 'reminder-d'], ['reminder-e']]);
-    expect(inClinic.Schedules).toEqual([
-      expect.objectContaining({ Name: 'reminder-g', GroupName: 'clinic', State: 'ENABLED', Target: { Arn: DISPATCH_ARN } }),
-    ]);
+    expect(inClinic.Schedules).toEqual([expect.objectContaining({ Name: 'reminder-g', GroupName: 'clinic', State: 'ENABLED', Target: { Arn: DISPATCH_ARN } })]);
   });
 
   it('manages schedule groups, deleting a group together with its schedules', async () => {
@@ -238,8 +236,16 @@ describe('the local Scheduler API, driven through @aws-sdk/client-scheduler', ()
     ['a rate with a plural unit for 1', { ScheduleExpression: 'rate(1 hours)' }, /ScheduleExpression rate\(1 hours\) is not valid: .*singular/],
     ['an unknown time zone', { ScheduleExpressionTimezone: 'Europe/Atlantis' }, /ScheduleExpressionTimezone Europe\/Atlantis is not a valid IANA time zone/],
     ['no FlexibleTimeWindow', { FlexibleTimeWindow: undefined }, /FlexibleTimeWindow is required/],
-    ['a FLEXIBLE window without its size', { FlexibleTimeWindow: { Mode: 'FLEXIBLE' } }, /FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE/],
-    ['a window over a day', { FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1441 } }, /FlexibleTimeWindow.MaximumWindowInMinutes must be from 1 to 1440/],
+    [
+      'a FLEXIBLE window without its size',
+      { FlexibleTimeWindow: { Mode: 'FLEXIBLE' } },
+      /FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE/,
+    ],
+    [
+      'a window over a day',
+      { FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1441 } },
+      /FlexibleTimeWindow.MaximumWindowInMinutes must be from 1 to 1440/,
+    ],
     ['no target role', { Target: { Arn: DISPATCH_ARN, RoleArn: undefined } }, /Target.RoleArn is required/],
     [
       'too many retries',
@@ -314,7 +320,10 @@ describe('the local Scheduler firing on a virtual clock', () => {
         },
       },
     });
-    for (const [name, state] of [['reminder-on', 'ENABLED'], ['reminder-off', 'DISABLED']] as const) {
+    for (const [name, state] of [
+      ['reminder-on', 'ENABLED'],
+      ['reminder-off', 'DISABLED'],
+    ] as const) {
       const Target = { Arn: DISPATCH_ARN, RoleArn: ROLE_ARN, Input: JSON.stringify({ name }) };
       await client.send(new CreateScheduleCommand(oneTime(name, '2025-06-01T09:00:00', { State: state, Target })));
     }
@@ -496,11 +505,7 @@ describe('the local Scheduler firing on a virtual clock', () => {
 
     await scheduler.advanceTo(new Date('2025-06-02T00:00:00Z'));
 
-    expect(summary.calls.map((call) => call.at)).toEqual([
-      '2025-06-01T09:30:00.000Z',
-      '2025-06-01T15:30:00.000Z',
-      '2025-06-01T21:30:00.000Z',
-    ]);
+    expect(summary.calls.map((call) => call.at)).toEqual(['2025-06-01T09:30:00.000Z', '2025-06-01T15:30:00.000Z', '2025-06-01T21:30:00.000Z']);
   });
 
   it('delivers every firing twice, one after the other, with the same execution id when duplicate delivery is sequential', async () => {
@@ -609,11 +614,7 @@ describe('the local Scheduler firing on a virtual clock', () => {
 
     await started.scheduler.advanceTo(new Date('2025-06-01T12:00:00Z'));
 
-    expect(fired).toEqual([
-      'reminder-s1 at 2025-06-01T09:00:00.000Z',
-      'check-in-s1 at 2025-06-01T09:10:00.000Z',
-      'nudge-p1 at 2025-06-01T09:30:00.000Z',
-    ]);
+    expect(fired).toEqual(['reminder-s1 at 2025-06-01T09:00:00.000Z', 'check-in-s1 at 2025-06-01T09:10:00.000Z', 'nudge-p1 at 2025-06-01T09:30:00.000Z']);
     expect(clock.now()).toEqual(new Date('2025-06-01T12:00:00Z'));
   });
 });

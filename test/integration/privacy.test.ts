@@ -20,7 +20,13 @@ const WEBHOOK_EMAIL = 'robin.quayle@example.org';
 
 /** Ids as the docs ask a clinic to supply them: nothing of the client in them. */
 function withOpaqueIds(text: string): string {
-  return text.replaceAll('"c-sam"', '"c-4f2a"').replaceAll('"c-kai"', '"c-9b1e"').replaceAll('"p-sam"', '"p-4f2a"').replaceAll('"p-kai"', '"p-9b1e"').replaceAll('"s-sam-', '"s-4f2a-').replaceAll('"s-kai-', '"s-9b1e-');
+  return text
+    .replaceAll('"c-sam"', '"c-4f2a"')
+    .replaceAll('"c-kai"', '"c-9b1e"')
+    .replaceAll('"p-sam"', '"p-4f2a"')
+    .replaceAll('"p-kai"', '"p-9b1e"')
+    .replaceAll('"s-sam-', '"s-4f2a-')
+    .replaceAll('"s-kai-', '"s-9b1e-');
 }
 
 /** Forwards everything to SES local and keeps each SendEmail request's EmailTags. */
@@ -59,15 +65,35 @@ describe('a full run of the twin', () => {
     const scenario = JSON.parse(withOpaqueIds(readFileSync(new URL('../../examples/team-kit.json', import.meta.url), 'utf8'))) as Record<string, unknown>;
     const events = scenario.events as Array<Record<string, unknown>>;
     // A red-flag answer with a private note, so a therapist alert goes out too.
-    events.splice(0, 1, { at: '2027-02-02T18:00:00Z', type: 'check-in-response', sessionId: 's-4f2a-1', answers: { pain: 9, mobility: 2, stress: 8, sleep: 2, notes: NOTE, wantsToRebook: true } });
+    events.splice(0, 1, {
+      at: '2027-02-02T18:00:00Z',
+      type: 'check-in-response',
+      sessionId: 's-4f2a-1',
+      answers: { pain: 9, mobility: 2, stress: 8, sleep: 2, notes: NOTE, wantsToRebook: true },
+    });
     // A booking from the front desk's system for someone new: intake creates the client and their id.
     events.push({
       at: '2027-02-03T09:00:00Z',
       type: 'webhook',
       source: 'front-desk',
-      body: { id: 'evt-privacy-1', type: 'booking.created', occurredAt: '2027-02-03T09:00:00Z', booking: { id: 'FD-PRIV-1', service: 'wellness-60', start: '2027-02-08T10:00:00Z', durationMinutes: 60, client: { email: WEBHOOK_EMAIL, name: 'Robin Quayle', timezone: 'Europe/London' } } },
+      body: {
+        id: 'evt-privacy-1',
+        type: 'booking.created',
+        occurredAt: '2027-02-03T09:00:00Z',
+        booking: {
+          id: 'FD-PRIV-1',
+          service: 'wellness-60',
+          start: '2027-02-08T10:00:00Z',
+          durationMinutes: 60,
+          client: { email: WEBHOOK_EMAIL, name: 'Robin Quayle', timezone: 'Europe/London' },
+        },
+      },
     });
-    const short = { ...scenario, events: events.filter((e) => String(e.at) < '2027-02-12').sort((a, b) => String(a.at).localeCompare(String(b.at))), simulate: { from: '2027-01-30T00:00:00Z', until: '2027-02-12T00:00:00Z' } };
+    const short = {
+      ...scenario,
+      events: events.filter((e) => String(e.at) < '2027-02-12').sort((a, b) => String(a.at).localeCompare(String(b.at))),
+      simulate: { from: '2027-01-30T00:00:00Z', until: '2027-02-12T00:00:00Z' },
+    };
     ses = await recordingSesProxy(inject('sesEndpoint'));
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream);
@@ -77,7 +103,12 @@ describe('a full run of the twin', () => {
         return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
       }) as NodeJS.WriteStream['write'];
     }
-    report = await runSimulation(parseScenario(short), { dynamoEndpoint: inject('dynamoEndpoint'), sesEndpoint: ses.endpoint, logLevel: 'DEBUG', onFire: (info) => fired.push(info.scheduleName) });
+    report = await runSimulation(parseScenario(short), {
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      sesEndpoint: ses.endpoint,
+      logLevel: 'DEBUG',
+      onFire: (info) => fired.push(info.scheduleName),
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -85,7 +116,7 @@ describe('a full run of the twin', () => {
     await new Promise<void>((resolve) => ses?.server.close(() => resolve()));
   });
 
-  it('sends reminders, check-ins, an alert and the webhook client\'s reminder, and logs while doing it', () => {
+  it("sends reminders, check-ins, an alert and the webhook client's reminder, and logs while doing it", () => {
     const kinds = new Set(report.emails.map((e) => e.kind));
     expect(kinds).toContain('reminder');
     expect(kinds).toContain('check-in');
@@ -97,7 +128,18 @@ describe('a full run of the twin', () => {
   });
 
   it('prints no client name, email address, answer note or clinic contact', () => {
-    for (const secret of ['Sam Patel', 'Kai Moreno', 'Robin Quayle', 'sam.patel@example.com', 'kai.moreno@example.net', WEBHOOK_EMAIL, 'amy@harbour-massage.example', 'Amy Chen', NOTE, 'Sciatica']) {
+    for (const secret of [
+      'Sam Patel',
+      'Kai Moreno',
+      'Robin Quayle',
+      'sam.patel@example.com',
+      'kai.moreno@example.net',
+      WEBHOOK_EMAIL,
+      'amy@harbour-massage.example',
+      'Amy Chen',
+      NOTE,
+      'Sciatica',
+    ]) {
       expect(printed, secret).not.toContain(secret);
     }
   });
@@ -105,7 +147,12 @@ describe('a full run of the twin', () => {
   it('names no client and says no "flag" in any message name, SES tag, schedule name or log line', () => {
     const names = [...report.emails, ...report.skipped, ...report.failed].map((e) => e.name);
     const tagValues = ses.tags.flatMap((t) => [...Object.keys(t), ...Object.values(t)]);
-    const seen: Record<string, readonly string[]> = { 'message names': names, 'SES tags': tagValues, 'schedule names': fired, 'log lines': printed.split('\n') };
+    const seen: Record<string, readonly string[]> = {
+      'message names': names,
+      'SES tags': tagValues,
+      'schedule names': fired,
+      'log lines': printed.split('\n'),
+    };
     expect(names.some((n) => n.startsWith('ta.'))).toBe(true);
     for (const [where, texts] of Object.entries(seen)) {
       expect(texts.length, where).toBeGreaterThan(0);

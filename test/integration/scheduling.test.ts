@@ -37,7 +37,12 @@ const DISPATCH_ARN = 'arn:aws:lambda:eu-west-2:000000000000:function:keepwell-di
 const RECONCILE_ARN = 'arn:aws:lambda:eu-west-2:000000000000:function:keepwell-reconcile';
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/keepwell-scheduler';
 const DLQ_ARN = 'arn:aws:sqs:eu-west-2:000000000000:keepwell-schedule-dlq';
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'hello@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 const SAM = { name: 'Sam Patel', email: 'sam.scheduling@example.com' };
 
 const closers: Array<() => Promise<void>> = [];
@@ -76,10 +81,13 @@ async function startScheduling(start: string, options: Options = {}) {
   closers.push(async () => client.destroy());
   /** Scheduler API calls by operation name, counted on the wire. */
   const calls: string[] = [];
-  client.middlewareStack.add((next, context) => async (args) => {
-    calls.push(String(context.commandName));
-    return next(args);
-  }, { step: 'initialize', name: 'countSchedulerCalls' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countSchedulerCalls' },
+  );
   await client.send(new CreateScheduleGroupCommand({ Name: GROUP }));
 
   const adapter = new EventBridgeMessageScheduler({ client, groupName: GROUP, targetArn: DISPATCH_ARN, roleArn: ROLE_ARN, deadLetterArn: DLQ_ARN });
@@ -106,13 +114,18 @@ async function startScheduling(start: string, options: Options = {}) {
   const { store } = table;
   await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy.scheduling@harbour.example', timezone: 'Europe/London' }));
   await store.putClient(clientSchema.parse({ id: 'c-sam', ...SAM, timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({
-    id: 'p-sam',
-    clientId: 'c-sam',
-    therapistId: 't-amy',
-    goal: 'back-pain',
-    phases: options.phases ?? [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }],
-  }));
+  await store.putPlan(
+    planSchema.parse({
+      id: 'p-sam',
+      clientId: 'c-sam',
+      therapistId: 't-amy',
+      goal: 'back-pain',
+      phases: options.phases ?? [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+    }),
+  );
   await streamPoller.drain();
   calls.length = 0;
   responses.length = 0;
@@ -133,17 +146,35 @@ async function startScheduling(start: string, options: Options = {}) {
   const scheduleReconcile = async () => {
     const { trigger } = functionSpec('reconcile');
     if (trigger.kind !== 'recurring') throw new Error('reconcile is expected to run on a recurring schedule');
-    await client.send(new CreateScheduleCommand({
-      Name: trigger.scheduleName,
-      GroupName: GROUP,
-      ScheduleExpression: trigger.expression,
-      ScheduleExpressionTimezone: trigger.timezone,
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: RECONCILE_ARN, RoleArn: ROLE_ARN, Input: JSON.stringify(recurringInput('reconcile', { reconcileLookAheadHours: 72 })) },
-    }));
+    await client.send(
+      new CreateScheduleCommand({
+        Name: trigger.scheduleName,
+        GroupName: GROUP,
+        ScheduleExpression: trigger.expression,
+        ScheduleExpressionTimezone: trigger.timezone,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: RECONCILE_ARN, RoleArn: ROLE_ARN, Input: JSON.stringify(recurringInput('reconcile', { reconcileLookAheadHours: 72 })) },
+      }),
+    );
   };
 
-  return { clock, store, scheduler, client, poller: streamPoller, adapter, reconcile, scheduleReconcile, passes, fired, calls, responses, book, schedules, timetable };
+  return {
+    clock,
+    store,
+    scheduler,
+    client,
+    poller: streamPoller,
+    adapter,
+    reconcile,
+    scheduleReconcile,
+    passes,
+    fired,
+    calls,
+    responses,
+    book,
+    schedules,
+    timetable,
+  };
 }
 
 const BOOKED = {
@@ -211,7 +242,10 @@ describe('a booking and its schedules', () => {
 
     expect(fired).toEqual([
       // The booking confirmation fired first, 5 minutes after the booking.
-      expect.objectContaining({ message: { kind: 'booking-confirmation', subjectId: 's-1', offset: 'booked', version: 1 }, scheduledTime: '2027-02-01T09:05:00Z' }),
+      expect.objectContaining({
+        message: { kind: 'booking-confirmation', subjectId: 's-1', offset: 'booked', version: 1 },
+        scheduledTime: '2027-02-01T09:05:00Z',
+      }),
       expect.objectContaining({
         message: { kind: 'reminder', subjectId: 's-1', offset: 'P2D', version: 1 },
         scheduledTime: '2027-02-08T10:00:00Z',
@@ -234,9 +268,16 @@ describe('a booking and its schedules', () => {
     // Plus the booking emails: two lists (pending confirmation, pending change notice), and the
     // confirmation still in its undo window moved to the new version: one create, one delete.
     expect([...calls].sort()).toEqual([
-      'CreateScheduleCommand', 'CreateScheduleCommand', 'CreateScheduleCommand', 'CreateScheduleCommand',
-      'DeleteScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand', 'DeleteScheduleCommand',
-      'ListSchedulesCommand', 'ListSchedulesCommand',
+      'CreateScheduleCommand',
+      'CreateScheduleCommand',
+      'CreateScheduleCommand',
+      'CreateScheduleCommand',
+      'DeleteScheduleCommand',
+      'DeleteScheduleCommand',
+      'DeleteScheduleCommand',
+      'DeleteScheduleCommand',
+      'ListSchedulesCommand',
+      'ListSchedulesCommand',
     ]);
     expect(await timetable()).toEqual({
       'bc.s-1.booked.v2': 'at(2027-02-01T09:05:00)',
@@ -351,7 +392,11 @@ describe('faults', () => {
 
     expect(healed.healed).toBe(3);
     // Reconcile heals what the time rules plan; a booking email follows a change, and goes with its failed record.
-    expect(Object.keys(await timetable()).filter((n) => n.includes('.s-2.')).sort()).toEqual(['ci.s-2.after.v1', 'rm.s-2.P2D.v1', 'rm.s-2.PT2H.v1']);
+    expect(
+      Object.keys(await timetable())
+        .filter((n) => n.includes('.s-2.'))
+        .sort(),
+    ).toEqual(['ci.s-2.after.v1', 'rm.s-2.P2D.v1', 'rm.s-2.PT2H.v1']);
   });
 
   it('answers a bad name or a bad expression with the real ValidationException', async () => {
@@ -419,7 +464,10 @@ describe('reconcile on the local Scheduler', () => {
 
 /** The maintenance nudges the dispatch target received. */
 function firedNudges(fired: readonly unknown[]): Array<{ message: { offset: string }; scheduledTime: string }> {
-  return fired.filter((p) => (p as { message: { kind: string } }).message.kind === 'maintenance-nudge') as Array<{ message: { offset: string }; scheduledTime: string }>;
+  return fired.filter((p) => (p as { message: { kind: string } }).message.kind === 'maintenance-nudge') as Array<{
+    message: { offset: string };
+    scheduledTime: string;
+  }>;
 }
 
 describe('maintenance when a booked session simply ends', () => {
@@ -443,7 +491,9 @@ describe('maintenance when a booked session simply ends', () => {
     expect(beforeDue.nudges).toBe(0);
     expect(beforeDue.plan?.maintenanceActionAt).toBe('2027-01-06T10:00:00.000Z');
     // 4 January + 2 days, 10:00 in London (GMT): one nudge, delivered at its due time.
-    expect(firedNudges(world.fired)).toEqual([expect.objectContaining({ message: expect.objectContaining({ offset: '20270106' }), scheduledTime: '2027-01-06T10:00:00Z' })]);
+    expect(firedNudges(world.fired)).toEqual([
+      expect.objectContaining({ message: expect.objectContaining({ offset: '20270106' }), scheduledTime: '2027-01-06T10:00:00Z' }),
+    ]);
     expect(world.passes.reduce((sum, p) => sum + p.nudged, 0)).toBe(1);
     expect(beforeLapse?.maintenanceMark).toMatchObject({ state: 'due', dueAt: '2027-01-06T10:00:00.000Z' });
     const plan = await world.store.findPlan('p-sam');

@@ -55,17 +55,20 @@ async function sentReminder(): Promise<{ seeded: SeededClinic; name: string; ses
 
 /** SES's JSON for one event type, in the one-record SNS delivery the function receives. */
 function sesEvent(detailType: string, sent: { name: string; sesMessageId: string }, email: string, extra: Record<string, unknown>) {
-  return snsDelivery({
-    eventType: EVENT_TYPES[detailType] ?? detailType,
-    mail: {
-      timestamp: '2027-01-30T14:00:00.000Z',
-      source: 'hello@calm.test',
-      messageId: sent.sesMessageId,
-      destination: [email],
-      tags: { message: [sent.name], kind: ['reminder'], 'ses:configuration-set': ['keepwell'] },
+  return snsDelivery(
+    {
+      eventType: EVENT_TYPES[detailType] ?? detailType,
+      mail: {
+        timestamp: '2027-01-30T14:00:00.000Z',
+        source: 'hello@calm.test',
+        messageId: sent.sesMessageId,
+        destination: [email],
+        tags: { message: [sent.name], kind: ['reminder'], 'ses:configuration-set': ['keepwell'] },
+      },
+      ...extra,
     },
-    ...extra,
-  }, '2027-01-30T14:00:09.000Z');
+    '2027-01-30T14:00:09.000Z',
+  );
 }
 
 /** The detail types these tests name, as SES's own eventType. */
@@ -89,19 +92,30 @@ describe('a hard bounce', () => {
 
     const result = await handle(
       sesEvent('Email Bounced', sent, email, {
-        bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: '2027-01-30T14:00:08.000Z', bouncedRecipients: [{ emailAddress: email, diagnosticCode: `smtp; 550 ${email} does not exist` }] },
+        bounce: {
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          timestamp: '2027-01-30T14:00:08.000Z',
+          bouncedRecipients: [{ emailAddress: email, diagnosticCode: `smtp; 550 ${email} does not exist` }],
+        },
       }),
     );
 
     expect(result).toMatchObject({ status: 'suppressed', clients: 1, message: sent.name });
-    expect((await store.getClient(sent.seeded.client.id))?.suppressed).toEqual({ reason: 'bounce', at: '2027-01-30T14:00:08.000Z', detail: 'Permanent/General' });
+    expect((await store.getClient(sent.seeded.client.id))?.suppressed).toEqual({
+      reason: 'bounce',
+      at: '2027-01-30T14:00:08.000Z',
+      detail: 'Permanent/General',
+    });
     expect((await store.get(sent.name))?.delivery).toEqual({ event: 'bounce', at: '2027-01-30T14:00:08.000Z', detail: 'Permanent/General' });
   });
 
   it('stops every later email to that client', async () => {
     const sent = await sentReminder();
     const email = sent.seeded.client.email;
-    await handle(sesEvent('Email Bounced', sent, email, { bounce: { bounceType: 'Permanent', bounceSubType: 'NoEmail', bouncedRecipients: [{ emailAddress: email }] } }));
+    await handle(
+      sesEvent('Email Bounced', sent, email, { bounce: { bounceType: 'Permanent', bounceSubType: 'NoEmail', bouncedRecipients: [{ emailAddress: email }] } }),
+    );
     clock.set(new Date('2027-02-01T12:00:00.000Z'));
 
     const next = await dispatch()(payloadFor(sent.seeded, reminderIdentity(sent.seeded.sessions.at(-1)!, 'PT2H'), '2027-02-01T12:00:00.000Z'));
@@ -115,7 +129,11 @@ describe('other SES events', () => {
     const sent = await sentReminder();
     const email = sent.seeded.client.email;
 
-    await handle(sesEvent('Email Complaint Received', sent, email, { complaint: { complaintFeedbackType: 'abuse', timestamp: '2027-01-30T15:00:00.000Z', complainedRecipients: [{ emailAddress: email.toUpperCase() }] } }));
+    await handle(
+      sesEvent('Email Complaint Received', sent, email, {
+        complaint: { complaintFeedbackType: 'abuse', timestamp: '2027-01-30T15:00:00.000Z', complainedRecipients: [{ emailAddress: email.toUpperCase() }] },
+      }),
+    );
 
     expect((await store.getClient(sent.seeded.client.id))?.suppressed).toEqual({ reason: 'complaint', at: '2027-01-30T15:00:00.000Z', detail: 'abuse' });
     expect((await store.get(sent.name))?.delivery).toMatchObject({ event: 'complaint' });
@@ -125,7 +143,11 @@ describe('other SES events', () => {
     const sent = await sentReminder();
     const email = sent.seeded.client.email;
 
-    const result = await handle(sesEvent('Email Bounced', sent, email, { bounce: { bounceType: 'Transient', bounceSubType: 'MailboxFull', bouncedRecipients: [{ emailAddress: email }] } }));
+    const result = await handle(
+      sesEvent('Email Bounced', sent, email, {
+        bounce: { bounceType: 'Transient', bounceSubType: 'MailboxFull', bouncedRecipients: [{ emailAddress: email }] },
+      }),
+    );
 
     expect(result).toEqual({ status: 'recorded', event: 'bounce-transient', message: sent.name });
     expect((await store.getClient(sent.seeded.client.id))?.suppressed).toBeUndefined();
@@ -135,15 +157,27 @@ describe('other SES events', () => {
   it('records a delivery on the ledger entry of the message named in the tag', async () => {
     const sent = await sentReminder();
 
-    await handle(sesEvent('Email Delivered', sent, sent.seeded.client.email, { delivery: { timestamp: '2027-01-30T14:00:03.120Z', recipients: [sent.seeded.client.email], smtpResponse: '250 ok' } }));
+    await handle(
+      sesEvent('Email Delivered', sent, sent.seeded.client.email, {
+        delivery: { timestamp: '2027-01-30T14:00:03.120Z', recipients: [sent.seeded.client.email], smtpResponse: '250 ok' },
+      }),
+    );
 
-    expect(await store.get(sent.name)).toMatchObject({ status: 'sent', sesMessageId: sent.sesMessageId, delivery: { event: 'delivery', at: '2027-01-30T14:00:03.120Z' } });
+    expect(await store.get(sent.name)).toMatchObject({
+      status: 'sent',
+      sesMessageId: sent.sesMessageId,
+      delivery: { event: 'delivery', at: '2027-01-30T14:00:03.120Z' },
+    });
   });
 
   it('leaves the ledger alone when the SES message id is not the one recorded for that name', async () => {
     const sent = await sentReminder();
 
-    await handle(sesEvent('Email Delivered', { ...sent, sesMessageId: 'some-other-id' }, sent.seeded.client.email, { delivery: { timestamp: '2027-01-30T14:00:03.000Z' } }));
+    await handle(
+      sesEvent('Email Delivered', { ...sent, sesMessageId: 'some-other-id' }, sent.seeded.client.email, {
+        delivery: { timestamp: '2027-01-30T14:00:03.000Z' },
+      }),
+    );
 
     expect((await store.get(sent.name))?.delivery).toBeUndefined();
   });

@@ -41,7 +41,10 @@ beforeAll(async () => {
       res.end('Service Unavailable');
       return;
     }
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<
+      string,
+      string
+    >;
     const answer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, body: body.length > 0 ? body : undefined });
     const text = await answer.text();
     if (fault === 'reset-after-ses-answered') {

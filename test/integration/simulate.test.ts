@@ -17,7 +17,15 @@ const tsx = import.meta.resolve('tsx');
 
 function simulate(scenario: string, report?: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', tsx, join(PROJECT_ROOT, 'local/simulate.ts'), scenario, ...(report ? ['--report', report] : []), '--dynamo-endpoint', inject('dynamoEndpoint')];
+    const args = [
+      '--import',
+      tsx,
+      join(PROJECT_ROOT, 'local/simulate.ts'),
+      scenario,
+      ...(report ? ['--report', report] : []),
+      '--dynamo-endpoint',
+      inject('dynamoEndpoint'),
+    ];
     // Each run has an SES local of its own, so the delivery check can judge every email it holds.
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -27,7 +35,16 @@ function simulate(scenario: string, report?: string): Promise<{ code: number | n
   });
 }
 
-const EXAMPLES = ['team-kit', 'demo-clinic', 'cancellations-and-reschedules', 'unsubscribe-and-bounce', 'dst-london-spring', 'dst-london-autumn', 'dst-new-york-spring', 'dst-new-york-autumn'] as const;
+const EXAMPLES = [
+  'team-kit',
+  'demo-clinic',
+  'cancellations-and-reschedules',
+  'unsubscribe-and-bounce',
+  'dst-london-spring',
+  'dst-london-autumn',
+  'dst-new-york-spring',
+  'dst-new-york-autumn',
+] as const;
 type Example = (typeof EXAMPLES)[number];
 const reports = new Map<Example, SimulationReport>();
 const runs = new Map<Example, { code: number | null; stderr: string }>();
@@ -68,7 +85,9 @@ describe('every example', () => {
     expect(report.invariants).toMatchObject({ lost: [], duplicated: [], unsettled: [], unexplained: [] });
     expect(report.invariants.planned).toBeGreaterThan(0);
     // Booking confirmations, change and cancellation notices are counted after the time-rule messages.
-    expect(runs.get(example)?.stderr).toMatch(/^delivery: planned \d+: \d+ sent, \d+ skipped, 0 failed, \d+ pending; 0 lost, 0 duplicated; booking emails: \d+ sent, \d+ skipped, 0 failed$/m);
+    expect(runs.get(example)?.stderr).toMatch(
+      /^delivery: planned \d+: \d+ sent, \d+ skipped, 0 failed, \d+ pending; 0 lost, 0 duplicated; booking emails: \d+ sent, \d+ skipped, 0 failed$/m,
+    );
     expect(report.invariants.bookingEmails.planned).toBeGreaterThan(0);
     expect(report.emails.map((e) => e.sentAt)).toEqual(report.emails.map((e) => e.sentAt).sort());
     for (const email of report.emails) {
@@ -96,7 +115,11 @@ describe('the team-kit scenario', () => {
   it('asks for a check-in a day after each session, in the client’s own time zone', () => {
     const report = reportOf('team-kit');
 
-    expect(report.emails.filter((e) => e.kind === 'check-in').map((e) => [e.sessionId, e.to, local(e.sentAt, e.to.startsWith('kai') ? 'America/Chicago' : 'Europe/London')])).toEqual([
+    expect(
+      report.emails
+        .filter((e) => e.kind === 'check-in')
+        .map((e) => [e.sessionId, e.to, local(e.sentAt, e.to.startsWith('kai') ? 'America/Chicago' : 'Europe/London')]),
+    ).toEqual([
       ['s-sam-1', 'sam.patel@example.com', 'Tue 2 Feb 15:00'],
       ['s-kai-1', 'kai.moreno@example.net', 'Thu 4 Feb 12:45'],
       ['s-sam-2', 'sam.patel@example.com', 'Wed 10 Feb 17:30'],
@@ -109,7 +132,7 @@ describe('the team-kit scenario', () => {
     expect(emailsTo(report, 'kai.moreno@example.net').filter((e) => e.sentAt >= '2027-02-22T08:00:00.000Z')).toEqual([]);
   });
 
-  it("gives Amy a summary each morning at 07:00 her time", () => {
+  it('gives Amy a summary each morning at 07:00 her time', () => {
     const summaries = reportOf('team-kit').emails.filter((e) => e.kind === 'summary' && e.sentAt > '2027-01-30T06:00:00.000Z');
 
     expect(summaries.length).toBeGreaterThanOrEqual(43);
@@ -134,7 +157,9 @@ describe('the demo clinic', () => {
   it("nudges Priya on her due morning and alerts Amy to Leo's pain", () => {
     const report = reportOf('demo-clinic');
 
-    expect(report.emails.filter((e) => e.kind === 'maintenance-nudge').map((e) => [e.to, local(e.sentAt, 'Europe/London')])).toEqual([['priya.shah@example.org', 'Mon 1 Mar 10:00']]);
+    expect(report.emails.filter((e) => e.kind === 'maintenance-nudge').map((e) => [e.to, local(e.sentAt, 'Europe/London')])).toEqual([
+      ['priya.shah@example.org', 'Mon 1 Mar 10:00'],
+    ]);
     expect(report.emails.filter((e) => e.kind === 'therapist-alert').map((e) => [e.to, e.sessionId])).toEqual([['amy@harbour-massage.example', 's-leo-3']]);
   });
 });
@@ -148,7 +173,12 @@ describe('cancellations and reschedules', () => {
       ['booking-confirmation', 'bc.s-ana-1.booked.v1', '2027-02-01T08:00:00.000Z'],
       ['booking-cancellation', 'bx.s-ana-1.cancelled.v1', '2027-02-03T09:00:00.000Z'],
     ]);
-    expect(report.skipped.filter((s) => s.sessionId === 's-ana-1').map((s) => [s.name, s.reason]).sort()).toEqual([
+    expect(
+      report.skipped
+        .filter((s) => s.sessionId === 's-ana-1')
+        .map((s) => [s.name, s.reason])
+        .sort(),
+    ).toEqual([
       ['ci.s-ana-1.after.v1', 'session cancelled'],
       ['rm.s-ana-1.P2D.v1', 'session cancelled'],
       ['rm.s-ana-1.PT2H.v1', 'session cancelled'],
@@ -175,7 +205,10 @@ describe('cancellations and reschedules', () => {
       ['reminder', 'rm.s-ben-1.PT2H.v2', '2027-02-11T14:00:00.000Z'],
       ['check-in', 'ci.s-ben-1.after.v2', '2027-02-12T17:00:00.000Z'],
     ]);
-    expect(report.emails.filter((e) => e.sessionId === 's-ben-1' && e.kind === 'reminder').map((e) => e.subject)).toEqual(['Reminder: your session on Thu 11 Feb, 4:00 pm', 'Reminder: your session on Thu 11 Feb, 4:00 pm']);
+    expect(report.emails.filter((e) => e.sessionId === 's-ben-1' && e.kind === 'reminder').map((e) => e.subject)).toEqual([
+      'Reminder: your session on Thu 11 Feb, 4:00 pm',
+      'Reminder: your session on Thu 11 Feb, 4:00 pm',
+    ]);
   });
 
   it('skips, with the reason, reminders a short-notice booking or move came too late for', () => {
@@ -188,7 +221,12 @@ describe('cancellations and reschedules', () => {
       ['rm.s-ben-2.PT2H.v2', 'too late: the session starts in under 60 minutes'],
     ]);
     // Moved and cancelled sessions leave their pending reminders in the outbox as skipped too.
-    expect(report.skipped.filter((s) => s.kind === 'reminder' && s.reason === 'version moved on').map((s) => s.name).sort()).toEqual(['rm.s-ben-1.P1D.v1', 'rm.s-ben-1.PT2H.v1']);
+    expect(
+      report.skipped
+        .filter((s) => s.kind === 'reminder' && s.reason === 'version moved on')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['rm.s-ben-1.P1D.v1', 'rm.s-ben-1.PT2H.v1']);
     expect(about(report, 's-ana-3')).toEqual([
       // Booked at short notice: the confirmation after the 5-minute undo window.
       ['booking-confirmation', 'bc.s-ana-3.booked.v1', '2027-02-11T09:05:00.000Z'],
@@ -232,7 +270,8 @@ describe('a week around each clock change', () => {
     ['dst-new-york-autumn', 'America/New_York', 'Sat 6 Nov 09:00', 'Sat 6 Nov 10:00'],
   ] as const)('%s: a P2D reminder keeps 09:00 local across the change, a PT48H one moves by the hour', (example, zone, p2d, pt48h) => {
     const report = reportOf(example);
-    const reminder = (sessionId: string, offset: string) => report.emails.filter((e) => e.sessionId === sessionId && e.offset === offset).map((e) => local(e.sentAt, zone));
+    const reminder = (sessionId: string, offset: string) =>
+      report.emails.filter((e) => e.sessionId === sessionId && e.offset === offset).map((e) => local(e.sentAt, zone));
 
     expect(reminder('s-days-after', 'P2D')).toEqual([p2d]);
     expect(reminder('s-hours-after', 'PT48H')).toEqual([pt48h]);
@@ -245,7 +284,10 @@ describe('a week around each clock change', () => {
 
 describe('an invalid scenario', () => {
   it('exits 1 with one line naming every bad field by path', async () => {
-    const scenario = JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples/team-kit.json'), 'utf8')) as { events: Array<Record<string, unknown>>; simulate: Record<string, unknown> };
+    const scenario = JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples/team-kit.json'), 'utf8')) as {
+      events: Array<Record<string, unknown>>;
+      simulate: Record<string, unknown>;
+    };
     scenario.events[3] = { at: '2027-02-12T08:00:00Z', type: 'cancel-session', sessionId: 's-x' };
     scenario.simulate.until = 'next spring';
     const file = join(outDir, 'invalid.json');
@@ -254,6 +296,8 @@ describe('an invalid scenario', () => {
     const run = await simulate(file);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`simulate: scenario ${file} is invalid: simulate.until: must be an ISO-8601 instant with an offset or Z, e.g. 2027-02-01T14:00:00Z; events[3].sessionId: refers to a missing session "s-x"\n`);
+    expect(run.stderr).toBe(
+      `simulate: scenario ${file} is invalid: simulate.until: must be an ISO-8601 instant with an offset or Z, e.g. 2027-02-01T14:00:00Z; events[3].sessionId: refers to a missing session "s-x"\n`,
+    );
   });
 });

@@ -38,11 +38,15 @@ describe('npm start', () => {
   it('plays the demo, prints a line for every kind of email and the open check-in link, and stops cleanly on Ctrl-C', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'kw-start-'));
     const port = await freePort();
-    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'local/start.ts'), '--speed', '10800', '--port', String(port)], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, KEEPWELL_STATE_DIR: stateDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'local/start.ts'), '--speed', '10800', '--port', String(port)],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, KEEPWELL_STATE_DIR: stateDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -52,10 +56,19 @@ describe('npm start', () => {
     const emailLine = (kind: string) => new RegExp(`^\\w{3} \\d{1,2} \\w{3} \\d{2}:\\d{2} {2}${kind} +\\S+@\\S+ +\\S`, 'm');
     const deadline = Date.now() + 240_000;
     const realTimeLine = /^Clock {12}now runs at real time \(from \w{3} \d{1,2} \w{3} \d{2}:\d{2}\), so the links above keep working$/m;
-    while (!(KINDS.every((k) => emailLine(k).test(out)) && /open check-in for Kai Moreno: fill it in at /.test(out) && realTimeLine.test(out)) && child.exitCode === null && Date.now() < deadline) {
+    while (
+      !(KINDS.every((k) => emailLine(k).test(out)) && /open check-in for Kai Moreno: fill it in at /.test(out) && realTimeLine.test(out)) &&
+      child.exitCode === null &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 250));
     }
-    const state = JSON.parse(readFileSync(join(stateDir, 'twin.json'), 'utf8')) as { pid: number; webUrl: string; dynamoEndpoint: string; clock: { mode: string; factor?: number } };
+    const state = JSON.parse(readFileSync(join(stateDir, 'twin.json'), 'utf8')) as {
+      pid: number;
+      webUrl: string;
+      dynamoEndpoint: string;
+      clock: { mode: string; factor?: number };
+    };
     const dynamoPort = new URL(state.dynamoEndpoint).port;
 
     child.kill('SIGINT');

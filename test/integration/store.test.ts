@@ -12,7 +12,16 @@ import { LedgerConflictError } from '../../shared/ports/store.js';
 const therapist = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 const client = (id: string) => clientSchema.parse({ id, name: `Client ${id}`, email: `${id}@example.com`, timezone: 'Europe/London' });
 const plan = (id: string, clientId: string) =>
-  planSchema.parse({ id, clientId, therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', sessions: 3, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] });
+  planSchema.parse({
+    id,
+    clientId,
+    therapistId: 't-amy',
+    goal: 'back-pain',
+    phases: [
+      { name: 'initial', sessions: 3, everyDays: 7 },
+      { name: 'maintenance', everyDays: 28 },
+    ],
+  });
 const session = (id: string, planId: string, start: string) => sessionSchema.parse({ id, planId, start, durationMinutes: 60, location: 'Room 1' });
 
 describe('the DynamoDB store', () => {
@@ -43,7 +52,7 @@ describe('the DynamoDB store', () => {
     expect(bundle?.sessions.map((s) => s.id)).toEqual(['s-1-1', 's-1-2', 's-1-3', 's-1-4']);
   });
 
-  it('numbers a plan\'s sessions through its phases', async () => {
+  it("numbers a plan's sessions through its phases", async () => {
     const bundle = await t.store.getClientBundle('c-1');
     expect(bundle?.sessions.map((s) => [s.number, s.phase])).toEqual([
       [1, 'initial'],
@@ -71,8 +80,18 @@ describe('the DynamoDB store', () => {
   });
 
   it('stores the first check-in on a plan as its baseline and the next with its comparisons', async () => {
-    const first = await t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-1', answers: { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: '<b>tight</b>', wantsToRebook: false }, at: '2027-03-02T10:00:00.000Z' });
-    const second = await t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-2', answers: { pain: 5, mobility: 5, stress: 5, sleep: 6, notes: '', wantsToRebook: true }, at: '2027-03-09T10:00:00.000Z' });
+    const first = await t.store.recordCheckIn({
+      clientId: 'c-1',
+      sessionId: 's-1-1',
+      answers: { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: '<b>tight</b>', wantsToRebook: false },
+      at: '2027-03-02T10:00:00.000Z',
+    });
+    const second = await t.store.recordCheckIn({
+      clientId: 'c-1',
+      sessionId: 's-1-2',
+      answers: { pain: 5, mobility: 5, stress: 5, sleep: 6, notes: '', wantsToRebook: true },
+      at: '2027-03-09T10:00:00.000Z',
+    });
     expect(first?.baseline).toBe(true);
     expect(second).toMatchObject({ baseline: false, previous: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, baselineScores: { pain: 7 } });
     const bundle = await t.store.getClientBundle('c-1');
@@ -84,7 +103,9 @@ describe('the DynamoDB store', () => {
 
   it('keeps one record when the same check-in is submitted twice at once', async () => {
     const answers = { pain: 3, mobility: 6, stress: 3, sleep: 7, notes: '', wantsToRebook: false };
-    const results = await Promise.all([1, 2, 3].map(() => t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-3', answers, at: '2027-03-16T10:00:00.000Z' })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-3', answers, at: '2027-03-16T10:00:00.000Z' })),
+    );
     expect(results.filter((r) => r !== undefined)).toHaveLength(1);
     const bundle = await t.store.getClientBundle('c-1');
     expect(bundle?.checkIns.filter((c) => c.sessionId === 's-1-3')).toHaveLength(1);
@@ -110,7 +131,12 @@ describe('the DynamoDB store', () => {
     const due = await t.store.plansNeedingMaintenanceAction('2027-06-01T00:00:00.000Z');
     expect(due.map((p) => p.id)).toEqual(['p-2']);
     expect(t.meter.itemsRead).toBe(1);
-    await t.store.setMaintenanceMark('c-2', 'p-2', { state: 'lapsed', dueAt: '2027-05-20T09:00:00.000Z', lapsedAt: '2027-06-03T09:00:00.000Z', markedAt: '2027-06-03T09:00:00.000Z' }, undefined);
+    await t.store.setMaintenanceMark(
+      'c-2',
+      'p-2',
+      { state: 'lapsed', dueAt: '2027-05-20T09:00:00.000Z', lapsedAt: '2027-06-03T09:00:00.000Z', markedAt: '2027-06-03T09:00:00.000Z' },
+      undefined,
+    );
     expect(await t.store.plansNeedingMaintenanceAction('2027-06-01T00:00:00.000Z')).toEqual([]);
     expect((await t.store.therapistPlans('t-amy')).find((p) => p.id === 'p-2')?.maintenanceMark?.state).toBe('lapsed');
   });
@@ -215,7 +241,9 @@ describe('the DynamoDB store', () => {
   });
 
   it('refuses a booking on a missing plan and writes nothing', async () => {
-    await expect(bookSession(t.store, { id: 's-x', planId: 'p-missing', start: '2027-04-19T10:00:00Z', durationMinutes: 45, location: 'Room 3' })).rejects.toThrow(ValidationError);
+    await expect(
+      bookSession(t.store, { id: 's-x', planId: 'p-missing', start: '2027-04-19T10:00:00Z', durationMinutes: 45, location: 'Room 3' }),
+    ).rejects.toThrow(ValidationError);
     expect(await t.store.findSession('s-x')).toBeUndefined();
   });
 
@@ -275,7 +303,11 @@ describe('the ledger’s state machine on DynamoDB Local: the first terminal sta
 
     expect(reclaimed.claimed).toBe(true);
     expect(duplicate).toMatchObject({ claimed: false, existing: { status: 'skipped', deferredTo: '2027-03-21T08:00:00.000Z' } });
-    expect(await t.store.get('ci.d.after.v1')).toMatchObject({ status: 'skipped', deferredTo: '2027-03-21T08:00:00.000Z', reason: expect.stringMatching(/^deferred to /) });
+    expect(await t.store.get('ci.d.after.v1')).toMatchObject({
+      status: 'skipped',
+      deferredTo: '2027-03-21T08:00:00.000Z',
+      reason: expect.stringMatching(/^deferred to /),
+    });
   });
 
   it('gives each of two racing settles one winner', async () => {
@@ -319,7 +351,12 @@ describe('two first check-ins on one plan at the same time', () => {
     await t.store.putClient(client('c-8'));
     await t.store.putPlan(plan('p-8', 'c-8'));
     await t.store.saveSession(session('s-8-1', 'p-8', '2027-03-01T10:00:00Z'));
-    const input = { clientId: 'c-8', sessionId: 's-8-1', answers: { pain: 4, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false }, at: '2027-03-02T09:00:00.000Z' };
+    const input = {
+      clientId: 'c-8',
+      sessionId: 's-8-1',
+      answers: { pain: 4, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false },
+      at: '2027-03-02T09:00:00.000Z',
+    };
 
     const results = await Promise.all([t.store.recordCheckIn(input), t.store.recordCheckIn(input)]);
 

@@ -17,7 +17,10 @@ afterEach(async () => {
 type Reply = DynamoDBBatchResponse | void;
 
 /** A table, a poller on its stream, and every event the handler received. */
-async function pollerOnNewTable(handle: (event: DynamoDBStreamEvent, call: number) => Promise<Reply> = async () => undefined, options: Partial<StreamPollerOptions> = {}) {
+async function pollerOnNewTable(
+  handle: (event: DynamoDBStreamEvent, call: number) => Promise<Reply> = async () => undefined,
+  options: Partial<StreamPollerOptions> = {},
+) {
   const table = await createTestTable();
   const events: DynamoDBStreamEvent[] = [];
   const poller = startStreamPoller({
@@ -48,7 +51,14 @@ describe('the local stream poller', () => {
   it('hands the handler real stream records: keys, both images, sequence number, source ARN', async () => {
     const { table, poller, events } = await pollerOnNewTable();
     await put(table, 'a', { colour: 'red' });
-    await table.documentClient.send(new UpdateCommand({ TableName: table.tableName, Key: { pk: 'ITEM#a', sk: 'ITEM' }, UpdateExpression: 'SET colour = :c', ExpressionAttributeValues: { ':c': 'blue' } }));
+    await table.documentClient.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: 'ITEM#a', sk: 'ITEM' },
+        UpdateExpression: 'SET colour = :c',
+        ExpressionAttributeValues: { ':c': 'blue' },
+      }),
+    );
 
     await poller.drain();
 
@@ -86,7 +96,10 @@ describe('the local stream poller', () => {
 
     await poller.drain();
 
-    expect(events.map(ids)).toEqual([['a', 'b', 'c'], ['b', 'c']]);
+    expect(events.map(ids)).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+    ]);
     expect(poller.stats).toMatchObject({ retries: 1, recordsCompleted: 3, recordsDropped: 0 });
   });
 
@@ -106,13 +119,17 @@ describe('the local stream poller', () => {
   });
 
   it('treats a reported identifier that names no record as a failure of the whole batch', async () => {
-    const unknownOnce = async (_event: DynamoDBStreamEvent, call: number): Promise<Reply> => (call === 1 ? { batchItemFailures: [{ itemIdentifier: 'no-such-record' }] } : undefined);
+    const unknownOnce = async (_event: DynamoDBStreamEvent, call: number): Promise<Reply> =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: 'no-such-record' }] } : undefined;
     const { table, poller, events } = await pollerOnNewTable(unknownOnce);
     for (const id of ['a', 'b']) await put(table, id);
 
     await poller.drain();
 
-    expect(events.map(ids)).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(events.map(ids)).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
   });
 
   it('drains until quiet, including records written by the handler itself', async () => {
@@ -154,12 +171,18 @@ describe('the local stream poller', () => {
     expect(events.flatMap(ids)).toEqual(['a', 'b']);
   });
 
-  it('with the table\'s writes watched, reads nothing until a write completes, then delivers it', async () => {
+  it("with the table's writes watched, reads nothing until a write completes, then delivers it", async () => {
     const table = await createTestTable();
     const writes = watchTableWrites(table.endpoint);
     try {
       const events: DynamoDBStreamEvent[] = [];
-      const poller = startStreamPoller({ dynamoEndpoint: table.endpoint, tableName: table.tableName, polling: false, writes, handler: async (event) => void events.push(structuredClone(event)) });
+      const poller = startStreamPoller({
+        dynamoEndpoint: table.endpoint,
+        tableName: table.tableName,
+        polling: false,
+        writes,
+        handler: async (event) => void events.push(structuredClone(event)),
+      });
       pollers.push(poller);
       await put(table, 'a');
       await poller.drain();
@@ -210,7 +233,13 @@ describe('the local stream poller', () => {
   it('refuses a filter pattern it cannot apply, naming where and why', async () => {
     const table = await createTestTable();
     const start = (filters: StreamPollerOptions['filters']) =>
-      startStreamPoller({ dynamoEndpoint: table.endpoint, tableName: table.tableName, polling: false, handler: async () => undefined, ...(filters ? { filters } : {}) });
+      startStreamPoller({
+        dynamoEndpoint: table.endpoint,
+        tableName: table.tableName,
+        polling: false,
+        handler: async () => undefined,
+        ...(filters ? { filters } : {}),
+      });
 
     expect(() => start([{ dynamodb: { NewImage: { type: { S: [{ prefix: 'sess' }] } } } }] as unknown as StreamPollerOptions['filters'])).toThrow(
       /filters\[0\]\.dynamodb\.NewImage\.type\.S must list exact values.*prefix/,

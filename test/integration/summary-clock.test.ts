@@ -11,7 +11,12 @@ import { clinicSchema, therapistSchema } from '../../shared/domain/model.js';
 import { virtualClock } from '../../local/clock.js';
 import { createTestTable, sesClient, sesEmails, type TestTable } from '../support/local-aws.js';
 
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const STEP_MS = 15 * 60_000;
 
@@ -42,7 +47,15 @@ describe('summaries across clock changes', () => {
     const run = randomUUID().slice(0, 8);
     const t = await createTestTable();
     await t.store.putTherapist(therapistSchema.parse({ id: 't-day', name: 'Dee Day', email: `day-${run}@harbour.example`, timezone: 'Europe/London' }));
-    await t.store.putTherapist(therapistSchema.parse({ id: 't-week', name: 'Wes Week', email: `week-${run}@harbour.example`, timezone: 'Europe/London', summary: { cadence: 'weekly', weekday: 7 } }));
+    await t.store.putTherapist(
+      therapistSchema.parse({
+        id: 't-week',
+        name: 'Wes Week',
+        email: `week-${run}@harbour.example`,
+        timezone: 'Europe/London',
+        summary: { cadence: 'weekly', weekday: 7 },
+      }),
+    );
 
     // Sunday 21 March 07:00 GMT is the first summary instant of both; the last sweep is 4 April 23:45Z.
     await sweepEveryQuarterHour(t, '2027-03-21T07:00:00.000Z', '2027-04-04T23:45:00.000Z');
@@ -69,7 +82,15 @@ describe('summaries across clock changes', () => {
     const run = randomUUID().slice(0, 8);
     const t = await createTestTable();
     await t.store.putTherapist(therapistSchema.parse({ id: 't-day', name: 'Dee Day', email: `day-${run}@harbour.example`, timezone: 'Europe/London' }));
-    await t.store.putTherapist(therapistSchema.parse({ id: 't-week', name: 'Wes Week', email: `week-${run}@harbour.example`, timezone: 'Europe/London', summary: { cadence: 'weekly', weekday: 7 } }));
+    await t.store.putTherapist(
+      therapistSchema.parse({
+        id: 't-week',
+        name: 'Wes Week',
+        email: `week-${run}@harbour.example`,
+        timezone: 'Europe/London',
+        summary: { cadence: 'weekly', weekday: 7 },
+      }),
+    );
 
     // Sunday 24 October 07:00 BST (06:00Z) is the first summary instant of both.
     await sweepEveryQuarterHour(t, '2027-10-24T06:00:00.000Z', '2027-11-07T23:45:00.000Z');

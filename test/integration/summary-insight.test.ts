@@ -14,7 +14,12 @@ import { decodePng } from '../support/png.js';
 
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-insight-${run}@harbour.example`;
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 // Daily at 07:00 London; on Wed 14 Apr 2027 (BST) the period is Tue 13 Apr 06:00Z – Wed 14 Apr 06:00Z.
 const SUMMARY_AT = '2027-04-14T06:00:00.000Z';
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -24,7 +29,18 @@ type Scores = [pain: number, mobility: number, stress: number, sleep: number];
 /** Two weekly initial sessions, then maintenance every 14 days: session i starts on `starts[i]`. */
 async function seedClient(t: TestTable, id: string, name: string, starts: readonly string[], answers: ReadonlyArray<Scores | undefined>): Promise<void> {
   await t.store.putClient(clientSchema.parse({ id, name, email: `${id}-${run}@example.com`, timezone: 'Europe/London' }));
-  await t.store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', sessions: 2, everyDays: 7 }, { name: 'maintenance', everyDays: 14 }] }));
+  await t.store.putPlan(
+    planSchema.parse({
+      id: `p-${id}`,
+      clientId: id,
+      therapistId: 't-amy',
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 2, everyDays: 7 },
+        { name: 'maintenance', everyDays: 14 },
+      ],
+    }),
+  );
   for (const [i, start] of starts.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
     await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start, durationMinutes: 60, location: 'Room 1', status: 'completed' }));
@@ -49,13 +65,43 @@ describe('the summary’s trend charts and suggestions', () => {
     t = await createTestTable();
     await t.store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: amyEmail, timezone: 'Europe/London' }));
     // Ann's pain climbs on each of her last two maintenance check-ins.
-    await seedClient(t, 'c-ann', 'Ann Lee', STARTS, [[6, 5, 5, 5], [4, 6, 4, 6], [3, 6, 4, 6], [4, 6, 4, 6], [6, 5, 5, 5]]);
+    await seedClient(t, 'c-ann', 'Ann Lee', STARTS, [
+      [6, 5, 5, 5],
+      [4, 6, 4, 6],
+      [3, 6, 4, 6],
+      [4, 6, 4, 6],
+      [6, 5, 5, 5],
+    ]);
     // Ben has improved steadily and holds it through maintenance.
-    await seedClient(t, 'c-ben', 'Ben Ortiz', STARTS, [[7, 4, 6, 5], [5, 5, 5, 6], [4, 6, 4, 6], [3, 7, 3, 7], [3, 7, 3, 7]]);
+    await seedClient(t, 'c-ben', 'Ben Ortiz', STARTS, [
+      [7, 4, 6, 5],
+      [5, 5, 5, 6],
+      [4, 6, 4, 6],
+      [3, 7, 3, 7],
+      [3, 7, 3, 7],
+    ]);
     // Cara answered her first two check-ins, then none of the last three.
-    await seedClient(t, 'c-cara', 'Cara Diaz', STARTS.slice(0, 4).map((s) => s.replace('10:00', '09:00')).concat('2027-04-12T09:00:00Z'), [[5, 5, 5, 5], [5, 6, 5, 5]]);
+    await seedClient(
+      t,
+      'c-cara',
+      'Cara Diaz',
+      STARTS.slice(0, 4)
+        .map((s) => s.replace('10:00', '09:00'))
+        .concat('2027-04-12T09:00:00Z'),
+      [
+        [5, 5, 5, 5],
+        [5, 6, 5, 5],
+      ],
+    );
 
-    const handler = createHandler({ store: t.store, ledger: t.store, mailer: new SesMailer({ client: sesClient() }), clinic, clock: { now: () => new Date(SUMMARY_AT) }, logger: silent });
+    const handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      mailer: new SesMailer({ client: sesClient() }),
+      clinic,
+      clock: { now: () => new Date(SUMMARY_AT) },
+      logger: silent,
+    });
     await handler({});
     const emails = await sesEmails(amyEmail);
     expect(emails).toHaveLength(1);
@@ -67,7 +113,9 @@ describe('the summary’s trend charts and suggestions', () => {
     const section = text.slice(text.indexOf('Suggestions for your judgement\n'));
 
     expect(section).toContain('- Ann Lee: Consider a shorter maintenance interval — pain 3 → 4 → 6: worse on each of the last 2 maintenance check-ins');
-    expect(section).toContain('- Ben Ortiz: Could lengthen the maintenance interval — no score worse across the last 3 maintenance check-ins; better than baseline: pain 7 → 3, mobility 4 → 7, stress 6 → 3, sleep 5 → 7');
+    expect(section).toContain(
+      '- Ben Ortiz: Could lengthen the maintenance interval — no score worse across the last 3 maintenance check-ins; better than baseline: pain 7 → 3, mobility 4 → 7, stress 6 → 3, sleep 5 → 7',
+    );
   });
 
   it('suggests a phone call for Cara after three unanswered check-ins', () => {
@@ -93,8 +141,12 @@ describe('the summary’s trend charts and suggestions', () => {
     const html = email.body.html ?? '';
     const trends = text.slice(text.indexOf('Trends since baseline\n'));
 
-    expect(html).toContain('alt="Pain 6 → 6 since baseline, no change; mobility 5 → 5 since baseline, no change; stress 5 → 5 since baseline, no change; sleep 5 → 5 since baseline, no change. 5 check-ins shown, 1 change of phase."');
-    expect(trends).toContain('Ben Ortiz · Back pain: pain 7 → 3 since baseline, better; mobility 4 → 7 since baseline, better; stress 6 → 3 since baseline, better; sleep 5 → 7 since baseline, better');
+    expect(html).toContain(
+      'alt="Pain 6 → 6 since baseline, no change; mobility 5 → 5 since baseline, no change; stress 5 → 5 since baseline, no change; sleep 5 → 5 since baseline, no change. 5 check-ins shown, 1 change of phase."',
+    );
+    expect(trends).toContain(
+      'Ben Ortiz · Back pain: pain 7 → 3 since baseline, better; mobility 4 → 7 since baseline, better; stress 6 → 3 since baseline, better; sleep 5 → 7 since baseline, better',
+    );
     // Ann (a shorter interval) and Cara (a call) need a look before Ben, who is doing well.
     expect(trends.indexOf('Ann Lee')).toBeLessThan(trends.indexOf('Ben Ortiz'));
     expect(trends.indexOf('Cara Diaz')).toBeLessThan(trends.indexOf('Ben Ortiz'));

@@ -16,7 +16,12 @@ import { createTestTable, resetMeter, sesClient, sesEmails, type StoredEmail, ty
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-${run}@harbour.example`;
 const boEmail = `bo-${run}@harbour.example`;
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 // Amy: daily at 07:00 London. On Wed 10 Mar 2027 (GMT) the period is Tue 9 Mar 07:00Z – Wed 10 Mar 07:00Z.
 const SUMMARY_AT = '2027-03-10T07:00:00.000Z';
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -31,13 +36,40 @@ interface Visit {
 
 async function seedClient(t: TestTable, therapistId: string, id: string, name: string, visits: readonly Visit[]): Promise<void> {
   await t.store.putClient(clientSchema.parse({ id, name, email: `${id}-${run}@example.com`, timezone: 'Europe/London' }));
-  await t.store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }));
+  await t.store.putPlan(
+    planSchema.parse({
+      id: `p-${id}`,
+      clientId: id,
+      therapistId,
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+    }),
+  );
   for (const [i, v] of visits.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
-    await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start: v.start, durationMinutes: 60, location: v.location ?? 'Room 1', status: v.status ?? 'completed' }));
+    await t.store.saveSession(
+      sessionSchema.parse({
+        id: sessionId,
+        planId: `p-${id}`,
+        start: v.start,
+        durationMinutes: 60,
+        location: v.location ?? 'Room 1',
+        status: v.status ?? 'completed',
+      }),
+    );
     if (v.answered) {
       const [pain, mobility, stress, sleep] = v.answered.scores;
-      const answers = checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: v.answered.notes ?? '', wantsToRebook: v.answered.wantsToRebook ?? false });
+      const answers = checkInAnswersSchema.parse({
+        pain,
+        mobility,
+        stress,
+        sleep,
+        notes: v.answered.notes ?? '',
+        wantsToRebook: v.answered.wantsToRebook ?? false,
+      });
       await t.store.recordCheckIn({ clientId: id, sessionId, answers, at: v.answered.at });
     }
   }
@@ -72,7 +104,10 @@ describe('the therapist follow-up summary', () => {
       { start: '2027-02-26T15:00:00Z', answered: answered('2027-02-27T12:00:00Z', [4, 6, 5, 7]) },
       {
         start: '2027-03-05T15:00:00Z',
-        answered: answered('2027-03-09T08:30:00Z', [7, 4, 6, 2], { notes: `=HYPERLINK("http://evil.example","x") <script>alert('x')</script>`, wantsToRebook: true }),
+        answered: answered('2027-03-09T08:30:00Z', [7, 4, 6, 2], {
+          notes: `=HYPERLINK("http://evil.example","x") <script>alert('x')</script>`,
+          wantsToRebook: true,
+        }),
       },
       { start: '2027-03-10T16:00:00Z', status: 'booked', location: 'Room 2' },
     ]);
@@ -83,15 +118,29 @@ describe('the therapist follow-up summary', () => {
       { start: '2027-03-08T10:00:00Z' },
       { start: '2027-03-15T10:00:00Z', status: 'booked' },
     ]);
-    await t.store.recordRescheduleRequest({ sessionId: 's-c-cara-4', clientId: 'c-cara', planId: 'p-c-cara', therapistId: 't-amy', message: 'Can we move to the afternoon?', at: '2027-03-09T20:00:00.000Z' });
+    await t.store.recordRescheduleRequest({
+      sessionId: 's-c-cara-4',
+      clientId: 'c-cara',
+      planId: 'p-c-cara',
+      therapistId: 't-amy',
+      message: 'Can we move to the afternoon?',
+      at: '2027-03-09T20:00:00.000Z',
+    });
     // Dev lapsed on maintenance long ago; Eve fell due a few days ago (marks as reconcile sets them).
     await seedClient(t, 't-amy', 'c-dev', 'Dev Patel', [{ start: '2027-01-04T10:00:00Z' }]);
-    await t.store.setMaintenanceMark('c-dev', 'p-c-dev', { state: 'lapsed', dueAt: '2027-02-01T10:00:00.000Z', lapsedAt: '2027-02-15T10:00:00.000Z', markedAt: '2027-02-15T10:00:00.000Z' }, undefined);
-    await seedClient(t, 't-amy', 'c-eve', 'Eve Stone', [
-      { start: '2027-02-06T10:00:00Z' },
-      { start: '2027-03-10T12:00:00Z', status: 'cancelled' },
-    ]);
-    await t.store.setMaintenanceMark('c-eve', 'p-c-eve', { state: 'due', dueAt: '2027-03-06T10:00:00.000Z', lapsedAt: '2027-03-20T10:00:00.000Z', markedAt: '2027-03-06T10:00:00.000Z' }, '2027-03-20T10:00:00.000Z');
+    await t.store.setMaintenanceMark(
+      'c-dev',
+      'p-c-dev',
+      { state: 'lapsed', dueAt: '2027-02-01T10:00:00.000Z', lapsedAt: '2027-02-15T10:00:00.000Z', markedAt: '2027-02-15T10:00:00.000Z' },
+      undefined,
+    );
+    await seedClient(t, 't-amy', 'c-eve', 'Eve Stone', [{ start: '2027-02-06T10:00:00Z' }, { start: '2027-03-10T12:00:00Z', status: 'cancelled' }]);
+    await t.store.setMaintenanceMark(
+      'c-eve',
+      'p-c-eve',
+      { state: 'due', dueAt: '2027-03-06T10:00:00.000Z', lapsedAt: '2027-03-20T10:00:00.000Z', markedAt: '2027-03-06T10:00:00.000Z' },
+      '2027-03-20T10:00:00.000Z',
+    );
     // Fay's first answers are in, but the session they belong to has since been deleted.
     await seedClient(t, 't-amy', 'c-fay', 'Fay Khan', [{ start: '2027-03-08T09:00:00Z', answered: answered('2027-03-09T10:00:00Z', [5, 5, 5, 5]) }]);
     await t.documentClient.send(new DeleteCommand({ TableName: t.tableName, Key: keys.session('c-fay', 's-c-fay-1') }));
@@ -102,13 +151,23 @@ describe('the therapist follow-up summary', () => {
     // The real SES client, with each request's tags noted on the way (SES v2 local does not keep them).
     const ses = sesClient();
     const recording: SesSendClient = { send: (command) => (sentTags.push(command.input.EmailTags ?? []), ses.send(command)) };
-    const handler = createHandler({ store: t.store, ledger: t.store, mailer: new SesMailer({ client: recording }), clinic, clock: { now: () => new Date(SUMMARY_AT) }, logger: silent });
+    const handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      mailer: new SesMailer({ client: recording }),
+      clinic,
+      clock: { now: () => new Date(SUMMARY_AT) },
+      logger: silent,
+    });
     report = await handler({});
     const emails = await sesEmails(amyEmail);
     expect(emails).toHaveLength(1);
     email = emails[0]!;
     const attachment = email.attachments.find((a) => a.filename === 'check-ins.csv');
-    csv = Buffer.from(attachment?.content ?? '', 'base64').toString('utf8').replace(/^\uFEFF/, '').split('\r\n');
+    csv = Buffer.from(attachment?.content ?? '', 'base64')
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .split('\r\n');
   });
 
   it('sends one summary to each therapist, recorded as sent in the ledger', async () => {
@@ -133,11 +192,13 @@ describe('the therapist follow-up summary', () => {
     expect(email.subject).toBe('Daily summary · Wed 10 Mar · 3 check-ins, 1 red flag, 1 reschedule request');
   });
 
-  it('puts Ben\'s red flags first, with his changes against baseline and last', () => {
+  it("puts Ben's red flags first, with his changes against baseline and last", () => {
     const text = email.body.text ?? '';
     const flags = text.slice(text.indexOf('Red flags\n'), text.indexOf('Would like to book\n'));
 
-    expect(flags).toContain('!! Ben <b>Ortiz</b>: Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Stress is up 3 against baseline (3 → 6); Sleep is 2/10; Sleep is down 6 against baseline (8 → 2)');
+    expect(flags).toContain(
+      '!! Ben <b>Ortiz</b>: Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Stress is up 3 against baseline (3 → 6); Sleep is 2/10; Sleep is down 6 against baseline (8 → 2)',
+    );
     // Baseline 3/7/3/8, last 4/6/5/7, now 7/4/6/2; pain across the plan 3, 4, 4, 7.
     expect(flags).toMatch(/Answered:\s+Tue 9 Mar 08:30 · session Fri 5 Mar 15:00\n/);
     expect(flags).toMatch(/Pain:\s+7 \(▲4 vs baseline, ▲3 vs last\)\n/);
@@ -150,14 +211,16 @@ describe('the therapist follow-up summary', () => {
     expect(text.indexOf('Red flags')).toBeLessThan(text.indexOf('Other check-ins'));
   });
 
-  it('shows Ann\'s improvement and Fay\'s baseline among the other check-ins, one line each', () => {
+  it("shows Ann's improvement and Fay's baseline among the other check-ins, one line each", () => {
     const text = email.body.text ?? '';
 
     // Baseline 8/3/7/4, last 5/6/5/6, now 4/7/4/7; pain 8, 7, 6, 5, 4.
     expect(text).toContain(
       '- Ann Lee · answered Tue 9 Mar 18:00 · session Tue 9 Mar 10:00 | pain 4 (▼4 vs baseline, ▼1 vs last); mobility 7 (▲4 vs baseline, ▲1 vs last); stress 4 (▼3 vs baseline, ▼1 vs last); sleep 7 (▲3 vs baseline, ▲1 vs last) · pain ▇▆▅▅▄ 8→4 (better)\n',
     );
-    expect(text).toContain('- Fay Khan · answered Tue 9 Mar 10:00 · session no longer on record | pain 5 (baseline); mobility 5 (baseline); stress 5 (baseline); sleep 5 (baseline) · pain ▅ 5\n');
+    expect(text).toContain(
+      '- Fay Khan · answered Tue 9 Mar 10:00 · session no longer on record | pain 5 (baseline); mobility 5 (baseline); stress 5 (baseline); sleep 5 (baseline) · pain ▅ 5\n',
+    );
   });
 
   it('lists who did not answer, who asked to move or to book, and who is slipping on maintenance', () => {
@@ -172,7 +235,7 @@ describe('the therapist follow-up summary', () => {
     expect(text).toContain('- Wed 10 Mar 16:00 (60 min) | Ben <b>Ortiz</b> | session 5 · initial (of 6) | Room 2');
   });
 
-  it('keeps another therapist\'s clients out', () => {
+  it("keeps another therapist's clients out", () => {
     expect(email.body.text).not.toContain('Zed Quinn');
     expect(email.body.html).not.toContain('Zed Quinn');
   });
@@ -198,7 +261,12 @@ describe('the therapist follow-up summary', () => {
 
   it('tags the emails with opaque ids only, and names no client in the subject', () => {
     expect(sentTags.map((tags) => tags.find((tag) => tag.Name === 'message')?.Value).sort()).toEqual(['su.t-amy.20270309.v1', 'su.t-bo.20270309.v1']);
-    expect(sentTags.flat().map((tag) => tag.Name).sort()).toEqual(['kind', 'kind', 'message', 'message']);
+    expect(
+      sentTags
+        .flat()
+        .map((tag) => tag.Name)
+        .sort(),
+    ).toEqual(['kind', 'kind', 'message', 'message']);
     expect(email.subject).not.toMatch(/Ann|Ben|Cara|Dev|Eve|Fay/);
   });
 

@@ -41,7 +41,15 @@ describe('the twin with DynamoDB Local restarted under it', () => {
     dynamo = await startDynamoDbLocal({ port, dataDir });
     ses = await startSesLocal();
     const scenario = parseScenario(JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples/team-kit.json'), 'utf8')), 'team-kit');
-    twin = await startTwin({ clinic: scenario.clinic, clock: { mode: 'real' }, dynamoEndpoint: dynamo.endpoint, sesEndpoint: ses.endpoint, web: false, recurring: false, tickMs: 50 });
+    twin = await startTwin({
+      clinic: scenario.clinic,
+      clock: { mode: 'real' },
+      dynamoEndpoint: dynamo.endpoint,
+      sesEndpoint: ses.endpoint,
+      web: false,
+      recurring: false,
+      tickMs: 50,
+    });
     await importDataset(twin.store, scenario.dataset);
     const scheduled = (sessionId: string) => twin!.scheduler.list().some((s) => s.name.includes(`.${sessionId}.`));
     await until(() => scheduled('s-sam-1'), 'the imported sessions to be scheduled');

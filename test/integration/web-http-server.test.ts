@@ -26,7 +26,11 @@ describe('the local HTTP API', () => {
 
   it('hands the handler a payload v2 event: raw path and query, lower-case headers, cookies apart, method and source IP', async () => {
     const { url, events } = await serve({ statusCode: 204 });
-    await fetch(`${url}/check-in/abc.def?x=1&x=2&y=%20`, { method: 'POST', headers: { 'X-Custom': 'A', Cookie: 'a=1; b=2', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'pain=3' });
+    await fetch(`${url}/check-in/abc.def?x=1&x=2&y=%20`, {
+      method: 'POST',
+      headers: { 'X-Custom': 'A', Cookie: 'a=1; b=2', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'pain=3',
+    });
     const [event] = events;
     expect(event).toMatchObject({
       version: '2.0',
@@ -51,7 +55,14 @@ describe('the local HTTP API', () => {
   });
 
   it('writes status, headers, several values of one header, cookies and a base64 body back', async () => {
-    const { url } = await serve({ statusCode: 201, headers: { 'X-One': '1' }, multiValueHeaders: { 'x-many': ['a', 'b'] }, cookies: ['s=1; HttpOnly', 't=2'], body: Buffer.from('héllo').toString('base64'), isBase64Encoded: true } as APIGatewayProxyResultV2);
+    const { url } = await serve({
+      statusCode: 201,
+      headers: { 'X-One': '1' },
+      multiValueHeaders: { 'x-many': ['a', 'b'] },
+      cookies: ['s=1; HttpOnly', 't=2'],
+      body: Buffer.from('héllo').toString('base64'),
+      isBase64Encoded: true,
+    } as APIGatewayProxyResultV2);
     const response = await fetch(`${url}/`);
     expect(response.status).toBe(201);
     expect(response.headers.get('x-one')).toBe('1');

@@ -74,7 +74,9 @@ describe('the link-token key', () => {
   it('comes straight from TOKEN_KEY when the local twin sets it, without asking SSM', async () => {
     const before = ssm.calls.length;
     const signer = await fromEnv({ TOKEN_KEY: TEST_TOKEN_KEY, TOKEN_KEY_PARAMETER: '/keepwell/test/token-key', SSM_ENDPOINT: ssm.endpoint });
-    expect((await signer.verify(new TokenSigner(TEST_TOKEN_KEY).issue({ purpose: 'confirm', clientId: 'c', subject: 's', now: NOW }), 'confirm', NOW)).clientId).toBe('c');
+    expect(
+      (await signer.verify(new TokenSigner(TEST_TOKEN_KEY).issue({ purpose: 'confirm', clientId: 'c', subject: 's', now: NOW }), 'confirm', NOW)).clientId,
+    ).toBe('c');
     expect(ssm.calls.length).toBe(before);
   });
 
@@ -88,7 +90,9 @@ describe('the link-token key', () => {
     await expect(missing).rejects.toBeInstanceOf(TokenKeyError);
     await expect(missing).rejects.toThrow('the link-token key parameter "/keepwell/test/absent" could not be read from SSM Parameter Store');
     const tooShort = fromEnv({ TOKEN_KEY_PARAMETER: '/keepwell/test/short', SSM_ENDPOINT: ssm.endpoint }, ssmClientConfig);
-    await expect(tooShort).rejects.toThrow('the link-token key parameter "/keepwell/test/short" decodes to 24 bytes; a link-token key must be at least 32 random bytes (`openssl rand -base64 32`)');
+    await expect(tooShort).rejects.toThrow(
+      'the link-token key parameter "/keepwell/test/short" decodes to 24 bytes; a link-token key must be at least 32 random bytes (`openssl rand -base64 32`)',
+    );
     await expect(tooShort).rejects.not.toThrow(short);
     const text = fromEnv({ TOKEN_KEY_PARAMETER: '/keepwell/test/text', SSM_ENDPOINT: ssm.endpoint }, ssmClientConfig);
     await expect(text).rejects.toThrow('the link-token key parameter "/keepwell/test/text" is not base64 text: create the key with `openssl rand -base64 32`');
@@ -96,8 +100,9 @@ describe('the link-token key', () => {
 
   it('refuses a previous key that is not a key, naming the previous parameter; an absent one means no rotation', async () => {
     const env = { TOKEN_KEY_PARAMETER: '/keepwell/test/token-key', SSM_ENDPOINT: ssm.endpoint };
-    await expect(fromEnv({ ...env, TOKEN_PREVIOUS_KEY_PARAMETER: '/keepwell/test/short' }, ssmClientConfig))
-      .rejects.toThrow('the link-token key parameter "/keepwell/test/short" decodes to 24 bytes');
+    await expect(fromEnv({ ...env, TOKEN_PREVIOUS_KEY_PARAMETER: '/keepwell/test/short' }, ssmClientConfig)).rejects.toThrow(
+      'the link-token key parameter "/keepwell/test/short" decodes to 24 bytes',
+    );
     const keys = await fromEnv({ ...env, TOKEN_PREVIOUS_KEY_PARAMETER: '/keepwell/test/no-previous' }, ssmClientConfig);
     expect(keys.keyIds).toEqual(new TokenSigner(key).keyIds);
   });
@@ -124,9 +129,20 @@ describe('a key rotated as docs/DEPLOY.md says, through SSM and the pages', () =
     const t = await createTestTable();
     const practice = await seedPractice(t.store);
     let ms = Date.now();
-    const container = () => TokenKeyring.open(loaderFromEnv({ TOKEN_KEY_PARAMETER: CURRENT, TOKEN_PREVIOUS_KEY_PARAMETER: PREVIOUS, SSM_ENDPOINT: ssm.endpoint }, ssmClientConfig), { nowMs: () => ms });
+    const container = () =>
+      TokenKeyring.open(loaderFromEnv({ TOKEN_KEY_PARAMETER: CURRENT, TOKEN_PREVIOUS_KEY_PARAMETER: PREVIOUS, SSM_ENDPOINT: ssm.endpoint }, ssmClientConfig), {
+        nowMs: () => ms,
+      });
     const webKeys = await container();
-    const page = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new MemoryMailer(), clinic: testClinic(), signer: webKeys, clock: { now: () => new Date(ms) } });
+    const page = createHandler({
+      store: t.store,
+      ledger: t.store,
+      tokens: t.store,
+      mailer: new MemoryMailer(),
+      clinic: testClinic(),
+      signer: webKeys,
+      clock: { now: () => new Date(ms) },
+    });
     const open = async (path: string) => ((await page(pageEvent(path))) as APIGatewayProxyStructuredResultV2).statusCode;
     const confirmLink = async () => linkPath(await container(), 'confirm', practice.client.id, practice.upcoming.id, new Date(ms));
 
@@ -158,11 +174,21 @@ function pageEvent(path: string): APIGatewayProxyEventV2 {
     rawPath: path,
     rawQueryString: '',
     headers: {},
-    requestContext: { accountId: '1', apiId: 'a', domainName: 'd', domainPrefix: 'd', requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0, http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'ua' } },
+    requestContext: {
+      accountId: '1',
+      apiId: 'a',
+      domainName: 'd',
+      domainPrefix: 'd',
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'ua' },
+    },
     isBase64Encoded: false,
   };
 }
-
 
 describe('the web handler built from the environment', () => {
   const saved = { ...process.env };
@@ -193,13 +219,26 @@ describe('the web handler built from the environment', () => {
       rawPath: path,
       rawQueryString: '',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      requestContext: { accountId: '1', apiId: 'a', domainName: 'd', domainPrefix: 'd', requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0, http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'ua' } },
+      requestContext: {
+        accountId: '1',
+        apiId: 'a',
+        domainName: 'd',
+        domainPrefix: 'd',
+        requestId: 'r',
+        routeKey: '$default',
+        stage: '$default',
+        time: '',
+        timeEpoch: 0,
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'ua' },
+      },
       ...(body ? { body } : {}),
       isBase64Encoded: false,
     });
     const page = (await handler(event('GET'))) as APIGatewayProxyStructuredResultV2;
     expect(page.statusCode).toBe(200);
-    const done = (await handler(event('POST', new URLSearchParams({ token: tokenOf(path), pain: '8', mobility: '5', stress: '5', sleep: '5' }).toString()))) as APIGatewayProxyStructuredResultV2;
+    const done = (await handler(
+      event('POST', new URLSearchParams({ token: tokenOf(path), pain: '8', mobility: '5', stress: '5', sleep: '5' }).toString()),
+    )) as APIGatewayProxyStructuredResultV2;
     expect(done.statusCode).toBe(200);
     expect((await t.store.getClientBundle(practice.client.id))?.checkIns).toHaveLength(1);
     expect(await sesEmails(practice.therapist.email)).toHaveLength(1);

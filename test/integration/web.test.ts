@@ -28,7 +28,15 @@ describe('the client pages over HTTP', () => {
     t = await createTestTable({ now: () => NOW });
     let handler: WebHandler | undefined;
     server = await startWebServer({ handler: (event) => handler!(event) });
-    handler = createHandler({ store: t.store, ledger: t.store, tokens: t.store, mailer: new SesMailer({ client: sesClient() }), clinic: testClinic(server.url), signer, clock: { now: () => webNow } });
+    handler = createHandler({
+      store: t.store,
+      ledger: t.store,
+      tokens: t.store,
+      mailer: new SesMailer({ client: sesClient() }),
+      clinic: testClinic(server.url),
+      signer,
+      clock: { now: () => webNow },
+    });
   });
 
   afterAll(async () => {
@@ -37,7 +45,11 @@ describe('the client pages over HTTP', () => {
 
   const get = (path: string) => fetch(`${server.url}${path}`, { redirect: 'manual' });
   const post = (path: string, fields: Record<string, string>, withToken = true) =>
-    fetch(`${server.url}${path}`, { method: 'POST', body: new URLSearchParams({ ...(withToken ? { token: tokenOf(path) } : {}), ...fields }), redirect: 'manual' });
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      body: new URLSearchParams({ ...(withToken ? { token: tokenOf(path) } : {}), ...fields }),
+      redirect: 'manual',
+    });
   const answers = (extra: Record<string, string> = {}) => ({ pain: '3', mobility: '6', stress: '4', sleep: '7', notes: '', ...extra });
   const tableItems = async () => ((await t.documentClient.send(new ScanCommand({ TableName: t.tableName, ConsistentRead: true }))).Items ?? []).length;
   /** Whether the link's single-use token has been spent (its TOKEN# item exists). */
@@ -84,7 +96,7 @@ describe('the client pages over HTTP', () => {
       expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
     });
 
-    it('reads what a page shows in two requests after a consistent look at its token, whatever the client\'s history', async () => {
+    it("reads what a page shows in two requests after a consistent look at its token, whatever the client's history", async () => {
       const path = linkPath(signer, 'check-in', practice.client.id, practice.past.id);
       resetMeter(t.meter);
       await get(path);
@@ -148,7 +160,7 @@ describe('the client pages over HTTP', () => {
       expect((await t.store.getClientBundle(practice.client.id))?.checkIns).toEqual([]);
     });
 
-    it('refuses a post without its token in the body (403), and a tampered, expired or other client\'s link (404)', async () => {
+    it("refuses a post without its token in the body (403), and a tampered, expired or other client's link (404)", async () => {
       const practice = await seedPractice(t.store);
       const other = await seedPractice(t.store);
       const path = linkPath(signer, 'check-in', practice.client.id, practice.past.id);
@@ -195,9 +207,27 @@ describe('the client pages over HTTP', () => {
     });
     const sendReminder = async (practice: Practice, due: string) => {
       const clock = { now: () => new Date(due) };
-      const dispatch = createDispatch({ store: t.store, ledger: t.store, mailer: new SesMailer({ client: sesClient() }), scheduler: new InMemoryMessageScheduler(), tokens: signer, clinic: testClinic(server.url), clock, log: { info: () => {}, warn: () => {}, error: () => {} } });
+      const dispatch = createDispatch({
+        store: t.store,
+        ledger: t.store,
+        mailer: new SesMailer({ client: sesClient() }),
+        scheduler: new InMemoryMessageScheduler(),
+        tokens: signer,
+        clinic: testClinic(server.url),
+        clock,
+        log: { info: () => {}, warn: () => {}, error: () => {} },
+      });
       const message = { kind: 'reminder', subjectId: practice.upcoming.id, offset: 'PT2H', version: 1 } as const;
-      return dispatch({ message, clientId: practice.client.id, planId: practice.planId, sessionId: practice.upcoming.id, therapistId: practice.therapist.id, scheduledTime: due, executionId: randomUUID(), attempt: 1 });
+      return dispatch({
+        message,
+        clientId: practice.client.id,
+        planId: practice.planId,
+        sessionId: practice.upcoming.id,
+        therapistId: practice.therapist.id,
+        scheduledTime: due,
+        executionId: randomUUID(),
+        attempt: 1,
+      });
     };
 
     it('confirmed, then asked to move: the request is recorded, the alert mentions the confirmation, the next reminder says a new time was asked for', async () => {

@@ -28,7 +28,14 @@ export function launchChromium(): Promise<Browser> {
 
 /** An iPhone-sized context (390 × 844). `bypassCSP` only so axe can be injected into the page. */
 export function phoneContext(browser: Browser, options: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
-  return browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, bypassCSP: options.bypassCSP ?? false, locale: 'en-GB' });
+  return browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    bypassCSP: options.bypassCSP ?? false,
+    locale: 'en-GB',
+  });
 }
 
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'screenshots');
@@ -57,9 +64,16 @@ export async function axeViolations(page: Page, impacts: readonly string[] = ['s
     // This runs in the page (the project's types have no DOM library, hence the casts).
     const page = globalThis as unknown as {
       document: unknown;
-      axe: { run: (context: unknown, options: object) => Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> };
+      axe: {
+        run: (
+          context: unknown,
+          options: object,
+        ) => Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }>;
+      };
     };
-    const result = await page.axe.run(page.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+    const result = await page.axe.run(page.document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) }));
   });
   return violations.filter((v) => v.impact !== null && impacts.includes(v.impact));

@@ -14,6 +14,12 @@ export async function startHarbourTwin(start: string): Promise<Twin> {
     sesEndpoint: inject('sesEndpoint'),
     recurring: false,
   });
-  await twin.store.putTherapist({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour-massage.example', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' } });
+  await twin.store.putTherapist({
+    id: 't-amy',
+    name: 'Amy Chen',
+    email: 'amy@harbour-massage.example',
+    timezone: 'Europe/London',
+    summary: { cadence: 'daily', hour: 7, weekday: 1, whenEmpty: 'one-line' },
+  });
   return twin;
 }

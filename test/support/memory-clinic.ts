@@ -5,7 +5,18 @@
  * Every builder takes overrides; `uniqueEmail` keeps tests that share SES local apart.
  */
 import { randomUUID } from 'node:crypto';
-import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Client, type Clinic, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
+import {
+  clientSchema,
+  clinicSchema,
+  planSchema,
+  sessionSchema,
+  therapistSchema,
+  type Client,
+  type Clinic,
+  type Plan,
+  type Session,
+  type Therapist,
+} from '../../shared/domain/model.js';
 import type { DispatchPayload } from '../../shared/domain/dispatch-payload.js';
 import { CHECK_IN_OFFSET, type MessageIdentity } from '../../shared/domain/message.js';
 import type { ClinicStore, StoredSession } from '../../shared/ports/store.js';
@@ -85,8 +96,18 @@ export async function seedClinic(
   return { therapist, client, plan, sessions: stored };
 }
 
-export const reminderIdentity = (session: Pick<Session, 'id' | 'version'>, offset = 'P2D'): MessageIdentity => ({ kind: 'reminder', subjectId: session.id, offset, version: session.version });
-export const checkInIdentity = (session: Pick<Session, 'id' | 'version'>): MessageIdentity => ({ kind: 'check-in', subjectId: session.id, offset: CHECK_IN_OFFSET, version: session.version });
+export const reminderIdentity = (session: Pick<Session, 'id' | 'version'>, offset = 'P2D'): MessageIdentity => ({
+  kind: 'reminder',
+  subjectId: session.id,
+  offset,
+  version: session.version,
+});
+export const checkInIdentity = (session: Pick<Session, 'id' | 'version'>): MessageIdentity => ({
+  kind: 'check-in',
+  subjectId: session.id,
+  offset: CHECK_IN_OFFSET,
+  version: session.version,
+});
 
 /** What a one-time schedule would deliver for `identity`, with the Scheduler's context attributes. */
 export function payloadFor(seeded: Pick<SeededClinic, 'client' | 'plan'>, identity: MessageIdentity, scheduledTime?: string): DispatchPayload {

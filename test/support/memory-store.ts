@@ -51,14 +51,45 @@ type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
 
 /** Every port method, once: the compiler insists on all of them, so latency cannot miss one. */
 const PORT_METHODS: Record<Method, true> = {
-  putTherapist: true, putClient: true, putPlan: true, saveSession: true, updatePlanStatus: true, setPreference: true,
-  suppressByEmail: true, recordCheckIn: true, recordConfirmation: true, recordRescheduleRequest: true, setMaintenanceMark: true, recordPlanChange: true,
-  getClient: true, getTherapist: true, getClientBundle: true, findClientIdByEmail: true, findSession: true, findPlan: true,
-  getMessageContext: true, sessionsStartingBetween: true, therapistActivity: true, therapistPlans: true, planHistory: true,
-  plansNeedingMaintenanceAction: true, listTherapists: true,
-  claim: true, release: true, markSent: true, markSkipped: true, clearSkip: true, settleSkipped: true, markFailed: true,
-  recordDelivery: true, get: true, holdDayCap: true, listSince: true,
-  consume: true, isConsumed: true, takeActionSlot: true,
+  putTherapist: true,
+  putClient: true,
+  putPlan: true,
+  saveSession: true,
+  updatePlanStatus: true,
+  setPreference: true,
+  suppressByEmail: true,
+  recordCheckIn: true,
+  recordConfirmation: true,
+  recordRescheduleRequest: true,
+  setMaintenanceMark: true,
+  recordPlanChange: true,
+  getClient: true,
+  getTherapist: true,
+  getClientBundle: true,
+  findClientIdByEmail: true,
+  findSession: true,
+  findPlan: true,
+  getMessageContext: true,
+  sessionsStartingBetween: true,
+  therapistActivity: true,
+  therapistPlans: true,
+  planHistory: true,
+  plansNeedingMaintenanceAction: true,
+  listTherapists: true,
+  claim: true,
+  release: true,
+  markSent: true,
+  markSkipped: true,
+  clearSkip: true,
+  settleSkipped: true,
+  markFailed: true,
+  recordDelivery: true,
+  get: true,
+  holdDayCap: true,
+  listSince: true,
+  consume: true,
+  isConsumed: true,
+  takeActionSlot: true,
 };
 
 /** The most macrotask turns a call waits on each side of its action in latency mode. */
@@ -157,7 +188,9 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
 
   /** Every ledger entry, claims in flight included (listSince leaves them out), oldest first. */
   ledgerEntries(): LedgerEntry[] {
-    return [...this.ledger.values()].sort((a, b) => positionOf(a).localeCompare(positionOf(b)) || a.entry.name.localeCompare(b.entry.name)).map((r) => copy(r.entry));
+    return [...this.ledger.values()]
+      .sort((a, b) => positionOf(a).localeCompare(positionOf(b)) || a.entry.name.localeCompare(b.entry.name))
+      .map((r) => copy(r.entry));
   }
 
   private enter(method: Method): void {
@@ -323,7 +356,8 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     if (this.planChanges.has(key)) return { status: 'duplicate' };
     const plan = this.plans.get(change.planId);
     const phase = plan?.phases[phaseIndex];
-    if (!plan || plan.clientId !== change.clientId || !phase || plan.status !== change.before.status || phase.everyDays !== change.before.maintenanceEveryDays) return { status: 'stale' };
+    if (!plan || plan.clientId !== change.clientId || !phase || plan.status !== change.before.status || phase.everyDays !== change.before.maintenanceEveryDays)
+      return { status: 'stale' };
     const phases = plan.phases.map((p, i) => (i === phaseIndex ? { ...p, everyDays: change.after.maintenanceEveryDays } : p));
     const updated: StoredPlan = { ...plan, status: change.after.status, phases };
     this.plans.set(plan.id, updated);
@@ -348,13 +382,26 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     this.enter('getClientBundle');
     const client = this.clients.get(clientId);
     if (!client) return undefined;
-    const bySk = <T>(items: Iterable<T>, keep: (t: T) => boolean, key: (t: T) => string) => [...items].filter(keep).sort((a, b) => key(a).localeCompare(key(b)));
+    const bySk = <T>(items: Iterable<T>, keep: (t: T) => boolean, key: (t: T) => string) =>
+      [...items].filter(keep).sort((a, b) => key(a).localeCompare(key(b)));
     return copy({
       client,
-      plans: bySk(this.plans.values(), (p) => p.clientId === clientId, (p) => p.id),
+      plans: bySk(
+        this.plans.values(),
+        (p) => p.clientId === clientId,
+        (p) => p.id,
+      ),
       sessions: [...this.sessions.values()].filter((s) => s.clientId === clientId).sort((a, b) => a.start.localeCompare(b.start)),
-      checkIns: bySk(this.checkIns.values(), (c) => c.clientId === clientId, (c) => c.sessionId),
-      requests: bySk(this.requests.values(), (r) => r.clientId === clientId, (r) => r.sessionId),
+      checkIns: bySk(
+        this.checkIns.values(),
+        (c) => c.clientId === clientId,
+        (c) => c.sessionId,
+      ),
+      requests: bySk(
+        this.requests.values(),
+        (r) => r.clientId === clientId,
+        (r) => r.sessionId,
+      ),
     });
   }
 
@@ -401,7 +448,9 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     const within = (at: string) => at >= from && at < to;
     return copy({
       sessions: [...this.sessions.values()].filter((s) => s.therapistId === therapistId && within(s.start)).sort(byStart),
-      checkIns: [...this.checkIns.values()].filter((c) => c.therapistId === therapistId && within(c.answeredAt)).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt)),
+      checkIns: [...this.checkIns.values()]
+        .filter((c) => c.therapistId === therapistId && within(c.answeredAt))
+        .sort((a, b) => a.answeredAt.localeCompare(b.answeredAt)),
       requests: [...this.requests.values()].filter((r) => r.therapistId === therapistId && within(r.at)).sort((a, b) => a.at.localeCompare(b.at)),
       planChanges: [...this.planChanges.values()].filter((c) => c.therapistId === therapistId && within(c.at)).sort(byTimeAndId),
     });

@@ -26,12 +26,21 @@ async function practice() {
 }
 
 describe('adjustPlan', () => {
-  it("changes the maintenance interval, keeps the rest of the plan, and records who, when, why and what it was", async () => {
+  it('changes the maintenance interval, keeps the rest of the plan, and records who, when, why and what it was', async () => {
     const { store, seeded, adjust } = await practice();
 
     const result = await adjust({ action: 'interval', days: 21, note: 'Flare-ups between sessions' }, { changeId: 'link-1' });
 
-    expect(result).toMatchObject({ status: 'adjusted', plan: { status: 'active', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 21 }] } });
+    expect(result).toMatchObject({
+      status: 'adjusted',
+      plan: {
+        status: 'active',
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'maintenance', everyDays: 21 },
+        ],
+      },
+    });
     const { changes } = await planHistory(store, seeded.plan.id);
     expect(changes).toEqual([
       {
@@ -118,7 +127,10 @@ describe('adjustPlan', () => {
   it('acts once per change id: the same link confirmed twice changes the plan once', async () => {
     const { store, seeded, adjust } = await practice();
 
-    const [first, second] = await Promise.all([adjust({ action: 'interval', days: 21 }, { changeId: 'link-1' }), adjust({ action: 'interval', days: 21 }, { changeId: 'link-1' })]);
+    const [first, second] = await Promise.all([
+      adjust({ action: 'interval', days: 21 }, { changeId: 'link-1' }),
+      adjust({ action: 'interval', days: 21 }, { changeId: 'link-1' }),
+    ]);
     const later = await adjust({ action: 'pause' }, { changeId: 'link-1' });
 
     expect([first.status, second.status].sort()).toEqual(['adjusted', 'already-done']);
@@ -141,7 +153,10 @@ describe('adjustPlan', () => {
 
     const result = await adjust({ action: 'interval', days: 21 });
 
-    expect(result).toMatchObject({ status: 'adjusted', change: { before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'paused', maintenanceEveryDays: 21 } } });
+    expect(result).toMatchObject({
+      status: 'adjusted',
+      change: { before: { status: 'paused', maintenanceEveryDays: 28 }, after: { status: 'paused', maintenanceEveryDays: 21 } },
+    });
     expect((await planHistory(store, seeded.plan.id)).changes.map((c) => c.action).sort()).toEqual(['interval', 'pause']);
   });
 });
@@ -165,7 +180,10 @@ describe('the schedules after an adjustment', () => {
 
     await asStreamed(() => adjust({ action: 'pause' }));
     const whilePaused = [...scheduler.schedules.keys()].filter((name) => name.includes(booked.id));
-    const skipped = store.ledgerEntries().filter((e) => e.sessionId === booked.id).map((e) => [e.name, e.reason]);
+    const skipped = store
+      .ledgerEntries()
+      .filter((e) => e.sessionId === booked.id)
+      .map((e) => [e.name, e.reason]);
     await asStreamed(() => adjust({ action: 'resume' }));
 
     // The booking's confirmation is about the booking, which a pause does not cancel: its schedule
@@ -174,7 +192,12 @@ describe('the schedules after an adjustment', () => {
     expect(scheduled.filter((name) => !isBookingEmail(name)).length).toBeGreaterThan(0);
     expect(whilePaused).toEqual(scheduled.filter(isBookingEmail));
     expect([...scheduler.schedules.keys()].filter((name) => name.includes(booked.id)).sort()).toEqual([...scheduled].sort());
-    expect(skipped.sort()).toEqual(scheduled.filter((name) => !isBookingEmail(name)).map((name) => [name, 'plan paused']).sort());
+    expect(skipped.sort()).toEqual(
+      scheduled
+        .filter((name) => !isBookingEmail(name))
+        .map((name) => [name, 'plan paused'])
+        .sort(),
+    );
   });
 
   it('look at maintenance again at the new due date after an interval change', async () => {
@@ -197,8 +220,23 @@ describe('the schedules after an adjustment', () => {
 
 describe('the plan-change rules', () => {
   it('take the phase named maintenance, else the last, as the maintenance interval', () => {
-    expect(maintenancePhaseIndex({ phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'Maintenance', everyDays: 28 }, { name: 'tail', everyDays: 60 }] })).toBe(1);
-    expect(maintenancePhaseIndex({ phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'follow-up', everyDays: 42 }] })).toBe(1);
+    expect(
+      maintenancePhaseIndex({
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'Maintenance', everyDays: 28 },
+          { name: 'tail', everyDays: 60 },
+        ],
+      }),
+    ).toBe(1);
+    expect(
+      maintenancePhaseIndex({
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'follow-up', everyDays: 42 },
+        ],
+      }),
+    ).toBe(1);
   });
 
   it('offer only the actions that change the plan in its state', () => {

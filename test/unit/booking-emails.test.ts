@@ -42,7 +42,9 @@ async function harbour(bookingEmails: Record<string, unknown> = {}) {
   const deps: SchedulingDeps = { store, ledger: store, scheduler, clinic, clock };
   await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' }));
   await store.putClient(clientSchema.parse({ id: 'c-sam', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }));
+  await store.putPlan(
+    planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }),
+  );
 
   /** Runs a writer and hands sync-schedules the session's images before and after, as the stream would. */
   const change = async (write: () => Promise<unknown>) => {
@@ -83,7 +85,17 @@ function invite(email: MemoryMailer['sent'][number]) {
 }
 
 describe('the booking-email rules', () => {
-  const session: StoredSession = { id: 's-1', planId: 'p-1', clientId: 'c-1', therapistId: 't-1', start: START, durationMinutes: 60, location: 'Room 1', status: 'booked', version: 1 };
+  const session: StoredSession = {
+    id: 's-1',
+    planId: 'p-1',
+    clientId: 'c-1',
+    therapistId: 't-1',
+    start: START,
+    durationMinutes: 60,
+    location: 'Room 1',
+    status: 'booked',
+    version: 1,
+  };
 
   it('reads a change as booked, moved or cancelled, and a session in the past as history', () => {
     expect(bookingTransition(undefined, session, NOW)).toBe('booked');
@@ -109,7 +121,10 @@ describe('the booking-email rules', () => {
 
     expect(earlierBookingsOf(session, moved)).toEqual([v1]);
     expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 2 })).toEqual([v1]);
-    expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 3 })).toEqual([{ ...v1, version: 2, start: '2027-02-11T10:00:00.000Z', location: 'Room 2' }, v1]);
+    expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 3 })).toEqual([
+      { ...v1, version: 2, start: '2027-02-11T10:00:00.000Z', location: 'Room 2' },
+      v1,
+    ]);
     const many = [6, 5, 4, 3, 2, 1].map((version) => ({ ...v1, version }));
     expect(earlierBookingsOf({ ...session, version: 7, earlier: many }, { version: 8 })?.map((b) => b.version)).toEqual([7, 6, 5, 4, 3]);
     expect(earlierBookingsOf(undefined, session)).toBeUndefined();
@@ -171,7 +186,10 @@ describe('booking emails planned from each change', () => {
     const outcome = await cancel();
 
     expect(booking()).toEqual({});
-    expect(await store.get('bc.s-1.booked.v1')).toMatchObject({ status: 'skipped', reason: 'cancelled within the undo window: the client was never told of the booking' });
+    expect(await store.get('bc.s-1.booked.v1')).toMatchObject({
+      status: 'skipped',
+      reason: 'cancelled within the undo window: the client was never told of the booking',
+    });
     expect(await store.get('bx.s-1.cancelled.v1')).toBeUndefined();
     expect(outcome.skipsRecorded).toBeGreaterThanOrEqual(1);
   });
@@ -286,7 +304,15 @@ describe('booking emails planned from each change', () => {
     const schedule = on.scheduler.schedules.get('bc.s-1.booked.v1')!;
     await later.book();
     const outcome = await sendMessage(
-      { store: later.store, ledger: later.store, mailer: later.mailer, scheduler: later.scheduler, tokens: testSigner(), clinic: later.clinic, clock: { now: () => new Date(schedule.at) } },
+      {
+        store: later.store,
+        ledger: later.store,
+        mailer: later.mailer,
+        scheduler: later.scheduler,
+        tokens: testSigner(),
+        clinic: later.clinic,
+        clock: { now: () => new Date(schedule.at) },
+      },
       { ...schedule.payload, scheduledTime: schedule.at } as DispatchRequest,
     );
     expect(outcome).toMatchObject({ status: 'skipped', reason: 'confirmation emails are turned off in the stage config (clinic.bookingEmails.confirmation)' });

@@ -32,7 +32,20 @@ const anything = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.boolean(),
-  fc.constantFrom('2027-02-30T10:00:00Z', '2027-04-31T09:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:00:00+05:00', '', 'x'.repeat(3000), 'Europe/Nowhere', '../../etc', 'nul\u0000', '\u202Eevil', 'P-1D', 'PT0S'),
+  fc.constantFrom(
+    '2027-02-30T10:00:00Z',
+    '2027-04-31T09:00:00Z',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:00:00+05:00',
+    '',
+    'x'.repeat(3000),
+    'Europe/Nowhere',
+    '../../etc',
+    'nul\u0000',
+    '\u202Eevil',
+    'P-1D',
+    'PT0S',
+  ),
   fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer()), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), { maxKeys: 3 }),
 );
@@ -68,116 +81,168 @@ function expectFieldError(error: unknown): asserts error is ValidationError {
 
 describe('a scenario file, fuzzed', () => {
   const scenario = JSON.parse(readFileSync(new URL('../../examples/team-kit.json', import.meta.url), 'utf8')) as Json;
-  const withChaos = { ...scenario, chaos: { seed: 1, faults: [{ fault: 'ses-throttle', rate: 0.5, from: '2027-02-01T00:00:00Z', until: '2027-02-02T00:00:00Z' }] } };
+  const withChaos = {
+    ...scenario,
+    chaos: { seed: 1, faults: [{ fault: 'ses-throttle', rate: 0.5, from: '2027-02-01T00:00:00Z', until: '2027-02-02T00:00:00Z' }] },
+  };
   const paths = pathsOf(withChaos);
 
-  it('with one field replaced, is accepted or refused naming the bad fields by path', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...paths), anything, (path, value) => {
-        let error: unknown;
-        try {
-          parseScenario(replaced(withChaos, path, value));
-        } catch (caught) {
-          error = caught;
-        }
-        if (error === undefined) return;
-        expectFieldError(error);
-        // The replaced field, or something that refers to it, is among those named.
-        const top = String(path[0]);
-        expect(error.issues.some((i) => i.path.startsWith(top) || i.path.startsWith('events') || i.path.startsWith('simulate') || i.path === '')).toBe(true);
-      }),
-      fuzzRuns(400),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'with one field replaced, is accepted or refused naming the bad fields by path',
+    () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), anything, (path, value) => {
+          let error: unknown;
+          try {
+            parseScenario(replaced(withChaos, path, value));
+          } catch (caught) {
+            error = caught;
+          }
+          if (error === undefined) return;
+          expectFieldError(error);
+          // The replaced field, or something that refers to it, is among those named.
+          const top = String(path[0]);
+          expect(error.issues.some((i) => i.path.startsWith(top) || i.path.startsWith('events') || i.path.startsWith('simulate') || i.path === '')).toBe(true);
+        }),
+        fuzzRuns(400),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('as any JSON at all, is refused with a field error, never another error', () => {
-    fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
-        let error: unknown;
-        try {
-          parseScenario(value);
-        } catch (caught) {
-          error = caught;
-        }
-        expectFieldError(error);
-      }),
-      fuzzRuns(300),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'as any JSON at all, is refused with a field error, never another error',
+    () => {
+      fc.assert(
+        fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
+          let error: unknown;
+          try {
+            parseScenario(value);
+          } catch (caught) {
+            error = caught;
+          }
+          expectFieldError(error);
+        }),
+        fuzzRuns(300),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('a dispatch payload, fuzzed', () => {
-  it('is acted on, or refused as invalid with the field paths, sending and recording nothing', async () => {
-    const clock = virtualClock(new Date('2027-01-30T14:00:00.000Z'));
-    const silent = { info: () => {}, warn: () => {}, error: () => {} };
-    const template = await (async () => {
-      const store = new MemoryStore({ now: () => clock.now() });
-      const seeded = await seedClinic(store);
-      return payloadFor(seeded, reminderIdentity(seeded.sessions.at(-1)!), '2027-01-30T14:00:00.000Z');
-    })();
-    const paths = [...pathsOf({ ...template, redelivery: { count: 1, intendedAt: '2027-01-30T14:00:00.000Z' } })];
-
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...paths), anything, async (path, value) => {
+  it(
+    'is acted on, or refused as invalid with the field paths, sending and recording nothing',
+    async () => {
+      const clock = virtualClock(new Date('2027-01-30T14:00:00.000Z'));
+      const silent = { info: () => {}, warn: () => {}, error: () => {} };
+      const template = await (async () => {
         const store = new MemoryStore({ now: () => clock.now() });
-        await seedClinic(store);
-        const mailer = new MemoryMailer();
-        const handler = createHandler({ store, ledger: store, mailer, scheduler: new InMemoryMessageScheduler(), tokens: testSigner(), clinic: clinicFixture(), clock, log: silent });
-        const payload = replaced({ ...template, redelivery: { count: 1, intendedAt: '2027-01-30T14:00:00.000Z' } }, path, value);
+        const seeded = await seedClinic(store);
+        return payloadFor(seeded, reminderIdentity(seeded.sessions.at(-1)!), '2027-01-30T14:00:00.000Z');
+      })();
+      const paths = [...pathsOf({ ...template, redelivery: { count: 1, intendedAt: '2027-01-30T14:00:00.000Z' } })];
 
-        const result = await handler(payload);
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...paths), anything, async (path, value) => {
+          const store = new MemoryStore({ now: () => clock.now() });
+          await seedClinic(store);
+          const mailer = new MemoryMailer();
+          const handler = createHandler({
+            store,
+            ledger: store,
+            mailer,
+            scheduler: new InMemoryMessageScheduler(),
+            tokens: testSigner(),
+            clinic: clinicFixture(),
+            clock,
+            log: silent,
+          });
+          const payload = replaced({ ...template, redelivery: { count: 1, intendedAt: '2027-01-30T14:00:00.000Z' } }, path, value);
 
-        if (result.status !== 'invalid') return;
-        expect(result.issues.length).toBeGreaterThan(0);
-        // Each issue names a field: the one replaced, or one that must agree with it (sessionId and message.subjectId).
-        for (const issue of result.issues) {
-          expect(issue.reason.trim()).not.toBe('');
-          expect(issue.path).not.toBe('');
-        }
-        expect(mailer.sent).toEqual([]);
-        expect(store.ledgerEntries()).toEqual([]);
-      }),
-      fuzzRuns(200),
-    );
-  }, FUZZ_TIMEOUT_MS);
+          const result = await handler(payload);
 
-  it('as any JSON at all, is refused as invalid, never thrown', async () => {
-    const store = new MemoryStore();
-    const mailer = new MemoryMailer();
-    const handler = createHandler({ store, ledger: store, mailer, scheduler: new InMemoryMessageScheduler(), tokens: testSigner(), clinic: clinicFixture(), clock: { now: () => new Date('2027-01-30T14:00:00.000Z') }, log: { info: () => {}, warn: () => {}, error: () => {} } });
-    await fc.assert(
-      fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), async (value) => {
-        expect((await handler(value)).status).toBe('invalid');
-        expect(mailer.sent).toEqual([]);
-      }),
-      fuzzRuns(300),
-    );
-  }, FUZZ_TIMEOUT_MS);
+          if (result.status !== 'invalid') return;
+          expect(result.issues.length).toBeGreaterThan(0);
+          // Each issue names a field: the one replaced, or one that must agree with it (sessionId and message.subjectId).
+          for (const issue of result.issues) {
+            expect(issue.reason.trim()).not.toBe('');
+            expect(issue.path).not.toBe('');
+          }
+          expect(mailer.sent).toEqual([]);
+          expect(store.ledgerEntries()).toEqual([]);
+        }),
+        fuzzRuns(200),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'as any JSON at all, is refused as invalid, never thrown',
+    async () => {
+      const store = new MemoryStore();
+      const mailer = new MemoryMailer();
+      const handler = createHandler({
+        store,
+        ledger: store,
+        mailer,
+        scheduler: new InMemoryMessageScheduler(),
+        tokens: testSigner(),
+        clinic: clinicFixture(),
+        clock: { now: () => new Date('2027-01-30T14:00:00.000Z') },
+        log: { info: () => {}, warn: () => {}, error: () => {} },
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), async (value) => {
+          expect((await handler(value)).status).toBe('invalid');
+          expect(mailer.sent).toEqual([]);
+        }),
+        fuzzRuns(300),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('a link token, fuzzed', () => {
   const signer = testSigner();
   const now = new Date('2027-02-01T09:00:00.000Z');
 
-  it('is refused with InvalidTokenError whatever the string', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 700 }), fc.base64String({ maxLength: 200 }).map((b) => `${b}.${b}`)), fc.constantFrom(...TOKEN_PURPOSES), (token, purpose) => {
-        expect(() => signer.verify(token, purpose, now)).toThrow(InvalidTokenError);
-      }),
-      fuzzRuns(500),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'is refused with InvalidTokenError whatever the string',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ maxLength: 700 }),
+            fc.base64String({ maxLength: 200 }).map((b) => `${b}.${b}`),
+          ),
+          fc.constantFrom(...TOKEN_PURPOSES),
+          (token, purpose) => {
+            expect(() => signer.verify(token, purpose, now)).toThrow(InvalidTokenError);
+          },
+        ),
+        fuzzRuns(500),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('is refused with one character changed, and accepted only as issued', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...TOKEN_PURPOSES), fc.nat(), fc.constantFrom(...'ABCabc019-_.='), (purpose, at, replacement) => {
-        const token = signer.issue({ purpose, clientId: 'c-sam', subject: 's-1', now });
-        const index = at % token.length;
-        const changed = `${token.slice(0, index)}${replacement}${token.slice(index + 1)}`;
-        expect(signer.verify(token, purpose, now)).toMatchObject({ clientId: 'c-sam', subject: 's-1', purpose });
-        if (changed !== token) expect(() => signer.verify(changed, purpose, now)).toThrow(InvalidTokenError);
-      }),
-      fuzzRuns(500),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'is refused with one character changed, and accepted only as issued',
+    () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...TOKEN_PURPOSES), fc.nat(), fc.constantFrom(...'ABCabc019-_.='), (purpose, at, replacement) => {
+          const token = signer.issue({ purpose, clientId: 'c-sam', subject: 's-1', now });
+          const index = at % token.length;
+          const changed = `${token.slice(0, index)}${replacement}${token.slice(index + 1)}`;
+          expect(signer.verify(token, purpose, now)).toMatchObject({ clientId: 'c-sam', subject: 's-1', purpose });
+          if (changed !== token) expect(() => signer.verify(changed, purpose, now)).toThrow(InvalidTokenError);
+        }),
+        fuzzRuns(500),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

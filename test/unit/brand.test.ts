@@ -53,13 +53,19 @@ describe('the brand in the clinic config', () => {
   });
 
   it('refuses a colour white button text would not stand out on, saying the ratio and what to do', () => {
-    expect(brandIssues({ colour: '#777777' })).toEqual(['brand.colour: #777777 has a contrast of 4.48:1 with white button text; WCAG AA needs at least 4.5:1, so choose a darker shade']);
-    expect(brandIssues({ colour: '#4caf50' })).toEqual(['brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1, so choose a darker shade']);
+    expect(brandIssues({ colour: '#777777' })).toEqual([
+      'brand.colour: #777777 has a contrast of 4.48:1 with white button text; WCAG AA needs at least 4.5:1, so choose a darker shade',
+    ]);
+    expect(brandIssues({ colour: '#4caf50' })).toEqual([
+      'brand.colour: #4caf50 has a contrast of 2.78:1 with white button text; WCAG AA needs at least 4.5:1, so choose a darker shade',
+    ]);
   });
 
   it('refuses what is not a hex colour, a logo that is not https, and unknown fields', () => {
     expect(brandIssues({ colour: 'teal' })).toEqual(['brand.colour: "teal" is not a hex colour such as #0b5d4b']);
-    expect(brandIssues({ logoUrl: 'http://cdn.harbour.example/logo.png' })).toEqual(['brand.logoUrl: must start with https:// (an http:// image is blocked by mail clients and the pages)']);
+    expect(brandIssues({ logoUrl: 'http://cdn.harbour.example/logo.png' })).toEqual([
+      'brand.logoUrl: must start with https:// (an http:// image is blocked by mail clients and the pages)',
+    ]);
     expect(brandIssues({ logoUrl: 'logo.png' })).toEqual(['brand.logoUrl: must be an absolute https:// URL of an image']);
     expect(brandIssues({ color: '#000000' })).toEqual(['brand: Unrecognized key: "color"']);
   });
@@ -71,10 +77,30 @@ describe('the brand in emails and pages', () => {
   it('draws an email’s button and links in the brand colour, with the logo above the clinic’s name', async () => {
     const store = new MemoryStore();
     const practice = await seedPractice(store, { tag: 'brand' });
-    const plan = planSchema.parse({ id: practice.planId, clientId: practice.client.id, therapistId: practice.therapist.id, goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] });
+    const plan = planSchema.parse({
+      id: practice.planId,
+      clientId: practice.client.id,
+      therapistId: practice.therapist.id,
+      goal: 'back-pain',
+      phases: [{ name: 'maintenance', everyDays: 28 }],
+    });
 
-    const email = renderMaintenanceNudge({ clinic, client: practice.client, therapist: practice.therapist, plan, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' } });
-    const plain = renderMaintenanceNudge({ clinic: clinicSchema.parse({ ...base, bookingUrl: 'https://harbour.example/book' }), client: practice.client, therapist: practice.therapist, plan, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' } });
+    const email = renderMaintenanceNudge({
+      clinic,
+      client: practice.client,
+      therapist: practice.therapist,
+      plan,
+      dueAt: '2027-03-08T10:00:00.000Z',
+      links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' },
+    });
+    const plain = renderMaintenanceNudge({
+      clinic: clinicSchema.parse({ ...base, bookingUrl: 'https://harbour.example/book' }),
+      client: practice.client,
+      therapist: practice.therapist,
+      plan,
+      dueAt: '2027-03-08T10:00:00.000Z',
+      links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' },
+    });
 
     expect(email.html).toContain(`bgcolor="${PLUM}"`);
     expect(email.html).toContain(`background:${PLUM};`);
@@ -90,7 +116,15 @@ describe('the brand in emails and pages', () => {
     const practice = await seedPractice(store, { tag: 'brand-page' });
     const signer = new TokenSigner(TEST_TOKEN_KEY);
     const app = createWebApp({ store, ledger: store, tokens: store, mailer: new MemoryMailer(), clinic, signer, clock: { now: () => NOW } });
-    const plainApp = createWebApp({ store, ledger: store, tokens: store, mailer: new MemoryMailer(), clinic: clinicSchema.parse(base), signer, clock: { now: () => NOW } });
+    const plainApp = createWebApp({
+      store,
+      ledger: store,
+      tokens: store,
+      mailer: new MemoryMailer(),
+      clinic: clinicSchema.parse(base),
+      signer,
+      clock: { now: () => NOW },
+    });
     const get = (which: typeof app, path: string) => which({ method: 'GET', path, headers: {} });
     const path = linkPath(signer, 'confirm', practice.client.id, practice.upcoming.id);
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CHART_POINTS, renderTrendChart, scoreTrendWords, trendAltText, trendChartSvg, type ChartPoint } from '../../shared/email/chart.js';
 
-const point = (pain: number, mobility: number, stress: number, sleep: number, phaseIndex = 0, isBaseline = false): ChartPoint => ({ scores: { pain, mobility, stress, sleep }, isBaseline, phaseIndex });
+const point = (pain: number, mobility: number, stress: number, sleep: number, phaseIndex = 0, isBaseline = false): ChartPoint => ({
+  scores: { pain, mobility, stress, sleep },
+  isBaseline,
+  phaseIndex,
+});
 
 const course = [point(7, 4, 6, 5, 0, true), point(6, 5, 5, 5), point(5, 6, 5, 6), point(4, 6, 6, 7, 1)];
 

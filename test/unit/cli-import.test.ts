@@ -51,12 +51,35 @@ describe('rowsFromCsv', () => {
       ['line 4', 'plan', 'p-sam'],
       ['line 5', 'session', 's-sam-1'],
     ]);
-    expect(rows[2]!.record).toEqual({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }], reminders: ['P2D', 'PT2H'] });
-    expect(rows[3]!.record).toEqual({ id: 's-sam-1', planId: 'p-sam', start: '2027-02-01T14:00:00Z', durationMinutes: 60, location: 'Room 2, 14 Harbour Street' });
+    expect(rows[2]!.record).toEqual({
+      id: 'p-sam',
+      clientId: 'c-sam',
+      therapistId: 't-amy',
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+      reminders: ['P2D', 'PT2H'],
+    });
+    expect(rows[3]!.record).toEqual({
+      id: 's-sam-1',
+      planId: 'p-sam',
+      start: '2027-02-01T14:00:00Z',
+      durationMinutes: 60,
+      location: 'Room 2, 14 Harbour Street',
+    });
   });
 
   it('reports rows of an unknown type, cells in columns their type does not use, and unreadable phases', () => {
-    const { rows, problems } = rowsFromCsv([HEADER, 'patient,c-x,X,x@example.com,Europe/London,,,,,,,,,', 'client,c-y,Y,y@example.com,Europe/London,,,,,,p-sam,,,', 'plan,p-z,,,,c-sam,t-amy,back-pain,weekly forever,,,,,'].join('\n'));
+    const { rows, problems } = rowsFromCsv(
+      [
+        HEADER,
+        'patient,c-x,X,x@example.com,Europe/London,,,,,,,,,',
+        'client,c-y,Y,y@example.com,Europe/London,,,,,,p-sam,,,',
+        'plan,p-z,,,,c-sam,t-amy,back-pain,weekly forever,,,,,',
+      ].join('\n'),
+    );
 
     expect(rows).toEqual([]);
     expect(problems.map(describeProblem)).toEqual([
@@ -73,23 +96,32 @@ describe('rowsFromCsv', () => {
 });
 
 describe('planImport', () => {
-  it('warns for each row whose id holds part of its client\'s name, whatever its case, and imports it', () => {
-    const rows = rowsFromJson(JSON.stringify({
-      therapists: [{ id: 't-1', name: 'Amy Chen', email: 'amy@clinic.example', timezone: 'Europe/London' }],
-      clients: [{ id: 'c-PATEL-2', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' }, { id: 'c-0193', name: 'Kai Moreno', email: 'kai@example.com', timezone: 'Europe/London' }],
-      plans: [{ id: 'p-sam', clientId: 'c-PATEL-2', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }, { id: 'p-0193', clientId: 'c-0193', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }],
-      sessions: [{ id: 's-moreno-1', planId: 'p-0193', start: '2027-02-01T14:00:00Z', durationMinutes: 60, location: 'Room 2' }],
-    })).rows;
+  it("warns for each row whose id holds part of its client's name, whatever its case, and imports it", () => {
+    const rows = rowsFromJson(
+      JSON.stringify({
+        therapists: [{ id: 't-1', name: 'Amy Chen', email: 'amy@clinic.example', timezone: 'Europe/London' }],
+        clients: [
+          { id: 'c-PATEL-2', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' },
+          { id: 'c-0193', name: 'Kai Moreno', email: 'kai@example.com', timezone: 'Europe/London' },
+        ],
+        plans: [
+          { id: 'p-sam', clientId: 'c-PATEL-2', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] },
+          { id: 'p-0193', clientId: 'c-0193', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] },
+        ],
+        sessions: [{ id: 's-moreno-1', planId: 'p-0193', start: '2027-02-01T14:00:00Z', durationMinutes: 60, location: 'Room 2' }],
+      }),
+    ).rows;
 
     const plan = planImport(rows, nothingStored(), [], false);
 
     expect(plan.problems).toEqual([]);
     expect(plan.warnings.map((w) => `${w.type} ${w.id}`)).toEqual(['client c-PATEL-2', 'plan p-sam', 'session s-moreno-1']);
-    expect(plan.warnings[0]?.reason).toBe('id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")');
+    expect(plan.warnings[0]?.reason).toBe(
+      'id: holds part of the client\'s name; ids appear in schedule names, SES tags and logs, so use opaque ids (docs/ARCHITECTURE.md, "Imports and addresses")',
+    );
     expect(plan.warnings.map(describeProblem).join('\n')).not.toMatch(/Sam|Patel|Moreno/);
     expect(plan.dataset.clients).toHaveLength(2);
   });
-
 
   it('passes a consistent file through whole', () => {
     const { rows } = rowsFromCsv([HEADER, ...GOOD].join('\n'));
@@ -102,7 +134,9 @@ describe('planImport', () => {
   });
 
   it('reports each bad row with its line and reason, and keeps nothing to write', () => {
-    const { rows } = rowsFromCsv([HEADER, ...GOOD, 'client,c-kai,Kai,not-an-email,Mars/Olympus,,,,,,,,,', 'session,s-kai-1,,,,,,,,,p-kai,2027-02-01T14:00:00,45,Room 1'].join('\n'));
+    const { rows } = rowsFromCsv(
+      [HEADER, ...GOOD, 'client,c-kai,Kai,not-an-email,Mars/Olympus,,,,,,,,,', 'session,s-kai-1,,,,,,,,,p-kai,2027-02-01T14:00:00,45,Room 1'].join('\n'),
+    );
 
     const plan = planImport(rows, nothingStored(), [], false);
 
@@ -117,7 +151,15 @@ describe('planImport', () => {
   });
 
   it('with skipInvalid drops bad rows and the rows that needed them, and keeps the rest', () => {
-    const { rows } = rowsFromCsv([HEADER, ...GOOD, 'client,c-kai,Kai,not-an-email,Europe/London,,,,,,,,,', 'plan,p-kai,,,,c-kai,t-amy,sports-injury,maintenance:21d,,,,,', 'session,s-kai-1,,,,,,,,,p-kai,2027-02-03T12:00:00Z,45,Room 1'].join('\n'));
+    const { rows } = rowsFromCsv(
+      [
+        HEADER,
+        ...GOOD,
+        'client,c-kai,Kai,not-an-email,Europe/London,,,,,,,,,',
+        'plan,p-kai,,,,c-kai,t-amy,sports-injury,maintenance:21d,,,,,',
+        'session,s-kai-1,,,,,,,,,p-kai,2027-02-03T12:00:00Z,45,Room 1',
+      ].join('\n'),
+    );
 
     const plan = planImport(rows, nothingStored(), [], true);
 
@@ -128,16 +170,22 @@ describe('planImport', () => {
   });
 
   it('lets rows refer to records already in the table, and refuses to overwrite one', () => {
-    const { rows } = rowsFromCsv([HEADER, 'plan,p-new,,,,c-old,t-old,back-pain,maintenance:28d,,,,,', 'session,s-old,,,,,,,,,p-new,2027-02-03T12:00:00Z,45,Room 1'].join('\n'));
+    const { rows } = rowsFromCsv(
+      [HEADER, 'plan,p-new,,,,c-old,t-old,back-pain,maintenance:28d,,,,,', 'session,s-old,,,,,,,,,p-new,2027-02-03T12:00:00Z,45,Room 1'].join('\n'),
+    );
     const existing: ExistingIds = { therapists: new Set(['t-old']), clients: new Set(['c-old']), plans: new Set(), sessions: new Set(['s-old']) };
 
     const plan = planImport(rows, existing, [], false);
 
-    expect(plan.problems.map(describeProblem)).toEqual(['line 3 (session s-old): session "s-old" already exists in the table (import creates records; use the session and plan commands to change them)']);
+    expect(plan.problems.map(describeProblem)).toEqual([
+      'line 3 (session s-old): session "s-old" already exists in the table (import creates records; use the session and plan commands to change them)',
+    ]);
   });
 
   it('reads JSON records by collection, reporting them by path', () => {
-    const { rows, problems } = rowsFromJson(JSON.stringify({ clients: [{ id: 'c-1', name: 'A', email: 'a@example.com', timezone: 'Europe/London' }, 'oops'], plans: {} }));
+    const { rows, problems } = rowsFromJson(
+      JSON.stringify({ clients: [{ id: 'c-1', name: 'A', email: 'a@example.com', timezone: 'Europe/London' }, 'oops'], plans: {} }),
+    );
 
     expect(rows.map((r) => r.where)).toEqual(['clients[0]']);
     expect(problems.map(describeProblem)).toEqual(['clients[1] (client): must be an object', 'plans: must be a list']);
@@ -152,6 +200,8 @@ describe('the import file’s encoding', () => {
 
   it('refuses a Latin-1 export, naming the line and byte where it stops being UTF-8', () => {
     const latin1 = Buffer.from('type,id,name\nclient,c-1,Zoë\n', 'latin1');
-    expect(() => utf8Text(latin1, 'clients.csv')).toThrow(new ImportFileError('clients.csv: line 2 (byte 26) is not UTF-8 text; save the file as UTF-8 (in a spreadsheet: "CSV UTF-8")'));
+    expect(() => utf8Text(latin1, 'clients.csv')).toThrow(
+      new ImportFileError('clients.csv: line 2 (byte 26) is not UTF-8 text; save the file as UTF-8 (in a spreadsheet: "CSV UTF-8")'),
+    );
   });
 });

@@ -5,7 +5,9 @@ import { formatPreview, localTime, previewMessages } from '../../local/cli/previ
 
 const clinic = { quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14 };
 
-function bundle(options: { preferences?: Record<string, boolean>; suppressed?: boolean; sessions?: Array<Record<string, unknown>>; phases?: unknown[] } = {}): ClientBundle {
+function bundle(
+  options: { preferences?: Record<string, boolean>; suppressed?: boolean; sessions?: Array<Record<string, unknown>>; phases?: unknown[] } = {},
+): ClientBundle {
   const client = clientSchema.parse({
     id: 'c-kai',
     name: 'Kai Moreno',
@@ -14,9 +16,22 @@ function bundle(options: { preferences?: Record<string, boolean>; suppressed?: b
     ...(options.preferences ? { preferences: options.preferences } : {}),
     ...(options.suppressed ? { suppressed: { reason: 'bounce', at: '2027-01-01T00:00:00Z' } } : {}),
   });
-  const plan = planSchema.parse({ id: 'p-kai', clientId: 'c-kai', therapistId: 't-amy', goal: 'sports-injury', phases: options.phases ?? [{ name: 'maintenance', everyDays: 21 }], reminders: ['P2D', 'PT2H'], checkInAfter: 'PT24H' });
+  const plan = planSchema.parse({
+    id: 'p-kai',
+    clientId: 'c-kai',
+    therapistId: 't-amy',
+    goal: 'sports-injury',
+    phases: options.phases ?? [{ name: 'maintenance', everyDays: 21 }],
+    reminders: ['P2D', 'PT2H'],
+    checkInAfter: 'PT24H',
+  });
   const sessions = (options.sessions ?? [{ id: 's-kai-1', start: '2027-02-10T12:00:00-06:00' }]).map(
-    (s) => ({ ...sessionSchema.parse({ planId: 'p-kai', durationMinutes: 60, location: 'Room 1', ...s }), clientId: 'c-kai', therapistId: 't-amy' }) as StoredSession,
+    (s) =>
+      ({
+        ...sessionSchema.parse({ planId: 'p-kai', durationMinutes: 60, location: 'Room 1', ...s }),
+        clientId: 'c-kai',
+        therapistId: 't-amy',
+      }) as StoredSession,
   );
   return { client, plans: [plan], sessions, checkIns: [], requests: [] };
 }
@@ -33,9 +48,16 @@ describe('previewMessages', () => {
   });
 
   it('names the maintenance nudge that falls due once the last session is behind', () => {
-    const items = previewMessages({ bundle: bundle({ sessions: [{ id: 's-kai-1', start: '2027-01-20T12:00:00-06:00', status: 'completed' }] }), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+    const items = previewMessages({
+      bundle: bundle({ sessions: [{ id: 's-kai-1', start: '2027-01-20T12:00:00-06:00', status: 'completed' }] }),
+      clinic,
+      now: '2027-02-01T00:00:00Z',
+      weeks: 2,
+    });
 
-    expect(items.map((i) => [i.kind, i.name, localTime(i.at, 'America/Chicago')])).toEqual([['maintenance-nudge', 'mn.p-kai.20270210.v1', 'Wed 10 Feb 2027 10:00 CST']]);
+    expect(items.map((i) => [i.kind, i.name, localTime(i.at, 'America/Chicago')])).toEqual([
+      ['maintenance-nudge', 'mn.p-kai.20270210.v1', 'Wed 10 Feb 2027 10:00 CST'],
+    ]);
   });
 
   it('leaves out what lies beyond the horizon and what the ledger already settled', () => {
@@ -45,7 +67,12 @@ describe('previewMessages', () => {
   });
 
   it('marks messages dispatch would hold back for an unsubscribed category or a suppressed address', () => {
-    const unsubscribed = previewMessages({ bundle: bundle({ preferences: { reminders: false, 'check-ins': true, maintenance: true } }), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+    const unsubscribed = previewMessages({
+      bundle: bundle({ preferences: { reminders: false, 'check-ins': true, maintenance: true } }),
+      clinic,
+      now: '2027-02-01T00:00:00Z',
+      weeks: 2,
+    });
     const suppressed = previewMessages({ bundle: bundle({ suppressed: true }), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
 
     expect(unsubscribed.map((i) => i.held)).toEqual(['unsubscribed from reminders', 'unsubscribed from reminders', undefined]);

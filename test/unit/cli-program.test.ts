@@ -40,7 +40,9 @@ describe('keepwell', () => {
     const result = await cli(['outbox']);
 
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(/^keepwell: no local twin is running \(no .*twin\.json\): start one with `npm start`, or pass --stage NAME to work on a deployed stage$/);
+    expect(result.err).toMatch(
+      /^keepwell: no local twin is running \(no .*twin\.json\): start one with `npm start`, or pass --stage NAME to work on a deployed stage$/,
+    );
   });
 
   it('refuses an unknown command and a bad option value with one line', async () => {
@@ -76,7 +78,21 @@ describe('the twin state file', () => {
 
   it('is not taken for a running twin when the process that wrote it is gone', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kw-state-'));
-    const state = { pid: 2 ** 22 + 12345, startedAt: '2027-02-01T00:00:00Z', tableName: 't', dynamoEndpoint: 'http://127.0.0.1:1', sesEndpoint: 'http://127.0.0.1:2', schedulerEndpoint: 'http://127.0.0.1:3', scheduleGroup: 'g', schedulerRoleArn: 'r', dispatchArn: 'd', deadLetterArn: 'q', region: 'eu-west-2', clinic: { name: 'C', senderEmail: 'c@example.com', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' }, clock: { mode: 'real' } };
+    const state = {
+      pid: 2 ** 22 + 12345,
+      startedAt: '2027-02-01T00:00:00Z',
+      tableName: 't',
+      dynamoEndpoint: 'http://127.0.0.1:1',
+      sesEndpoint: 'http://127.0.0.1:2',
+      schedulerEndpoint: 'http://127.0.0.1:3',
+      scheduleGroup: 'g',
+      schedulerRoleArn: 'r',
+      dispatchArn: 'd',
+      deadLetterArn: 'q',
+      region: 'eu-west-2',
+      clinic: { name: 'C', senderEmail: 'c@example.com', timezone: 'Europe/London', baseUrl: 'http://localhost:3000' },
+      clock: { mode: 'real' },
+    };
     writeFileSync(join(dir, 'twin.json'), JSON.stringify(state));
 
     expect(() => readTwinState(dir)).toThrow(NoTwinError);

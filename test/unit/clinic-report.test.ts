@@ -29,7 +29,11 @@ describe('which month’s report is due', () => {
   });
 
   it('crosses the year: January’s sweep reports on December', () => {
-    expect(latestDueMonth('America/New_York', 9, '2027-01-15T12:00:00.000Z')).toMatchObject({ key: '2026-12', start: '2026-12-01T05:00:00.000Z', dueAt: '2027-01-01T14:00:00.000Z' });
+    expect(latestDueMonth('America/New_York', 9, '2027-01-15T12:00:00.000Z')).toMatchObject({
+      key: '2026-12',
+      start: '2026-12-01T05:00:00.000Z',
+      dueAt: '2027-01-01T14:00:00.000Z',
+    });
   });
 
   it('names the report by month, with no client or therapist in the name', () => {
@@ -47,18 +51,53 @@ describe('which month’s report is due', () => {
 
 const month = latestDueMonth('Europe/London', 8, '2027-04-01T07:00:00.000Z');
 const plan = (id: string, goal: string, extra: Partial<StoredPlan> = {}): StoredPlan =>
-  ({ id, clientId: `c-${id}`, therapistId: 't-1', goal, phases: [{ name: 'maintenance', everyDays: 28 }], reminders: [], checkInAfter: 'PT24H', status: 'active', ...extra }) as StoredPlan;
+  ({
+    id,
+    clientId: `c-${id}`,
+    therapistId: 't-1',
+    goal,
+    phases: [{ name: 'maintenance', everyDays: 28 }],
+    reminders: [],
+    checkInAfter: 'PT24H',
+    status: 'active',
+    ...extra,
+  }) as StoredPlan;
 const session = (id: string, planId: string, start: string, extra: Partial<StoredSession> = {}): StoredSession =>
   ({ id, planId, clientId: 'c', therapistId: 't-1', start, durationMinutes: 60, location: 'Room', status: 'completed', version: 1, ...extra }) as StoredSession;
-const checkIn = (sessionId: string, planId: string, answeredAt: string, scores: [number, number, number, number], baselineScores?: [number, number, number, number]): StoredCheckIn => {
+const checkIn = (
+  sessionId: string,
+  planId: string,
+  answeredAt: string,
+  scores: [number, number, number, number],
+  baselineScores?: [number, number, number, number],
+): StoredCheckIn => {
   const [pain, mobility, stress, sleep] = scores;
   return {
-    sessionId, planId, clientId: 'c', therapistId: 't-1', answeredAt, pain, mobility, stress, sleep, notes: '', wantsToRebook: false,
+    sessionId,
+    planId,
+    clientId: 'c',
+    therapistId: 't-1',
+    answeredAt,
+    pain,
+    mobility,
+    stress,
+    sleep,
+    notes: '',
+    wantsToRebook: false,
     baseline: !baselineScores,
-    ...(baselineScores ? { baselineScores: { pain: baselineScores[0], mobility: baselineScores[1], stress: baselineScores[2], sleep: baselineScores[3] } } : {}),
+    ...(baselineScores
+      ? { baselineScores: { pain: baselineScores[0], mobility: baselineScores[1], stress: baselineScores[2], sleep: baselineScores[3] } }
+      : {}),
   };
 };
-const sentAlert = (sessionId: string, at: string): LedgerEntry => ({ name: `ta.${sessionId}.checkin.v1`, kind: 'therapist-alert', status: 'sent', attempts: 1, updatedAt: at, sessionId });
+const sentAlert = (sessionId: string, at: string): LedgerEntry => ({
+  name: `ta.${sessionId}.checkin.v1`,
+  kind: 'therapist-alert',
+  status: 'sent',
+  attempts: 1,
+  updatedAt: at,
+  sessionId,
+});
 
 function input(over: Partial<ClinicReportInput> = {}): ClinicReportInput {
   return { month, plans: [], sessions: [], answered: [], checkInsSent: [], alerts: new Map(), ...over };
@@ -74,10 +113,12 @@ describe('the report’s figures', () => {
   });
 
   it('counts a check-in answered in April for a March email as a March answer, and none from another month', () => {
-    const f = clinicReportFigures(input({
-      checkInsSent: ['s1', 's2'],
-      answered: [checkIn('s1', 'p1', '2027-04-01T01:00:00.000Z', [3, 6, 3, 6], [5, 5, 5, 5]), checkIn('s0', 'p1', '2027-03-02T10:00:00.000Z', [5, 5, 5, 5])],
-    }));
+    const f = clinicReportFigures(
+      input({
+        checkInsSent: ['s1', 's2'],
+        answered: [checkIn('s1', 'p1', '2027-04-01T01:00:00.000Z', [3, 6, 3, 6], [5, 5, 5, 5]), checkIn('s0', 'p1', '2027-03-02T10:00:00.000Z', [5, 5, 5, 5])],
+      }),
+    );
     expect(f.checkIns).toEqual({ sent: 2, answered: 1, rate: 0.5 });
   });
 
@@ -87,7 +128,10 @@ describe('the report’s figures', () => {
       checkIn('s1', 'p1', '2027-03-10T10:00:00.000Z', [9, 5, 5, 5], [6, 5, 5, 5]),
       checkIn('s2', 'p2', '2027-03-11T10:00:00.000Z', [9, 4, 5, 4], [5, 5, 5, 5]),
     ];
-    const alerts = new Map([['s1', sentAlert('s1', '2027-03-10T10:02:00.000Z')], ['s2', sentAlert('s2', '2027-03-11T10:05:00.000Z')]]);
+    const alerts = new Map([
+      ['s1', sentAlert('s1', '2027-03-10T10:02:00.000Z')],
+      ['s2', sentAlert('s2', '2027-03-11T10:05:00.000Z')],
+    ]);
     const f = clinicReportFigures(input({ plans, answered, alerts }));
     expect(f.changeByGoal).toEqual([{ goal: 'back-pain', checkIns: 2, change: { pain: 3.5, mobility: -0.5, stress: 0, sleep: -0.5 } }]);
     expect(f.redFlags).toEqual({ raised: 2, alerted: 2, medianMinutes: 3.5, longestMinutes: 5 });
@@ -97,8 +141,12 @@ describe('the report’s figures', () => {
     const plans = [
       plan('p1', 'back-pain'),
       plan('p2', 'back-pain', { status: 'completed' }),
-      plan('p3', 'back-pain', { maintenanceMark: { state: 'lapsed', dueAt: '2027-02-01T00:00:00.000Z', lapsedAt: '2027-03-20T00:00:00.000Z', markedAt: '2027-03-20T00:00:00.000Z' } }),
-      plan('p4', 'back-pain', { maintenanceMark: { state: 'lapsed', dueAt: '2027-01-01T00:00:00.000Z', lapsedAt: '2027-02-20T00:00:00.000Z', markedAt: '2027-02-20T00:00:00.000Z' } }),
+      plan('p3', 'back-pain', {
+        maintenanceMark: { state: 'lapsed', dueAt: '2027-02-01T00:00:00.000Z', lapsedAt: '2027-03-20T00:00:00.000Z', markedAt: '2027-03-20T00:00:00.000Z' },
+      }),
+      plan('p4', 'back-pain', {
+        maintenanceMark: { state: 'lapsed', dueAt: '2027-01-01T00:00:00.000Z', lapsedAt: '2027-02-20T00:00:00.000Z', markedAt: '2027-02-20T00:00:00.000Z' },
+      }),
     ];
     const sessions = [
       session('a', 'p1', '2027-03-02T10:00:00.000Z', { number: 1 }),
@@ -113,14 +161,18 @@ describe('the report’s figures', () => {
 });
 
 describe('the report email', () => {
-  const figures = clinicReportFigures(input({
-    plans: [plan('p1', 'sports-injury')],
-    answered: [checkIn('s1', 'p1', '2027-03-10T10:00:00.000Z', [4, 6, 5, 5], [6, 5, 5, 6])],
-    checkInsSent: ['s1'],
-  }));
+  const figures = clinicReportFigures(
+    input({
+      plans: [plan('p1', 'sports-injury')],
+      answered: [checkIn('s1', 'p1', '2027-03-10T10:00:00.000Z', [4, 6, 5, 5], [6, 5, 5, 6])],
+      checkInsSent: ['s1'],
+    }),
+  );
 
   it('says the change in words, with the direction each score reads', () => {
-    expect(changeWords({ pain: -2, mobility: 1, stress: 0, sleep: -1 })).toBe('pain −2 (better), mobility +1 (better), stress ±0 (no change), sleep −1 (worse)');
+    expect(changeWords({ pain: -2, mobility: 1, stress: 0, sleep: -1 })).toBe(
+      'pain −2 (better), mobility +1 (better), stress ±0 (no change), sleep −1 (worse)',
+    );
   });
 
   it('has a subject with the month and the active plans, and no red flags when there were none', () => {

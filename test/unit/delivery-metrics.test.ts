@@ -55,32 +55,48 @@ describe('dispatch reporting each delivery', () => {
     const store = new MemoryStore({ now: () => clock.now() });
     const seeded = await seedClinic(store);
     const metrics = new RecordingMetrics();
-    const handler = createHandler({ store, ledger: store, mailer: new MemoryMailer(), scheduler: new InMemoryMessageScheduler(), tokens: testSigner(), clinic: clinicFixture(), clock, metrics, log: { info: () => {}, warn: () => {}, error: () => {} } });
+    const handler = createHandler({
+      store,
+      ledger: store,
+      mailer: new MemoryMailer(),
+      scheduler: new InMemoryMessageScheduler(),
+      tokens: testSigner(),
+      clinic: clinicFixture(),
+      clock,
+      metrics,
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
     const payload = payloadFor(seeded, reminderIdentity(seeded.sessions.at(-1)!), '2027-01-30T14:00:00.000Z');
 
     await handler(payload);
     await handler(payload);
 
-    expect(metrics.outcomes).toEqual([['reminder', 'sent', undefined], ['reminder', 'duplicate', undefined]]);
+    expect(metrics.outcomes).toEqual([
+      ['reminder', 'sent', undefined],
+      ['reminder', 'duplicate', undefined],
+    ]);
     expect(metrics.late).toEqual([['reminder', 42_000]]);
   });
 });
 
-describe('the web function reporting a red-flag alert\'s delay', () => {
+describe("the web function reporting a red-flag alert's delay", () => {
   const answers = { pain: 4, mobility: 6, stress: 5, sleep: 6, notes: '', wantsToRebook: false };
 
-  it('reports the alert sent with the answers: as therapist-alert lateness, from the answers\' time', async () => {
+  it("reports the alert sent with the answers: as therapist-alert lateness, from the answers' time", async () => {
     const store = new MemoryStore({ now: () => NOW });
     const practice = await seedPractice(store, { tag: 'rf' });
     const metrics = new RecordingMetrics();
 
-    const result = await recordCheckIn({ store, ledger: store, mailer: new MemoryMailer(), clinic: testClinic(), metrics }, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW });
+    const result = await recordCheckIn(
+      { store, ledger: store, mailer: new MemoryMailer(), clinic: testClinic(), metrics },
+      { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW },
+    );
 
     expect(result).toMatchObject({ status: 'recorded', alert: 'sent' });
     expect(metrics.late).toEqual([['therapist-alert', 0]]);
   });
 
-  it('reports the whole delay of an alert that went only on the client\'s retry, and nothing for an alert not sent', async () => {
+  it("reports the whole delay of an alert that went only on the client's retry, and nothing for an alert not sent", async () => {
     const store = new MemoryStore({ now: () => NOW });
     const practice = await seedPractice(store, { tag: 'rf2' });
     const mailer = new MemoryMailer();
@@ -88,9 +104,16 @@ describe('the web function reporting a red-flag alert\'s delay', () => {
     const deps = { store, ledger: store, mailer, clinic: testClinic(), metrics };
     mailer.failNext(new RetryableError('SES is throttling'));
 
-    await expect(recordCheckIn(deps, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW })).rejects.toBeInstanceOf(RetryableError);
+    await expect(
+      recordCheckIn(deps, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: NOW }),
+    ).rejects.toBeInstanceOf(RetryableError);
     expect(metrics.late).toEqual([]);
-    await recordCheckIn(deps, { clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, sleep: 1 }, now: new Date(NOW.getTime() + 90_000) });
+    await recordCheckIn(deps, {
+      clientId: practice.client.id,
+      sessionId: practice.past.id,
+      answers: { ...answers, sleep: 1 },
+      now: new Date(NOW.getTime() + 90_000),
+    });
 
     expect(metrics.late).toEqual([['therapist-alert', 90_000]]);
   });
@@ -107,17 +130,36 @@ describe('the Powertools adapter', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  const emf = () => lines.map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } } & Record<string, unknown>);
+  const emf = () =>
+    lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+        } & Record<string, unknown>,
+    );
 
   it('writes a failure as embedded metrics: by kind and reason, and in the across-kinds totals', () => {
     new PowertoolsDeliveryMetrics('keepwell-dispatch').outcome('check-in', 'failed', 'outcome-unknown');
 
     const out = emf();
     // Settled and failed twice each: across kinds, and by kind for the per-kind failure-ratio alarms.
-    expect(out.map((o) => o._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name)).toEqual(['MessagesFailed', 'OutcomeUnknown', 'DeliveriesSettled', 'DeliveriesSettled', 'DeliveryFailures', 'DeliveryFailures']);
+    expect(out.map((o) => o._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name)).toEqual([
+      'MessagesFailed',
+      'OutcomeUnknown',
+      'DeliveriesSettled',
+      'DeliveriesSettled',
+      'DeliveryFailures',
+      'DeliveryFailures',
+    ]);
     expect(out[0]).toMatchObject({ Kind: 'check-in', Reason: 'outcome-unknown', service: 'keepwell-dispatch', MessagesFailed: 1 });
     expect(out[0]!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Keepwell', Dimensions: [['service', 'Kind', 'Reason']] });
-    expect(out.slice(1).map((o) => o._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([[['service']], [['service']], [['service', 'Kind']], [['service']], [['service', 'Kind']]]);
+    expect(out.slice(1).map((o) => o._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([
+      [['service']],
+      [['service']],
+      [['service', 'Kind']],
+      [['service']],
+      [['service', 'Kind']],
+    ]);
     expect(out[3]).toMatchObject({ Kind: 'check-in', DeliveriesSettled: 1 });
     expect(out[5]).toMatchObject({ Kind: 'check-in', DeliveryFailures: 1 });
   });

@@ -48,7 +48,10 @@ describe('the SES v2 mailer', () => {
       FromEmailAddress: email.from,
       Destination: { ToAddresses: ['sam@clients.test'] },
       ConfigurationSetName: 'keepwell',
-      EmailTags: [{ Name: 'message', Value: 'rm.s-1.P2D.v1' }, { Name: 'kind', Value: 'reminder' }],
+      EmailTags: [
+        { Name: 'message', Value: 'rm.s-1.P2D.v1' },
+        { Name: 'kind', Value: 'reminder' },
+      ],
       Content: {
         Simple: {
           Subject: { Data: email.subject, Charset: 'UTF-8' },
@@ -61,7 +64,11 @@ describe('the SES v2 mailer', () => {
       },
     });
     const [attachment] = input.Content!.Simple!.Attachments!;
-    expect(attachment).toMatchObject({ FileName: 'session.ics', ContentType: 'text/calendar; charset=utf-8; method=REQUEST', ContentDisposition: 'ATTACHMENT' });
+    expect(attachment).toMatchObject({
+      FileName: 'session.ics',
+      ContentType: 'text/calendar; charset=utf-8; method=REQUEST',
+      ContentDisposition: 'ATTACHMENT',
+    });
     expect(Buffer.from(attachment!.RawContent!).toString('utf8')).toBe('BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n');
   });
 

@@ -59,7 +59,13 @@ describe('renderDocument', () => {
       doc(
         [
           { type: 'heading', text: 'Your session is coming up' },
-          { type: 'details', rows: [['When', 'Monday 1 February 2027 at 2:00 pm (GMT)'], ['Where', 'Room 2']] },
+          {
+            type: 'details',
+            rows: [
+              ['When', 'Monday 1 February 2027 at 2:00 pm (GMT)'],
+              ['Where', 'Room 2'],
+            ],
+          },
           { type: 'button', label: 'Confirm', url: 'https://x.test/confirm/abc' },
           { type: 'links', links: [{ label: 'Reschedule', url: 'https://x.test/reschedule/def' }] },
           { type: 'notice', tone: 'alert', text: 'Pain is 9/10' },
@@ -85,7 +91,10 @@ describe('renderDocument', () => {
   });
 
   it('builds a phone-friendly HTML document around the blocks, with the preheader and the unsubscribe link', () => {
-    const { html } = renderDocument(doc([{ type: 'paragraph', text: 'Hello' }], { preheader: 'Soon: your session', unsubscribeUrl: 'https://x.test/unsubscribe/t' }), brand);
+    const { html } = renderDocument(
+      doc([{ type: 'paragraph', text: 'Hello' }], { preheader: 'Soon: your session', unsubscribeUrl: 'https://x.test/unsubscribe/t' }),
+      brand,
+    );
 
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');

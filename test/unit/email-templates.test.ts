@@ -63,7 +63,9 @@ describe('the reminder email', () => {
   it('after a reschedule request says a new time was asked for, offers to keep this one and no second request', () => {
     // Confirmed first, then asked to move: the request is the client's latest word.
     const email = reminder({ session: { confirmedAt: '2027-01-28T10:00:00.000Z', rescheduleRequestedAt: '2027-01-29T10:00:00.000Z' } });
-    expect(email.text).toContain('You asked for a new time on Friday 29 January 2027. Calm & Co Massage will be in touch to arrange it; until then this booking stands.');
+    expect(email.text).toContain(
+      'You asked for a new time on Friday 29 January 2027. Calm & Co Massage will be in touch to arrange it; until then this booking stands.',
+    );
     expect(email.text).toContain('Keep this time after all');
     expect(email.html).toContain(links.confirm);
     expect(email.html).not.toContain(links.reschedule);
@@ -149,7 +151,13 @@ describe('the reminder email', () => {
 });
 
 describe('where a session sits in its plan', () => {
-  const threePhases = { phases: [{ name: 'initial', sessions: 4, everyDays: 7 }, { name: 'consolidation', sessions: 3, everyDays: 14 }, { name: 'maintenance', everyDays: 28 }] };
+  const threePhases = {
+    phases: [
+      { name: 'initial', sessions: 4, everyDays: 7 },
+      { name: 'consolidation', sessions: 3, everyDays: 14 },
+      { name: 'maintenance', everyDays: 28 },
+    ],
+  };
 
   it('counts within the phase, not across the plan', () => {
     expect(sessionPosition(threePhases, { ...session, number: 6, inPhase: 2, phase: 'consolidation', ofPhase: 3 })).toBe('Session 2 of 3 (consolidation)');
@@ -237,7 +245,14 @@ describe('the therapist alert', () => {
   });
 
   it('shows a reschedule request with the client’s message, in the therapist’s zone', () => {
-    const email = renderTherapistAlert({ clinic, therapist: { ...therapist, timezone: 'Europe/Paris' }, client, session, reason: 'reschedule-request', message: 'Could we do Thursday?' });
+    const email = renderTherapistAlert({
+      clinic,
+      therapist: { ...therapist, timezone: 'Europe/Paris' },
+      client,
+      session,
+      reason: 'reschedule-request',
+      message: 'Could we do Thursday?',
+    });
 
     expect(email.subject).toBe('Reschedule request: Sam P., session on Mon 1 Feb, 3:00 pm');
     expect(email.text).toContain('Monday 1 February 2027 at 3:00 pm (CET)');
@@ -261,14 +276,32 @@ describe('the therapist alert', () => {
     expect(email.text).toContain('Mobility | 3 | 7 | -4 (worse)');
     expect(email.text).toContain('Stress | 6 | 5 | +1 (worse)');
     expect(email.text).toContain('Sleep | 2 | 6 | -4 (worse)');
-    const improved = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 8/10'], answers: { ...answers, pain: 8, mobility: 9, stress: 2, sleep: 8 }, baseline });
+    const improved = renderTherapistAlert({
+      clinic,
+      therapist,
+      client,
+      session,
+      reason: 'red-flag',
+      flags: ['Pain is 8/10'],
+      answers: { ...answers, pain: 8, mobility: 9, stress: 2, sleep: 8 },
+      baseline,
+    });
     expect(improved.text).toContain('Mobility | 9 | 7 | +2 (better)');
     expect(improved.text).toContain('Stress | 2 | 5 | -3 (better)');
     expect(improved.text).toContain('Sleep | 8 | 6 | +2 (better)');
   });
 
   it('names the client in the subject by first name and initial only, and in full inside', () => {
-    const email = renderTherapistAlert({ clinic, therapist, client: { ...client, name: 'Ana María de la Cruz' }, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+    const email = renderTherapistAlert({
+      clinic,
+      therapist,
+      client: { ...client, name: 'Ana María de la Cruz' },
+      session,
+      reason: 'red-flag',
+      flags: ['Pain is 9/10'],
+      answers,
+      baseline,
+    });
 
     expect(email.subject).toBe('Check-in needs attention: Ana C., session on Mon 1 Feb, 2:00 pm');
     expect(email.subject).not.toContain('Cruz');
@@ -276,7 +309,16 @@ describe('the therapist alert', () => {
   });
 
   it('gives the client’s phone number, as a row, only when the clinic holds one', () => {
-    const withPhone = renderTherapistAlert({ clinic, therapist, client: { ...client, phone: '07700 900123' }, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
+    const withPhone = renderTherapistAlert({
+      clinic,
+      therapist,
+      client: { ...client, phone: '07700 900123' },
+      session,
+      reason: 'red-flag',
+      flags: ['Pain is 9/10'],
+      answers,
+      baseline,
+    });
     const without = renderTherapistAlert({ clinic, therapist, client, session, reason: 'red-flag', flags: ['Pain is 9/10'], answers, baseline });
 
     expect(withPhone.text).toMatch(/Phone:\s+07700 900123/);
@@ -300,7 +342,11 @@ describe('composing the outgoing email', () => {
     const email = reminder();
     const hostile = { ...email, subject: 'Hi\r\nBcc: victim@evil.test', headers: { ...email.headers, 'X-Test': 'a\r\nBcc: victim@evil.test' } };
 
-    const outgoing = composeEmail({ clinic: { name: 'Calm\r\nBcc: victim@evil.test', senderEmail: 'hello@calm.test' }, to: 'sam@clients.test\r\nBcc: x@evil.test', rendered: hostile });
+    const outgoing = composeEmail({
+      clinic: { name: 'Calm\r\nBcc: victim@evil.test', senderEmail: 'hello@calm.test' },
+      to: 'sam@clients.test\r\nBcc: x@evil.test',
+      rendered: hostile,
+    });
 
     for (const value of [outgoing.from, outgoing.to, outgoing.subject, ...Object.values(outgoing.headers ?? {})]) expect(value).not.toMatch(/[\r\n]/);
     expect(outgoing.subject).toBe('Hi Bcc: victim@evil.test');

@@ -5,12 +5,36 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ImportFileError, planImport, rowsFromCsv, rowsFromJson, writeImport, type ExistingIds, type ImportRow, type RowProblem } from '../../local/cli/import.js';
+import {
+  ImportFileError,
+  planImport,
+  rowsFromCsv,
+  rowsFromJson,
+  writeImport,
+  type ExistingIds,
+  type ImportRow,
+  type RowProblem,
+} from '../../local/cli/import.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { fuzzRuns } from '../support/fuzz.js';
 
 const RUNS = fuzzRuns(150);
-const HEADER = ['type', 'id', 'name', 'email', 'timezone', 'clientId', 'therapistId', 'goal', 'phases', 'reminders', 'planId', 'start', 'durationMinutes', 'location'] as const;
+const HEADER = [
+  'type',
+  'id',
+  'name',
+  'email',
+  'timezone',
+  'clientId',
+  'therapistId',
+  'goal',
+  'phases',
+  'reminders',
+  'planId',
+  'start',
+  'durationMinutes',
+  'location',
+] as const;
 type Column = (typeof HEADER)[number];
 const nothingStored = (): ExistingIds => ({ therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() });
 
@@ -28,7 +52,16 @@ const BAD: Partial<Record<Column, fc.Arbitrary<string>>> = {
   email: fc.constantFrom('not-an-email', 'a@', '@b.example', 'a b@example.com'),
   timezone: fc.constantFrom('Mars/Olympus', 'GMT+25', 'europe/london!'),
   start: fc.oneof(
-    fc.constantFrom('2027-02-30T10:00:00Z', '2027-04-31T10:00:00Z', '9999-12-31T23:00:00-05:00', '0001-01-01T00:00:00Z', '2027-02-01T14:00:00', '2027-13-01T10:00:00Z', '2027-02-01T25:00:00Z', 'next Tuesday'),
+    fc.constantFrom(
+      '2027-02-30T10:00:00Z',
+      '2027-04-31T10:00:00Z',
+      '9999-12-31T23:00:00-05:00',
+      '0001-01-01T00:00:00Z',
+      '2027-02-01T14:00:00',
+      '2027-13-01T10:00:00Z',
+      '2027-02-01T25:00:00Z',
+      'next Tuesday',
+    ),
     fc.string({ maxLength: 30 }).filter((s) => !/^\d{4}-/.test(s.trim())),
   ),
   durationMinutes: fc.constantFrom('0', '-5', '601', '1.5', 'an hour'),
@@ -67,7 +100,13 @@ async function writtenIds(dataset: Parameters<typeof writeImport>[1]): Promise<s
 describe('fuzzed CSV import rows', () => {
   it('a bad value in any column is refused on its line, naming the field, and nothing is written', () => {
     const corruption = fc
-      .constantFrom(...GOOD.flatMap((row, index) => Object.keys(BAD).filter((c) => row[c as Column] !== undefined).map((column) => ({ index, column: column as Column }))))
+      .constantFrom(
+        ...GOOD.flatMap((row, index) =>
+          Object.keys(BAD)
+            .filter((c) => row[c as Column] !== undefined)
+            .map((column) => ({ index, column: column as Column })),
+        ),
+      )
       .chain(({ index, column }) => BAD[column]!.map((value) => ({ index, column, value })));
     fc.assert(
       fc.property(corruption, ({ index, column, value }) => {
@@ -82,8 +121,14 @@ describe('fuzzed CSV import rows', () => {
   });
 
   it('any cells at all: no crash, every problem has a place and a reason, and a clean file writes exactly its records', async () => {
-    const cellOf = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('', 't-amy', 'c-sam', 'p-sam', '2027-02-01T14:00:00Z', '2027-02-30T14:00:00Z', '60', 'Europe/London', 'maintenance:28d', 'P2D'));
-    const row = fc.record({ type: fc.constantFrom('therapist', 'client', 'plan', 'session', 'patient'), ...Object.fromEntries(HEADER.slice(1).map((c) => [c, fc.option(cellOf, { nil: undefined })])) }) as fc.Arbitrary<Partial<Record<Column, string>>>;
+    const cellOf = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('', 't-amy', 'c-sam', 'p-sam', '2027-02-01T14:00:00Z', '2027-02-30T14:00:00Z', '60', 'Europe/London', 'maintenance:28d', 'P2D'),
+    );
+    const row = fc.record({
+      type: fc.constantFrom('therapist', 'client', 'plan', 'session', 'patient'),
+      ...Object.fromEntries(HEADER.slice(1).map((c) => [c, fc.option(cellOf, { nil: undefined })])),
+    }) as fc.Arbitrary<Partial<Record<Column, string>>>;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(row, fc.constantFrom(...GOOD)), { maxLength: 8 }), async (rows) => {
         const planned = plan(() => rowsFromCsv(toCsv(rows)));
@@ -94,7 +139,8 @@ describe('fuzzed CSV import rows', () => {
         }
         const { dataset } = planned.result;
         if (planned.result.problems.length > 0) expect(dataset).toEqual({ therapists: [], clients: [], plans: [], sessions: [] });
-        else expect(await writtenIds(dataset)).toHaveLength(dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length);
+        else
+          expect(await writtenIds(dataset)).toHaveLength(dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length);
       }),
       RUNS,
     );
@@ -105,11 +151,34 @@ describe('fuzzed JSON import files', () => {
   it('any JSON at all: no crash, problems by path, nothing written when any record is bad', async () => {
     const record = fc.oneof(
       fc.jsonValue({ maxDepth: 2 }),
-      fc.record({ id: fc.constantFrom('c-1', 'p-1', 's-1', 't-1', ''), name: fc.string(), email: fc.constantFrom('a@example.com', 'A@EXAMPLE.com', 'x'), timezone: fc.constantFrom('Europe/London', 'Nowhere'), start: fc.constantFrom('2027-02-30T10:00:00Z', '2027-03-01T10:00:00Z', '9999-12-31T23:00:00-05:00'), planId: fc.constant('p-1'), clientId: fc.constant('c-1'), therapistId: fc.constant('t-1'), durationMinutes: fc.integer({ min: -1, max: 700 }), location: fc.string() }, { requiredKeys: [] }),
+      fc.record(
+        {
+          id: fc.constantFrom('c-1', 'p-1', 's-1', 't-1', ''),
+          name: fc.string(),
+          email: fc.constantFrom('a@example.com', 'A@EXAMPLE.com', 'x'),
+          timezone: fc.constantFrom('Europe/London', 'Nowhere'),
+          start: fc.constantFrom('2027-02-30T10:00:00Z', '2027-03-01T10:00:00Z', '9999-12-31T23:00:00-05:00'),
+          planId: fc.constant('p-1'),
+          clientId: fc.constant('c-1'),
+          therapistId: fc.constant('t-1'),
+          durationMinutes: fc.integer({ min: -1, max: 700 }),
+          location: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
     );
     const file = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
-      fc.record({ therapists: fc.array(record, { maxLength: 3 }), clients: fc.array(record, { maxLength: 3 }), plans: fc.array(record, { maxLength: 3 }), sessions: fc.array(record, { maxLength: 3 }), client: fc.array(record, { maxLength: 1 }) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          therapists: fc.array(record, { maxLength: 3 }),
+          clients: fc.array(record, { maxLength: 3 }),
+          plans: fc.array(record, { maxLength: 3 }),
+          sessions: fc.array(record, { maxLength: 3 }),
+          client: fc.array(record, { maxLength: 1 }),
+        },
+        { requiredKeys: [] },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(file, async (data) => {
@@ -118,7 +187,8 @@ describe('fuzzed JSON import files', () => {
         for (const problem of planned.result.problems) expect(problem.where).toMatch(/^(therapists|clients|plans|sessions)(\[\d+\])?$/);
         const { dataset } = planned.result;
         if (planned.result.problems.length > 0) expect(dataset).toEqual({ therapists: [], clients: [], plans: [], sessions: [] });
-        else expect(await writtenIds(dataset)).toHaveLength(dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length);
+        else
+          expect(await writtenIds(dataset)).toHaveLength(dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length);
       }),
       RUNS,
     );

@@ -15,7 +15,9 @@ const cal = (name: string) => {
   const raw = Buffer.from(fixture(name));
   return fromCalEnvelope(calEnvelopeSchema.parse(JSON.parse(raw.toString())), raw);
 };
-const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: { stages: Record<string, Record<string, unknown>> } };
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: { stages: Record<string, Record<string, unknown>> };
+};
 
 describe('webhook signatures', () => {
   const secret = 'a-webhook-secret-of-some-length';
@@ -35,7 +37,7 @@ describe('webhook signatures', () => {
     expect(checkKeepwellSignature(secret, Buffer.from('{"id":"evt_2"}'), keepwellSignature(secret, body, now), now)).toBe('wrong signature');
   });
 
-  it('check Cal.com\'s X-Cal-Signature-256: the hex HMAC-SHA256 of the body, nothing else', () => {
+  it("check Cal.com's X-Cal-Signature-256: the hex HMAC-SHA256 of the body, nothing else", () => {
     expect(checkCalSignature(secret, body, hmacHex(secret, body))).toBeUndefined();
     expect(checkCalSignature(secret, body, hmacHex(secret, body).toUpperCase())).toBeUndefined();
     expect(checkCalSignature(secret, body, hmacHex('other-secret-entirely', body))).toBe('wrong signature');
@@ -59,7 +61,12 @@ describe('Cal.com payloads, as Cal.com sends them', () => {
   });
 
   it('a BOOKING_RESCHEDULED names the new uid and the old one it replaces', () => {
-    expect(cal('cal-com-booking-rescheduled')).toMatchObject({ action: 'reschedule', bookingId: 'k2P9xQwVb7HcLmN4rTz8aA', previousBookingId: 'bFJeNb2uX8ANpT3JL5EfXw', start: '2027-02-12T14:00:00.000Z' });
+    expect(cal('cal-com-booking-rescheduled')).toMatchObject({
+      action: 'reschedule',
+      bookingId: 'k2P9xQwVb7HcLmN4rTz8aA',
+      previousBookingId: 'bFJeNb2uX8ANpT3JL5EfXw',
+      start: '2027-02-12T14:00:00.000Z',
+    });
   });
 
   it('a BOOKING_CANCELLED cancels and a BOOKING_NO_SHOW_UPDATED marks the booking by its bookingUid', () => {
@@ -73,10 +80,16 @@ describe('Cal.com payloads, as Cal.com sends them', () => {
   });
 });
 
-describe('Keepwell\'s own format', () => {
+describe("Keepwell's own format", () => {
   it('reads the documented fixture, ordering by occurredAt unless a sequence is given', () => {
     const event = keepwellEventSchema.parse(JSON.parse(fixture('keepwell-booking-created')));
-    expect(fromKeepwellEvent(event)).toMatchObject({ deliveryId: 'evt_01J9Z6W2Q8', action: 'book', bookingId: 'FD-20417', eventTypes: ['wellness-60'], version: Date.parse('2027-02-01T08:00:00Z') });
+    expect(fromKeepwellEvent(event)).toMatchObject({
+      deliveryId: 'evt_01J9Z6W2Q8',
+      action: 'book',
+      bookingId: 'FD-20417',
+      eventTypes: ['wellness-60'],
+      version: Date.parse('2027-02-01T08:00:00Z'),
+    });
     expect(fromKeepwellEvent({ ...event, sequence: 7 }).version).toBe(7);
   });
 
@@ -96,28 +109,61 @@ describe('the intake mapping in the stage config', () => {
     }
     throw new Error('the configuration was accepted');
   };
-  const service = { eventType: 'massage-60', therapistId: 't-amy', location: 'Room 1', plan: { goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] } };
+  const service = {
+    eventType: 'massage-60',
+    therapistId: 't-amy',
+    location: 'Room 1',
+    plan: {
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+    },
+  };
 
-  it('names every source\'s secret parameter after the stage unless one is given', () => {
-    const config = loadStageConfig(withIntake({ sources: { calcom: { format: 'cal.com', services: [service] }, desk: { format: 'keepwell', secretParameter: '/clinic/desk-secret', services: [] } } }), 'dev');
+  it("names every source's secret parameter after the stage unless one is given", () => {
+    const config = loadStageConfig(
+      withIntake({
+        sources: { calcom: { format: 'cal.com', services: [service] }, desk: { format: 'keepwell', secretParameter: '/clinic/desk-secret', services: [] } },
+      }),
+      'dev',
+    );
     expect(config.intake.sources.calcom?.secretParameter).toBe('/keepwell/dev/intake/calcom');
     expect(config.intake.sources.desk?.secretParameter).toBe('/clinic/desk-secret');
   });
 
   it('refuses a mistake with the field path and the reason', () => {
-    expect(errorOf({ sources: { calcom: { format: 'calendly', services: [] } } })).toContain('stages.dev.intake.sources.calcom.format: must be one of keepwell, cal.com');
-    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, therapistId: 'bad id!' }] } } })).toContain('stages.dev.intake.sources.calcom.services.0.therapistId');
-    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, plan: { goal: 'back-pain', phases: [] } }] } } })).toContain('stages.dev.intake.sources.calcom.services.0.plan.phases: must have at least one phase');
-    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [service, service] } } })).toContain('stages.dev.intake.sources.calcom.services.1.eventType: maps "massage-60" a second time');
-    expect(errorOf({ sources: { desk: { format: 'ical', url: 'http://calendar.example/desk.ics', services: [] } } })).toContain('stages.dev.intake.sources.desk.url: must start with https://');
+    expect(errorOf({ sources: { calcom: { format: 'calendly', services: [] } } })).toContain(
+      'stages.dev.intake.sources.calcom.format: must be one of keepwell, cal.com',
+    );
+    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, therapistId: 'bad id!' }] } } })).toContain(
+      'stages.dev.intake.sources.calcom.services.0.therapistId',
+    );
+    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [{ ...service, plan: { goal: 'back-pain', phases: [] } }] } } })).toContain(
+      'stages.dev.intake.sources.calcom.services.0.plan.phases: must have at least one phase',
+    );
+    expect(errorOf({ sources: { calcom: { format: 'cal.com', services: [service, service] } } })).toContain(
+      'stages.dev.intake.sources.calcom.services.1.eventType: maps "massage-60" a second time',
+    );
+    expect(errorOf({ sources: { desk: { format: 'ical', url: 'http://calendar.example/desk.ics', services: [] } } })).toContain(
+      'stages.dev.intake.sources.desk.url: must start with https://',
+    );
     expect(errorOf({ sources: { desk: { format: 'ical', services: [] } } })).toContain('stages.dev.intake.sources.desk.url: is required for an ical feed');
-    expect(errorOf({ sources: { calcom: { format: 'cal.com', url: 'https://x.example/a.ics', services: [] } } })).toContain('stages.dev.intake.sources.calcom.url: is only for an ical feed');
-    expect(errorOf({ sources: { 'Cal Com': { format: 'cal.com', services: [] } } })).toContain('stages.dev.intake.sources.Cal Com: is not a source name: use 1–31 lower-case letters');
+    expect(errorOf({ sources: { calcom: { format: 'cal.com', url: 'https://x.example/a.ics', services: [] } } })).toContain(
+      'stages.dev.intake.sources.calcom.url: is only for an ical feed',
+    );
+    expect(errorOf({ sources: { 'Cal Com': { format: 'cal.com', services: [] } } })).toContain(
+      'stages.dev.intake.sources.Cal Com: is not a source name: use 1–31 lower-case letters',
+    );
   });
 });
 
 describe('iCalendar feeds', () => {
-  const events = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), { now: new Date('2027-02-01T08:00:00Z'), zone: 'Europe/London' });
+  const events = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), {
+    now: new Date('2027-02-01T08:00:00Z'),
+    zone: 'Europe/London',
+  });
 
   it('expand RRULE less EXDATE, apply a RECURRENCE-ID override, read TZID in its zone, and cancel on STATUS:CANCELLED', () => {
     expect(events.map((e) => [e.action, e.start, e.client?.email])).toEqual([
@@ -136,7 +182,10 @@ describe('iCalendar feeds', () => {
   });
 
   it('name an unchanged event by what it says, so polling it again is a duplicate', () => {
-    const again = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), { now: new Date('2027-02-01T09:00:00Z'), zone: 'Europe/London' });
+    const again = readFeed('desk', readFileSync(new URL('../fixtures/intake/front-desk-feed.ics', import.meta.url), 'utf8'), {
+      now: new Date('2027-02-01T09:00:00Z'),
+      zone: 'Europe/London',
+    });
     expect(again.map((e) => e.deliveryId)).toEqual(events.map((e) => e.deliveryId));
   });
 
@@ -145,7 +194,12 @@ describe('iCalendar feeds', () => {
     expect(feedUrlProblem('http://calendar.example/desk.ics', true)).toBe('must be https');
     expect(feedUrlProblem('http://127.0.0.1:8080/desk.ics', false)).toBe('must be https');
     expect(feedUrlProblem('http://127.0.0.1:8080/desk.ics', true)).toBeUndefined();
-    expect(resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://127.0.0.1:8080/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true }).sources.desk?.url).toBe('http://127.0.0.1:8080/d.ics');
-    expect(() => resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://calendar.example/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true })).toThrow(/must start with https/);
+    expect(
+      resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://127.0.0.1:8080/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true })
+        .sources.desk?.url,
+    ).toBe('http://127.0.0.1:8080/d.ics');
+    expect(() =>
+      resolveIntakeConfig({ sources: { desk: { format: 'ical', url: 'http://calendar.example/d.ics', services: [] } } }, 'local', { allowLoopbackHttp: true }),
+    ).toThrow(/must start with https/);
   });
 });

@@ -24,7 +24,11 @@ beforeEach(async () => {
 });
 
 const session = () => seeded.sessions[0]!;
-const names = () => [messageName(reminderIdentity(session(), 'P2D')), messageName(reminderIdentity(session(), 'PT2H')), messageName(checkInIdentity(session()))];
+const names = () => [
+  messageName(reminderIdentity(session(), 'P2D')),
+  messageName(reminderIdentity(session(), 'PT2H')),
+  messageName(checkInIdentity(session())),
+];
 
 function entry(name: string, fields: Partial<LedgerEntry>): LedgerEntry {
   return { name, kind: 'reminder', status: 'sent', attempts: 1, updatedAt: '2027-01-23T14:00:01.000Z', ...fields };
@@ -35,14 +39,27 @@ function email(messageId: string): SesStoredEmail {
 }
 
 function check(entries: LedgerEntry[], emails: SesStoredEmail[]) {
-  return checkInvariants({ store, clinic: clinicFixture(), sessionIds: [session().id], entries, emails, recipients: new Set([seeded.client.email.toLowerCase()]), from: FROM, until: UNTIL });
+  return checkInvariants({
+    store,
+    clinic: clinicFixture(),
+    sessionIds: [session().id],
+    entries,
+    emails,
+    recipients: new Set([seeded.client.email.toLowerCase()]),
+    from: FROM,
+    until: UNTIL,
+  });
 }
 
 describe('checking a run’s delivery promise', () => {
   it('holds when every planned message was sent once or skipped with a reason', async () => {
     const [p2d, pt2h, checkIn] = names() as [string, string, string];
     const report = await check(
-      [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { status: 'skipped', reason: 'session cancelled' }), entry(checkIn, { kind: 'check-in', sesMessageId: 'm-2' })],
+      [
+        entry(p2d, { sesMessageId: 'm-1' }),
+        entry(pt2h, { status: 'skipped', reason: 'session cancelled' }),
+        entry(checkIn, { kind: 'check-in', sesMessageId: 'm-2' }),
+      ],
       [email('m-1'), email('m-2')],
     );
 
@@ -76,7 +93,17 @@ describe('checking a run’s delivery promise', () => {
     const entries = [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { sesMessageId: 'm-2' }), entry(checkIn, { kind: 'check-in', sesMessageId: 'm-5' })];
     const emails = [email('m-1'), email('m-2'), email('m-5'), email('m-3')];
 
-    const shared = await checkInvariants({ store, clinic: clinicFixture(), sessionIds: [session().id], entries, emails, recipients: new Set([seeded.client.email.toLowerCase()]), sesShared: true, from: FROM, until: UNTIL });
+    const shared = await checkInvariants({
+      store,
+      clinic: clinicFixture(),
+      sessionIds: [session().id],
+      entries,
+      emails,
+      recipients: new Set([seeded.client.email.toLowerCase()]),
+      sesShared: true,
+      from: FROM,
+      until: UNTIL,
+    });
 
     expect(shared.duplicated).toEqual([]);
   });
@@ -86,9 +113,22 @@ describe('checking a run’s delivery promise', () => {
     const d1 = messageName(deferredIdentity(checkInIdentity(session())));
     const base = [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { sesMessageId: 'm-2' })];
 
-    const sentLater = await check([...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' }), entry(d1, { kind: 'check-in', sesMessageId: 'm-3' })], [email('m-1'), email('m-2'), email('m-3')]);
-    const afterWindow = await check([...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-29T08:00:00.000Z' })], [email('m-1'), email('m-2')]);
-    const neverSent = await check([...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' })], [email('m-1'), email('m-2')]);
+    const sentLater = await check(
+      [
+        ...base,
+        entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' }),
+        entry(d1, { kind: 'check-in', sesMessageId: 'm-3' }),
+      ],
+      [email('m-1'), email('m-2'), email('m-3')],
+    );
+    const afterWindow = await check(
+      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-29T08:00:00.000Z' })],
+      [email('m-1'), email('m-2')],
+    );
+    const neverSent = await check(
+      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' })],
+      [email('m-1'), email('m-2')],
+    );
 
     expect(sentLater).toMatchObject({ sent: 3, lost: [] });
     expect(afterWindow).toMatchObject({ pending: 1, lost: [] });
@@ -99,7 +139,12 @@ describe('checking a run’s delivery promise', () => {
     const [p2d, pt2h, checkIn] = names() as [string, string, string];
 
     const report = await check(
-      [entry(p2d, { status: 'failed', reason: ' ' }), entry(pt2h, { status: 'skipped', reason: 'x' }), entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'x' }), entry('su.t-jo.20270125.v1', { kind: 'summary', status: 'released' })],
+      [
+        entry(p2d, { status: 'failed', reason: ' ' }),
+        entry(pt2h, { status: 'skipped', reason: 'x' }),
+        entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'x' }),
+        entry('su.t-jo.20270125.v1', { kind: 'summary', status: 'released' }),
+      ],
       [],
     );
 
@@ -110,7 +155,18 @@ describe('checking a run’s delivery promise', () => {
 
   describe('booking emails', () => {
     const booked = (entries: LedgerEntry[], overrides: Partial<Parameters<typeof checkInvariants>[0]> = {}) =>
-      checkInvariants({ store, clinic: clinicFixture(), sessionIds: [], bookedSessionIds: [session().id], entries, emails: [], recipients: new Set([seeded.client.email.toLowerCase()]), from: FROM, until: UNTIL, ...overrides });
+      checkInvariants({
+        store,
+        clinic: clinicFixture(),
+        sessionIds: [],
+        bookedSessionIds: [session().id],
+        entries,
+        emails: [],
+        recipients: new Set([seeded.client.email.toLowerCase()]),
+        from: FROM,
+        until: UNTIL,
+        ...overrides,
+      });
     const bc = () => `bc.${session().id}.booked.v1`;
 
     it('counts them and adds them to the delivery line', async () => {
@@ -118,7 +174,9 @@ describe('checking a run’s delivery promise', () => {
 
       expect(report.bookingEmails).toEqual({ planned: 1, sent: 1, skipped: 0, failed: 0 });
       expect(invariantsHold(report)).toBe(true);
-      expect(invariantLine(report)).toBe('planned 0: 0 sent, 0 skipped, 0 failed, 0 pending; 0 lost, 0 duplicated; booking emails: 1 sent, 0 skipped, 0 failed');
+      expect(invariantLine(report)).toBe(
+        'planned 0: 0 sent, 0 skipped, 0 failed, 0 pending; 0 lost, 0 duplicated; booking emails: 1 sent, 0 skipped, 0 failed',
+      );
     });
 
     it('finds a booked session without its confirmation, or one left claimed, as lost', async () => {

@@ -77,17 +77,37 @@ describe('the domain model', () => {
   });
 
   it('lists every bad field at once', () => {
-    const issues = issuesOf(() => parseOrThrow(therapistSchema, { id: 'bad id!', name: '', email: 'x', timezone: 'Nowhere', summary: { cadence: 'hourly', hour: 24 } }, 'therapist'));
+    const issues = issuesOf(() =>
+      parseOrThrow(therapistSchema, { id: 'bad id!', name: '', email: 'x', timezone: 'Nowhere', summary: { cadence: 'hourly', hour: 24 } }, 'therapist'),
+    );
     expect(issues.map((i) => i.path).sort()).toEqual(['email', 'id', 'name', 'summary.cadence', 'summary.hour', 'timezone']);
   });
 
   it('requires a session count on every phase but the last', () => {
-    const issues = issuesOf(() => parseOrThrow(planSchema, { ...plan, phases: [{ name: 'initial', everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }, 'plan'));
+    const issues = issuesOf(() =>
+      parseOrThrow(
+        planSchema,
+        {
+          ...plan,
+          phases: [
+            { name: 'initial', everyDays: 7 },
+            { name: 'maintenance', everyDays: 28 },
+          ],
+        },
+        'plan',
+      ),
+    );
     expect(issues).toEqual([{ path: 'phases.0.sessions', reason: expect.stringMatching(/required/) }]);
   });
 
   it('accepts quiet hours as HH:MM only', () => {
-    const clinic = { name: 'Harbour', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://x.example/', quietHours: { start: '21:00', end: '8am' } };
+    const clinic = {
+      name: 'Harbour',
+      senderEmail: 'care@harbour.example',
+      timezone: 'Europe/London',
+      baseUrl: 'https://x.example/',
+      quietHours: { start: '21:00', end: '8am' },
+    };
     expect(issuesOf(() => parseOrThrow(clinicSchema, clinic, 'clinic'))[0]?.path).toBe('quietHours.end');
     expect(clinicSchema.parse({ ...clinic, quietHours: { start: '21:00', end: '08:00' } }).baseUrl).toBe('https://x.example');
   });

@@ -12,7 +12,12 @@ import { MemoryStore } from '../support/memory-store.js';
 
 // London is on GMT in February, so local and UTC times read the same.
 const NOW = '2027-02-01T09:00:00.000Z';
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'hello@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 
 async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error | undefined; clients?: string[] } = {}) {
   let now = NOW;
@@ -22,13 +27,15 @@ async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error |
   await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' }));
   for (const id of options.clients ?? ['sam']) {
     await store.putClient(clientSchema.parse({ id: `c-${id}`, name: `Client ${id}`, email: `${id}@example.com`, timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({
-      id: `p-${id}`,
-      clientId: `c-${id}`,
-      therapistId: 't-amy',
-      goal: 'general-wellness',
-      phases: [{ name: 'maintenance', everyDays: 28 }],
-    }));
+    await store.putPlan(
+      planSchema.parse({
+        id: `p-${id}`,
+        clientId: `c-${id}`,
+        therapistId: 't-amy',
+        goal: 'general-wellness',
+        phases: [{ name: 'maintenance', everyDays: 28 }],
+      }),
+    );
   }
   /** Books through the writer and lets sync-schedules see it, as the stream would. */
   const book = async (id: string, start: string, client = 'sam') => {

@@ -54,7 +54,8 @@ describe('red flags in check-in answers', () => {
 // sleep 2 or less) are kept out of these rows by choosing values away from them.
 describe.each([
   {
-    score: 'pain', base: { pain: 2, mobility: 6, stress: 4, sleep: 6 },
+    score: 'pain',
+    base: { pain: 2, mobility: 6, stress: 4, sleep: 6 },
     rows: [
       { to: 5, flag: 'Pain is up 3 against baseline (2 → 5)' },
       { to: 7, flag: 'Pain is up 5 against baseline (2 → 7)' },
@@ -63,7 +64,8 @@ describe.each([
     ],
   },
   {
-    score: 'mobility', base: { pain: 3, mobility: 6, stress: 4, sleep: 6 },
+    score: 'mobility',
+    base: { pain: 3, mobility: 6, stress: 4, sleep: 6 },
     rows: [
       { to: 3, flag: 'Mobility is down 3 against baseline (6 → 3)' },
       { to: 0, flag: 'Mobility is down 6 against baseline (6 → 0)' },
@@ -72,7 +74,8 @@ describe.each([
     ],
   },
   {
-    score: 'stress', base: { pain: 3, mobility: 6, stress: 2, sleep: 6 },
+    score: 'stress',
+    base: { pain: 3, mobility: 6, stress: 2, sleep: 6 },
     rows: [
       { to: 5, flag: 'Stress is up 3 against baseline (2 → 5)' },
       { to: 10, flag: 'Stress is up 8 against baseline (2 → 10)' },
@@ -81,7 +84,8 @@ describe.each([
     ],
   },
   {
-    score: 'sleep', base: { pain: 3, mobility: 6, stress: 4, sleep: 8 },
+    score: 'sleep',
+    base: { pain: 3, mobility: 6, stress: 4, sleep: 8 },
     rows: [
       { to: 5, flag: 'Sleep is down 3 against baseline (8 → 5)' },
       { to: 3, flag: 'Sleep is down 5 against baseline (8 → 3)' },
@@ -89,19 +93,22 @@ describe.each([
       { to: 10, flag: undefined },
     ],
   },
-] satisfies ReadonlyArray<{ score: Score; base: Scores; rows: ReadonlyArray<{ to: number; flag: string | undefined }> }>)('the $score change against baseline', ({ score, base, rows }) => {
-  it.each([...rows])('from baseline to $to is flagged as: $flag', ({ to, flag }) => {
-    const answers = { ...base, [score]: to };
+] satisfies ReadonlyArray<{ score: Score; base: Scores; rows: ReadonlyArray<{ to: number; flag: string | undefined }> }>)(
+  'the $score change against baseline',
+  ({ score, base, rows }) => {
+    it.each([...rows])('from baseline to $to is flagged as: $flag', ({ to, flag }) => {
+      const answers = { ...base, [score]: to };
 
-    const flags = redFlags(answers, base);
+      const flags = redFlags(answers, base);
 
-    expect(flags).toEqual(flag ? [flag] : []);
-  });
+      expect(flags).toEqual(flag ? [flag] : []);
+    });
 
-  it('reads a rise and a fall the right way round', () => {
-    const worseWhenHigher = score === 'pain' || score === 'stress';
-    expect(changeDirection(score, 5, 8)).toBe(worseWhenHigher ? 'worse' : 'better');
-    expect(changeDirection(score, 5, 2)).toBe(worseWhenHigher ? 'better' : 'worse');
-    expect(changeDirection(score, 5, 5)).toBe('unchanged');
-  });
-});
+    it('reads a rise and a fall the right way round', () => {
+      const worseWhenHigher = score === 'pain' || score === 'stress';
+      expect(changeDirection(score, 5, 8)).toBe(worseWhenHigher ? 'worse' : 'better');
+      expect(changeDirection(score, 5, 2)).toBe(worseWhenHigher ? 'better' : 'worse');
+      expect(changeDirection(score, 5, 5)).toBe('unchanged');
+    });
+  },
+);

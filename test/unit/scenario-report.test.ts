@@ -42,23 +42,75 @@ describe('message names', () => {
 describe('joinOutbox', () => {
   it('joins each sent ledger entry with the email SES accepted under its message id, in send order', () => {
     const entries = [
-      entry({ name: 'ci.s-1.after.v1', status: 'sent', updatedAt: '2027-02-02T15:00:00.000Z', sesMessageId: 'm-2', clientId: 'c-1', sessionId: 's-1', planId: 'p-1' }),
-      entry({ name: 'rm.s-1.P2D.v1', status: 'sent', updatedAt: '2027-01-30T14:00:00.000Z', sesMessageId: 'm-1', clientId: 'c-1', sessionId: 's-1', planId: 'p-1', therapistId: 't-1' }),
+      entry({
+        name: 'ci.s-1.after.v1',
+        status: 'sent',
+        updatedAt: '2027-02-02T15:00:00.000Z',
+        sesMessageId: 'm-2',
+        clientId: 'c-1',
+        sessionId: 's-1',
+        planId: 'p-1',
+      }),
+      entry({
+        name: 'rm.s-1.P2D.v1',
+        status: 'sent',
+        updatedAt: '2027-01-30T14:00:00.000Z',
+        sesMessageId: 'm-1',
+        clientId: 'c-1',
+        sessionId: 's-1',
+        planId: 'p-1',
+        therapistId: 't-1',
+      }),
     ];
-    const ses = [stored('m-1', 'sam@example.com', 'Reminder'), stored('m-2', 'sam@example.com', 'How are you?'), stored('m-other', 'x@example.com', 'Not ours')];
+    const ses = [
+      stored('m-1', 'sam@example.com', 'Reminder'),
+      stored('m-2', 'sam@example.com', 'How are you?'),
+      stored('m-other', 'x@example.com', 'Not ours'),
+    ];
 
     const { emails, unmatched } = joinOutbox(entries, ses);
 
     expect(emails).toEqual([
-      { sentAt: '2027-01-30T14:00:00.000Z', to: 'sam@example.com', kind: 'reminder', offset: 'P2D', subject: 'Reminder', name: 'rm.s-1.P2D.v1', clientId: 'c-1', sessionId: 's-1', planId: 'p-1', therapistId: 't-1', text: 'Reminder (text)', html: '<p>Reminder</p>' },
-      { sentAt: '2027-02-02T15:00:00.000Z', to: 'sam@example.com', kind: 'check-in', subject: 'How are you?', name: 'ci.s-1.after.v1', clientId: 'c-1', sessionId: 's-1', planId: 'p-1', text: 'How are you? (text)', html: '<p>How are you?</p>' },
+      {
+        sentAt: '2027-01-30T14:00:00.000Z',
+        to: 'sam@example.com',
+        kind: 'reminder',
+        offset: 'P2D',
+        subject: 'Reminder',
+        name: 'rm.s-1.P2D.v1',
+        clientId: 'c-1',
+        sessionId: 's-1',
+        planId: 'p-1',
+        therapistId: 't-1',
+        text: 'Reminder (text)',
+        html: '<p>Reminder</p>',
+      },
+      {
+        sentAt: '2027-02-02T15:00:00.000Z',
+        to: 'sam@example.com',
+        kind: 'check-in',
+        subject: 'How are you?',
+        name: 'ci.s-1.after.v1',
+        clientId: 'c-1',
+        sessionId: 's-1',
+        planId: 'p-1',
+        text: 'How are you? (text)',
+        html: '<p>How are you?</p>',
+      },
     ]);
     expect(unmatched).toEqual([]);
   });
 
   it('lists skipped and failed entries with their reasons, and leaves claims in progress out', () => {
     const entries = [
-      entry({ name: 'rm.s-2.P2D.v1', status: 'skipped', updatedAt: '2027-02-01T09:00:00.000Z', reason: 'superseded by a later reminder', dueAt: '2027-01-31T09:00:00.000Z', sessionId: 's-2' }),
+      entry({
+        name: 'rm.s-2.P2D.v1',
+        status: 'skipped',
+        updatedAt: '2027-02-01T09:00:00.000Z',
+        reason: 'superseded by a later reminder',
+        dueAt: '2027-01-31T09:00:00.000Z',
+        sessionId: 's-2',
+      }),
       entry({ name: 'ci.s-2.after.v1', status: 'failed', updatedAt: '2027-02-03T09:00:00.000Z', reason: 'PermanentError: MessageRejected', sessionId: 's-2' }),
       entry({ name: 'rm.s-3.PT2H.v1', status: 'claimed', updatedAt: '2027-02-03T09:00:00.000Z' }),
       entry({ name: 'rm.s-4.PT2H.v1', status: 'released', updatedAt: '2027-02-03T09:00:00.000Z' }),
@@ -66,8 +118,19 @@ describe('joinOutbox', () => {
 
     const outbox = joinOutbox(entries, []);
 
-    expect(outbox.skipped).toEqual([{ at: '2027-02-01T09:00:00.000Z', kind: 'reminder', name: 'rm.s-2.P2D.v1', reason: 'superseded by a later reminder', dueAt: '2027-01-31T09:00:00.000Z', sessionId: 's-2' }]);
-    expect(outbox.failed).toEqual([{ at: '2027-02-03T09:00:00.000Z', kind: 'check-in', name: 'ci.s-2.after.v1', reason: 'PermanentError: MessageRejected', sessionId: 's-2' }]);
+    expect(outbox.skipped).toEqual([
+      {
+        at: '2027-02-01T09:00:00.000Z',
+        kind: 'reminder',
+        name: 'rm.s-2.P2D.v1',
+        reason: 'superseded by a later reminder',
+        dueAt: '2027-01-31T09:00:00.000Z',
+        sessionId: 's-2',
+      },
+    ]);
+    expect(outbox.failed).toEqual([
+      { at: '2027-02-03T09:00:00.000Z', kind: 'check-in', name: 'ci.s-2.after.v1', reason: 'PermanentError: MessageRejected', sessionId: 's-2' },
+    ]);
     expect(outbox.emails).toEqual([]);
   });
 
@@ -81,7 +144,10 @@ describe('joinOutbox', () => {
   });
 
   it('names a sent entry whose email SES does not hold, instead of reporting an email it cannot show', () => {
-    const { emails, unmatched } = joinOutbox([entry({ name: 'rm.s-1.P2D.v1', status: 'sent', updatedAt: '2027-01-30T14:00:00.000Z', sesMessageId: 'gone' })], []);
+    const { emails, unmatched } = joinOutbox(
+      [entry({ name: 'rm.s-1.P2D.v1', status: 'sent', updatedAt: '2027-01-30T14:00:00.000Z', sesMessageId: 'gone' })],
+      [],
+    );
 
     expect(emails).toEqual([]);
     expect(unmatched).toEqual(['rm.s-1.P2D.v1']);
@@ -99,6 +165,10 @@ describe('the demo clinic example', () => {
     const scenario = parseScenario(demoScenario(new Date('2027-03-01T06:00:00Z')));
 
     expect(scenario.dataset.clients).toHaveLength(5);
-    expect(scenario.events.filter((e) => e.at > scenario.simulate.from).map((e) => e.type === 'check-in-response' && e.sessionId)).toEqual(['s-sam-2', 's-mia-1', 's-leo-3']);
+    expect(scenario.events.filter((e) => e.at > scenario.simulate.from).map((e) => e.type === 'check-in-response' && e.sessionId)).toEqual([
+      's-sam-2',
+      's-mia-1',
+      's-leo-3',
+    ]);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { parseScenario } from '../../local/simulation/scenario.js';
 
-const teamKit = (): Record<string, unknown> => JSON.parse(readFileSync(new URL('../../examples/team-kit.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const teamKit = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL('../../examples/team-kit.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 function issuesOf(input: unknown): string[] {
   try {
@@ -24,7 +25,15 @@ describe('parseScenario', () => {
 
     expect(scenario.clinic.name).toBe('Harbour Clinical Massage');
     expect(scenario.dataset.sessions.map((s) => s.id)).toEqual(['s-sam-1', 's-kai-1']);
-    expect(scenario.events.map((e) => e.type)).toEqual(['check-in-response', 'book-session', 'reschedule-session', 'pause-plan', 'resume-plan', 'unsubscribe', 'bounce']);
+    expect(scenario.events.map((e) => e.type)).toEqual([
+      'check-in-response',
+      'book-session',
+      'reschedule-session',
+      'pause-plan',
+      'resume-plan',
+      'unsubscribe',
+      'bounce',
+    ]);
     expect(scenario.simulate).toEqual({ from: '2027-01-30T00:00:00.000Z', until: '2027-03-15T00:00:00.000Z' });
   });
 
@@ -56,7 +65,11 @@ describe('parseScenario', () => {
     const input = teamKit();
     (input.clients as Array<Record<string, unknown>>)[1]!.email = 'not-an-address';
     input.events = [
-      { at: '2027-02-03T09:00:00Z', type: 'book-session', session: { id: 's-new', planId: 'p-nope', start: '2027-02-08T14:00:00Z', durationMinutes: 60, location: 'Room 2' } },
+      {
+        at: '2027-02-03T09:00:00Z',
+        type: 'book-session',
+        session: { id: 's-new', planId: 'p-nope', start: '2027-02-08T14:00:00Z', durationMinutes: 60, location: 'Room 2' },
+      },
       { at: '2027-02-04T09:00:00Z', type: 'teleport', sessionId: 's-sam-1' },
       { at: '2027-02-05T09:00:00Z', type: 'unsubscribe', clientId: 'c-sam', category: 'newsletters' },
       { at: '2027-05-01T09:00:00Z', type: 'pause-plan', planId: 'p-sam' },
@@ -82,7 +95,10 @@ describe('parseScenario', () => {
     input.simulate = { from: '2027-03-15T00:00:00Z', until: '2027-01-30T00:00:00Z' };
     input.events = [];
 
-    expect(issuesOf(input)).toEqual(['clinic: is required: the clinic the scenario plays in', 'simulate.until: must be after simulate.from (2027-03-15T00:00:00.000Z)']);
+    expect(issuesOf(input)).toEqual([
+      'clinic: is required: the clinic the scenario plays in',
+      'simulate.until: must be after simulate.from (2027-03-15T00:00:00.000Z)',
+    ]);
   });
 
   it('refuses something that is not a scenario object at all', () => {
@@ -99,7 +115,10 @@ describe('parseScenario', () => {
 
 describe('a scenario’s chaos field', () => {
   it('takes a profile and faults of its own, the profile’s first, with the default seed', () => {
-    const input = { ...teamKit(), chaos: { profile: 'ses-no-answer', faults: [{ fault: 'ses-throttle', rate: 1, from: '2027-02-01T06:00:00Z', until: '2027-02-01T09:00:00Z' }] } };
+    const input = {
+      ...teamKit(),
+      chaos: { profile: 'ses-no-answer', faults: [{ fault: 'ses-throttle', rate: 1, from: '2027-02-01T06:00:00Z', until: '2027-02-01T09:00:00Z' }] },
+    };
 
     expect(parseScenario(input).chaos).toEqual({
       seed: 12,
@@ -111,7 +130,19 @@ describe('a scenario’s chaos field', () => {
   });
 
   it('names every bad field of it by path, with the reason', () => {
-    const input = { ...teamKit(), chaos: { profile: 'gremlins', seed: 1.5, faults: [{ fault: 'ses-throttle', rate: 2 }, { fault: 'dynamodb-restart', rate: 0.5 }, { fault: 'malformed-item', count: 2, from: '2027-02-02T00:00:00Z', until: '2027-02-01T00:00:00Z' }, { fault: 'ses-5xx', rate: 0.1, extra: true }] } };
+    const input = {
+      ...teamKit(),
+      chaos: {
+        profile: 'gremlins',
+        seed: 1.5,
+        faults: [
+          { fault: 'ses-throttle', rate: 2 },
+          { fault: 'dynamodb-restart', rate: 0.5 },
+          { fault: 'malformed-item', count: 2, from: '2027-02-02T00:00:00Z', until: '2027-02-01T00:00:00Z' },
+          { fault: 'ses-5xx', rate: 0.1, extra: true },
+        ],
+      },
+    };
 
     expect(issuesOf(input)).toEqual([
       expect.stringMatching(/^chaos\.profile: must be one of duplicate-sequential, .*, all$/),

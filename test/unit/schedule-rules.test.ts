@@ -48,9 +48,7 @@ function session(overrides: Record<string, unknown> = {}): Session {
 
 /** name → what happened to it, for compact assertions. */
 function outcome(decisions: MessageDecision[]): Record<string, string> {
-  return Object.fromEntries(
-    decisions.map((d) => (d.action === 'schedule' ? [d.message.name, `at ${d.message.dueAt}`] : [d.name, `skip: ${d.reason}`])),
-  );
+  return Object.fromEntries(decisions.map((d) => (d.action === 'schedule' ? [d.message.name, `at ${d.message.dueAt}`] : [d.name, `skip: ${d.reason}`])));
 }
 
 describe('planSessionMessages', () => {
@@ -92,12 +90,7 @@ describe('planSessionMessages', () => {
       now: '2027-01-01T00:00:00.000Z',
     });
 
-    expect(decisions.map((d) => (d.action === 'schedule' ? d.message.identity.offset : d.identity.offset))).toEqual([
-      'P7D',
-      'P2D',
-      'PT2H',
-      'after',
-    ]);
+    expect(decisions.map((d) => (d.action === 'schedule' ? d.message.identity.offset : d.identity.offset))).toEqual(['P7D', 'P2D', 'PT2H', 'after']);
   });
 
   it('sends reminders during quiet hours because they are time-critical', () => {
@@ -145,7 +138,13 @@ describe('planSessionMessages', () => {
   });
 
   it('gives a completed session its check-in but no reminders', () => {
-    const decisions = planSessionMessages({ session: session({ status: 'completed' }), plan: plan(), client: client(), clinic, now: '2027-02-10T11:00:00.000Z' });
+    const decisions = planSessionMessages({
+      session: session({ status: 'completed' }),
+      plan: plan(),
+      client: client(),
+      clinic,
+      now: '2027-02-10T11:00:00.000Z',
+    });
 
     expect(Object.keys(outcome(decisions))).toEqual(['ci.s-1.after.v1']);
   });
@@ -417,7 +416,12 @@ describe('maintenanceStatus', () => {
     const nextWeek = session({ id: 's-3', start: '2027-03-27T12:00:00.000Z' });
     const earlierButCancelled = session({ id: 's-4', start: '2027-03-20T12:30:00.000Z', status: 'cancelled' });
 
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, nextWeek, longInProgress, earlierButCancelled], zone: LONDON, now: '2027-03-20T12:30:00.000Z' });
+    const status = maintenanceStatus({
+      plan: maintenancePlan,
+      sessions: [lastVisit, nextWeek, longInProgress, earlierButCancelled],
+      zone: LONDON,
+      now: '2027-03-20T12:30:00.000Z',
+    });
 
     expect(status).toMatchObject({ state: 'booked', nextBookedStart: '2027-03-20T12:00:00.000Z', nextBookedEnd: '2027-03-20T14:00:00.000Z' });
   });

@@ -24,7 +24,15 @@ async function race(seed: number, kind: 'reminder' | 'check-in', deliveries = 20
   const store = new MemoryStore({ now: () => clock.now(), latency: seededRandom(seed) });
   const mailer = new MemoryMailer();
   const seeded = await seedClinic(store);
-  const deps: SendMessageDeps = { store, ledger: store, mailer, scheduler: new InMemoryMessageScheduler(), tokens: testSigner(), clinic: clinicFixture(), clock };
+  const deps: SendMessageDeps = {
+    store,
+    ledger: store,
+    mailer,
+    scheduler: new InMemoryMessageScheduler(),
+    tokens: testSigner(),
+    clinic: clinicFixture(),
+    clock,
+  };
   const session = seeded.sessions.at(-1)!;
   const identity = kind === 'reminder' ? reminderIdentity(session) : checkInIdentity(session);
   const due = kind === 'reminder' ? P2D_DUE : CHECK_IN_DUE;
@@ -32,7 +40,9 @@ async function race(seed: number, kind: 'reminder' | 'check-in', deliveries = 20
 
   const results = await Promise.allSettled(Array.from({ length: deliveries }, () => sendMessage(deps, payloadFor(seeded, identity, due))));
 
-  const outcomes = results.map((r) => (r.status === 'fulfilled' ? r.value.status : r.reason instanceof RetryableError ? 'in-flight retry' : `error: ${String(r.reason)}`));
+  const outcomes = results.map((r) =>
+    r.status === 'fulfilled' ? r.value.status : r.reason instanceof RetryableError ? 'in-flight retry' : `error: ${String(r.reason)}`,
+  );
   return { outcomes, mailer, entry: await store.get(messageName(identity)) };
 }
 

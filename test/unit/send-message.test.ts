@@ -95,7 +95,12 @@ describe('sending a message that is due', () => {
 
   it('sends a maintenance nudge while the plan is marked due for that date', async () => {
     const dueAt = '2027-03-15T10:00:00.000Z';
-    await store.setMaintenanceMark(seeded.client.id, seeded.plan.id, { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt }, '2027-03-29T09:00:00.000Z');
+    await store.setMaintenanceMark(
+      seeded.client.id,
+      seeded.plan.id,
+      { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt },
+      '2027-03-29T09:00:00.000Z',
+    );
     const identity = nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London');
 
     const outcome = await dispatch(identity, dueAt);
@@ -108,12 +113,32 @@ describe('sending a message that is due', () => {
 describe('skipping what is no longer wanted', () => {
   const skipCases: Array<[string, () => Promise<unknown>, () => MessageIdentity, string]> = [
     ['the session was cancelled', () => store.saveSession({ ...session(), status: 'cancelled' }), () => reminderIdentity(session()), 'session cancelled'],
-    ['the session was moved (its version rose)', () => store.saveSession({ ...session(), start: '2027-02-02T14:00:00.000Z', version: 2 }), () => reminderIdentity({ id: session().id, version: 1 }), 'version moved on'],
+    [
+      'the session was moved (its version rose)',
+      () => store.saveSession({ ...session(), start: '2027-02-02T14:00:00.000Z', version: 2 }),
+      () => reminderIdentity({ id: session().id, version: 1 }),
+      'version moved on',
+    ],
     ['the plan is paused', () => store.updatePlanStatus(seeded.client.id, seeded.plan.id, 'paused'), () => reminderIdentity(session()), 'plan paused'],
     ['the plan is completed', () => store.updatePlanStatus(seeded.client.id, seeded.plan.id, 'completed'), () => reminderIdentity(session()), 'plan completed'],
-    ['the client unsubscribed from reminders', () => store.setPreference(seeded.client.id, 'reminders', false), () => reminderIdentity(session()), 'unsubscribed from reminders'],
-    ['the client’s address bounced', () => store.suppressByEmail(seeded.client.email, 'bounce', P2D_DUE), () => reminderIdentity(session()), 'address suppressed (bounce)'],
-    ['the plan no longer has that reminder', () => store.putPlan({ ...seeded.plan, reminders: ['PT2H'] }), () => reminderIdentity(session()), 'no longer planned for this session'],
+    [
+      'the client unsubscribed from reminders',
+      () => store.setPreference(seeded.client.id, 'reminders', false),
+      () => reminderIdentity(session()),
+      'unsubscribed from reminders',
+    ],
+    [
+      'the client’s address bounced',
+      () => store.suppressByEmail(seeded.client.email, 'bounce', P2D_DUE),
+      () => reminderIdentity(session()),
+      'address suppressed (bounce)',
+    ],
+    [
+      'the plan no longer has that reminder',
+      () => store.putPlan({ ...seeded.plan, reminders: ['PT2H'] }),
+      () => reminderIdentity(session()),
+      'no longer planned for this session',
+    ],
   ];
 
   it.each(skipCases)('skips a reminder when %s, with the reason in the ledger and no email', async (_case, change, identity, reason) => {
@@ -133,7 +158,12 @@ describe('skipping what is no longer wanted', () => {
   });
 
   it('skips a check-in the client already answered', async () => {
-    await store.recordCheckIn({ clientId: seeded.client.id, sessionId: session().id, answers: { pain: 2, mobility: 8, stress: 3, sleep: 7, notes: '', wantsToRebook: false }, at: '2027-02-02T09:00:00.000Z' });
+    await store.recordCheckIn({
+      clientId: seeded.client.id,
+      sessionId: session().id,
+      answers: { pain: 2, mobility: 8, stress: 3, sleep: 7, notes: '', wantsToRebook: false },
+      at: '2027-02-02T09:00:00.000Z',
+    });
 
     const outcome = await dispatch(checkInIdentity(session()), CHECK_IN_DUE);
 
@@ -278,7 +308,10 @@ describe('when SES fails', () => {
 
     // The 7th retry would wait 30 minutes, to 13:10: under an hour before the 14:00 start.
     clock.set(new Date('2027-02-01T12:40:00.000Z'));
-    const late = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-01T12:40:00.000Z'), redelivery: { count: 6, intendedAt: '2027-02-01T12:00:00.000Z' } });
+    const late = await sendMessage(deps, {
+      ...payloadFor(seeded, identity, '2027-02-01T12:40:00.000Z'),
+      redelivery: { count: 6, intendedAt: '2027-02-01T12:00:00.000Z' },
+    });
 
     expect(late).toEqual({ status: 'failed', name, reason: 'gave up after 6 retries: SES is throttling (TooManyRequestsException)' });
     expect(await store.get(name)).toMatchObject({ status: 'failed', reason: 'gave up after 6 retries: SES is throttling (TooManyRequestsException)' });
@@ -290,7 +323,10 @@ describe('when SES fails', () => {
     mailer.failNext(new RetryableError('SES is throttling'));
     clock.set(new Date('2027-02-02T20:45:00.000Z'));
 
-    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T20:45:00.000Z'), redelivery: { count: 9, intendedAt: CHECK_IN_DUE } });
+    const outcome = await sendMessage(deps, {
+      ...payloadFor(seeded, identity, '2027-02-02T20:45:00.000Z'),
+      redelivery: { count: 9, intendedAt: CHECK_IN_DUE },
+    });
 
     expect(outcome).toMatchObject({ status: 'retry-scheduled', retryAt: '2027-02-02T21:15:00.000Z', redelivery: 10 });
   });
@@ -301,7 +337,10 @@ describe('when SES fails', () => {
     // Due 2 Feb 15:00; the window closes 5 Feb 15:00, and a 30-minute wait from 14:45 passes it.
     clock.set(new Date('2027-02-05T14:45:00.000Z'));
 
-    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-05T14:45:00.000Z'), redelivery: { count: 40, intendedAt: CHECK_IN_DUE } });
+    const outcome = await sendMessage(deps, {
+      ...payloadFor(seeded, identity, '2027-02-05T14:45:00.000Z'),
+      redelivery: { count: 40, intendedAt: CHECK_IN_DUE },
+    });
 
     expect(outcome).toMatchObject({ status: 'failed', reason: 'gave up after 40 retries: SES is throttling' });
     expect(mailer.sent).toEqual([]);
@@ -309,7 +348,12 @@ describe('when SES fails', () => {
 
   it('gives up on a nudge once its next retry would come more than 72 hours after its due date', async () => {
     const dueAt = '2027-03-15T10:00:00.000Z';
-    await store.setMaintenanceMark(seeded.client.id, seeded.plan.id, { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt }, '2027-03-29T09:00:00.000Z');
+    await store.setMaintenanceMark(
+      seeded.client.id,
+      seeded.plan.id,
+      { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt },
+      '2027-03-29T09:00:00.000Z',
+    );
     const identity = nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London');
     mailer.failNext(new RetryableError('SES is throttling'), 2);
 
@@ -327,7 +371,10 @@ describe('when SES fails', () => {
     const name = messageName(identity);
     clock.set(new Date('2027-02-02T21:15:00.000Z'));
 
-    const outcome = await sendMessage(deps, { ...payloadFor(seeded, identity, '2027-02-02T21:15:00.000Z'), redelivery: { count: 10, intendedAt: CHECK_IN_DUE } });
+    const outcome = await sendMessage(deps, {
+      ...payloadFor(seeded, identity, '2027-02-02T21:15:00.000Z'),
+      redelivery: { count: 10, intendedAt: CHECK_IN_DUE },
+    });
 
     const next = deferredIdentity(identity);
     expect(outcome).toEqual({ status: 'deferred', name, deferredName: messageName(next), deferredTo: '2027-02-03T08:00:00.000Z' });
@@ -419,8 +466,14 @@ describe('one non-urgent email per client per local day', () => {
     const deferred = deferredIdentity(identity);
     expect(deferred.offset).toBe('after-d1');
     expect(outcome).toEqual({ status: 'deferred', name: messageName(identity), deferredName: messageName(deferred), deferredTo: '2027-02-03T08:00:00.000Z' });
-    expect(await store.get(messageName(identity))).toMatchObject({ status: 'skipped', reason: 'deferred to 2027-02-03T08:00:00.000Z: one non-urgent email per day' });
-    expect(scheduler.schedules.get(messageName(deferred))).toMatchObject({ at: '2027-02-03T08:00:00.000Z', payload: { message: deferred, clientId: seeded.client.id } });
+    expect(await store.get(messageName(identity))).toMatchObject({
+      status: 'skipped',
+      reason: 'deferred to 2027-02-03T08:00:00.000Z: one non-urgent email per day',
+    });
+    expect(scheduler.schedules.get(messageName(deferred))).toMatchObject({
+      at: '2027-02-03T08:00:00.000Z',
+      payload: { message: deferred, clientId: seeded.client.id },
+    });
     expect(mailer.sent).toEqual([]);
   });
 

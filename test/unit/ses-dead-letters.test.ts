@@ -15,8 +15,19 @@ const clock = { now: () => new Date('2027-02-01T09:00:00.000Z') };
 const EMAIL = 'rowan.ash@example.com';
 const bounce = (message: string) => ({
   eventType: 'Bounce',
-  mail: { messageId: 'ses-1', source: 'hello@calm.test', destination: [EMAIL], headers: [{ name: 'To', value: `Rowan Ash <${EMAIL}>` }], tags: { message: [message], kind: ['reminder'] } },
-  bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: '2027-02-01T08:59:00.000Z', bouncedRecipients: [{ emailAddress: EMAIL, diagnosticCode: `smtp; 550 ${EMAIL} unknown` }] },
+  mail: {
+    messageId: 'ses-1',
+    source: 'hello@calm.test',
+    destination: [EMAIL],
+    headers: [{ name: 'To', value: `Rowan Ash <${EMAIL}>` }],
+    tags: { message: [message], kind: ['reminder'] },
+  },
+  bounce: {
+    bounceType: 'Permanent',
+    bounceSubType: 'General',
+    timestamp: '2027-02-01T08:59:00.000Z',
+    bouncedRecipients: [{ emailAddress: EMAIL, diagnosticCode: `smtp; 550 ${EMAIL} unknown` }],
+  },
 });
 
 /** A client with a reminder sent to them, on the ledger under `name`. */
@@ -32,7 +43,15 @@ describe('a dead letter of an SES event', () => {
   it('holds the type, the message name, the SES id and the bounce type: no address, no header, no diagnostic', () => {
     const letter = deadLetterOf(sesEventSchema.parse({ 'detail-type': 'Email Bounced', detail: bounce('rm.s-1.PT2H.v1') }));
 
-    expect(letter).toEqual({ kind: 'ses-event', detailType: 'Email Bounced', message: 'rm.s-1.PT2H.v1', sesMessageId: 'ses-1', at: '2027-02-01T08:59:00.000Z', bounceType: 'Permanent', bounceSubType: 'General' });
+    expect(letter).toEqual({
+      kind: 'ses-event',
+      detailType: 'Email Bounced',
+      message: 'rm.s-1.PT2H.v1',
+      sesMessageId: 'ses-1',
+      at: '2027-02-01T08:59:00.000Z',
+      bounceType: 'Permanent',
+      bounceSubType: 'General',
+    });
     expect(JSON.stringify(letter)).not.toContain('rowan');
     expect(sesDeadLetterSchema.parse(letter)).toEqual(letter);
   });
@@ -43,7 +62,9 @@ describe('a dead letter of an SES event', () => {
     store.failNext('suppressByEmail', new Error('DynamoDB is unavailable'));
     const sent: unknown[] = [];
 
-    const result = await createHandler({ store, ledger: store, clock, log: silent, deadLetters: { send: async (letter) => void sent.push(letter) } })(snsDelivery(bounce('rm.s-1.PT2H.v1'), '2027-02-01T08:59:01.000Z'));
+    const result = await createHandler({ store, ledger: store, clock, log: silent, deadLetters: { send: async (letter) => void sent.push(letter) } })(
+      snsDelivery(bounce('rm.s-1.PT2H.v1'), '2027-02-01T08:59:01.000Z'),
+    );
 
     expect(result).toEqual({ status: 'dead-lettered', detailType: 'Email Bounced' });
     expect(sent).toHaveLength(1);
@@ -56,13 +77,18 @@ describe('a dead letter of an SES event', () => {
     const event = snsDelivery(bounce('rm.s-1.PT2H.v1'), '2027-02-01T08:59:01.000Z');
 
     await expect(createHandler({ store, ledger: store, clock, log: silent })(event)).rejects.toThrow('DynamoDB is unavailable');
-    await expect(createHandler({ store, ledger: store, clock, log: silent, deadLetters: { send: () => Promise.reject(new Error('SQS is unavailable')) } })(event)).rejects.toThrow('SQS is unavailable');
+    await expect(
+      createHandler({ store, ledger: store, clock, log: silent, deadLetters: { send: () => Promise.reject(new Error('SQS is unavailable')) } })(event),
+    ).rejects.toThrow('SQS is unavailable');
   });
 
   it('is redriven by finding the recipient through the ledger entry: the client is suppressed and the bounce noted', async () => {
     const store = new MemoryStore({ now: () => clock.now() });
     const client = await sentTo(store, 'rm.s-1.PT2H.v1');
-    const letter = deadLetterFromSqs({ MessageId: 'q-1', Body: JSON.stringify(deadLetterOf(sesEventSchema.parse({ 'detail-type': 'Email Bounced', detail: bounce('rm.s-1.PT2H.v1') }))) }, 'failed invocations');
+    const letter = deadLetterFromSqs(
+      { MessageId: 'q-1', Body: JSON.stringify(deadLetterOf(sesEventSchema.parse({ 'detail-type': 'Email Bounced', detail: bounce('rm.s-1.PT2H.v1') }))) },
+      'failed invocations',
+    );
 
     const outcome = await redriveSesDeadLetter({ store, ledger: store, clock, log: silent }, letter.payload as SesDeadLetter);
 

@@ -36,7 +36,9 @@ describe('an SES call that got an answer', () => {
   });
 
   it('is permanent on a 4xx that is not throttling', () => {
-    expect(classifySesError(new SESv2ServiceException({ name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 } }))).toBeInstanceOf(PermanentError);
+    expect(classifySesError(new SESv2ServiceException({ name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 } }))).toBeInstanceOf(
+      PermanentError,
+    );
     expect(classifySesError(Object.assign(new Error('Forbidden'), { $metadata: { httpStatusCode: 403 } }))).toMatchObject({ code: 'UnexpectedResponse' });
   });
 });

@@ -16,7 +16,11 @@ describe('suggesting a shorter interval', () => {
     const h = history([checkIn({ pain: 3 }, false), checkIn({ pain: 4 }), checkIn({ pain: 6 })]);
 
     expect(suggestionsFor(h)).toEqual([
-      { kind: 'shorter-interval', text: 'Consider a shorter maintenance interval', because: 'pain 3 → 4 → 6: worse on each of the last 2 maintenance check-ins' },
+      {
+        kind: 'shorter-interval',
+        text: 'Consider a shorter maintenance interval',
+        because: 'pain 3 → 4 → 6: worse on each of the last 2 maintenance check-ins',
+      },
     ]);
   });
 
@@ -28,7 +32,9 @@ describe('suggesting a shorter interval', () => {
 
   it('does not suggest it when one of the two was no worse, or one was in the initial phase', () => {
     expect(suggestionsFor(history([checkIn({ pain: 3 }), checkIn({ pain: 5 }), checkIn({ pain: 5 })])).map((s) => s.kind)).not.toContain('shorter-interval');
-    expect(suggestionsFor(history([checkIn({ pain: 3 }, false), checkIn({ pain: 4 }, false), checkIn({ pain: 6 })])).map((s) => s.kind)).not.toContain('shorter-interval');
+    expect(suggestionsFor(history([checkIn({ pain: 3 }, false), checkIn({ pain: 4 }, false), checkIn({ pain: 6 })])).map((s) => s.kind)).not.toContain(
+      'shorter-interval',
+    );
   });
 
   it('takes the number of check-ins from the clinic’s rules', () => {
@@ -36,7 +42,9 @@ describe('suggesting a shorter interval', () => {
     const rules = suggestionRulesSchema.parse({ worseningCheckIns: 3 });
 
     expect(suggestionsFor(h, rules)).toEqual([]);
-    expect(suggestionsFor(history([checkIn({ pain: 2 }), checkIn({ pain: 3 }), checkIn({ pain: 4 }), checkIn({ pain: 6 })]), rules).map((s) => s.kind)).toEqual(['shorter-interval']);
+    expect(suggestionsFor(history([checkIn({ pain: 2 }), checkIn({ pain: 3 }), checkIn({ pain: 4 }), checkIn({ pain: 6 })]), rules).map((s) => s.kind)).toEqual(
+      ['shorter-interval'],
+    );
   });
 });
 
@@ -45,7 +53,11 @@ describe('suggesting a longer interval', () => {
     const h = history([checkIn({ pain: 4, mobility: 6 }), checkIn({ pain: 3, mobility: 6 }), checkIn({ pain: 3, mobility: 7 })]);
 
     expect(suggestionsFor(h)).toEqual([
-      { kind: 'longer-interval', text: 'Could lengthen the maintenance interval', because: 'no score worse across the last 3 maintenance check-ins; better than baseline: pain 7 → 3, mobility 4 → 7' },
+      {
+        kind: 'longer-interval',
+        text: 'Could lengthen the maintenance interval',
+        because: 'no score worse across the last 3 maintenance check-ins; better than baseline: pain 7 → 3, mobility 4 → 7',
+      },
     ]);
   });
 
@@ -62,7 +74,9 @@ describe('suggesting a longer interval', () => {
 
 describe('suggesting a phone call', () => {
   it('suggests it after three unanswered check-ins in a row, and not after two', () => {
-    expect(suggestionsFor(history([checkIn({ pain: 5 })], 3))).toEqual([{ kind: 'phone', text: 'Check in by phone', because: 'the last 3 check-ins went unanswered' }]);
+    expect(suggestionsFor(history([checkIn({ pain: 5 })], 3))).toEqual([
+      { kind: 'phone', text: 'Check in by phone', because: 'the last 3 check-ins went unanswered' },
+    ]);
     expect(suggestionsFor(history([checkIn({ pain: 5 })], 2))).toEqual([]);
   });
 

@@ -19,21 +19,50 @@ const amy = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@h
 // Daily at 07:00 London; on 10 Feb 2027 (GMT) the period is 9 Feb 07:00Z – 10 Feb 07:00Z.
 const NOW = '2027-02-10T07:00:00.000Z';
 const period = latestDuePeriod(amy.summary, amy.timezone, NOW);
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://care.harbour.example/pages' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://care.harbour.example/pages',
+});
 
 async function practice(): Promise<MemoryStore> {
   const store = new MemoryStore();
   await store.putTherapist(amy);
-  for (const [id, name] of [['c-ann', 'Ann Lee'], ['c-bob', 'Bob Ng']] as const) {
+  for (const [id, name] of [
+    ['c-ann', 'Ann Lee'],
+    ['c-bob', 'Bob Ng'],
+  ] as const) {
     await store.putClient(clientSchema.parse({ id, name, email: `${id}@example.com`, timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId: amy.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }));
+    await store.putPlan(
+      planSchema.parse({
+        id: `p-${id}`,
+        clientId: id,
+        therapistId: amy.id,
+        goal: 'back-pain',
+        phases: [
+          { name: 'initial', sessions: 6, everyDays: 7 },
+          { name: 'maintenance', everyDays: 28 },
+        ],
+      }),
+    );
   }
   // Ann answers twice (a check-in row and a trend), the second a red flag; Bob does not answer.
-  for (const [i, [start, pain, at]] of [['2027-02-01T10:00:00Z', 3, '2027-02-02T09:00:00Z'], ['2027-02-08T10:00:00Z', 9, '2027-02-09T09:00:00Z']].entries()) {
+  for (const [i, [start, pain, at]] of [
+    ['2027-02-01T10:00:00Z', 3, '2027-02-02T09:00:00Z'],
+    ['2027-02-08T10:00:00Z', 9, '2027-02-09T09:00:00Z'],
+  ].entries()) {
     await store.saveSession(sessionSchema.parse({ id: `s-ann-${i}`, planId: 'p-c-ann', start, durationMinutes: 60, location: 'Room 1', status: 'completed' }));
-    await store.recordCheckIn({ clientId: 'c-ann', sessionId: `s-ann-${i}`, answers: { pain: pain as number, mobility: 6, stress: 4, sleep: 6, notes: '', wantsToRebook: false }, at: at as string });
+    await store.recordCheckIn({
+      clientId: 'c-ann',
+      sessionId: `s-ann-${i}`,
+      answers: { pain: pain as number, mobility: 6, stress: 4, sleep: 6, notes: '', wantsToRebook: false },
+      at: at as string,
+    });
   }
-  await store.saveSession(sessionSchema.parse({ id: 's-bob-1', planId: 'p-c-bob', start: '2027-02-08T09:00:00Z', durationMinutes: 60, location: 'Room 1', status: 'completed' }));
+  await store.saveSession(
+    sessionSchema.parse({ id: 's-bob-1', planId: 'p-c-bob', start: '2027-02-08T09:00:00Z', durationMinutes: 60, location: 'Room 1', status: 'completed' }),
+  );
   return store;
 }
 
@@ -79,8 +108,16 @@ describe('the summary’s plan changes', () => {
     const store = new MemoryStore();
     await store.putTherapist(amy);
     await store.putClient(clientSchema.parse({ id: 'c-cy', name: 'Cy Moss', email: 'cy@example.com', timezone: 'Europe/London' }));
-    await store.putPlan(planSchema.parse({ id: 'p-cy', clientId: 'c-cy', therapistId: amy.id, goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] }));
-    await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'interval', days: 42, note: 'Doing well' }, by: 't-amy', via: 'email-link', now: '2027-02-09T12:30:00.000Z' });
+    await store.putPlan(
+      planSchema.parse({ id: 'p-cy', clientId: 'c-cy', therapistId: amy.id, goal: 'general-wellness', phases: [{ name: 'maintenance', everyDays: 28 }] }),
+    );
+    await adjustPlan(store, {
+      planId: 'p-cy',
+      adjustment: { action: 'interval', days: 42, note: 'Doing well' },
+      by: 't-amy',
+      via: 'email-link',
+      now: '2027-02-09T12:30:00.000Z',
+    });
     await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'pause' }, by: 'Front desk', via: 'cli', now: '2027-02-09T16:00:00.000Z' });
     // Before the period: not in this summary.
     await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'resume' }, by: 'Front desk', via: 'cli', now: '2027-02-10T08:00:00.000Z' });
@@ -89,13 +126,15 @@ describe('the summary’s plan changes', () => {
     const email = composeSummary(data, { clinicName: clinic.name });
 
     expect(data.isEmpty).toBe(false);
-    expect(email.text).toContain([
-      'Plan changes',
-      '============',
-      '',
-      '- Cy Moss · General wellness: maintenance interval 28 → 42 days — by you, from a summary link, Tue 9 Feb 12:30 — “Doing well”',
-      "- Cy Moss · General wellness: paused — by Front desk, from the clinic's CLI, Tue 9 Feb 16:00",
-    ].join('\n'));
+    expect(email.text).toContain(
+      [
+        'Plan changes',
+        '============',
+        '',
+        '- Cy Moss · General wellness: maintenance interval 28 → 42 days — by you, from a summary link, Tue 9 Feb 12:30 — “Doing well”',
+        "- Cy Moss · General wellness: paused — by Front desk, from the clinic's CLI, Tue 9 Feb 16:00",
+      ].join('\n'),
+    );
     expect(email.text).not.toContain('resumed');
   });
 });

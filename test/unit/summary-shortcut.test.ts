@@ -3,7 +3,13 @@ import type { Therapist } from '../../shared/domain/model.js';
 import { summaryShortcut } from '../../local/summary-shortcut.js';
 import type { TableWrites } from '../../local/table-writes.js';
 
-const therapist = { id: 't-1', name: 'T', email: 't@example.com', timezone: 'Europe/London', summary: { cadence: 'daily', hour: 7, whenEmpty: 'send' } } as unknown as Therapist;
+const therapist = {
+  id: 't-1',
+  name: 'T',
+  email: 't@example.com',
+  timezone: 'Europe/London',
+  summary: { cadence: 'daily', hour: 7, whenEmpty: 'send' },
+} as unknown as Therapist;
 
 function setup() {
   let completed = 0;

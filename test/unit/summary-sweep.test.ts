@@ -10,9 +10,20 @@ import { OUTCOME_UNKNOWN } from '../../shared/use-cases/claim-lease.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 
-const clinic = clinicSchema.parse({ name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' });
+const clinic = clinicSchema.parse({
+  name: 'Harbour Clinic',
+  senderEmail: 'care@harbour.example',
+  timezone: 'Europe/London',
+  baseUrl: 'https://harbour.example',
+});
 const amy = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
-const quiet = therapistSchema.parse({ id: 't-quiet', name: 'Quinn Tate', email: 'quinn@harbour.example', timezone: 'Europe/London', summary: { whenEmpty: 'none' } });
+const quiet = therapistSchema.parse({
+  id: 't-quiet',
+  name: 'Quinn Tate',
+  email: 'quinn@harbour.example',
+  timezone: 'Europe/London',
+  summary: { whenEmpty: 'none' },
+});
 
 // Amy's daily summary for 9–10 Feb 2027 falls due at 07:00Z on the 10th.
 const DUE = '2027-02-10T07:00:00.000Z';
@@ -21,9 +32,15 @@ const at = (iso: string, plusMs = 0) => new Date(Date.parse(iso) + plusMs).toISO
 
 class RecordingLogger {
   readonly lines: string[] = [];
-  info(message: string, attributes: object) { this.lines.push(JSON.stringify({ level: 'info', message, ...attributes })); }
-  warn(message: string, attributes: object) { this.lines.push(JSON.stringify({ level: 'warn', message, ...attributes })); }
-  error(message: string, attributes: object) { this.lines.push(JSON.stringify({ level: 'error', message, ...attributes })); }
+  info(message: string, attributes: object) {
+    this.lines.push(JSON.stringify({ level: 'info', message, ...attributes }));
+  }
+  warn(message: string, attributes: object) {
+    this.lines.push(JSON.stringify({ level: 'warn', message, ...attributes }));
+  }
+  error(message: string, attributes: object) {
+    this.lines.push(JSON.stringify({ level: 'error', message, ...attributes }));
+  }
 }
 
 async function practice(...therapists: Therapist[]) {
@@ -37,9 +54,18 @@ async function practice(...therapists: Therapist[]) {
 
 async function withCheckIn(store: MemoryStore, notes = 'Sore after gardening') {
   await store.putClient(clientSchema.parse({ id: 'c-sam', name: 'Sam Rivers', email: 'sam.rivers@example.com', timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', everyDays: 7 }] }));
-  await store.saveSession(sessionSchema.parse({ id: 's-sam-1', planId: 'p-sam', start: '2027-02-08T10:00:00Z', durationMinutes: 60, location: 'Room 1', status: 'completed' }));
-  await store.recordCheckIn({ clientId: 'c-sam', sessionId: 's-sam-1', answers: { pain: 9, mobility: 3, stress: 7, sleep: 2, notes, wantsToRebook: true }, at: '2027-02-09T12:00:00.000Z' });
+  await store.putPlan(
+    planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'initial', everyDays: 7 }] }),
+  );
+  await store.saveSession(
+    sessionSchema.parse({ id: 's-sam-1', planId: 'p-sam', start: '2027-02-08T10:00:00Z', durationMinutes: 60, location: 'Room 1', status: 'completed' }),
+  );
+  await store.recordCheckIn({
+    clientId: 'c-sam',
+    sessionId: 's-sam-1',
+    answers: { pain: 9, mobility: 3, stress: 7, sleep: 2, notes, wantsToRebook: true },
+    at: '2027-02-09T12:00:00.000Z',
+  });
 }
 
 describe('the summary sweep', () => {
@@ -218,7 +244,7 @@ describe('the summary sweep', () => {
 });
 
 describe('the summary handler', () => {
-  it('runs the sweep at the clock\'s time and reports the outcome', async () => {
+  it("runs the sweep at the clock's time and reports the outcome", async () => {
     const { store, mailer } = await practice(amy);
     const handler = createHandler({ store, ledger: store, mailer, clinic, clock: { now: () => new Date(DUE) }, logger: new RecordingLogger() });
 

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { clientSchema, planSchema, sessionSchema, therapistSchema, type Therapist } from '../../shared/domain/model.js';
 import { latestDuePeriod } from '../../shared/domain/summary-period.js';
 import { renderDocument } from '../../shared/email/render.js';
-import { checkInsCsv, composeSummary, csvCell, CSV_COLUMNS, emptySummaryLine, encodedSize, summaryDocument, summarySubject, toCsv } from '../../shared/email/summary.js';
+import {
+  checkInsCsv,
+  composeSummary,
+  csvCell,
+  CSV_COLUMNS,
+  emptySummaryLine,
+  encodedSize,
+  summaryDocument,
+  summarySubject,
+  toCsv,
+} from '../../shared/email/summary.js';
 import { buildSummary, checkInDueAt } from '../../shared/use-cases/build-summary.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -22,11 +32,32 @@ interface Visit {
 
 async function seedClient(store: MemoryStore, id: string, name: string, visits: readonly Visit[], therapist: Therapist = amy): Promise<void> {
   await store.putClient(clientSchema.parse({ id, name, email: `${id}@example.com`, timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({ id: `p-${id}`, clientId: id, therapistId: therapist.id, goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] }));
+  await store.putPlan(
+    planSchema.parse({
+      id: `p-${id}`,
+      clientId: id,
+      therapistId: therapist.id,
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+    }),
+  );
   for (const [i, visit] of visits.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
-    await store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start: visit.start, durationMinutes: 60, location: 'Room 1', status: visit.status ?? 'completed' }));
-    if (visit.answers) await store.recordCheckIn({ clientId: id, sessionId, answers: { notes: '', wantsToRebook: false, ...visit.answers }, at: visit.answeredAt! });
+    await store.saveSession(
+      sessionSchema.parse({
+        id: sessionId,
+        planId: `p-${id}`,
+        start: visit.start,
+        durationMinutes: 60,
+        location: 'Room 1',
+        status: visit.status ?? 'completed',
+      }),
+    );
+    if (visit.answers)
+      await store.recordCheckIn({ clientId: id, sessionId, answers: { notes: '', wantsToRebook: false, ...visit.answers }, at: visit.answeredAt! });
   }
 }
 
@@ -70,7 +101,9 @@ describe('building the summary', () => {
     const { text } = renderDocument(summaryDocument(data), brand);
 
     // Baseline 7/4/6/5, last 5/5/6/6, now 6/6/3/6.
-    expect(text).toContain('pain 6 (▼1 vs baseline, ▲1 vs last); mobility 6 (▲2 vs baseline, ▲1 vs last); stress 3 (▼3 vs baseline, ▼3 vs last); sleep 6 (▲1 vs baseline, ±0 vs last)');
+    expect(text).toContain(
+      'pain 6 (▼1 vs baseline, ▲1 vs last); mobility 6 (▲2 vs baseline, ▲1 vs last); stress 3 (▼3 vs baseline, ▼3 vs last); sleep 6 (▲1 vs baseline, ±0 vs last)',
+    );
     expect(text).toContain('pain ▆▅▅ 7→6 (better)');
   });
 
@@ -93,17 +126,31 @@ describe('building the summary', () => {
 
   it('times a check-in as the scheduler does: after the session, out of quiet hours', () => {
     // Ends 20:00Z; 24 h later is 20:00 — before quiet hours start at 21:00, so unchanged.
-    expect(checkInDueAt({ start: '2027-02-08T19:00:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe('2027-02-09T20:00:00.000Z');
+    expect(checkInDueAt({ start: '2027-02-08T19:00:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe(
+      '2027-02-09T20:00:00.000Z',
+    );
     // Ends 21:30Z; 24 h later is in quiet hours, so it waits for 08:00.
-    expect(checkInDueAt({ start: '2027-02-08T20:30:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe('2027-02-10T08:00:00.000Z');
+    expect(checkInDueAt({ start: '2027-02-08T20:30:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe(
+      '2027-02-10T08:00:00.000Z',
+    );
   });
 
   it('shows maintenance due or lapsed with the days since it fell due', async () => {
     const store = await storeWithAmy();
     await seedClient(store, 'c-gus', 'Gus Hale', [{ start: '2027-01-01T10:00:00Z' }]);
     await seedClient(store, 'c-hal', 'Hal Ito', [{ start: '2026-12-01T10:00:00Z' }]);
-    await store.setMaintenanceMark('c-gus', 'p-c-gus', { state: 'due', dueAt: '2027-02-05T10:00:00.000Z', lapsedAt: '2027-02-19T10:00:00.000Z', markedAt: '2027-02-05T10:00:00.000Z' }, '2027-02-19T10:00:00.000Z');
-    await store.setMaintenanceMark('c-hal', 'p-c-hal', { state: 'lapsed', dueAt: '2027-01-10T10:00:00.000Z', lapsedAt: '2027-01-24T10:00:00.000Z', markedAt: '2027-01-24T10:00:00.000Z' }, undefined);
+    await store.setMaintenanceMark(
+      'c-gus',
+      'p-c-gus',
+      { state: 'due', dueAt: '2027-02-05T10:00:00.000Z', lapsedAt: '2027-02-19T10:00:00.000Z', markedAt: '2027-02-05T10:00:00.000Z' },
+      '2027-02-19T10:00:00.000Z',
+    );
+    await store.setMaintenanceMark(
+      'c-hal',
+      'p-c-hal',
+      { state: 'lapsed', dueAt: '2027-01-10T10:00:00.000Z', lapsedAt: '2027-01-24T10:00:00.000Z', markedAt: '2027-01-24T10:00:00.000Z' },
+      undefined,
+    );
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });
 
@@ -117,7 +164,9 @@ describe('building the summary', () => {
     expect(data.isEmpty).toBe(true);
     // Still, the subject and the one line say who is waiting on the therapist.
     expect(summarySubject(data)).toBe('Daily summary · Wed 10 Feb · No check-ins, 2 clients due for maintenance');
-    expect(emptySummaryLine(data)).toBe('No check-ins Tue 9 Feb 07:00 – Wed 10 Feb 07:00 (Europe/London): no missed check-ins or reschedule requests. 2 clients due for maintenance.');
+    expect(emptySummaryLine(data)).toBe(
+      'No check-ins Tue 9 Feb 07:00 – Wed 10 Feb 07:00 (Europe/London): no missed check-ins or reschedule requests. 2 clients due for maintenance.',
+    );
   });
 
   it('lists the booked sessions until the next summary, and requests with their message', async () => {
@@ -127,7 +176,14 @@ describe('building the summary', () => {
       { start: '2027-02-11T09:00:00Z', status: 'booked' },
     ]);
     await seedClient(store, 'c-jon', 'Jon Park', [{ start: '2027-02-10T15:00:00Z', status: 'cancelled' }]);
-    await store.recordRescheduleRequest({ sessionId: 's-c-ida-1', clientId: 'c-ida', planId: 'p-c-ida', therapistId: 't-amy', message: 'Could we do Thursday?', at: '2027-02-09T18:00:00.000Z' });
+    await store.recordRescheduleRequest({
+      sessionId: 's-c-ida-1',
+      clientId: 'c-ida',
+      planId: 'p-c-ida',
+      therapistId: 't-amy',
+      message: 'Could we do Thursday?',
+      at: '2027-02-09T18:00:00.000Z',
+    });
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });
 
@@ -137,14 +193,21 @@ describe('building the summary', () => {
 
   it('copes with a check-in whose session is gone and a plan without a baseline', async () => {
     const store = await storeWithAmy();
-    await seedClient(store, 'c-kim', 'Kim Wu', [{ start: '2027-02-08T10:00:00Z', answers: { pain: 4, mobility: 6, stress: 5, sleep: 6 }, answeredAt: '2027-02-09T10:00:00Z' }]);
+    await seedClient(store, 'c-kim', 'Kim Wu', [
+      { start: '2027-02-08T10:00:00Z', answers: { pain: 4, mobility: 6, stress: 5, sleep: 6 }, answeredAt: '2027-02-09T10:00:00Z' },
+    ]);
     const bundle = await store.getClientBundle('c-kim');
     const checkIn = bundle!.checkIns[0]!;
     // Data written outside the store's writer: no baseline captured, and no session on record.
     const { baselineScores: _dropped, ...withoutBaseline } = checkIn;
     const fakeStore = Object.assign(Object.create(store) as MemoryStore, {
       therapistActivity: async () => ({ sessions: [], checkIns: [{ ...withoutBaseline, baseline: false }], requests: [], planChanges: [] }),
-      getClientBundle: async () => ({ ...bundle!, sessions: [], checkIns: [{ ...withoutBaseline, baseline: false }], plans: bundle!.plans.map(({ baseline: _b, ...p }) => p) }),
+      getClientBundle: async () => ({
+        ...bundle!,
+        sessions: [],
+        checkIns: [{ ...withoutBaseline, baseline: false }],
+        plans: bundle!.plans.map(({ baseline: _b, ...p }) => p),
+      }),
       therapistPlans: async () => bundle!.plans.map(({ baseline: _b, ...p }) => p),
     });
 
@@ -161,7 +224,11 @@ describe('the summary email', () => {
   it('escapes HTML in answers and names: the renderer never lets markup through', async () => {
     const store = await storeWithAmy();
     await seedClient(store, 'c-max', 'Max <b>Bold</b>', [
-      { start: '2027-02-08T10:00:00Z', answers: { pain: 3, mobility: 6, stress: 4, sleep: 7, notes: '<script>alert(1)</script> & <img src=x onerror=alert(2)>' }, answeredAt: '2027-02-09T10:00:00Z' },
+      {
+        start: '2027-02-08T10:00:00Z',
+        answers: { pain: 3, mobility: 6, stress: 4, sleep: 7, notes: '<script>alert(1)</script> & <img src=x onerror=alert(2)>' },
+        answeredAt: '2027-02-09T10:00:00Z',
+      },
     ]);
 
     const email = composeSummary(await buildSummary({ store, therapist: amy, period, clinic }), brand);
@@ -236,7 +303,11 @@ describe('the CSV', () => {
     const store = await storeWithAmy();
     await seedClient(store, 'c-bob', 'Bob, "the builder"', [
       { start: '2027-02-01T10:00:00Z', answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-02-02T09:00:00Z' },
-      { start: '2027-02-08T10:00:00Z', answers: { pain: 5, mobility: 6, stress: 6, sleep: 4, notes: '=1+1 worse at night' }, answeredAt: '2027-02-09T09:00:00Z' },
+      {
+        start: '2027-02-08T10:00:00Z',
+        answers: { pain: 5, mobility: 6, stress: 6, sleep: 4, notes: '=1+1 worse at night' },
+        answeredAt: '2027-02-09T09:00:00Z',
+      },
     ]);
 
     const csv = checkInsCsv(await buildSummary({ store, therapist: amy, period, clinic }));
@@ -262,7 +333,13 @@ describe('the size guard', { timeout: 30_000 }, () => {
         {
           start: '2027-02-08T10:00:00Z',
           // Every tenth client is flagged (pain 8).
-          answers: { pain: i % 10 === 0 ? 8 : 4, mobility: 6, stress: 4, sleep: 6, notes: `${'Stiff shoulder, better after stretches. '.repeat(Math.ceil(noteLength / 40)).slice(0, noteLength)}` },
+          answers: {
+            pain: i % 10 === 0 ? 8 : 4,
+            mobility: 6,
+            stress: 4,
+            sleep: 6,
+            notes: `${'Stiff shoulder, better after stretches. '.repeat(Math.ceil(noteLength / 40)).slice(0, noteLength)}`,
+          },
           answeredAt: `2027-02-09T${String(8 + (i % 12)).padStart(2, '0')}:00:00Z`,
         },
       ]);
@@ -294,7 +371,9 @@ describe('the size guard', { timeout: 30_000 }, () => {
     expect(email.truncated).toBeDefined();
     expect(email.truncated!.shownRows).toBeLessThan(email.truncated!.totalRows);
     expect(email.estimatedBytes).toBeLessThanOrEqual(Math.floor(full.estimatedBytes * 0.75));
-    expect(email.text).toMatch(/This email leaves out \d+ check-ins to stay within email size limits\. The attached check-ins\.csv has every check-in of the period\./);
+    expect(email.text).toMatch(
+      /This email leaves out \d+ check-ins to stay within email size limits\. The attached check-ins\.csv has every check-in of the period\./,
+    );
     // All six flagged rows survive; the cut falls on the unflagged ones.
     expect(email.text.match(/Pain is 8\/10/g)).toHaveLength(6);
     expect(email.attachments[0]?.content).toBe(full.attachments[0]?.content);

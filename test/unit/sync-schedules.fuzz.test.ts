@@ -31,14 +31,30 @@ async function clinic() {
   const store = new MemoryStore({ now: () => NOW });
   await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy', email: 'amy@harbour.example', timezone: 'Europe/London' }));
   await store.putClient(clientSchema.parse({ id: 'c-sam', name: 'Sam', email: 'sam@example.com', timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }));
+  await store.putPlan(
+    planSchema.parse({ id: 'p-sam', clientId: 'c-sam', therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] }),
+  );
   const logger = new RecordingLogger({ serviceName: 'sync-schedules-fuzz', logLevel: 'SILENT' });
   const scheduler = new InMemoryMessageScheduler();
-  const handler = createHandler({ store, ledger: store, scheduler, clinic: clinicSchema.parse({ name: 'Harbour', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' }), clock: { now: () => NOW }, logger });
+  const handler = createHandler({
+    store,
+    ledger: store,
+    scheduler,
+    clinic: clinicSchema.parse({ name: 'Harbour', senderEmail: 'hello@harbour.example', timezone: 'Europe/London', baseUrl: 'https://harbour.example' }),
+    clock: { now: () => NOW },
+    logger,
+  });
   return { handler, logger, scheduler };
 }
 
-const odd = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant(null), fc.boolean(), fc.constant(SECRET), fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), { maxLength: 3 }));
+const odd = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.integer(),
+  fc.constant(null),
+  fc.boolean(),
+  fc.constant(SECRET),
+  fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), { maxLength: 3 }),
+);
 const maybe = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: odd });
 const item = fc.record(
   {
@@ -49,7 +65,9 @@ const item = fc.record(
     clientId: maybe(fc.constantFrom('c-sam', 'c-gone')),
     planId: maybe(fc.constant('p-sam')),
     therapistId: maybe(fc.constant('t-amy')),
-    start: maybe(fc.constantFrom('2027-02-10T10:00:00.000Z', '2027-02-30T10:00:00Z', '9999-12-31T23:00:00-05:00', '0001-01-01T00:00:00Z', '2027-01-01T10:00:00.000Z')),
+    start: maybe(
+      fc.constantFrom('2027-02-10T10:00:00.000Z', '2027-02-30T10:00:00Z', '9999-12-31T23:00:00-05:00', '0001-01-01T00:00:00Z', '2027-01-01T10:00:00.000Z'),
+    ),
     durationMinutes: maybe(fc.integer({ min: -5, max: 700 })),
     location: maybe(fc.constant(SECRET)),
     name: maybe(fc.constant(SECRET)),
@@ -67,8 +85,31 @@ const item = fc.record(
 );
 const image = item.map((i) => marshall(i, { removeUndefinedValues: true }));
 const record = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ eventName: fc.constantFrom('INSERT', 'MODIFY', 'REMOVE', 'UPSERT'), dynamodb: fc.record({ SequenceNumber: fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), fc.constant(undefined)), Keys: fc.constant({ pk: { S: 'CLIENT#c-sam' }, sk: { S: 'SESSION#s-1' } }), NewImage: fc.option(image, { nil: undefined }), OldImage: fc.option(image, { nil: undefined }) }, { requiredKeys: ['Keys'] }) }) },
-  { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.array(fc.integer(), { maxLength: 2 }), fc.record({ dynamodb: fc.record({ NewImage: fc.constant({ type: { X: SECRET } }) }) })) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      eventName: fc.constantFrom('INSERT', 'MODIFY', 'REMOVE', 'UPSERT'),
+      dynamodb: fc.record(
+        {
+          SequenceNumber: fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), fc.constant(undefined)),
+          Keys: fc.constant({ pk: { S: 'CLIENT#c-sam' }, sk: { S: 'SESSION#s-1' } }),
+          NewImage: fc.option(image, { nil: undefined }),
+          OldImage: fc.option(image, { nil: undefined }),
+        },
+        { requiredKeys: ['Keys'] },
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.constant(null),
+      fc.string(),
+      fc.integer(),
+      fc.array(fc.integer(), { maxLength: 2 }),
+      fc.record({ dynamodb: fc.record({ NewImage: fc.constant({ type: { X: SECRET } }) }) }),
+    ),
+  },
 );
 
 describe('a fuzzed stream batch', () => {

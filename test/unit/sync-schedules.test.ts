@@ -10,7 +10,16 @@ import { clientSchema, clinicSchema, planSchema, therapistSchema } from '../../s
 import { SKIP_REASONS, type MaintenanceStatus } from '../../shared/domain/schedule-rules.js';
 import type { MaintenanceMark, StoredSession } from '../../shared/ports/store.js';
 import { reconcile } from '../../shared/use-cases/reconcile.js';
-import { bookSession, cancelSession, markSession, pausePlan, rescheduleSession, resumePlan, suppressAddress, unsubscribe } from '../../shared/use-cases/manage-plans.js';
+import {
+  bookSession,
+  cancelSession,
+  markSession,
+  pausePlan,
+  rescheduleSession,
+  resumePlan,
+  suppressAddress,
+  unsubscribe,
+} from '../../shared/use-cases/manage-plans.js';
 import { diffMessages, nextMaintenanceAction, syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -44,13 +53,18 @@ async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error |
   const deps: SchedulingDeps = { store, ledger: store, scheduler, clinic, clock: { now: () => new Date(now) }, log };
   await store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' }));
   await store.putClient(clientSchema.parse({ id: 'c-sam', name: 'Sam Patel', email: 'sam@example.com', timezone: 'Europe/London' }));
-  await store.putPlan(planSchema.parse({
-    id: 'p-sam',
-    clientId: 'c-sam',
-    therapistId: 't-amy',
-    goal: 'back-pain',
-    phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }],
-  }));
+  await store.putPlan(
+    planSchema.parse({
+      id: 'p-sam',
+      clientId: 'c-sam',
+      therapistId: 't-amy',
+      goal: 'back-pain',
+      phases: [
+        { name: 'initial', sessions: 6, everyDays: 7 },
+        { name: 'maintenance', everyDays: 28 },
+      ],
+    }),
+  );
 
   /** Runs a writer and hands sync-schedules the session's images before and after it, as the stream would. */
   const sessionChange = async (sessionId: string, write: () => Promise<unknown>) => {
@@ -71,7 +85,8 @@ async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error |
     const after = await store.getClient('c-sam');
     return syncSchedules(deps, { type: 'client', ...(before ? { before } : {}), ...(after ? { after } : {}) });
   };
-  const book = (id: string, start: string) => sessionChange(id, () => bookSession(store, { id, planId: 'p-sam', start, durationMinutes: 60, location: 'Room 1' }));
+  const book = (id: string, start: string) =>
+    sessionChange(id, () => bookSession(store, { id, planId: 'p-sam', start, durationMinutes: 60, location: 'Room 1' }));
   const setNow = (instant: string) => {
     now = instant;
   };
@@ -270,7 +285,13 @@ describe('sync-schedules leaves a trace of every message it removes', () => {
       ['rm.s-1.P2D.v1', 'skipped', 'session cancelled'],
       ['rm.s-1.PT2H.v1', 'skipped', 'session cancelled'],
     ]);
-    expect(store.ledgerEntries()[1]).toMatchObject({ clientId: 'c-sam', planId: 'p-sam', sessionId: 's-1', therapistId: 't-amy', dueAt: '2027-02-08T10:00:00.000Z' });
+    expect(store.ledgerEntries()[1]).toMatchObject({
+      clientId: 'c-sam',
+      planId: 'p-sam',
+      sessionId: 's-1',
+      therapistId: 't-amy',
+      dueAt: '2027-02-08T10:00:00.000Z',
+    });
     expect(outcome.skipsRecorded).toBe(3);
   });
 
@@ -358,11 +379,13 @@ describe('sync-schedules leaves a trace of every message it removes', () => {
 
     await sessionChange('s-1', () => cancelSession(store, 's-1'));
 
-    expect(ledgerOf(store)).toEqual(expect.arrayContaining([
-      ['rm.s-1.P2D.v1', 'claimed', undefined],
-      ['rm.s-1.PT2H.v1', 'sent', undefined],
-      ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
-    ]));
+    expect(ledgerOf(store)).toEqual(
+      expect.arrayContaining([
+        ['rm.s-1.P2D.v1', 'claimed', undefined],
+        ['rm.s-1.PT2H.v1', 'sent', undefined],
+        ['ci.s-1.after.v1', 'skipped', 'session cancelled'],
+      ]),
+    );
     expect(store.ledgerEntries()).toHaveLength(3);
   });
 });
@@ -532,7 +555,11 @@ describe('sync-schedules when the Scheduler fails', () => {
 
 describe('diffMessages', () => {
   it('asks for nothing when names and due times are unchanged', async () => {
-    const message = { identity: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 }, name: 'rm.s-1.P2D.v1', dueAt: '2027-02-08T10:00:00.000Z' };
+    const message = {
+      identity: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 },
+      name: 'rm.s-1.P2D.v1',
+      dueAt: '2027-02-08T10:00:00.000Z',
+    };
     const decisions = [{ action: 'schedule' as const, message }];
 
     expect(diffMessages(decisions, decisions)).toEqual({ upserts: [], removals: [] });
@@ -545,7 +572,11 @@ const quietLogger = () => new Logger({ serviceName: 'sync-schedules-test', logLe
 
 function sessionRecord(sequenceNumber: string, session: StoredSession): unknown {
   const item = { ...session, pk: `CLIENT#${session.clientId}`, sk: `SESSION#${session.id}`, type: 'session' };
-  return { eventName: 'INSERT', eventSource: 'aws:dynamodb', dynamodb: { SequenceNumber: sequenceNumber, Keys: marshall({ pk: item.pk, sk: item.sk }), NewImage: marshall(item), StreamViewType: 'NEW_AND_OLD_IMAGES' } };
+  return {
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: { SequenceNumber: sequenceNumber, Keys: marshall({ pk: item.pk, sk: item.sk }), NewImage: marshall(item), StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
 }
 
 function streamEvent(records: unknown[]): DynamoDBStreamEvent {

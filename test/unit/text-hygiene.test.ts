@@ -22,16 +22,32 @@ const BIDI = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u206
 const CONTROLS = [...Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)), '\u007f', '\u0085', '\u009b', '\u2028', '\u2029'];
 const forbidden = (keeps: readonly string[] = []) => fc.constantFrom(...BIDI, ...CONTROLS.filter((c) => !keeps.includes(c)));
 /** Text of letters, digits, punctuation, accents, right-to-left letters and the LRM/RLM marks. */
-const plain = fc.string({ unit: fc.constantFrom(...'abcXYZ 019-.,\'&<>"éøß中文אבגدهو\u200e\u200f'.split('')), minLength: 1, maxLength: 30 }).filter((s) => s.trim().length > 0);
+const plain = fc
+  .string({ unit: fc.constantFrom(...'abcXYZ 019-.,\'&<>"éøß中文אבגدهو\u200e\u200f'.split('')), minLength: 1, maxLength: 30 })
+  .filter((s) => s.trim().length > 0);
 const spliced = (keeps: readonly string[] = []) => fc.tuple(plain, forbidden(keeps), plain).map(([a, c, b]) => `${a}${c}${b}`);
 
 const clinic = { name: 'Harbour', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://care.harbour.example' };
 const therapist = { id: 't-1', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' };
 const client = { id: 'c-1', name: 'Sam Rivera', email: 'sam@client.example', timezone: 'Europe/London', phone: '020 7946 0000' };
-const plan = { id: 'p-1', clientId: 'c-1', therapistId: 't-1', goal: 'back-pain', phases: [{ name: 'initial', sessions: 6, everyDays: 7 }, { name: 'maintenance', everyDays: 28 }] };
+const plan = {
+  id: 'p-1',
+  clientId: 'c-1',
+  therapistId: 't-1',
+  goal: 'back-pain',
+  phases: [
+    { name: 'initial', sessions: 6, everyDays: 7 },
+    { name: 'maintenance', everyDays: 28 },
+  ],
+};
 const session = { id: 's-1', planId: 'p-1', start: '2027-02-01T14:00:00Z', durationMinutes: 60, location: 'Room 2' };
 const answers = { pain: 3, mobility: 6, stress: 4, sleep: 7 };
-const mapping = { eventType: 'massage-60', therapistId: 't-1', location: 'Room 1', plan: { goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] } };
+const mapping = {
+  eventType: 'massage-60',
+  therapistId: 't-1',
+  location: 'Room 1',
+  plan: { goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 28 }] },
+};
 
 /** Every typed free-text field: the schema, a valid value around it, and the field's path. */
 const FIELDS: ReadonlyArray<{ field: string; keeps?: readonly string[]; parse: (text: string) => { success: boolean; error?: unknown } }> = [
@@ -51,19 +67,29 @@ const FIELDS: ReadonlyArray<{ field: string; keeps?: readonly string[]; parse: (
 
 describe('a free-text field people type', () => {
   it.each(FIELDS)('$field refuses a control or text-direction override character anywhere in it', ({ keeps = [], parse }) => {
-    fc.assert(fc.property(spliced(keeps), (text) => !parse(text).success), RUNS);
+    fc.assert(
+      fc.property(spliced(keeps), (text) => !parse(text).success),
+      RUNS,
+    );
   });
 
   it.each(FIELDS)('$field keeps any text without one: accents, right-to-left letters and marks, HTML', ({ parse }) => {
-    fc.assert(fc.property(plain, (text) => parse(text).success), RUNS);
+    fc.assert(
+      fc.property(plain, (text) => parse(text).success),
+      RUNS,
+    );
   });
 
   it('says which field and why', () => {
     const result = clientSchema.safeParse({ ...client, name: 'Sam \u202egnihtemos' });
     expect(result.success).toBe(false);
-    expect(issuesFromZod(result.error!)).toEqual([{ path: 'name', reason: 'must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)' }]);
+    expect(issuesFromZod(result.error!)).toEqual([
+      { path: 'name', reason: 'must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)' },
+    ]);
     const notes = checkInAnswersSchema.safeParse({ ...answers, notes: 'better\tnow' });
-    expect(issuesFromZod(notes.error!)).toEqual([{ path: 'notes', reason: 'notes must not contain control characters (tabs, NUL, escape …); line breaks are fine' }]);
+    expect(issuesFromZod(notes.error!)).toEqual([
+      { path: 'notes', reason: 'notes must not contain control characters (tabs, NUL, escape …); line breaks are fine' },
+    ]);
   });
 
   it('keeps line breaks in notes and messages, and only there', () => {
@@ -79,12 +105,14 @@ describe('a free-text field people type', () => {
 
 describe('an import row', () => {
   it('is refused with its row, field and reason when a name or location holds a control or text-direction character', () => {
-    const { rows, problems } = rowsFromJson(JSON.stringify({
-      therapists: [therapist],
-      clients: [{ ...client, name: 'Sam \u2067Rivera\u2069' }],
-      plans: [plan],
-      sessions: [{ ...session, location: 'Room\u001b[2J 2' }],
-    }));
+    const { rows, problems } = rowsFromJson(
+      JSON.stringify({
+        therapists: [therapist],
+        clients: [{ ...client, name: 'Sam \u2067Rivera\u2069' }],
+        plans: [plan],
+        sessions: [{ ...session, location: 'Room\u001b[2J 2' }],
+      }),
+    );
     const result = planImport(rows, { therapists: new Set(), clients: new Set(), plans: new Set(), sessions: new Set() }, problems, false);
     expect(result.problems.map(describeProblem)).toEqual([
       expect.stringMatching(/\(client c-1\): name: must not contain text-direction override characters/),
@@ -96,12 +124,31 @@ describe('an import row', () => {
   });
 });
 
-describe('a booking system\'s text', () => {
-  const event: IntakeEvent = { deliveryId: 'evt-1', action: 'book', bookingId: 'bk-1', version: 1, eventTypes: ['massage-60'], location: 'Room 1', client: { email: 'sam@client.example', name: 'Sam Rivera' } };
+describe("a booking system's text", () => {
+  const event: IntakeEvent = {
+    deliveryId: 'evt-1',
+    action: 'book',
+    bookingId: 'bk-1',
+    version: 1,
+    eventTypes: ['massage-60'],
+    location: 'Room 1',
+    client: { email: 'sam@client.example', name: 'Sam Rivera' },
+  };
 
   it('has control and text-direction characters removed from every text, and says from which fields', () => {
-    const { event: cleaned, cleaned: fields } = cleanIntakeEvent({ ...event, bookingId: 'bk\u00001', eventTypes: ['massage\u202e-60'], location: 'Room\t1', client: { email: 'sam@client.example', name: '\u2066Sam Rivera\u2069' } });
-    expect(cleaned).toMatchObject({ bookingId: 'bk 1', eventTypes: ['massage-60'], location: 'Room 1', client: { email: 'sam@client.example', name: 'Sam Rivera' } });
+    const { event: cleaned, cleaned: fields } = cleanIntakeEvent({
+      ...event,
+      bookingId: 'bk\u00001',
+      eventTypes: ['massage\u202e-60'],
+      location: 'Room\t1',
+      client: { email: 'sam@client.example', name: '\u2066Sam Rivera\u2069' },
+    });
+    expect(cleaned).toMatchObject({
+      bookingId: 'bk 1',
+      eventTypes: ['massage-60'],
+      location: 'Room 1',
+      client: { email: 'sam@client.example', name: 'Sam Rivera' },
+    });
     expect(fields).toEqual(['booking id', 'event type', 'location', 'client name']);
   });
 
@@ -116,10 +163,13 @@ describe('a booking system\'s text', () => {
   });
 
   it('never keeps a forbidden character, whatever it held (property)', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 60 }), spliced(), (text, name) => {
-      const { event: cleaned } = cleanIntakeEvent({ ...event, location: text, client: { email: 'sam@client.example', name } });
-      return [cleaned.location ?? '', cleaned.client?.name ?? ''].every((t) => textProblem(t) === undefined);
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), spliced(), (text, name) => {
+        const { event: cleaned } = cleanIntakeEvent({ ...event, location: text, client: { email: 'sam@client.example', name } });
+        return [cleaned.location ?? '', cleaned.client?.name ?? ''].every((t) => textProblem(t) === undefined);
+      }),
+      RUNS,
+    );
   });
 });
 
@@ -149,7 +199,7 @@ describe('a configured URL', () => {
     ['http://localhost:3000', true],
     ['http://127.0.0.1:4100', true],
     ['http://localhost.evil.example', false],
-  ])('the pages\' baseUrl %s is accepted: %s', (url, ok) => {
+  ])("the pages' baseUrl %s is accepted: %s", (url, ok) => {
     expect(clinicSchema.safeParse({ ...clinic, baseUrl: url }).success).toBe(ok);
   });
 

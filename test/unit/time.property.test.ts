@@ -222,7 +222,13 @@ describe('offsets', () => {
         const start = Math.floor(ms / MINUTE) * MINUTE;
         const session = sessionSchema.parse({ id: 's-1', planId: 'p-1', start: toInstant(start), durationMinutes, location: 'Room 1' });
         const checkIn = (checkInAfter: string) => {
-          const decisions = planSessionMessages({ session, plan: planWith({ checkInAfter }), client: clientIn(zone), clinic: noQuietHours, now: toInstant(FROM - DAY) });
+          const decisions = planSessionMessages({
+            session,
+            plan: planWith({ checkInAfter }),
+            client: clientIn(zone),
+            clinic: noQuietHours,
+            now: toInstant(FROM - DAY),
+          });
           const found = decisions.find((d) => d.action === 'schedule' && d.message.identity.kind === 'check-in');
           return Date.parse(found ? dueOf(found) : 'missing');
         };

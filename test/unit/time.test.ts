@@ -187,9 +187,7 @@ describe('applyQuietHours', () => {
   });
 
   it('moves to the moment the clocks change when the window end is skipped', () => {
-    expect(applyQuietHours('2027-03-27T23:00:00.000Z', LONDON, { start: '21:00', end: '01:30' })).toBe(
-      '2027-03-28T01:00:00.000Z',
-    );
+    expect(applyQuietHours('2027-03-27T23:00:00.000Z', LONDON, { start: '21:00', end: '01:30' })).toBe('2027-03-28T01:00:00.000Z');
   });
 
   it('uses the occurrence of a repeated window end that is not before the due time', () => {
@@ -215,9 +213,7 @@ describe('nextNonUrgentSlot', () => {
   });
 
   it('moves 09:00 past a daytime window that covers it', () => {
-    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, { start: '08:30', end: '09:30' })).toBe(
-      '2027-02-02T09:30:00.000Z',
-    );
+    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, { start: '08:30', end: '09:30' })).toBe('2027-02-02T09:30:00.000Z');
   });
 
   it('opens at 08:00 local on the morning the clocks go forward', () => {

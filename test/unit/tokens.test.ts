@@ -59,8 +59,22 @@ describe('a link token', () => {
     return raw.toString('base64url');
   };
   it.each([
-    ['a flipped bit in the body', (t: string) => { const [k, b, s] = t.split('.') as [string, string, string]; return `${k}.${flip(b, 14)}.${s}`; }, 'signature'],
-    ['a flipped bit in the signature', (t: string) => { const [k, b, s] = t.split('.') as [string, string, string]; return `${k}.${b}.${flip(s, 0)}`; }, 'signature'],
+    [
+      'a flipped bit in the body',
+      (t: string) => {
+        const [k, b, s] = t.split('.') as [string, string, string];
+        return `${k}.${flip(b, 14)}.${s}`;
+      },
+      'signature',
+    ],
+    [
+      'a flipped bit in the signature',
+      (t: string) => {
+        const [k, b, s] = t.split('.') as [string, string, string];
+        return `${k}.${b}.${flip(s, 0)}`;
+      },
+      'signature',
+    ],
     ['another key', (t: string) => t, 'key'],
     ["another key's token relabelled with this key's id", (t: string) => [signer.keyIds[0], ...t.split('.').slice(1)].join('.'), 'signature'],
     ['no signature', (t: string) => t.split('.').slice(0, 2).join('.'), 'malformed'],
@@ -114,7 +128,11 @@ describe('a link-token key', () => {
   it.each([
     ['text that is not base64', 'not a base64 key but long enough to be one, surely!!', /is not base64 text/],
     ['base64 with a character of another alphabet', `${KEY.slice(0, -2)}_=`, /is not base64 text/],
-    ['base64 of fewer than 32 bytes', Buffer.from(KEY, 'base64').subarray(0, 31).toString('base64'), /decodes to 31 bytes; a link-token key must be at least 32 random bytes/],
+    [
+      'base64 of fewer than 32 bytes',
+      Buffer.from(KEY, 'base64').subarray(0, 31).toString('base64'),
+      /decodes to 31 bytes; a link-token key must be at least 32 random bytes/,
+    ],
     ['32 bytes of one value', Buffer.alloc(32, 7).toString('base64'), /does not look random/],
     ['a repeated short pattern', Buffer.from('abcd'.repeat(12)).toString('base64'), /does not look random/],
     ['an empty string', '', /is not base64 text/],
@@ -132,7 +150,7 @@ describe('a link-token key', () => {
   });
 });
 
-describe('a container\'s keyring', () => {
+describe("a container's keyring", () => {
   /** What the SSM parameters hold now; the loader reads it as the real one reads SSM. */
   function parameters(current: string, previous?: string) {
     const state = { current, previous, reads: 0, failing: false };

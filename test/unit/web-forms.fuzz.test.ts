@@ -26,7 +26,15 @@ function post(path: string, contentType: string | undefined, body: Buffer): APIG
     rawQueryString: '',
     headers: { host: 'care.harbour.example', ...(contentType ? { 'content-type': contentType } : {}) },
     requestContext: {
-      accountId: '1', apiId: 'api', domainName: 'care.harbour.example', domainPrefix: 'care', requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0,
+      accountId: '1',
+      apiId: 'api',
+      domainName: 'care.harbour.example',
+      domainPrefix: 'care',
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
       http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'fuzz' },
     },
     body: body.toString('base64'),
@@ -79,35 +87,48 @@ const plainlyGood = (value: string | undefined) => value !== undefined && /^(10|
 const plainlyBad = (value: string | undefined) => value === undefined || !/^\s*\d+\s*$/.test(value) || Number(value) > 10;
 
 describe('a check-in form post, fuzzed', () => {
-  it('is answered without a crash: every bad field named and nothing stored, or the answers stored once', async () => {
-    await fc.assert(
-      fc.asyncProperty(answers, encoding, async (fields, kind) => {
-        const store = new MemoryStore({ now: () => NOW });
-        const practice = await seedPractice(store, { tag: 'fz' });
-        const handler = createHandler({ store, ledger: store, tokens: store, mailer: new MemoryMailer(), clinic: testClinic(), signer, clock: { now: () => NOW }, log: silent });
-        const path = linkPath(signer, 'check-in', practice.client.id, practice.past.id);
-        const { contentType, body } = bodyFor(kind, tokenOf(path), fields as Record<string, string>);
+  it(
+    'is answered without a crash: every bad field named and nothing stored, or the answers stored once',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(answers, encoding, async (fields, kind) => {
+          const store = new MemoryStore({ now: () => NOW });
+          const practice = await seedPractice(store, { tag: 'fz' });
+          const handler = createHandler({
+            store,
+            ledger: store,
+            tokens: store,
+            mailer: new MemoryMailer(),
+            clinic: testClinic(),
+            signer,
+            clock: { now: () => NOW },
+            log: silent,
+          });
+          const path = linkPath(signer, 'check-in', practice.client.id, practice.past.id);
+          const { contentType, body } = bodyFor(kind, tokenOf(path), fields as Record<string, string>);
 
-        const response = (await handler(post(path, contentType, body))) as APIGatewayProxyStructuredResultV2 & { body: string };
-        const stored = (await store.getClientBundle(practice.client.id))?.checkIns ?? [];
+          const response = (await handler(post(path, contentType, body))) as APIGatewayProxyStructuredResultV2 & { body: string };
+          const stored = (await store.getClientBundle(practice.client.id))?.checkIns ?? [];
 
-        expect(response.statusCode).toBeLessThan(500);
-        if (response.statusCode === 200) {
-          expect(stored).toHaveLength(1);
-          for (const s of SCORES) expect(stored[0]?.[s]).toBe(Number(fields[s]));
-          return;
-        }
-        expect(stored).toEqual([]);
-        expect(store.calls.consume ?? 0).toBe(0);
-        if (response.statusCode === 400 && (kind === 'urlencoded' || kind === 'multipart')) {
-          expect(response.body).toMatch(/<p class="error" id="[a-z]+-error">/);
-          for (const s of SCORES) {
-            if (plainlyBad(fields[s])) expect(response.body).toContain(`id="${s}-error"`);
-            if (plainlyGood(fields[s])) expect(response.body).not.toContain(`id="${s}-error"`);
+          expect(response.statusCode).toBeLessThan(500);
+          if (response.statusCode === 200) {
+            expect(stored).toHaveLength(1);
+            for (const s of SCORES) expect(stored[0]?.[s]).toBe(Number(fields[s]));
+            return;
           }
-        }
-      }),
-      fuzzRuns(120),
-    );
-  }, FUZZ_TIMEOUT_MS);
+          expect(stored).toEqual([]);
+          expect(store.calls.consume ?? 0).toBe(0);
+          if (response.statusCode === 400 && (kind === 'urlencoded' || kind === 'multipart')) {
+            expect(response.body).toMatch(/<p class="error" id="[a-z]+-error">/);
+            for (const s of SCORES) {
+              if (plainlyBad(fields[s])) expect(response.body).toContain(`id="${s}-error"`);
+              if (plainlyGood(fields[s])) expect(response.body).not.toContain(`id="${s}-error"`);
+            }
+          }
+        }),
+        fuzzRuns(120),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

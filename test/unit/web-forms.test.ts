@@ -16,18 +16,30 @@ describe('reading a form', () => {
   });
 
   it('reads UTF-8 sent raw or percent-encoded, and refuses anything else rather than store U+FFFD', () => {
-    const raw: WebRequest = { method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('notes=Zo\u00eb', 'utf8') };
+    const raw: WebRequest = {
+      method: 'POST',
+      path: '/x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from('notes=Zo\u00eb', 'utf8'),
+    };
     expect(readForm(raw).get('notes')).toBe('Zoë');
     // The same "ë" as one Latin-1 byte, a form declared in Latin-1, and percent-escapes that are not UTF-8.
     const latin1: WebRequest = { ...raw, body: Buffer.from('notes=Zo\u00eb', 'latin1') };
     expect(() => readForm(latin1)).toThrow(UnsupportedFormError);
     expect(() => readForm(post('application/x-www-form-urlencoded; charset=iso-8859-1', 'notes=Zo%EB'))).toThrow(/must be UTF-8 text/);
     expect(() => readForm(post('application/x-www-form-urlencoded', 'notes=%FF%FE'))).toThrow(UnsupportedFormError);
-    expect(() => readForm({ ...latin1, headers: { 'content-type': 'multipart/form-data; boundary=q' }, body: Buffer.from('--q\r\nContent-Disposition: form-data; name="notes"\r\n\r\nZo\u00eb\r\n--q--\r\n', 'latin1') })).toThrow(UnsupportedFormError);
+    expect(() =>
+      readForm({
+        ...latin1,
+        headers: { 'content-type': 'multipart/form-data; boundary=q' },
+        body: Buffer.from('--q\r\nContent-Disposition: form-data; name="notes"\r\n\r\nZo\u00eb\r\n--q--\r\n', 'latin1'),
+      }),
+    ).toThrow(UnsupportedFormError);
   });
 
   it('reads multipart text fields, with a quoted boundary, keeping line breaks inside a value', () => {
-    const body = '--"q"\r\nx\r\n--q\r\nContent-Disposition: form-data; name="notes"\r\n\r\nline 1\r\nline 2\r\n--q\r\nContent-Disposition: form-data; name="pain"\r\n\r\n7\r\n--q--\r\n';
+    const body =
+      '--"q"\r\nx\r\n--q\r\nContent-Disposition: form-data; name="notes"\r\n\r\nline 1\r\nline 2\r\n--q\r\nContent-Disposition: form-data; name="pain"\r\n\r\n7\r\n--q--\r\n';
     const form = readForm(post('multipart/form-data; boundary="q"', body));
     expect(form.get('notes')).toBe('line 1\r\nline 2');
     expect(form.get('pain')).toBe('7');

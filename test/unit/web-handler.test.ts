@@ -23,7 +23,11 @@ interface Sent {
 function apiEvent(path: string, sent: Sent = {}): APIGatewayProxyEventV2 {
   const method = sent.method ?? (sent.body === undefined ? 'GET' : 'POST');
   const body = typeof sent.body === 'object' ? new URLSearchParams(sent.body).toString() : sent.body;
-  const headers = { host: 'care.harbour.example', ...(typeof sent.body === 'object' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...sent.headers };
+  const headers = {
+    host: 'care.harbour.example',
+    ...(typeof sent.body === 'object' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    ...sent.headers,
+  };
   return {
     version: '2.0',
     routeKey: '$default',
@@ -31,7 +35,15 @@ function apiEvent(path: string, sent: Sent = {}): APIGatewayProxyEventV2 {
     rawQueryString: '',
     headers,
     requestContext: {
-      accountId: '1', apiId: 'api', domainName: 'care.harbour.example', domainPrefix: 'care', requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0,
+      accountId: '1',
+      apiId: 'api',
+      domainName: 'care.harbour.example',
+      domainPrefix: 'care',
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
       http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
     },
     ...(body !== undefined ? { body: sent.base64 ? Buffer.from(body).toString('base64') : body } : {}),
@@ -60,7 +72,16 @@ describe('the web handler', () => {
     logs = [];
     const record = (level: string) => (message: string, attributes: Record<string, unknown>) => void logs.push({ level, message, attributes });
     practice = await seedPractice(store, { tag: 'u1' });
-    const handler = createHandler({ store, ledger: store, tokens: store, mailer, clinic, signer, clock: { now: () => NOW }, log: { info: record('info'), warn: record('warn'), error: record('error') } });
+    const handler = createHandler({
+      store,
+      ledger: store,
+      tokens: store,
+      mailer,
+      clinic,
+      signer,
+      clock: { now: () => NOW },
+      log: { info: record('info'), warn: record('warn'), error: record('error') },
+    });
     call = async (path, sent) => (await handler(apiEvent(path, sent))) as APIGatewayProxyStructuredResultV2 & { body: string; headers: Record<string, string> };
   });
 
@@ -70,7 +91,7 @@ describe('the web handler', () => {
   const checkInOf = async () => (await store.getClientBundle(practice.client.id))?.checkIns ?? [];
 
   describe('check-in', () => {
-    it('shows the form with the session in the client\'s zone, in words, and the therapist', async () => {
+    it("shows the form with the session in the client's zone, in words, and the therapist", async () => {
       const path = checkInPath();
       const response = await call(path);
       expect(response.statusCode).toBe(200);
@@ -108,7 +129,9 @@ describe('the web handler', () => {
       expect(response.statusCode).toBe(200);
       expect(response.body).toContain('Thank you');
       expect(response.body).toContain('the clinic will be in touch');
-      expect(await checkInOf()).toMatchObject([{ sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: true }]);
+      expect(await checkInOf()).toMatchObject([
+        { sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: true },
+      ]);
       expect(store.calls.consume).toBe(1);
       expect(mailer.sent).toEqual([]);
     });
@@ -178,8 +201,18 @@ describe('the web handler', () => {
       ['a pain of 2.5', { pain: '2.5' }, 'pain', 'Pain must be a whole number from 0 to 10'],
       ['no sleep answer', { sleep: '' }, 'sleep', 'Sleep is required'],
       ['notes over 2,000 characters', { notes: 'x'.repeat(2001) }, 'notes', 'Notes must be at most 2,000 characters'],
-      ['notes with a text-direction override', { notes: 'fine \u202eenod' }, 'notes', 'Notes must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)'],
-      ['notes with an escape character', { notes: 'fine\u001b[2J' }, 'notes', 'Notes must not contain control characters (tabs, NUL, escape …); line breaks are fine'],
+      [
+        'notes with a text-direction override',
+        { notes: 'fine \u202eenod' },
+        'notes',
+        'Notes must not contain text-direction override characters (U+202A–U+202E, U+2066–U+2069)',
+      ],
+      [
+        'notes with an escape character',
+        { notes: 'fine\u001b[2J' },
+        'notes',
+        'Notes must not contain control characters (tabs, NUL, escape …); line breaks are fine',
+      ],
     ])('refuses %s with 400, the error beside the field, the other answers kept, nothing stored', async (_, bad, field, reason) => {
       const path = checkInPath();
       const response = await submit(path, answers({ stress: '8', ...bad }));
@@ -220,7 +253,10 @@ describe('the web handler', () => {
       const path = checkInPath();
       const boundary = 'XyZ123';
       const fields = { token: tokenOf(path), ...answers() };
-      const body = Object.entries(fields).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('') + `--${boundary}--\r\n`;
+      const body =
+        Object.entries(fields)
+          .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+          .join('') + `--${boundary}--\r\n`;
       const response = await call(path, { body, base64: true, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
       expect(response.statusCode).toBe(200);
       expect((await checkInOf())[0]?.notes).toBe('Felt looser.');
@@ -235,7 +271,7 @@ describe('the web handler', () => {
       expect(response.body).not.toContain('Sam');
     };
 
-    it('answers a tampered, expired, wrong-purpose or other client\'s token with the same page, storing nothing', async () => {
+    it("answers a tampered, expired, wrong-purpose or other client's token with the same page, storing nothing", async () => {
       const good = tokenOf(checkInPath());
       const [body, signature] = good.split('.') as [string, string];
       const raw = Buffer.from(body, 'base64url');
@@ -246,9 +282,21 @@ describe('the web handler', () => {
         expired: tokenOf(linkPath(signer, 'check-in', practice.client.id, practice.past.id, new Date(NOW.getTime() - 8 * 86_400_000))),
         'wrong purpose': tokenOf(linkPath(signer, 'confirm', practice.client.id, practice.past.id)),
         "other client's": tokenOf(linkPath(signer, 'check-in', 'c-someone-else', practice.past.id)),
-        'signed with another key': new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW }),
+        'signed with another key': new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({
+          purpose: 'check-in',
+          clientId: practice.client.id,
+          subject: practice.past.id,
+          now: NOW,
+        }),
         // Another key's token relabelled with this signer's key id: the id is signed too.
-        'relabelled with the current key id': ((t: string) => [signer.keyIds[0], ...t.split('.').slice(1)].join('.'))(new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({ purpose: 'check-in', clientId: practice.client.id, subject: practice.past.id, now: NOW })),
+        'relabelled with the current key id': ((t: string) => [signer.keyIds[0], ...t.split('.').slice(1)].join('.'))(
+          new TokenSigner('NuPcM94vx2bqvJbsqKP3Mt3X5g+hxH57kSbH8WAQ1p8=').issue({
+            purpose: 'check-in',
+            clientId: practice.client.id,
+            subject: practice.past.id,
+            now: NOW,
+          }),
+        ),
         garbage: 'not-a-token',
       };
       const pages = new Set<string>();
@@ -278,7 +326,7 @@ describe('the web handler', () => {
       expect(await checkInOf()).toEqual([]);
     });
 
-    it('refuses a body token that differs from the URL\'s, even a valid one', async () => {
+    it("refuses a body token that differs from the URL's, even a valid one", async () => {
       const other = tokenOf(checkInPath());
       const response = await call(checkInPath(), { body: { token: other, ...answers() } });
       expect(response.statusCode).toBe(403);
@@ -349,7 +397,11 @@ describe('the web handler', () => {
     it(`takes ${ACTIONS_PER_CLIENT_PER_HOUR} actions from one client in an hour, then answers 429 with the security headers and acts no more; GETs, other clients and the next hour are apart`, async () => {
       let now = NOW;
       const handler = createHandler({ store, ledger: store, tokens: store, mailer, clinic, signer, clock: { now: () => now } });
-      const post = async (path: string, fields: Record<string, string>) => (await handler(apiEvent(path, { body: { token: tokenOf(path), ...fields } }))) as APIGatewayProxyStructuredResultV2 & { body: string; headers: Record<string, string> };
+      const post = async (path: string, fields: Record<string, string>) =>
+        (await handler(apiEvent(path, { body: { token: tokenOf(path), ...fields } }))) as APIGatewayProxyStructuredResultV2 & {
+          body: string;
+          headers: Record<string, string>;
+        };
       const path = checkInPath();
 
       // A form posted with a bad score over and over: each is refused, and each counts.
@@ -471,7 +523,7 @@ describe('the web handler', () => {
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: true });
     });
 
-    it('unsubscribes from the link\'s category on a POST, and undoes it on request', async () => {
+    it("unsubscribes from the link's category on a POST, and undoes it on request", async () => {
       const path = unsubscribePath();
       const done = await submit(path, { scope: 'reminders' });
       expect(done.statusCode).toBe(200);
@@ -483,7 +535,7 @@ describe('the web handler', () => {
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: true });
     });
 
-    it('never resubscribes from the email\'s own link, and offers no undo for an opt-out made earlier', async () => {
+    it("never resubscribes from the email's own link, and offers no undo for an opt-out made earlier", async () => {
       const path = unsubscribePath();
       await submit(path, { scope: 'reminders' });
       const again = await submit(path, { scope: 'reminders', action: 'resubscribe' });
@@ -510,13 +562,19 @@ describe('the web handler', () => {
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: false });
     });
 
-    it('does not let a one-click POST reach beyond unsubscribing the link\'s own category', async () => {
-      await call(unsubscribePath('maintenance'), { body: 'List-Unsubscribe=One-Click&scope=all&action=resubscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    it("does not let a one-click POST reach beyond unsubscribing the link's own category", async () => {
+      await call(unsubscribePath('maintenance'), {
+        body: 'List-Unsubscribe=One-Click&scope=all&action=resubscribe',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: false });
     });
 
     it('refuses a one-click POST to a tampered link', async () => {
-      const response = await call(`${unsubscribePath()}x`, { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const response = await call(`${unsubscribePath()}x`, {
+        body: 'List-Unsubscribe=One-Click',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(response.statusCode).toBe(404);
       expect(await preferences()).toEqual({ reminders: true, 'check-ins': true, maintenance: true });
     });

@@ -8,7 +8,13 @@ import { checkInThanksPage, type Site } from '../../shared/web/pages.js';
 
 const view = { when: 'Tuesday 9 March 2027 at 10:00 am (GMT-5)', therapistName: 'Amy Chen', location: 'Room 2' };
 const clinic = (extra: Record<string, unknown> = {}) =>
-  clinicSchema.parse({ name: 'Harbour Massage Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://care.harbour.example', ...extra });
+  clinicSchema.parse({
+    name: 'Harbour Massage Clinic',
+    senderEmail: 'care@harbour.example',
+    timezone: 'Europe/London',
+    baseUrl: 'https://care.harbour.example',
+    ...extra,
+  });
 const site = (extra: Record<string, unknown> = {}): Site => ({ clinic: clinic(extra), basePath: '' });
 
 describe('the thank-you page after a check-in', () => {

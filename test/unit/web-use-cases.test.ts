@@ -107,7 +107,7 @@ describe('what a check-in answer triggers', () => {
     expect(mailer.sent).toEqual([]);
   });
 
-  it('refuses a session that is not the client\'s own', async () => {
+  it("refuses a session that is not the client's own", async () => {
     const other = await seedPractice(store, { tag: 'other' });
     await expect(record(other.past.id, answers)).rejects.toMatchObject({ name: 'NotFoundError' });
     expect((await store.getClientBundle(other.client.id))?.checkIns).toEqual([]);
@@ -133,7 +133,11 @@ describe('a reschedule request', () => {
 
   it('is stored once with its message, and alerts the therapist once', async () => {
     const input = { clientId: practice.client.id, sessionId: practice.upcoming.id, message: '  Thursdays are better  ', now: NOW };
-    expect(await requestReschedule(deps(), input)).toMatchObject({ status: 'requested', request: { message: 'Thursdays are better', therapistId: practice.therapist.id }, alert: 'sent' });
+    expect(await requestReschedule(deps(), input)).toMatchObject({
+      status: 'requested',
+      request: { message: 'Thursdays are better', therapistId: practice.therapist.id },
+      alert: 'sent',
+    });
     expect(await requestReschedule(deps(), input)).toMatchObject({ status: 'already-requested', alert: 'already-sent' });
     expect(mailer.sent).toHaveLength(1);
   });
@@ -156,7 +160,10 @@ describe('a reschedule request', () => {
 
   it('refuses control characters in the message but keeps its line breaks', async () => {
     const base = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
-    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({ status: 'invalid', issues: [{ path: 'message', reason: 'message must not contain control characters (tabs, NUL, escape …); line breaks are fine' }] });
+    expect(await requestReschedule(deps(), { ...base, message: 'a\u0000b' })).toEqual({
+      status: 'invalid',
+      issues: [{ path: 'message', reason: 'message must not contain control characters (tabs, NUL, escape …); line breaks are fine' }],
+    });
     expect(await requestReschedule(deps(), { ...base, message: 'Mon\r\nTue' })).toMatchObject({ status: 'requested', request: { message: 'Mon\nTue' } });
   });
 });
@@ -185,7 +192,11 @@ describe('confirming a session', () => {
   it('after a reschedule request is recorded and tells the therapist once that the client keeps the time', async () => {
     const input = { clientId: practice.client.id, sessionId: practice.upcoming.id, now: NOW };
     expect(await requestReschedule(deps(), { ...input, message: 'Could we do Thursday?' })).toMatchObject({ status: 'requested', alert: 'sent' });
-    expect(await confirmSession(deps(), { ...input, now: later(60) })).toMatchObject({ status: 'confirmed', alert: 'sent', session: { confirmedAt: later(60).toISOString() } });
+    expect(await confirmSession(deps(), { ...input, now: later(60) })).toMatchObject({
+      status: 'confirmed',
+      alert: 'sent',
+      session: { confirmedAt: later(60).toISOString() },
+    });
     expect(await confirmSession(deps(), { ...input, now: later(61) })).toMatchObject({ status: 'already-confirmed' });
 
     expect(mailer.sent.map((m) => m.tags?.message)).toEqual([`ta.${practice.upcoming.id}.resched.v1`, `ta.${practice.upcoming.id}.confirm.v1`]);
@@ -209,7 +220,9 @@ describe('managing a subscription', () => {
   it('refuses an unknown category by name', async () => {
     const store = new MemoryStore({ now: () => NOW });
     const practice = await seedPractice(store, { tag: 'ms' });
-    await expect(manageSubscription({ store }, { clientId: practice.client.id, scope: 'newsletters' as never, action: 'unsubscribe' })).rejects.toThrow(/category is invalid: \(root\): must be one of reminders, check-ins, maintenance, all/);
+    await expect(manageSubscription({ store }, { clientId: practice.client.id, scope: 'newsletters' as never, action: 'unsubscribe' })).rejects.toThrow(
+      /category is invalid: \(root\): must be one of reminders, check-ins, maintenance, all/,
+    );
   });
 
   it('does not lift a bounce suppression when the client resubscribes', async () => {

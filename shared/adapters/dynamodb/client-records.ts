@@ -5,7 +5,16 @@
  * reads the whole table, which is right for an erasure or a subject-access request — rare, done
  * by an operator, and required to be complete — and is why no function's role may Scan.
  */
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { normalizeEmail } from '../../domain/email-address.js';
 import type { ClientItem, ClientRecords, Tombstone } from '../../ports/erasure.js';
@@ -31,7 +40,15 @@ export class DynamoClientRecords implements ClientRecords {
     const add = (item: Item) => found.set(`${String(item.pk)}|${String(item.sk)}`, item);
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.options.client.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.clientPartition(clientId) }, ConsistentRead: true, ExclusiveStartKey: start }));
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.clientPartition(clientId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const item of page.Items ?? []) add(item);
       start = page.LastEvaluatedKey;
     } while (start);
@@ -42,7 +59,15 @@ export class DynamoClientRecords implements ClientRecords {
       if (lookup.Item?.clientId === clientId) add(lookup.Item);
     }
     do {
-      const page: { Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> } = await this.options.client.send(new ScanCommand({ TableName: this.table, FilterExpression: 'clientId = :c', ExpressionAttributeValues: { ':c': clientId }, ConsistentRead: true, ExclusiveStartKey: start }));
+      const page: { Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> } = await this.options.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'clientId = :c',
+          ExpressionAttributeValues: { ':c': clientId },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const item of page.Items ?? []) add(item);
       start = page.LastEvaluatedKey;
     } while (start);
@@ -81,7 +106,10 @@ export class DynamoClientRecords implements ClientRecords {
     const tombstones = [keys.erased(clientId), ...(email ? [keys.erasedEmail(email)] : [])];
     for (const key of tombstones) {
       // A repeated erase keeps the first date; the tombstone holds the id and the date, nothing else.
-      await this.options.client.send(new PutCommand({ TableName: this.table, Item: { ...key, type: 'erased', clientId, erasedAt: at }, ConditionExpression: 'attribute_not_exists(pk)' }))
+      await this.options.client
+        .send(
+          new PutCommand({ TableName: this.table, Item: { ...key, type: 'erased', clientId, erasedAt: at }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        )
         .catch((error: unknown) => {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         });

@@ -15,5 +15,10 @@ export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoStore 
   // The clinic's retention (CLINIC_CONFIG) sets the TTL of what the store writes; a function
   // without CLINIC_CONFIG (ses-events) only updates items others wrote.
   const retention = optionalEnv('CLINIC_CONFIG', env) ? clinicFromEnv(env).retention : undefined;
-  return new DynamoStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now(), ...(retention ? { retention } : {}) });
+  return new DynamoStore({
+    tableName: TABLE_NAME,
+    client: createDocumentClient(endpoint ? { endpoint } : {}),
+    now: () => systemClock.now(),
+    ...(retention ? { retention } : {}),
+  });
 }

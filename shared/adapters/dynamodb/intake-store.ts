@@ -100,7 +100,14 @@ export class DynamoIntakeStore implements IntakeStore {
     const clientId = link?.clientId ?? previousLink?.clientId ?? (lookup.email ? (get(keys.email(lookup.email))?.clientId as string | undefined) : undefined);
     const bundle: ClientBundle | undefined = delivery || !clientId ? undefined : await this.store.getClientBundle(clientId, true);
     const erased = lookup.email !== undefined && get(keys.erasedEmail(lookup.email)) !== undefined;
-    return { ...(erased ? { erased } : {}), ...(delivery ? { delivery } : {}), ...(link ? { link } : {}), ...(previousLink ? { previousLink } : {}), ...(bundle ? { bundle } : {}), ...(therapist ? { therapist } : {}) };
+    return {
+      ...(erased ? { erased } : {}),
+      ...(delivery ? { delivery } : {}),
+      ...(link ? { link } : {}),
+      ...(previousLink ? { previousLink } : {}),
+      ...(bundle ? { bundle } : {}),
+      ...(therapist ? { therapist } : {}),
+    };
   }
 
   async commitIntake(change: IntakeChange): Promise<CommitResult> {
@@ -120,14 +127,39 @@ export class DynamoIntakeStore implements IntakeStore {
     }
     if (change.newClient) {
       const client = change.newClient;
-      items.push({ Put: { TableName: this.table, Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: stamp }, ConditionExpression: 'attribute_not_exists(pk)' } });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.email(client.email), type: 'email', clientId: client.id }, ConditionExpression: 'attribute_not_exists(pk)' } });
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: stamp },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.email(client.email), type: 'email', clientId: client.id },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
       // An erasure that lands between this delivery's read and its write: decided again, and ignored.
       items.push({ ConditionCheck: { TableName: this.table, Key: keys.erasedEmail(client.email), ConditionExpression: 'attribute_not_exists(pk)' } });
     }
     if (change.newPlan) {
       const plan = change.newPlan;
-      items.push({ Put: { TableName: this.table, Item: { ...plan, ...keys.plan(plan.clientId, plan.id), type: 'plan', gsi2pk: keys.therapistIndex(plan.therapistId), gsi2sk: `PLAN#${plan.id}`, updatedAt: stamp }, ConditionExpression: 'attribute_not_exists(pk)' } });
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...plan,
+            ...keys.plan(plan.clientId, plan.id),
+            type: 'plan',
+            gsi2pk: keys.therapistIndex(plan.therapistId),
+            gsi2sk: `PLAN#${plan.id}`,
+            updatedAt: stamp,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
       items.push({ Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } });
     }
     if (change.session) {
@@ -142,13 +174,17 @@ export class DynamoIntakeStore implements IntakeStore {
           Item: { ...session, intakeVersion },
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :ev AND (attribute_not_exists(intakeVersion) OR intakeVersion < :iv)', ExpressionAttributeValues: { ':ev': expectedVersion, ':iv': intakeVersion } }),
+            : {
+                ConditionExpression: 'version = :ev AND (attribute_not_exists(intakeVersion) OR intakeVersion < :iv)',
+                ExpressionAttributeValues: { ':ev': expectedVersion, ':iv': intakeVersion },
+              }),
         },
       });
       items.push({ Put: { TableName: this.table, Item: { ...keys.sessionRef(value.id), type: 'ref', clientId } } });
       for (const item of renumbered) items.push({ Put: { TableName: this.table, Item: item } });
     }
-    if (items.length > 100) throw new Error(`intake: the change for booking ${change.delivery.bookingId ?? ''} needs ${items.length} writes, more than one transaction holds`);
+    if (items.length > 100)
+      throw new Error(`intake: the change for booking ${change.delivery.bookingId ?? ''} needs ${items.length} writes, more than one transaction holds`);
     try {
       await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: items }));
       return 'committed';
@@ -176,13 +212,16 @@ export class DynamoIntakeStore implements IntakeStore {
     for (let day = Date.parse(from.slice(0, 10)); day <= Date.parse(to); day += 86_400_000) {
       let start: Record<string, unknown> | undefined;
       do {
-        const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>('Query', new QueryCommand({
-          TableName: this.table,
-          IndexName: INDEXES.byDay.indexName,
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': intakeKeys.deliveryDay(new Date(day).toISOString().slice(0, 10)), ':from': from, ':to': `${to}~` },
-          ExclusiveStartKey: start,
-        }));
+        const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+          'Query',
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: INDEXES.byDay.indexName,
+            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': intakeKeys.deliveryDay(new Date(day).toISOString().slice(0, 10)), ':from': from, ':to': `${to}~` },
+            ExclusiveStartKey: start,
+          }),
+        );
         records.push(...(page.Items ?? []).map((i) => strip<DeliveryRecord>(i)!));
         start = page.LastEvaluatedKey;
       } while (start);
@@ -198,5 +237,4 @@ export class DynamoIntakeStore implements IntakeStore {
   async putFeedState(state: FeedState): Promise<void> {
     await this.send('PutItem', new PutCommand({ TableName: this.table, Item: { ...state, ...intakeKeys.feed(state.source), type: 'intake-feed' } }));
   }
-
 }

@@ -63,10 +63,7 @@ function isConditionFailure(error: unknown): boolean {
 }
 
 function transactionConditionFailed(error: unknown): boolean {
-  return (
-    error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
-  );
+  return error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
 }
 
 /** A ledger entry a claim (or a skip decided without one) may replace: nothing, a released claim, a plain skip. */
@@ -130,7 +127,8 @@ export function sessionWrites(plan: StoredPlan | Plan, clientId: string, session
   const writes: Item[] = [toItem(session, previous)];
   for (const other of others) {
     const n = numbering.get(other.id);
-    if (n && (n.number !== other.number || n.inPhase !== other.inPhase || n.phase !== other.phase || n.ofPhase !== other.ofPhase)) writes.push(toItem(other, other));
+    if (n && (n.number !== other.number || n.inPhase !== other.inPhase || n.phase !== other.phase || n.ofPhase !== other.ofPhase))
+      writes.push(toItem(other, other));
   }
   return writes;
 }
@@ -156,7 +154,9 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     (command.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
     // One generic path for every command keeps metering in one place.
     const output = (await this.db.send(command as never)) as unknown as T & {
-      ConsumedCapacity?: { ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number } | Array<{ ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number }>;
+      ConsumedCapacity?:
+        | { ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number }
+        | Array<{ ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number }>;
       Items?: unknown[];
       Item?: unknown;
       Responses?: Record<string, unknown[]>;
@@ -203,10 +203,13 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   // ---------------------------------------------------------------- writers
 
   async putTherapist(therapist: Therapist): Promise<void> {
-    await this.send('PutItem', new PutCommand({
-      TableName: this.table,
-      Item: { ...therapist, ...keys.therapist(therapist.id), type: 'therapist', gsi1pk: keys.therapistsList, gsi1sk: therapist.id, updatedAt: this.stamp() },
-    }));
+    await this.send(
+      'PutItem',
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...therapist, ...keys.therapist(therapist.id), type: 'therapist', gsi1pk: keys.therapistsList, gsi1sk: therapist.id, updatedAt: this.stamp() },
+      }),
+    );
   }
 
   async putClient(client: Client, options: { expectNew?: boolean } = {}): Promise<void> {
@@ -258,12 +261,15 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       item.gsi3pk = keys.maintenanceMonth(utcMonth(existing.maintenanceActionAt));
       item.gsi3sk = `${existing.maintenanceActionAt}#${plan.id}`;
     }
-    await this.send('TransactWriteItems', new TransactWriteCommand({
-      TransactItems: [
-        { Put: { TableName: this.table, Item: item } },
-        { Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } },
-      ],
-    }));
+    await this.send(
+      'TransactWriteItems',
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: item } },
+          { Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } },
+        ],
+      }),
+    );
   }
 
   async saveSession(session: Session): Promise<StoredSession> {
@@ -279,7 +285,9 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     const chunks: Item[][] = [];
     for (let i = 0; i < writes.length; i += 98) chunks.push(writes.slice(i, i + 98));
     for (const [index, chunk] of chunks.entries()) {
-      const transactItems: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = chunk.map((Item) => ({ Put: { TableName: this.table, Item } }));
+      const transactItems: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = chunk.map((Item) => ({
+        Put: { TableName: this.table, Item },
+      }));
       if (index === 0) transactItems.push({ Put: { TableName: this.table, Item: { ...keys.sessionRef(session.id), type: 'ref', clientId } } });
       await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: transactItems }));
     }
@@ -289,15 +297,18 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   async updatePlanStatus(clientId: string, planId: string, status: Plan['status']): Promise<StoredPlan> {
     const remove = status === 'active' ? '' : ' REMOVE gsi3pk, gsi3sk';
     try {
-      const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.plan(clientId, planId),
-        UpdateExpression: `SET #status = :status, updatedAt = :now${remove}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':now': this.stamp() },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.send<{ Attributes?: Item }>(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.plan(clientId, planId),
+          UpdateExpression: `SET #status = :status, updatedAt = :now${remove}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':now': this.stamp() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       return strip<StoredPlan>(out.Attributes)!;
     } catch (error) {
       if (isConditionFailure(error)) throw new NotFoundError('plan', planId);
@@ -318,21 +329,30 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       gsi2sk: `PLANLOG#${change.at}#${change.planId}#${change.id}`,
     };
     try {
-      await this.send('TransactWriteItems', new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.table,
-              Key: keys.plan(change.clientId, change.planId),
-              UpdateExpression: `SET #status = :status, #phases[${phaseIndex}].#every = :every, updatedAt = :now${remove}`,
-              ConditionExpression: 'attribute_exists(pk) AND #status = :was AND #phases[' + phaseIndex + '].#every = :wasEvery',
-              ExpressionAttributeNames: { '#status': 'status', '#phases': 'phases', '#every': 'everyDays' },
-              ExpressionAttributeValues: { ':status': after.status, ':every': after.maintenanceEveryDays, ':was': before.status, ':wasEvery': before.maintenanceEveryDays, ':now': this.stamp() },
+      await this.send(
+        'TransactWriteItems',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.plan(change.clientId, change.planId),
+                UpdateExpression: `SET #status = :status, #phases[${phaseIndex}].#every = :every, updatedAt = :now${remove}`,
+                ConditionExpression: 'attribute_exists(pk) AND #status = :was AND #phases[' + phaseIndex + '].#every = :wasEvery',
+                ExpressionAttributeNames: { '#status': 'status', '#phases': 'phases', '#every': 'everyDays' },
+                ExpressionAttributeValues: {
+                  ':status': after.status,
+                  ':every': after.maintenanceEveryDays,
+                  ':was': before.status,
+                  ':wasEvery': before.maintenanceEveryDays,
+                  ':now': this.stamp(),
+                },
+              },
             },
-          },
-          { Put: { TableName: this.table, Item: entry, ConditionExpression: 'attribute_not_exists(pk)' } },
-        ],
-      }));
+            { Put: { TableName: this.table, Item: entry, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
     } catch (error) {
       const failed = conditionFailuresOf(error);
       if (failed?.has(1)) return { status: 'duplicate' };
@@ -352,15 +372,18 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       return `preferences.#c${i} = :v`;
     });
     try {
-      const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.client(clientId),
-        UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :now`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':v': subscribed, ':now': this.stamp() },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.send<{ Attributes?: Item }>(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.client(clientId),
+          UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :now`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':v': subscribed, ':now': this.stamp() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       return strip<Client>(out.Attributes)!;
     } catch (error) {
       if (isConditionFailure(error)) throw new NotFoundError('client', clientId);
@@ -371,14 +394,17 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
     const clientId = await this.findClientIdByEmail(email);
     if (!clientId) return undefined;
-    const out = await this.send<{ Attributes?: Item }>('UpdateItem', new UpdateCommand({
-      TableName: this.table,
-      Key: keys.client(clientId),
-      UpdateExpression: 'SET suppressed = :s, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':s': { reason, at, ...(detail ? { detail: detail.slice(0, 500) } : {}) }, ':now': this.stamp() },
-      ReturnValues: 'ALL_NEW',
-    }));
+    const out = await this.send<{ Attributes?: Item }>(
+      'UpdateItem',
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.client(clientId),
+        UpdateExpression: 'SET suppressed = :s, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':s': { reason, at, ...(detail ? { detail: detail.slice(0, 500) } : {}) }, ':now': this.stamp() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
     return strip<Client>(out.Attributes);
   }
 
@@ -396,7 +422,12 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     return second;
   }
 
-  private async tryRecordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined | 'baseline-taken'> {
+  private async tryRecordCheckIn(input: {
+    clientId: string;
+    sessionId: string;
+    answers: CheckInAnswers;
+    at: string;
+  }): Promise<StoredCheckIn | undefined | 'baseline-taken'> {
     const bundle = await this.getClientBundle(input.clientId, true);
     const session = bundle?.sessions.find((s) => s.id === input.sessionId);
     if (!bundle || !session) throw new NotFoundError('session', input.sessionId);
@@ -405,9 +436,7 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     if (bundle.checkIns.some((c) => c.sessionId === session.id)) return undefined;
 
     const scores = scoresOf(input.answers);
-    const earlier = bundle.checkIns
-      .filter((c) => c.planId === plan.id && c.answeredAt <= input.at)
-      .sort((a, b) => a.answeredAt.localeCompare(b.answeredAt));
+    const earlier = bundle.checkIns.filter((c) => c.planId === plan.id && c.answeredAt <= input.at).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt));
     const previous = earlier.at(-1);
     const isBaseline = !plan.baseline;
     const checkIn: StoredCheckIn = {
@@ -475,14 +504,17 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   private async markSessionOnce(clientId: string, sessionId: string, attribute: string, at: string): Promise<boolean> {
     try {
-      await this.send('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.session(clientId, sessionId),
-        UpdateExpression: 'SET #a = :at',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#a)',
-        ExpressionAttributeNames: { '#a': attribute },
-        ExpressionAttributeValues: { ':at': at },
-      }));
+      await this.send(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.session(clientId, sessionId),
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#a)',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -492,33 +524,36 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async recordRescheduleRequest(request: RescheduleRequest): Promise<boolean> {
     try {
-      await this.send('TransactWriteItems', new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.table,
-              Item: {
-                ...request,
-                ...keys.request(request.clientId, request.sessionId),
-                type: 'request',
-                gsi2pk: keys.therapistIndex(request.therapistId),
-                gsi2sk: `REQUEST#${request.at}#${request.sessionId}`,
-                ...expiryAfter(request.at, this.retention?.checkInDays),
+      await this.send(
+        'TransactWriteItems',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...request,
+                  ...keys.request(request.clientId, request.sessionId),
+                  type: 'request',
+                  gsi2pk: keys.therapistIndex(request.therapistId),
+                  gsi2sk: `REQUEST#${request.at}#${request.sessionId}`,
+                  ...expiryAfter(request.at, this.retention?.checkInDays),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              ConditionExpression: 'attribute_not_exists(pk)',
             },
-          },
-          {
-            Update: {
-              TableName: this.table,
-              Key: keys.session(request.clientId, request.sessionId),
-              UpdateExpression: 'SET rescheduleRequestedAt = :at',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':at': request.at },
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.session(request.clientId, request.sessionId),
+                UpdateExpression: 'SET rescheduleRequestedAt = :at',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':at': request.at },
+              },
             },
-          },
-        ],
-      }));
+          ],
+        }),
+      );
       return true;
     } catch (error) {
       if (transactionConditionFailed(error)) return false;
@@ -540,13 +575,16 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       values[':p'] = keys.maintenanceMonth(utcMonth(nextActionAt));
       values[':s'] = `${nextActionAt}#${planId}`;
     } else removes.push('maintenanceActionAt', 'gsi3pk', 'gsi3sk');
-    await this.send('UpdateItem', new UpdateCommand({
-      TableName: this.table,
-      Key: keys.plan(clientId, planId),
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: values,
-    }));
+    await this.send(
+      'UpdateItem',
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.plan(clientId, planId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- readers
@@ -565,15 +603,32 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       ExpressionAttributeValues: { ':pk': keys.clientPartition(clientId) },
       ConsistentRead: consistent,
     });
-    const bundle = { client: undefined as Client | undefined, plans: [] as StoredPlan[], sessions: [] as StoredSession[], checkIns: [] as StoredCheckIn[], requests: [] as RescheduleRequest[] };
+    const bundle = {
+      client: undefined as Client | undefined,
+      plans: [] as StoredPlan[],
+      sessions: [] as StoredSession[],
+      checkIns: [] as StoredCheckIn[],
+      requests: [] as RescheduleRequest[],
+    };
     for (const item of items) {
       switch (item.type) {
-        case 'client': bundle.client = strip<Client>(item); break;
-        case 'plan': bundle.plans.push(strip<StoredPlan>(item)!); break;
-        case 'session': bundle.sessions.push(strip<StoredSession>(item)!); break;
-        case 'checkin': bundle.checkIns.push(strip<StoredCheckIn>(item)!); break;
-        case 'request': bundle.requests.push(strip<RescheduleRequest>(item)!); break;
-        default: break;
+        case 'client':
+          bundle.client = strip<Client>(item);
+          break;
+        case 'plan':
+          bundle.plans.push(strip<StoredPlan>(item)!);
+          break;
+        case 'session':
+          bundle.sessions.push(strip<StoredSession>(item)!);
+          break;
+        case 'checkin':
+          bundle.checkIns.push(strip<StoredCheckIn>(item)!);
+          break;
+        case 'request':
+          bundle.requests.push(strip<RescheduleRequest>(item)!);
+          break;
+        default:
+          break;
       }
     }
     if (!bundle.client) return undefined;
@@ -619,12 +674,23 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
     const context: { -readonly [K in keyof MessageContext]: MessageContext[K] } = {};
     for (const item of found) {
       switch (item.type) {
-        case 'client': context.client = strip<Client>(item); break;
-        case 'plan': context.plan = strip<StoredPlan>(item); break;
-        case 'session': context.session = strip<StoredSession>(item); break;
-        case 'therapist': context.therapist = strip<Therapist>(item); break;
-        case 'daycap': context.dayCapHolder = item.holder as string; break;
-        default: break;
+        case 'client':
+          context.client = strip<Client>(item);
+          break;
+        case 'plan':
+          context.plan = strip<StoredPlan>(item);
+          break;
+        case 'session':
+          context.session = strip<StoredSession>(item);
+          break;
+        case 'therapist':
+          context.therapist = strip<Therapist>(item);
+          break;
+        case 'daycap':
+          context.dayCapHolder = item.holder as string;
+          break;
+        default:
+          break;
       }
     }
     return context;
@@ -735,23 +801,28 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     try {
-      await this.send('PutItem', new PutCommand({
-        TableName: this.table,
-        // No outbox keys: see outboxKeys. Replacing a released or skipped entry drops its listing.
-        Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
-        // A released claim may be taken again, and so may a plain skip: it sent nothing, and the
-        // state that caused it (a paused plan, say) may have changed since. A claim, a send, a
-        // failure and a deferral (its `-d1` copy owns the send) stand.
-        ConditionExpression: OPEN_ENTRY,
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: OPEN_ENTRY_VALUES,
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }));
+      await this.send(
+        'PutItem',
+        new PutCommand({
+          TableName: this.table,
+          // No outbox keys: see outboxKeys. Replacing a released or skipped entry drops its listing.
+          Item: this.ledgerItem(request, 'claimed', { claimedAt: request.now, attempts: 1 }),
+          // A released claim may be taken again, and so may a plain skip: it sent nothing, and the
+          // state that caused it (a paused plan, say) may have changed since. A claim, a send, a
+          // failure and a deferral (its `-d1` copy owns the send) stand.
+          ConditionExpression: OPEN_ENTRY,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: OPEN_ENTRY_VALUES,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
       return { claimed: true };
     } catch (error) {
       if (isConditionFailure(error)) {
         const old = (error as ConditionalCheckFailedException).Item as Item | undefined;
-        const existing = old ? this.toLedgerEntry(unmarshallOld(old)) : await this.getItem(keys.message(request.name), true).then((i) => i && this.toLedgerEntry(i));
+        const existing = old
+          ? this.toLedgerEntry(unmarshallOld(old))
+          : await this.getItem(keys.message(request.name), true).then((i) => i && this.toLedgerEntry(i));
         if (existing) return { claimed: false, existing };
       }
       throw error;
@@ -775,14 +846,17 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    await this.send('UpdateItem', new UpdateCommand({
-      TableName: this.table,
-      Key: keys.message(name),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    }));
+    await this.send(
+      'UpdateItem',
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.message(name),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   /** A settle that needs the entry in one of `from`: a condition failure means another attempt settled it. */
@@ -806,13 +880,16 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async clearSkip(name: string): Promise<void> {
     try {
-      await this.send('DeleteItem', new DeleteCommand({
-        TableName: this.table,
-        Key: keys.message(name),
-        ConditionExpression: '#s = :skipped AND attribute_not_exists(deferredTo)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':skipped': 'skipped' },
-      }));
+      await this.send(
+        'DeleteItem',
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.message(name),
+          ConditionExpression: '#s = :skipped AND attribute_not_exists(deferredTo)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':skipped': 'skipped' },
+        }),
+      );
     } catch (error) {
       // Not a plain skip (or no entry): whatever stands there stays.
       if (!isConditionFailure(error)) throw error;
@@ -825,16 +902,19 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined> {
     try {
-      await this.send('PutItem', new PutCommand({
-        TableName: this.table,
-        Item: this.ledgerItem(request, 'skipped', { reason: reason.slice(0, 500), attempts: 0, ...this.outboxKeys(request.name, request.now) }),
-        // Only over what a claim could take: a live claim is another attempt's to settle, and a
-        // sent, failed or deferred entry is a first terminal outcome, which stands.
-        ConditionExpression: OPEN_ENTRY,
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: OPEN_ENTRY_VALUES,
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }));
+      await this.send(
+        'PutItem',
+        new PutCommand({
+          TableName: this.table,
+          Item: this.ledgerItem(request, 'skipped', { reason: reason.slice(0, 500), attempts: 0, ...this.outboxKeys(request.name, request.now) }),
+          // Only over what a claim could take: a live claim is another attempt's to settle, and a
+          // sent, failed or deferred entry is a first terminal outcome, which stands.
+          ConditionExpression: OPEN_ENTRY,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: OPEN_ENTRY_VALUES,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
       return undefined;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -845,13 +925,19 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: string, detail?: string): Promise<void> {
     try {
-      await this.send('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.message(name),
-        UpdateExpression: 'SET delivery = :d',
-        ConditionExpression: sesMessageId ? 'attribute_exists(pk) AND sesMessageId = :id' : 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':d': { event, at, ...(detail ? { detail: detail.slice(0, 300) } : {}) }, ...(sesMessageId ? { ':id': sesMessageId } : {}) },
-      }));
+      await this.send(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.message(name),
+          UpdateExpression: 'SET delivery = :d',
+          ConditionExpression: sesMessageId ? 'attribute_exists(pk) AND sesMessageId = :id' : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':d': { event, at, ...(detail ? { detail: detail.slice(0, 300) } : {}) },
+            ...(sesMessageId ? { ':id': sesMessageId } : {}),
+          },
+        }),
+      );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
@@ -864,12 +950,15 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async holdDayCap(clientId: string, localDate: string, name: string, expiresAt: string): Promise<boolean> {
     try {
-      await this.send('PutItem', new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.dayCap(clientId, localDate), type: 'daycap', holder: name, expiresAt: Math.floor(Date.parse(expiresAt) / 1000) },
-        ConditionExpression: 'attribute_not_exists(pk) OR holder = :name',
-        ExpressionAttributeValues: { ':name': name },
-      }));
+      await this.send(
+        'PutItem',
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.dayCap(clientId, localDate), type: 'daycap', holder: name, expiresAt: Math.floor(Date.parse(expiresAt) / 1000) },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :name',
+          ExpressionAttributeValues: { ':name': name },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -899,11 +988,14 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
 
   async consume(tokenId: string, expiresAt: string, clientId?: string): Promise<boolean> {
     try {
-      await this.send('PutItem', new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.token(tokenId), type: 'token', ...(clientId ? { clientId } : {}), expiresAt: Math.ceil(Date.parse(expiresAt) / 1000) + 86_400 },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }));
+      await this.send(
+        'PutItem',
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.token(tokenId), type: 'token', ...(clientId ? { clientId } : {}), expiresAt: Math.ceil(Date.parse(expiresAt) / 1000) + 86_400 },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -919,14 +1011,17 @@ export class DynamoStore implements ClinicStore, Ledger, TokenStore {
   async takeActionSlot(clientId: string, window: string, limit: number, expiresAt: string): Promise<boolean> {
     try {
       // One conditional ADD: concurrent actions each take a slot or are refused, never both.
-      await this.send('UpdateItem', new UpdateCommand({
-        TableName: this.table,
-        Key: keys.actions(clientId, window),
-        UpdateExpression: 'ADD #n :one SET #t = :type, clientId = :client, expiresAt = :exp',
-        ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
-        ExpressionAttributeNames: { '#n': 'count', '#t': 'type' },
-        ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':type': 'actions', ':client': clientId, ':exp': Math.ceil(Date.parse(expiresAt) / 1000) },
-      }));
+      await this.send(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.actions(clientId, window),
+          UpdateExpression: 'ADD #n :one SET #t = :type, clientId = :client, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
+          ExpressionAttributeNames: { '#n': 'count', '#t': 'type' },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':type': 'actions', ':client': clientId, ':exp': Math.ceil(Date.parse(expiresAt) / 1000) },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;

@@ -38,7 +38,14 @@ export interface SesSendClient {
 }
 
 const RETRYABLE = [TooManyRequestsException, LimitExceededException, InternalServiceErrorException];
-const PERMANENT = [MessageRejected, MailFromDomainNotVerifiedException, SendingPausedException, AccountSuspendedException, BadRequestException, NotFoundException];
+const PERMANENT = [
+  MessageRejected,
+  MailFromDomainNotVerifiedException,
+  SendingPausedException,
+  AccountSuspendedException,
+  BadRequestException,
+  NotFoundException,
+];
 
 /** The HTTP status SES answered with, if an answer came back at all. */
 function httpStatusOf(error: unknown): number | undefined {
@@ -53,7 +60,8 @@ function httpStatusOf(error: unknown): number | undefined {
  */
 export function classifySesError(error: unknown): RetryableError | PermanentError | SendOutcomeUnknownError {
   if (error instanceof RetryableError || error instanceof PermanentError || error instanceof SendOutcomeUnknownError) return error;
-  if (RETRYABLE.some((type) => error instanceof type)) return new RetryableError(`SES is throttling or over quota (${(error as Error).name})`, { cause: error });
+  if (RETRYABLE.some((type) => error instanceof type))
+    return new RetryableError(`SES is throttling or over quota (${(error as Error).name})`, { cause: error });
   if (PERMANENT.some((type) => error instanceof type)) {
     const name = (error as Error).name;
     return new PermanentError(`SES refused the email (${name})`, name, { cause: error });
@@ -69,7 +77,10 @@ export function classifySesError(error: unknown): RetryableError | PermanentErro
   }
   const status = httpStatusOf(error);
   // No answer at all (a reset connection, a timeout, an aborted request): SES may have the email.
-  if (status === undefined) return new SendOutcomeUnknownError(`SES gave no answer (${error instanceof Error ? error.name : 'unknown error'}): it may have accepted the email`, { cause: error });
+  if (status === undefined)
+    return new SendOutcomeUnknownError(`SES gave no answer (${error instanceof Error ? error.name : 'unknown error'}): it may have accepted the email`, {
+      cause: error,
+    });
   // An answer the SDK did not model: a 5xx or 429 is temporary, anything else is not.
   if (status >= 500 || status === 429) return new RetryableError(`SES failed temporarily (HTTP ${status})`, { cause: error });
   return new PermanentError(`SES refused the email (HTTP ${status})`, 'UnexpectedResponse', { cause: error });

@@ -10,7 +10,10 @@ export interface DeadLetterSender {
 }
 
 export class SqsDeadLetters implements DeadLetterSender {
-  constructor(private readonly client: SQSClient, private readonly queueUrl: string) {}
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
 
   async send(letter: Readonly<Record<string, unknown>>): Promise<void> {
     await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(letter) }));
