@@ -53,3 +53,25 @@ export class EmailInUseError extends Error {
     );
   }
 }
+
+/** A write that contradicts what is stored: a session id already booked, a plan that kept changing meanwhile. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** An import file that cannot be read as a whole (not UTF-8, not CSV or JSON, unknown columns), or an import refused. */
+export class ImportFileError extends Error {
+  override readonly name = 'ImportFileError';
+}
+
+/** The run stopped between two writes (Ctrl-C, SIGTERM): what was written stands, and the same file run again finishes it. */
+export class ImportInterruptedError extends ImportFileError {
+  constructor(
+    readonly written: number,
+    readonly total: number,
+  ) {
+    super(
+      `import interrupted: ${written} of ${total} record(s) written; run the same import again to finish (records already written are recognised and left as they are)`,
+    );
+  }
+}
