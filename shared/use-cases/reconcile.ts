@@ -22,25 +22,17 @@
  * 4. Return the counts. Retryable failures do not stop the pass; they are counted and reported.
  */
 import type { Client } from '../domain/model.js';
-import { subjectPrefix } from '../domain/message.js';
+import { retryScheduleName, subjectPrefix } from '../domain/message.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
-import {
-  clientMessages,
-  converge,
-  errorName,
-  outcomeOf,
-  scheduled,
-  sessionSchedule,
-  settleMaintenance,
-  silentLog,
-  stillOwed,
-  type ConvergeCounts,
-  type MaintenanceSettled,
-  type SchedulingDeps,
-} from './sync-schedules.js';
-import { retryScheduleName } from './send-message.js';
+import { clientMessages, scheduled } from '../domain/eligibility.js';
+import { errorName, outcomeOf } from '../domain/errors.js';
+import { silentLog } from '../ports/log.js';
+import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
+import type { SchedulingDeps } from './scheduling/deps.js';
+import { stillOwed } from './scheduling/ledger.js';
+import { settleMaintenance, type MaintenanceSettled } from './scheduling/maintenance.js';
 
 const RETRY_SUFFIX = /\.r(\d+)$/;
 

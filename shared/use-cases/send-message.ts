@@ -75,7 +75,7 @@ import {
 } from '../ports/store.js';
 import { pagePaths, type LinkSigner, type TokenPurpose } from '../security/tokens.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
-import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
+import { NO_LONGER_PLANNED, skipReasonFor } from '../domain/eligibility.js';
 
 export { OUTCOME_UNKNOWN };
 
