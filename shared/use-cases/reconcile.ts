@@ -13,7 +13,8 @@
  *    released it for that retry, and a second schedule would start a second chain of attempts.
  *    Schedules left behind for an older version of the session are deleted.
  * 3. For each plan whose maintenance action time has come (the sparse month index), re-read the
- *    client's bundle and settle it (settleMaintenance, shared with sync-schedules): booked → look
+ *    client's bundle and settle it (settleMaintenance in scheduling/maintenance.ts, shared with
+ *    sync-schedules): booked → look
  *    again when the next booked session ends; not due yet → look again at the due time; due → one
  *    nudge per due period (named by the due date; the ledger is checked first), mark it due and look
  *    again when it would lapse; lapsed → mark it lapsed (summaries list it) and stop looking until a

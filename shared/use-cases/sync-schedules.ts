@@ -4,20 +4,24 @@
  *
  * Step by step, for a change to a session, a plan or a client (its image before and after):
  * 1. Ignore a change that cannot move a message (a renumbering, a confirmation, a baseline, a
- *    maintenance mark): no read, no call.
+ *    maintenance mark; the field lists in domain/schedule-diff.ts): no read, no call.
  * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions.
  * 3. For every affected session, plan its messages twice, as things stood before the change and
- *    as they stand after it: planSessionMessages, less what the client does not receive.
- * 4. Create or replace the schedules that are new or moved, delete those no longer planned. A
- *    message with the same name and due time before and after costs no Scheduler call.
+ *    as they stand after it: planSessionMessages, less what the client does not receive
+ *    (clientMessages, domain/eligibility.ts).
+ * 4. Create or replace the schedules that are new or moved, delete those no longer planned
+ *    (diffMessages; converge, scheduling/converge.ts). A message with the same name and due time
+ *    before and after costs no Scheduler call.
  * 5. Record in the ledger, so every due message ends somewhere: the reminders a booking or a move
  *    came too late for (skipped, with the rule's reason), and each pending message whose schedule
  *    was deleted (skipped, with why: session cancelled, version moved on, plan paused, unsubscribed,
  *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
- *    (a resume, a resubscribe) clears those skips as it re-creates the schedules.
- * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
- *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
- *    that is owed now is left to reconcile's next pass, which sees the whole plan.
+ *    (a resume, a resubscribe) clears those skips as it re-creates the schedules
+ *    (scheduling/ledger.ts).
+ * 6. Bring the plan's maintenance in line (settleMaintenance in scheduling/maintenance.ts, shared
+ *    with reconcile): when reconcile should next look at it, and void a pending nudge whose due
+ *    period has ended. A nudge or a lapse that is owed now is left to reconcile's next pass, which
+ *    sees the whole plan.
  */
 import type { Client } from '../domain/model.js';
 import { baseOfName, subjectPrefix, versionOfName, type BookingKind } from '../domain/message.js';
