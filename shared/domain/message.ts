@@ -111,9 +111,17 @@ export function retryScheduleName(name: string, n: number): string {
   return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
 }
 
+const RETRY_SUFFIX = /\.r(\d+)$/;
+
 /** A retry schedule's name without its `.r<n>`: the message it retries. */
 export function baseOfName(name: string): string {
-  return name.replace(/\.r\d+$/, '');
+  return name.replace(RETRY_SUFFIX, '');
+}
+
+/** Which retry a schedule name is (`….r3` → 3), or undefined for a message's own schedule. */
+export function retryOfName(name: string): number | undefined {
+  const match = RETRY_SUFFIX.exec(name);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** The version a message or retry schedule name ends with (`….v2`, `….v2.r1`). */

@@ -23,7 +23,7 @@
  * 4. Return the counts. Retryable failures do not stop the pass; they are counted and reported.
  */
 import type { Client } from '../domain/model.js';
-import { retryScheduleName, subjectPrefix } from '../domain/message.js';
+import { retryOfName, retryScheduleName, subjectPrefix } from '../domain/message.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
@@ -34,8 +34,6 @@ import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/con
 import type { SchedulingDeps } from './scheduling/deps.js';
 import { stillOwed } from './scheduling/ledger.js';
 import { settleMaintenance, type MaintenanceSettled } from './scheduling/maintenance.js';
-
-const RETRY_SUFFIX = /\.r(\d+)$/;
 
 export interface ReconcileOptions {
   /** Sessions starting up to this far ahead get their reminders checked. @default 72 */
@@ -144,10 +142,10 @@ async function healSession(deps: SchedulingDeps, session: StoredSession, plan: S
   const listed = (await Promise.all(kinds.map((kind) => deps.scheduler.list(subjectPrefix(kind, session.id))))).flat().map((e) => e.name);
   const present = new Set(listed);
   for (const name of listed) {
-    const retry = RETRY_SUFFIX.exec(name);
-    if (!retry) continue;
+    const retry = retryOfName(name);
+    if (retry === undefined) continue;
     // The message a retry schedule belongs to: its name (or the hashed short form) with `.r<n>`.
-    const owner = wanted.find((m) => retryScheduleName(m.name, Number(retry[1])) === name);
+    const owner = wanted.find((m) => retryScheduleName(m.name, retry) === name);
     if (owner) present.add(owner.name);
   }
   const missing = wanted.filter((m) => !present.has(m.name));
