@@ -2,6 +2,7 @@
  * Named errors, mapped to retry / skip / fail in one place per entry point by `instanceof`,
  * never by matching message text.
  */
+import { ValidationError } from './validation.js';
 
 /** Something referred to does not exist (a plan id in a booking, a session in a check-in link). */
 export class NotFoundError extends Error {
@@ -52,6 +53,27 @@ export class EmailInUseError extends Error {
       options,
     );
   }
+}
+
+/**
+ * The one place an error is mapped to what happens next: `skip` (bad data, a time out of range, a
+ * request the Scheduler refuses, something that no longer exists: a retry cannot help, so log it
+ * and move on) or `retry`
+ * (throttling, a 5xx, anything unknown: fail the record so Lambda delivers it again).
+ */
+export function outcomeOf(error: unknown): 'skip' | 'retry' {
+  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'skip';
+  // The time rules throw RangeError for data no clock can hold (a P99999Y offset): it stays so on retry.
+  if (error instanceof RangeError) return 'skip';
+  return 'retry';
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof PermanentError ? error.code : undefined;
 }
 
 /** A write that contradicts what is stored: a session id already booked, a plan that kept changing meanwhile. */
