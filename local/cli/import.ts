@@ -150,7 +150,7 @@ function cellValue(column: string, cell: string): unknown {
 }
 
 export function rowsFromCsv(text: string): { rows: ImportRow[]; problems: RowProblem[] } {
-  let records;
+  let records: ReturnType<typeof parseCsv>;
   try {
     records = parseCsv(text);
   } catch (error) {
