@@ -1,6 +1,6 @@
 /**
  * The stateless stack: everything that can be destroyed and rebuilt from the code and the table.
- * Built by walking the topology manifest (infra/topology.ts), the same list the local twin runs:
+ * Built by walking the topology manifest (shared/config/manifest.ts), the same list the local twin runs:
  * - every function (KeepwellFunction), its environment and exactly the grants that environment
  *   needs (wiring.ts), and its trigger: the table stream, the one-time message schedules, a
  *   recurring schedule, the page API or the SES events rule;
@@ -50,7 +50,7 @@ import {
   type FunctionName,
   type FunctionSpec,
   type Trigger,
-} from './topology.js';
+} from '../shared/config/manifest.js';
 import { wireFunction, type Grantee } from './wiring.js';
 
 /** The SES events ses-events handles, as the configuration set names them. */

@@ -1,5 +1,5 @@
 /**
- * The local twin: Keepwell's topology (infra/topology.ts) running on this machine.
+ * The local twin: Keepwell's topology (shared/config/manifest.ts) running on this machine.
  *
  * Step by step:
  * 1. start (or reuse) DynamoDB Local and SES v2 local, and create the table from the shared definition;
@@ -24,7 +24,7 @@ import {
   recurringInput,
   type FunctionName,
   type FunctionSpec,
-} from '../infra/topology.js';
+} from '../shared/config/manifest.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
 import { useClock } from '../shared/ports/clock.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';

@@ -23,7 +23,7 @@ import { reasonCode } from '../../shared/domain/reason-code.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
 import type { DeliveryMetrics } from '../../shared/ports/metrics.js';
 import { dispatchRequestSchema, sendMessage, type DispatchRequest, type SendMessageDeps, type SendOutcome } from '../../shared/use-cases/send-message.js';
-import { functionSpec } from '../../infra/topology.js';
+import { functionSpec } from '../../shared/config/manifest.js';
 
 export type DispatchDeps = SendMessageDeps & {
   /** Where outcomes and lateness are reported. @default none */

@@ -3,8 +3,8 @@
  * the permissions it needs. The CDK stateless stack and the local twin are both built from
  * this list, so what runs on a laptop is what is deployed. Pure data: no CDK imports here.
  */
-import type { EnvName } from '../shared/config/env.js';
-import type { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
+import type { EnvName } from './env.js';
+import type { INDEXES } from '../adapters/dynamodb/table-definition.js';
 
 export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake' | 'intake-feeds';
 
