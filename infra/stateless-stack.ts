@@ -43,10 +43,12 @@ import { functionConstructId, functionRoleName, resourcePrefix, type StackOutput
 import { acknowledge } from './nag.js';
 import {
   FUNCTIONS,
-  streamFilterPatterns,
   LAMBDA_ASYNC_RETRY_ATTEMPTS,
   RECURRING_RETRY_POLICY,
   recurringInput,
+  recurringSchedule,
+  streamSettings,
+  walkTriggers,
   type FunctionName,
   type FunctionSpec,
   type Trigger,
@@ -493,71 +495,61 @@ export class KeepwellAppStack extends Stack {
     return fn;
   }
 
-  /** Connects each function to its trigger. */
+  /** Connects each function to its trigger, by the manifest's one trigger walk (the twin's too). */
   private attachTriggers(props: KeepwellAppStackProps): void {
     const { config } = props;
+    const fnOf = (spec: FunctionSpec) => this.keepwellFunction(spec.name).function;
     let pagesServed = false;
-    for (const spec of FUNCTIONS) {
-      const target = this.keepwellFunction(spec.name);
-      const fn = target.function;
-      const trigger = spec.trigger;
-      switch (trigger.kind) {
-        case 'table-stream':
-          fn.addEventSource(
-            new DynamoEventSource(this.table, {
-              startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-              batchSize: trigger.batchSize,
-              retryAttempts: trigger.maxRetries,
-              bisectBatchOnError: true,
-              reportBatchItemFailures: true,
-              onFailure: new SqsDlq(this.failedInvocations),
-              filters: streamFilterPatterns(trigger.itemTypes).map((pattern) => ({ pattern: JSON.stringify(pattern) })),
-            }),
-          );
-          acknowledge(
-            target,
-            'AwsSolutions-IAM5[Resource::*]',
-            "dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table's stream ARN only.",
-          );
-          break;
-        case 'message-schedules':
-          // The schedules themselves are created at run time (sync-schedules, reconcile, dispatch).
-          this.allowSchedulerToInvoke(fn);
-          break;
-        case 'recurring':
-          this.acknowledgeSchedulerInvoke(fn);
-          new scheduler.Schedule(this, `${functionConstructId(spec.name)}Schedule`, {
-            scheduleName: trigger.scheduleName,
-            scheduleGroup: this.scheduleGroup,
-            description: spec.description,
-            schedule: scheduler.ScheduleExpression.expression(trigger.expression, TimeZone.of(trigger.timezone)),
-            timeWindow: scheduler.TimeWindow.off(),
-            target: new LambdaInvoke(fn, {
-              role: this.schedulerRole,
-              deadLetterQueue: this.scheduleDlq,
-              ...RECURRING_RETRY,
-              input: scheduler.ScheduleTargetInput.fromObject(recurringInput(spec.name, config)),
-            }),
-          });
-          break;
-        case 'http-api':
-          if (pagesServed) throw new Error(`function "${spec.name}": the page API already has a function; the manifest must name one http-api function`);
-          this.webApi.serve(fn);
-          pagesServed = true;
-          break;
-        case 'ses-events':
-          // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
-          fn.addEventSource(new SnsEventSource(this.sesEvents));
-          break;
-        case 'http-route':
-          this.webApi.route(trigger.method, trigger.path, spec.name, fn);
-          break;
-        default: {
-          const unknown: never = trigger;
-          throw new Error(`function "${spec.name}": unknown trigger ${JSON.stringify(unknown)}`);
-        }
-      }
-    }
+    walkTriggers<void>({
+      'table-stream': (spec, trigger) => {
+        const settings = streamSettings(trigger);
+        fnOf(spec).addEventSource(
+          new DynamoEventSource(this.table, {
+            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+            batchSize: settings.batchSize,
+            retryAttempts: settings.maxRetries,
+            bisectBatchOnError: true,
+            reportBatchItemFailures: true,
+            onFailure: new SqsDlq(this.failedInvocations),
+            filters: settings.filterPatterns.map((pattern) => ({ pattern: JSON.stringify(pattern) })),
+          }),
+        );
+        acknowledge(
+          this.keepwellFunction(spec.name),
+          'AwsSolutions-IAM5[Resource::*]',
+          "dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table's stream ARN only.",
+        );
+      },
+      // The schedules themselves are created at run time (sync-schedules, reconcile, dispatch).
+      'message-schedules': (spec) => this.allowSchedulerToInvoke(fnOf(spec)),
+      recurring: (spec, trigger) => {
+        const fn = fnOf(spec);
+        const schedule = recurringSchedule(spec, trigger, config);
+        this.acknowledgeSchedulerInvoke(fn);
+        new scheduler.Schedule(this, `${functionConstructId(spec.name)}Schedule`, {
+          scheduleName: schedule.name,
+          scheduleGroup: this.scheduleGroup,
+          description: spec.description,
+          schedule: scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timezone)),
+          timeWindow: scheduler.TimeWindow.off(),
+          target: new LambdaInvoke(fn, {
+            role: this.schedulerRole,
+            deadLetterQueue: this.scheduleDlq,
+            retryAttempts: schedule.retryPolicy.MaximumRetryAttempts,
+            maxEventAge: Duration.seconds(schedule.retryPolicy.MaximumEventAgeInSeconds),
+            input: scheduler.ScheduleTargetInput.fromObject(schedule.input),
+          }),
+        });
+      },
+      'http-api': (spec) => {
+        if (pagesServed) throw new Error(`function "${spec.name}": the page API already has a function; the manifest must name one http-api function`);
+        this.webApi.serve(fnOf(spec));
+        pagesServed = true;
+      },
+      // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
+      'ses-events': (spec) => fnOf(spec).addEventSource(new SnsEventSource(this.sesEvents)),
+      'http-route': (spec, trigger) => this.webApi.route(trigger.method, trigger.path, spec.name, fnOf(spec)),
+    });
     if (!pagesServed) throw new Error('the topology manifest has no http-api function: the client pages would have no API');
   }
 
