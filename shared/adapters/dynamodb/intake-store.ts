@@ -13,7 +13,9 @@ import type { BookingLink, CommitResult, DeliveryRecord, FeedState, IntakeChange
 import type { ClientBundle } from '../../ports/store.js';
 import type { CapacityMeter } from './client.js';
 import { KEY_ATTRIBUTES, keys } from './keys.js';
-import { DynamoStore, sessionWrites } from './store.js';
+import { clientItemOf, emailItemOf, planItemOf, refItemOf, sessionWrites } from './codecs.js';
+import { DynamoClinicReader } from './clinic-reader.js';
+import { Table } from './table.js';
 import { INDEXES } from './table-definition.js';
 
 type Item = Record<string, unknown>;
@@ -45,14 +47,14 @@ export class DynamoIntakeStore implements IntakeStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly meter: CapacityMeter | undefined;
   private readonly now: () => Date;
-  private readonly store: DynamoStore;
+  private readonly store: DynamoClinicReader;
 
   constructor(options: DynamoIntakeStoreOptions) {
     this.table = options.tableName;
     this.db = options.client;
     this.meter = options.meter;
     this.now = options.now ?? (() => new Date());
-    this.store = new DynamoStore(options);
+    this.store = new DynamoClinicReader(new Table(options));
   }
 
   private async send<T>(operation: string, command: { input: object }): Promise<T> {
@@ -130,14 +132,14 @@ export class DynamoIntakeStore implements IntakeStore {
       items.push({
         Put: {
           TableName: this.table,
-          Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: stamp },
+          Item: clientItemOf(client, stamp),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
       items.push({
         Put: {
           TableName: this.table,
-          Item: { ...keys.email(client.email), type: 'email', clientId: client.id },
+          Item: emailItemOf(client),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
@@ -149,18 +151,11 @@ export class DynamoIntakeStore implements IntakeStore {
       items.push({
         Put: {
           TableName: this.table,
-          Item: {
-            ...plan,
-            ...keys.plan(plan.clientId, plan.id),
-            type: 'plan',
-            gsi2pk: keys.therapistIndex(plan.therapistId),
-            gsi2sk: `PLAN#${plan.id}`,
-            updatedAt: stamp,
-          },
+          Item: planItemOf(plan, stamp),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } });
+      items.push({ Put: { TableName: this.table, Item: refItemOf(keys.planRef(plan.id), plan.clientId) } });
     }
     if (change.session) {
       const { value, expectedVersion, intakeVersion } = change.session;
@@ -180,7 +175,7 @@ export class DynamoIntakeStore implements IntakeStore {
               }),
         },
       });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.sessionRef(value.id), type: 'ref', clientId } } });
+      items.push({ Put: { TableName: this.table, Item: refItemOf(keys.sessionRef(value.id), clientId) } });
       for (const item of renumbered) items.push({ Put: { TableName: this.table, Item: item } });
     }
     if (items.length > 100)
