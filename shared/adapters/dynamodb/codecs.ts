@@ -154,14 +154,13 @@ function keyOf(item: Item): string {
 
 /** An item type's reader: parses the item and drops its keys and bookkeeping (all but `keep`). */
 function codec<T>(type: string, schema: z.ZodType<T>, keep: readonly string[] = []): (item: Item) => T {
-  const dropped = KEY_ATTRIBUTES.filter((attribute) => !keep.includes(attribute));
+  const dropped = new Set<string>(KEY_ATTRIBUTES.filter((attribute) => !keep.includes(attribute)));
   return (item) => {
-    const result = schema.safeParse(item);
+    const attributes: Item = {};
+    for (const name in item) if (!dropped.has(name)) attributes[name] = item[name];
+    const result = schema.safeParse(attributes);
     if (!result.success) throw new ValidationError(`stored ${type} item ${keyOf(item)}`, issuesFromZod(result.error), { cause: result.error });
-    // The parse built a new object: dropping its keys leaves the item read untouched.
-    const value = result.data as Record<string, unknown>;
-    for (const attribute of dropped) delete value[attribute];
-    return value as T;
+    return result.data;
   };
 }
 
