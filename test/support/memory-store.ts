@@ -1,6 +1,6 @@
 /**
  * An in-memory ClinicStore + Ledger + TokenStore for unit tests, behaving like the DynamoDB store
- * (shared/adapters/dynamodb/store.ts): the same derived fields (session numbers, baselines), the
+ * (shared/adapters/dynamodb/store.ts and the port adapters it is made of): the same derived fields (session numbers, baselines), the
  * same conditional outcomes (a claim held, a skip that never overwrites a claim or a sent or
  * deferred entry, a settle refused with LedgerConflictError, a day cap held by another message —
  * each ledger move allowed from the states shared/domain/ledger-states.ts gives it, the table the

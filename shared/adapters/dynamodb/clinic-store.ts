@@ -135,7 +135,7 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
                 TableName: this.table,
                 Key: keys.plan(change.clientId, change.planId),
                 UpdateExpression: `SET #status = :status, #phases[${phaseIndex}].#every = :every, updatedAt = :now${remove}`,
-                ConditionExpression: 'attribute_exists(pk) AND #status = :was AND #phases[' + phaseIndex + '].#every = :wasEvery',
+                ConditionExpression: `attribute_exists(pk) AND #status = :was AND #phases[${phaseIndex}].#every = :wasEvery`,
                 ExpressionAttributeNames: { '#status': 'status', '#phases': 'phases', '#every': 'everyDays' },
                 ExpressionAttributeValues: {
                   ':status': after.status,

@@ -5,7 +5,7 @@
  * and the keys and bookkeeping attributes are dropped. An attribute a schema does not name is
  * kept, as a newer writer may add one. A malformed item fails with a ValidationError naming the
  * item's key and every bad field, never a value. Writing, the builders lay out the items two
- * writers share (the clinic store and intake).
+ * writers share (the clinic store and intake-store.ts).
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -17,6 +17,7 @@ import { SESSION_STATUSES, type Client, type Plan, type Session, type Therapist 
 import type { PlanChange } from '../../domain/plan-change.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
 import { issuesFromZod, ValidationError } from '../../domain/validation.js';
+import type { BookingLink, DeliveryRecord, FeedState } from '../../ports/intake.js';
 import type { LedgerEntry, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
 import { KEY_ATTRIBUTES, keys } from './keys.js';
 import { utcDate, type Item } from './table.js';
@@ -139,6 +140,30 @@ const ledgerItem: z.ZodType<LedgerEntry> = z.looseObject({
   updatedAt: instant.default(''),
 });
 
+const deliveryItem: z.ZodType<DeliveryRecord> = z.looseObject({
+  source: text,
+  deliveryId: text,
+  status: z.enum(['accepted', 'ignored', 'refused']),
+  reason: text.optional(),
+  action: z.enum(['book', 'reschedule', 'cancel', 'no-show', 'completed']).optional(),
+  bookingId: text.optional(),
+  sessionId: text.optional(),
+  clientId: text.optional(),
+  eventType: text.optional(),
+  at: instant,
+});
+
+const bookingLinkItem: z.ZodType<BookingLink> = z.looseObject({
+  source: text,
+  bookingId: text,
+  version: count,
+  sessionId: text.optional(),
+  clientId: text.optional(),
+  cancelled: z.boolean().optional(),
+});
+
+const feedItem: z.ZodType<FeedState> = z.looseObject({ source: text, etag: text.optional(), lastModified: text.optional(), polledAt: instant });
+
 /** An email lookup, a plan or session reference: the client it points to. */
 const pointerItem = z.looseObject({ clientId: text });
 /** A client's non-urgent slot for a local day: the message holding it. */
@@ -173,6 +198,9 @@ export const decode = {
   request: codec('reschedule request', requestItem),
   planChange: codec('plan change', planChangeItem),
   ledgerEntry: codec('ledger', ledgerItem, ['updatedAt']),
+  delivery: codec('intake delivery', deliveryItem),
+  bookingLink: codec('booking link', bookingLinkItem),
+  feed: codec('intake feed', feedItem),
   pointer: codec('lookup', pointerItem),
   dayCap: codec('day cap', dayCapItem),
 };
