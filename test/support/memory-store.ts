@@ -47,7 +47,7 @@ import type {
 } from '../../shared/ports/store.js';
 import { LedgerConflictError, type PlanChangeResult } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
-import { mayMove, type LedgerMove } from '../../shared/domain/ledger-states.js';
+import { LEDGER_MOVES, mayMove } from '../../shared/domain/ledger-states.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
@@ -518,26 +518,27 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     const record = this.ledger.get(name);
     if (!record || !mayMove('release', record.entry)) return;
     const now = this.stamp();
-    record.entry = { ...record.entry, status: 'released', updatedAt: now };
+    record.entry = { ...record.entry, status: LEDGER_MOVES.release.to, updatedAt: now };
     record.outboxAt = now;
   }
 
   /** As the DynamoDB ledger's conditional settle: only where `move` may start, else LedgerConflictError. */
-  private finish(move: LedgerMove, name: string, fields: Partial<LedgerEntry> & { status: LedgerStatus }, now: string): void {
+  private finish(move: 'markSent' | 'markFailed' | 'settleSkipped', name: string, fields: Partial<LedgerEntry>, now: string): void {
     const record = this.ledger.get(name);
-    if (!record || !mayMove(move, record.entry)) throw new LedgerConflictError(name, fields.status, { cause: conditionFailed() });
-    record.entry = { ...record.entry, ...fields, updatedAt: now };
+    const status = LEDGER_MOVES[move].to;
+    if (!record || !mayMove(move, record.entry)) throw new LedgerConflictError(name, status, { cause: conditionFailed() });
+    record.entry = { ...record.entry, status, ...fields, updatedAt: now };
     record.outboxAt = now;
   }
 
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
     this.enter('markSent');
-    this.finish('markSent', name, { status: 'sent', sesMessageId }, now);
+    this.finish('markSent', name, { sesMessageId }, now);
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
     this.enter('markFailed');
-    this.finish('markFailed', name, { status: 'failed', reason: reason.slice(0, 500) }, now);
+    this.finish('markFailed', name, { reason: reason.slice(0, 500) }, now);
   }
 
   async clearSkip(name: string): Promise<void> {
@@ -548,7 +549,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
 
   async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
     this.enter('settleSkipped');
-    this.finish('settleSkipped', name, { status: 'skipped', reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
+    this.finish('settleSkipped', name, { reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
   }
 
   async markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined> {

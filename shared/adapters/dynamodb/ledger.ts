@@ -42,6 +42,9 @@ function conditionOf(move: LedgerMove): Condition {
   };
 }
 
+/** The moves that settle an existing entry in place, each to the status LEDGER_MOVES gives it. */
+type SettleMove = 'release' | 'markSent' | 'markFailed' | 'settleSkipped';
+
 const CONDITIONS = Object.fromEntries(Object.keys(LEDGER_MOVES).map((move) => [move, conditionOf(move as LedgerMove)])) as Record<LedgerMove, Condition>;
 
 export class DynamoLedger extends OnTable implements Ledger {
@@ -107,19 +110,19 @@ export class DynamoLedger extends OnTable implements Ledger {
   }
 
   async release(name: string): Promise<void> {
-    await this.settle('release', name, { status: 'released' }, this.stamp()).catch((error) => {
+    await this.settle('release', name, {}, this.stamp()).catch((error) => {
       // Settled by someone else meanwhile: there is no claim left to give back.
       if (!isConditionFailure(error)) throw error;
     });
   }
 
-  /** Moves the entry by `move`: its new status and fields, its update time and its outbox keys (see outboxKeys). */
-  private async settle(move: LedgerMove, name: string, fields: Item & { status: LedgerStatus }, now: string): Promise<void> {
+  /** Moves the entry by `move`: the status it leads to, the move's fields, the update time and the outbox keys (see outboxKeys). */
+  private async settle(move: SettleMove, name: string, fields: Item, now: string): Promise<void> {
     const condition = CONDITIONS[move];
     const names: Record<string, string> = { ...condition.ExpressionAttributeNames };
     const values: Item = { ...condition.ExpressionAttributeValues };
     const sets: string[] = [];
-    for (const [field, value] of Object.entries({ ...fields, updatedAt: now, ...this.outboxKeys(name, now) })) {
+    for (const [field, value] of Object.entries({ status: LEDGER_MOVES[move].to, ...fields, updatedAt: now, ...this.outboxKeys(name, now) })) {
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
@@ -138,30 +141,25 @@ export class DynamoLedger extends OnTable implements Ledger {
   }
 
   /** A settle of a held claim: a condition failure means another attempt settled it. */
-  private async settleHeld(
-    move: 'markSent' | 'markFailed' | 'settleSkipped',
-    name: string,
-    fields: Item & { status: LedgerStatus },
-    now: string,
-  ): Promise<void> {
+  private async settleHeld(move: Exclude<SettleMove, 'release'>, name: string, fields: Item, now: string): Promise<void> {
     try {
       await this.settle(move, name, fields, now);
     } catch (error) {
-      if (isConditionFailure(error)) throw new LedgerConflictError(name, fields.status, { cause: error });
+      if (isConditionFailure(error)) throw new LedgerConflictError(name, LEDGER_MOVES[move].to, { cause: error });
       throw error;
     }
   }
 
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
-    await this.settleHeld('markSent', name, { status: 'sent', sesMessageId }, now);
+    await this.settleHeld('markSent', name, { sesMessageId }, now);
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
-    await this.settleHeld('markFailed', name, { status: 'failed', reason: reason.slice(0, 500) }, now);
+    await this.settleHeld('markFailed', name, { reason: reason.slice(0, 500) }, now);
   }
 
   async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
-    await this.settleHeld('settleSkipped', name, { status: 'skipped', reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
+    await this.settleHeld('settleSkipped', name, { reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
   }
 
   async clearSkip(name: string): Promise<void> {
