@@ -15,12 +15,13 @@ import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/ad
 import { keys } from '../shared/adapters/dynamodb/keys.js';
 import { DynamoStore } from '../shared/adapters/dynamodb/store.js';
 import { checkInAnswersSchema, clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema } from '../shared/domain/model.js';
+import { toInstant } from '../shared/domain/time.js';
 import type { Mailer } from '../shared/ports/mailer.js';
 import { sendSummary } from '../shared/use-cases/send-summaries.js';
 import { createTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/services.js';
 
 const TABLE = 'kw-bench-summary';
-const SUMMARY_AT = '2027-03-10T07:00:00.000Z';
+const SUMMARY_AT = toInstant('2027-03-10T07:00:00.000Z');
 const SIZES = [10_000, 100_000] as const;
 const TARGET_RATIO = 1.1;
 const ACTIVE_CLIENTS = 40;
@@ -32,7 +33,7 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 const nullMailer: Mailer = { send: async () => ({ messageId: 'bench' }) };
 
 const DAY_MS = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = (ms: number) => toInstant(ms);
 
 /** The measured therapist's month: weekly sessions, most answered, the latest in the summary's period. */
 async function seedTherapistMonth(store: DynamoStore): Promise<number> {
@@ -88,7 +89,7 @@ async function seedTherapistMonth(store: DynamoStore): Promise<number> {
     planId: 'p-bench-1',
     therapistId: therapist.id,
     message: 'Could we do later?',
-    at: '2027-03-09T15:00:00.000Z',
+    at: toInstant('2027-03-09T15:00:00.000Z'),
   });
   return sessions;
 }

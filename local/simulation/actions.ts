@@ -21,7 +21,7 @@ export async function answerCheckIn(
   input: { clientId: string; sessionId: string; answers: unknown },
   now: Date | string,
 ): Promise<'recorded' | 'already-answered'> {
-  const result = await recordCheckIn({ store: twin.store, ledger: twin.store, mailer, clinic: twin.clinic }, { ...input, now });
+  const result = await recordCheckIn({ store: twin.store, ledger: twin.store, mailer, clinic: twin.clinic }, { ...input, now: toInstant(now) });
   if (result.status === 'invalid') throw new ValidationError(`check-in answers for session ${input.sessionId}`, result.issues);
   return result.status;
 }

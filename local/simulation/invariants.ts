@@ -23,6 +23,7 @@
 import { deferredIdentity, isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
 import { bookingName, isEnabled } from '../../shared/domain/booking-emails.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
+import { toInstant } from '../../shared/domain/time.js';
 import type { ClinicStore, LedgerEntry } from '../../shared/ports/store.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import { latestByName, type SesStoredEmail } from './outbox.js';
@@ -101,7 +102,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       plan: { ...plan, status: 'active' },
       client,
       clinic: input.clinic,
-      now: input.from,
+      now: toInstant(input.from),
     });
     for (const decision of decisions) {
       if (decision.action !== 'schedule') continue;

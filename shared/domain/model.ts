@@ -7,6 +7,7 @@
 import { IANAZone, Duration } from 'luxon';
 import * as z from 'zod';
 import { instantTextProblem } from './instant-text.js';
+import { instantOf, type Instant } from './time.js';
 import { contrastRatio, MIN_CONTRAST_WITH_WHITE, normalizeHex } from './colour.js';
 import { httpsProblem, pageOriginProblem, textProblem, type TextRule } from './text.js';
 
@@ -66,7 +67,7 @@ export const instantSchema = z
     const problem = instantTextProblem(s);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .transform((s) => new Date(s).toISOString());
+  .transform((s) => instantOf(new Date(s)));
 
 /** Thresholds of the plan-adjustment suggestions in the therapist's summary (domain/suggestions.ts). */
 export const suggestionRulesSchema = z
@@ -340,6 +341,6 @@ export interface CheckIn extends CheckInAnswers {
   readonly planId: string;
   readonly clientId: string;
   readonly therapistId: string;
-  readonly answeredAt: string;
+  readonly answeredAt: Instant;
   readonly baseline: boolean;
 }

@@ -12,11 +12,15 @@
  */
 import { DateTime, Duration, IANAZone } from 'luxon';
 
+declare const instantBrand: unique symbol;
+
 /**
  * A UTC instant exactly as `Date.prototype.toISOString()` writes it (`2027-02-01T14:00:00.000Z`):
- * one spelling per instant, so instants compare and sort correctly as strings.
+ * one spelling per instant, so instants compare and sort correctly as strings. At run time it is
+ * that plain string (JSON and DynamoDB see no difference); the brand means only this module's
+ * constructors make one, so an unchecked string cannot be passed where an instant is expected.
  */
-export type Instant = string;
+export type Instant = string & { readonly [instantBrand]: 'Instant' };
 
 /** A daily window in local time, `HH:MM`–`HH:MM`, end exclusive; it may span midnight. */
 export interface QuietHours {
@@ -48,7 +52,35 @@ export function toInstant(x: Date | string | number): Instant {
   if (!Number.isFinite(ms)) throw new RangeError(`not a valid instant: ${String(x)}`);
   const whole = Math.trunc(ms);
   if (whole < MIN_MS || whole > MAX_MS) throw new RangeError(`instant out of range (years 0000–9999): ${String(x)}`);
-  return new Date(whole).toISOString();
+  return new Date(whole).toISOString() as Instant;
+}
+
+/** The Instant of a Date (throws, as `toInstant` does, for an invalid or out-of-range one). */
+export function instantOf(date: Date): Instant {
+  return toInstant(date);
+}
+
+/**
+ * Text that this system's own writers stored as an Instant, read back without re-checking it
+ * (they checked it once, at the boundary). Only a storage codec reads instants this way.
+ */
+export function storedInstant(text: string): Instant {
+  return text as Instant;
+}
+
+/** `at` moved by `ms` milliseconds of elapsed time (negative moves it back). */
+export function addMs(at: Instant, ms: number): Instant {
+  return toInstant(msOf(at) + ms);
+}
+
+/** Milliseconds from `from` to `to`: positive when `to` is later. */
+export function msBetween(from: Instant, to: Instant): number {
+  return msOf(to) - msOf(from);
+}
+
+/** Orders instants earliest first, for `Array.prototype.sort`. */
+export function compareInstants(a: Instant, b: Instant): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function parseInstantMs(text: string): number {
@@ -63,7 +95,8 @@ function parseInstantMs(text: string): number {
   throw new RangeError(`not an ISO-8601 instant with an offset or Z: "${text}"`);
 }
 
-function msOf(at: Instant): number {
+/** Epoch milliseconds of an instant. */
+export function msOf(at: Instant): number {
   return parseInstantMs(at);
 }
 

@@ -3,7 +3,6 @@
  * the booking; `version` is the source's own ordering (a sequence, or the change's timestamp in
  * milliseconds) and decides which of two changes is newer, never the order they arrive in.
  */
-import type { Instant } from '../domain/time.js';
 
 export type IntakeAction = 'book' | 'reschedule' | 'cancel' | 'no-show' | 'completed';
 
@@ -18,7 +17,8 @@ export interface IntakeEvent {
   readonly version: number;
   /** The names the source gives the booking's type, best first (Cal.com: the slug, then the numeric id). */
   readonly eventTypes?: readonly string[];
-  readonly start?: Instant;
+  /** UTC ISO text as the source gave it; the session schema checks it when the session is written. */
+  readonly start?: string;
   readonly durationMinutes?: number;
   readonly location?: string;
   readonly client?: { readonly email?: string; readonly name?: string; readonly timezone?: string };

@@ -18,6 +18,7 @@ import type { IntakeConfig } from './config.js';
 import { UnmappableEventError, type IntakeEvent } from './event.js';
 import { fromKeepwellEvent, keepwellEventSchema } from './keepwell-format.js';
 import { checkCalSignature, checkKeepwellSignature, withinReplayWindow } from './signature.js';
+import { instantOf } from '../domain/time.js';
 
 export const KEEPWELL_SIGNATURE_HEADER = 'keepwell-signature';
 export const CAL_SIGNATURE_HEADER = 'x-cal-signature-256';
@@ -117,7 +118,7 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
   // Authentic from here on: a body Keepwell cannot read is recorded as refused, so ops see it.
   const refuse = async (reason: string, status = 400): Promise<IntakeResponse> => {
     const deliveryId = `sha256-${createHash('sha256').update(request.body).digest('hex').slice(0, 32)}`;
-    await deps.store.recordIntakeDelivery({ source: sourceName, deliveryId, status: 'refused', reason: reason.slice(0, 300), at: now.toISOString() });
+    await deps.store.recordIntakeDelivery({ source: sourceName, deliveryId, status: 'refused', reason: reason.slice(0, 300), at: instantOf(now) });
     deps.log.warn('intake refused', { source: sourceName, reason: reason.slice(0, 300) });
     return { status, body: { error: reason } };
   };
@@ -140,7 +141,7 @@ export async function receiveIntake(deps: ReceiveDeps, request: IntakeRequest): 
       deliveryId: read.deliveryId,
       status: 'ignored',
       reason: read.reason,
-      at: now.toISOString(),
+      at: instantOf(now),
     });
     deps.log.info('intake ignored', { source: sourceName, reason: read.reason, duplicate: !fresh });
     return { status: 202, body: { status: 'ignored', reason: read.reason } };

@@ -23,6 +23,7 @@ import { messageName } from '../domain/message.js';
 import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import { mapWithConcurrency } from './build-summary.js';
 import { flagsOf, redFlagAlertIdentity } from './record-check-in.js';
+import type { Instant } from '../domain/time.js';
 
 export interface GoalChange {
   readonly goal: string;
@@ -134,7 +135,7 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
 export async function buildClinicReport(
   deps: { readonly store: ClinicStore; readonly ledger: Ledger },
   month: ReportMonth,
-  now: string,
+  now: Instant,
 ): Promise<ClinicReportFigures> {
   const therapists = await deps.store.listTherapists();
   const per = await mapWithConcurrency(therapists, 4, async (t) => {

@@ -19,7 +19,7 @@ import { redFlags } from '../domain/red-flags.js';
 import { checkInDueAt, numberSessions, sessionEnd } from '../domain/schedule-rules.js';
 import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
-import { localDate, toInstant, type Instant } from '../domain/time.js';
+import { addMs, localDate, toInstant, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import type {
   ChartPoint,
@@ -108,7 +108,7 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const plans = await store.therapistPlans(therapist.id);
   const planById = new Map(plans.map((p) => [p.id, p]));
   const lookbackMs = Math.max(longestMs('PT24H'), ...plans.map((p) => longestMs(p.checkInAfter))) + MAX_SESSION_MS + QUIET_HOURS_SLACK_MS;
-  const activity = await store.therapistActivity(therapist.id, toInstant(Date.parse(period.start) - lookbackMs), period.nextEnd);
+  const activity = await store.therapistActivity(therapist.id, addMs(period.start, -lookbackMs), period.nextEnd);
 
   const checkIns = activity.checkIns.filter((c) => within(c.answeredAt, period.start, period.end)).sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
   const requests = activity.requests.filter((r) => within(r.at, period.start, period.end));

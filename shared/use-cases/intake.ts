@@ -20,9 +20,11 @@
  * The table's stream then brings schedules in line (sync-schedules), as for every other writer.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type * as z from 'zod';
 import type { Client, Clinic, Plan, Session } from '../domain/model.js';
 import { clientSchema, sessionSchema } from '../domain/model.js';
 import { cleanText } from '../domain/text.js';
+import { instantOf } from '../domain/time.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { IntakeSource, ServiceMapping } from '../intake/config.js';
 import type { BookingLink, DeliveryRecord, IntakeChange, IntakeState, IntakeStore } from '../ports/intake.js';
@@ -167,7 +169,7 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   };
 }
 
-function parseSession(input: Session): Session {
+function parseSession(input: z.input<typeof sessionSchema>): Session {
   // A source's duration or location outside Keepwell's limits is clamped rather than refused: the booking exists.
   const clamped = { ...input, durationMinutes: Math.min(600, Math.max(1, input.durationMinutes)), location: input.location.slice(0, 200) };
   return sessionSchema.parse(clamped);
@@ -229,7 +231,7 @@ export async function receiveBookingChange(deps: IntakeDeps, sourceName: string,
       deliveryId: event.deliveryId,
       action: event.action,
       bookingId: event.bookingId,
-      at: deps.now().toISOString(),
+      at: instantOf(deps.now()),
       ...(event.eventTypes?.[0] ? { eventType: event.eventTypes[0].slice(0, 200) } : {}),
     };
     if (decision.kind === 'ignore') {

@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { CATEGORIES, idSchema, type Category, type Client } from '../domain/model.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { ClinicStore } from '../ports/store.js';
+import type { Instant } from '../domain/time.js';
 
 export const subscriptionScopeSchema = z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` });
 export type SubscriptionScope = Category | 'all';
@@ -27,7 +28,7 @@ export async function suppressAddress(
   store: ClinicStore,
   email: string,
   reason: 'bounce' | 'complaint',
-  at: string,
+  at: Instant,
   detail?: string,
 ): Promise<Client | undefined> {
   return store.suppressByEmail(email, reason, at, detail);

@@ -20,6 +20,7 @@ import { readFeed } from '../intake/ical-feed.js';
 import type { IntakeStore } from '../ports/intake.js';
 import type { OpsLog } from '../ports/log.js';
 import { receiveBookingChange } from './intake.js';
+import { instantOf } from '../domain/time.js';
 
 export interface FeedResponse {
   readonly status: number;
@@ -118,7 +119,7 @@ async function pollOne(deps: PollDeps, source: string, url: string, config: Inta
     source,
     ...(response.etag ? { etag: response.etag } : {}),
     ...(response.lastModified ? { lastModified: response.lastModified } : {}),
-    polledAt: deps.now().toISOString(),
+    polledAt: instantOf(deps.now()),
   });
   return { source, status: 'changed', events: events.length, applied, ignored, duplicates };
 }

@@ -48,6 +48,7 @@ import {
   type WebResponse,
 } from './http.js';
 import * as pages from './pages.js';
+import { addMs, instantOf, toInstant } from '../domain/time.js';
 
 /** Where the pages log (Powertools Logger in Lambda): opaque attributes only, as dispatch logs. */
 export type WebLog = OpaqueLog;
@@ -129,7 +130,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
 
   async function spend(claims: TokenClaims): Promise<void> {
     // Only false if this same link already acted, which the action's own check has ruled out.
-    await deps.tokens.consume(claims.tokenId, claims.expiresAt.toISOString(), claims.clientId);
+    await deps.tokens.consume(claims.tokenId, instantOf(claims.expiresAt), claims.clientId);
   }
 
   function noteAlert(route: PageName, alert: AlertOutcome): void {
@@ -160,7 +161,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     const { session, view } = await sessionView(ctx.claims);
     if (ctx.method === 'GET') {
       if (session.confirmedAt) return page(200, pages.alreadyConfirmedPage(site, view));
-      const closed = closedReason(session, ctx.now.toISOString());
+      const closed = closedReason(session, instantOf(ctx.now));
       return page(
         200,
         closed
@@ -185,7 +186,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
     const { session, view } = await sessionView(ctx.claims);
     if (ctx.method === 'GET') {
       if (session.rescheduleRequestedAt) return page(200, pages.alreadyRequestedPage(site, view));
-      const closed = closedReason(session, ctx.now.toISOString());
+      const closed = closedReason(session, instantOf(ctx.now));
       return page(200, closed ? pages.sessionClosedPage(site, { view, reason: closed }) : pages.reschedulePage(site, { token: ctx.token, view }));
     }
     const messages = ctx.form.getAll(FIELDS.message);
@@ -334,7 +335,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
    */
   function takeActionSlot(clientId: string, now: Date): Promise<boolean> {
     const hour = now.toISOString().slice(0, 13);
-    const expiresAt = new Date(Date.parse(`${hour}:00:00.000Z`) + 2 * 3_600_000).toISOString();
+    const expiresAt = addMs(toInstant(`${hour}:00:00.000Z`), 2 * 3_600_000);
     return deps.tokens.takeActionSlot(clientId, hour, ACTIONS_PER_CLIENT_PER_HOUR, expiresAt);
   }
 

@@ -19,6 +19,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { normalizeEmail } from '../../domain/email-address.js';
 import type { ClientItem, ClientRecords, Tombstone } from '../../ports/erasure.js';
 import { KEY_ATTRIBUTES, keys } from './keys.js';
+import { storedInstant } from '../../domain/time.js';
 
 type Item = Record<string, unknown>;
 
@@ -76,7 +77,7 @@ export class DynamoClientRecords implements ClientRecords {
 
   async tombstoneOf(clientId: string): Promise<Tombstone | undefined> {
     const out = await this.options.client.send(new GetCommand({ TableName: this.table, Key: keys.erased(clientId), ConsistentRead: true }));
-    return out.Item ? { clientId: String(out.Item.clientId), erasedAt: String(out.Item.erasedAt) } : undefined;
+    return out.Item ? { clientId: String(out.Item.clientId), erasedAt: storedInstant(String(out.Item.erasedAt)) } : undefined;
   }
 
   async tombstonesFor(clientIds: readonly string[], emails: readonly string[]): Promise<{ byId: Map<string, Tombstone>; byEmail: Map<string, Tombstone> }> {
@@ -92,7 +93,7 @@ export class DynamoClientRecords implements ClientRecords {
         const out = await this.options.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
         for (const item of out.Responses?.[this.table] ?? []) {
           const what = wanted.get(String(item.pk));
-          const tombstone = { clientId: String(item.clientId), erasedAt: String(item.erasedAt) };
+          const tombstone = { clientId: String(item.clientId), erasedAt: storedInstant(String(item.erasedAt)) };
           if (what?.kind === 'id') byId.set(what.value, tombstone);
           if (what?.kind === 'email') byEmail.set(what.value, tombstone);
         }

@@ -8,6 +8,7 @@ import { CATEGORIES, scoresOf } from '../../domain/model.js';
 import type { ClinicStore, MaintenanceMark, PlanChangeResult, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
 import type { PlanChange } from '../../domain/plan-change.js';
 import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
+import type { Instant } from '../../domain/time.js';
 import { sameEmail } from '../../domain/email-address.js';
 import { clientItemOf, decode, decodeIfAny, emailItemOf, planItemOf, refItemOf, sessionWrites, therapistItemOf } from './codecs.js';
 import { DynamoClinicReader } from './clinic-reader.js';
@@ -211,7 +212,7 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
    * (a double submit); only the baseline taken means another session's answers became the baseline
    * first, so the answers are stored again, read against that baseline.
    */
-  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
+  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: Instant }): Promise<StoredCheckIn | undefined> {
     const first = await this.tryRecordCheckIn(input);
     if (first !== 'baseline-taken') return first;
     const second = await this.tryRecordCheckIn(input);
@@ -223,7 +224,7 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
     clientId: string;
     sessionId: string;
     answers: CheckInAnswers;
-    at: string;
+    at: Instant;
   }): Promise<StoredCheckIn | undefined | 'baseline-taken'> {
     const bundle = await this.getClientBundle(input.clientId, true);
     const session = bundle?.sessions.find((s) => s.id === input.sessionId);

@@ -16,6 +16,7 @@ import { MESSAGE_KINDS } from '../../domain/message.js';
 import { SESSION_STATUSES, type Client, type Plan, type Session, type Therapist } from '../../domain/model.js';
 import type { PlanChange } from '../../domain/plan-change.js';
 import { numberSessions } from '../../domain/schedule-rules.js';
+import { storedInstant } from '../../domain/time.js';
 import { issuesFromZod, ValidationError } from '../../domain/validation.js';
 import type { BookingLink, DeliveryRecord, FeedState } from '../../ports/intake.js';
 import type { LedgerEntry, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
@@ -26,7 +27,7 @@ import { utcDate, type Item } from './table.js';
 
 const text = z.string();
 /** An instant as the writers store it: ISO text, checked by the writer's input schema once. */
-const instant = z.string();
+const instant = z.string().transform(storedInstant);
 const count = z.number();
 const scores = { pain: count, mobility: count, stress: count, sleep: count };
 
@@ -137,7 +138,7 @@ const ledgerItem: z.ZodType<LedgerEntry> = z.looseObject({
   sesMessageId: text.optional(),
   delivery: z.looseObject({ event: text, at: instant, detail: text.optional() }).optional(),
   /** Kept (unlike other items' bookkeeping): the outbox shows when each entry last moved. */
-  updatedAt: instant.default(''),
+  updatedAt: instant.default(storedInstant('')),
 });
 
 const deliveryItem: z.ZodType<DeliveryRecord> = z.looseObject({
