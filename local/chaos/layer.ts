@@ -19,6 +19,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dispatchPayloadSchema } from '../../shared/domain/dispatch-payload.js';
 import { messageName } from '../../shared/domain/message.js';
+import { addMs } from '../../shared/domain/time.js';
 import { SES_MAX_ATTEMPTS } from '../../shared/adapters/ses/retry.js';
 import { rescheduleSession } from '../../shared/use-cases/manage-plans.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../services.js';
@@ -175,7 +176,7 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
       const session = await twin.store.findSession(sessionId);
       if (!session || session.status !== 'booked' || String(session.version) !== version) return;
       // A day later: every reminder of the new time is still ahead, and the plan's cadence is not crowded.
-      await rescheduleSession(twin.store, sessionId, new Date(Date.parse(session.start) + 86_400_000).toISOString()).catch(() => {
+      await rescheduleSession(twin.store, sessionId, addMs(session.start, 86_400_000)).catch(() => {
         injected['reschedule-in-flight'] -= 1;
       });
     },

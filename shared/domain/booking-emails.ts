@@ -20,7 +20,7 @@
  */
 import { BOOKING_OFFSET, messageName, type BookingKind, type MessageIdentity } from './message.js';
 import type { BookingEmailsConfig, Client, Clinic, Session } from './model.js';
-import { applyQuietHours, toInstant, type Instant } from './time.js';
+import { addMs, applyQuietHours, toInstant, type Instant } from './time.js';
 
 /** Why a booking email will not go; short lowercase sentences for the ledger and the outbox. */
 export const BOOKING_SKIP_REASONS = {
@@ -137,7 +137,7 @@ export function confirmationDue(
   client: Pick<Client, 'timezone'>,
   clinic: Pick<Clinic, 'quietHours' | 'bookingEmails'>,
 ): Instant {
-  const due = toInstant(Date.parse(now) + clinic.bookingEmails.undoMinutes * 60_000);
+  const due = addMs(now, clinic.bookingEmails.undoMinutes * 60_000);
   const quiet = applyQuietHours(due, client.timezone, clinic.quietHours);
   return quiet < toInstant(session.start) ? quiet : due;
 }

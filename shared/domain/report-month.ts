@@ -44,7 +44,7 @@ export function latestDueMonth(zone: string, hour: number, now: Instant): Report
   const thisMonth = local.startOf('month');
   const previous = thisMonth.minus({ months: 1 });
   const month = monthStarting(previous, hour, zone);
-  return Date.parse(month.dueAt) <= Date.parse(now) ? month : monthStarting(previous.minus({ months: 1 }), hour, zone);
+  return month.dueAt <= now ? month : monthStarting(previous.minus({ months: 1 }), hour, zone);
 }
 
 /** The report's identity: `cr.clinic.<yyyy-mm>.v1`. */

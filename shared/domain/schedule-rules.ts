@@ -5,7 +5,19 @@
  */
 import { CHECK_IN_OFFSET, messageName, type MessageIdentity } from './message.js';
 import type { Clinic, Client, Plan, Session } from './model.js';
-import { addCalendarDays, addOffset, applyQuietHours, atLocalTime, localDate, subtractOffset, toInstant, type Instant } from './time.js';
+import {
+  addCalendarDays,
+  addMs,
+  addOffset,
+  applyQuietHours,
+  atLocalTime,
+  localDate,
+  msBetween,
+  msOf,
+  subtractOffset,
+  toInstant,
+  type Instant,
+} from './time.js';
 
 /**
  * A reminder that is already overdue (booked at short notice, or the session moved) is still sent
@@ -97,10 +109,6 @@ function byDue(a: MessageDecision, b: MessageDecision): number {
   return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
-function ms(at: Instant): number {
-  return Date.parse(toInstant(at));
-}
-
 /**
  * The reminders and check-in a session should have, each either scheduled (with its send time) or
  * skipped (with the reason), in due order. Nothing is ever scheduled before `now`.
@@ -137,7 +145,7 @@ function reminderDecisions(session: Session, plan: Plan, zone: string, now: Inst
   if (overdue.length < all.length) {
     return all.map((m) => (m.dueAt > now ? schedule(m) : skip(m, SKIP_REASONS.superseded)));
   }
-  if (ms(start) - ms(now) < MIN_REMINDER_LEAD_MINUTES * MINUTE_MS) return all.map((m) => skip(m, SKIP_REASONS.tooLate));
+  if (msBetween(now, start) < MIN_REMINDER_LEAD_MINUTES * MINUTE_MS) return all.map((m) => skip(m, SKIP_REASONS.tooLate));
   // Two offsets can land on the same instant (P1D and PT24H on most days): send the first written.
   const latest = all.reduce((best, m) => (m.dueAt > best.dueAt ? m : best));
   return all.map((m) => (m === latest ? schedule({ ...m, dueAt: now }) : skip(m, SKIP_REASONS.superseded)));
@@ -145,7 +153,7 @@ function reminderDecisions(session: Session, plan: Plan, zone: string, now: Inst
 
 /** When the session ends: its start plus its length. */
 export function sessionEnd(session: Pick<Session, 'start' | 'durationMinutes'>): Instant {
-  return toInstant(ms(session.start) + session.durationMinutes * MINUTE_MS);
+  return addMs(session.start, session.durationMinutes * MINUTE_MS);
 }
 
 /**
@@ -166,7 +174,7 @@ function checkInDecision(session: Session, plan: Plan, zone: string, quiet: Clin
   const due = checkInDueAt(session, plan, zone, quiet);
   const message = planned({ kind: 'check-in', subjectId: session.id, offset: CHECK_IN_OFFSET, version: session.version }, due);
   if (due > now) return schedule(message);
-  if (ms(now) - ms(due) <= CHECK_IN_LATE_WINDOW_HOURS * HOUR_MS) {
+  if (msBetween(due, now) <= CHECK_IN_LATE_WINDOW_HOURS * HOUR_MS) {
     return schedule({ ...message, dueAt: applyQuietHours(now, zone, quiet) });
   }
   return skip(message, SKIP_REASONS.checkInWindowPassed);
@@ -219,7 +227,7 @@ export interface SessionNumber {
 export function numberSessions(plan: Plan, sessions: readonly Session[]): Map<string, SessionNumber> {
   const ordered = sessions
     .filter((s) => s.planId === plan.id && s.status !== 'cancelled')
-    .map((s) => ({ session: s, startMs: ms(s.start) }))
+    .map((s) => ({ session: s, startMs: msOf(s.start) }))
     .sort((a, b) => a.startMs - b.startMs || (a.session.id < b.session.id ? -1 : a.session.id > b.session.id ? 1 : 0));
   const numbers = new Map<string, SessionNumber>();
   ordered.forEach(({ session }, index) => {
@@ -284,10 +292,10 @@ export function maintenanceStatus(input: MaintenanceInput): MaintenanceStatus {
   const graceDays = input.graceDays ?? DEFAULT_LAPSE_GRACE_DAYS;
   if (!Number.isInteger(graceDays) || graceDays < 0) throw new RangeError(`graceDays must be a whole number ≥ 0: ${graceDays}`);
   const now = toInstant(input.now);
-  const nowMs = ms(now);
+  const nowMs = msOf(now);
 
   const own = input.sessions.filter((s) => s.planId === plan.id);
-  const endMs = (s: Session) => ms(s.start) + s.durationMinutes * MINUTE_MS;
+  const endMs = (s: Session) => msOf(s.start) + s.durationMinutes * MINUTE_MS;
   const attendedStarts = own
     .filter((s) => s.status === 'completed' || (s.status === 'booked' && endMs(s) <= nowMs))
     .map((s) => toInstant(s.start))

@@ -12,7 +12,7 @@
 import { categoryOf, messageName, type MessageKind } from '../domain/message.js';
 import type { Clinic } from '../domain/model.js';
 import { maintenanceStatus, nudgeIdentity, planSessionMessages } from '../domain/schedule-rules.js';
-import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
+import { addMs, applyQuietHours, toInstant, type Instant } from '../domain/time.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { ClientBundle, ClinicStore, Ledger } from '../ports/store.js';
 
@@ -41,7 +41,7 @@ export function previewMessages(input: PreviewInput): PreviewItem[] {
   const { bundle, clinic } = input;
   const { client } = bundle;
   const now = toInstant(input.now);
-  const until = toInstant(Date.parse(now) + input.weeks * 7 * 86_400_000);
+  const until = addMs(now, input.weeks * 7 * 86_400_000);
   const done = input.done ?? new Set<string>();
   const held = (kind: MessageKind): string | undefined => {
     if (client.suppressed) return `address suppressed (${client.suppressed.reason})`;

@@ -24,7 +24,7 @@
  */
 import type { Client } from '../domain/model.js';
 import { retryOfName, retryScheduleName, subjectPrefix } from '../domain/message.js';
-import { toInstant, type Instant } from '../domain/time.js';
+import { addMs, toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
 import { clientMessages, scheduled } from '../domain/eligibility.js';
@@ -84,8 +84,8 @@ export async function reconcile(deps: SchedulingDeps, options: ReconcileOptions 
     }
   };
 
-  const from = toInstant(Date.parse(now) - lookBack * HOUR_MS);
-  const to = toInstant(Date.parse(now) + lookAhead * HOUR_MS);
+  const from = addMs(now, -lookBack * HOUR_MS);
+  const to = addMs(now, lookAhead * HOUR_MS);
   const sessions = await deps.store.sessionsStartingBetween(from, to);
   const contexts = await contextsByPlan(deps, sessions, concurrency);
   await eachLimited(sessions, concurrency, async (session) => {

@@ -22,7 +22,7 @@ import { issuesFromZod, parseOrThrow, type FieldIssue } from '../domain/validati
 import { RetryableError, PermanentError } from '../domain/errors.js';
 import { messageName, type MessageIdentity } from '../domain/message.js';
 import { redFlags } from '../domain/red-flags.js';
-import { toInstant, type Instant } from '../domain/time.js';
+import { msBetween, toInstant, type Instant } from '../domain/time.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { DeliveryMetrics } from '../ports/metrics.js';
 import { LedgerConflictError, SendOutcomeUnknownError, type ClinicStore, type Ledger, type Scores, type StoredCheckIn } from '../ports/store.js';
@@ -188,7 +188,7 @@ export async function sendTherapistAlert(
   // SES has the email: a failure to record it leaves the claim in place, never a second copy.
   await settleOrYield(() => deps.ledger.markSent(name, messageId, input.now));
   // A red-flag alert's delay after the answers were stored (a retry by the client's resend included).
-  if (input.answeredAt) deps.metrics?.lateness(identity.kind, Date.parse(input.now) - Date.parse(input.answeredAt));
+  if (input.answeredAt) deps.metrics?.lateness(identity.kind, msBetween(input.answeredAt, input.now));
   return 'sent';
 }
 

@@ -57,7 +57,7 @@ import {
 import { bookingSkipReason, toldBooking, type EarlierBooking } from '../domain/booking-emails.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
-import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
+import { addMs, applyQuietHours, isInQuietHours, localDate, msBetween, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
 import {
   renderBookingCancellation,
@@ -229,7 +229,7 @@ function intendedTime(payload: DispatchRequest, now: Instant): Instant {
  * next one, and a retry hours later would skip a reminder that is still useful.
  */
 function planningProbe(payload: DispatchRequest, now: Instant): Instant {
-  return toInstant(Date.parse(intendedTime(payload, now)) - 1);
+  return addMs(intendedTime(payload, now), -1);
 }
 
 function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, now: Instant): Decision {
@@ -331,7 +331,7 @@ function idsOf(payload: DispatchRequest): OneTimeSchedule['payload'] {
  */
 function stillUsefulAt(attempt: Attempt, at: Instant): boolean {
   const { client, plan, session, dueAt } = attempt.decision;
-  if (!session) return Date.parse(at) <= Date.parse(dueAt) + NUDGE_LATE_WINDOW_HOURS * 3_600_000;
+  if (!session) return msBetween(dueAt, at) <= NUDGE_LATE_WINDOW_HOURS * 3_600_000;
   // A booking email is worth sending until the session (its old time, for a cancellation) starts.
   if (isBookingKind(attempt.kind)) return at < toInstant(session.start);
   const rules = { session, plan, client, clinic: attempt.deps.clinic };

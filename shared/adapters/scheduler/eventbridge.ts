@@ -27,7 +27,7 @@ import { optionalEnv, readEnv } from '../../config/env.js';
 import { dispatchPayloadSchema, SCHEDULER_CONTEXT } from '../../domain/dispatch-payload.js';
 import { PermanentError, RetryableError } from '../../domain/errors.js';
 import { isUrgent, type MessageKind } from '../../domain/message.js';
-import { toInstant, type Instant } from '../../domain/time.js';
+import { msOf, toInstant, type Instant } from '../../domain/time.js';
 import type { MessageScheduler, OneTimeSchedule, ScheduledEntry } from '../../ports/scheduler.js';
 
 /**
@@ -55,7 +55,7 @@ export function retryPolicyFor(kind: MessageKind): Required<RetryPolicy> {
  * milliseconds is rounded up: a message never fires before its due time.
  */
 export function atExpression(at: Instant): string {
-  const ms = Date.parse(toInstant(at));
+  const ms = msOf(at);
   const wholeSecond = Math.ceil(ms / 1000) * 1000;
   return `at(${new Date(wholeSecond).toISOString().slice(0, 19)})`;
 }
