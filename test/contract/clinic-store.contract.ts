@@ -9,6 +9,8 @@ import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
 import { seedClinic } from '../support/memory-clinic.js';
 import type { PortFactory } from './ledger.contract.js';
+import { instant } from '../support/instant.js';
+import type { Instant } from '../../shared/domain/time.js';
 
 const ANSWERS = { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: 'tight shoulders', wantsToRebook: false };
 
@@ -69,17 +71,17 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const s = await store();
     const { client } = await seedClinic(s);
 
-    const suppressed = await s.suppressByEmail(client.email.toUpperCase(), 'bounce', '2027-01-20T10:00:00.000Z', 'mailbox full');
+    const suppressed = await s.suppressByEmail(client.email.toUpperCase(), 'bounce', instant('2027-01-20T10:00:00.000Z'), 'mailbox full');
 
     expect(suppressed?.suppressed).toEqual({ reason: 'bounce', at: '2027-01-20T10:00:00.000Z', detail: 'mailbox full' });
     expect((await s.getClient(client.id))?.suppressed?.reason).toBe('bounce');
-    expect(await s.suppressByEmail('nobody@example.com', 'complaint', '2027-01-20T10:00:00.000Z')).toBeUndefined();
+    expect(await s.suppressByEmail('nobody@example.com', 'complaint', instant('2027-01-20T10:00:00.000Z'))).toBeUndefined();
   });
 
   it('records a check-in once, the first on a plan as its baseline', async () => {
     const s = await store();
     const { client, sessions } = await seedClinic(s);
-    const input = { clientId: client.id, sessionId: sessions[0]!.id, answers: ANSWERS, at: '2027-01-19T10:00:00.000Z' };
+    const input = { clientId: client.id, sessionId: sessions[0]!.id, answers: ANSWERS, at: instant('2027-01-19T10:00:00.000Z') };
 
     const first = await s.recordCheckIn(input);
     const again = await s.recordCheckIn({ ...input, answers: { ...ANSWERS, pain: 1 } });
@@ -88,7 +90,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     expect(again).toBeUndefined();
     expect((await s.findSession(sessions[0]!.id))?.checkInAnsweredAt).toBe('2027-01-19T10:00:00.000Z');
     expect((await s.findPlan(sessions[0]!.planId))?.baseline).toMatchObject({ pain: 7, sessionId: sessions[0]!.id });
-    const second = await s.recordCheckIn({ ...input, sessionId: sessions[1]!.id, answers: { ...ANSWERS, pain: 4 }, at: '2027-01-26T10:00:00.000Z' });
+    const second = await s.recordCheckIn({ ...input, sessionId: sessions[1]!.id, answers: { ...ANSWERS, pain: 4 }, at: instant('2027-01-26T10:00:00.000Z') });
     expect(second).toMatchObject({ baseline: false, previous: { pain: 7 }, baselineScores: { pain: 7 } });
   });
 
@@ -96,7 +98,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const s = await store();
     const { client, plan, therapist, sessions } = await seedClinic(s);
     const other = await seedClinic(s);
-    await s.holdDayCap(client.id, '2027-02-02', 'ci.s-x.after.v1', '2027-02-04T00:00:00.000Z');
+    await s.holdDayCap(client.id, '2027-02-02', 'ci.s-x.after.v1', instant('2027-02-04T00:00:00.000Z'));
 
     const context = await s.getMessageContext({
       clientId: client.id,
@@ -125,11 +127,11 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const { client, sessions } = await seedClinic(s, {
       starts: ['2029-03-01T09:00:00.000Z', '2029-03-02T23:30:00.000Z', '2029-03-03T00:15:00.000Z', '2029-03-04T09:00:00.000Z'],
     });
-    const mine = async (from: string, to: string) => (await s.sessionsStartingBetween(from, to)).filter((x) => x.clientId === client.id).map((x) => x.id);
+    const mine = async (from: Instant, to: Instant) => (await s.sessionsStartingBetween(from, to)).filter((x) => x.clientId === client.id).map((x) => x.id);
 
-    expect(await mine('2029-03-01T09:00:00.000Z', '2029-03-03T00:15:00.000Z')).toEqual(sessions.slice(0, 3).map((x) => x.id));
-    expect(await mine('2029-03-01T09:00:00.001Z', '2029-03-03T00:14:59.999Z')).toEqual([sessions[1]!.id]);
-    expect(await mine('2029-03-05T00:00:00.000Z', '2029-03-06T00:00:00.000Z')).toEqual([]);
+    expect(await mine(instant('2029-03-01T09:00:00.000Z'), instant('2029-03-03T00:15:00.000Z'))).toEqual(sessions.slice(0, 3).map((x) => x.id));
+    expect(await mine(instant('2029-03-01T09:00:00.001Z'), instant('2029-03-03T00:14:59.999Z'))).toEqual([sessions[1]!.id]);
+    expect(await mine(instant('2029-03-05T00:00:00.000Z'), instant('2029-03-06T00:00:00.000Z'))).toEqual([]);
   });
 
   /** A change of the seeded plan (maintenance is its phase 1, every 28 days). */
@@ -144,7 +146,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     by: seed.therapist.id,
     via: 'email-link',
     note: 'shoulder flaring again',
-    at: '2027-03-10T12:00:00.000Z',
+    at: instant('2027-03-10T12:00:00.000Z'),
     ...overrides,
   });
 
@@ -197,7 +199,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
       action: 'pause',
       before: { status: 'active', maintenanceEveryDays: 28 },
       after: { status: 'paused', maintenanceEveryDays: 28 },
-      at: '2027-03-11T09:00:00.000Z',
+      at: instant('2027-03-11T09:00:00.000Z'),
       via: 'cli',
       by: 'operator',
     });
@@ -206,7 +208,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
       action: 'resume',
       before: { status: 'paused', maintenanceEveryDays: 28 },
       after: { status: 'active', maintenanceEveryDays: 28 },
-      at: '2027-03-12T09:00:00.000Z',
+      at: instant('2027-03-12T09:00:00.000Z'),
     });
 
     await s.recordPlanChange(pause, 1);
@@ -214,7 +216,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
 
     expect((await s.planHistory(seed.client.id, seed.plan.id)).map((c) => c.id)).toEqual(['chg-b', 'chg-a']);
     expect(
-      (await s.therapistActivity(seed.therapist.id, '2027-03-11T00:00:00.000Z', '2027-03-12T00:00:00.000Z')).planChanges.filter(
+      (await s.therapistActivity(seed.therapist.id, instant('2027-03-11T00:00:00.000Z'), instant('2027-03-12T00:00:00.000Z'))).planChanges.filter(
         (c) => c.planId === seed.plan.id,
       ),
     ).toEqual([pause]);

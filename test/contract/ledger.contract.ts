@@ -8,6 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LedgerConflictError, type ClaimRequest, type Ledger, type TokenStore } from '../../shared/ports/store.js';
+import { instant } from '../support/instant.js';
+import { addMs, type Instant } from '../../shared/domain/time.js';
 
 /**
  * Makes the implementation under test. `racing`: the concurrency cases ask for one whose calls take
@@ -15,8 +17,8 @@ import { LedgerConflictError, type ClaimRequest, type Ledger, type TokenStore } 
  */
 export type PortFactory<T> = (options: { racing: boolean }) => Promise<T>;
 
-const NOW = '2030-06-01T09:00:00.000Z';
-const LATER = '2030-06-01T09:00:05.000Z';
+const NOW = instant('2030-06-01T09:00:00.000Z');
+const LATER = instant('2030-06-01T09:00:05.000Z');
 const unique = (label: string) => `ci.s-${label}-${randomUUID().slice(0, 8)}.after.v1`;
 const request = (name: string, now = NOW): ClaimRequest => ({
   name,
@@ -25,7 +27,7 @@ const request = (name: string, now = NOW): ClaimRequest => ({
   planId: 'p-contract',
   sessionId: 's-contract',
   therapistId: 't-contract',
-  dueAt: '2030-06-01T08:00:00.000Z',
+  dueAt: instant('2030-06-01T08:00:00.000Z'),
   now,
 });
 
@@ -42,7 +44,7 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
     if (state === 'released') await l.release(name);
     if (state === 'sent') await l.markSent(name, `ses-${name}`, LATER);
     if (state === 'failed') await l.markFailed(name, 'rejected', LATER);
-    if (state === 'deferred') await l.settleSkipped(name, 'deferred to 2030-06-02T09:00:00.000Z', LATER, '2030-06-02T09:00:00.000Z');
+    if (state === 'deferred') await l.settleSkipped(name, 'deferred to 2030-06-02T09:00:00.000Z', LATER, instant('2030-06-02T09:00:00.000Z'));
     return name;
   }
 
@@ -229,7 +231,7 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
     it('is held by the first message; the same message again keeps it, another is refused', async () => {
       const l = await ledger();
       const client = `c-${randomUUID().slice(0, 8)}`;
-      const expires = '2030-06-03T00:00:00.000Z';
+      const expires = instant('2030-06-03T00:00:00.000Z');
 
       expect(await l.holdDayCap(client, '2030-06-01', 'first', expires)).toBe(true);
       expect(await l.holdDayCap(client, '2030-06-01', 'first', expires)).toBe(true);
@@ -244,7 +246,7 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       const l = await ledger();
       // A day of its own, so entries other cases wrote stay outside the window.
       const day = `2031-0${1 + Math.floor(Math.random() * 9)}-1${Math.floor(Math.random() * 9)}`;
-      const at = (time: string) => `${day}T${time}.000Z`;
+      const at = (time: string) => instant(`${day}T${time}.000Z`);
       const [skipped, sent, failed, claimed, reclaimed, late] = ['skipped', 'sent', 'failed', 'claimed', 'reclaimed', 'late'].map(unique) as [
         string,
         string,
@@ -262,14 +264,14 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       await l.markSkipped(request(reclaimed, at('10:00:00')), 'plan paused');
       await l.claim(request(reclaimed, at('10:30:00')));
       await l.markSkipped(request(late, at('23:59:59')), 'plan paused');
-      const next = new Date(Date.parse(at('00:00:00')) + 86_400_000).toISOString().slice(0, 10);
+      const next = addMs(at('00:00:00'), 86_400_000).slice(0, 10);
 
-      const names = async (since: string, until: string) => (await l.listSince(since, until)).map((e) => e.name);
+      const names = async (since: Instant, until: Instant) => (await l.listSince(since, until)).map((e) => e.name);
 
       expect(await names(at('08:00:00'), at('09:00:00'))).toEqual([skipped, sent]);
       expect(await names(at('08:00:01'), at('23:59:59'))).toEqual([sent, ...[failed, late].sort()]);
-      expect(await names(at('00:00:00'), `${next}T12:00:00.000Z`)).toEqual([skipped, sent, ...[failed, late].sort()]);
-      expect(await names(`${next}T00:00:00.000Z`, `${next}T12:00:00.000Z`)).toEqual([]);
+      expect(await names(at('00:00:00'), instant(`${next}T12:00:00.000Z`))).toEqual([skipped, sent, ...[failed, late].sort()]);
+      expect(await names(instant(`${next}T00:00:00.000Z`), instant(`${next}T12:00:00.000Z`))).toEqual([]);
     });
   });
 
@@ -290,7 +292,9 @@ export function ledgerContract(make: PortFactory<Ledger>): void {
       const l = await racing();
       const client = `c-${randomUUID().slice(0, 8)}`;
 
-      const held = await Promise.all(Array.from({ length: 20 }, (_, i) => l.holdDayCap(client, '2030-06-01', `message-${i}`, '2030-06-03T00:00:00.000Z')));
+      const held = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => l.holdDayCap(client, '2030-06-01', `message-${i}`, instant('2030-06-03T00:00:00.000Z'))),
+      );
 
       expect(held.filter(Boolean)).toHaveLength(1);
     });
@@ -324,9 +328,9 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     const tokens = await make({ racing: false });
     const id = randomUUID();
 
-    expect(await tokens.consume(id, '2030-06-02T00:00:00.000Z')).toBe(true);
-    expect(await tokens.consume(id, '2030-06-02T00:00:00.000Z')).toBe(false);
-    expect(await tokens.consume(randomUUID(), '2030-06-02T00:00:00.000Z')).toBe(true);
+    expect(await tokens.consume(id, instant('2030-06-02T00:00:00.000Z'))).toBe(true);
+    expect(await tokens.consume(id, instant('2030-06-02T00:00:00.000Z'))).toBe(false);
+    expect(await tokens.consume(randomUUID(), instant('2030-06-02T00:00:00.000Z'))).toBe(true);
   });
 
   it('says a token is spent only once it was consumed', async () => {
@@ -334,7 +338,7 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     const id = randomUUID();
 
     expect(await tokens.isConsumed(id)).toBe(false);
-    await tokens.consume(id, '2030-06-02T00:00:00.000Z');
+    await tokens.consume(id, instant('2030-06-02T00:00:00.000Z'));
     expect(await tokens.isConsumed(id)).toBe(true);
     expect(await tokens.isConsumed(randomUUID())).toBe(false);
   });
@@ -342,7 +346,7 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
   it("counts a client's actions per window up to the limit, then refuses, each client and window apart", async () => {
     const tokens = await make({ racing: false });
     const client = `c-${randomUUID().slice(0, 8)}`;
-    const take = (who: string, window: string) => tokens.takeActionSlot(who, window, 3, '2030-06-02T00:00:00.000Z');
+    const take = (who: string, window: string) => tokens.takeActionSlot(who, window, 3, instant('2030-06-02T00:00:00.000Z'));
 
     expect([
       await take(client, '2030-06-01T10'),
@@ -358,7 +362,7 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     const tokens = await make({ racing: true });
     const client = `c-${randomUUID().slice(0, 8)}`;
 
-    const results = await Promise.all(Array.from({ length: 20 }, () => tokens.takeActionSlot(client, '2030-06-01T10', 5, '2030-06-02T00:00:00.000Z')));
+    const results = await Promise.all(Array.from({ length: 20 }, () => tokens.takeActionSlot(client, '2030-06-01T10', 5, instant('2030-06-02T00:00:00.000Z'))));
 
     expect(results.filter(Boolean)).toHaveLength(5);
   });
@@ -367,7 +371,7 @@ export function tokenStoreContract(make: PortFactory<TokenStore>): void {
     const tokens = await make({ racing: true });
     const id = randomUUID();
 
-    const results = await Promise.all(Array.from({ length: 20 }, () => tokens.consume(id, '2030-06-02T00:00:00.000Z')));
+    const results = await Promise.all(Array.from({ length: 20 }, () => tokens.consume(id, instant('2030-06-02T00:00:00.000Z'))));
 
     expect(results.filter(Boolean)).toHaveLength(1);
   });

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { messageName, type MessageIdentity } from '../../shared/domain/message.js';
 import type { MessageScheduler, OneTimeSchedule } from '../../shared/ports/scheduler.js';
+import { instant } from '../support/instant.js';
+import type { Instant } from '../../shared/domain/time.js';
 
 export interface SchedulerSubject {
   readonly scheduler: MessageScheduler;
@@ -14,7 +16,7 @@ export interface SchedulerSubject {
   read(name: string): Promise<{ at: string; payload: OneTimeSchedule['payload'] } | undefined>;
 }
 
-function schedule(subjectId: string, at: string, extra: Partial<OneTimeSchedule['payload']> = {}): OneTimeSchedule {
+function schedule(subjectId: string, at: Instant, extra: Partial<OneTimeSchedule['payload']> = {}): OneTimeSchedule {
   const message: MessageIdentity = { kind: 'reminder', subjectId, offset: 'P1D', version: 1 };
   return { name: messageName(message), at, payload: { message, clientId: 'c-contract', sessionId: subjectId, ...extra } };
 }
@@ -24,8 +26,8 @@ export function schedulerContract(make: () => Promise<SchedulerSubject>): void {
 
   it('creates a schedule, then replaces it in full', async () => {
     const { scheduler, read } = await make();
-    const first = schedule(subject(), '2030-06-01T09:00:00.000Z', { planId: 'p-contract', therapistId: 't-contract' });
-    const second: OneTimeSchedule = { ...first, at: '2030-06-02T10:30:00.000Z', payload: { message: first.payload.message, clientId: 'c-other' } };
+    const first = schedule(subject(), instant('2030-06-01T09:00:00.000Z'), { planId: 'p-contract', therapistId: 't-contract' });
+    const second: OneTimeSchedule = { ...first, at: instant('2030-06-02T10:30:00.000Z'), payload: { message: first.payload.message, clientId: 'c-other' } };
 
     expect(await scheduler.upsert(first)).toBe('created');
     expect(await read(first.name)).toEqual({ at: first.at, payload: first.payload });
@@ -36,7 +38,7 @@ export function schedulerContract(make: () => Promise<SchedulerSubject>): void {
 
   it('removes a schedule: true, then false once it is gone', async () => {
     const { scheduler, read } = await make();
-    const s = schedule(subject(), '2030-06-01T09:00:00.000Z');
+    const s = schedule(subject(), instant('2030-06-01T09:00:00.000Z'));
     await scheduler.upsert(s);
 
     expect(await scheduler.remove(s.name)).toBe(true);
@@ -51,9 +53,9 @@ export function schedulerContract(make: () => Promise<SchedulerSubject>): void {
     for (const offset of ['P1D', 'PT2H']) {
       const message: MessageIdentity = { kind: 'reminder', subjectId: mine, offset, version: 1 };
       names.push(messageName(message));
-      await scheduler.upsert({ name: messageName(message), at: '2030-06-01T09:00:00.000Z', payload: { message, clientId: 'c-contract' } });
+      await scheduler.upsert({ name: messageName(message), at: instant('2030-06-01T09:00:00.000Z'), payload: { message, clientId: 'c-contract' } });
     }
-    await scheduler.upsert(schedule(subject(), '2030-06-01T09:00:00.000Z'));
+    await scheduler.upsert(schedule(subject(), instant('2030-06-01T09:00:00.000Z')));
 
     const listed = await scheduler.list(`rm.${mine}.`);
 

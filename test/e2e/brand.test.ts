@@ -14,6 +14,7 @@ import { TokenSigner } from '../../shared/security/tokens.js';
 import { axeViolations, launchChromium } from '../support/browser.js';
 import { createTestTable, sesClient, type TestTable } from '../support/local-aws.js';
 import { linkPath, NOW, seedPractice, testClinic, TEST_TOKEN_KEY } from './fixtures.js';
+import { instant } from '../support/instant.js';
 
 const GREY = '#767676';
 const ALL_IMPACTS = ['minor', 'moderate', 'serious', 'critical'] as const;
@@ -84,7 +85,7 @@ describe('a clinic brand colour in Chromium', () => {
       client: practice.client,
       therapist: practice.therapist,
       plan,
-      dueAt: '2027-03-08T10:00:00.000Z',
+      dueAt: instant('2027-03-08T10:00:00.000Z'),
       links: { unsubscribe: `${server.url}/unsubscribe/x` },
     });
     const page = await context.newPage();

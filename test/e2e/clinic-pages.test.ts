@@ -20,6 +20,7 @@ import { axeViolations, launchChromium } from '../support/browser.js';
 import { compareWithBaseline } from '../support/baseline.js';
 import { createTestTable, sesClient, sesEmails, type TestTable } from '../support/local-aws.js';
 import { linkPath, NOW, seedPractice, testClinic, TEST_TOKEN_KEY, type Practice } from './fixtures.js';
+import { instant } from '../support/instant.js';
 
 const WIDTHS = [320, 390, 1280] as const;
 const ALL_IMPACTS = ['minor', 'moderate', 'serious', 'critical'] as const;
@@ -88,16 +89,14 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
     it('shows every 0–10 score button at least 44 × 44 px, "10" inside its button, nothing wider than the screen', async () => {
       await page.goto(`${server.url}${linkPath(signer, 'check-in', practice.client.id, practice.past.id)}`);
 
-      const boxes = await page
-        .locator('.options label')
-        .evaluateAll((labels) =>
-          (labels as unknown as El[]).map((l) => ({
-            width: l.getBoundingClientRect().width,
-            height: l.getBoundingClientRect().height,
-            scroll: l.scrollWidth,
-            client: l.clientWidth,
-          })),
-        );
+      const boxes = await page.locator('.options label').evaluateAll((labels) =>
+        (labels as unknown as El[]).map((l) => ({
+          width: l.getBoundingClientRect().width,
+          height: l.getBoundingClientRect().height,
+          scroll: l.scrollWidth,
+          client: l.clientWidth,
+        })),
+      );
       expect(boxes).toHaveLength(44);
       for (const box of boxes) {
         expect(box.width).toBeGreaterThanOrEqual(44);
@@ -151,7 +150,7 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
         client: practice.client,
         therapist: practice.therapist,
         plan,
-        dueAt: '2027-03-08T10:00:00.000Z',
+        dueAt: instant('2027-03-08T10:00:00.000Z'),
         links: { unsubscribe: `${server.url}/unsubscribe/x` },
       });
       await page.setContent(email.html);
@@ -198,7 +197,7 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
         links: { confirm: `${server.url}/confirm/x`, reschedule: `${server.url}/reschedule/x`, unsubscribe },
       }),
       'check-in': renderCheckIn({ ...base, session: practice.past, links: { checkIn: `${server.url}/check-in/x`, unsubscribe } }),
-      'maintenance-nudge': renderMaintenanceNudge({ ...base, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe } }),
+      'maintenance-nudge': renderMaintenanceNudge({ ...base, dueAt: instant('2027-03-08T10:00:00.000Z'), links: { unsubscribe } }),
       'therapist-alert-flag': renderTherapistAlert({
         clinic,
         therapist: practice.therapist,

@@ -14,9 +14,11 @@ import { axeViolations, launchChromium } from '../support/browser.js';
 import { compareWithBaseline } from '../support/baseline.js';
 import { createTestTable, type TestTable } from '../support/local-aws.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
+import { instant } from '../support/instant.js';
+import { addMs } from '../../shared/domain/time.js';
 
 // Thu 1 April 2027, 07:00 in London (BST): Amy's daily summary and the March report fall due together.
-const SWEEP_AT = '2027-04-01T06:00:00.000Z';
+const SWEEP_AT = instant('2027-04-01T06:00:00.000Z');
 const clinic = clinicSchema.parse({
   name: 'Harbour Clinic',
   senderEmail: 'care@harbour.example',
@@ -67,7 +69,7 @@ describe('the therapist’s emails in a browser', () => {
         clientId: id,
         sessionId,
         answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: i === 3 ? 'Stiff after gardening' : '' }),
-        at: new Date(Date.parse(start) + 8 * 3_600_000).toISOString(),
+        at: addMs(instant(start), 8 * 3_600_000),
       });
     }
   }

@@ -17,6 +17,7 @@ import { startTwin, type Twin } from '../../local/twin.js';
 import { checkInAnswersSchema, clientSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { pagePaths, TokenSigner } from '../../shared/security/tokens.js';
 import { sesEmails, type StoredEmail } from '../support/local-aws.js';
+import { instant } from '../support/instant.js';
 
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-${run}@harbour.example`;
@@ -49,7 +50,7 @@ async function seedClient(
     await twin.store.saveSession(
       sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start: s.start, durationMinutes: 60, location: 'Room 1', status: s.status }),
     );
-    if (s.answeredAt) await twin.store.recordCheckIn({ clientId: id, sessionId, answers: answers(5), at: s.answeredAt });
+    if (s.answeredAt) await twin.store.recordCheckIn({ clientId: id, sessionId, answers: answers(5), at: instant(s.answeredAt) });
   }
 }
 

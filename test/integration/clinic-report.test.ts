@@ -14,6 +14,8 @@ import { messageName } from '../../shared/domain/message.js';
 import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
 import { createTestTable, sesClient, sesEmails, type StoredEmail, type TestTable } from '../support/local-aws.js';
 import { decodePng } from '../support/png.js';
+import { instant } from '../support/instant.js';
+import { addMs, type Instant } from '../../shared/domain/time.js';
 
 const run = randomUUID().slice(0, 8);
 const owner = `owner-${run}@harbour.example`;
@@ -34,7 +36,7 @@ describe('the monthly clinic report', () => {
   let clock = new Date('2027-02-01T00:00:00Z');
   let report: StoredEmail;
   const mailer = new SesMailer({ client: sesClient() });
-  const at = (iso: string) => {
+  const at = (iso: Instant) => {
     clock = new Date(iso);
     return iso;
   };
@@ -55,7 +57,7 @@ describe('the monthly clinic report', () => {
   ): Promise<void> {
     const sessionId = `s-${clientId}-${n}`;
     await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${clientId}`, start, durationMinutes: 60, location: 'Room 1', status }));
-    const dayAfter = new Date(Date.parse(start) + 24 * 3_600_000).toISOString();
+    const dayAfter = addMs(instant(start), 24 * 3_600_000);
     if (checkIn?.sent) {
       const name = messageName({ kind: 'check-in', subjectId: sessionId, offset: 'after', version: 1 });
       await t.store.claim({ name, kind: 'check-in', clientId, sessionId, therapistId: `t-${run}`, dueAt: dayAfter, now: at(dayAfter) });
@@ -63,7 +65,7 @@ describe('the monthly clinic report', () => {
     }
     if (checkIn?.answers) {
       const [pain, mobility, stress, sleep] = checkIn.answers;
-      const answeredAt = at(new Date(Date.parse(dayAfter) + 3 * 3_600_000).toISOString());
+      const answeredAt = at(addMs(dayAfter, 3 * 3_600_000));
       await recordCheckIn(
         { store: t.store, ledger: t.store, mailer, clinic },
         { clientId, sessionId, answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: 'my back is better' }), now: new Date(answeredAt) },
@@ -106,7 +108,12 @@ describe('the monthly clinic report', () => {
     await t.store.setMaintenanceMark(
       dev,
       `p-${dev}`,
-      { state: 'lapsed', dueAt: '2027-01-25T10:00:00.000Z', lapsedAt: '2027-03-08T10:00:00.000Z', markedAt: '2027-03-08T10:00:00.000Z' },
+      {
+        state: 'lapsed',
+        dueAt: instant('2027-01-25T10:00:00.000Z'),
+        lapsedAt: instant('2027-03-08T10:00:00.000Z'),
+        markedAt: instant('2027-03-08T10:00:00.000Z'),
+      },
       undefined,
     );
 

@@ -29,8 +29,9 @@ import {
   uniqueEmail,
   type SeededClinic,
 } from '../support/memory-clinic.js';
+import { instant } from '../support/instant.js';
 
-const P2D_DUE = '2027-01-30T14:00:00.000Z';
+const P2D_DUE = instant('2027-01-30T14:00:00.000Z');
 const CHECK_IN_DUE = '2027-02-02T15:00:00.000Z';
 const clinic = clinicFixture();
 
@@ -104,7 +105,7 @@ describe('the emails as SES receives them', () => {
 
   it('sends a rescheduled session’s reminder with the same UID and a higher SEQUENCE', async () => {
     const seeded = await seedClinic(store);
-    const moved = await store.saveSession({ ...lastSession(seeded), start: '2027-02-03T10:00:00.000Z', version: 2 });
+    const moved = await store.saveSession({ ...lastSession(seeded), start: instant('2027-02-03T10:00:00.000Z'), version: 2 });
 
     await deliver(seeded, reminderIdentity(moved), '2027-02-01T10:00:00.000Z');
 
@@ -132,11 +133,11 @@ describe('the emails as SES receives them', () => {
 
   it('sends a maintenance nudge with the booking page and the phone number', async () => {
     const seeded = await seedClinic(store);
-    const dueAt = '2027-03-01T10:00:00.000Z';
+    const dueAt = instant('2027-03-01T10:00:00.000Z');
     await store.setMaintenanceMark(
       seeded.client.id,
       seeded.plan.id,
-      { state: 'due', dueAt, lapsedAt: '2027-03-15T10:00:00.000Z', markedAt: dueAt },
+      { state: 'due', dueAt, lapsedAt: instant('2027-03-15T10:00:00.000Z'), markedAt: dueAt },
       '2027-03-15T10:00:00.000Z',
     );
 
@@ -325,7 +326,7 @@ describe('skipping, with the reason in the ledger and no email', () => {
     ['a cancelled session', (s) => store.saveSession({ ...lastSession(s), status: 'cancelled' }), (s) => reminderIdentity(lastSession(s)), 'session cancelled'],
     [
       'a rescheduled session (the old version)',
-      (s) => store.saveSession({ ...lastSession(s), start: '2027-02-04T14:00:00.000Z', version: 2 }),
+      (s) => store.saveSession({ ...lastSession(s), start: instant('2027-02-04T14:00:00.000Z'), version: 2 }),
       (s) => reminderIdentity({ id: lastSession(s).id, version: 1 }),
       'version moved on',
     ],
@@ -360,11 +361,11 @@ describe('skipping, with the reason in the ledger and no email', () => {
 describe('one non-urgent email per client per local day', () => {
   it('defers the day’s second non-urgent email to the next morning through a new schedule, then sends it', async () => {
     const seeded = await seedClinic(store);
-    const dueAt = '2027-02-02T10:00:00.000Z';
+    const dueAt = instant('2027-02-02T10:00:00.000Z');
     await store.setMaintenanceMark(
       seeded.client.id,
       seeded.plan.id,
-      { state: 'due', dueAt, lapsedAt: '2027-02-16T10:00:00.000Z', markedAt: dueAt },
+      { state: 'due', dueAt, lapsedAt: instant('2027-02-16T10:00:00.000Z'), markedAt: dueAt },
       '2027-02-16T10:00:00.000Z',
     );
     await deliver(seeded, nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London'), dueAt);
@@ -457,7 +458,7 @@ describe('logs', () => {
       clientId: seeded.client.id,
       sessionId: seeded.sessions[0]!.id,
       answers: { pain: 9, mobility: 2, stress: 8, sleep: 1, notes, wantsToRebook: true },
-      at: '2027-01-19T10:00:00.000Z',
+      at: instant('2027-01-19T10:00:00.000Z'),
     });
 
     await deliver(seeded, reminderIdentity(session), P2D_DUE, P2D_DUE, handler);

@@ -31,6 +31,7 @@ import type { MessageScheduler } from '../../shared/ports/scheduler.js';
 import { bookSession, cancelSession, pausePlan, rescheduleSession, resumePlan, unsubscribe } from '../../shared/use-cases/manage-plans.js';
 import type { ReconcileCounts } from '../../shared/use-cases/reconcile.js';
 import { createTestTable } from '../support/local-aws.js';
+import { instant } from '../support/instant.js';
 
 const GROUP = 'keepwell-test';
 const DISPATCH_ARN = 'arn:aws:lambda:eu-west-2:000000000000:function:keepwell-dispatch';
@@ -418,7 +419,7 @@ describe('faults', () => {
     const { adapter } = await startScheduling('2027-02-01T09:00:00Z');
     const payload = { message: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 }, clientId: 'c-sam' };
 
-    const attempt = adapter.upsert({ name: 'rm s-1 P2D', at: '2027-02-08T10:00:00.000Z', payload });
+    const attempt = adapter.upsert({ name: 'rm s-1 P2D', at: instant('2027-02-08T10:00:00.000Z'), payload });
 
     await expect(attempt).rejects.toBeInstanceOf(PermanentError);
     await expect(attempt).rejects.toMatchObject({ code: 'ValidationException', message: expect.stringContaining('rm s-1 P2D') });

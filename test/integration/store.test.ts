@@ -9,6 +9,7 @@ import { bookSession, cancelSession, rescheduleSession, importDataset } from '..
 import { ValidationError } from '../../shared/domain/validation.js';
 import { LedgerConflictError } from '../../shared/ports/store.js';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { instant } from '../support/instant.js';
 
 const therapist = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 const client = (id: string) => clientSchema.parse({ id, name: `Client ${id}`, email: `${id}@example.com`, timezone: 'Europe/London' });
@@ -85,13 +86,13 @@ describe('the DynamoDB store', () => {
       clientId: 'c-1',
       sessionId: 's-1-1',
       answers: { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: '<b>tight</b>', wantsToRebook: false },
-      at: '2027-03-02T10:00:00.000Z',
+      at: instant('2027-03-02T10:00:00.000Z'),
     });
     const second = await t.store.recordCheckIn({
       clientId: 'c-1',
       sessionId: 's-1-2',
       answers: { pain: 5, mobility: 5, stress: 5, sleep: 6, notes: '', wantsToRebook: true },
-      at: '2027-03-09T10:00:00.000Z',
+      at: instant('2027-03-09T10:00:00.000Z'),
     });
     expect(first?.baseline).toBe(true);
     expect(second).toMatchObject({ baseline: false, previous: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, baselineScores: { pain: 7 } });
@@ -105,7 +106,7 @@ describe('the DynamoDB store', () => {
   it('keeps one record when the same check-in is submitted twice at once', async () => {
     const answers = { pain: 3, mobility: 6, stress: 3, sleep: 7, notes: '', wantsToRebook: false };
     const results = await Promise.all(
-      [1, 2, 3].map(() => t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-3', answers, at: '2027-03-16T10:00:00.000Z' })),
+      [1, 2, 3].map(() => t.store.recordCheckIn({ clientId: 'c-1', sessionId: 's-1-3', answers, at: instant('2027-03-16T10:00:00.000Z') })),
     );
     expect(results.filter((r) => r !== undefined)).toHaveLength(1);
     const bundle = await t.store.getClientBundle('c-1');
@@ -135,7 +136,12 @@ describe('the DynamoDB store', () => {
     await t.store.setMaintenanceMark(
       'c-2',
       'p-2',
-      { state: 'lapsed', dueAt: '2027-05-20T09:00:00.000Z', lapsedAt: '2027-06-03T09:00:00.000Z', markedAt: '2027-06-03T09:00:00.000Z' },
+      {
+        state: 'lapsed',
+        dueAt: instant('2027-05-20T09:00:00.000Z'),
+        lapsedAt: instant('2027-06-03T09:00:00.000Z'),
+        markedAt: instant('2027-06-03T09:00:00.000Z'),
+      },
       undefined,
     );
     expect(await t.store.plansNeedingMaintenanceAction('2027-06-01T00:00:00.000Z')).toEqual([]);
@@ -143,7 +149,7 @@ describe('the DynamoDB store', () => {
   });
 
   it('claims a message identity once; a second claim sees the first', async () => {
-    const request = { name: 'rm.s-1-4.P2D.v1', kind: 'reminder' as const, clientId: 'c-1', sessionId: 's-1-4', now: '2027-03-20T10:00:00.000Z' };
+    const request = { name: 'rm.s-1-4.P2D.v1', kind: 'reminder' as const, clientId: 'c-1', sessionId: 's-1-4', now: instant('2027-03-20T10:00:00.000Z') };
     const results = await Promise.all([t.store.claim(request), t.store.claim(request)]);
     expect(results.filter((r) => r.claimed)).toHaveLength(1);
     const loser = results.find((r) => !r.claimed);
@@ -155,7 +161,7 @@ describe('the DynamoDB store', () => {
   });
 
   it('lets a released claim be taken again, and never overwrites a sent message with a skip', async () => {
-    const request = { name: 'ci.s-1-4.after.v1', kind: 'check-in' as const, clientId: 'c-1', now: '2027-03-23T10:00:00.000Z' };
+    const request = { name: 'ci.s-1-4.after.v1', kind: 'check-in' as const, clientId: 'c-1', now: instant('2027-03-23T10:00:00.000Z') };
     expect((await t.store.claim(request)).claimed).toBe(true);
     await t.store.release(request.name);
     expect((await t.store.claim(request)).claimed).toBe(true);
@@ -165,13 +171,13 @@ describe('the DynamoDB store', () => {
   });
 
   it('lists the outbox of a period by day', async () => {
-    await t.store.markSkipped({ name: 'rm.s-9.P2D.v1', kind: 'reminder', clientId: 'c-1', now: '2027-03-24T08:00:00.000Z' }, 'session cancelled');
+    await t.store.markSkipped({ name: 'rm.s-9.P2D.v1', kind: 'reminder', clientId: 'c-1', now: instant('2027-03-24T08:00:00.000Z') }, 'session cancelled');
     const entries = await t.store.listSince('2027-03-24T00:00:00.000Z', '2027-03-25T00:00:00.000Z');
     expect(entries).toEqual([expect.objectContaining({ name: 'rm.s-9.P2D.v1', status: 'skipped', reason: 'session cancelled' })]);
   });
 
   it('lists an entry once it settles: the claim writes one unit, the record two (the entry and its outbox index)', async () => {
-    const request = { name: 'rm.s-1-3.PT2H.v1', kind: 'reminder' as const, clientId: 'c-1', sessionId: 's-1-3', now: '2027-03-26T08:00:00.000Z' };
+    const request = { name: 'rm.s-1-3.PT2H.v1', kind: 'reminder' as const, clientId: 'c-1', sessionId: 's-1-3', now: instant('2027-03-26T08:00:00.000Z') };
     const day = ['2027-03-26T00:00:00.000Z', '2027-03-27T00:00:00.000Z'] as const;
 
     resetMeter(t.meter);
@@ -190,7 +196,7 @@ describe('the DynamoDB store', () => {
   });
 
   it('lists a released claim, pending its retry, and drops it from the outbox while it is claimed again', async () => {
-    const at = '2027-03-27T09:00:00.000Z';
+    const at = instant('2027-03-27T09:00:00.000Z');
     const clocked = await createTestTable({ now: () => new Date(at) });
     const request = { name: 'ci.s-1-3.after.v1', kind: 'check-in' as const, clientId: 'c-1', now: at };
     const day = ['2027-03-27T00:00:00.000Z', '2027-03-28T00:00:00.000Z'] as const;
@@ -258,7 +264,7 @@ describe('the DynamoDB store', () => {
 
 describe('the ledger’s state machine on DynamoDB Local: the first terminal state stands', () => {
   let t: TestTable;
-  const at = '2027-03-20T10:00:00.000Z';
+  const at = instant('2027-03-20T10:00:00.000Z');
   const request = (name: string) => ({ name, kind: 'check-in' as const, clientId: 'c-1', now: at });
 
   beforeAll(async () => {
@@ -333,8 +339,8 @@ describe('two first check-ins on one plan at the same time', () => {
     const answers = (pain: number) => ({ pain, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false });
 
     const [first, second] = await Promise.all([
-      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-1', answers: answers(6), at: '2027-03-09T09:00:00.000Z' }),
-      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-2', answers: answers(3), at: '2027-03-09T09:00:00.000Z' }),
+      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-1', answers: answers(6), at: instant('2027-03-09T09:00:00.000Z') }),
+      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-2', answers: answers(3), at: instant('2027-03-09T09:00:00.000Z') }),
     ]);
 
     const bundle = await t.store.getClientBundle('c-9', true);
@@ -356,7 +362,7 @@ describe('two first check-ins on one plan at the same time', () => {
       clientId: 'c-8',
       sessionId: 's-8-1',
       answers: { pain: 4, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false },
-      at: '2027-03-02T09:00:00.000Z',
+      at: instant('2027-03-02T09:00:00.000Z'),
     };
 
     const results = await Promise.all([t.store.recordCheckIn(input), t.store.recordCheckIn(input)]);

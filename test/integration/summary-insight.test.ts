@@ -11,6 +11,8 @@ import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import { checkInAnswersSchema, clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { createTestTable, sesClient, sesEmails, type StoredEmail, type TestTable } from '../support/local-aws.js';
 import { decodePng } from '../support/png.js';
+import { addMs } from '../../shared/domain/time.js';
+import { instant } from '../support/instant.js';
 
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-insight-${run}@harbour.example`;
@@ -48,7 +50,7 @@ async function seedClient(t: TestTable, id: string, name: string, starts: readon
     if (scores) {
       const [pain, mobility, stress, sleep] = scores;
       // Answered the evening after the session.
-      const at = new Date(Date.parse(start) + 8 * 3_600_000).toISOString();
+      const at = addMs(instant(start), 8 * 3_600_000);
       await t.store.recordCheckIn({ clientId: id, sessionId, answers: checkInAnswersSchema.parse({ pain, mobility, stress, sleep, notes: '' }), at });
     }
   }

@@ -12,6 +12,7 @@ import { SesMailer, type SesSendClient } from '../../shared/adapters/ses/mailer.
 import { checkInAnswersSchema, clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import type { SweepReport } from '../../shared/use-cases/send-summaries.js';
 import { createTestTable, resetMeter, sesClient, sesEmails, type StoredEmail, type TestTable } from '../support/local-aws.js';
+import { instant } from '../support/instant.js';
 
 const run = randomUUID().slice(0, 8);
 const amyEmail = `amy-${run}@harbour.example`;
@@ -70,7 +71,7 @@ async function seedClient(t: TestTable, therapistId: string, id: string, name: s
         notes: v.answered.notes ?? '',
         wantsToRebook: v.answered.wantsToRebook ?? false,
       });
-      await t.store.recordCheckIn({ clientId: id, sessionId, answers, at: v.answered.at });
+      await t.store.recordCheckIn({ clientId: id, sessionId, answers, at: instant(v.answered.at) });
     }
   }
 }
@@ -124,21 +125,31 @@ describe('the therapist follow-up summary', () => {
       planId: 'p-c-cara',
       therapistId: 't-amy',
       message: 'Can we move to the afternoon?',
-      at: '2027-03-09T20:00:00.000Z',
+      at: instant('2027-03-09T20:00:00.000Z'),
     });
     // Dev lapsed on maintenance long ago; Eve fell due a few days ago (marks as reconcile sets them).
     await seedClient(t, 't-amy', 'c-dev', 'Dev Patel', [{ start: '2027-01-04T10:00:00Z' }]);
     await t.store.setMaintenanceMark(
       'c-dev',
       'p-c-dev',
-      { state: 'lapsed', dueAt: '2027-02-01T10:00:00.000Z', lapsedAt: '2027-02-15T10:00:00.000Z', markedAt: '2027-02-15T10:00:00.000Z' },
+      {
+        state: 'lapsed',
+        dueAt: instant('2027-02-01T10:00:00.000Z'),
+        lapsedAt: instant('2027-02-15T10:00:00.000Z'),
+        markedAt: instant('2027-02-15T10:00:00.000Z'),
+      },
       undefined,
     );
     await seedClient(t, 't-amy', 'c-eve', 'Eve Stone', [{ start: '2027-02-06T10:00:00Z' }, { start: '2027-03-10T12:00:00Z', status: 'cancelled' }]);
     await t.store.setMaintenanceMark(
       'c-eve',
       'p-c-eve',
-      { state: 'due', dueAt: '2027-03-06T10:00:00.000Z', lapsedAt: '2027-03-20T10:00:00.000Z', markedAt: '2027-03-06T10:00:00.000Z' },
+      {
+        state: 'due',
+        dueAt: instant('2027-03-06T10:00:00.000Z'),
+        lapsedAt: instant('2027-03-20T10:00:00.000Z'),
+        markedAt: instant('2027-03-06T10:00:00.000Z'),
+      },
       '2027-03-20T10:00:00.000Z',
     );
     // Fay's first answers are in, but the session they belong to has since been deleted.

@@ -48,6 +48,7 @@ import type {
 import { LedgerConflictError, type PlanChangeResult } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
 import { LEDGER_MOVES, mayMove } from '../../shared/domain/ledger-states.js';
+import { instantOf, type Instant } from '../../shared/domain/time.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
@@ -202,8 +203,8 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     if (pending && pending.length > 0) throw pending.shift();
   }
 
-  private stamp(): string {
-    return this.now().toISOString();
+  private stamp(): Instant {
+    return instantOf(this.now());
   }
 
   // ---------------------------------------------------------------- writers
@@ -285,7 +286,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return copy(updated);
   }
 
-  async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: string, detail?: string): Promise<Client | undefined> {
+  async suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: Instant, detail?: string): Promise<Client | undefined> {
     this.enter('suppressByEmail');
     const clientId = this.emails.get(normalizeEmail(email));
     const client = clientId ? this.clients.get(clientId) : undefined;
@@ -295,7 +296,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return copy(updated);
   }
 
-  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
+  async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: Instant }): Promise<StoredCheckIn | undefined> {
     this.enter('recordCheckIn');
     const session = this.sessions.get(input.sessionId);
     if (!this.clients.has(input.clientId) || !session || session.clientId !== input.clientId) throw new NotFoundError('session', input.sessionId);
@@ -326,7 +327,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return copy(checkIn);
   }
 
-  async recordConfirmation(clientId: string, sessionId: string, at: string): Promise<boolean> {
+  async recordConfirmation(clientId: string, sessionId: string, at: Instant): Promise<boolean> {
     this.enter('recordConfirmation');
     const session = this.sessions.get(sessionId);
     if (!session || session.clientId !== clientId || session.confirmedAt !== undefined) return false;
@@ -343,7 +344,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return true;
   }
 
-  async setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: string | undefined): Promise<void> {
+  async setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: Instant | undefined): Promise<void> {
     this.enter('setMaintenanceMark');
     const plan = this.plans.get(planId);
     if (!plan || plan.clientId !== clientId) throw conditionFailed();
@@ -523,7 +524,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   }
 
   /** As the DynamoDB ledger's conditional settle: only where `move` may start, else LedgerConflictError. */
-  private finish(move: 'markSent' | 'markFailed' | 'settleSkipped', name: string, fields: Partial<LedgerEntry>, now: string): void {
+  private finish(move: 'markSent' | 'markFailed' | 'settleSkipped', name: string, fields: Partial<LedgerEntry>, now: Instant): void {
     const record = this.ledger.get(name);
     const status = LEDGER_MOVES[move].to;
     if (!record || !mayMove(move, record.entry)) throw new LedgerConflictError(name, status, { cause: conditionFailed() });
@@ -531,12 +532,12 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     record.outboxAt = now;
   }
 
-  async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
+  async markSent(name: string, sesMessageId: string, now: Instant): Promise<void> {
     this.enter('markSent');
     this.finish('markSent', name, { sesMessageId }, now);
   }
 
-  async markFailed(name: string, reason: string, now: string): Promise<void> {
+  async markFailed(name: string, reason: string, now: Instant): Promise<void> {
     this.enter('markFailed');
     this.finish('markFailed', name, { reason: reason.slice(0, 500) }, now);
   }
@@ -547,7 +548,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     if (entry && mayMove('clearSkip', entry)) this.ledger.delete(name);
   }
 
-  async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
+  async settleSkipped(name: string, reason: string, now: Instant, deferredTo?: Instant): Promise<void> {
     this.enter('settleSkipped');
     this.finish('settleSkipped', name, { reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
   }
@@ -561,7 +562,7 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return undefined;
   }
 
-  async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: string, detail?: string): Promise<void> {
+  async recordDelivery(sesMessageId: string | undefined, name: string, event: string, at: Instant, detail?: string): Promise<void> {
     this.enter('recordDelivery');
     const record = this.ledger.get(name);
     if (!record || (sesMessageId !== undefined && record.entry.sesMessageId !== sesMessageId)) return;

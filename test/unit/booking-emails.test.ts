@@ -16,10 +16,11 @@ import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { testSigner } from '../support/memory-clinic.js';
 import type { StoredSession } from '../../shared/ports/store.js';
+import { instant } from '../support/instant.js';
 
 // London is on GMT in February, so local and UTC times read the same.
-const NOW = '2027-02-01T10:00:00.000Z';
-const START = '2027-02-10T10:00:00.000Z';
+const NOW = instant('2027-02-01T10:00:00.000Z');
+const START = instant('2027-02-10T10:00:00.000Z');
 
 function clinicWith(bookingEmails: Record<string, unknown> = {}): Clinic {
   return clinicSchema.parse({
@@ -68,7 +69,7 @@ async function harbour(bookingEmails: Record<string, unknown> = {}) {
     return sendMessage({ store, ledger: store, mailer, scheduler, tokens: testSigner(), clinic, clock }, payload);
   };
   const setNow = (at: string) => {
-    now = at;
+    now = instant(at);
   };
   return { store, scheduler, mailer, clinic, book, move, cancel, booking, fire, setNow };
 }
@@ -99,11 +100,11 @@ describe('the booking-email rules', () => {
 
   it('reads a change as booked, moved or cancelled, and a session in the past as history', () => {
     expect(bookingTransition(undefined, session, NOW)).toBe('booked');
-    expect(bookingTransition(session, { ...session, start: '2027-02-11T10:00:00.000Z', version: 2 }, NOW)).toBe('moved');
+    expect(bookingTransition(session, { ...session, start: instant('2027-02-11T10:00:00.000Z'), version: 2 }, NOW)).toBe('moved');
     expect(bookingTransition(session, { ...session, status: 'cancelled' }, NOW)).toBe('cancelled');
     expect(bookingTransition({ ...session, status: 'cancelled' }, { ...session, version: 2 }, NOW)).toBe('booked');
     expect(bookingTransition(session, { ...session, status: 'completed' }, NOW)).toBeUndefined();
-    expect(bookingTransition(undefined, { ...session, start: '2027-01-20T10:00:00.000Z' }, NOW)).toBeUndefined();
+    expect(bookingTransition(undefined, { ...session, start: instant('2027-01-20T10:00:00.000Z') }, NOW)).toBeUndefined();
   });
 
   it('holds a confirmation for the undo window, and out of quiet hours unless the session comes first', () => {
@@ -111,13 +112,13 @@ describe('the booking-email rules', () => {
     const zone = { timezone: 'Europe/London' };
 
     expect(confirmationDue(NOW, session, zone, clinic)).toBe('2027-02-01T10:10:00.000Z');
-    expect(confirmationDue('2027-02-01T22:00:00.000Z', session, zone, clinic)).toBe('2027-02-02T08:00:00.000Z');
-    expect(confirmationDue('2027-02-01T22:00:00.000Z', { start: '2027-02-02T07:30:00.000Z' }, zone, clinic)).toBe('2027-02-01T22:10:00.000Z');
+    expect(confirmationDue(instant('2027-02-01T22:00:00.000Z'), session, zone, clinic)).toBe('2027-02-02T08:00:00.000Z');
+    expect(confirmationDue(instant('2027-02-01T22:00:00.000Z'), { start: instant('2027-02-02T07:30:00.000Z') }, zone, clinic)).toBe('2027-02-01T22:10:00.000Z');
   });
 
   it('keeps the earlier versions of a booking, newest first and at most five, through other writes', () => {
     const v1 = { version: 1, start: START, durationMinutes: 60, location: 'Room 1' };
-    const moved = { ...session, start: '2027-02-11T10:00:00.000Z', location: 'Room 2', version: 2 };
+    const moved = { ...session, start: instant('2027-02-11T10:00:00.000Z'), location: 'Room 2', version: 2 };
 
     expect(earlierBookingsOf(session, moved)).toEqual([v1]);
     expect(earlierBookingsOf({ ...moved, earlier: [v1] }, { version: 2 })).toEqual([v1]);

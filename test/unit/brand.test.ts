@@ -14,6 +14,7 @@ import { CONTENT_SECURITY_POLICY } from '../../shared/web/http.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { linkPath, NOW, seedPractice, TEST_TOKEN_KEY } from '../e2e/fixtures.js';
+import { instant } from '../support/instant.js';
 
 const base = { name: 'Harbour Clinic', senderEmail: 'care@harbour.example', timezone: 'Europe/London', baseUrl: 'https://care.harbour.example' };
 const LOGO = 'https://cdn.harbour.example/brand/logo.png';
@@ -90,7 +91,7 @@ describe('the brand in emails and pages', () => {
       client: practice.client,
       therapist: practice.therapist,
       plan,
-      dueAt: '2027-03-08T10:00:00.000Z',
+      dueAt: instant('2027-03-08T10:00:00.000Z'),
       links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' },
     });
     const plain = renderMaintenanceNudge({
@@ -98,7 +99,7 @@ describe('the brand in emails and pages', () => {
       client: practice.client,
       therapist: practice.therapist,
       plan,
-      dueAt: '2027-03-08T10:00:00.000Z',
+      dueAt: instant('2027-03-08T10:00:00.000Z'),
       links: { unsubscribe: 'https://care.harbour.example/unsubscribe/x' },
     });
 

@@ -3,6 +3,7 @@ import { clientSchema, planSchema, sessionSchema } from '../../shared/domain/mod
 import type { ClientBundle, StoredSession } from '../../shared/ports/store.js';
 import { formatPreview, localTime } from '../../local/cli/preview.js';
 import { previewMessages } from '../../shared/use-cases/preview-messages.js';
+import { instant } from '../support/instant.js';
 
 const clinic = { quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14 };
 
@@ -39,7 +40,7 @@ function bundle(
 
 describe('previewMessages', () => {
   it("lists a booked session's reminders and check-in, in time order", () => {
-    const items = previewMessages({ bundle: bundle(), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+    const items = previewMessages({ bundle: bundle(), clinic, now: instant('2027-02-01T00:00:00Z'), weeks: 2 });
 
     expect(items.map((i) => [i.kind, i.name, i.at, i.held])).toEqual([
       ['reminder', 'rm.s-kai-1.P2D.v1', '2027-02-08T18:00:00.000Z', undefined],
@@ -52,7 +53,7 @@ describe('previewMessages', () => {
     const items = previewMessages({
       bundle: bundle({ sessions: [{ id: 's-kai-1', start: '2027-01-20T12:00:00-06:00', status: 'completed' }] }),
       clinic,
-      now: '2027-02-01T00:00:00Z',
+      now: instant('2027-02-01T00:00:00Z'),
       weeks: 2,
     });
 
@@ -62,7 +63,7 @@ describe('previewMessages', () => {
   });
 
   it('leaves out what lies beyond the horizon and what the ledger already settled', () => {
-    const items = previewMessages({ bundle: bundle(), clinic, now: '2027-02-01T00:00:00Z', weeks: 1, done: new Set(['rm.s-kai-1.P2D.v1']) });
+    const items = previewMessages({ bundle: bundle(), clinic, now: instant('2027-02-01T00:00:00Z'), weeks: 1, done: new Set(['rm.s-kai-1.P2D.v1']) });
 
     expect(items).toEqual([]);
   });
@@ -71,10 +72,10 @@ describe('previewMessages', () => {
     const unsubscribed = previewMessages({
       bundle: bundle({ preferences: { reminders: false, 'check-ins': true, maintenance: true } }),
       clinic,
-      now: '2027-02-01T00:00:00Z',
+      now: instant('2027-02-01T00:00:00Z'),
       weeks: 2,
     });
-    const suppressed = previewMessages({ bundle: bundle({ suppressed: true }), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+    const suppressed = previewMessages({ bundle: bundle({ suppressed: true }), clinic, now: instant('2027-02-01T00:00:00Z'), weeks: 2 });
 
     expect(unsubscribed.map((i) => i.held)).toEqual(['unsubscribed from reminders', 'unsubscribed from reminders', undefined]);
     expect(suppressed.map((i) => i.held)).toEqual(['address suppressed (bounce)', 'address suppressed (bounce)', 'address suppressed (bounce)']);
@@ -83,7 +84,7 @@ describe('previewMessages', () => {
 
 describe('formatPreview', () => {
   it("prints each message in the client's zone, with the session it is about", () => {
-    const items = previewMessages({ bundle: bundle(), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+    const items = previewMessages({ bundle: bundle(), clinic, now: instant('2027-02-01T00:00:00Z'), weeks: 2 });
 
     const lines = formatPreview(items, 'Kai Moreno (c-kai)', 'America/Chicago', 2);
 

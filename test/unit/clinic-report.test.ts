@@ -10,11 +10,12 @@ import { changeWords } from '../../shared/email/chart.js';
 import { clinicReportCsv, composeClinicReport } from '../../shared/email/clinic-report.js';
 import { clinicReportFigures, type ClinicReportInput } from '../../shared/use-cases/build-clinic-report.js';
 import type { LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../../shared/ports/store.js';
+import { instant } from '../support/instant.js';
 
 describe('which month’s report is due', () => {
   it('is the previous month from the 1st at the report hour in the clinic’s zone', () => {
     // 1 April 2027 08:00 in London is 07:00Z (BST).
-    expect(latestDueMonth('Europe/London', 8, '2027-04-01T07:00:00.000Z')).toEqual({
+    expect(latestDueMonth('Europe/London', 8, instant('2027-04-01T07:00:00.000Z'))).toEqual({
       key: '2027-03',
       start: '2027-03-01T00:00:00.000Z',
       end: '2027-03-31T23:00:00.000Z',
@@ -25,11 +26,11 @@ describe('which month’s report is due', () => {
   });
 
   it('is still the month before that a minute before the hour', () => {
-    expect(latestDueMonth('Europe/London', 8, '2027-04-01T06:59:00.000Z').key).toBe('2027-02');
+    expect(latestDueMonth('Europe/London', 8, instant('2027-04-01T06:59:00.000Z')).key).toBe('2027-02');
   });
 
   it('crosses the year: January’s sweep reports on December', () => {
-    expect(latestDueMonth('America/New_York', 9, '2027-01-15T12:00:00.000Z')).toMatchObject({
+    expect(latestDueMonth('America/New_York', 9, instant('2027-01-15T12:00:00.000Z'))).toMatchObject({
       key: '2026-12',
       start: '2026-12-01T05:00:00.000Z',
       dueAt: '2027-01-01T14:00:00.000Z',
@@ -49,7 +50,7 @@ describe('which month’s report is due', () => {
   });
 });
 
-const month = latestDueMonth('Europe/London', 8, '2027-04-01T07:00:00.000Z');
+const month = latestDueMonth('Europe/London', 8, instant('2027-04-01T07:00:00.000Z'));
 const plan = (id: string, goal: string, extra: Partial<StoredPlan> = {}): StoredPlan =>
   ({
     id,
@@ -77,7 +78,7 @@ const checkIn = (
     planId,
     clientId: 'c',
     therapistId: 't-1',
-    answeredAt,
+    answeredAt: instant(answeredAt),
     pain,
     mobility,
     stress,
@@ -95,7 +96,7 @@ const sentAlert = (sessionId: string, at: string): LedgerEntry => ({
   kind: 'therapist-alert',
   status: 'sent',
   attempts: 1,
-  updatedAt: at,
+  updatedAt: instant(at),
   sessionId,
 });
 
@@ -142,10 +143,20 @@ describe('the report’s figures', () => {
       plan('p1', 'back-pain'),
       plan('p2', 'back-pain', { status: 'completed' }),
       plan('p3', 'back-pain', {
-        maintenanceMark: { state: 'lapsed', dueAt: '2027-02-01T00:00:00.000Z', lapsedAt: '2027-03-20T00:00:00.000Z', markedAt: '2027-03-20T00:00:00.000Z' },
+        maintenanceMark: {
+          state: 'lapsed',
+          dueAt: instant('2027-02-01T00:00:00.000Z'),
+          lapsedAt: instant('2027-03-20T00:00:00.000Z'),
+          markedAt: instant('2027-03-20T00:00:00.000Z'),
+        },
       }),
       plan('p4', 'back-pain', {
-        maintenanceMark: { state: 'lapsed', dueAt: '2027-01-01T00:00:00.000Z', lapsedAt: '2027-02-20T00:00:00.000Z', markedAt: '2027-02-20T00:00:00.000Z' },
+        maintenanceMark: {
+          state: 'lapsed',
+          dueAt: instant('2027-01-01T00:00:00.000Z'),
+          lapsedAt: instant('2027-02-20T00:00:00.000Z'),
+          markedAt: instant('2027-02-20T00:00:00.000Z'),
+        },
       }),
     ];
     const sessions = [

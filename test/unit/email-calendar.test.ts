@@ -2,11 +2,12 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { sessionInvite } from '../../shared/email/calendar.js';
 import type { StoredSession } from '../../shared/ports/store.js';
+import { instant } from '../support/instant.js';
 
 const session: StoredSession = {
   id: 's-1',
   planId: 'p-1',
-  start: '2027-02-01T14:00:00.000Z',
+  start: instant('2027-02-01T14:00:00.000Z'),
   durationMinutes: 45,
   location: 'Room 2, 14 Harbour Street',
   status: 'booked',

@@ -6,6 +6,7 @@ import { clinicSender, composeEmail, mailbox } from '../../shared/email/email.js
 import { renderCheckIn, renderMaintenanceNudge, renderReminder, renderTherapistAlert, sessionPosition } from '../../shared/email/templates.js';
 import { DEFAULT_TEXTS } from '../../shared/email/texts.js';
 import { clientFixture, clinicFixture, planFixture, therapistFixture } from '../support/memory-clinic.js';
+import { instant } from '../support/instant.js';
 
 const clinic = clinicFixture();
 const therapist = therapistFixture();
@@ -14,7 +15,7 @@ const plan = planFixture(client);
 const session: StoredSession = {
   id: 's-3',
   planId: plan.id,
-  start: '2027-02-01T14:00:00.000Z',
+  start: instant('2027-02-01T14:00:00.000Z'),
   durationMinutes: 60,
   location: 'Room 2, 14 Harbour Street',
   status: 'booked',
@@ -54,7 +55,7 @@ describe('the reminder email', () => {
   });
 
   it('after a confirmation says it was given and asks for no second one', () => {
-    const email = reminder({ session: { confirmedAt: '2027-01-29T10:00:00.000Z' } });
+    const email = reminder({ session: { confirmedAt: instant('2027-01-29T10:00:00.000Z') } });
     expect(email.text).toContain('You have confirmed you will be there.');
     expect(email.html).not.toContain(links.confirm);
     expect(email.html).toContain(links.reschedule);
@@ -62,7 +63,7 @@ describe('the reminder email', () => {
 
   it('after a reschedule request says a new time was asked for, offers to keep this one and no second request', () => {
     // Confirmed first, then asked to move: the request is the client's latest word.
-    const email = reminder({ session: { confirmedAt: '2027-01-28T10:00:00.000Z', rescheduleRequestedAt: '2027-01-29T10:00:00.000Z' } });
+    const email = reminder({ session: { confirmedAt: instant('2027-01-28T10:00:00.000Z'), rescheduleRequestedAt: instant('2027-01-29T10:00:00.000Z') } });
     expect(email.text).toContain(
       'You asked for a new time on Friday 29 January 2027. Calm & Co Massage will be in touch to arrange it; until then this booking stands.',
     );
@@ -73,7 +74,7 @@ describe('the reminder email', () => {
   });
 
   it('after a request and then a confirmation treats the session as confirmed', () => {
-    const email = reminder({ session: { rescheduleRequestedAt: '2027-01-28T10:00:00.000Z', confirmedAt: '2027-01-29T10:00:00.000Z' } });
+    const email = reminder({ session: { rescheduleRequestedAt: instant('2027-01-28T10:00:00.000Z'), confirmedAt: instant('2027-01-29T10:00:00.000Z') } });
     expect(email.text).toContain('You have confirmed you will be there.');
     expect(email.text).not.toContain('You asked for a new time');
   });
@@ -132,7 +133,7 @@ describe('the reminder email', () => {
   });
 
   it('keeps the UID and raises the SEQUENCE when the session is moved', () => {
-    const moved = reminder({ session: { version: 3, start: '2027-02-03T10:30:00.000Z' } });
+    const moved = reminder({ session: { version: 3, start: instant('2027-02-03T10:30:00.000Z') } });
 
     const { event, start } = parseInvite(moved.attachments[0]!.content);
 
@@ -198,7 +199,7 @@ describe('the check-in email', () => {
 });
 
 describe('the maintenance nudge', () => {
-  const dueAt = '2027-03-01T10:00:00.000Z';
+  const dueAt = instant('2027-03-01T10:00:00.000Z');
 
   it('says the next session is due and offers the booking page, the phone and a reply', () => {
     const email = renderMaintenanceNudge({ clinic, client, therapist, plan, dueAt, links });

@@ -4,6 +4,7 @@ import { ValidationError } from '../../shared/domain/validation.js';
 import type { ClientRecords } from '../../shared/ports/erasure.js';
 import { importDataset } from '../../shared/use-cases/import/import-dataset.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
 const therapist = { id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' };
 const client = (id: string, email: string) => ({ id, name: 'Client', email, timezone: 'Europe/London' });
@@ -23,7 +24,7 @@ describe('importing a dataset', () => {
 
   it('refuses a client that was erased, when it is given the erasure records', async () => {
     const store = new MemoryStore();
-    const erasedAt = '2027-01-05T10:00:00.000Z';
+    const erasedAt = instant('2027-01-05T10:00:00.000Z');
     const records: Pick<ClientRecords, 'tombstonesFor'> = {
       tombstonesFor: async (ids) => ({ byId: new Map(ids.filter((id) => id === 'c-1').map((id) => [id, { clientId: id, erasedAt }])), byEmail: new Map() }),
     };

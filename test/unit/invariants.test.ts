@@ -9,8 +9,9 @@ import { checkInvariants, invariantLine, invariantsHold } from '../../local/simu
 import type { SesStoredEmail } from '../../local/simulation/outbox.js';
 import { checkInIdentity, clinicFixture, reminderIdentity, seedClinic, type SeededClinic } from '../support/memory-clinic.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
-const FROM = '2027-01-20T00:00:00.000Z';
+const FROM = instant('2027-01-20T00:00:00.000Z');
 const UNTIL = '2027-01-28T00:00:00.000Z';
 
 let store: MemoryStore;
@@ -30,7 +31,7 @@ const names = () => [
 ];
 
 function entry(name: string, fields: Partial<LedgerEntry>): LedgerEntry {
-  return { name, kind: 'reminder', status: 'sent', attempts: 1, updatedAt: '2027-01-23T14:00:01.000Z', ...fields };
+  return { name, kind: 'reminder', status: 'sent', attempts: 1, updatedAt: instant('2027-01-23T14:00:01.000Z'), ...fields };
 }
 
 function email(messageId: string): SesStoredEmail {
@@ -115,17 +116,17 @@ describe('checking a run’s delivery promise', () => {
     const sentLater = await check(
       [
         ...base,
-        entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' }),
+        entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: instant('2027-01-27T08:00:00.000Z') }),
         entry(d1, { kind: 'check-in', sesMessageId: 'm-3' }),
       ],
       [email('m-1'), email('m-2'), email('m-3')],
     );
     const afterWindow = await check(
-      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-29T08:00:00.000Z' })],
+      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: instant('2027-01-29T08:00:00.000Z') })],
       [email('m-1'), email('m-2')],
     );
     const neverSent = await check(
-      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: '2027-01-27T08:00:00.000Z' })],
+      [...base, entry(checkIn, { kind: 'check-in', status: 'skipped', reason: 'deferred', deferredTo: instant('2027-01-27T08:00:00.000Z') })],
       [email('m-1'), email('m-2')],
     );
 

@@ -9,6 +9,7 @@ import { bookSession, unsubscribe } from '../../shared/use-cases/manage-plans.js
 import { reconcile } from '../../shared/use-cases/reconcile.js';
 import { syncSchedules, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
 // London is on GMT in February, so local and UTC times read the same.
 const NOW = '2027-02-01T09:00:00.000Z';
@@ -93,8 +94,8 @@ describe('reconcile heals the look-ahead window', () => {
     await book('s-1', '2027-02-03T10:00:00Z');
     setNow('2027-02-03T08:30:00.000Z');
     // The 2-hour reminder fired at 08:00, went out, and its schedule deleted itself.
-    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', clientId: 'c-sam', sessionId: 's-1', now: '2027-02-03T08:00:00.000Z' });
-    await store.markSent('rm.s-1.PT2H.v1', 'ses-1', '2027-02-03T08:00:01.000Z');
+    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', clientId: 'c-sam', sessionId: 's-1', now: instant('2027-02-03T08:00:00.000Z') });
+    await store.markSent('rm.s-1.PT2H.v1', 'ses-1', instant('2027-02-03T08:00:01.000Z'));
     scheduler.schedules.delete('rm.s-1.PT2H.v1');
 
     const counts = await reconcile(deps);
@@ -108,11 +109,11 @@ describe('reconcile heals the look-ahead window', () => {
     await book('s-1', '2027-02-03T10:00:00Z');
     setNow('2027-02-03T08:01:00.000Z');
     // The 2-hour reminder was throttled at 08:00: dispatch released it and scheduled its own retry.
-    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', clientId: 'c-sam', sessionId: 's-1', now: '2027-02-03T08:00:00.000Z' });
+    await store.claim({ name: 'rm.s-1.PT2H.v1', kind: 'reminder', clientId: 'c-sam', sessionId: 's-1', now: instant('2027-02-03T08:00:00.000Z') });
     await store.release('rm.s-1.PT2H.v1');
     const original = scheduler.schedules.get('rm.s-1.PT2H.v1')!;
     scheduler.schedules.delete('rm.s-1.PT2H.v1');
-    await scheduler.upsert({ ...original, name: 'rm.s-1.PT2H.v1.r2', at: '2027-02-03T08:02:00.000Z' });
+    await scheduler.upsert({ ...original, name: 'rm.s-1.PT2H.v1.r2', at: instant('2027-02-03T08:02:00.000Z') });
 
     const whileRetrying = await reconcile(deps);
     const retryGone = scheduler.schedules.delete('rm.s-1.PT2H.v1.r2');
@@ -128,7 +129,7 @@ describe('reconcile heals the look-ahead window', () => {
     const { store, scheduler, deps, book } = await clinicWithSam();
     await book('s-1', '2027-02-03T10:00:00Z');
     const stale = scheduler.schedules.get('rm.s-1.PT2H.v1')!;
-    const moved = await store.saveSession({ ...(await store.findSession('s-1'))!, start: '2027-02-03T15:00:00.000Z', version: 2 });
+    const moved = await store.saveSession({ ...(await store.findSession('s-1'))!, start: instant('2027-02-03T15:00:00.000Z'), version: 2 });
     await syncSchedules(deps, { type: 'session', after: moved });
     await scheduler.upsert(stale);
 

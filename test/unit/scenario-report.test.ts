@@ -5,6 +5,7 @@ import type { LedgerEntry } from '../../shared/ports/store.js';
 import { joinOutbox, kindOfName, offsetOfName, type SesStoredEmail } from '../../local/simulation/outbox.js';
 import { parseScenario } from '../../local/simulation/scenario.js';
 import { demoScenario } from '../../local/demo/clinic.js';
+import { instant } from '../support/instant.js';
 
 function entry(overrides: Partial<LedgerEntry> & Pick<LedgerEntry, 'name' | 'status' | 'updatedAt'>): LedgerEntry {
   return { kind: kindOfName(overrides.name) ?? 'reminder', attempts: 1, ...overrides };
@@ -45,7 +46,7 @@ describe('joinOutbox', () => {
       entry({
         name: 'ci.s-1.after.v1',
         status: 'sent',
-        updatedAt: '2027-02-02T15:00:00.000Z',
+        updatedAt: instant('2027-02-02T15:00:00.000Z'),
         sesMessageId: 'm-2',
         clientId: 'c-1',
         sessionId: 's-1',
@@ -54,7 +55,7 @@ describe('joinOutbox', () => {
       entry({
         name: 'rm.s-1.P2D.v1',
         status: 'sent',
-        updatedAt: '2027-01-30T14:00:00.000Z',
+        updatedAt: instant('2027-01-30T14:00:00.000Z'),
         sesMessageId: 'm-1',
         clientId: 'c-1',
         sessionId: 's-1',
@@ -106,14 +107,20 @@ describe('joinOutbox', () => {
       entry({
         name: 'rm.s-2.P2D.v1',
         status: 'skipped',
-        updatedAt: '2027-02-01T09:00:00.000Z',
+        updatedAt: instant('2027-02-01T09:00:00.000Z'),
         reason: 'superseded by a later reminder',
-        dueAt: '2027-01-31T09:00:00.000Z',
+        dueAt: instant('2027-01-31T09:00:00.000Z'),
         sessionId: 's-2',
       }),
-      entry({ name: 'ci.s-2.after.v1', status: 'failed', updatedAt: '2027-02-03T09:00:00.000Z', reason: 'PermanentError: MessageRejected', sessionId: 's-2' }),
-      entry({ name: 'rm.s-3.PT2H.v1', status: 'claimed', updatedAt: '2027-02-03T09:00:00.000Z' }),
-      entry({ name: 'rm.s-4.PT2H.v1', status: 'released', updatedAt: '2027-02-03T09:00:00.000Z' }),
+      entry({
+        name: 'ci.s-2.after.v1',
+        status: 'failed',
+        updatedAt: instant('2027-02-03T09:00:00.000Z'),
+        reason: 'PermanentError: MessageRejected',
+        sessionId: 's-2',
+      }),
+      entry({ name: 'rm.s-3.PT2H.v1', status: 'claimed', updatedAt: instant('2027-02-03T09:00:00.000Z') }),
+      entry({ name: 'rm.s-4.PT2H.v1', status: 'released', updatedAt: instant('2027-02-03T09:00:00.000Z') }),
     ];
 
     const outbox = joinOutbox(entries, []);
@@ -135,8 +142,8 @@ describe('joinOutbox', () => {
   });
 
   it('counts an entry read twice once, at its latest state', () => {
-    const claimed = entry({ name: 'rm.s-1.P2D.v1', status: 'claimed', updatedAt: '2027-01-30T14:00:00.000Z' });
-    const sent = { ...claimed, status: 'sent' as const, updatedAt: '2027-01-30T14:00:01.000Z', sesMessageId: 'm-1' };
+    const claimed = entry({ name: 'rm.s-1.P2D.v1', status: 'claimed', updatedAt: instant('2027-01-30T14:00:00.000Z') });
+    const sent = { ...claimed, status: 'sent' as const, updatedAt: instant('2027-01-30T14:00:01.000Z'), sesMessageId: 'm-1' };
 
     const { emails } = joinOutbox([sent, claimed, sent], [stored('m-1', 'sam@example.com', 'Reminder')]);
 
@@ -145,7 +152,7 @@ describe('joinOutbox', () => {
 
   it('names a sent entry whose email SES does not hold, instead of reporting an email it cannot show', () => {
     const { emails, unmatched } = joinOutbox(
-      [entry({ name: 'rm.s-1.P2D.v1', status: 'sent', updatedAt: '2027-01-30T14:00:00.000Z', sesMessageId: 'gone' })],
+      [entry({ name: 'rm.s-1.P2D.v1', status: 'sent', updatedAt: instant('2027-01-30T14:00:00.000Z'), sesMessageId: 'gone' })],
       [],
     );
 

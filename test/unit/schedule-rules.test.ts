@@ -13,6 +13,7 @@ import {
   type MessageDecision,
 } from '../../shared/domain/schedule-rules.js';
 import { messageName } from '../../shared/domain/message.js';
+import { instant } from '../support/instant.js';
 
 const LONDON = 'Europe/London';
 const clinic = { quietHours: { start: '21:00', end: '08:00' } };
@@ -53,7 +54,7 @@ function outcome(decisions: MessageDecision[]): Record<string, string> {
 
 describe('planSessionMessages', () => {
   it('schedules each reminder and the check-in for a session booked well ahead', () => {
-    const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' });
+    const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') });
 
     expect(outcome(decisions)).toEqual({
       'rm.s-1.P2D.v1': 'at 2027-02-08T10:00:00.000Z',
@@ -68,7 +69,7 @@ describe('planSessionMessages', () => {
       plan: plan({ reminders: ['P1DT12H'] }),
       client: client(),
       clinic,
-      now: '2027-01-01T00:00:00.000Z',
+      now: instant('2027-01-01T00:00:00.000Z'),
     });
 
     expect(first).toEqual({
@@ -87,7 +88,7 @@ describe('planSessionMessages', () => {
       plan: plan({ reminders: ['PT2H', 'P7D', 'P2D'] }),
       client: client(),
       clinic,
-      now: '2027-01-01T00:00:00.000Z',
+      now: instant('2027-01-01T00:00:00.000Z'),
     });
 
     expect(decisions.map((d) => (d.action === 'schedule' ? d.message.identity.offset : d.identity.offset))).toEqual(['P7D', 'P2D', 'PT2H', 'after']);
@@ -96,7 +97,7 @@ describe('planSessionMessages', () => {
   it('sends reminders during quiet hours because they are time-critical', () => {
     const early = session({ start: '2027-02-10T07:00:00.000Z' });
 
-    const decisions = planSessionMessages({ session: early, plan: plan(), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' });
+    const decisions = planSessionMessages({ session: early, plan: plan(), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') });
 
     expect(outcome(decisions)['rm.s-1.PT2H.v1']).toBe('at 2027-02-10T05:00:00.000Z');
   });
@@ -104,7 +105,7 @@ describe('planSessionMessages', () => {
   it('moves a check-in that falls in quiet hours to the end of the window', () => {
     const evening = session({ start: '2027-02-10T20:30:00.000Z' }); // ends 21:30, check-in 21:30 next day
 
-    const decisions = planSessionMessages({ session: evening, plan: plan(), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' });
+    const decisions = planSessionMessages({ session: evening, plan: plan(), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') });
 
     expect(outcome(decisions)['ci.s-1.after.v1']).toBe('at 2027-02-12T08:00:00.000Z');
   });
@@ -119,7 +120,7 @@ describe('planSessionMessages', () => {
       plan: plan({ checkInAfter: 'P1D' }),
       client: newYorker,
       clinic,
-      now: '2027-01-01T00:00:00.000Z',
+      now: instant('2027-01-01T00:00:00.000Z'),
     });
 
     expect(outcome(decisions)['ci.s-1.after.v1']).toBe('at 2027-02-11T22:00:00.000Z');
@@ -127,13 +128,17 @@ describe('planSessionMessages', () => {
 
   it('plans nothing for a paused or completed plan', () => {
     for (const status of ['paused', 'completed']) {
-      expect(planSessionMessages({ session: session(), plan: plan({ status }), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' })).toEqual([]);
+      expect(planSessionMessages({ session: session(), plan: plan({ status }), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') })).toEqual(
+        [],
+      );
     }
   });
 
   it('plans nothing for a cancelled or no-show session', () => {
     for (const status of ['cancelled', 'no-show']) {
-      expect(planSessionMessages({ session: session({ status }), plan: plan(), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' })).toEqual([]);
+      expect(planSessionMessages({ session: session({ status }), plan: plan(), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') })).toEqual(
+        [],
+      );
     }
   });
 
@@ -143,20 +148,26 @@ describe('planSessionMessages', () => {
       plan: plan(),
       client: client(),
       clinic,
-      now: '2027-02-10T11:00:00.000Z',
+      now: instant('2027-02-10T11:00:00.000Z'),
     });
 
     expect(Object.keys(outcome(decisions))).toEqual(['ci.s-1.after.v1']);
   });
 
   it('plans only the check-in when the plan has no reminders', () => {
-    const decisions = planSessionMessages({ session: session(), plan: plan({ reminders: [] }), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' });
+    const decisions = planSessionMessages({
+      session: session(),
+      plan: plan({ reminders: [] }),
+      client: client(),
+      clinic,
+      now: instant('2027-01-01T00:00:00.000Z'),
+    });
 
     expect(Object.keys(outcome(decisions))).toEqual(['ci.s-1.after.v1']);
   });
 
   it('skips an overdue reminder as superseded when a later one is still to come', () => {
-    const now = '2027-02-09T04:00:00.000Z'; // booked 30 hours ahead: P2D is past, PT2H is not
+    const now = instant('2027-02-09T04:00:00.000Z'); // booked 30 hours ahead: P2D is past, PT2H is not
 
     const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now });
 
@@ -167,7 +178,7 @@ describe('planSessionMessages', () => {
   });
 
   it(`sends the latest overdue reminder now when the session is at least ${MIN_REMINDER_LEAD_MINUTES} minutes away`, () => {
-    const now = '2027-02-10T08:30:00.000Z'; // 90 minutes before the session
+    const now = instant('2027-02-10T08:30:00.000Z'); // 90 minutes before the session
 
     const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now });
 
@@ -178,7 +189,7 @@ describe('planSessionMessages', () => {
   });
 
   it(`still sends the overdue reminder with exactly ${MIN_REMINDER_LEAD_MINUTES} minutes to go`, () => {
-    const now = '2027-02-10T09:00:00.000Z';
+    const now = instant('2027-02-10T09:00:00.000Z');
 
     const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now });
 
@@ -186,7 +197,7 @@ describe('planSessionMessages', () => {
   });
 
   it(`skips every reminder when the session starts in under ${MIN_REMINDER_LEAD_MINUTES} minutes`, () => {
-    const now = '2027-02-10T09:15:00.000Z';
+    const now = instant('2027-02-10T09:15:00.000Z');
 
     const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now });
 
@@ -197,7 +208,7 @@ describe('planSessionMessages', () => {
   });
 
   it('skips reminders for a session that has started but still schedules its check-in', () => {
-    const now = '2027-02-10T10:30:00.000Z';
+    const now = instant('2027-02-10T10:30:00.000Z');
 
     const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now });
 
@@ -209,7 +220,7 @@ describe('planSessionMessages', () => {
   });
 
   it('reports a skipped message with the time it would have been due', () => {
-    const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now: '2027-02-10T10:30:00.000Z' });
+    const decisions = planSessionMessages({ session: session(), plan: plan(), client: client(), clinic, now: instant('2027-02-10T10:30:00.000Z') });
 
     expect(decisions[0]).toEqual({
       action: 'skip',
@@ -221,7 +232,7 @@ describe('planSessionMessages', () => {
   });
 
   it(`sends an overdue check-in now within ${CHECK_IN_LATE_WINDOW_HOURS} hours of its due time`, () => {
-    const now = '2027-02-13T10:00:00.000Z'; // due 11 Feb 11:00, 47 hours ago
+    const now = instant('2027-02-13T10:00:00.000Z'); // due 11 Feb 11:00, 47 hours ago
 
     const decisions = planSessionMessages({ session: session({ status: 'completed' }), plan: plan(), client: client(), clinic, now });
 
@@ -229,7 +240,7 @@ describe('planSessionMessages', () => {
   });
 
   it('sends an overdue check-in at the end of quiet hours when now is quiet', () => {
-    const now = '2027-02-12T23:00:00.000Z';
+    const now = instant('2027-02-12T23:00:00.000Z');
 
     const decisions = planSessionMessages({ session: session({ status: 'completed' }), plan: plan(), client: client(), clinic, now });
 
@@ -237,7 +248,7 @@ describe('planSessionMessages', () => {
   });
 
   it(`skips a check-in more than ${CHECK_IN_LATE_WINDOW_HOURS} hours overdue`, () => {
-    const now = '2027-02-14T11:00:00.001Z';
+    const now = instant('2027-02-14T11:00:00.001Z');
 
     const decisions = planSessionMessages({ session: session({ status: 'completed' }), plan: plan(), client: client(), clinic, now });
 
@@ -246,7 +257,7 @@ describe('planSessionMessages', () => {
 
   it('refuses a session that does not belong to the plan', () => {
     expect(() =>
-      planSessionMessages({ session: session({ planId: 'p-other' }), plan: plan(), client: client(), clinic, now: '2027-01-01T00:00:00.000Z' }),
+      planSessionMessages({ session: session({ planId: 'p-other' }), plan: plan(), client: client(), clinic, now: instant('2027-01-01T00:00:00.000Z') }),
     ).toThrow(RangeError);
   });
 });
@@ -327,7 +338,7 @@ describe('maintenanceStatus', () => {
   const lastVisit = session({ id: 's-1', start: '2027-02-01T18:00:00.000Z', status: 'completed' });
 
   it(`falls due ${NUDGE_LOCAL_TIME} local, cadence days after the last attended session's local date`, () => {
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now: '2027-02-20T00:00:00.000Z' });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now: instant('2027-02-20T00:00:00.000Z') });
 
     expect(status).toEqual({
       attended: 1,
@@ -341,7 +352,7 @@ describe('maintenanceStatus', () => {
   });
 
   it('is due from the due time and lapsed from the end of the grace period', () => {
-    const at = (now: string) => maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now }).state;
+    const at = (now: string) => maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now: instant(now) }).state;
 
     expect(at('2027-03-01T09:59:59.999Z')).toBe('not-due');
     expect(at('2027-03-01T10:00:00.000Z')).toBe('due');
@@ -350,7 +361,7 @@ describe('maintenanceStatus', () => {
   });
 
   it('takes a custom grace period in calendar days', () => {
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now: '2027-03-04T10:00:00.000Z', graceDays: 3 });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit], zone: LONDON, now: instant('2027-03-04T10:00:00.000Z'), graceDays: 3 });
 
     expect(status).toMatchObject({ lapsedAt: '2027-03-04T10:00:00.000Z', state: 'lapsed' });
   });
@@ -360,7 +371,7 @@ describe('maintenanceStatus', () => {
     const sydneyVisit = session({ start: '2027-02-01T23:30:00.000Z', status: 'completed' });
     const everyTenWeeks = plan({ phases: [{ name: 'maintenance', everyDays: 70 }] });
 
-    const status = maintenanceStatus({ plan: everyTenWeeks, sessions: [sydneyVisit], zone: 'Australia/Sydney', now: '2027-02-03T00:00:00.000Z' });
+    const status = maintenanceStatus({ plan: everyTenWeeks, sessions: [sydneyVisit], zone: 'Australia/Sydney', now: instant('2027-02-03T00:00:00.000Z') });
 
     expect(status.dueAt).toBe('2027-04-13T00:00:00.000Z'); // 10:00 AEST (UTC+10)
   });
@@ -375,8 +386,8 @@ describe('maintenanceStatus', () => {
     const first = session({ id: 's-1', start: '2027-02-01T10:00:00.000Z', status: 'completed' });
     const second = session({ id: 's-2', start: '2027-02-08T10:00:00.000Z', status: 'completed' });
 
-    const afterOne = maintenanceStatus({ plan: twoPhases, sessions: [first], zone: LONDON, now: '2027-02-02T00:00:00.000Z' });
-    const afterTwo = maintenanceStatus({ plan: twoPhases, sessions: [first, second], zone: LONDON, now: '2027-02-09T00:00:00.000Z' });
+    const afterOne = maintenanceStatus({ plan: twoPhases, sessions: [first], zone: LONDON, now: instant('2027-02-02T00:00:00.000Z') });
+    const afterTwo = maintenanceStatus({ plan: twoPhases, sessions: [first, second], zone: LONDON, now: instant('2027-02-09T00:00:00.000Z') });
 
     expect(afterOne).toMatchObject({ attended: 1, phaseIndex: 0, cadenceDays: 7, dueAt: '2027-02-08T10:00:00.000Z' });
     expect(afterTwo).toMatchObject({ attended: 2, phaseIndex: 1, cadenceDays: 28, dueAt: '2027-03-08T10:00:00.000Z' });
@@ -390,7 +401,7 @@ describe('maintenanceStatus', () => {
       session({ id: 's-4', start: '2027-03-09T12:00:00.000Z', status: 'no-show' }),
     ];
 
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions, zone: LONDON, now: '2027-03-10T00:00:00.000Z' });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions, zone: LONDON, now: instant('2027-03-10T00:00:00.000Z') });
 
     expect(status).toMatchObject({ attended: 2, lastAttendedStart: '2027-03-01T12:00:00.000Z', dueAt: '2027-03-29T09:00:00.000Z' });
   });
@@ -398,7 +409,7 @@ describe('maintenanceStatus', () => {
   it('is booked, with nothing due, while a booked session is still to come', () => {
     const booked = session({ id: 's-2', start: '2027-04-01T12:00:00.000Z' });
 
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, booked], zone: LONDON, now: '2027-03-20T00:00:00.000Z' });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, booked], zone: LONDON, now: instant('2027-03-20T00:00:00.000Z') });
 
     expect(status).toEqual({
       attended: 1,
@@ -420,7 +431,7 @@ describe('maintenanceStatus', () => {
       plan: maintenancePlan,
       sessions: [lastVisit, nextWeek, longInProgress, earlierButCancelled],
       zone: LONDON,
-      now: '2027-03-20T12:30:00.000Z',
+      now: instant('2027-03-20T12:30:00.000Z'),
     });
 
     expect(status).toMatchObject({ state: 'booked', nextBookedStart: '2027-03-20T12:00:00.000Z', nextBookedEnd: '2027-03-20T14:00:00.000Z' });
@@ -429,7 +440,7 @@ describe('maintenanceStatus', () => {
   it('reports no booked end once the last booked session is over', () => {
     const endedJustNow = session({ id: 's-2', start: '2027-03-20T12:00:00.000Z' });
 
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, endedJustNow], zone: LONDON, now: '2027-03-20T13:00:00.000Z' });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, endedJustNow], zone: LONDON, now: instant('2027-03-20T13:00:00.000Z') });
 
     expect(status.state).toBe('not-due');
     expect(status.nextBookedEnd).toBeUndefined();
@@ -439,13 +450,18 @@ describe('maintenanceStatus', () => {
   it('is booked, not due, while the client is in the middle of a session', () => {
     const inProgress = session({ id: 's-2', start: '2027-03-20T12:00:00.000Z' });
 
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, inProgress], zone: LONDON, now: '2027-03-20T12:30:00.000Z' });
+    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [lastVisit, inProgress], zone: LONDON, now: instant('2027-03-20T12:30:00.000Z') });
 
     expect(status.state).toBe('booked');
   });
 
   it('is not started when nothing has been attended', () => {
-    const status = maintenanceStatus({ plan: maintenancePlan, sessions: [session({ status: 'no-show' })], zone: LONDON, now: '2027-03-20T00:00:00.000Z' });
+    const status = maintenanceStatus({
+      plan: maintenancePlan,
+      sessions: [session({ status: 'no-show' })],
+      zone: LONDON,
+      now: instant('2027-03-20T00:00:00.000Z'),
+    });
 
     expect(status).toEqual({ attended: 0, phaseIndex: 0, cadenceDays: 28, state: 'not-started' });
   });
@@ -454,7 +470,7 @@ describe('maintenanceStatus', () => {
     for (const planStatus of ['paused', 'completed']) {
       const paused = plan({ status: planStatus, phases: [{ name: 'maintenance', everyDays: 28 }] });
 
-      const status = maintenanceStatus({ plan: paused, sessions: [lastVisit], zone: LONDON, now: '2028-01-01T00:00:00.000Z' });
+      const status = maintenanceStatus({ plan: paused, sessions: [lastVisit], zone: LONDON, now: instant('2028-01-01T00:00:00.000Z') });
 
       expect(status.state).toBe('not-due');
       expect(status.dueAt).toBeUndefined();
@@ -464,7 +480,7 @@ describe('maintenanceStatus', () => {
 
 describe('nudgeIdentity', () => {
   it("keys the nudge by its due date in the client's zone", () => {
-    const identity = nudgeIdentity('p-sam', '2027-03-01T10:00:00.000Z', LONDON);
+    const identity = nudgeIdentity('p-sam', instant('2027-03-01T10:00:00.000Z'), LONDON);
 
     expect(identity).toEqual({ kind: 'maintenance-nudge', subjectId: 'p-sam', offset: '20270301', version: 1 });
     expect(messageName(identity)).toBe('mn.p-sam.20270301.v1');
@@ -472,6 +488,6 @@ describe('nudgeIdentity', () => {
 
   it('uses the local date, not the UTC date', () => {
     // 10:00 on 2 March in Sydney is 23:00Z on 1 March.
-    expect(nudgeIdentity('p-sam', '2027-03-01T23:00:00.000Z', 'Australia/Sydney').offset).toBe('20270302');
+    expect(nudgeIdentity('p-sam', instant('2027-03-01T23:00:00.000Z'), 'Australia/Sydney').offset).toBe('20270302');
   });
 });

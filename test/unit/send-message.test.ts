@@ -10,9 +10,10 @@ import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClini
 import { LedgerConflictError, SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
 const SESSION_START = '2027-02-01T14:00:00.000Z';
-const P2D_DUE = '2027-01-30T14:00:00.000Z';
+const P2D_DUE = instant('2027-01-30T14:00:00.000Z');
 const CHECK_IN_DUE = '2027-02-02T15:00:00.000Z';
 
 let clock: VirtualClock;
@@ -85,12 +86,12 @@ describe('sending a message that is due', () => {
   });
 
   it('sends a maintenance nudge while the plan is marked due for that date', async () => {
-    const dueAt = '2027-03-15T10:00:00.000Z';
+    const dueAt = instant('2027-03-15T10:00:00.000Z');
     await store.setMaintenanceMark(
       seeded.client.id,
       seeded.plan.id,
-      { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt },
-      '2027-03-29T09:00:00.000Z',
+      { state: 'due', dueAt, lapsedAt: instant('2027-03-29T09:00:00.000Z'), markedAt: dueAt },
+      instant('2027-03-29T09:00:00.000Z'),
     );
     const identity = nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London');
 
@@ -106,7 +107,7 @@ describe('skipping what is no longer wanted', () => {
     ['the session was cancelled', () => store.saveSession({ ...session(), status: 'cancelled' }), () => reminderIdentity(session()), 'session cancelled'],
     [
       'the session was moved (its version rose)',
-      () => store.saveSession({ ...session(), start: '2027-02-02T14:00:00.000Z', version: 2 }),
+      () => store.saveSession({ ...session(), start: instant('2027-02-02T14:00:00.000Z'), version: 2 }),
       () => reminderIdentity({ id: session().id, version: 1 }),
       'version moved on',
     ],
@@ -153,7 +154,7 @@ describe('skipping what is no longer wanted', () => {
       clientId: seeded.client.id,
       sessionId: session().id,
       answers: { pain: 2, mobility: 8, stress: 3, sleep: 7, notes: '', wantsToRebook: false },
-      at: '2027-02-02T09:00:00.000Z',
+      at: instant('2027-02-02T09:00:00.000Z'),
     });
 
     const outcome = await dispatch(checkInIdentity(session()), CHECK_IN_DUE);
@@ -162,7 +163,7 @@ describe('skipping what is no longer wanted', () => {
   });
 
   it('skips a nudge once the plan’s maintenance mark has moved on', async () => {
-    const identity = nudgeIdentity(seeded.plan.id, '2027-03-15T10:00:00.000Z', 'Europe/London');
+    const identity = nudgeIdentity(seeded.plan.id, instant('2027-03-15T10:00:00.000Z'), 'Europe/London');
 
     const outcome = await dispatch(identity, '2027-03-15T10:00:00.000Z');
 
@@ -338,12 +339,12 @@ describe('when SES fails', () => {
   });
 
   it('gives up on a nudge once its next retry would come more than 72 hours after its due date', async () => {
-    const dueAt = '2027-03-15T10:00:00.000Z';
+    const dueAt = instant('2027-03-15T10:00:00.000Z');
     await store.setMaintenanceMark(
       seeded.client.id,
       seeded.plan.id,
-      { state: 'due', dueAt, lapsedAt: '2027-03-29T09:00:00.000Z', markedAt: dueAt },
-      '2027-03-29T09:00:00.000Z',
+      { state: 'due', dueAt, lapsedAt: instant('2027-03-29T09:00:00.000Z'), markedAt: dueAt },
+      instant('2027-03-29T09:00:00.000Z'),
     );
     const identity = nudgeIdentity(seeded.plan.id, dueAt, 'Europe/London');
     mailer.failNext(new RetryableError('SES is throttling'), 2);

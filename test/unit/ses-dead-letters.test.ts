@@ -9,6 +9,7 @@ import { deadLetterFromSqs } from '../../local/cli/target.js';
 import { deadLetterOf, redriveSesDeadLetter, sesDeadLetterSchema, sesEventSchema, type SesDeadLetter } from '../../shared/use-cases/handle-ses-event.js';
 import { clientFixture } from '../support/memory-clinic.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const clock = { now: () => new Date('2027-02-01T09:00:00.000Z') };
@@ -34,8 +35,8 @@ const bounce = (message: string) => ({
 async function sentTo(store: MemoryStore, name: string) {
   const client = clientFixture({ email: EMAIL, name: 'Rowan Ash' });
   await store.putClient(client);
-  await store.claim({ name, kind: 'reminder', clientId: client.id, now: '2027-02-01T08:58:00.000Z' });
-  await store.markSent(name, 'ses-1', '2027-02-01T08:58:01.000Z');
+  await store.claim({ name, kind: 'reminder', clientId: client.id, now: instant('2027-02-01T08:58:00.000Z') });
+  await store.markSent(name, 'ses-1', instant('2027-02-01T08:58:01.000Z'));
   return client;
 }
 

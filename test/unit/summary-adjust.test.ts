@@ -14,10 +14,11 @@ import { adjustPlan } from '../../shared/use-cases/manage-plans.js';
 import { adjustLinksFor } from '../../shared/use-cases/send-summaries.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { TEST_TOKEN_KEY } from '../e2e/fixtures.js';
+import { instant } from '../support/instant.js';
 
 const amy = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 // Daily at 07:00 London; on 10 Feb 2027 (GMT) the period is 9 Feb 07:00Z – 10 Feb 07:00Z.
-const NOW = '2027-02-10T07:00:00.000Z';
+const NOW = instant('2027-02-10T07:00:00.000Z');
 const period = latestDuePeriod(amy.summary, amy.timezone, NOW);
 const clinic = clinicSchema.parse({
   name: 'Harbour Clinic',
@@ -57,7 +58,7 @@ async function practice(): Promise<MemoryStore> {
       clientId: 'c-ann',
       sessionId: `s-ann-${i}`,
       answers: { pain: pain as number, mobility: 6, stress: 4, sleep: 6, notes: '', wantsToRebook: false },
-      at: at as string,
+      at: instant(at as string),
     });
   }
   await store.saveSession(
@@ -116,11 +117,11 @@ describe('the summary’s plan changes', () => {
       adjustment: { action: 'interval', days: 42, note: 'Doing well' },
       by: 't-amy',
       via: 'email-link',
-      now: '2027-02-09T12:30:00.000Z',
+      now: instant('2027-02-09T12:30:00.000Z'),
     });
-    await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'pause' }, by: 'Front desk', via: 'cli', now: '2027-02-09T16:00:00.000Z' });
+    await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'pause' }, by: 'Front desk', via: 'cli', now: instant('2027-02-09T16:00:00.000Z') });
     // Before the period: not in this summary.
-    await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'resume' }, by: 'Front desk', via: 'cli', now: '2027-02-10T08:00:00.000Z' });
+    await adjustPlan(store, { planId: 'p-cy', adjustment: { action: 'resume' }, by: 'Front desk', via: 'cli', now: instant('2027-02-10T08:00:00.000Z') });
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });
     const email = composeSummary(data, { clinicName: clinic.name });

@@ -9,6 +9,8 @@ import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { OUTCOME_UNKNOWN } from '../../shared/use-cases/claim-lease.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
+import { addMs } from '../../shared/domain/time.js';
 
 const clinic = clinicSchema.parse({
   name: 'Harbour Clinic',
@@ -26,9 +28,9 @@ const quiet = therapistSchema.parse({
 });
 
 // Amy's daily summary for 9–10 Feb 2027 falls due at 07:00Z on the 10th.
-const DUE = '2027-02-10T07:00:00.000Z';
+const DUE = instant('2027-02-10T07:00:00.000Z');
 const NAME = 'su.t-amy.20270209.v1';
-const at = (iso: string, plusMs = 0) => new Date(Date.parse(iso) + plusMs).toISOString();
+const at = (iso: string, plusMs = 0) => addMs(instant(iso), plusMs);
 
 class RecordingLogger {
   readonly lines: string[] = [];
@@ -64,7 +66,7 @@ async function withCheckIn(store: MemoryStore, notes = 'Sore after gardening') {
     clientId: 'c-sam',
     sessionId: 's-sam-1',
     answers: { pain: 9, mobility: 3, stress: 7, sleep: 2, notes, wantsToRebook: true },
-    at: '2027-02-09T12:00:00.000Z',
+    at: instant('2027-02-09T12:00:00.000Z'),
   });
 }
 
@@ -84,7 +86,10 @@ describe('the summary sweep', () => {
 
   it('sends nothing before the local hour', async () => {
     const { store, mailer, deps } = await practice(amy);
-    await store.markSkipped({ name: 'su.t-amy.20270208.v1', kind: 'summary', therapistId: 't-amy', now: '2027-02-09T07:00:00.000Z' }, SUMMARY_SKIP_REASON);
+    await store.markSkipped(
+      { name: 'su.t-amy.20270208.v1', kind: 'summary', therapistId: 't-amy', now: instant('2027-02-09T07:00:00.000Z') },
+      SUMMARY_SKIP_REASON,
+    );
 
     const report = await sendDueSummaries(deps, at(DUE, -60_000));
 
@@ -204,7 +209,7 @@ describe('the summary sweep', () => {
     await sendDueSummaries(deps, DUE);
 
     // No sweep runs for two days; the next one finds the 11–12 Feb period due.
-    const report = await sendDueSummaries(deps, '2027-02-12T09:00:00.000Z');
+    const report = await sendDueSummaries(deps, instant('2027-02-12T09:00:00.000Z'));
 
     expect(report.counts.sent).toBe(1);
     expect(mailer.sent.map((e) => e.tags?.message)).toEqual(['su.t-amy.20270211.v1']);

@@ -16,12 +16,13 @@ import {
 import { checkInDueAt } from '../../shared/domain/schedule-rules.js';
 import { buildSummary } from '../../shared/use-cases/build-summary.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
 
 const clinic = { quietHours: { start: '21:00', end: '08:00' } };
 const brand = { clinicName: 'Harbour Clinic' };
 const amy = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 // Daily at 07:00 London; on 10 Feb 2027 (GMT) the period is 9 Feb 07:00Z – 10 Feb 07:00Z.
-const NOW = '2027-02-10T07:00:00.000Z';
+const NOW = instant('2027-02-10T07:00:00.000Z');
 const period = latestDuePeriod(amy.summary, amy.timezone, NOW);
 
 interface Visit {
@@ -58,7 +59,7 @@ async function seedClient(store: MemoryStore, id: string, name: string, visits: 
       }),
     );
     if (visit.answers)
-      await store.recordCheckIn({ clientId: id, sessionId, answers: { notes: '', wantsToRebook: false, ...visit.answers }, at: visit.answeredAt! });
+      await store.recordCheckIn({ clientId: id, sessionId, answers: { notes: '', wantsToRebook: false, ...visit.answers }, at: instant(visit.answeredAt!) });
   }
 }
 
@@ -127,13 +128,13 @@ describe('building the summary', () => {
 
   it('times a check-in as the scheduler does: after the session, out of quiet hours', () => {
     // Ends 20:00Z; 24 h later is 20:00 — before quiet hours start at 21:00, so unchanged.
-    expect(checkInDueAt({ start: '2027-02-08T19:00:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe(
-      '2027-02-09T20:00:00.000Z',
-    );
+    expect(
+      checkInDueAt({ start: instant('2027-02-08T19:00:00.000Z'), durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours),
+    ).toBe('2027-02-09T20:00:00.000Z');
     // Ends 21:30Z; 24 h later is in quiet hours, so it waits for 08:00.
-    expect(checkInDueAt({ start: '2027-02-08T20:30:00.000Z', durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours)).toBe(
-      '2027-02-10T08:00:00.000Z',
-    );
+    expect(
+      checkInDueAt({ start: instant('2027-02-08T20:30:00.000Z'), durationMinutes: 60 }, { checkInAfter: 'PT24H' }, 'Europe/London', clinic.quietHours),
+    ).toBe('2027-02-10T08:00:00.000Z');
   });
 
   it('shows maintenance due or lapsed with the days since it fell due', async () => {
@@ -143,13 +144,23 @@ describe('building the summary', () => {
     await store.setMaintenanceMark(
       'c-gus',
       'p-c-gus',
-      { state: 'due', dueAt: '2027-02-05T10:00:00.000Z', lapsedAt: '2027-02-19T10:00:00.000Z', markedAt: '2027-02-05T10:00:00.000Z' },
-      '2027-02-19T10:00:00.000Z',
+      {
+        state: 'due',
+        dueAt: instant('2027-02-05T10:00:00.000Z'),
+        lapsedAt: instant('2027-02-19T10:00:00.000Z'),
+        markedAt: instant('2027-02-05T10:00:00.000Z'),
+      },
+      instant('2027-02-19T10:00:00.000Z'),
     );
     await store.setMaintenanceMark(
       'c-hal',
       'p-c-hal',
-      { state: 'lapsed', dueAt: '2027-01-10T10:00:00.000Z', lapsedAt: '2027-01-24T10:00:00.000Z', markedAt: '2027-01-24T10:00:00.000Z' },
+      {
+        state: 'lapsed',
+        dueAt: instant('2027-01-10T10:00:00.000Z'),
+        lapsedAt: instant('2027-01-24T10:00:00.000Z'),
+        markedAt: instant('2027-01-24T10:00:00.000Z'),
+      },
       undefined,
     );
 
@@ -183,7 +194,7 @@ describe('building the summary', () => {
       planId: 'p-c-ida',
       therapistId: 't-amy',
       message: 'Could we do Thursday?',
-      at: '2027-02-09T18:00:00.000Z',
+      at: instant('2027-02-09T18:00:00.000Z'),
     });
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });

@@ -24,9 +24,11 @@ import { nextMaintenanceAction } from '../../shared/domain/maintenance.js';
 import { diffMessages } from '../../shared/domain/schedule-diff.js';
 import { syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { instant } from '../support/instant.js';
+import type { Instant } from '../../shared/domain/time.js';
 
 // London is on GMT in February, so local and UTC times read the same.
-const NOW = '2027-02-01T09:00:00.000Z';
+const NOW = instant('2027-02-01T09:00:00.000Z');
 // Booking emails are off here: these tests are about the time rules; booking-emails.test.ts covers them with the same writers.
 const clinic = clinicSchema.parse({
   name: 'Harbour Clinic',
@@ -89,8 +91,8 @@ async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error |
   };
   const book = (id: string, start: string) =>
     sessionChange(id, () => bookSession(store, { id, planId: 'p-sam', start, durationMinutes: 60, location: 'Room 1' }));
-  const setNow = (instant: string) => {
-    now = instant;
+  const setNow = (at: string) => {
+    now = instant(at);
   };
   return { store, scheduler, deps, lines, sessionChange, planChange, clientChange, book, setNow };
 }
@@ -236,7 +238,7 @@ describe('sync-schedules for a plan', () => {
     const { store, scheduler, planChange } = await clinicWithSam();
     const readsBefore = store.calls.getClientBundle ?? 0;
 
-    await planChange(() => store.setMaintenanceMark('c-sam', 'p-sam', undefined, '2027-03-01T10:00:00.000Z'));
+    await planChange(() => store.setMaintenanceMark('c-sam', 'p-sam', undefined, instant('2027-03-01T10:00:00.000Z')));
 
     expect(store.calls.getClientBundle ?? 0).toBe(readsBefore);
     expect(scheduler.calls).toEqual([]);
@@ -490,13 +492,18 @@ describe('sync-schedules and maintenance', () => {
 });
 
 describe('nextMaintenanceAction', () => {
-  const base = { attended: 1, phaseIndex: 0, cadenceDays: 28, lastAttendedStart: '2027-01-04T10:00:00.000Z' } as const;
-  const period = { dueAt: '2027-02-01T10:00:00.000Z', lapsedAt: '2027-02-15T10:00:00.000Z' } as const;
-  const markedDue: MaintenanceMark = { state: 'due', ...period, markedAt: '2027-02-01T10:00:00.000Z' };
-  const markedLapsed: MaintenanceMark = { state: 'lapsed', ...period, markedAt: '2027-02-15T10:00:00.000Z' };
+  const base = { attended: 1, phaseIndex: 0, cadenceDays: 28, lastAttendedStart: instant('2027-01-04T10:00:00.000Z') } as const;
+  const period = { dueAt: instant('2027-02-01T10:00:00.000Z'), lapsedAt: instant('2027-02-15T10:00:00.000Z') } as const;
+  const markedDue: MaintenanceMark = { state: 'due', ...period, markedAt: instant('2027-02-01T10:00:00.000Z') };
+  const markedLapsed: MaintenanceMark = { state: 'lapsed', ...period, markedAt: instant('2027-02-15T10:00:00.000Z') };
 
   it('looks at a booked plan again when its next booked session ends', () => {
-    const booked: MaintenanceStatus = { ...base, nextBookedStart: '2027-01-20T10:00:00.000Z', nextBookedEnd: '2027-01-20T11:00:00.000Z', state: 'booked' };
+    const booked: MaintenanceStatus = {
+      ...base,
+      nextBookedStart: instant('2027-01-20T10:00:00.000Z'),
+      nextBookedEnd: instant('2027-01-20T11:00:00.000Z'),
+      state: 'booked',
+    };
 
     expect(nextMaintenanceAction(booked, markedDue)).toEqual({ act: 'wait', at: '2027-01-20T11:00:00.000Z' });
   });
@@ -515,7 +522,7 @@ describe('nextMaintenanceAction', () => {
   });
 
   it('nudges again for a new due period, whatever an older mark says', () => {
-    const laterPeriod = { dueAt: '2027-03-01T10:00:00.000Z', lapsedAt: '2027-03-15T10:00:00.000Z' };
+    const laterPeriod = { dueAt: instant('2027-03-01T10:00:00.000Z'), lapsedAt: instant('2027-03-15T10:00:00.000Z') };
 
     expect(nextMaintenanceAction({ ...base, ...laterPeriod, state: 'due' }, markedLapsed)).toEqual({ act: 'nudge', ...laterPeriod });
   });
@@ -560,7 +567,7 @@ describe('diffMessages', () => {
     const message = {
       identity: { kind: 'reminder' as const, subjectId: 's-1', offset: 'P2D', version: 1 },
       name: 'rm.s-1.P2D.v1',
-      dueAt: '2027-02-08T10:00:00.000Z',
+      dueAt: instant('2027-02-08T10:00:00.000Z'),
     };
     const decisions = [{ action: 'schedule' as const, message }];
 
@@ -604,7 +611,8 @@ describe('the sync-schedules stream handler', () => {
   it('skips a record whose image is not a valid session, without failing the batch', async () => {
     const { store, scheduler, deps } = await clinicWithSam();
     const good = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
-    const poison = { ...good, id: 's-9', start: 'next Tuesday' };
+    // Not an instant on purpose: the stream image is what is being refused.
+    const poison = { ...good, id: 's-9', start: 'next Tuesday' as Instant };
     const handler = createHandler({ ...deps, logger: quietLogger() });
 
     const response = await handler(streamEvent([sessionRecord('1', poison), sessionRecord('2', good)]));
@@ -627,8 +635,8 @@ describe('the sync-schedules stream handler', () => {
 
 describe('the schedule definition sent to EventBridge Scheduler', () => {
   it('rounds a due time with milliseconds up to the next whole second, never earlier', () => {
-    expect(atExpression('2027-02-08T10:00:00.000Z')).toBe('at(2027-02-08T10:00:00)');
-    expect(atExpression('2027-02-08T10:00:00.001Z')).toBe('at(2027-02-08T10:00:01)');
+    expect(atExpression(instant('2027-02-08T10:00:00.000Z'))).toBe('at(2027-02-08T10:00:00)');
+    expect(atExpression(instant('2027-02-08T10:00:00.001Z'))).toBe('at(2027-02-08T10:00:01)');
   });
 
   it('drops from the Input any field the dispatch payload does not name', () => {

@@ -10,6 +10,7 @@ import {
   subtractOffset,
   toInstant,
 } from '../../shared/domain/time.js';
+import { instant } from '../support/instant.js';
 
 const LONDON = 'Europe/London';
 const NEW_YORK = 'America/New_York';
@@ -44,9 +45,9 @@ describe('toInstant', () => {
 
 describe('subtractOffset and addOffset', () => {
   // Monday 29 March 2027 is the day after the clocks go forward in London (GMT → BST).
-  const mondayAfterSpringForward = '2027-03-29T08:00:00.000Z'; // 09:00 BST
+  const mondayAfterSpringForward = instant('2027-03-29T08:00:00.000Z'); // 09:00 BST
   // Monday 1 November 2027 is the day after the clocks go back (BST → GMT).
-  const mondayAfterFallBack = '2027-11-01T09:00:00.000Z'; // 09:00 GMT
+  const mondayAfterFallBack = instant('2027-11-01T09:00:00.000Z'); // 09:00 GMT
 
   it('counts P2D as the same wall-clock time two days earlier, 47 hours across spring-forward', () => {
     expect(subtractOffset(mondayAfterSpringForward, 'P2D', LONDON)).toBe('2027-03-27T09:00:00.000Z'); // 09:00 GMT
@@ -65,26 +66,26 @@ describe('subtractOffset and addOffset', () => {
     // Sunday 09:00 BST, then two real hours earlier.
     expect(subtractOffset(mondayAfterSpringForward, 'P1DT2H', LONDON)).toBe('2027-03-28T06:00:00.000Z');
     // Saturday 09:00 GMT + 1 day = Sunday 09:00 BST, then two real hours later.
-    expect(addOffset('2027-03-27T09:00:00.000Z', 'P1DT2H', LONDON)).toBe('2027-03-28T10:00:00.000Z');
+    expect(addOffset(instant('2027-03-27T09:00:00.000Z'), 'P1DT2H', LONDON)).toBe('2027-03-28T10:00:00.000Z');
   });
 
   it('resolves a local time skipped by spring-forward to the moment the clocks change', () => {
     // Sunday 01:30 does not exist in London: 01:00 GMT is followed by 02:00 BST.
-    expect(subtractOffset('2027-03-29T00:30:00.000Z', 'P1D', LONDON)).toBe('2027-03-28T01:00:00.000Z');
+    expect(subtractOffset(instant('2027-03-29T00:30:00.000Z'), 'P1D', LONDON)).toBe('2027-03-28T01:00:00.000Z');
   });
 
   it('resolves a local time repeated by fall-back to the earlier instant, whichever way it is reached', () => {
     // Sunday 01:30 happens twice: 01:30 BST (00:30Z) and 01:30 GMT (01:30Z).
-    expect(subtractOffset('2027-11-01T01:30:00.000Z', 'P1D', LONDON)).toBe('2027-10-31T00:30:00.000Z');
-    expect(addOffset('2027-10-30T00:30:00.000Z', 'P1D', LONDON)).toBe('2027-10-31T00:30:00.000Z');
+    expect(subtractOffset(instant('2027-11-01T01:30:00.000Z'), 'P1D', LONDON)).toBe('2027-10-31T00:30:00.000Z');
+    expect(addOffset(instant('2027-10-30T00:30:00.000Z'), 'P1D', LONDON)).toBe('2027-10-31T00:30:00.000Z');
   });
 
   it('keeps an hours-only offset exact even from the second of two repeated local times', () => {
-    expect(subtractOffset('2027-10-31T01:30:00.000Z', 'PT1H', LONDON)).toBe('2027-10-31T00:30:00.000Z');
+    expect(subtractOffset(instant('2027-10-31T01:30:00.000Z'), 'PT1H', LONDON)).toBe('2027-10-31T00:30:00.000Z');
   });
 
   it('clamps month arithmetic to the last day of a shorter month', () => {
-    expect(subtractOffset('2027-03-31T08:00:00.000Z', 'P1M', LONDON)).toBe('2027-02-28T09:00:00.000Z');
+    expect(subtractOffset(instant('2027-03-31T08:00:00.000Z'), 'P1M', LONDON)).toBe('2027-02-28T09:00:00.000Z');
   });
 
   it('counts P1W as seven calendar days', () => {
@@ -93,7 +94,7 @@ describe('subtractOffset and addOffset', () => {
 
   it('does calendar arithmetic in the given zone, not in UTC', () => {
     // 23:30 UTC on 1 Feb is 10:30 on 2 Feb in Sydney; a day later there is 10:30 on 3 Feb.
-    expect(addOffset('2027-02-01T23:30:00.000Z', 'P1D', SYDNEY)).toBe('2027-02-02T23:30:00.000Z');
+    expect(addOffset(instant('2027-02-01T23:30:00.000Z'), 'P1D', SYDNEY)).toBe('2027-02-02T23:30:00.000Z');
   });
 
   it('refuses malformed durations, fractional days and unknown zones', () => {
@@ -105,8 +106,8 @@ describe('subtractOffset and addOffset', () => {
 
 describe('localDate and addCalendarDays', () => {
   it('gives the calendar date in the zone', () => {
-    expect(localDate('2027-02-01T23:30:00.000Z', SYDNEY)).toBe('2027-02-02');
-    expect(localDate('2027-02-01T23:30:00.000Z', NEW_YORK)).toBe('2027-02-01');
+    expect(localDate(instant('2027-02-01T23:30:00.000Z'), SYDNEY)).toBe('2027-02-02');
+    expect(localDate(instant('2027-02-01T23:30:00.000Z'), NEW_YORK)).toBe('2027-02-01');
   });
 
   it('moves a date across month and year ends', () => {
@@ -141,82 +142,82 @@ describe('atLocalTime', () => {
 
 describe('isInQuietHours', () => {
   it('treats a window spanning midnight as quiet from its start up to, not including, its end', () => {
-    expect(isInQuietHours('2027-02-01T21:00:00.000Z', LONDON, NIGHT)).toBe(true);
-    expect(isInQuietHours('2027-02-02T07:59:59.999Z', LONDON, NIGHT)).toBe(true);
-    expect(isInQuietHours('2027-02-02T08:00:00.000Z', LONDON, NIGHT)).toBe(false);
-    expect(isInQuietHours('2027-02-01T20:59:00.000Z', LONDON, NIGHT)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T21:00:00.000Z'), LONDON, NIGHT)).toBe(true);
+    expect(isInQuietHours(instant('2027-02-02T07:59:59.999Z'), LONDON, NIGHT)).toBe(true);
+    expect(isInQuietHours(instant('2027-02-02T08:00:00.000Z'), LONDON, NIGHT)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T20:59:00.000Z'), LONDON, NIGHT)).toBe(false);
   });
 
   it('treats a window within one day as quiet only between its start and end', () => {
-    expect(isInQuietHours('2027-02-01T12:30:00.000Z', LONDON, LUNCH)).toBe(true);
-    expect(isInQuietHours('2027-02-01T13:00:00.000Z', LONDON, LUNCH)).toBe(false);
-    expect(isInQuietHours('2027-02-01T23:00:00.000Z', LONDON, LUNCH)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T12:30:00.000Z'), LONDON, LUNCH)).toBe(true);
+    expect(isInQuietHours(instant('2027-02-01T13:00:00.000Z'), LONDON, LUNCH)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T23:00:00.000Z'), LONDON, LUNCH)).toBe(false);
   });
 
   it('has no quiet hours when start equals end', () => {
-    expect(isInQuietHours('2027-02-01T03:00:00.000Z', LONDON, NONE)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T03:00:00.000Z'), LONDON, NONE)).toBe(false);
   });
 
   it('reads the clock in the given zone', () => {
     // 02:00Z is 02:00 in London but 21:00 the day before in New York.
-    expect(isInQuietHours('2027-02-01T02:00:00.000Z', LONDON, LUNCH)).toBe(false);
-    expect(isInQuietHours('2027-02-01T17:30:00.000Z', NEW_YORK, LUNCH)).toBe(true);
+    expect(isInQuietHours(instant('2027-02-01T02:00:00.000Z'), LONDON, LUNCH)).toBe(false);
+    expect(isInQuietHours(instant('2027-02-01T17:30:00.000Z'), NEW_YORK, LUNCH)).toBe(true);
   });
 });
 
 describe('applyQuietHours', () => {
   it('leaves a time outside the window unchanged', () => {
-    expect(applyQuietHours('2027-02-01T15:00:00.000Z', LONDON, NIGHT)).toBe('2027-02-01T15:00:00.000Z');
+    expect(applyQuietHours(instant('2027-02-01T15:00:00.000Z'), LONDON, NIGHT)).toBe('2027-02-01T15:00:00.000Z');
   });
 
   it('moves a late-evening time to the window end the next morning', () => {
-    expect(applyQuietHours('2027-02-01T22:30:00.000Z', LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
+    expect(applyQuietHours(instant('2027-02-01T22:30:00.000Z'), LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
   });
 
   it('moves a small-hours time to the window end the same morning', () => {
-    expect(applyQuietHours('2027-02-02T03:00:00.000Z', LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
+    expect(applyQuietHours(instant('2027-02-02T03:00:00.000Z'), LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
   });
 
   it('moves a time inside a daytime window to its end', () => {
-    expect(applyQuietHours('2027-02-01T12:15:00.000Z', LONDON, LUNCH)).toBe('2027-02-01T13:00:00.000Z');
+    expect(applyQuietHours(instant('2027-02-01T12:15:00.000Z'), LONDON, LUNCH)).toBe('2027-02-01T13:00:00.000Z');
   });
 
   it('lands on 08:00 local across the spring-forward night', () => {
     // Saturday 23:00 GMT → Sunday 08:00 BST, which is 07:00Z.
-    expect(applyQuietHours('2027-03-27T23:00:00.000Z', LONDON, NIGHT)).toBe('2027-03-28T07:00:00.000Z');
+    expect(applyQuietHours(instant('2027-03-27T23:00:00.000Z'), LONDON, NIGHT)).toBe('2027-03-28T07:00:00.000Z');
   });
 
   it('moves to the moment the clocks change when the window end is skipped', () => {
-    expect(applyQuietHours('2027-03-27T23:00:00.000Z', LONDON, { start: '21:00', end: '01:30' })).toBe('2027-03-28T01:00:00.000Z');
+    expect(applyQuietHours(instant('2027-03-27T23:00:00.000Z'), LONDON, { start: '21:00', end: '01:30' })).toBe('2027-03-28T01:00:00.000Z');
   });
 
   it('uses the occurrence of a repeated window end that is not before the due time', () => {
     const window = { start: '21:00', end: '01:30' };
-    expect(applyQuietHours('2027-10-31T00:15:00.000Z', LONDON, window)).toBe('2027-10-31T00:30:00.000Z'); // 01:15 BST
-    expect(applyQuietHours('2027-10-31T01:15:00.000Z', LONDON, window)).toBe('2027-10-31T01:30:00.000Z'); // 01:15 GMT
+    expect(applyQuietHours(instant('2027-10-31T00:15:00.000Z'), LONDON, window)).toBe('2027-10-31T00:30:00.000Z'); // 01:15 BST
+    expect(applyQuietHours(instant('2027-10-31T01:15:00.000Z'), LONDON, window)).toBe('2027-10-31T01:30:00.000Z'); // 01:15 GMT
   });
 });
 
 describe('nextNonUrgentSlot', () => {
   it('opens the next local day at the end of night-time quiet hours', () => {
-    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-02-01T15:00:00.000Z'), LONDON, NIGHT)).toBe('2027-02-02T08:00:00.000Z');
   });
 
   it('counts the next day in the client zone, not in UTC', () => {
     // 14:00Z on 1 Feb is already 01:00 on 2 Feb in Sydney (UTC+11), so the next day is 3 Feb.
-    expect(nextNonUrgentSlot('2027-02-01T14:00:00.000Z', SYDNEY, NIGHT)).toBe('2027-02-02T21:00:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-02-01T14:00:00.000Z'), SYDNEY, NIGHT)).toBe('2027-02-02T21:00:00.000Z');
   });
 
   it('opens at 09:00 when there are no quiet hours or they do not cover the night', () => {
-    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, NONE)).toBe('2027-02-02T09:00:00.000Z');
-    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, LUNCH)).toBe('2027-02-02T09:00:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-02-01T15:00:00.000Z'), LONDON, NONE)).toBe('2027-02-02T09:00:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-02-01T15:00:00.000Z'), LONDON, LUNCH)).toBe('2027-02-02T09:00:00.000Z');
   });
 
   it('moves 09:00 past a daytime window that covers it', () => {
-    expect(nextNonUrgentSlot('2027-02-01T15:00:00.000Z', LONDON, { start: '08:30', end: '09:30' })).toBe('2027-02-02T09:30:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-02-01T15:00:00.000Z'), LONDON, { start: '08:30', end: '09:30' })).toBe('2027-02-02T09:30:00.000Z');
   });
 
   it('opens at 08:00 local on the morning the clocks go forward', () => {
-    expect(nextNonUrgentSlot('2027-03-27T12:00:00.000Z', LONDON, NIGHT)).toBe('2027-03-28T07:00:00.000Z');
+    expect(nextNonUrgentSlot(instant('2027-03-27T12:00:00.000Z'), LONDON, NIGHT)).toBe('2027-03-28T07:00:00.000Z');
   });
 });

@@ -12,6 +12,7 @@ import { ACTIONS_PER_CLIENT_PER_HOUR } from '../../shared/web/app.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { linkPath, NOW, seedPractice, testClinic, tokenOf, TEST_TOKEN_KEY, type Practice } from '../e2e/fixtures.js';
+import { instant } from '../support/instant.js';
 
 interface Sent {
   method?: string;
@@ -456,7 +457,7 @@ describe('the web handler', () => {
     it('refuses a used confirm link without the session, even after the session moved', async () => {
       const path = confirmPath();
       await submit(path, {});
-      await store.saveSession({ ...practice.upcoming, start: '2027-03-20T14:30:00Z', location: 'Room 9, Elsewhere' });
+      await store.saveSession({ ...practice.upcoming, start: instant('2027-03-20T14:30:00Z'), location: 'Room 9, Elsewhere' });
       for (const response of [await call(path), await submit(path, {})]) {
         expect(response.body).toContain('<h1>Already confirmed</h1>');
         for (const detail of ['March 2027', 'Amy Chen', 'Room 2', 'Room 9', '<form']) expect(response.body).not.toContain(detail);

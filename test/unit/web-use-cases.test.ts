@@ -15,6 +15,7 @@ import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { addPastSession, NOW, seedPractice, testClinic, type Practice } from '../e2e/fixtures.js';
+import { instant } from '../support/instant.js';
 
 const answers = { pain: 4, mobility: 6, stress: 5, sleep: 6, notes: '', wantsToRebook: false };
 const later = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
@@ -79,15 +80,15 @@ describe('what a check-in answer triggers', () => {
   });
 
   it('leaves an alert another attempt is sending to that attempt', async () => {
-    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
+    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: instant(NOW) });
     const result = await record(practice.past.id, { ...answers, pain: 9 }, later(0.5));
     expect(result).toMatchObject({ status: 'recorded', alert: 'pending' });
     expect(mailer.sent).toEqual([]);
   });
 
   it('marks an alert whose attempt died between SES and the ledger "outcome unknown", never resending it blind', async () => {
-    await store.recordCheckIn({ clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, pain: 9 }, at: NOW.toISOString() });
-    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: NOW.toISOString() });
+    await store.recordCheckIn({ clientId: practice.client.id, sessionId: practice.past.id, answers: { ...answers, pain: 9 }, at: instant(NOW) });
+    await store.claim({ name: `ta.${practice.past.id}.checkin.v1`, kind: 'therapist-alert', now: instant(NOW) });
     const result = await record(practice.past.id, { ...answers, pain: 9 }, new Date(NOW.getTime() + DEFAULT_CLAIM_LEASE_MS));
     expect(result).toEqual({ status: 'already-answered', alert: 'failed' });
     expect(store.ledgerEntries()).toMatchObject([{ status: 'failed', reason: OUTCOME_UNKNOWN }]);
@@ -228,7 +229,7 @@ describe('managing a subscription', () => {
   it('does not lift a bounce suppression when the client resubscribes', async () => {
     const store = new MemoryStore({ now: () => NOW });
     const practice = await seedPractice(store, { tag: 'ms2' });
-    await store.suppressByEmail(practice.client.email, 'bounce', NOW.toISOString());
+    await store.suppressByEmail(practice.client.email, 'bounce', instant(NOW));
     const { client } = await manageSubscription({ store }, { clientId: practice.client.id, scope: 'all', action: 'resubscribe' });
     expect(client.suppressed?.reason).toBe('bounce');
   });
