@@ -78,11 +78,6 @@ export function msBetween(from: Instant, to: Instant): number {
   return msOf(to) - msOf(from);
 }
 
-/** Orders instants earliest first, for `Array.prototype.sort`. */
-export function compareInstants(a: Instant, b: Instant): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function parseInstantMs(text: string): number {
   if (CANONICAL.test(text)) {
     const ms = Date.parse(text);

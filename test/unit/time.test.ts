@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   addCalendarDays,
+  addMs,
   addOffset,
   applyQuietHours,
   atLocalTime,
+  instantOf,
   isInQuietHours,
   localDate,
+  msBetween,
+  msOf,
   nextNonUrgentSlot,
   subtractOffset,
   toInstant,
@@ -219,5 +223,28 @@ describe('nextNonUrgentSlot', () => {
 
   it('opens at 08:00 local on the morning the clocks go forward', () => {
     expect(nextNonUrgentSlot(instant('2027-03-27T12:00:00.000Z'), LONDON, NIGHT)).toBe('2027-03-28T07:00:00.000Z');
+  });
+});
+
+describe('instant arithmetic', () => {
+  it('moves an instant by elapsed milliseconds, either way, across a DST change', () => {
+    expect(addMs(instant('2027-03-28T00:30:00.000Z'), 3_600_000)).toBe('2027-03-28T01:30:00.000Z');
+    expect(addMs(instant('2027-02-01T00:00:00.000Z'), -1)).toBe('2027-01-31T23:59:59.999Z');
+  });
+
+  it('refuses a move that leaves the years 0000–9999', () => {
+    expect(() => addMs(instant('9999-12-31T23:59:59.999Z'), 1)).toThrow(RangeError);
+  });
+
+  it('measures the milliseconds from one instant to another, negative when the second is earlier', () => {
+    expect(msBetween(instant('2027-02-01T10:00:00.000Z'), instant('2027-02-01T10:02:00.500Z'))).toBe(120_500);
+    expect(msBetween(instant('2027-02-01T10:02:00.500Z'), instant('2027-02-01T10:00:00.000Z'))).toBe(-120_500);
+    expect(msOf(instant('1970-01-01T00:00:01.000Z'))).toBe(1000);
+  });
+
+  it('makes an instant from a Date, and orders instants as strings', () => {
+    const earlier = instantOf(new Date(Date.UTC(2027, 1, 1)));
+    expect(earlier).toBe('2027-02-01T00:00:00.000Z');
+    expect(earlier < instant('2027-02-01T00:00:00.001Z')).toBe(true);
   });
 });
