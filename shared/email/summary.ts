@@ -15,7 +15,7 @@ import { CHART_LEGEND, scoreTrendWords, type RenderedChart } from './chart.js';
 import type { EmailAttachment, InlineImage } from './email.js';
 import { renderDocument } from './render.js';
 import { SCORES } from '../domain/model.js';
-import { comparisonOf, describeChange, describeCheckIn, DIRECTION_LEGEND, trendLine } from '../domain/trends.js';
+import { comparisonOf, describeChange, describeCheckIn, DIRECTION_LEGEND, NO_BASELINE_YET, trendLine } from '../domain/trends.js';
 import type { CheckInLine, PlanChangeLine, PlanTrend, SummaryClient, SummaryData } from '../use-cases/build-summary.js';
 import { planChangeWords } from '../domain/plan-change.js';
 
@@ -180,7 +180,8 @@ function trendWords(trend: PlanTrend): string {
   const words = SCORES.map((s) => scoreTrendWords(s, trend.points)).filter((w): w is string => w !== undefined);
   const goal = trend.goal ? ` · ${goalLabel(trend.goal)}` : '';
   const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : NO_CHECK_INS;
-  return `${clientLabel(trend.client)}${goal}: ${change}`;
+  const baseline = trend.points.length > 0 && !trend.points.some((p) => p.isBaseline) ? ` (${NO_BASELINE_YET})` : '';
+  return `${clientLabel(trend.client)}${goal}: ${change}${baseline}`;
 }
 
 function trendCard(trend: PlanTrend, chart: ChartRef, links: Links): Block[] {

@@ -15,7 +15,8 @@
  *    was deleted (skipped, with why: session cancelled, version moved on, plan paused, unsubscribed,
  *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
  *    (a resume, a resubscribe) clears those skips as it re-creates the schedules.
- * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
+ * 6. A new plan, or a change to its first session, plans the intake questionnaire at once (planIntake).
+ * 7. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
  *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
  *    that is owed now is left to reconcile's next pass, which sees the whole plan.
  */
@@ -34,6 +35,7 @@ import {
   type PlannedMessage,
 } from '../domain/schedule-rules.js';
 import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
+import { firstSessionOf, intakeIdentity, intakeSkipReason } from '../domain/intake-questionnaire.js';
 import type { Clock } from '../ports/clock.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
 import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
@@ -115,7 +117,8 @@ export function skipReasonFor(
   if (refused) return refused;
   if (!plan) return 'plan not found';
   if (plan.status !== 'active') return `plan ${plan.status}`;
-  if (identity.kind === 'maintenance-nudge') return undefined;
+  // A plan's messages: the nudge's due period and the intake's first session are judged by their own rules.
+  if (identity.kind === 'maintenance-nudge' || identity.kind === 'intake-questionnaire') return undefined;
   if (!session) return 'session not found';
   if (session.planId !== plan.id) return 'session moved to another plan';
   // A booking email's session state (a cancellation notice needs a cancelled session) is judged by bookingSkipReason.
@@ -473,18 +476,60 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
   const skipsRecorded = (after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0) + (await recordRemovals(deps, removed, now));
   if (before && beforePlan) await clearSkips(deps, liftedSkips(diff.upserts, { client: bundle.client, plan: beforePlan, session: before }));
   const booking = after && afterPlan ? await syncBookingEmails(deps, bundle.client, afterPlan, before, after, now) : NO_BOOKING_EMAILS;
+  const intake = afterPlan ? await intakeOnSessionChange(deps, bundle.client, afterPlan, bundle.sessions, before, after, now) : NO_CALLS;
 
   // The stream record is at least as new as an eventually consistent read: trust it for this session.
   const sessions = bundle.sessions.filter((s) => s.id !== subject.id).concat(after ? [after] : []);
   const plan = planOf(subject);
   const maintenance = plan ? await alignMaintenance(deps, bundle.client, plan, sessions, now) : 'unchanged';
   return {
-    upserted: counts.upserted + booking.upserted,
+    upserted: counts.upserted + booking.upserted + intake.upserted,
     removed: counts.removed + booking.removed,
-    rejected: counts.rejected + booking.rejected,
+    rejected: counts.rejected + booking.rejected + intake.rejected,
     skipsRecorded: skipsRecorded + booking.skipsRecorded,
     maintenance,
   };
+}
+
+const NO_CALLS: ConvergeCounts = { upserted: 0, removed: 0, rejected: 0 };
+
+/**
+ * The plan's intake questionnaire (domain/intake-questionnaire.ts), due at once: planned when the
+ * plan is created (or resumed) with its first session ahead, and when its first session is booked,
+ * moved or replaced (a plan created with none, a first session cancelled). Nothing is planned while
+ * the client does not receive it, the plan is not active or has a baseline, or its first session
+ * has started (an import of history: never due in this system); nor once the ledger shows it
+ * sent, held, failed or deferred. A plain skip (a first session cancelled) is planned over.
+ */
+async function planIntake(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant): Promise<ConvergeCounts> {
+  const identity = intakeIdentity(plan.id);
+  const first = firstSessionOf(plan.id, sessions);
+  if (!first || plan.status !== 'active' || !receives(client, identity.kind) || intakeSkipReason({ plan, firstSession: first, now })) return NO_CALLS;
+  const name = messageName(identity);
+  const entry = await deps.ledger.get(name);
+  if (entry && entry.status !== 'released' && !(entry.status === 'skipped' && entry.deferredTo === undefined)) return NO_CALLS;
+  const payload = { message: identity, clientId: plan.clientId, planId: plan.id, sessionId: first.id, therapistId: plan.therapistId };
+  return converge(deps, [{ name, at: now, payload }], []);
+}
+
+/** A session change plans the intake only when that session is (or was) its plan's first. */
+async function intakeOnSessionChange(
+  deps: SchedulingDeps,
+  client: Client,
+  plan: StoredPlan,
+  stored: readonly StoredSession[],
+  before: StoredSession | undefined,
+  after: StoredSession | undefined,
+  now: Instant,
+): Promise<ConvergeCounts> {
+  if (plan.baseline) return NO_CALLS;
+  const changed = (after ?? before)!.id;
+  const others = stored.filter((s) => s.id !== changed);
+  const firstBefore = firstSessionOf(plan.id, before ? [...others, before] : others);
+  const sessions = after ? [...others, after] : others;
+  const firstAfter = firstSessionOf(plan.id, sessions);
+  if (firstAfter?.id !== changed && firstBefore?.id !== changed) return NO_CALLS;
+  return planIntake(deps, client, plan, sessions, now);
 }
 
 type BookingCounts = ConvergeCounts & { readonly skipsRecorded: number };
@@ -646,6 +691,8 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
     skipsRecorded = await recordRemovals(deps, removed, now);
     await clearSkips(deps, lifted);
   }
+  const intake = after && after.status === 'active' && before?.status !== 'active' ? await planIntake(deps, bundle.client, after, sessions, now) : NO_CALLS;
+  counts = { upserted: counts.upserted + intake.upserted, removed: counts.removed, rejected: counts.rejected + intake.rejected };
   // The store's status update drops a paused plan's index keys and does not restore them: a status
   // change always rewrites them, whatever a (possibly older) image says the plan holds.
   const statusMoved = before !== undefined && after !== undefined && before.status !== after.status;
