@@ -466,10 +466,14 @@ function checkInLine(
   // answers are that baseline or came before it (no baseline yet when they were given).
   const planBaseline = plan?.baseline && plan.baseline.sessionId !== c.sessionId && plan.baseline.at <= c.answeredAt ? scoresOf(plan.baseline) : undefined;
   const baseline = c.baseline ? scores : c.baselineScores ? scoresOf(c.baselineScores) : planBaseline;
-  const painTrend = (bundle?.checkIns ?? [c])
-    .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
-    .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
-    .map((x) => x.pain);
+  // The intake questionnaire's pain comes first, as the chart draws it.
+  const intakePain = plan?.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end ? [plan.baseline.pain] : [];
+  const painTrend = intakePain.concat(
+    (bundle?.checkIns ?? [c])
+      .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
+      .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
+      .map((x) => x.pain),
+  );
   return {
     client,
     planId: c.planId,

@@ -512,7 +512,7 @@ async function planIntake(deps: SchedulingDeps, client: Client, plan: StoredPlan
   return converge(deps, [{ name, at: now, payload }], []);
 }
 
-/** A session change plans the intake only when that session is (or was) its plan's first. */
+/** A session change plans the intake only when it gives the plan a new first session: one booked, or another in place of one cancelled. */
 async function intakeOnSessionChange(
   deps: SchedulingDeps,
   client: Client,
@@ -528,7 +528,8 @@ async function intakeOnSessionChange(
   const firstBefore = firstSessionOf(plan.id, before ? [...others, before] : others);
   const sessions = after ? [...others, after] : others;
   const firstAfter = firstSessionOf(plan.id, sessions);
-  if (firstAfter?.id !== changed && firstBefore?.id !== changed) return NO_CALLS;
+  // Only a new first session (booked, or another in its place) changes what the intake names.
+  if (!firstAfter || (before && firstBefore?.id === firstAfter.id) || (firstAfter.id !== changed && firstBefore?.id !== changed)) return NO_CALLS;
   return planIntake(deps, client, plan, sessions, now);
 }
 

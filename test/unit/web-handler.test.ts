@@ -130,7 +130,8 @@ describe('the web handler', () => {
       expect(response.body).toContain('Thank you');
       expect(response.body).toContain('the clinic will be in touch');
       expect(await checkInOf()).toMatchObject([
-        { sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: true },
+        // A check-in is never a baseline: the intake questionnaire's answers are.
+        { sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: false },
       ]);
       expect(store.calls.consume).toBe(1);
       expect(mailer.sent).toEqual([]);
