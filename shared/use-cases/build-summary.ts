@@ -415,7 +415,7 @@ function planTrends(input: {
     }));
     // The intake questionnaire's answers come before every check-in: the chart's first, shaded column.
     if (plan.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end) {
-      points.unshift({ scores: scoresOf(plan.baseline), isBaseline: true, phaseIndex: 0 });
+      points.unshift({ scores: scoresOf(plan.baseline), isBaseline: true, intake: true, phaseIndex: 0 });
     }
     const baseline = answered.find((c) => c.baseline);
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
