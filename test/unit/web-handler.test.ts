@@ -456,7 +456,8 @@ describe('the web handler', () => {
       await call(path);
 
       expect(response.statusCode).toBe(200);
-      expect(response.headers).toMatchObject({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-store' });
+      expect(response.headers).toMatchObject({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+      expect(response.body).not.toMatch(/<script|\sstyle=|\son[a-z]+=/i);
       expect(response.body).toContain('<h1>Before your first session</h1>');
       expect(response.body).toContain('Amy Chen');
       for (const score of ['pain', 'mobility', 'stress', 'sleep']) expect(response.body).toContain(`<fieldset id="${score}" aria-describedby="${score}-hint">`);
