@@ -5,8 +5,8 @@
  * the page (whose link lasts until the first session has started).
  *
  * - One per plan, named `iq.<planId>.intake.v1`: schedule name, ledger key and SES tag.
- * - Due at once when the plan is created with its first session ahead, or when its first session
- *   is booked (a plan created with none).
+ * - Due at once (out of the clinic's quiet hours, when the first session allows) when the plan is
+ *   created with its first session ahead, or when its first session is booked (a plan created with none).
  * - Sent only while the plan is active and has no baseline, and its first session has not started;
  *   skipped with the reason otherwise. It belongs to the client's check-ins choice (an unsubscribe
  *   from check-ins stops it); suppression always stops it.

@@ -494,7 +494,8 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
 const NO_CALLS: ConvergeCounts = { upserted: 0, removed: 0, rejected: 0 };
 
 /**
- * The plan's intake questionnaire (domain/intake-questionnaire.ts), due at once: planned when the
+ * The plan's intake questionnaire (domain/intake-questionnaire.ts), due at once (out of the clinic's
+ * quiet hours when the first session allows): planned when the
  * plan is created (or resumed) with its first session ahead, and when its first session is booked,
  * moved or replaced (a plan created with none, a first session cancelled). Nothing is planned while
  * the client does not receive it, the plan is not active or has a baseline, or its first session
@@ -509,7 +510,9 @@ async function planIntake(deps: SchedulingDeps, client: Client, plan: StoredPlan
   const entry = await deps.ledger.get(name);
   if (entry && entry.status !== 'released' && !(entry.status === 'skipped' && entry.deferredTo === undefined)) return NO_CALLS;
   const payload = { message: identity, clientId: plan.clientId, planId: plan.id, sessionId: first.id, therapistId: plan.therapistId };
-  return converge(deps, [{ name, at: now, payload }], []);
+  // Out of the clinic's quiet hours, unless the first session comes before they end.
+  const outOfQuiet = applyQuietHours(now, client.timezone, deps.clinic.quietHours);
+  return converge(deps, [{ name, at: outOfQuiet < toInstant(first.start) ? outOfQuiet : now, payload }], []);
 }
 
 /** A session change plans the intake only when it gives the plan a new first session: one booked, or another in place of one cancelled. */

@@ -164,6 +164,26 @@ describe('planning, sending and answering the intake questionnaire', () => {
     });
   });
 
+  it("waits for the end of the clinic's quiet hours when a plan starts at night, unless the first session comes sooner", async () => {
+    clock.set(new Date('2027-02-01T22:30:00.000Z'));
+    await startPlan([{ id: 's-1', start: FIRST_SESSION }]);
+    expect(scheduler.schedules.get(NAME)?.at).toBe('2027-02-02T08:00:00.000Z');
+
+    await scheduler.remove(NAME);
+    await store.updatePlanStatus('c-sam', 'p-sam', 'paused');
+    await store.saveSession({
+      id: 's-0',
+      planId: plan.id,
+      start: '2027-02-02T07:30:00.000Z',
+      durationMinutes: 30,
+      location: 'Room 1',
+      status: 'booked',
+      version: 1,
+    });
+    await syncSchedules(sync, { type: 'plan', before: { ...plan, status: 'paused' }, after: { ...plan, status: 'active' } });
+    expect(scheduler.schedules.get(NAME)).toMatchObject({ at: '2027-02-01T22:30:00.000Z', payload: { sessionId: 's-0' } });
+  });
+
   it('is planned when the first session is booked on a plan created with none', async () => {
     await startPlan([]);
     expect(scheduler.schedules.has(NAME)).toBe(false);
@@ -214,7 +234,7 @@ describe('planning, sending and answering the intake questionnaire', () => {
     ['the first session has started', async () => clock.set(new Date(FIRST_SESSION)), 'first session already started'],
     ['the plan is paused', async () => void (await pausePlan(store, 'p-sam')), 'plan paused'],
     ['the client unsubscribed from check-ins', async () => void (await unsubscribe(store, 'c-sam', 'check-ins')), 'unsubscribed from check-ins'],
-    ['the address is suppressed', async () => void (await suppressAddress(store, client.email, 'bounce')), 'address suppressed (bounce)'],
+    ['the address is suppressed', async () => void (await suppressAddress(store, client.email, 'bounce', NOW)), 'address suppressed (bounce)'],
   ])('is skipped with the reason when %s', async (_, change, reason) => {
     await startPlan([{ id: 's-1', start: FIRST_SESSION }]);
     const payload = intakePayload();
