@@ -11,7 +11,7 @@
  */
 import { firstSessionOf, intakeIdentity, intakeSkipReason } from '../../shared/domain/intake-questionnaire.js';
 import { DateTime } from 'luxon';
-import { categoryOf, messageName, type MessageKind } from '../../shared/domain/message.js';
+import { categoryOf, MESSAGE_KINDS, messageName, type MessageKind } from '../../shared/domain/message.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import { maintenanceStatus, nudgeIdentity, planSessionMessages } from '../../shared/domain/schedule-rules.js';
 import { applyQuietHours, toInstant, type Instant } from '../../shared/domain/time.js';
@@ -91,13 +91,16 @@ export function localTime(at: Instant, zone: string): string {
   return DateTime.fromISO(at, { zone }).toFormat('ccc d LLL yyyy HH:mm ZZZZ');
 }
 
+/** The kind column fits the longest kind's name. */
+const KIND_WIDTH = Math.max(...MESSAGE_KINDS.map((k) => k.length));
+
 export function formatPreview(items: readonly PreviewItem[], clientLabel: string, zone: string, weeks: number): string[] {
   const lines = [
     `${clientLabel}: ${items.length} message${items.length === 1 ? '' : 's'} in the next ${weeks} week${weeks === 1 ? '' : 's'} (times in ${zone})`,
   ];
   for (const item of items) {
     const about = item.sessionStart ? `session ${item.sessionId} on ${localTime(item.sessionStart, zone)}` : `plan ${item.planId}`;
-    lines.push(`  ${localTime(item.at, zone).padEnd(28)} ${item.kind.padEnd(18)} ${about}${item.held ? `  — held: ${item.held}` : ''}`);
+    lines.push(`  ${localTime(item.at, zone).padEnd(28)} ${item.kind.padEnd(KIND_WIDTH)} ${about}${item.held ? `  — held: ${item.held}` : ''}`);
   }
   return lines;
 }
