@@ -308,7 +308,7 @@ describe('keepwell preview and outbox', () => {
     const rows = lines.slice(1).map((l) => l.replace(/\s+/g, ' '));
     expect(rows.filter((l) => l.includes(' sent '))).toEqual([
       // Sam's intake questionnaire at once, and his booking confirmation 5 minutes after the import.
-      '2027-02-01 08:00Z sent intake-questionnaire iq.p-sam.intake.v1 client c-sam, plan p-sam, session s-sam-1',
+      '2027-02-01 08:00Z sent intake-questionnaire iq.p-sam.intake.v1 client c-sam, session s-sam-1',
       '2027-02-01 08:05Z sent booking-confirmation bc.s-sam-1.booked.v1 client c-sam, session s-sam-1',
       '2027-02-02 10:00Z sent reminder rm.s-sam-1.P1D.v1 client c-sam, session s-sam-1',
       '2027-02-03 08:00Z sent reminder rm.s-sam-1.PT2H.v1 client c-sam, session s-sam-1',
