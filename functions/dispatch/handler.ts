@@ -23,7 +23,6 @@ import { reasonCode } from '../../shared/domain/reason-code.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
 import type { DeliveryMetrics } from '../../shared/ports/metrics.js';
 import { dispatchRequestSchema, sendMessage, type DispatchRequest, type SendMessageDeps, type SendOutcome } from '../../shared/use-cases/send-message.js';
-import { functionSpec } from '../../infra/topology.js';
 
 export type DispatchDeps = SendMessageDeps & {
   /** Where outcomes and lateness are reported. @default none */
@@ -55,9 +54,6 @@ function report(metrics: DeliveryMetrics, payload: DispatchRequest, outcome: Sen
   if (outcome.status === 'sent' && meantFor !== undefined && !Number.isNaN(Date.parse(meantFor))) metrics.lateness(kind, now.getTime() - Date.parse(meantFor));
 }
 
-/** No live attempt holds a claim longer than the function can run; twice that is the lease. */
-const CLAIM_LEASE_MS = functionSpec('dispatch').timeoutSeconds * 2 * 1000;
-
 interface Built {
   readonly run: (event: unknown) => Promise<DispatchResult>;
   readonly keys: TokenKeyring;
@@ -76,7 +72,6 @@ async function build(): Promise<Built> {
       clock,
       mailer: mailerFromEnv(),
       tokens: keys,
-      claimLeaseMs: CLAIM_LEASE_MS,
       metrics: new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE),
     }),
   };

@@ -17,7 +17,9 @@ import * as z from 'zod';
 import { clientSchema, idSchema, instantSchema, planSchema, sessionSchema } from '../../shared/domain/model.js';
 import { parseOrThrow, ValidationError } from '../../shared/domain/validation.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
-import { errorName, outcomeOf, syncSchedules, type SchedulingDeps, type SubjectChange } from '../../shared/use-cases/sync-schedules.js';
+import { errorName } from '../../shared/domain/errors.js';
+import { outcomeOf } from '../../shared/use-cases/delivery/classify.js';
+import { syncSchedules, type SchedulingDeps, type SubjectChange } from '../../shared/use-cases/sync-schedules.js';
 
 const recordSchema = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),

@@ -22,7 +22,7 @@ import type { ReportMonth } from '../domain/report-month.js';
 import { messageName } from '../domain/message.js';
 import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import { mapWithConcurrency } from './build-summary.js';
-import { flagsOf, redFlagAlertIdentity } from './record-check-in.js';
+import { flagsOf, redFlagAlertIdentity } from './delivery/therapist-alert.js';
 
 export interface GoalChange {
   readonly goal: string;

@@ -21,16 +21,15 @@
  *    leaves with a later action time or none, so none falls behind the index's look-back.
  * 4. Return the counts. Retryable failures do not stop the pass; they are counted and reported.
  */
+import { errorName } from '../domain/errors.js';
 import type { Client } from '../domain/model.js';
-import { subjectPrefix } from '../domain/message.js';
+import { retryScheduleName, subjectPrefix } from '../domain/message.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
 import {
   clientMessages,
   converge,
-  errorName,
-  outcomeOf,
   scheduled,
   sessionSchedule,
   settleMaintenance,
@@ -40,7 +39,7 @@ import {
   type MaintenanceSettled,
   type SchedulingDeps,
 } from './sync-schedules.js';
-import { retryScheduleName } from './send-message.js';
+import { outcomeOf } from './delivery/classify.js';
 
 const RETRY_SUFFIX = /\.r(\d+)$/;
 

@@ -23,8 +23,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clinic, Client } from '../domain/model.js';
 import { categoryOf, isBookingKind, messageName, subjectPrefix, type BookingKind, type MessageIdentity, type MessageKind } from '../domain/message.js';
 import { BOOKING_SKIP_REASONS, bookingIdentity, bookingName, bookingTransition, confirmationDue, isEnabled } from '../domain/booking-emails.js';
-import { NotFoundError, PermanentError } from '../domain/errors.js';
-import { ValidationError } from '../domain/validation.js';
+import { errorName, PermanentError } from '../domain/errors.js';
 import {
   maintenanceStatus,
   nudgeIdentity,
@@ -38,6 +37,7 @@ import type { Clock } from '../ports/clock.js';
 import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
 import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
 import { silentLog, type OpsLog } from '../ports/log.js';
+import { outcomeOf } from './delivery/classify.js';
 
 export { silentLog, type OpsLog };
 
@@ -69,19 +69,6 @@ export interface SyncOutcome {
 }
 
 const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
-
-/**
- * The one place an error is mapped to what happens next: `skip` (bad data, a time out of range, a
- * request the Scheduler refuses, something that no longer exists: a retry cannot help, so log it
- * and move on) or `retry`
- * (throttling, a 5xx, anything unknown: fail the record so Lambda delivers it again).
- */
-export function outcomeOf(error: unknown): 'skip' | 'retry' {
-  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'skip';
-  // The time rules throw RangeError for data no clock can hold (a P99999Y offset): it stays so on retry.
-  if (error instanceof RangeError) return 'skip';
-  return 'retry';
-}
 
 function kindOf(decision: MessageDecision): MessageKind {
   return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
@@ -407,10 +394,6 @@ export async function converge(
   });
   if (failure !== undefined) throw failure;
   return { upserted, removed, rejected };
-}
-
-export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -21,7 +21,7 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
-import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
+import { EmailInUseError, NotFoundError, LedgerConflictError } from '../../shared/domain/errors.js';
 import { normalizeEmail, sameEmail } from '../../shared/domain/email-address.js';
 import { numberSessions } from '../../shared/domain/schedule-rules.js';
 import { earlierBookingsOf } from '../../shared/domain/booking-emails.js';
@@ -43,7 +43,7 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../shared/ports/store.js';
-import { LedgerConflictError, type PlanChangeResult } from '../../shared/ports/store.js';
+import type { PlanChangeResult } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

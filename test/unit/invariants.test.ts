@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { messageName } from '../../shared/domain/message.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
-import { deferredIdentity } from '../../shared/use-cases/send-message.js';
+import { deferredIdentity } from '../../shared/domain/message.js';
 import { checkInvariants, invariantLine, invariantsHold } from '../../local/simulation/invariants.js';
 import type { SesStoredEmail } from '../../local/simulation/outbox.js';
 import { checkInIdentity, clinicFixture, reminderIdentity, seedClinic, type SeededClinic } from '../support/memory-clinic.js';

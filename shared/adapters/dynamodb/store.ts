@@ -38,9 +38,9 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../ports/store.js';
-import { LedgerConflictError, type PlanChangeResult } from '../../ports/store.js';
+import type { PlanChangeResult } from '../../ports/store.js';
 import type { PlanChange } from '../../domain/plan-change.js';
-import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
+import { EmailInUseError, NotFoundError, LedgerConflictError } from '../../domain/errors.js';
 import { sameEmail } from '../../domain/email-address.js';
 import type { CapacityMeter } from './client.js';
 import { INDEXES } from './table-definition.js';

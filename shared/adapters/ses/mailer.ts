@@ -26,9 +26,8 @@ import {
   TooManyRequestsException,
   type SendEmailCommandOutput,
 } from '@aws-sdk/client-sesv2';
-import { PermanentError, RetryableError } from '../../domain/errors.js';
+import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../domain/errors.js';
 import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
-import { SendOutcomeUnknownError } from '../../ports/store.js';
 import { readEnv } from '../../config/env.js';
 import { AnsweredOnlyRetryStrategy, SES_MAX_ATTEMPTS } from './retry.js';
 
