@@ -55,6 +55,16 @@ export class EmailInUseError extends Error {
   }
 }
 
+/** A change that conflicts with what is stored: a session that already exists, a plan that kept changing. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** Some of the clinic's calendar feeds could not be polled; each one's error is in the message. */
+export class FeedPollError extends Error {
+  override readonly name = 'FeedPollError';
+}
+
 /**
  * Bad input at a boundary. The message lists every bad field by path and reason, so a clinic
  * fixing an import file or a scenario sees all problems at once instead of one per attempt.

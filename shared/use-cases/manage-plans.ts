@@ -9,15 +9,14 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { CATEGORIES, instantSchema, idSchema, sessionSchema, type Category, type Client, type Session } from '../domain/model.js';
 import { parseDataset, type Dataset } from '../domain/dataset.js';
-import { NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { issuesFromZod, parseOrThrow, ValidationError, type FieldIssue } from '../domain/validation.js';
 import { applyAdjustment, maintenancePhaseIndex, planAdjustmentSchema, planStateOf, type PlanChange } from '../domain/plan-change.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
 
-export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
-}
+// Raised here; defined with the other domain errors. Re-exported for the CLI.
+export { ConflictError };
 
 /** Books a new session on an existing plan. */
 export async function bookSession(store: ClinicStore, input: unknown): Promise<StoredSession> {

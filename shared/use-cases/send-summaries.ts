@@ -22,7 +22,7 @@
  */
 import type { OpsLog } from '../ports/log.js';
 import { composeEmail } from '../email/email.js';
-import { PermanentError } from '../domain/errors.js';
+import { errorName, LedgerConflictError, PermanentError } from '../domain/errors.js';
 import { messageName } from '../domain/message.js';
 import type { Clinic, Therapist } from '../domain/model.js';
 import { latestDuePeriod, previousPeriod, summaryIdentity, type SummaryPeriod } from '../domain/summary-period.js';
@@ -35,7 +35,6 @@ import { goalLabel } from '../email/texts.js';
 import { clinicReportIdentity, latestDueMonth } from '../domain/report-month.js';
 import { buildClinicReport } from './build-clinic-report.js';
 import type { Mailer } from '../ports/mailer.js';
-import { LedgerConflictError } from '../domain/errors.js';
 import type { ClaimRequest, ClinicStore, Ledger } from '../ports/store.js';
 import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
 import { pagePaths, type TokenSigner } from '../security/tokens.js';
@@ -344,7 +343,7 @@ async function trendCharts(trends: SummaryData['trends'], logger: SendSummariesD
     try {
       charts.set(trend.planId, await renderTrendChart(trend.points));
     } catch (error) {
-      logger.warn('trend chart not drawn; the summary describes it in words', { therapistId, error: error instanceof Error ? error.name : 'unknown' });
+      logger.warn('trend chart not drawn; the summary describes it in words', { therapistId, error: errorName(error) });
       return charts;
     }
   }
