@@ -13,15 +13,16 @@
  * 5. Record in the ledger, so every due message ends somewhere: the reminders a booking or a move
  *    came too late for (skipped, with the rule's reason), and each pending message whose schedule
  *    was deleted (skipped, with why: session cancelled, version moved on, plan paused, unsubscribed,
- *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
- *    (a resume, a resubscribe) clears those skips as it re-creates the schedules.
+ *    address suppressed; skipReasonFor in domain/eligibility.ts, shared with dispatch). A change
+ *    that lifts such a reason (a resume, a resubscribe) clears those skips as it re-creates the
+ *    schedules.
  * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
  *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
  *    that is owed now is left to reconcile's next pass, which sees the whole plan.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clinic, Client } from '../domain/model.js';
-import { categoryOf, isBookingKind, messageName, subjectPrefix, type BookingKind, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import { messageName, subjectPrefix, type BookingKind, type MessageKind } from '../domain/message.js';
 import { BOOKING_SKIP_REASONS, bookingIdentity, bookingName, bookingTransition, confirmationDue, isEnabled } from '../domain/booking-emails.js';
 import { errorName, PermanentError } from '../domain/errors.js';
 import {
@@ -38,6 +39,7 @@ import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
 import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
 import { silentLog, type OpsLog } from '../ports/log.js';
 import { outcomeOf } from './delivery/classify.js';
+import { NO_LONGER_PLANNED, receives, skipReasonFor } from '../domain/eligibility.js';
 
 export { silentLog, type OpsLog };
 
@@ -73,48 +75,6 @@ const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecord
 function kindOf(decision: MessageDecision): MessageKind {
   return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
 }
-
-/** Why the client does not get this kind of message at all (suppressed, unsubscribed), if so. */
-function refusal(client: Client, kind: MessageKind): string | undefined {
-  if (client.suppressed) return `address suppressed (${client.suppressed.reason})`;
-  const category = categoryOf(kind);
-  return category && client.preferences[category] === false ? `unsubscribed from ${category}` : undefined;
-}
-
-/** Whether the client gets this kind of message at all: not suppressed and not unsubscribed from its category. */
-export function receives(client: Client, kind: MessageKind): boolean {
-  return refusal(client, kind) === undefined;
-}
-
-/**
- * Why a message can no longer go, from the state alone (time rules aside): the client gone or not
- * receiving it, the plan gone or not active, the session gone, moved to another plan, cancelled,
- * a no-show, or rescheduled (its version moved on). Undefined when the state still allows it.
- * Dispatch asks it before sending; sync-schedules when it deletes a pending message's schedule.
- */
-export function skipReasonFor(
-  state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession },
-  identity: MessageIdentity,
-): string | undefined {
-  const { client, plan, session } = state;
-  if (!client) return 'client not found';
-  const refused = refusal(client, identity.kind);
-  if (refused) return refused;
-  if (!plan) return 'plan not found';
-  if (plan.status !== 'active') return `plan ${plan.status}`;
-  if (identity.kind === 'maintenance-nudge') return undefined;
-  if (!session) return 'session not found';
-  if (session.planId !== plan.id) return 'session moved to another plan';
-  // A booking email's session state (a cancellation notice needs a cancelled session) is judged by bookingSkipReason.
-  if (isBookingKind(identity.kind)) return undefined;
-  if (session.status === 'cancelled') return 'session cancelled';
-  if (session.status === 'no-show') return 'session marked no-show';
-  if (identity.version !== session.version) return 'version moved on';
-  return undefined;
-}
-
-/** Why a message whose schedule was deleted will not go, when the state does not say. */
-export const NO_LONGER_PLANNED = 'no longer planned for this session';
 
 /** What a session should have for this client now: the time rules, less what the client does not receive. */
 export function clientMessages(session: StoredSession, plan: StoredPlan, client: Client, clinic: Clinic, now: Instant): MessageDecision[] {

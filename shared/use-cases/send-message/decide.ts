@@ -3,12 +3,12 @@
  * per kind in `decide`; a new kind adds its case there and its rendering in render.ts.
  */
 import { bookingSkipReason, toldBooking, type EarlierBooking } from '../../domain/booking-emails.js';
+import { NO_LONGER_PLANNED, skipReasonFor } from '../../domain/eligibility.js';
 import { baseIdentity, isBookingKind, messageName } from '../../domain/message.js';
 import type { Clinic, Client, Therapist } from '../../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../../domain/schedule-rules.js';
 import { toInstant, type Instant } from '../../domain/time.js';
 import type { ClinicStore, Ledger, MessageContext, StoredPlan, StoredSession } from '../../ports/store.js';
-import { NO_LONGER_PLANNED, skipReasonFor } from '../sync-schedules.js';
 import type { DispatchKind, DispatchRequest } from './request.js';
 
 export type Decision =
