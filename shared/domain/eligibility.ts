@@ -1,10 +1,17 @@
 /**
- * Eligibility: whether the current state still lets a message go, time rules aside. One rule for
- * dispatch (before it sends) and sync-schedules (when it deletes a pending message's schedule).
+ * Who gets which message, from the state alone: a client's refusals (a suppressed address, an
+ * unsubscribe), why a message can no longer go (skipReasonFor, asked by dispatch before a send and
+ * by sync-schedules when it deletes a pending message's schedule), and what a session should have
+ * for its client now (the time rules, less what the client does not receive).
  */
 import { categoryOf, isBookingKind, type MessageIdentity, type MessageKind } from './message.js';
-import type { Client } from './model.js';
-import type { StoredPlan, StoredSession } from '../ports/store.js';
+import type { Clinic, Client, Plan, Session } from './model.js';
+import { planSessionMessages, type MessageDecision, type PlannedMessage } from './schedule-rules.js';
+import type { Instant } from './time.js';
+
+function kindOf(decision: MessageDecision): MessageKind {
+  return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
+}
 
 /** Why the client does not get this kind of message at all (suppressed, unsubscribed), if so. */
 function refusal(client: Client, kind: MessageKind): string | undefined {
@@ -18,16 +25,20 @@ export function receives(client: Client, kind: MessageKind): boolean {
   return refusal(client, kind) === undefined;
 }
 
+/** The state a message is judged by: each part absent when it no longer exists. */
+export interface MessageState {
+  readonly client?: Client;
+  readonly plan?: Plan;
+  readonly session?: Session;
+}
+
 /**
  * Why a message can no longer go, from the state alone (time rules aside): the client gone or not
  * receiving it, the plan gone or not active, the session gone, moved to another plan, cancelled,
  * a no-show, or rescheduled (its version moved on). Undefined when the state still allows it.
  * Dispatch asks it before sending; sync-schedules when it deletes a pending message's schedule.
  */
-export function skipReasonFor(
-  state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession },
-  identity: MessageIdentity,
-): string | undefined {
+export function skipReasonFor(state: MessageState, identity: MessageIdentity): string | undefined {
   const { client, plan, session } = state;
   if (!client) return 'client not found';
   const refused = refusal(client, identity.kind);
@@ -47,3 +58,13 @@ export function skipReasonFor(
 
 /** Why a message whose schedule was deleted will not go, when the state does not say. */
 export const NO_LONGER_PLANNED = 'no longer planned for this session';
+
+/** What a session should have for this client now: the time rules, less what the client does not receive. */
+export function clientMessages(session: Session, plan: Plan, client: Client, clinic: Pick<Clinic, 'quietHours'>, now: Instant): MessageDecision[] {
+  return planSessionMessages({ session, plan, client, clinic, now }).filter((decision) => receives(client, kindOf(decision)));
+}
+
+/** The messages among `decisions` that are to be scheduled. */
+export function scheduled(decisions: readonly MessageDecision[]): PlannedMessage[] {
+  return decisions.flatMap((d) => (d.action === 'schedule' ? [d.message] : []));
+}

@@ -99,15 +99,36 @@ export function messageName(id: MessageIdentity): string {
   return `${head}.${digest}${ending}`;
 }
 
-/** The schedule-name prefix shared by every message about one subject, for listing and clean-up. */
-export function subjectPrefix(kind: MessageKind, subjectId: string): string {
-  return `${KIND_CODE[kind]}.${subjectId}.`;
+/**
+ * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
+ * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
+ * name, as messageName shortens its own.
+ */
+export function retryScheduleName(name: string, n: number): string {
+  const suffix = `.r${n}`;
+  if (name.length + suffix.length <= 64) return `${name}${suffix}`;
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
 }
 
-/** ISO durations contain only [PTYMWDHS0-9], so they are valid offsets as written. */
-export const CHECK_IN_OFFSET = 'after';
+const RETRY_SUFFIX = /\.r(\d+)$/;
 
-// ------------------------------------------------------------------ deferral and retry names
+/** A retry schedule's name without its `.r<n>`: the message it retries. */
+export function baseOfName(name: string): string {
+  return name.replace(RETRY_SUFFIX, '');
+}
+
+/** Which retry a schedule name is (`….r3` → 3), or undefined for a message's own schedule. */
+export function retryOfName(name: string): number | undefined {
+  const match = RETRY_SUFFIX.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The version a message or retry schedule name ends with (`….v2`, `….v2.r1`). */
+export function versionOfName(name: string): number | undefined {
+  const match = /\.v(\d+)(?:\.r\d+)?$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
 
 const DEFERRAL = /-d(\d+)$/;
 const MAX_OFFSET = 24;
@@ -129,14 +150,10 @@ export function deferredIdentity(identity: MessageIdentity): MessageIdentity {
   return { ...identity, offset };
 }
 
-/**
- * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
- * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
- * name, as messageName shortens its own.
- */
-export function retryScheduleName(name: string, n: number): string {
-  const suffix = `.r${n}`;
-  if (name.length + suffix.length <= 64) return `${name}${suffix}`;
-  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
-  return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
+/** The schedule-name prefix shared by every message about one subject, for listing and clean-up. */
+export function subjectPrefix(kind: MessageKind, subjectId: string): string {
+  return `${KIND_CODE[kind]}.${subjectId}.`;
 }
+
+/** ISO durations contain only [PTYMWDHS0-9], so they are valid offsets as written. */
+export const CHECK_IN_OFFSET = 'after';

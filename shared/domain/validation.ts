@@ -1,9 +1,15 @@
 import * as z from 'zod';
 
-import { ValidationError, type FieldIssue } from './errors.js';
+import { ValidationError } from './errors.js';
 
 // The error lives with the other domain errors; the boundary helpers that raise it are here.
-export { ValidationError, type FieldIssue };
+export { ValidationError };
+
+/** One bad field: where it is and why it was refused. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly reason: string;
+}
 
 export function issuesFromZod(error: z.ZodError, prefix = ''): FieldIssue[] {
   return error.issues.map((issue) => ({

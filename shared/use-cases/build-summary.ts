@@ -16,11 +16,11 @@
 import { Duration } from 'luxon';
 import { scoresOf, type Clinic, type Client, type Therapist } from '../domain/model.js';
 import { redFlags } from '../domain/red-flags.js';
-import { numberSessions } from '../domain/schedule-rules.js';
+import { checkInDueAt, numberSessions, sessionEnd } from '../domain/schedule-rules.js';
 import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
 import type { ChartPoint } from '../email/chart.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
-import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
+import { localDate, toInstant, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import type { PlanChange } from '../domain/plan-change.js';
 
@@ -180,27 +180,10 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
 
 const within = (at: Instant, from: Instant, to: Instant) => at >= from && at < to;
 
-function endOf(session: { start: Instant; durationMinutes: number }): Instant {
-  return toInstant(Date.parse(session.start) + session.durationMinutes * MINUTE_MS);
-}
-
 /** Upper bound of an ISO duration in milliseconds, counting a calendar day as 25 hours. */
 function longestMs(iso: string): number {
   const d = Duration.fromISO(iso).shiftTo('days', 'hours', 'minutes', 'seconds', 'milliseconds');
   return d.days * 25 * HOUR_MS + (d.hours * HOUR_MS + d.minutes * MINUTE_MS + d.seconds * 1000 + d.milliseconds);
-}
-
-/**
- * When a session's check-in is sent: `checkInAfter` after it ends, moved out of quiet hours in the
- * client's zone — the rule shared/domain/schedule-rules.ts schedules it by.
- */
-export function checkInDueAt(
-  session: { start: Instant; durationMinutes: number },
-  plan: Pick<StoredPlan, 'checkInAfter'>,
-  zone: string,
-  quiet: Clinic['quietHours'],
-): Instant {
-  return applyQuietHours(addOffset(endOf(session), plan.checkInAfter, zone), zone, quiet);
 }
 
 function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {
@@ -230,7 +213,8 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     .filter((s) => s.status === 'booked' && within(s.start, period.end, period.nextEnd))
     .sort(byTime((s) => `${s.start}#${s.id}`));
   const unansweredCandidates = activity.sessions.filter(
-    (s) => (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && endOf(s) < period.end && planById.get(s.planId)?.status === 'active',
+    (s) =>
+      (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && sessionEnd(s) < period.end && planById.get(s.planId)?.status === 'active',
   );
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
   const planChanges = activity.planChanges.filter((c) => within(c.at, period.start, period.end));

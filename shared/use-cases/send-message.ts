@@ -38,7 +38,7 @@ import type { MessageScheduler } from '../ports/scheduler.js';
 import type { ClaimRequest, ClinicStore, Ledger, LedgerStatus } from '../ports/store.js';
 import type { LinkSigner } from '../security/tokens.js';
 import { CLAIM_LEASE_MS, OUTCOME_UNKNOWN, type HeldClaim } from './delivery/lease.js';
-import { refusalReason } from './delivery/classify.js';
+import { refusalReason } from '../domain/errors.js';
 import { deliver, recordSkip, type Sender } from './delivery/pipeline.js';
 import { decide, keysOf, loadContext, withToldBooking } from './send-message/decide.js';
 import { render } from './send-message/render.js';

@@ -9,7 +9,7 @@ import {
   SentButUnrecordedError,
   ValidationError,
 } from '../../shared/domain/errors.js';
-import { classify, outcomeOf, refusalReason, type FailureAction } from '../../shared/use-cases/delivery/classify.js';
+import { classify, outcomeOf, refusalReason, type FailureAction } from '../../shared/domain/errors.js';
 
 const cases: Array<[string, unknown, FailureAction, FailureAction]> = [
   // [what, error, before the mailer was called, in or after the call]

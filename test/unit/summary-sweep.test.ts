@@ -5,7 +5,7 @@ import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../s
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Therapist } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { sendDueSummaries, STALE_CLAIM_MS, SUMMARY_SKIP_REASON, type SendSummariesDeps } from '../../shared/use-cases/send-summaries.js';
-import { classify as errorOutcome } from '../../shared/use-cases/delivery/classify.js';
+import { classify as errorOutcome } from '../../shared/domain/errors.js';
 import { OUTCOME_UNKNOWN } from '../../shared/use-cases/delivery/lease.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';

@@ -11,7 +11,7 @@
  * suspended account, bad request) or SendOutcomeUnknownError (no HTTP answer at all — a reset
  * connection, a timeout — so SES may have accepted the email and a retry could send it twice).
  * What each of those means for the message (retry, fail, keep the claim) is decided in one place
- * only, by classify (shared/use-cases/delivery/classify.ts).
+ * only, by classify (shared/domain/errors.ts).
  */
 import {
   AccountSuspendedException,

@@ -13,7 +13,7 @@
  *    summary is worse than an alarm): mark it failed "outcome unknown" for the outbox and alarms.
  *    If another attempt settles it first, its outcome stands.
  */
-import { functionSpec, type FunctionName } from '../../../infra/topology.js';
+import { functionSpec, type FunctionName } from '../../config/manifest.js';
 import { LedgerConflictError } from '../../domain/errors.js';
 import type { Instant } from '../../domain/time.js';
 import type { Ledger, LedgerEntry, LedgerStatus } from '../../ports/store.js';

@@ -25,7 +25,7 @@ import { LedgerConflictError, SentButUnrecordedError, errorName } from '../../do
 import type { OpaqueAttributes, OpaqueLog } from '../../ports/log.js';
 import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
 import type { ClaimRequest, Ledger, LedgerStatus } from '../../ports/store.js';
-import { classify, type FailureStage } from './classify.js';
+import { classify, type FailureStage } from '../../domain/errors.js';
 import { resolveHeldClaim, type HeldClaim } from './lease.js';
 
 /** What the build step came to: an email to send, or an outcome the sender settled the claim with. */

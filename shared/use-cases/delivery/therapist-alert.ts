@@ -22,7 +22,7 @@ import { silentLog } from '../../ports/log.js';
 import type { Mailer } from '../../ports/mailer.js';
 import type { DeliveryMetrics } from '../../ports/metrics.js';
 import type { ClinicStore, Ledger, LedgerStatus, Scores, StoredCheckIn } from '../../ports/store.js';
-import { refusalReason } from './classify.js';
+import { refusalReason } from '../../domain/errors.js';
 import { CLAIM_LEASE_MS, type HeldClaim } from './lease.js';
 import { deliver, type Sender } from './pipeline.js';
 
