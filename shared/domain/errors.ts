@@ -173,3 +173,20 @@ export function outcomeOf(error: unknown): 'skip' | 'retry' {
 export function refusalReason(error: unknown): string {
   return error instanceof PermanentError ? `${error.code}: ${error.message}` : errorName(error);
 }
+
+/** An import file that cannot be read as a whole (not UTF-8, not CSV or JSON, unknown columns), or an import refused. */
+export class ImportFileError extends Error {
+  override readonly name = 'ImportFileError';
+}
+
+/** The run stopped between two writes (Ctrl-C, SIGTERM): what was written stands, and the same file run again finishes it. */
+export class ImportInterruptedError extends ImportFileError {
+  constructor(
+    readonly written: number,
+    readonly total: number,
+  ) {
+    super(
+      `import interrupted: ${written} of ${total} record(s) written; run the same import again to finish (records already written are recognised and left as they are)`,
+    );
+  }
+}

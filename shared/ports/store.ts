@@ -7,6 +7,7 @@ import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
 import type { PlanChange } from '../domain/plan-change.js';
 import type { EarlierBooking } from '../domain/booking-emails.js';
+import type { LedgerStatus } from '../domain/ledger-states.js';
 import type { MaintenanceMark } from '../domain/maintenance.js';
 
 /** A session as stored: the booking plus what the writers derive and the web pages record. */
@@ -79,8 +80,8 @@ export interface MessageContext {
   readonly dayCapHolder?: string;
 }
 
-/** `released`: a claim given back after a retryable error, free for the next attempt. */
-export type LedgerStatus = 'claimed' | 'released' | 'sent' | 'skipped' | 'failed';
+/** The ledger's statuses and the moves between them: shared/domain/ledger-states.ts. */
+export type { LedgerStatus } from '../domain/ledger-states.js';
 
 export interface LedgerEntry {
   readonly name: string;
@@ -180,8 +181,8 @@ export interface ClinicStore {
 /**
  * The ledger's states: `claimed` → `sent` | `failed` | `skipped` (by the claim holder, a deferral
  * included); `claimed` → `released` (retryable error, free for the next attempt); a `skipped`
- * decided before any claim is written directly. Conditions, not hope, keep the first terminal
- * state standing: a claim is taken only over nothing, a released entry or a plain skip; a settle
+ * decided before any claim is written directly — as data in shared/domain/ledger-states.ts, which
+ * every implementation follows. Conditions, not hope, keep the first terminal state standing: a claim is taken only over nothing, a released entry or a plain skip; a settle
  * needs the claim; a skip never overwrites a claim, a send, a failure or a deferral.
  */
 export interface Ledger {

@@ -44,7 +44,7 @@ import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
 import { silentLog, type OpsLog } from '../ports/log.js';
 import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
-import type { SchedulingDeps } from './scheduling/deps.js';
+import type { SchedulingDeps, SubjectChange } from './scheduling/deps.js';
 import { clearSkips, recordNewSkips, recordRemovals } from './scheduling/ledger.js';
 import { settleMaintenance } from './scheduling/maintenance.js';
 
@@ -52,11 +52,7 @@ export { silentLog, type OpsLog, type SchedulingDeps };
 // The stream handler maps a failed record by the same rule as converge.
 export { errorName, outcomeOf } from '../domain/errors.js';
 
-/** One table change, as the item's images before and after (absent on insert / on delete). */
-export type SubjectChange =
-  | { readonly type: 'session'; readonly before?: StoredSession; readonly after?: StoredSession }
-  | { readonly type: 'plan'; readonly before?: StoredPlan; readonly after?: StoredPlan }
-  | { readonly type: 'client'; readonly before?: Client; readonly after?: Client };
+export type { SubjectChange } from './scheduling/deps.js';
 
 export interface SyncOutcome {
   /** Schedules created or replaced. */

@@ -8,6 +8,7 @@ import { clientSchema, planSchema, sessionSchema, therapistSchema } from '../../
 import { bookSession, cancelSession, rescheduleSession, importDataset } from '../../shared/use-cases/manage-plans.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { LedgerConflictError } from '../../shared/domain/errors.js';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const therapist = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });
 const client = (id: string) => clientSchema.parse({ id, name: `Client ${id}`, email: `${id}@example.com`, timezone: 'Europe/London' });
@@ -362,5 +363,23 @@ describe('two first check-ins on one plan at the same time', () => {
 
     expect(results.filter((r) => r !== undefined)).toHaveLength(1);
     expect((await t.store.getClientBundle('c-8', true))!.checkIns).toHaveLength(1);
+  });
+});
+
+describe('the DynamoDB store reading an item no writer of its laid out', () => {
+  it('refuses it with the item’s key and the bad fields, not a half-read object', async () => {
+    const t = await createTestTable();
+    await t.store.putClient(client('c-m'));
+    await t.documentClient.send(
+      new PutCommand({
+        TableName: t.tableName,
+        Item: { pk: 'CLIENT#c-m', sk: 'SESSION#s-m', type: 'session', id: 's-m', planId: 'p-m', clientId: 'c-m', start: 1_800_000_000, status: 'booked' },
+      }),
+    );
+
+    const read = t.store.getClientBundle('c-m');
+
+    await expect(read).rejects.toBeInstanceOf(ValidationError);
+    await expect(read).rejects.toThrow(/^stored session item CLIENT#c-m \/ SESSION#s-m is invalid: start: .*; durationMinutes: /);
   });
 });

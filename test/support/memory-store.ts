@@ -1,8 +1,10 @@
 /**
  * An in-memory ClinicStore + Ledger + TokenStore for unit tests, behaving like the DynamoDB store
- * (shared/adapters/dynamodb/store.ts): the same derived fields (session numbers, baselines), the
+ * (shared/adapters/dynamodb/store.ts and the port adapters it is made of): the same derived fields (session numbers, baselines), the
  * same conditional outcomes (a claim held, a skip that never overwrites a claim or a sent or
- * deferred entry, a settle refused with LedgerConflictError, a day cap held by another message),
+ * deferred entry, a settle refused with LedgerConflictError, a day cap held by another message —
+ * each ledger move allowed from the states shared/domain/ledger-states.ts gives it, the table the
+ * DynamoDB ledger's conditions are made from),
  * the same errors (NotFoundError, and the SDK's condition and transaction exceptions where the
  * DynamoDB store lets them through). A check-in is stored atomically here, so two first answers on
  * one plan settle as on DynamoDB after its retry: the first takes the baseline, the second is
@@ -45,6 +47,7 @@ import type {
 } from '../../shared/ports/store.js';
 import type { PlanChangeResult } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
+import { LEDGER_MOVES, mayMove } from '../../shared/domain/ledger-states.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Method = keyof ClinicStore | keyof Ledger | keyof TokenStore;
@@ -502,16 +505,10 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     return status === 'claimed' ? { entry } : { entry, outboxAt: request.now };
   }
 
-  /** What a claim (or a skip decided without one) may replace: nothing, a released claim, a plain skip. */
-  private isOpen(name: string): boolean {
-    const entry = this.ledger.get(name)?.entry;
-    return !entry || entry.status === 'released' || (entry.status === 'skipped' && entry.deferredTo === undefined);
-  }
-
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.enter('claim');
     const existing = this.ledger.get(request.name);
-    if (existing && !this.isOpen(request.name)) return { claimed: false, existing: copy(existing.entry) };
+    if (existing && !mayMove('claim', existing.entry)) return { claimed: false, existing: copy(existing.entry) };
     this.ledger.set(request.name, this.newEntry(request, 'claimed', { claimedAt: request.now, attempts: 1 }));
     return { claimed: true };
   }
@@ -519,45 +516,47 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
   async release(name: string): Promise<void> {
     this.enter('release');
     const record = this.ledger.get(name);
-    if (record?.entry.status !== 'claimed') return;
+    if (!record || !mayMove('release', record.entry)) return;
     const now = this.stamp();
-    record.entry = { ...record.entry, status: 'released', updatedAt: now };
+    record.entry = { ...record.entry, status: LEDGER_MOVES.release.to, updatedAt: now };
     record.outboxAt = now;
   }
 
-  /** As the DynamoDB store's conditional settle: only from `from`, else LedgerConflictError. */
-  private finish(name: string, from: readonly LedgerStatus[], fields: Partial<LedgerEntry> & { status: LedgerStatus }, now: string): void {
+  /** As the DynamoDB ledger's conditional settle: only where `move` may start, else LedgerConflictError. */
+  private finish(move: 'markSent' | 'markFailed' | 'settleSkipped', name: string, fields: Partial<LedgerEntry>, now: string): void {
     const record = this.ledger.get(name);
-    if (!record || !from.includes(record.entry.status)) throw new LedgerConflictError(name, fields.status, { cause: conditionFailed() });
-    record.entry = { ...record.entry, ...fields, updatedAt: now };
+    const status = LEDGER_MOVES[move].to;
+    if (!record || !mayMove(move, record.entry)) throw new LedgerConflictError(name, status, { cause: conditionFailed() });
+    record.entry = { ...record.entry, status, ...fields, updatedAt: now };
     record.outboxAt = now;
   }
 
   async markSent(name: string, sesMessageId: string, now: string): Promise<void> {
     this.enter('markSent');
-    this.finish(name, ['claimed'], { status: 'sent', sesMessageId }, now);
+    this.finish('markSent', name, { sesMessageId }, now);
   }
 
   async markFailed(name: string, reason: string, now: string): Promise<void> {
     this.enter('markFailed');
-    this.finish(name, ['claimed', 'released'], { status: 'failed', reason: reason.slice(0, 500) }, now);
+    this.finish('markFailed', name, { reason: reason.slice(0, 500) }, now);
   }
 
   async clearSkip(name: string): Promise<void> {
     this.enter('clearSkip');
     const entry = this.ledger.get(name)?.entry;
-    if (entry?.status === 'skipped' && entry.deferredTo === undefined) this.ledger.delete(name);
+    if (entry && mayMove('clearSkip', entry)) this.ledger.delete(name);
   }
 
   async settleSkipped(name: string, reason: string, now: string, deferredTo?: string): Promise<void> {
     this.enter('settleSkipped');
-    this.finish(name, ['claimed'], { status: 'skipped', reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
+    this.finish('settleSkipped', name, { reason: reason.slice(0, 500), ...(deferredTo ? { deferredTo } : {}) }, now);
   }
 
   async markSkipped(request: ClaimRequest, reason: string): Promise<LedgerEntry | undefined> {
     this.enter('markSkipped');
     // A live claim is another attempt's to settle; a sent, failed or deferred entry stands.
-    if (!this.isOpen(request.name)) return copy(this.ledger.get(request.name)!.entry);
+    const existing = this.ledger.get(request.name)?.entry;
+    if (!mayMove('markSkipped', existing)) return copy(existing);
     this.ledger.set(request.name, this.newEntry(request, 'skipped', { reason: reason.slice(0, 500), attempts: 0 }));
     return undefined;
   }

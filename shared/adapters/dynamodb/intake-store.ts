@@ -8,12 +8,13 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type { Therapist } from '../../domain/model.js';
-import type { BookingLink, CommitResult, DeliveryRecord, FeedState, IntakeChange, IntakeLookup, IntakeState, IntakeStore } from '../../ports/intake.js';
+import type { CommitResult, DeliveryRecord, FeedState, IntakeChange, IntakeLookup, IntakeState, IntakeStore } from '../../ports/intake.js';
 import type { ClientBundle } from '../../ports/store.js';
 import type { CapacityMeter } from './client.js';
-import { KEY_ATTRIBUTES, keys } from './keys.js';
-import { DynamoStore, sessionWrites } from './store.js';
+import { keys } from './keys.js';
+import { clientItemOf, decode, decodeIfAny, emailItemOf, planItemOf, refItemOf, sessionWrites } from './codecs.js';
+import { DynamoClinicReader } from './clinic-reader.js';
+import { Table } from './table.js';
 import { INDEXES } from './table-definition.js';
 
 type Item = Record<string, unknown>;
@@ -25,13 +26,6 @@ export const intakeKeys = {
   deliveryDay: (utcDate: string) => `INTAKE#${utcDate}`,
   feed: (source: string) => ({ pk: `FEED#${source}`, sk: 'FEED' }),
 };
-
-function strip<T>(item: Item | undefined): T | undefined {
-  if (!item) return undefined;
-  const copy: Item = { ...item };
-  for (const key of KEY_ATTRIBUTES) delete copy[key];
-  return copy as T;
-}
 
 export interface DynamoIntakeStoreOptions {
   readonly tableName: string;
@@ -45,14 +39,14 @@ export class DynamoIntakeStore implements IntakeStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly meter: CapacityMeter | undefined;
   private readonly now: () => Date;
-  private readonly store: DynamoStore;
+  private readonly store: DynamoClinicReader;
 
   constructor(options: DynamoIntakeStoreOptions) {
     this.table = options.tableName;
     this.db = options.client;
     this.meter = options.meter;
     this.now = options.now ?? (() => new Date());
-    this.store = new DynamoStore(options);
+    this.store = new DynamoClinicReader(new Table(options));
   }
 
   private async send<T>(operation: string, command: { input: object }): Promise<T> {
@@ -93,11 +87,12 @@ export class DynamoIntakeStore implements IntakeStore {
       pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
     }
     const get = (key: { pk: string; sk: string }) => found.get(`${key.pk}|${key.sk}`);
-    const delivery = strip<DeliveryRecord>(get(intakeKeys.delivery(lookup.source, lookup.deliveryId)));
-    const link = strip<BookingLink>(get(intakeKeys.link(lookup.source, lookup.bookingId)));
-    const previousLink = lookup.previousBookingId ? strip<BookingLink>(get(intakeKeys.link(lookup.source, lookup.previousBookingId))) : undefined;
-    const therapist = lookup.therapistId ? strip<Therapist>(get(keys.therapist(lookup.therapistId))) : undefined;
-    const clientId = link?.clientId ?? previousLink?.clientId ?? (lookup.email ? (get(keys.email(lookup.email))?.clientId as string | undefined) : undefined);
+    const delivery = decodeIfAny(decode.delivery, get(intakeKeys.delivery(lookup.source, lookup.deliveryId)));
+    const link = decodeIfAny(decode.bookingLink, get(intakeKeys.link(lookup.source, lookup.bookingId)));
+    const previousLink = lookup.previousBookingId ? decodeIfAny(decode.bookingLink, get(intakeKeys.link(lookup.source, lookup.previousBookingId))) : undefined;
+    const therapist = lookup.therapistId ? decodeIfAny(decode.therapist, get(keys.therapist(lookup.therapistId))) : undefined;
+    const clientId =
+      link?.clientId ?? previousLink?.clientId ?? (lookup.email ? decodeIfAny(decode.pointer, get(keys.email(lookup.email)))?.clientId : undefined);
     const bundle: ClientBundle | undefined = delivery || !clientId ? undefined : await this.store.getClientBundle(clientId, true);
     const erased = lookup.email !== undefined && get(keys.erasedEmail(lookup.email)) !== undefined;
     return {
@@ -130,14 +125,14 @@ export class DynamoIntakeStore implements IntakeStore {
       items.push({
         Put: {
           TableName: this.table,
-          Item: { ...client, ...keys.client(client.id), type: 'client', updatedAt: stamp },
+          Item: clientItemOf(client, stamp),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
       items.push({
         Put: {
           TableName: this.table,
-          Item: { ...keys.email(client.email), type: 'email', clientId: client.id },
+          Item: emailItemOf(client),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
@@ -149,18 +144,11 @@ export class DynamoIntakeStore implements IntakeStore {
       items.push({
         Put: {
           TableName: this.table,
-          Item: {
-            ...plan,
-            ...keys.plan(plan.clientId, plan.id),
-            type: 'plan',
-            gsi2pk: keys.therapistIndex(plan.therapistId),
-            gsi2sk: `PLAN#${plan.id}`,
-            updatedAt: stamp,
-          },
+          Item: planItemOf(plan, stamp),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.planRef(plan.id), type: 'ref', clientId: plan.clientId } } });
+      items.push({ Put: { TableName: this.table, Item: refItemOf(keys.planRef(plan.id), plan.clientId) } });
     }
     if (change.session) {
       const { value, expectedVersion, intakeVersion } = change.session;
@@ -180,7 +168,7 @@ export class DynamoIntakeStore implements IntakeStore {
               }),
         },
       });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.sessionRef(value.id), type: 'ref', clientId } } });
+      items.push({ Put: { TableName: this.table, Item: refItemOf(keys.sessionRef(value.id), clientId) } });
       for (const item of renumbered) items.push({ Put: { TableName: this.table, Item: item } });
     }
     if (items.length > 100)
@@ -222,7 +210,7 @@ export class DynamoIntakeStore implements IntakeStore {
             ExclusiveStartKey: start,
           }),
         );
-        records.push(...(page.Items ?? []).map((i) => strip<DeliveryRecord>(i)!));
+        records.push(...(page.Items ?? []).map(decode.delivery));
         start = page.LastEvaluatedKey;
       } while (start);
     }
@@ -231,7 +219,7 @@ export class DynamoIntakeStore implements IntakeStore {
 
   async getFeedState(source: string): Promise<FeedState | undefined> {
     const out = await this.send<{ Item?: Item }>('GetItem', new GetCommand({ TableName: this.table, Key: intakeKeys.feed(source), ConsistentRead: true }));
-    return strip<FeedState>(out.Item);
+    return decodeIfAny(decode.feed, out.Item);
   }
 
   async putFeedState(state: FeedState): Promise<void> {

@@ -15,7 +15,8 @@ import * as z from 'zod';
 import { clientSchema, idSchema, instantSchema, planSchema, sessionSchema } from '../../domain/model.js';
 import { parseOrThrow, ValidationError } from '../../domain/validation.js';
 import type { OpsLog } from '../../ports/log.js';
-import { errorName, type SubjectChange } from '../../use-cases/sync-schedules.js';
+import { errorName } from '../../domain/errors.js';
+import type { SubjectChange } from '../../use-cases/scheduling/deps.js';
 
 const recordSchema = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
