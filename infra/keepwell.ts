@@ -13,7 +13,7 @@ import { addNagChecks } from './nag.js';
 import { KeepwellEdgeStack } from './edge-stack.js';
 import { KeepwellDataStack } from './stateful-stack.js';
 import { KeepwellAppStack, type KeepwellAppStackProps } from './stateless-stack.js';
-import { FUNCTIONS } from './topology.js';
+import { FUNCTIONS } from '../shared/config/manifest.js';
 
 /** The repository root: the manifest's entry paths and package-lock.json are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -23,7 +23,7 @@ import { ALL_INDEXES, TABLE_KEYS } from '../shared/adapters/dynamodb/table-defin
 import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
 import { functionRoleName } from './names.js';
 import { acknowledge } from './nag.js';
-import { FUNCTIONS } from './topology.js';
+import { FUNCTIONS } from '../shared/config/manifest.js';
 
 export interface KeepwellDataStackProps extends StackProps {
   /** The stage: the function roles allowed to use the table key are named after it. */

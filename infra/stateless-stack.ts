@@ -1,21 +1,21 @@
 /**
  * The stateless stack: everything that can be destroyed and rebuilt from the code and the table.
- * Built by walking the topology manifest (infra/topology.ts), the same list the local twin runs:
+ * Built by walking the topology manifest (shared/config/manifest.ts), the same list the local twin runs:
  * - every function (KeepwellFunction), its environment and exactly the grants that environment
- *   needs (wiring.ts), and its trigger: the table stream, the one-time message schedules, a
- *   recurring schedule, the page API or the SES events rule;
+ *   needs (wiring.ts, constructs/function-grants.ts), and its trigger, by the manifest's trigger
+ *   walk (the twin's too): the table stream, the one-time message schedules, a recurring
+ *   schedule, the page API or the SES events topic;
  * - the schedule group and the Scheduler execution role, allowed to invoke only the functions
  *   schedules target and to send to the schedule dead-letter queue;
  * - two dead-letter queues: one for schedules Scheduler could not deliver, one for invocations
  *   that failed after Lambda's or EventBridge's retries (async on-failure, stream on-failure);
  * - the SES sending identity and configuration set, whose events reach `ses-events` through a
- *   topic of their own (SES publishes to no event bus but the account's default one, which every
- *   rule in the account can read);
+ *   topic of their own (constructs/ses-sending.ts);
  * - the queue key: the dead-letter queues and that topic, usable by the roles and services that
  *   send to or read them, each named in its policy;
  * - the alarms, their topic and a dashboard; the outputs the CLI reads.
  */
-import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Token, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -26,16 +26,15 @@ import { DynamoEventSource, SnsEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambd
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
 import type { StageConfig } from './config.js';
 import { KeepwellFunction } from './constructs/keepwell-function.js';
 import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
 import { FrontDoor } from './constructs/front-door.js';
+import { FunctionGrants } from './constructs/function-grants.js';
 import { OpsAlarms } from './constructs/ops-alarms.js';
+import { SesSending } from './constructs/ses-sending.js';
 import { DISPATCH_METRICS_SERVICE, METRICS_NAMESPACE, WEB_METRICS_SERVICE } from '../shared/adapters/metrics/names.js';
 import { WebApi } from './constructs/web-api.js';
 import { SECURITY_HEADERS } from '../shared/web/http.js';
@@ -43,27 +42,17 @@ import { functionConstructId, functionRoleName, resourcePrefix, type StackOutput
 import { acknowledge } from './nag.js';
 import {
   FUNCTIONS,
-  streamFilterPatterns,
   LAMBDA_ASYNC_RETRY_ATTEMPTS,
   RECURRING_RETRY_POLICY,
   recurringInput,
+  recurringSchedule,
+  streamSettings,
+  walkTriggers,
   type FunctionName,
   type FunctionSpec,
   type Trigger,
-} from './topology.js';
-import { wireFunction, type Grantee } from './wiring.js';
-
-/** The SES events ses-events handles, as the configuration set names them. */
-export const SES_EVENT_TYPES = [
-  ses.EmailSendingEvent.BOUNCE,
-  ses.EmailSendingEvent.COMPLAINT,
-  ses.EmailSendingEvent.DELIVERY,
-  ses.EmailSendingEvent.REJECT,
-  ses.EmailSendingEvent.DELIVERY_DELAY,
-] as const;
-
-/** What a function's role may do with the table key, and only through DynamoDB. */
-const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+} from '../shared/config/manifest.js';
+import { wireFunction, type Wiring } from './wiring.js';
 
 /** How Scheduler retries a recurring schedule's invocation before it goes to the schedule DLQ. */
 export const RECURRING_RETRY = {
@@ -114,11 +103,6 @@ export { recurringInput };
 
 const ASYNC_TRIGGERS: ReadonlySet<Trigger['kind']> = new Set(['message-schedules', 'recurring', 'ses-events']);
 
-/** A region or account as cdk-nag spells it in a finding: the literal when the stage pins it, else `<AWS::…>`. */
-function nagToken(value: string, pseudo: string): string {
-  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
-}
-
 /** The logical id a resource's `GetAtt` shows up under in cdk-nag findings. */
 function logicalIdOf(construct: Construct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
@@ -133,9 +117,8 @@ export class KeepwellAppStack extends Stack {
   readonly queueKey: kms.Key;
   /** The table as this stack refers to it (by ARN and stream ARN, without its key). */
   private readonly table: dynamodb.ITable;
-  readonly sesEvents: sns.Topic;
-  readonly configurationSet: ses.ConfigurationSet;
-  readonly senderIdentity: ses.EmailIdentity;
+  /** The configuration set, the sending identity and the SES events topic. */
+  readonly ses: SesSending;
   readonly webApi: WebApi;
   /** CloudFront and WAF in front of the page API, for a stage with the `waf` option. */
   readonly frontDoor?: FrontDoor;
@@ -146,28 +129,54 @@ export class KeepwellAppStack extends Stack {
     const { config } = props;
     // The table by ARN only: CDK's own grants on its key would add the whole account to the key
     // policy in the data stack; the functions' key statements are written here instead.
-    const table = dynamodb.Table.fromTableAttributes(this, 'TableRef', {
+    this.table = dynamodb.Table.fromTableAttributes(this, 'TableRef', {
       tableArn: props.table.tableArn,
       ...(props.table.tableStreamArn ? { tableStreamArn: props.table.tableStreamArn } : {}),
     });
-    this.table = table;
     const prefix = resourcePrefix(config.stage);
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
-
     this.queueKey = restrictedKey(this, 'QueueKey', 'Keepwell: the dead-letter queues and the SES events topic');
-
     this.scheduleDlq = this.deadLetterQueue('ScheduleDlq', 'Schedules EventBridge Scheduler could not deliver after its retries; redrive with `keepwell dlq`.');
     this.failedInvocations = this.deadLetterQueue(
       'FailedInvocations',
       'Invocations that failed after all retries: async on-failure records and stream batches; redrive with `keepwell dlq`.',
     );
-
     // Deleting the group deletes its schedules: they are derived from the table, and reconcile
     // recreates those in its look-ahead window after a redeploy.
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: prefix, removalPolicy: RemovalPolicy.DESTROY });
-    const groupName = prefix;
+    this.schedulerRole = this.newSchedulerRole();
+    // Id 'Default': the construct adds no part to the logical ids of what it holds, which stay as
+    // they were when the stack created them itself (the configuration set has a fixed name).
+    this.ses = new SesSending(this, 'Default', { name: prefix, identity: config.sender.identity, topicKey: this.queueKey });
+    // `keepwell dlq list|redrive` reads the dead-letter queues.
+    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', {
+      roleArns: config.operatorRoleArns,
+      service: 'sqs',
+      actions: ['kms:Decrypt', 'kms:DescribeKey'],
+    });
+    this.webApi = new WebApi(this, 'PageApi', {
+      apiName: prefix,
+      throttleRate: config.api.throttleRate,
+      throttleBurst: config.api.throttleBurst,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      logKey: props.dataKey,
+      // Behind CloudFront the clinic's domain is CloudFront's, and the API keeps its own address as the origin.
+      ...(config.customDomain && !props.webAclArn ? { customDomain: config.customDomain } : {}),
+    });
+    if (props.webAclArn) this.frontDoor = this.newFrontDoor(props.webAclArn, config);
+    const webUrl = this.frontDoor?.url ?? this.webApi.url;
+    // Dispatch creates deferral schedules that target itself: its ARN must exist before it does.
+    const dispatchName = `${prefix}-dispatch`;
+    const dispatchArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: dispatchName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.functions = this.addFunctions(props, dispatchName, this.wiring(props, { dispatchArn, webUrl, groupName: prefix }));
+    this.attachTriggers(props);
+    this.allowDeadLetterSenders();
+    this.ops = this.addAlarms(prefix, props);
+    this.acknowledgeStackWide();
+    this.addOutputs(config, { webUrl, dispatchArn });
+  }
 
-    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+  private newSchedulerRole(): iam.Role {
+    const role = new iam.Role(this, 'SchedulerRole', {
       description: 'EventBridge Scheduler: invoke Keepwell schedule targets and dead-letter failed deliveries',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
@@ -176,202 +185,62 @@ export class KeepwellAppStack extends Stack {
         },
       }),
     });
-    this.scheduleDlq.grantSendMessages(this.schedulerRole);
+    this.scheduleDlq.grantSendMessages(role);
+    return role;
+  }
 
-    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
-      configurationSetName: prefix,
-      reputationMetrics: true,
-      sendingEnabled: true,
-      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
-      // Reminders name a clinic and a time: never send them in clear text between mail servers.
-      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+  private newFrontDoor(webAclArn: string, config: StageConfig): FrontDoor {
+    return new FrontDoor(this, 'FrontDoor', {
+      originDomain: `${this.webApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      webAclArn,
+      securityHeaders: SECURITY_HEADERS,
+      ...(config.customDomain && config.waf?.certificateArn
+        ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } }
+        : {}),
     });
-    this.sesEvents = new sns.Topic(this, 'SesEventsTopic', {
-      displayName: `Keepwell SES events (${prefix})`,
-      masterKey: this.queueKey,
-      enforceSSL: true,
-    });
-    this.configurationSet.addEventDestination('ToTopic', {
-      destination: ses.EventDestination.snsTopic(this.sesEvents),
-      events: [...SES_EVENT_TYPES],
-    });
-    const configurationSetArn = this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet.configurationSetName });
-    // SES encrypts what it publishes to the topic: only for this configuration set.
-    this.queueKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'SesPublishesEvents',
-        principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': configurationSetArn } },
-      }),
-    );
-    // `keepwell dlq list|redrive` reads the dead-letter queues.
-    allowRolesThrough(this.queueKey, 'OperatorsReadDeadLetters', {
-      roleArns: config.operatorRoleArns,
-      service: 'sqs',
-      actions: ['kms:Decrypt', 'kms:DescribeKey'],
-    });
-    const identity = config.sender.identity;
-    this.senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
-      identity: identity.includes('@') ? ses.Identity.email(identity) : ses.Identity.domain(identity),
-      configurationSet: this.configurationSet,
-    });
+  }
 
-    this.webApi = new WebApi(this, 'PageApi', {
-      apiName: prefix,
-      throttleRate: config.api.throttleRate,
-      throttleBurst: config.api.throttleBurst,
-      logRetention,
-      logKey: props.dataKey,
-      // Behind CloudFront the clinic's domain is CloudFront's, and the API keeps its own address as the origin.
-      ...(config.customDomain && !props.webAclArn ? { customDomain: config.customDomain } : {}),
-    });
-    if (props.webAclArn) {
-      this.frontDoor = new FrontDoor(this, 'FrontDoor', {
-        originDomain: `${this.webApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
-        webAclArn: props.webAclArn,
-        securityHeaders: SECURITY_HEADERS,
-        ...(config.customDomain && config.waf?.certificateArn
-          ? { domain: { domainName: config.customDomain.domainName, certificateArn: config.waf.certificateArn } }
-          : {}),
-      });
-    }
-    const webUrl = this.frontDoor?.url ?? this.webApi.url;
-
-    // Dispatch creates deferral schedules that target itself: its ARN must exist before it does.
-    const dispatchName = `${prefix}-dispatch`;
-    const dispatchArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: dispatchName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const scheduleArns = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${groupName}/*` });
-
-    // Exactly the item actions the function's store calls, on the table and the indexes it queries
-    // (no `index/*`, no Scan, no DescribeTable or batch writes): the manifest's `table` entry.
-    const grantTable = (target: Grantee, spec: FunctionSpec) => {
-      const access = spec.table;
-      if (!access) throw new Error(`function "${spec.name}": permission table without a table entry`);
-      target.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'UseTable',
-          actions: access.actions.map((action) => `dynamodb:${action}`),
-          resources: [table.tableArn, ...access.indexes.map((index) => `${table.tableArn}/index/${INDEXES[index].indexName}`)],
-        }),
-      );
-      target.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'UseTableKey',
-          actions: TABLE_KEY_ACTIONS,
-          resources: [props.tableKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
-        }),
-      );
-    };
-    // A SecureString under alias/aws/ssm needs no KMS statement: that key's policy lets any
-    // principal of the account decrypt through SSM. A customer-managed key is granted here.
-    const grantTokenKey = (target: Grantee, sid: string, parameter: string) => {
-      target.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid,
-          actions: ['ssm:GetParameter'],
-          resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameter.replace(/^\//, '') })],
-        }),
-      );
-      if (config.tokenKey.kmsKeyArn) {
-        target.function.addToRolePolicy(
-          new iam.PolicyStatement({
-            sid: sid.replace(/^Read/, 'Decrypt'),
-            actions: ['kms:Decrypt'],
-            resources: [config.tokenKey.kmsKeyArn],
-            conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
-          }),
-        );
-      }
-    };
-    const wiring = {
+  /** The value of every variable a function may be given, and the grants (constructs/function-grants.ts). */
+  private wiring(props: KeepwellAppStackProps, at: { readonly dispatchArn: string; readonly webUrl: string; readonly groupName: string }): Wiring {
+    const { config } = props;
+    return {
       environment: {
-        TABLE_NAME: table.tableName,
+        TABLE_NAME: this.table.tableName,
         SCHEDULE_GROUP: this.scheduleGroup.scheduleGroupName,
         SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
-        DISPATCH_FUNCTION_ARN: dispatchArn,
+        DISPATCH_FUNCTION_ARN: at.dispatchArn,
         SCHEDULE_DLQ_ARN: this.scheduleDlq.queueArn,
-        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? webUrl }),
-        CONFIGURATION_SET: this.configurationSet.configurationSetName,
+        CLINIC_CONFIG: this.toJsonString({ ...config.clinic, baseUrl: config.baseUrl ?? at.webUrl }),
+        CONFIGURATION_SET: this.ses.configurationSet.configurationSetName,
         TOKEN_KEY_PARAMETER: config.tokenKey.parameter,
         TOKEN_PREVIOUS_KEY_PARAMETER: config.tokenKey.previousParameter,
         INTAKE_CONFIG: this.toJsonString(config.intake),
         FAILED_INVOCATIONS_URL: this.failedInvocations.queueUrl,
       },
-      grants: {
-        table: grantTable,
-        'schedules:manage': (target: Grantee) => {
-          const fn = target.function;
-          // The group's name is a literal: make the function wait for the group to exist.
-          fn.node.addDependency(this.scheduleGroup);
-          fn.addToRolePolicy(
-            new iam.PolicyStatement({
-              sid: 'ManageMessageSchedules',
-              actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:GetSchedule', 'scheduler:DeleteSchedule'],
-              resources: [scheduleArns],
-            }),
-          );
-          fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListSchedules', actions: ['scheduler:ListSchedules'], resources: ['*'] }));
-          fn.addToRolePolicy(
-            new iam.PolicyStatement({
-              sid: 'PassSchedulerRole',
-              actions: ['iam:PassRole'],
-              resources: [this.schedulerRole.roleArn],
-              conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-            }),
-          );
-          acknowledge(
-            target,
-            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagToken(this.region, 'AWS::Region')}:${nagToken(this.account, 'AWS::AccountId')}:schedule/${groupName}/*]`,
-            "One-time message schedules are created at run time with names derived from message identities; the grant is limited to Keepwell's own schedule group.",
-          );
-          acknowledge(
-            target,
-            'AwsSolutions-IAM5[Resource::*]',
-            "scheduler:ListSchedules supports no resource-level permission (Service Authorization Reference); the function lists only with GroupName set to Keepwell's group.",
-          );
-        },
-        'ses:send': (target: Grantee) => {
-          target.function.addToRolePolicy(
-            new iam.PolicyStatement({
-              sid: 'SendAsClinic',
-              actions: ['ses:SendEmail'],
-              resources: [this.senderIdentity.emailIdentityArn, configurationSetArn],
-              // Only as the clinic's own address, even where the identity is the whole domain.
-              conditions: { StringEquals: { 'ses:FromAddress': config.sender.email } },
-            }),
-          );
-        },
-        'token-key:read': (target: Grantee) => grantTokenKey(target, 'ReadTokenKey', config.tokenKey.parameter),
-        // The previous key may not exist: the function reads it and treats "not found" as no rotation.
-        'token-previous-key:read': (target: Grantee) => grantTokenKey(target, 'ReadPreviousTokenKey', config.tokenKey.previousParameter),
-        'dead-letters:send': (target: Grantee) => {
-          this.failedInvocations.grantSendMessages(target.function);
-        },
-        // Each source's secret, by its exact parameter name; under alias/aws/ssm no KMS statement is needed.
-        'intake-secrets:read': (target: Grantee) => {
-          const parameters = Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : []));
-          if (parameters.length === 0) return;
-          target.function.addToRolePolicy(
-            new iam.PolicyStatement({
-              sid: 'ReadIntakeSecrets',
-              actions: ['ssm:GetParameter'],
-              resources: parameters.map((name) => this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') })),
-            }),
-          );
-        },
-      },
+      grants: new FunctionGrants(this, 'Grants', {
+        table: this.table,
+        tableKey: props.tableKey,
+        scheduleGroup: this.scheduleGroup,
+        scheduleGroupName: at.groupName,
+        schedulerRole: this.schedulerRole,
+        ses: { identityArn: this.ses.identity.emailIdentityArn, configurationSetArn: this.ses.configurationSetArn, fromAddress: config.sender.email },
+        tokenKey: config.tokenKey,
+        intakeSecretParameters: Object.values(config.intake.sources).flatMap((s) => (s.secretParameter ? [s.secretParameter] : [])),
+        failedInvocations: this.failedInvocations,
+      }).byPermission,
     };
+  }
 
+  /** Every manifest function, with its environment and grants. */
+  private addFunctions(props: KeepwellAppStackProps, dispatchName: string, wiring: Wiring): Map<FunctionName, KeepwellFunction> {
+    const { config } = props;
     const functions = new Map<FunctionName, KeepwellFunction>();
     for (const spec of FUNCTIONS) {
       const isAsync = ASYNC_TRIGGERS.has(spec.trigger.kind);
       const fn = new KeepwellFunction(this, functionConstructId(spec.name), {
         spec,
         projectRoot: props.projectRoot,
-        logRetention,
+        logRetention: config.logRetentionDays as logs.RetentionDays,
         logKey: props.dataKey,
         serviceName: `keepwell-${spec.name}`,
         ...(spec.name === 'dispatch' ? { functionName: dispatchName } : {}),
@@ -399,11 +268,14 @@ export class KeepwellAppStack extends Stack {
       );
       functions.set(spec.name, fn);
     }
-    this.functions = functions;
+    return functions;
+  }
 
-    this.attachTriggers(props);
-    // Whoever sends to a dead-letter queue encrypts for it: the Scheduler role (schedule DLQ) and
-    // every function with an on-failure destination (asynchronous ones, and the stream's reader).
+  /**
+   * Whoever sends to a dead-letter queue encrypts for it: the Scheduler role (schedule DLQ) and
+   * every function with an on-failure destination (asynchronous ones, and the stream's reader).
+   */
+  private allowDeadLetterSenders(): void {
     const senders = FUNCTIONS.filter((f) => ASYNC_TRIGGERS.has(f.trigger.kind) || f.trigger.kind === 'table-stream').map(
       (f) => this.keepwellFunction(f.name).role.roleArn,
     );
@@ -412,8 +284,9 @@ export class KeepwellAppStack extends Stack {
       service: 'sqs',
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
     });
-    this.ops = this.addAlarms(prefix, props);
+  }
 
+  private acknowledgeStackWide(): void {
     for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
       acknowledge(
         this,
@@ -426,16 +299,19 @@ export class KeepwellAppStack extends Stack {
       'HIPAA.Security-IAMNoInlinePolicy',
       'Each role gets one CDK-generated policy, created with it and attached to it alone; its statements are the least-privilege grants asserted in test/infra.',
     );
+  }
 
+  /** The outputs the CLI reads (names.ts STACK_OUTPUTS), and the DNS records a stage must publish. */
+  private addOutputs(config: StageConfig, at: { readonly webUrl: string; readonly dispatchArn: string }): void {
     const outputs: Record<StackOutputKey, { value: string; description: string }> = {
-      TableName: { value: table.tableName, description: 'The Keepwell table' },
+      TableName: { value: this.table.tableName, description: 'The Keepwell table' },
       ScheduleGroupName: { value: this.scheduleGroup.scheduleGroupName, description: 'The schedule group of every message and recurring schedule' },
       ScheduleDlqUrl: { value: this.scheduleDlq.queueUrl, description: 'Schedules Scheduler could not deliver' },
       FailedInvocationsQueueUrl: { value: this.failedInvocations.queueUrl, description: 'Invocations that failed after all retries' },
-      WebUrl: { value: config.baseUrl ?? webUrl, description: 'The origin of the client pages' },
-      DispatchFunctionArn: { value: dispatchArn, description: 'The function the message schedules invoke' },
+      WebUrl: { value: config.baseUrl ?? at.webUrl, description: 'The origin of the client pages' },
+      DispatchFunctionArn: { value: at.dispatchArn, description: 'The function the message schedules invoke' },
       SchedulerRoleArn: { value: this.schedulerRole.roleArn, description: 'The role message schedules run with (the CLI passes it when it recreates one)' },
-      ConfigurationSetName: { value: this.configurationSet.configurationSetName, description: 'The SES configuration set every email is sent with' },
+      ConfigurationSetName: { value: this.ses.configurationSet.configurationSetName, description: 'The SES configuration set every email is sent with' },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
     if (this.frontDoor && config.customDomain) {
@@ -450,8 +326,9 @@ export class KeepwellAppStack extends Stack {
         description: `Point a CNAME (or alias) for ${config.customDomain?.domainName} here`,
       });
     }
+    const identity = config.sender.identity;
     if (!identity.includes('@')) {
-      this.senderIdentity.dkimRecords.forEach((record, i) => {
+      this.ses.identity.dkimRecords.forEach((record, i) => {
         new CfnOutput(this, `SenderDkimRecord${i + 1}`, {
           value: `${record.name} CNAME ${record.value}`,
           description: `DKIM record ${i + 1} of 3 to add to ${identity}'s DNS`,
@@ -493,71 +370,61 @@ export class KeepwellAppStack extends Stack {
     return fn;
   }
 
-  /** Connects each function to its trigger. */
+  /** Connects each function to its trigger, by the manifest's one trigger walk (the twin's too). */
   private attachTriggers(props: KeepwellAppStackProps): void {
     const { config } = props;
+    const fnOf = (spec: FunctionSpec) => this.keepwellFunction(spec.name).function;
     let pagesServed = false;
-    for (const spec of FUNCTIONS) {
-      const target = this.keepwellFunction(spec.name);
-      const fn = target.function;
-      const trigger = spec.trigger;
-      switch (trigger.kind) {
-        case 'table-stream':
-          fn.addEventSource(
-            new DynamoEventSource(this.table, {
-              startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-              batchSize: trigger.batchSize,
-              retryAttempts: trigger.maxRetries,
-              bisectBatchOnError: true,
-              reportBatchItemFailures: true,
-              onFailure: new SqsDlq(this.failedInvocations),
-              filters: streamFilterPatterns(trigger.itemTypes).map((pattern) => ({ pattern: JSON.stringify(pattern) })),
-            }),
-          );
-          acknowledge(
-            target,
-            'AwsSolutions-IAM5[Resource::*]',
-            "dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table's stream ARN only.",
-          );
-          break;
-        case 'message-schedules':
-          // The schedules themselves are created at run time (sync-schedules, reconcile, dispatch).
-          this.allowSchedulerToInvoke(fn);
-          break;
-        case 'recurring':
-          this.acknowledgeSchedulerInvoke(fn);
-          new scheduler.Schedule(this, `${functionConstructId(spec.name)}Schedule`, {
-            scheduleName: trigger.scheduleName,
-            scheduleGroup: this.scheduleGroup,
-            description: spec.description,
-            schedule: scheduler.ScheduleExpression.expression(trigger.expression, TimeZone.of(trigger.timezone)),
-            timeWindow: scheduler.TimeWindow.off(),
-            target: new LambdaInvoke(fn, {
-              role: this.schedulerRole,
-              deadLetterQueue: this.scheduleDlq,
-              ...RECURRING_RETRY,
-              input: scheduler.ScheduleTargetInput.fromObject(recurringInput(spec.name, config)),
-            }),
-          });
-          break;
-        case 'http-api':
-          if (pagesServed) throw new Error(`function "${spec.name}": the page API already has a function; the manifest must name one http-api function`);
-          this.webApi.serve(fn);
-          pagesServed = true;
-          break;
-        case 'ses-events':
-          // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
-          fn.addEventSource(new SnsEventSource(this.sesEvents));
-          break;
-        case 'http-route':
-          this.webApi.route(trigger.method, trigger.path, spec.name, fn);
-          break;
-        default: {
-          const unknown: never = trigger;
-          throw new Error(`function "${spec.name}": unknown trigger ${JSON.stringify(unknown)}`);
-        }
-      }
-    }
+    walkTriggers<void>({
+      'table-stream': (spec, trigger) => {
+        const settings = streamSettings(trigger);
+        fnOf(spec).addEventSource(
+          new DynamoEventSource(this.table, {
+            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+            batchSize: settings.batchSize,
+            retryAttempts: settings.maxRetries,
+            bisectBatchOnError: true,
+            reportBatchItemFailures: true,
+            onFailure: new SqsDlq(this.failedInvocations),
+            filters: settings.filterPatterns.map((pattern) => ({ pattern: JSON.stringify(pattern) })),
+          }),
+        );
+        acknowledge(
+          this.keepwellFunction(spec.name),
+          'AwsSolutions-IAM5[Resource::*]',
+          "dynamodb:ListStreams, which the stream event source needs, supports no resource-level permission; reading records is granted on the table's stream ARN only.",
+        );
+      },
+      // The schedules themselves are created at run time (sync-schedules, reconcile, dispatch).
+      'message-schedules': (spec) => this.allowSchedulerToInvoke(fnOf(spec)),
+      recurring: (spec, trigger) => {
+        const fn = fnOf(spec);
+        const schedule = recurringSchedule(spec, trigger, config);
+        this.acknowledgeSchedulerInvoke(fn);
+        new scheduler.Schedule(this, `${functionConstructId(spec.name)}Schedule`, {
+          scheduleName: schedule.name,
+          scheduleGroup: this.scheduleGroup,
+          description: spec.description,
+          schedule: scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timezone)),
+          timeWindow: scheduler.TimeWindow.off(),
+          target: new LambdaInvoke(fn, {
+            role: this.schedulerRole,
+            deadLetterQueue: this.scheduleDlq,
+            retryAttempts: schedule.retryPolicy.MaximumRetryAttempts,
+            maxEventAge: Duration.seconds(schedule.retryPolicy.MaximumEventAgeInSeconds),
+            input: scheduler.ScheduleTargetInput.fromObject(schedule.input),
+          }),
+        });
+      },
+      'http-api': (spec) => {
+        if (pagesServed) throw new Error(`function "${spec.name}": the page API already has a function; the manifest must name one http-api function`);
+        this.webApi.serve(fnOf(spec));
+        pagesServed = true;
+      },
+      // SNS invokes asynchronously: Lambda's retries, then the failed-invocations destination.
+      'ses-events': (spec) => fnOf(spec).addEventSource(new SnsEventSource(this.ses.events)),
+      'http-route': (spec, trigger) => this.webApi.route(trigger.method, trigger.path, spec.name, fnOf(spec)),
+    });
     if (!pagesServed) throw new Error('the topology manifest has no http-api function: the client pages would have no API');
   }
 

@@ -7,7 +7,7 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { EnvName } from '../shared/config/env.js';
-import type { FunctionSpec, Permission } from './topology.js';
+import type { FunctionSpec, Permission } from '../shared/config/manifest.js';
 
 /** The permissions that make each variable usable (any one of them). `[]`: plain configuration. */
 export const ENV_NEEDS: Readonly<Record<EnvName, readonly Permission[]>> = {
@@ -73,7 +73,7 @@ export interface Wiring {
 /** Sets the function's variables and grants its permissions, after checking the manifest entry. */
 export function wireFunction(target: Grantee, spec: FunctionSpec, wiring: Wiring): void {
   const problems = manifestProblems(spec);
-  if (problems.length > 0) throw new ManifestError(`infra/topology.ts is inconsistent:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new ManifestError(`shared/config/manifest.ts is inconsistent:\n  - ${problems.join('\n  - ')}`);
   for (const name of spec.environment) target.function.addEnvironment(name, wiring.environment[name]);
   for (const permission of new Set(spec.permissions)) wiring.grants[permission](target, spec);
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { FUNCTIONS, type FunctionName } from '../infra/topology.js';
+import { FUNCTIONS, type FunctionName } from '../shared/config/manifest.js';
 import { resolveIntakeConfig, WEBHOOK_FORMATS, type IntakeConfig } from '../shared/intake/config.js';
 import { CAL_SIGNATURE_HEADER, KEEPWELL_SIGNATURE_HEADER } from '../shared/intake/receive.js';
 import { hmacHex, keepwellSignature } from '../shared/intake/signature.js';

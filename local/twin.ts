@@ -1,5 +1,5 @@
 /**
- * The local twin: Keepwell's topology (infra/topology.ts) running on this machine.
+ * The local twin: Keepwell's topology (shared/config/manifest.ts) running on this machine.
  *
  * Step by step:
  * 1. start (or reuse) DynamoDB Local and SES v2 local, and create the table from the shared definition;
@@ -8,7 +8,9 @@
  * 3. load each function's real `handler` from the manifest;
  * 4. start the local Scheduler with the manifest's schedule targets, and create the recurring
  *    schedules the CDK stack would create;
- * 5. feed the table's stream to sync-schedules through the stream poller;
+ * 5. feed the table's stream to sync-schedules through the stream poller, with the deployed
+ *    mapping's batch size, retries and filters (steps 4 and 5 walk the manifest's triggers the
+ *    way the stack does: local/triggers.ts);
  * 6. serve the HTTP API: the manifest's own routes (intake's `POST /intake/{source}`) to their
  *    functions, every other path to the web handler.
  * One twin per process: handlers read the environment once, as in Lambda.
@@ -16,15 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import {
-  FUNCTIONS,
-  streamFilterPatterns,
-  LAMBDA_ASYNC_RETRY_ATTEMPTS,
-  RECURRING_RETRY_POLICY,
-  recurringInput,
-  type FunctionName,
-  type FunctionSpec,
-} from '../infra/topology.js';
+import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, type FunctionName, type FunctionSpec } from '../shared/config/manifest.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
 import { useClock } from '../shared/ports/clock.js';
 import { createDocumentClient, newMeter, type CapacityMeter } from '../shared/adapters/dynamodb/client.js';
@@ -38,6 +32,7 @@ import { watchTableWrites } from './table-writes.js';
 import { summaryShortcut, summaryWrites } from './summary-shortcut.js';
 import { reconcileShortcut } from './reconcile-shortcut.js';
 import { intakeRouter, localIntakeSetup, type LocalIntake } from './intake.js';
+import { twinTriggers, type TwinTriggers } from './triggers.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_SCHEDULE_GROUP = 'keepwell';
@@ -155,6 +150,17 @@ export function lambdaContext(name: string): Context {
   };
 }
 
+/** What the twin makes of the manifest's triggers with these options: the settings startTwin runs with. */
+export function triggersFor(options: Pick<TwinOptions, 'reconcileLookAheadHours'>): TwinTriggers {
+  return twinTriggers({
+    reconcileLookAheadHours: options.reconcileLookAheadHours ?? 72,
+    scheduleGroup: LOCAL_SCHEDULE_GROUP,
+    schedulerRoleArn: SCHEDULER_ROLE_ARN,
+    scheduleDlqArn: SCHEDULE_DLQ_ARN,
+    functionArn,
+  });
+}
+
 async function loadHandler(spec: FunctionSpec): Promise<AnyHandler> {
   const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as { handler?: AnyHandler };
   if (typeof module.handler !== 'function') throw new Error(`${spec.entry} does not export a handler`);
@@ -207,9 +213,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     >;
     const invoke = async <T>(name: FunctionName, event: unknown): Promise<T> => (await handlers[name](event, lambdaContext(name))) as T;
 
-    const streamSpec = FUNCTIONS.find((f) => f.name === 'sync-schedules');
-    if (streamSpec?.trigger.kind !== 'table-stream') throw new Error('the topology manifest must feed sync-schedules from the table stream');
-    const streamTrigger = streamSpec.trigger;
+    const triggers = triggersFor(options);
+    const stream = triggers.stream;
     // When this process makes every write (handlers, seeding, scenario events) and nothing moves
     // by itself, the poller need not read the stream after a firing that wrote nothing.
     const writes = options.soleWriter && isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
@@ -230,8 +235,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const poller = startStreamPoller({
       dynamoEndpoint,
       tableName,
-      handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | void>('sync-schedules', event),
-      filters: streamFilterPatterns(streamTrigger.itemTypes) as StreamFilterPattern[],
+      handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | void>(stream.functionName, event),
+      // The deployed event source mapping's settings, from the manifest.
+      batchSize: stream.settings.batchSize,
+      maxRetries: stream.settings.maxRetries,
+      filters: stream.settings.filterPatterns as StreamFilterPattern[],
       intervalMs: options.tickMs ?? 200,
       // A virtual clock moves only when the Scheduler moves it; the poller is drained by `settle`.
       polling: !isVirtualClock(clock),
@@ -267,7 +275,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     let retryLater: (dueAt: Date, work: () => Promise<void>) => void = () => undefined;
     const fault = options.invocationFault;
     for (const spec of FUNCTIONS) {
-      if (spec.trigger.kind === 'message-schedules' || spec.trigger.kind === 'recurring') {
+      if (triggers.scheduleTargets.includes(spec.name)) {
         const run = (payload: unknown) => (fault ? fault(spec.name, payload, () => invoke(spec.name, payload)) : invoke(spec.name, payload));
         const deliver = async (payload: unknown, attempt = 0): Promise<unknown> => {
           try {
@@ -313,27 +321,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const schedulerClient = new SchedulerClient({ endpoint: scheduler.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await schedulerClient.send(new CreateScheduleGroupCommand({ Name: LOCAL_SCHEDULE_GROUP }));
     if (options.recurring !== false) {
-      for (const spec of FUNCTIONS) {
-        if (spec.trigger.kind !== 'recurring') continue;
+      for (const { functionName, input } of triggers.recurring) {
         // With no feed configured the poll has nothing to do; a simulated month would still fire it
         // ~3,000 times, so the twin leaves that schedule out.
-        if (spec.name === 'intake-feeds' && !Object.values(intake.config.sources).some((s) => s.format === 'ical')) continue;
-        await schedulerClient.send(
-          new CreateScheduleCommand({
-            Name: spec.trigger.scheduleName,
-            GroupName: LOCAL_SCHEDULE_GROUP,
-            ScheduleExpression: spec.trigger.expression,
-            ScheduleExpressionTimezone: spec.trigger.timezone,
-            FlexibleTimeWindow: { Mode: 'OFF' },
-            Target: {
-              Arn: functionArn(spec.name),
-              RoleArn: SCHEDULER_ROLE_ARN,
-              Input: JSON.stringify(recurringInput(spec.name, { reconcileLookAheadHours: options.reconcileLookAheadHours ?? 72 })),
-              RetryPolicy: RECURRING_RETRY_POLICY,
-              DeadLetterConfig: { Arn: SCHEDULE_DLQ_ARN },
-            },
-          }),
-        );
+        if (functionName === 'intake-feeds' && !Object.values(intake.config.sources).some((s) => s.format === 'ical')) continue;
+        await schedulerClient.send(new CreateScheduleCommand(input));
       }
     }
 

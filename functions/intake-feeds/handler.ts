@@ -3,11 +3,10 @@
  * adapter: builds the deps once per container and runs pollFeeds. Only the local twin sets
  * INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP, for the feeds its tests serve on 127.0.0.1.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
-import { DynamoIntakeStore } from '../../shared/adapters/dynamodb/intake-store.js';
+import { intakeStoreFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
+import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
 import { clinicFromEnv } from '../../shared/config/clinic.js';
-import { optionalEnv, readEnv } from '../../shared/config/env.js';
+import { optionalEnv } from '../../shared/config/env.js';
 import { intakeConfigFromEnv } from '../../shared/intake/config.js';
 import { systemClock } from '../../shared/ports/clock.js';
 import { pollFeeds, type FeedFetcher, type FeedOutcome, type PollDeps } from '../../shared/use-cases/poll-feeds.js';
@@ -27,23 +26,16 @@ export const httpFetch: FeedFetcher = async (url, headers) => {
   };
 };
 
-function depsFromEnv(): PollDeps {
-  const { TABLE_NAME } = readEnv(['TABLE_NAME']);
-  const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
-  return {
-    config: intakeConfigFromEnv(),
-    clinic: clinicFromEnv(),
-    store: new DynamoIntakeStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() }),
+/** The Lambda entry point (shared/adapters/lambda/entry.ts). */
+export const handler = lambdaEntry('intake-feeds', ({ env, log }) => {
+  const deps: PollDeps = {
+    config: intakeConfigFromEnv(env),
+    clinic: clinicFromEnv(env),
+    store: intakeStoreFromEnv(env),
     fetch: httpFetch,
     now: () => systemClock.now(),
-    log: new Logger({ serviceName: 'keepwell-intake-feeds' }),
-    allowLoopbackHttp: optionalEnv('INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP') === 'true',
+    log,
+    allowLoopbackHttp: optionalEnv('INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP', env) === 'true',
   };
-}
-
-let deps: PollDeps | undefined;
-
-export const handler = async (): Promise<{ feeds: FeedOutcome[] }> => {
-  deps ??= depsFromEnv();
-  return { feeds: await pollFeeds(deps) };
-};
+  return async (): Promise<{ feeds: FeedOutcome[] }> => ({ feeds: await pollFeeds(deps) });
+});

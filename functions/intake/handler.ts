@@ -1,16 +1,13 @@
 /**
  * The intake Lambda behind `POST /intake/{source}` on the HTTP API (payload v2): booking systems'
  * signed webhooks. A thin adapter: the event becomes an IntakeRequest (the raw body bytes, which
- * the signature covers), shared/intake/receive.ts answers it. Built once per container; each
- * source's secret is read from SSM the first time that source posts.
+ * the signature covers), shared/intake/receive.ts answers it.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
-import { DynamoIntakeStore } from '../../shared/adapters/dynamodb/intake-store.js';
+import { intakeStoreFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
 import { secretsFromEnv } from '../../shared/adapters/intake-secrets.js';
+import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
 import { clinicFromEnv } from '../../shared/config/clinic.js';
-import { optionalEnv, readEnv } from '../../shared/config/env.js';
 import { intakeConfigFromEnv } from '../../shared/intake/config.js';
 import { receiveIntake, type ReceiveDeps } from '../../shared/intake/receive.js';
 import { systemClock } from '../../shared/ports/clock.js';
@@ -32,23 +29,9 @@ export function createHandler(deps: ReceiveDeps): IntakeHandler {
   };
 }
 
-function depsFromEnv(): ReceiveDeps {
-  const { TABLE_NAME } = readEnv(['TABLE_NAME']);
-  const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
-  const config = intakeConfigFromEnv();
-  return {
-    config,
-    clinic: clinicFromEnv(),
-    store: new DynamoIntakeStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() }),
-    secret: secretsFromEnv(config),
-    now: () => systemClock.now(),
-    log: new Logger({ serviceName: 'keepwell-intake' }),
-  };
-}
-
-let built: IntakeHandler | undefined;
-
-export const handler: IntakeHandler = async (event) => {
-  built ??= createHandler(depsFromEnv());
-  return built(event);
-};
+/** The Lambda entry point (shared/adapters/lambda/entry.ts); each source's secret is read from SSM the first time it posts. */
+export const handler = lambdaEntry('intake', ({ env, log }) => {
+  const config = intakeConfigFromEnv(env);
+  const store = intakeStoreFromEnv(env);
+  return createHandler({ config, clinic: clinicFromEnv(env), store, secret: secretsFromEnv(config, env), now: () => systemClock.now(), log });
+});

@@ -1,25 +1,20 @@
 /**
  * reconcile: invoked hourly by a recurring schedule. Validates the schedule's input (an optional
- * window override and the slot it serves), runs one reconcile pass, returns its counts.
- *
- * A second invocation that arrives while a pass is running in the same container (the local twin
- * can do that with an accelerated clock) joins the running pass instead of starting another.
+ * window override and the slot it serves), runs one reconcile pass, returns its counts. A second
+ * invocation while a pass runs in the same container (the twin's accelerated clock) joins it.
  * A pass with retryable failures ends in an error, so the Scheduler's retry runs it again.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
+import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
-import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { reconcile, type ReconcileCounts, type ReconcileOptions } from '../../shared/use-cases/reconcile.js';
 import type { SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 
-const hours = z
-  .number()
-  .int('must be a whole number of hours')
-  .min(0, 'must be 0 or more')
-  .max(24 * 30, 'must be at most 720 (30 days)');
+const hours = z.number().int('must be a whole number of hours').min(0, 'must be 0 or more').max(720, 'must be at most 720 (30 days)');
 
 export const reconcileEventSchema = z.object({
   /** Filled in by the Scheduler (<aws.scheduler.scheduled-time>); logged to tie a run to its slot. */
@@ -39,35 +34,25 @@ export type ReconcileHandler = (event: unknown, context?: Context) => Promise<Re
 export function createHandler(deps: ReconcileHandlerDeps): ReconcileHandler {
   const { logger } = deps;
   let running: Promise<ReconcileCounts> | undefined;
-
   const pass = async (options: ReconcileOptions): Promise<ReconcileCounts> => {
     const counts = await reconcile({ ...deps, log: logger }, options);
     if (counts.failed > 0) throw new RetryableError(`reconcile could not finish ${counts.failed} subject(s); the pass will run again`);
     return counts;
   };
-
   return async (event) => {
     const input = parseOrThrow(reconcileEventSchema, event ?? {}, 'reconcile event');
     if (running) {
       logger.info('a reconcile pass is already running; joining it', { scheduledTime: input.scheduledTime });
       return running;
     }
-    const options: ReconcileOptions = {
-      ...deps.options,
-      ...(input.lookAheadHours !== undefined ? { lookAheadHours: input.lookAheadHours } : {}),
-      ...(input.lookBackHours !== undefined ? { lookBackHours: input.lookBackHours } : {}),
-    };
-    running = pass(options).finally(() => {
+    const { lookAheadHours, lookBackHours } = input;
+    const window = { ...(lookAheadHours !== undefined ? { lookAheadHours } : {}), ...(lookBackHours !== undefined ? { lookBackHours } : {}) };
+    running = pass({ ...deps.options, ...window }).finally(() => {
       running = undefined;
     });
     return running;
   };
 }
 
-let built: ReconcileHandler | undefined;
-
-/** The Lambda entry point, built once per container from the environment. */
-export const handler: ReconcileHandler = (event, context) => {
-  built ??= createHandler({ ...schedulingDepsFromEnv(), logger: new Logger({ serviceName: 'keepwell-reconcile' }) });
-  return built(event, context);
-};
+/** The Lambda entry point (shared/adapters/lambda/entry.ts). */
+export const handler = lambdaEntry('reconcile', ({ env, log }) => createHandler({ ...schedulingDepsFromEnv(env), logger: log }));

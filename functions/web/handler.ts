@@ -1,44 +1,25 @@
 /**
- * The client pages' Lambda, behind an API Gateway HTTP API (payload v2). A thin adapter: checks
- * the event's shape, turns it into a WebRequest, runs the pages (shared/web/app.ts), and turns
- * the WebResponse back into an API Gateway result. The pages log the route name, never the path.
+ * The client pages' Lambda, behind an API Gateway HTTP API (payload v2). A thin adapter: the
+ * event becomes a WebRequest (shared/adapters/lambda/api-gateway.ts), the pages answer it
+ * (shared/web/app.ts), and the WebResponse goes back as an API Gateway result. The pages log the
+ * route name, never the path. The token keys are read from SSM at start (and re-read by the
+ * keyring when they may have rotated: shared/adapters/token-key.ts).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { Logger } from '@aws-lambda-powertools/logger';
-import * as z from 'zod';
 import { storeFromEnv } from '../../shared/adapters/dynamodb/from-env.js';
-import { PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
+import { toWebRequest } from '../../shared/adapters/lambda/api-gateway.js';
+import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
 import { WEB_METRICS_SERVICE } from '../../shared/adapters/metrics/names.js';
+import { PowertoolsDeliveryMetrics } from '../../shared/adapters/metrics/powertools.js';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
 import { clinicFromEnv } from '../../shared/config/clinic.js';
-import { parseOrThrow, ValidationError } from '../../shared/domain/validation.js';
+import { ValidationError } from '../../shared/domain/validation.js';
 import { systemClock } from '../../shared/ports/clock.js';
 import { createWebApp, type WebDeps } from '../../shared/web/app.js';
 import { SECURITY_HEADERS, type WebRequest } from '../../shared/web/http.js';
 
 export type WebHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** The part of a payload v2 event the pages read. */
-const eventSchema = z.object({
-  rawPath: z.string().max(4096),
-  headers: z.record(z.string(), z.string().optional()).default({}),
-  body: z.string().optional(),
-  isBase64Encoded: z.boolean().default(false),
-  requestContext: z.object({ http: z.object({ method: z.string().min(1).max(16) }) }),
-});
-
-export function toWebRequest(event: unknown): WebRequest {
-  const parsed = parseOrThrow(eventSchema, event, 'API Gateway event');
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parsed.headers)) if (value !== undefined) headers[name.toLowerCase()] = value;
-  return {
-    method: parsed.requestContext.http.method.toUpperCase(),
-    path: parsed.rawPath,
-    headers,
-    ...(parsed.body !== undefined ? { body: Buffer.from(parsed.body, parsed.isBase64Encoded ? 'base64' : 'utf8') } : {}),
-  };
-}
 
 export function createHandler(deps: WebDeps): WebHandler {
   const app = createWebApp(deps);
@@ -62,33 +43,10 @@ export function createHandler(deps: WebDeps): WebHandler {
   };
 }
 
-async function depsFromEnv(): Promise<WebDeps> {
-  const store = storeFromEnv();
-  return {
-    store,
-    ledger: store,
-    tokens: store,
-    mailer: mailerFromEnv(),
-    clinic: clinicFromEnv(),
-    signer: await tokenSignerFromEnv(),
-    clock: systemClock,
-    log: new Logger({ serviceName: 'keepwell-web' }),
-    metrics: new PowertoolsDeliveryMetrics(WEB_METRICS_SERVICE),
-  };
-}
-
-let built: Promise<WebHandler> | undefined;
-
-/**
- * Built once per container, on the first request; the token keys are read from SSM then (and
- * re-read by the keyring when they may have rotated: shared/adapters/token-key.ts).
- */
-export const handler: WebHandler = async (event) => {
-  built ??= depsFromEnv().then(createHandler);
-  // A failed build (SSM unreachable) is not cached: the next request tries again.
-  const ready = await built.catch((error: unknown) => {
-    built = undefined;
-    throw error;
-  });
-  return ready(event);
-};
+/** The Lambda entry point (shared/adapters/lambda/entry.ts). */
+export const handler = lambdaEntry('web', async ({ env, log }) => {
+  const store = storeFromEnv(env);
+  const [mailer, clinic, signer] = [mailerFromEnv(env), clinicFromEnv(env), await tokenSignerFromEnv(env)];
+  const metrics = new PowertoolsDeliveryMetrics(WEB_METRICS_SERVICE);
+  return createHandler({ store, ledger: store, tokens: store, mailer, clinic, signer, clock: systemClock, log, metrics });
+});

@@ -14,7 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionSpec } from '../topology.js';
+import type { FunctionSpec } from '../../shared/config/manifest.js';
 
 /** The newest Node.js runtime this aws-cdk-lib offers; the bundle targets the same version. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -24,7 +24,7 @@ export class MissingEntryError extends Error {
   override readonly name = 'MissingEntryError';
   constructor(readonly missing: readonly Pick<FunctionSpec, 'name' | 'entry'>[]) {
     super(
-      `${missing.map((m) => `function "${m.name}": entry ${m.entry} does not exist`).join('; ')} (infra/topology.ts names it; write the handler or fix the path)`,
+      `${missing.map((m) => `function "${m.name}": entry ${m.entry} does not exist`).join('; ')} (shared/config/manifest.ts names it; write the handler or fix the path)`,
     );
   }
 }

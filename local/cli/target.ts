@@ -14,28 +14,13 @@ import { DynamoClientRecords } from '../../shared/adapters/dynamodb/client-recor
 import type { ClientRecords } from '../../shared/ports/erasure.js';
 import { EventBridgeMessageScheduler } from '../../shared/adapters/scheduler/eventbridge.js';
 import type { Clinic } from '../../shared/domain/model.js';
+import type { DeadLetterItem, DeadLetterQueue } from '../../shared/ports/dead-letters.js';
 import type { MessageScheduler } from '../../shared/ports/scheduler.js';
 import { stackNames, STACK_OUTPUTS, type StackOutputKey } from '../../infra/names.js';
 import { LOCAL_CREDENTIALS } from '../services.js';
 import { markRedriven, pendingDeadLetters, readTwinState, stateDir, twinNow } from './state.js';
 
-/** A failed invocation waiting in a dead-letter queue (locally: the twin's record of one). */
-export interface DeadLetterItem {
-  /** What `dlq redrive <id>` takes: the execution id locally, the SQS message id deployed. */
-  readonly id: string;
-  readonly source: string;
-  readonly failedAt?: string;
-  readonly attempts?: number;
-  readonly error?: string;
-  /** What the failed target was given. */
-  readonly payload: unknown;
-}
-
-export interface DeadLetterQueue {
-  list(): Promise<DeadLetterItem[]>;
-  /** Takes a letter off the queue once its redrive is in place. */
-  remove(item: DeadLetterItem): Promise<void>;
-}
+export type { DeadLetterItem, DeadLetterQueue } from '../../shared/ports/dead-letters.js';
 
 /** The clinic settings that decide when messages go out. */
 export type ClinicTimes = Pick<Clinic, 'quietHours' | 'maintenanceGraceDays'>;

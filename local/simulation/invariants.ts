@@ -20,11 +20,10 @@
  *    entries name. Copies are found by content; when SES local is shared with other runs, which
  *    may send the very same email, only the second rule applies.
  */
-import { isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
+import { deferredIdentity, isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
 import { bookingName, isEnabled } from '../../shared/domain/booking-emails.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
 import type { ClinicStore, LedgerEntry, StoredPlan, StoredSession } from '../../shared/ports/store.js';
-import { deferredIdentity } from '../../shared/use-cases/send-message.js';
 import type { Client, Clinic } from '../../shared/domain/model.js';
 import { latestByName, type SesStoredEmail } from './outbox.js';
 

@@ -20,6 +20,21 @@ export type EnvName = (typeof ENV_NAMES)[number];
 /** Endpoints the local twin sets so the same adapters talk to the local services. */
 export const LOCAL_ENDPOINT_NAMES = ['DYNAMODB_ENDPOINT', 'SES_ENDPOINT', 'SCHEDULER_ENDPOINT', 'SSM_ENDPOINT'] as const;
 
+/**
+ * What only the local twin sets, never CDK: the endpoints, the link-token key itself (instead of
+ * its SSM parameter), the webhook secrets (instead of their SSM parameters), and leave to poll
+ * feeds served on 127.0.0.1 over plain HTTP.
+ */
+export const LOCAL_ONLY_NAMES = [...LOCAL_ENDPOINT_NAMES, 'TOKEN_KEY', 'INTAKE_SECRETS', 'INTAKE_FEEDS_ALLOW_LOOPBACK_HTTP'] as const;
+
+/**
+ * The manifest's variables a function starts without: the twin sets none of them. The keyring
+ * takes TOKEN_KEY instead of TOKEN_KEY_PARAMETER (and names both when neither is set); without a
+ * previous key parameter no rotation is under way; without FAILED_INVOCATIONS_URL ses-events
+ * throws a failed event for Lambda's retries instead of dead-lettering its ids.
+ */
+export const OPTIONAL_AT_START: ReadonlySet<EnvName> = new Set(['TOKEN_KEY_PARAMETER', 'TOKEN_PREVIOUS_KEY_PARAMETER', 'FAILED_INVOCATIONS_URL']);
+
 export class MissingEnvironmentError extends Error {
   override readonly name = 'MissingEnvironmentError';
 }

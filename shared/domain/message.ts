@@ -99,6 +99,57 @@ export function messageName(id: MessageIdentity): string {
   return `${head}.${digest}${ending}`;
 }
 
+/**
+ * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
+ * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
+ * name, as messageName shortens its own.
+ */
+export function retryScheduleName(name: string, n: number): string {
+  const suffix = `.r${n}`;
+  if (name.length + suffix.length <= 64) return `${name}${suffix}`;
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
+}
+
+const RETRY_SUFFIX = /\.r(\d+)$/;
+
+/** A retry schedule's name without its `.r<n>`: the message it retries. */
+export function baseOfName(name: string): string {
+  return name.replace(RETRY_SUFFIX, '');
+}
+
+/** Which retry a schedule name is (`….r3` → 3), or undefined for a message's own schedule. */
+export function retryOfName(name: string): number | undefined {
+  const match = RETRY_SUFFIX.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The version a message or retry schedule name ends with (`….v2`, `….v2.r1`). */
+export function versionOfName(name: string): number | undefined {
+  const match = /\.v(\d+)(?:\.r\d+)?$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+const DEFERRAL = /-d(\d+)$/;
+const MAX_OFFSET = 24;
+
+/** The identity a message was first scheduled under: its offset without a deferral suffix. */
+export function baseIdentity(identity: MessageIdentity): MessageIdentity {
+  return { ...identity, offset: identity.offset.replace(DEFERRAL, '') };
+}
+
+/**
+ * The identity of a message pushed to another day: `after` → `after-d1` → `after-d2`. Only
+ * check-ins (`after`) and nudges (`yyyymmdd`) are deferred, so the suffix always fits the
+ * 24-character offset limit; a longer offset is refused rather than cut, which would lose its base.
+ */
+export function deferredIdentity(identity: MessageIdentity): MessageIdentity {
+  const count = Number(DEFERRAL.exec(identity.offset)?.[1] ?? 0) + 1;
+  const offset = `${baseIdentity(identity).offset}-d${count}`;
+  if (offset.length > MAX_OFFSET) throw new RangeError(`cannot defer ${messageName(identity)}: offset "${offset}" is longer than ${MAX_OFFSET} characters`);
+  return { ...identity, offset };
+}
+
 /** The schedule-name prefix shared by every message about one subject, for listing and clean-up. */
 export function subjectPrefix(kind: MessageKind, subjectId: string): string {
   return `${KIND_CODE[kind]}.${subjectId}.`;

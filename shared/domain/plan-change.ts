@@ -1,7 +1,7 @@
 /**
  * What a therapist (from the summary's "Adjust plan" link) or an operator (from the CLI) may change
  * on a plan, as pure rules: the maintenance interval, pause, resume, complete. The use case
- * (shared/use-cases/manage-plans.ts, adjustPlan) applies them through the store; the schedules
+ * (shared/use-cases/adjust-plan.ts, adjustPlan) applies them through the store; the schedules
  * follow through the table's stream like any other plan write.
  */
 import * as z from 'zod';

@@ -143,9 +143,27 @@ function reminderDecisions(session: Session, plan: Plan, zone: string, now: Inst
   return all.map((m) => (m === latest ? schedule({ ...m, dueAt: now }) : skip(m, SKIP_REASONS.superseded)));
 }
 
+/** When the session ends: its start plus its length. */
+export function sessionEnd(session: Pick<Session, 'start' | 'durationMinutes'>): Instant {
+  return toInstant(ms(session.start) + session.durationMinutes * MINUTE_MS);
+}
+
+/**
+ * When a session's check-in falls due: `checkInAfter` after the session ends, moved out of the
+ * clinic's quiet hours in the client's zone. The one place this is computed: the check-in's
+ * schedule, dispatch's lateness test and the summary's missed check-ins all read it from here.
+ */
+export function checkInDueAt(
+  session: Pick<Session, 'start' | 'durationMinutes'>,
+  plan: Pick<Plan, 'checkInAfter'>,
+  zone: string,
+  quiet: Clinic['quietHours'],
+): Instant {
+  return applyQuietHours(addOffset(sessionEnd(session), plan.checkInAfter, zone), zone, quiet);
+}
+
 function checkInDecision(session: Session, plan: Plan, zone: string, quiet: Clinic['quietHours'], now: Instant): MessageDecision {
-  const end = toInstant(ms(session.start) + session.durationMinutes * MINUTE_MS);
-  const due = applyQuietHours(addOffset(end, plan.checkInAfter, zone), zone, quiet);
+  const due = checkInDueAt(session, plan, zone, quiet);
   const message = planned({ kind: 'check-in', subjectId: session.id, offset: CHECK_IN_OFFSET, version: session.version }, due);
   if (due > now) return schedule(message);
   if (ms(now) - ms(due) <= CHECK_IN_LATE_WINDOW_HOURS * HOUR_MS) {
@@ -310,4 +328,9 @@ export function maintenanceStatus(input: MaintenanceInput): MaintenanceStatus {
  */
 export function nudgeIdentity(planId: string, dueAt: Instant, zone: string): MessageIdentity {
   return { kind: 'maintenance-nudge', subjectId: planId, offset: localDate(dueAt, zone).replaceAll('-', ''), version: 1 };
+}
+
+/** The name of the nudge for the due period starting at `dueAt`. */
+export function nudgeName(planId: string, dueAt: Instant, zone: string): string {
+  return messageName(nudgeIdentity(planId, dueAt, zone));
 }

@@ -12,16 +12,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { SCORES, type Score } from '../domain/model.js';
 import { verdict } from '../domain/trends.js';
-import type { Scores } from '../ports/store.js';
 import { NO_CHECK_INS } from './texts.js';
 
-export interface ChartPoint {
-  readonly scores: Scores;
-  /** These answers are the plan's baseline. */
-  readonly isBaseline: boolean;
-  /** The plan phase of the session the check-in followed. */
-  readonly phaseIndex: number;
-}
+import type { ChartPoint } from '../domain/summary.js';
+
+export type { ChartPoint };
 
 /** One colour and dash pattern per score, so the lines differ without colour too; `looks` is the legend's word for it. */
 export const SERIES: Readonly<Record<Score, { readonly colour: string; readonly dash: string; readonly looks: string }>> = {

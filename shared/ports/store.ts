@@ -7,6 +7,7 @@ import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
 import type { PlanChange } from '../domain/plan-change.js';
 import type { EarlierBooking } from '../domain/booking-emails.js';
+import type { MaintenanceMark } from '../domain/maintenance.js';
 
 /** A session as stored: the booking plus what the writers derive and the web pages record. */
 export interface StoredSession extends Session {
@@ -33,13 +34,7 @@ export interface Scores {
   readonly sleep: number;
 }
 
-/** Where a plan stands on maintenance, kept on the plan by reconcile. */
-export interface MaintenanceMark {
-  readonly state: 'due' | 'lapsed';
-  readonly dueAt: Instant;
-  readonly lapsedAt: Instant;
-  readonly markedAt: Instant;
-}
+export type { MaintenanceMark };
 
 export interface StoredPlan extends Plan {
   /** The plan's first check-in answers, against which every later one is compared. */

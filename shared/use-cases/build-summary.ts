@@ -16,136 +16,39 @@
 import { Duration } from 'luxon';
 import { scoresOf, type Clinic, type Client, type Therapist } from '../domain/model.js';
 import { redFlags } from '../domain/red-flags.js';
-import { numberSessions } from '../domain/schedule-rules.js';
+import { checkInDueAt, numberSessions, sessionEnd } from '../domain/schedule-rules.js';
 import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
-import type { ChartPoint } from '../email/chart.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
-import { addOffset, applyQuietHours, localDate, toInstant, type Instant } from '../domain/time.js';
-import type { ClientBundle, ClinicStore, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
-import type { PlanChange } from '../domain/plan-change.js';
+import { localDate, toInstant, type Instant } from '../domain/time.js';
+import type { ClientBundle, ClinicStore, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import type {
+  ChartPoint,
+  CheckInLine,
+  ComingSession,
+  MaintenanceLine,
+  PlanChangeLine,
+  PlanTrend,
+  RebookLine,
+  RequestLine,
+  SummaryClient,
+  SummaryCounts,
+  SummaryData,
+  UnansweredCheckIn,
+} from '../domain/summary.js';
 
-export interface SummaryClient {
-  readonly id: string;
-  /** Absent when the client is no longer on record. */
-  readonly name?: string;
-}
-
-export interface CheckInLine {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly goal?: string;
-  readonly sessionId: string;
-  /** Absent when the session is no longer on record (deleted after the answers came in). */
-  readonly sessionStart?: Instant;
-  readonly answeredAt: Instant;
-  readonly scores: Scores;
-  readonly baseline?: Scores;
-  readonly previous?: Scores;
-  readonly isBaseline: boolean;
-  readonly notes: string;
-  readonly wantsToRebook: boolean;
-  /** Why these answers need attention; empty when they do not. */
-  readonly flags: readonly string[];
-  /** Pain at each of the plan's check-ins up to the period end, oldest first. */
-  readonly painTrend: readonly number[];
-}
-
-export interface UnansweredCheckIn {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly sessionId: string;
-  readonly sessionStart: Instant;
-  readonly dueAt: Instant;
-}
-
-export interface RequestLine {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly sessionId: string;
-  readonly sessionStart?: Instant;
-  readonly message: string;
-  readonly at: Instant;
-}
-
-export interface RebookLine {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly answeredAt: Instant;
-}
-
-export interface MaintenanceLine {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly goal: string;
-  readonly state: 'due' | 'lapsed';
-  readonly dueAt: Instant;
-  readonly lapsedAt: Instant;
-  /** Calendar days from the due date to the period end, in the therapist's zone. */
-  readonly daysSinceDue: number;
-  /** Became due or lapsed during this period. */
-  readonly isNew: boolean;
-}
-
-/** One plan's course across its check-ins, with what its answers suggest: a chart and a suggestion. */
-export interface PlanTrend {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly goal?: string;
-  /** Every answered check-in of the plan up to the period end, oldest first. */
-  readonly points: readonly ChartPoint[];
-  readonly suggestions: readonly Suggestion[];
-  /** A check-in of the period raised a red flag, or a suggestion asks for a closer look. */
-  readonly needsAttention: boolean;
-}
-
-/** A change made to one of the therapist's plans in the period (from a summary link or the CLI). */
-export interface PlanChangeLine {
-  readonly client: SummaryClient;
-  readonly planId: string;
-  readonly goal?: string;
-  readonly change: PlanChange;
-}
-
-export interface ComingSession {
-  readonly client: SummaryClient;
-  readonly sessionId: string;
-  readonly start: Instant;
-  readonly durationMinutes: number;
-  readonly location: string;
-  readonly number?: number;
-  readonly phase?: string;
-  readonly ofPhase?: number;
-}
-
-export interface SummaryCounts {
-  readonly checkIns: number;
-  readonly flagged: number;
-  readonly unanswered: number;
-  readonly requests: number;
-  readonly wantsToRebook: number;
-  readonly maintenanceDue: number;
-  readonly maintenanceLapsed: number;
-  readonly coming: number;
-}
-
-export interface SummaryData {
-  readonly therapist: Pick<Therapist, 'id' | 'name' | 'timezone' | 'summary'>;
-  readonly period: SummaryPeriod;
-  readonly counts: SummaryCounts;
-  /** Flagged check-ins first, then the rest; each group in the order the answers came in. */
-  readonly checkIns: readonly CheckInLine[];
-  readonly unanswered: readonly UnansweredCheckIn[];
-  readonly requests: readonly RequestLine[];
-  readonly rebook: readonly RebookLine[];
-  readonly maintenance: readonly MaintenanceLine[];
-  readonly coming: readonly ComingSession[];
-  /** Plans with a check-in or an unanswered one in the period: those needing attention first. */
-  readonly trends: readonly PlanTrend[];
-  /** Changes to the therapist's plans made in the period, oldest first. */
-  readonly planChanges: readonly PlanChangeLine[];
-  /** Nothing happened in the period: no check-in, unanswered check-in, request, plan change or maintenance change. */
-  readonly isEmpty: boolean;
-}
+export type {
+  CheckInLine,
+  ComingSession,
+  MaintenanceLine,
+  PlanChangeLine,
+  PlanTrend,
+  RebookLine,
+  RequestLine,
+  SummaryClient,
+  SummaryCounts,
+  SummaryData,
+  UnansweredCheckIn,
+} from '../domain/summary.js';
 
 export interface BuildSummaryInput {
   readonly store: ClinicStore;
@@ -180,27 +83,10 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
 
 const within = (at: Instant, from: Instant, to: Instant) => at >= from && at < to;
 
-function endOf(session: { start: Instant; durationMinutes: number }): Instant {
-  return toInstant(Date.parse(session.start) + session.durationMinutes * MINUTE_MS);
-}
-
 /** Upper bound of an ISO duration in milliseconds, counting a calendar day as 25 hours. */
 function longestMs(iso: string): number {
   const d = Duration.fromISO(iso).shiftTo('days', 'hours', 'minutes', 'seconds', 'milliseconds');
   return d.days * 25 * HOUR_MS + (d.hours * HOUR_MS + d.minutes * MINUTE_MS + d.seconds * 1000 + d.milliseconds);
-}
-
-/**
- * When a session's check-in is sent: `checkInAfter` after it ends, moved out of quiet hours in the
- * client's zone — the rule shared/domain/schedule-rules.ts schedules it by.
- */
-export function checkInDueAt(
-  session: { start: Instant; durationMinutes: number },
-  plan: Pick<StoredPlan, 'checkInAfter'>,
-  zone: string,
-  quiet: Clinic['quietHours'],
-): Instant {
-  return applyQuietHours(addOffset(endOf(session), plan.checkInAfter, zone), zone, quiet);
 }
 
 function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {
@@ -230,7 +116,8 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     .filter((s) => s.status === 'booked' && within(s.start, period.end, period.nextEnd))
     .sort(byTime((s) => `${s.start}#${s.id}`));
   const unansweredCandidates = activity.sessions.filter(
-    (s) => (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && endOf(s) < period.end && planById.get(s.planId)?.status === 'active',
+    (s) =>
+      (s.status === 'booked' || s.status === 'completed') && !s.checkInAnsweredAt && sessionEnd(s) < period.end && planById.get(s.planId)?.status === 'active',
   );
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
   const planChanges = activity.planChanges.filter((c) => within(c.at, period.start, period.end));

@@ -4,17 +4,34 @@
  * leaves the same preferences, so the link is not single-use (RFC 8058 one-click relies on that).
  *
  * 1. Validate the client id and the category (reminders, check-ins, maintenance, or all).
- * 2. Write the preference (unsubscribe goes through manage-plans' `unsubscribe`, shared with the CLI).
+ * 2. Write the preference (`unsubscribe` is shared with the simulation and the tests' writers).
  * A bounce or complaint suppression is not lifted by resubscribing: that address stays quiet.
  */
 import * as z from 'zod';
 import { CATEGORIES, idSchema, type Category, type Client } from '../domain/model.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { ClinicStore } from '../ports/store.js';
-import { unsubscribe } from './manage-plans.js';
 
 export const subscriptionScopeSchema = z.enum([...CATEGORIES, 'all'], { error: `must be one of ${[...CATEGORIES, 'all'].join(', ')}` });
 export type SubscriptionScope = Category | 'all';
+
+/** Unsubscribes a client from one category, or from everything. */
+export async function unsubscribe(store: ClinicStore, clientId: string, category: string): Promise<Client> {
+  parseOrThrow(idSchema, clientId, 'client id');
+  const parsed = parseOrThrow(subscriptionScopeSchema, category, 'category') as SubscriptionScope;
+  return store.setPreference(clientId, parsed, false);
+}
+
+/** A hard bounce or complaint: the address gets nothing more, in any category. */
+export async function suppressAddress(
+  store: ClinicStore,
+  email: string,
+  reason: 'bounce' | 'complaint',
+  at: string,
+  detail?: string,
+): Promise<Client | undefined> {
+  return store.suppressByEmail(email, reason, at, detail);
+}
 
 export interface SubscriptionChange {
   readonly clientId: string;

@@ -13,7 +13,8 @@
  *    released it for that retry, and a second schedule would start a second chain of attempts.
  *    Schedules left behind for an older version of the session are deleted.
  * 3. For each plan whose maintenance action time has come (the sparse month index), re-read the
- *    client's bundle and settle it (settleMaintenance, shared with sync-schedules): booked → look
+ *    client's bundle and settle it (settleMaintenance in scheduling/maintenance.ts, shared with
+ *    sync-schedules): booked → look
  *    again when the next booked session ends; not due yet → look again at the due time; due → one
  *    nudge per due period (named by the due date; the ledger is checked first), mark it due and look
  *    again when it would lapse; lapsed → mark it lapsed (summaries list it) and stop looking until a
@@ -22,27 +23,17 @@
  * 4. Return the counts. Retryable failures do not stop the pass; they are counted and reported.
  */
 import type { Client } from '../domain/model.js';
-import { subjectPrefix } from '../domain/message.js';
+import { retryOfName, retryScheduleName, subjectPrefix } from '../domain/message.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { OneTimeSchedule } from '../ports/scheduler.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
-import {
-  clientMessages,
-  converge,
-  errorName,
-  outcomeOf,
-  scheduled,
-  sessionSchedule,
-  settleMaintenance,
-  silentLog,
-  stillOwed,
-  type ConvergeCounts,
-  type MaintenanceSettled,
-  type SchedulingDeps,
-} from './sync-schedules.js';
-import { retryScheduleName } from './send-message.js';
-
-const RETRY_SUFFIX = /\.r(\d+)$/;
+import { clientMessages, scheduled } from '../domain/eligibility.js';
+import { errorName, outcomeOf } from '../domain/errors.js';
+import { silentLog } from '../ports/log.js';
+import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
+import type { SchedulingDeps } from './scheduling/deps.js';
+import { stillOwed } from './scheduling/ledger.js';
+import { settleMaintenance, type MaintenanceSettled } from './scheduling/maintenance.js';
 
 export interface ReconcileOptions {
   /** Sessions starting up to this far ahead get their reminders checked. @default 72 */
@@ -151,10 +142,10 @@ async function healSession(deps: SchedulingDeps, session: StoredSession, plan: S
   const listed = (await Promise.all(kinds.map((kind) => deps.scheduler.list(subjectPrefix(kind, session.id))))).flat().map((e) => e.name);
   const present = new Set(listed);
   for (const name of listed) {
-    const retry = RETRY_SUFFIX.exec(name);
-    if (!retry) continue;
+    const retry = retryOfName(name);
+    if (retry === undefined) continue;
     // The message a retry schedule belongs to: its name (or the hashed short form) with `.r<n>`.
-    const owner = wanted.find((m) => retryScheduleName(m.name, Number(retry[1])) === name);
+    const owner = wanted.find((m) => retryScheduleName(m.name, retry) === name);
     if (owner) present.add(owner.name);
   }
   const missing = wanted.filter((m) => !present.has(m.name));

@@ -40,11 +40,20 @@
  * not sent at night: like a second email of the day, it is deferred under a deferral name to the
  * end of the quiet window.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors.js';
 import { dispatchPayloadSchema, type DispatchPayload } from '../domain/dispatch-payload.js';
-import { BOOKING_KINDS, categoryOf, isBookingKind, isUrgent, messageName, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import {
+  BOOKING_KINDS,
+  baseIdentity,
+  categoryOf,
+  deferredIdentity,
+  isBookingKind,
+  isUrgent,
+  messageName,
+  retryScheduleName,
+  type MessageKind,
+} from '../domain/message.js';
 import { bookingSkipReason, toldBooking, type EarlierBooking } from '../domain/booking-emails.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
@@ -75,7 +84,7 @@ import {
 } from '../ports/store.js';
 import { pagePaths, type LinkSigner, type TokenPurpose } from '../security/tokens.js';
 import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
-import { NO_LONGER_PLANNED, skipReasonFor } from './sync-schedules.js';
+import { NO_LONGER_PLANNED, skipReasonFor } from '../domain/eligibility.js';
 
 export { OUTCOME_UNKNOWN };
 
@@ -131,28 +140,6 @@ export type SendOutcome =
   | { readonly status: 'retry-scheduled'; readonly name: string; readonly retryName: string; readonly retryAt: Instant; readonly redelivery: number }
   | { readonly status: 'duplicate'; readonly name: string; readonly existing: LedgerStatus }
   | { readonly status: 'failed'; readonly name: string; readonly reason: string };
-
-// ------------------------------------------------------------------ deferral names
-
-const DEFERRAL = /-d(\d+)$/;
-const MAX_OFFSET = 24;
-
-/** The identity a message was first scheduled under: its offset without a deferral suffix. */
-export function baseIdentity(identity: MessageIdentity): MessageIdentity {
-  return { ...identity, offset: identity.offset.replace(DEFERRAL, '') };
-}
-
-/**
- * The identity of a message pushed to another day: `after` → `after-d1` → `after-d2`. Only
- * check-ins (`after`) and nudges (`yyyymmdd`) are deferred, so the suffix always fits the
- * 24-character offset limit; a longer offset is refused rather than cut, which would lose its base.
- */
-export function deferredIdentity(identity: MessageIdentity): MessageIdentity {
-  const count = Number(DEFERRAL.exec(identity.offset)?.[1] ?? 0) + 1;
-  const offset = `${baseIdentity(identity).offset}-d${count}`;
-  if (offset.length > MAX_OFFSET) throw new RangeError(`cannot defer ${messageName(identity)}: offset "${offset}" is longer than ${MAX_OFFSET} characters`);
-  return { ...identity, offset };
-}
 
 // ------------------------------------------------------------------ reading
 
@@ -329,18 +316,6 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
 /** How long before the n-th retry (1-based): 1, 2, 4 … minutes, at most 30. */
 export function retryDelayMs(n: number): number {
   return Math.min(2 ** (n - 1), 30) * 60_000;
-}
-
-/**
- * The schedule name of a message's n-th retry: `<name>.r<n>`. The Scheduler takes ≤ 64 characters
- * of [0-9a-zA-Z-_.], so a name too long for the suffix is shortened with a hash of the whole
- * name, as messageName shortens its own.
- */
-export function retryScheduleName(name: string, n: number): string {
-  const suffix = `.r${n}`;
-  if (name.length + suffix.length <= 64) return `${name}${suffix}`;
-  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
-  return `${name.slice(0, 64 - suffix.length - 17)}.${digest}${suffix}`;
 }
 
 /** The payload's ids and identity, without what the Scheduler or a retry added to it. */

@@ -4,51 +4,53 @@
  *
  * Step by step, for a change to a session, a plan or a client (its image before and after):
  * 1. Ignore a change that cannot move a message (a renumbering, a confirmation, a baseline, a
- *    maintenance mark): no read, no call.
+ *    maintenance mark; the field lists in domain/schedule-diff.ts): no read, no call.
  * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions.
  * 3. For every affected session, plan its messages twice, as things stood before the change and
- *    as they stand after it: planSessionMessages, less what the client does not receive.
- * 4. Create or replace the schedules that are new or moved, delete those no longer planned. A
- *    message with the same name and due time before and after costs no Scheduler call.
+ *    as they stand after it: planSessionMessages, less what the client does not receive
+ *    (clientMessages, domain/eligibility.ts).
+ * 4. Create or replace the schedules that are new or moved, delete those no longer planned
+ *    (diffMessages; converge, scheduling/converge.ts). A message with the same name and due time
+ *    before and after costs no Scheduler call.
  * 5. Record in the ledger, so every due message ends somewhere: the reminders a booking or a move
  *    came too late for (skipped, with the rule's reason), and each pending message whose schedule
  *    was deleted (skipped, with why: session cancelled, version moved on, plan paused, unsubscribed,
  *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
- *    (a resume, a resubscribe) clears those skips as it re-creates the schedules.
- * 6. Bring the plan's maintenance in line (settleMaintenance, shared with reconcile): when reconcile
- *    should next look at it, and void a pending nudge whose due period has ended. A nudge or a lapse
- *    that is owed now is left to reconcile's next pass, which sees the whole plan.
+ *    (a resume, a resubscribe) clears those skips as it re-creates the schedules
+ *    (scheduling/ledger.ts).
+ * 6. Bring the plan's maintenance in line (settleMaintenance in scheduling/maintenance.ts, shared
+ *    with reconcile): when reconcile should next look at it, and void a pending nudge whose due
+ *    period has ended. A nudge or a lapse that is owed now is left to reconcile's next pass, which
+ *    sees the whole plan.
  */
-import { isDeepStrictEqual } from 'node:util';
-import type { Clinic, Client } from '../domain/model.js';
-import { categoryOf, isBookingKind, messageName, subjectPrefix, type BookingKind, type MessageIdentity, type MessageKind } from '../domain/message.js';
+import type { Client } from '../domain/model.js';
+import { baseOfName, subjectPrefix, versionOfName, type BookingKind } from '../domain/message.js';
 import { BOOKING_SKIP_REASONS, bookingIdentity, bookingName, bookingTransition, confirmationDue, isEnabled } from '../domain/booking-emails.js';
-import { NotFoundError, PermanentError } from '../domain/errors.js';
-import { ValidationError } from '../domain/validation.js';
+import { clientMessages, receives } from '../domain/eligibility.js';
 import {
-  maintenanceStatus,
-  nudgeIdentity,
-  planSessionMessages,
-  type MaintenanceStatus,
-  type MessageDecision,
-  type PlannedMessage,
-} from '../domain/schedule-rules.js';
-import { applyQuietHours, toInstant, type Instant } from '../domain/time.js';
-import type { Clock } from '../ports/clock.js';
-import type { MessageScheduler, OneTimeSchedule } from '../ports/scheduler.js';
-import type { ClinicStore, Ledger, MaintenanceMark, StoredPlan, StoredSession } from '../ports/store.js';
+  CLIENT_FIELDS,
+  diffMessages,
+  liftedSkips,
+  moved,
+  PLAN_MAINTENANCE_FIELDS,
+  PLAN_SCHEDULE_FIELDS,
+  removedMessages,
+  SESSION_FIELDS,
+  type Removed,
+} from '../domain/schedule-diff.js';
+import { nudgeName } from '../domain/schedule-rules.js';
+import { toInstant, type Instant } from '../domain/time.js';
+import type { OneTimeSchedule } from '../ports/scheduler.js';
+import type { StoredPlan, StoredSession } from '../ports/store.js';
 import { silentLog, type OpsLog } from '../ports/log.js';
+import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
+import type { SchedulingDeps } from './scheduling/deps.js';
+import { clearSkips, recordNewSkips, recordRemovals } from './scheduling/ledger.js';
+import { settleMaintenance } from './scheduling/maintenance.js';
 
-export { silentLog, type OpsLog };
-
-export interface SchedulingDeps {
-  readonly store: ClinicStore;
-  readonly ledger: Ledger;
-  readonly scheduler: MessageScheduler;
-  readonly clinic: Clinic;
-  readonly clock: Clock;
-  readonly log?: OpsLog;
-}
+export { silentLog, type OpsLog, type SchedulingDeps };
+// The stream handler maps a failed record by the same rule as converge.
+export { errorName, outcomeOf } from '../domain/errors.js';
 
 /** One table change, as the item's images before and after (absent on insert / on delete). */
 export type SubjectChange =
@@ -70,353 +72,6 @@ export interface SyncOutcome {
 
 const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
 
-/**
- * The one place an error is mapped to what happens next: `skip` (bad data, a time out of range, a
- * request the Scheduler refuses, something that no longer exists: a retry cannot help, so log it
- * and move on) or `retry`
- * (throttling, a 5xx, anything unknown: fail the record so Lambda delivers it again).
- */
-export function outcomeOf(error: unknown): 'skip' | 'retry' {
-  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'skip';
-  // The time rules throw RangeError for data no clock can hold (a P99999Y offset): it stays so on retry.
-  if (error instanceof RangeError) return 'skip';
-  return 'retry';
-}
-
-function kindOf(decision: MessageDecision): MessageKind {
-  return decision.action === 'schedule' ? decision.message.identity.kind : decision.identity.kind;
-}
-
-/** Why the client does not get this kind of message at all (suppressed, unsubscribed), if so. */
-function refusal(client: Client, kind: MessageKind): string | undefined {
-  if (client.suppressed) return `address suppressed (${client.suppressed.reason})`;
-  const category = categoryOf(kind);
-  return category && client.preferences[category] === false ? `unsubscribed from ${category}` : undefined;
-}
-
-/** Whether the client gets this kind of message at all: not suppressed and not unsubscribed from its category. */
-export function receives(client: Client, kind: MessageKind): boolean {
-  return refusal(client, kind) === undefined;
-}
-
-/**
- * Why a message can no longer go, from the state alone (time rules aside): the client gone or not
- * receiving it, the plan gone or not active, the session gone, moved to another plan, cancelled,
- * a no-show, or rescheduled (its version moved on). Undefined when the state still allows it.
- * Dispatch asks it before sending; sync-schedules when it deletes a pending message's schedule.
- */
-export function skipReasonFor(
-  state: { readonly client?: Client; readonly plan?: StoredPlan; readonly session?: StoredSession },
-  identity: MessageIdentity,
-): string | undefined {
-  const { client, plan, session } = state;
-  if (!client) return 'client not found';
-  const refused = refusal(client, identity.kind);
-  if (refused) return refused;
-  if (!plan) return 'plan not found';
-  if (plan.status !== 'active') return `plan ${plan.status}`;
-  if (identity.kind === 'maintenance-nudge') return undefined;
-  if (!session) return 'session not found';
-  if (session.planId !== plan.id) return 'session moved to another plan';
-  // A booking email's session state (a cancellation notice needs a cancelled session) is judged by bookingSkipReason.
-  if (isBookingKind(identity.kind)) return undefined;
-  if (session.status === 'cancelled') return 'session cancelled';
-  if (session.status === 'no-show') return 'session marked no-show';
-  if (identity.version !== session.version) return 'version moved on';
-  return undefined;
-}
-
-/** Why a message whose schedule was deleted will not go, when the state does not say. */
-export const NO_LONGER_PLANNED = 'no longer planned for this session';
-
-/** What a session should have for this client now: the time rules, less what the client does not receive. */
-export function clientMessages(session: StoredSession, plan: StoredPlan, client: Client, clinic: Clinic, now: Instant): MessageDecision[] {
-  return planSessionMessages({ session, plan, client, clinic, now }).filter((decision) => receives(client, kindOf(decision)));
-}
-
-export function scheduled(decisions: readonly MessageDecision[]): PlannedMessage[] {
-  return decisions.flatMap((d) => (d.action === 'schedule' ? [d.message] : []));
-}
-
-/** The Scheduler's view of a session message: name, time, and opaque ids only. */
-export function sessionSchedule(message: PlannedMessage, session: StoredSession, plan: StoredPlan): OneTimeSchedule {
-  return {
-    name: message.name,
-    at: message.dueAt,
-    payload: { message: message.identity, clientId: session.clientId, planId: plan.id, sessionId: session.id, therapistId: plan.therapistId },
-  };
-}
-
-export interface ScheduleDiff {
-  readonly upserts: PlannedMessage[];
-  readonly removals: string[];
-}
-
-/** What must change to go from `before` to `after`: new or moved messages, and names no longer planned. */
-export function diffMessages(before: readonly MessageDecision[], after: readonly MessageDecision[]): ScheduleDiff {
-  const was = new Map(scheduled(before).map((m) => [m.name, m.dueAt]));
-  const now = scheduled(after);
-  const kept = new Set(now.map((m) => m.name));
-  return {
-    upserts: now.filter((m) => was.get(m.name) !== m.dueAt),
-    removals: [...was.keys()].filter((name) => !kept.has(name)),
-  };
-}
-
-/** A pending message whose schedule a change deletes, and whose it was. */
-interface Removed {
-  readonly message: PlannedMessage;
-  readonly session: StoredSession;
-  readonly plan: StoredPlan;
-  /** Why it will not go: the state after the change says, else it is simply no longer planned. */
-  readonly reason: string;
-}
-
-/** The messages of `before` that `diff` removes, each with why, read from the state after the change. */
-function removedMessages(
-  before: readonly MessageDecision[],
-  diff: ScheduleDiff,
-  was: { session: StoredSession; plan: StoredPlan },
-  after: Parameters<typeof skipReasonFor>[0],
-): Removed[] {
-  const removals = new Set(diff.removals);
-  return scheduled(before)
-    .filter((m) => removals.has(m.name))
-    .map((message) => ({ message, ...was, reason: skipReasonFor(after, message.identity) ?? NO_LONGER_PLANNED }));
-}
-
-/**
- * Every due message ends as sent, skipped or failed: one whose schedule is deleted is recorded as
- * skipped, with why, while its due time is ahead (a past one went out or has its own entry). The
- * images in hand say everything; no read. A resume later re-creates the schedule, and the skip is
- * claimed over as usual.
- */
-async function recordRemovals(deps: SchedulingDeps, removed: readonly Removed[], now: Instant): Promise<number> {
-  const ahead = removed.filter((r) => r.message.dueAt > now);
-  for (const { message, session, plan, reason } of ahead) {
-    await deps.ledger.markSkipped(
-      {
-        name: message.name,
-        kind: message.identity.kind,
-        clientId: session.clientId,
-        planId: plan.id,
-        sessionId: session.id,
-        therapistId: plan.therapistId,
-        dueAt: message.dueAt,
-        now,
-      },
-      reason,
-    );
-  }
-  return ahead.length;
-}
-
-/**
- * The other half of recordRemovals: a change that lifts what stopped a message (a resume, a
- * resubscribe, a session booked again) re-creates its schedule, and the skip recorded then is
- * cleared so the message reads as pending again. Only when the state before the change gave a
- * reason: a plain booking or a move clears nothing, and costs nothing.
- */
-function liftedSkips(upserts: readonly PlannedMessage[], before: Parameters<typeof skipReasonFor>[0] & { readonly session: StoredSession }): string[] {
-  return upserts.filter((m) => skipReasonFor(before, { ...m.identity, version: before.session.version }) !== undefined).map((m) => m.name);
-}
-
-async function clearSkips(deps: SchedulingDeps, names: readonly string[]): Promise<void> {
-  for (const name of names) await deps.ledger.clearSkip(name);
-}
-
-export function maintenanceOf(plan: StoredPlan, sessions: readonly StoredSession[], client: Client, clinic: Clinic, now: Instant): MaintenanceStatus {
-  return maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
-}
-
-/**
- * What a plan's maintenance needs next:
- * - `nudge`: due, and this due period not acted on yet: nudge the client, mark the plan due;
- * - `lapse`: past the grace period and not marked yet: mark the plan lapsed;
- * - `wait`: nothing to do now: the plan carries `mark` and is looked at again at `at` (never, when
- *   absent: only a change to a session, the plan or the client can make anything due then).
- */
-export type MaintenanceAction =
-  | { readonly act: 'nudge' | 'lapse'; readonly dueAt: Instant; readonly lapsedAt: Instant }
-  | { readonly act: 'wait'; readonly mark?: MaintenanceMark; readonly at?: Instant };
-
-/**
- * The plan's next maintenance action, from its status now and the mark reconcile left on it (a mark
- * counts only for the due period it names). Every `at` is later than the status's `now`, so a plan
- * that is looked at always moves forward in the maintenance index:
- * - booked: at the end of the next booked session, when the plan may fall due with no write to the
- *   table (a session that simply ends changes no item, so no stream event would bring it back);
- * - not due yet: at the due time; due and already nudged: at the lapse time;
- * - lapsed and marked, not started, or not active: never.
- */
-export function nextMaintenanceAction(status: MaintenanceStatus, mark: MaintenanceMark | undefined): MaintenanceAction {
-  const { dueAt, lapsedAt } = status;
-  switch (status.state) {
-    case 'booked':
-      return wait(undefined, status.nextBookedEnd);
-    case 'not-due':
-      return wait(undefined, dueAt);
-    case 'not-started':
-      return wait(undefined, undefined);
-    case 'due':
-    case 'lapsed': {
-      if (dueAt === undefined || lapsedAt === undefined) throw new RangeError(`a ${status.state} maintenance status has no due and lapse times`);
-      const period = mark?.dueAt === dueAt && mark.lapsedAt === lapsedAt ? mark : undefined;
-      if (status.state === 'due') return period?.state === 'due' ? wait(period, lapsedAt) : { act: 'nudge', dueAt, lapsedAt };
-      return period?.state === 'lapsed' ? wait(period, undefined) : { act: 'lapse', dueAt, lapsedAt };
-    }
-  }
-}
-
-function wait(mark: MaintenanceMark | undefined, at: Instant | undefined): MaintenanceAction {
-  return { act: 'wait', ...(mark ? { mark } : {}), ...(at ? { at } : {}) };
-}
-
-export interface MaintenanceSettled {
-  /** Whether the plan's mark or action time was written ('cleared': it left the maintenance index). */
-  readonly write: 'set' | 'cleared' | 'unchanged';
-  /** A nudge schedule was created for a due period. */
-  readonly nudged: boolean;
-  /** The plan was newly marked lapsed. */
-  readonly lapsed: boolean;
-}
-
-export interface SettleOptions {
-  /**
-   * 'act' (reconcile) nudges and marks; 'defer' (the stream) leaves an owed nudge or lapse to
-   * reconcile's next pass by setting the action time to now: a stream record shows one change at a
-   * time, and an import still being written would otherwise nudge on half a history.
-   */
-  readonly mode: 'act' | 'defer';
-  /** Write even when the plan already says the same (its index keys may have been dropped). */
-  readonly force?: boolean;
-}
-
-/**
- * Brings one plan's maintenance in line with nextMaintenanceAction: voids a pending nudge whose due
- * period is over, nudges or marks when acting, and stores the mark and the next action time. No
- * write when the plan already says the same. Safe to repeat: the nudge is named by its due period,
- * the ledger is checked before it is scheduled, and dispatch sends it only while the mark names it.
- */
-export async function settleMaintenance(
-  deps: SchedulingDeps,
-  client: Client,
-  plan: StoredPlan,
-  sessions: readonly StoredSession[],
-  now: Instant,
-  options: SettleOptions,
-): Promise<MaintenanceSettled> {
-  const previous = plan.maintenanceMark;
-  const action = nextMaintenanceAction(maintenanceOf(plan, sessions, client, deps.clinic, now), previous);
-  let mark: MaintenanceMark | undefined;
-  let at: Instant | undefined;
-  let nudged = false;
-  if (action.act === 'wait') {
-    ({ mark, at } = action);
-  } else if (options.mode === 'defer') {
-    mark = previous?.dueAt === action.dueAt ? previous : undefined;
-    at = now;
-  } else if (action.act === 'nudge') {
-    nudged = await scheduleNudge(deps, client, plan, action.dueAt, now);
-    mark = { state: 'due', dueAt: action.dueAt, lapsedAt: action.lapsedAt, markedAt: now };
-    at = action.lapsedAt;
-  } else {
-    mark = { state: 'lapsed', dueAt: action.dueAt, lapsedAt: action.lapsedAt, markedAt: now };
-  }
-
-  if (previous?.state === 'due' && mark?.dueAt !== previous.dueAt) {
-    await converge(deps, [], [nudgeName(plan.id, previous.dueAt, client.timezone)]);
-  }
-  const lapsed = mark?.state === 'lapsed' && mark !== previous;
-  if (!options.force && isDeepStrictEqual(mark, previous) && at === plan.maintenanceActionAt) return { write: 'unchanged', nudged, lapsed };
-  await deps.store.setMaintenanceMark(client.id, plan.id, mark, at);
-  return { write: at === undefined ? 'cleared' : 'set', nudged, lapsed };
-}
-
-/**
- * Schedules the due period's nudge at once (out of the clinic's quiet hours) unless the client takes
- * no nudges or the ledger shows it was already handled. True when a schedule was created.
- */
-async function scheduleNudge(deps: SchedulingDeps, client: Client, plan: StoredPlan, dueAt: Instant, now: Instant): Promise<boolean> {
-  if (!receives(client, 'maintenance-nudge')) return false;
-  const identity = nudgeIdentity(plan.id, dueAt, client.timezone);
-  const message: PlannedMessage = { identity, name: messageName(identity), dueAt: applyQuietHours(now, client.timezone, deps.clinic.quietHours) };
-  if (!(await stillOwed(deps, message))) return false;
-  const schedule: OneTimeSchedule = {
-    name: message.name,
-    at: message.dueAt,
-    payload: { message: identity, clientId: plan.clientId, planId: plan.id, therapistId: plan.therapistId },
-  };
-  const counts = await converge(deps, [schedule], []);
-  return counts.upserted > 0;
-}
-
-/**
- * A message with no schedule is owed unless the ledger shows it was handled: no entry, or a claim
- * given back after a retryable error (`released`), means it never went out.
- */
-export async function stillOwed(deps: Pick<SchedulingDeps, 'ledger'>, message: PlannedMessage): Promise<boolean> {
-  const entry = await deps.ledger.get(message.name);
-  return entry === undefined || entry.status === 'released';
-}
-
-/** The name of the nudge for the due period starting at `dueAt`. */
-export function nudgeName(planId: string, dueAt: Instant, zone: string): string {
-  return messageName(nudgeIdentity(planId, dueAt, zone));
-}
-
-export interface ConvergeCounts {
-  readonly upserted: number;
-  readonly removed: number;
-  readonly rejected: number;
-}
-
-/**
- * Sends the Scheduler calls in parallel. A refused request is logged with its (opaque) schedule
- * name and skipped; any other failure is thrown once every call has settled, so the caller's
- * retry replays an idempotent set of calls.
- */
-export async function converge(
-  deps: Pick<SchedulingDeps, 'scheduler' | 'log'>,
-  upserts: readonly OneTimeSchedule[],
-  removals: readonly string[],
-): Promise<ConvergeCounts> {
-  const log = deps.log ?? silentLog;
-  const calls = [
-    ...upserts.map((s) => ({ name: s.name, run: () => deps.scheduler.upsert(s).then(() => 'upserted' as const) })),
-    ...removals.map((name) => ({ name, run: () => deps.scheduler.remove(name).then((existed) => (existed ? ('removed' as const) : ('gone' as const))) })),
-  ];
-  const results = await Promise.allSettled(calls.map((c) => c.run()));
-  let upserted = 0;
-  let removed = 0;
-  let rejected = 0;
-  let failure: unknown;
-  results.forEach((result, i) => {
-    if (result.status === 'fulfilled') {
-      if (result.value === 'upserted') upserted++;
-      if (result.value === 'removed') removed++;
-      return;
-    }
-    const error = result.reason as unknown;
-    if (outcomeOf(error) === 'skip') {
-      rejected++;
-      log.warn('schedule request refused; skipped, not retried', { schedule: calls[i]?.name, error: errorName(error), code: errorCode(error) });
-    } else {
-      failure ??= error;
-    }
-  });
-  if (failure !== undefined) throw failure;
-  return { upserted, removed, rejected };
-}
-
-export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return error instanceof PermanentError ? error.code : undefined;
-}
-
 /** Brings the schedules of one change in line. Safe to repeat: every call it makes is idempotent. */
 export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange): Promise<SyncOutcome> {
   const now = toInstant(deps.clock.now());
@@ -428,17 +83,6 @@ export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange)
     case 'client':
       return syncClient(deps, change.before, change.after, now);
   }
-}
-
-const SESSION_FIELDS = ['planId', 'start', 'durationMinutes', 'status', 'version'] as const;
-const PLAN_SCHEDULE_FIELDS = ['status', 'reminders', 'checkInAfter'] as const;
-const PLAN_MAINTENANCE_FIELDS = ['status', 'phases'] as const;
-const CLIENT_FIELDS = ['preferences', 'suppressed', 'timezone'] as const;
-
-/** True on an insert or a delete, or when any of `fields` differs. */
-function moved<T extends object>(before: T | undefined, after: T | undefined, fields: readonly (keyof T)[]): boolean {
-  if (!before || !after) return true;
-  return fields.some((field) => !isDeepStrictEqual(before[field], after[field]));
 }
 
 async function syncSession(deps: SchedulingDeps, before: StoredSession | undefined, after: StoredSession | undefined, now: Instant): Promise<SyncOutcome> {
@@ -489,17 +133,6 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
 
 type BookingCounts = ConvergeCounts & { readonly skipsRecorded: number };
 const NO_BOOKING_EMAILS: BookingCounts = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0 };
-
-/** The version a message or retry schedule name ends with (`….v2`, `….v2.r1`). */
-function versionOfName(name: string): number | undefined {
-  const match = /\.v(\d+)(?:\.r\d+)?$/.exec(name);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** A retry schedule's name without its `.r<n>`: the message it retries. */
-function baseOfName(name: string): string {
-  return name.replace(/\.r\d+$/, '');
-}
 
 /**
  * The client's booking emails for one session change (domain/booking-emails.ts):
@@ -582,40 +215,6 @@ async function syncBookingEmails(
   return { ...counts, skipsRecorded };
 }
 
-/**
- * Overdue messages a booking or a move made impossible (a reminder too late to be useful) are
- * recorded as skipped, once, while the session is still ahead. Past sessions (an import of
- * history) record nothing: their messages were never due in this system.
- */
-async function recordNewSkips(
-  deps: SchedulingDeps,
-  was: readonly MessageDecision[],
-  is: readonly MessageDecision[],
-  session: StoredSession,
-  plan: StoredPlan,
-  now: Instant,
-): Promise<number> {
-  if (session.start <= now) return 0;
-  const skippedBefore = new Set(was.flatMap((d) => (d.action === 'skip' ? [d.name] : [])));
-  const fresh = is.flatMap((d) => (d.action === 'skip' && !skippedBefore.has(d.name) ? [d] : []));
-  for (const skip of fresh) {
-    await deps.ledger.markSkipped(
-      {
-        name: skip.name,
-        kind: skip.identity.kind,
-        clientId: session.clientId,
-        planId: plan.id,
-        sessionId: session.id,
-        therapistId: plan.therapistId,
-        dueAt: skip.dueAt,
-        now,
-      },
-      skip.reason,
-    );
-  }
-  return fresh.length;
-}
-
 async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, after: StoredPlan | undefined, now: Instant): Promise<SyncOutcome> {
   const subject = after ?? before;
   if (!subject) return NOTHING;
@@ -631,7 +230,7 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
   if (schedulesMove) {
     const upserts: OneTimeSchedule[] = [];
     const removals: string[] = [];
-    const removed: Removed[] = [];
+    const removed: Removed<StoredSession, StoredPlan>[] = [];
     const lifted: string[] = [];
     for (const session of sessions) {
       const was = before ? clientMessages(session, before, bundle.client, deps.clinic, now) : [];
@@ -661,7 +260,7 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
 
   const upserts: OneTimeSchedule[] = [];
   const removals: string[] = [];
-  const removed: Removed[] = [];
+  const removed: Removed<StoredSession, StoredPlan>[] = [];
   const lifted: string[] = [];
   for (const plan of bundle.plans) {
     for (const session of bundle.sessions.filter((s) => s.planId === plan.id)) {

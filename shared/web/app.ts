@@ -35,7 +35,7 @@ import { ASSET_PATHS, siteStylesheet } from './assets.js';
 import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, planAdjustmentFrom, readForm } from './forms.js';
 import { allowedActions, applyAdjustment, planAdjustmentSchema, planChangeWords, planStateOf } from '../domain/plan-change.js';
 import { goalLabel } from '../email/texts.js';
-import { adjustPlan } from '../use-cases/manage-plans.js';
+import { adjustPlan } from '../use-cases/adjust-plan.js';
 import {
   BodyTooLargeError,
   contentSecurityPolicy,

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/keepwell.js';
 import { stackNames } from '../../infra/names.js';
-import { FUNCTIONS } from '../../infra/topology.js';
+import { FUNCTIONS } from '../../shared/config/manifest.js';
 
 const run = promisify(execFile);
 

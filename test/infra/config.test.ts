@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE, loadStageConfig, StageConfigError } from '../../infra/config.js';
 import { MissingEntryError, missingEntries } from '../../infra/constructs/keepwell-function.js';
-import { FUNCTIONS, type FunctionSpec } from '../../infra/topology.js';
+import { FUNCTIONS, type FunctionSpec } from '../../shared/config/manifest.js';
 import { manifestProblems } from '../../infra/wiring.js';
 import { clinicSchema } from '../../shared/domain/model.js';
 import { cdkContext, stagesInCdkJson } from './support.js';

@@ -6,7 +6,7 @@ import { ACCESS_LOG_FIELDS } from '../../infra/constructs/web-api.js';
 import { functionConstructId, STACK_OUTPUTS } from '../../infra/names.js';
 import { nagFindings } from '../../infra/nag.js';
 import { RECURRING_RETRY, STREAM_LAG_ALARM_MS } from '../../infra/stateless-stack.js';
-import { FUNCTIONS, type FunctionName, type Permission } from '../../infra/topology.js';
+import { FUNCTIONS, type FunctionName, type Permission } from '../../shared/config/manifest.js';
 import { ALL_INDEXES, TABLE_KEYS } from '../../shared/adapters/dynamodb/table-definition.js';
 import {
   actionsOf,
@@ -224,7 +224,7 @@ describe('each function', () => {
 /**
  * What each function's code does with the table, read from the store methods its use cases call
  * (shared/adapters/dynamodb/store.ts and intake-store.ts), written out here rather than taken from
- * infra/topology.ts: a grant widened in the manifest fails this test until someone says why here.
+ * shared/config/manifest.ts: a grant widened in the manifest fails this test until someone says why here.
  */
 const TABLE_ACCESS: Record<FunctionName, { actions: string[]; indexes: string[] }> = {
   // getClientBundle, ledger get / markSkipped, clearSkip (deletes a lifted skip), setMaintenanceMark.

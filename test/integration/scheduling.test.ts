@@ -18,7 +18,7 @@ import {
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHandler as createReconcileHandler } from '../../functions/reconcile/handler.js';
-import { functionSpec, recurringInput } from '../../infra/topology.js';
+import { functionSpec, recurringInput } from '../../shared/config/manifest.js';
 import { createHandler as createSyncHandler } from '../../functions/sync-schedules/handler.js';
 import { virtualClock } from '../../local/clock.js';
 import { startLocalScheduler } from '../../local/scheduler/server.js';

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CsvSyntaxError, parseCsv } from '../../local/cli/csv.js';
-import { describeProblem, ImportFileError, parsePhases, planImport, rowsFromCsv, rowsFromJson, utf8Text, type ExistingIds } from '../../local/cli/import.js';
+import { describeProblem } from '../../shared/use-cases/import/rows.js';
+import { ImportFileError } from '../../shared/domain/errors.js';
+import { parsePhases, rowsFromCsv, rowsFromJson, utf8Text } from '../../local/cli/import.js';
+import { planImport } from '../../shared/use-cases/import/plan-import.js';
+import { type ExistingIds } from '../../shared/use-cases/import/existing.js';
 
 const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';
 const GOOD = [

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { clientSchema, planSchema, sessionSchema } from '../../shared/domain/model.js';
 import type { ClientBundle, StoredSession } from '../../shared/ports/store.js';
-import { formatPreview, localTime, previewMessages } from '../../local/cli/preview.js';
+import { formatPreview, localTime } from '../../local/cli/preview.js';
+import { previewMessages } from '../../shared/use-cases/preview-messages.js';
 
 const clinic = { quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14 };
 

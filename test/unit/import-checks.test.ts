@@ -2,17 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { EmailInUseError } from '../../shared/domain/errors.js';
 import { clientSchema } from '../../shared/domain/model.js';
-import {
-  describeProblem,
-  ImportFileError,
-  ImportInterruptedError,
-  lookUpExisting,
-  planImport,
-  rowsFromCsv,
-  rowsFromJson,
-  writeImport,
-  type ExistingIds,
-} from '../../local/cli/import.js';
+import { describeProblem } from '../../shared/use-cases/import/rows.js';
+import { ImportFileError, ImportInterruptedError } from '../../shared/domain/errors.js';
+import { lookUpExisting, type ExistingIds } from '../../shared/use-cases/import/existing.js';
+import { planImport } from '../../shared/use-cases/import/plan-import.js';
+import { rowsFromCsv, rowsFromJson } from '../../local/cli/import.js';
+import { writeImport } from '../../shared/use-cases/import/write.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';

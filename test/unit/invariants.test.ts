@@ -3,9 +3,8 @@
  * duplicate, a claim left open and a reason missing, and pass a run where each message settled once.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { messageName } from '../../shared/domain/message.js';
+import { deferredIdentity, messageName } from '../../shared/domain/message.js';
 import type { LedgerEntry } from '../../shared/ports/store.js';
-import { deferredIdentity } from '../../shared/use-cases/send-message.js';
 import { checkInvariants, invariantLine, invariantsHold } from '../../local/simulation/invariants.js';
 import type { SesStoredEmail } from '../../local/simulation/outbox.js';
 import { checkInIdentity, clinicFixture, reminderIdentity, seedClinic, type SeededClinic } from '../support/memory-clinic.js';

@@ -13,7 +13,8 @@ import {
   summarySubject,
   toCsv,
 } from '../../shared/email/summary.js';
-import { buildSummary, checkInDueAt } from '../../shared/use-cases/build-summary.js';
+import { checkInDueAt } from '../../shared/domain/schedule-rules.js';
+import { buildSummary } from '../../shared/use-cases/build-summary.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const clinic = { quietHours: { start: '21:00', end: '08:00' } };

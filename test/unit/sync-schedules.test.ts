@@ -20,7 +20,9 @@ import {
   suppressAddress,
   unsubscribe,
 } from '../../shared/use-cases/manage-plans.js';
-import { diffMessages, nextMaintenanceAction, syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
+import { nextMaintenanceAction } from '../../shared/domain/maintenance.js';
+import { diffMessages } from '../../shared/domain/schedule-diff.js';
+import { syncSchedules, type OpsLog, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 // London is on GMT in February, so local and UTC times read the same.

@@ -12,7 +12,9 @@ import { issuesFromZod } from '../../shared/domain/validation.js';
 import { serviceMappingSchema } from '../../shared/intake/config.js';
 import { rescheduleInputSchema } from '../../shared/use-cases/request-reschedule.js';
 import { cleanIntakeEvent } from '../../shared/use-cases/intake.js';
-import { describeProblem, planImport, rowsFromJson } from '../../local/cli/import.js';
+import { describeProblem } from '../../shared/use-cases/import/rows.js';
+import { planImport } from '../../shared/use-cases/import/plan-import.js';
+import { rowsFromJson } from '../../local/cli/import.js';
 import type { IntakeEvent } from '../../shared/intake/event.js';
 
 const RUNS = { seed: 20270314, numRuns: 200 };

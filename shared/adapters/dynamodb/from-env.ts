@@ -7,6 +7,7 @@ import { optionalEnv, readEnv } from '../../config/env.js';
 import { clinicFromEnv } from '../../config/clinic.js';
 import { systemClock } from '../../ports/clock.js';
 import { createDocumentClient } from './client.js';
+import { DynamoIntakeStore } from './intake-store.js';
 import { DynamoStore } from './store.js';
 
 export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoStore {
@@ -21,4 +22,11 @@ export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoStore 
     now: () => systemClock.now(),
     ...(retention ? { retention } : {}),
   });
+}
+
+/** The intake functions' store, from the same variables. */
+export function intakeStoreFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoIntakeStore {
+  const { TABLE_NAME } = readEnv(['TABLE_NAME'], env);
+  const endpoint = optionalEnv('DYNAMODB_ENDPOINT', env);
+  return new DynamoIntakeStore({ tableName: TABLE_NAME, client: createDocumentClient(endpoint ? { endpoint } : {}), now: () => systemClock.now() });
 }

@@ -7,7 +7,7 @@
 import { clinicFromEnv } from '../../config/clinic.js';
 import { systemClock } from '../../ports/clock.js';
 import { storeFromEnv } from '../dynamodb/from-env.js';
-import type { SchedulingDeps } from '../../use-cases/sync-schedules.js';
+import type { SchedulingDeps } from '../../use-cases/scheduling/deps.js';
 import { fromEnv as schedulerFromEnv } from './eventbridge.js';
 
 export function schedulingDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<SchedulingDeps, 'log'> {

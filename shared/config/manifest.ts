@@ -3,8 +3,8 @@
  * the permissions it needs. The CDK stateless stack and the local twin are both built from
  * this list, so what runs on a laptop is what is deployed. Pure data: no CDK imports here.
  */
-import type { EnvName } from '../shared/config/env.js';
-import type { INDEXES } from '../shared/adapters/dynamodb/table-definition.js';
+import type { EnvName } from './env.js';
+import type { INDEXES } from '../adapters/dynamodb/table-definition.js';
 
 export type FunctionName = 'sync-schedules' | 'dispatch' | 'reconcile' | 'summary' | 'web' | 'ses-events' | 'intake' | 'intake-feeds';
 
@@ -215,4 +215,78 @@ export function recurringInput(name: FunctionName, settings: { readonly reconcil
  */
 export function streamFilterPatterns(itemTypes: readonly string[]): Array<Record<string, unknown>> {
   return [{ dynamodb: { NewImage: { type: { S: [...itemTypes] } } } }, { dynamodb: { OldImage: { type: { S: [...itemTypes] } } } }];
+}
+
+/** The trigger of one kind. */
+export type TriggerOf<K extends Trigger['kind']> = Extract<Trigger, { readonly kind: K }>;
+
+/** What to make of each kind of trigger; a new kind fails to compile until every walker handles it. */
+export type TriggerVisitor<R> = { readonly [K in Trigger['kind']]: (spec: FunctionSpec, trigger: TriggerOf<K>) => R };
+
+/**
+ * The one walk over the manifest by trigger kind: the CDK stack connects each function to its
+ * trigger with it, and the twin runs each function the same way with it, from the same settings
+ * (streamSettings, recurringSchedule below), so the two cannot drift apart.
+ */
+export function walkTriggers<R>(visitor: TriggerVisitor<R>, functions: readonly FunctionSpec[] = FUNCTIONS): R[] {
+  return functions.map((spec) => {
+    const trigger = spec.trigger;
+    switch (trigger.kind) {
+      case 'table-stream':
+        return visitor['table-stream'](spec, trigger);
+      case 'message-schedules':
+        return visitor['message-schedules'](spec, trigger);
+      case 'recurring':
+        return visitor.recurring(spec, trigger);
+      case 'http-api':
+        return visitor['http-api'](spec, trigger);
+      case 'ses-events':
+        return visitor['ses-events'](spec, trigger);
+      case 'http-route':
+        return visitor['http-route'](spec, trigger);
+      default: {
+        const unknown: never = trigger;
+        throw new Error(`function "${spec.name}": unknown trigger ${JSON.stringify(unknown)}`);
+      }
+    }
+  });
+}
+
+/** How a table-stream trigger reads the stream: the deployed event source mapping, and the twin's stream poller. */
+export interface StreamSettings {
+  /** Records per invocation at most. */
+  readonly batchSize: number;
+  /** Retries of a failing batch before its records go to the on-failure destination. */
+  readonly maxRetries: number;
+  /** Lambda event-filter patterns: only records that match one invoke the function. */
+  readonly filterPatterns: Array<Record<string, unknown>>;
+}
+
+export function streamSettings(trigger: TriggerOf<'table-stream'>): StreamSettings {
+  return { batchSize: trigger.batchSize, maxRetries: trigger.maxRetries, filterPatterns: streamFilterPatterns(trigger.itemTypes) };
+}
+
+/** A recurring schedule as both the stack and the twin create it, in the Scheduler API's terms. */
+export interface RecurringSchedule {
+  readonly name: string;
+  readonly expression: string;
+  readonly timezone: string;
+  readonly flexibleTimeWindow: { readonly Mode: 'OFF' };
+  readonly retryPolicy: typeof RECURRING_RETRY_POLICY;
+  readonly input: Record<string, unknown>;
+}
+
+export function recurringSchedule(
+  spec: FunctionSpec,
+  trigger: TriggerOf<'recurring'>,
+  settings: { readonly reconcileLookAheadHours: number },
+): RecurringSchedule {
+  return {
+    name: trigger.scheduleName,
+    expression: trigger.expression,
+    timezone: trigger.timezone,
+    flexibleTimeWindow: { Mode: 'OFF' },
+    retryPolicy: RECURRING_RETRY_POLICY,
+    input: recurringInput(spec.name, settings),
+  };
 }

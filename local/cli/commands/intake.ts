@@ -8,19 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { ValidationError } from '../../shared/domain/validation.js';
-import { loadStageConfig } from '../../infra/config.js';
-import { resolveIntakeConfig, type IntakeConfig } from '../../shared/intake/config.js';
-import { readDelivery } from '../../shared/intake/receive.js';
-import type { DeliveryRecord } from '../../shared/ports/intake.js';
-import { receiveBookingChange } from '../../shared/use-cases/intake.js';
-import { PROJECT_ROOT } from './state.js';
-import type { Target } from './target.js';
-
-type WithTarget = <T>(command: Command, run: (target: Target) => Promise<T>) => Promise<T>;
-interface Io {
-  out(text: string): void;
-}
+import { ValidationError } from '../../../shared/domain/validation.js';
+import { loadStageConfig } from '../../../infra/config.js';
+import { resolveIntakeConfig, type IntakeConfig } from '../../../shared/intake/config.js';
+import { readDelivery } from '../../../shared/intake/receive.js';
+import type { DeliveryRecord } from '../../../shared/ports/intake.js';
+import { receiveBookingChange } from '../../../shared/use-cases/intake.js';
+import { PROJECT_ROOT } from '../state.js';
+import { parseSince, type CliContext } from '../context.js';
 
 function stagesOfCdkJson(): unknown {
   return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { stages?: unknown } }).context?.stages;
@@ -38,7 +33,8 @@ export function formatDelivery(d: DeliveryRecord): string {
   return `${d.at.slice(0, 16).replace('T', ' ')}Z  ${d.status.padEnd(8)}  ${d.source.padEnd(12)}  ${d.deliveryId.padEnd(40)}  ${what}${d.reason ? `  — ${d.reason}` : ''}`;
 }
 
-export function addIntakeCommands(program: Command, withTarget: WithTarget, io: Io, parseSince: (value: string, now: Date) => string): void {
+export function addIntakeCommands(program: Command, ctx: CliContext): void {
+  const { io, withTarget } = ctx;
   const intake = program.command('intake').description("deliveries from the clinic's booking systems: list them, replay a saved one");
   intake
     .command('list')

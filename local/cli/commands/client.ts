@@ -3,13 +3,8 @@
  * erasure and to a copy of their data (shared/use-cases/erase-client.ts).
  */
 import type { Command } from 'commander';
-import { eraseClient, exportClient, type ErasureReport } from '../../shared/use-cases/erase-client.js';
-import type { Target } from './target.js';
-
-type WithTarget = <T>(command: Command, run: (target: Target) => Promise<T>) => Promise<T>;
-interface Io {
-  out(text: string): void;
-}
+import { eraseClient, exportClient, type ErasureReport } from '../../../shared/use-cases/erase-client.js';
+import type { CliContext } from '../context.js';
 
 /** The report an erasure prints: counts by kind and every schedule deleted; no names, no answers. */
 export function formatErasure(report: ErasureReport, label: string): string[] {
@@ -24,7 +19,8 @@ export function formatErasure(report: ErasureReport, label: string): string[] {
   ];
 }
 
-export function addClientCommands(program: Command, withTarget: WithTarget, io: Io): void {
+export function addClientCommands(program: Command, ctx: CliContext): void {
+  const { io, withTarget } = ctx;
   const client = program.command('client').description("a client's data: erase it, or export it as JSON");
   client
     .command('erase')

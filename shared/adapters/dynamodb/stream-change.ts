@@ -1,0 +1,140 @@
+/**
+ * sync-schedules' side of the table stream: each record's images decoded into a change of a
+ * session, plan or client (validated with zod), and Lambda's partial batch failure rule applied
+ * to a batch. A DynamoDB stream stops at the first failed record of a shard and Lambda retries
+ * from there, so the response names that record and every one after it. Every record is still
+ * processed in this attempt, in order, so one poison record never holds back the others'
+ * schedules. A record that cannot be read is reported by its keys (never a value from its
+ * images) and dropped: it never becomes readable.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import * as z from 'zod';
+import { clientSchema, idSchema, instantSchema, planSchema, sessionSchema } from '../../domain/model.js';
+import { parseOrThrow, ValidationError } from '../../domain/validation.js';
+import type { OpsLog } from '../../ports/log.js';
+import { errorName, type SubjectChange } from '../../use-cases/sync-schedules.js';
+
+const recordSchema = z.object({
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  dynamodb: z.object({
+    SequenceNumber: z.string().min(1),
+    NewImage: z.record(z.string(), z.unknown()).optional(),
+    OldImage: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+const streamEventSchema = z.object({ Records: z.array(z.unknown()) });
+
+/** A session item: the booking plus the ids the store derives (other stored fields do not move a message). */
+const sessionItemSchema = sessionSchema.extend({ clientId: idSchema, therapistId: idSchema });
+
+const maintenanceMarkSchema = z.object({
+  state: z.enum(['due', 'lapsed']),
+  dueAt: instantSchema,
+  lapsedAt: instantSchema,
+  markedAt: instantSchema,
+});
+/** A plan item: the plan plus the maintenance bookkeeping reconcile and sync-schedules keep on it. */
+const planItemSchema = planSchema.safeExtend({ maintenanceMark: maintenanceMarkSchema.optional(), maintenanceActionAt: instantSchema.optional() });
+
+function unmarshallImage(image: Record<string, unknown> | undefined, where: string): Record<string, unknown> | undefined {
+  if (!image) return undefined;
+  try {
+    // The images are DynamoDB AttributeValue maps; unmarshall refuses any other shape.
+    return unmarshall(image as Record<string, AttributeValue>);
+  } catch (error) {
+    throw new ValidationError('stream record', [{ path: where, reason: 'is not a DynamoDB item image' }], { cause: error });
+  }
+}
+
+/** The record as a change of a session, plan or client; undefined for any other item type. */
+export function changeOf(record: unknown): SubjectChange | undefined {
+  const { dynamodb } = parseOrThrow(recordSchema, record, 'stream record');
+  const newItem = unmarshallImage(dynamodb.NewImage, 'dynamodb.NewImage');
+  const oldItem = unmarshallImage(dynamodb.OldImage, 'dynamodb.OldImage');
+  const type = (newItem ?? oldItem)?.type;
+  const images = <S extends z.ZodType>(schema: S) => ({
+    before: oldItem === undefined ? undefined : parseOrThrow(schema, oldItem, `${String(type)} item`, 'dynamodb.OldImage'),
+    after: newItem === undefined ? undefined : parseOrThrow(schema, newItem, `${String(type)} item`, 'dynamodb.NewImage'),
+  });
+  switch (type) {
+    case 'session':
+      return { type, ...images(sessionItemSchema) };
+    case 'plan':
+      return { type, ...images(planItemSchema) };
+    case 'client':
+      return { type, ...images(clientSchema) };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The one report of a record sync-schedules cannot read: its sequence number, its keys and which
+ * fields failed, never a value from its images (names, notes and addresses are personal data).
+ * An address in a key (the email lookup item) is masked.
+ */
+export function unreadableReport(
+  record: unknown,
+  error: unknown,
+): { sequenceNumber?: string; keys?: Record<string, string>; error: string; fields?: string[] } {
+  const dynamodb = (record as { dynamodb?: { SequenceNumber?: unknown; Keys?: unknown } } | null)?.dynamodb;
+  const sequenceNumber = typeof dynamodb?.SequenceNumber === 'string' ? dynamodb.SequenceNumber.slice(0, 64) : undefined;
+  const keys: Record<string, string> = {};
+  if (typeof dynamodb?.Keys === 'object' && dynamodb.Keys !== null) {
+    for (const [name, value] of Object.entries(dynamodb.Keys as Record<string, unknown>).slice(0, 4)) {
+      const text = (value as { S?: unknown } | null)?.S;
+      if (typeof text !== 'string') continue;
+      keys[name.slice(0, 16)] = text.startsWith('EMAIL#') ? 'EMAIL#…' : text.slice(0, 80);
+    }
+  }
+  const fields = error instanceof ValidationError ? error.issues.map((i) => i.path || '(root)') : undefined;
+  return {
+    ...(sequenceNumber ? { sequenceNumber } : {}),
+    ...(Object.keys(keys).length > 0 ? { keys } : {}),
+    error: errorName(error),
+    ...(fields ? { fields } : {}),
+  };
+}
+
+export function reportUnreadable(log: OpsLog, record: unknown, error: unknown): void {
+  log.warn('stream record skipped: sync-schedules cannot read it', unreadableReport(record, error));
+}
+
+/** The first failed record and every record after it: where the stream resumes. */
+function fromFirstFailure(records: readonly DynamoDBRecord[], failures: ReadonlyArray<{ itemIdentifier: string }>): Array<{ itemIdentifier: string }> {
+  const failed = new Set(failures.map((f) => f.itemIdentifier));
+  const first = records.findIndex((r) => failed.has(r.dynamodb?.SequenceNumber ?? ''));
+  if (first < 0) return [];
+  return records.slice(first).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
+}
+
+/**
+ * Runs `handleRecord` on every record of a stream event, in order, and answers with the records
+ * Lambda must retry from (the first failure and all after it). Entries that are not records at
+ * all have no sequence number to retry from: they are reported and dropped.
+ */
+export async function processStreamBatch(
+  event: unknown,
+  handleRecord: (record: DynamoDBRecord) => Promise<void>,
+  log: OpsLog,
+  context?: Context,
+): Promise<DynamoDBBatchResponse> {
+  const { Records } = parseOrThrow(streamEventSchema, event, 'DynamoDB stream event');
+  const records = Records.filter((record): record is DynamoDBRecord => {
+    if (typeof record === 'object' && record !== null && !Array.isArray(record)) return true;
+    reportUnreadable(log, record, new ValidationError('stream record', [{ path: '', reason: 'is not an object' }]));
+    return false;
+  });
+  // A processor holds one batch's state; a fresh one per event keeps concurrent local invocations apart.
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  const response = await processPartialResponse({ Records: records }, handleRecord, processor, {
+    ...(context ? { context } : {}),
+    processInParallel: false,
+    throwOnFullBatchFailure: false,
+  });
+  return { batchItemFailures: fromFirstFailure(records, response.batchItemFailures) };
+}
