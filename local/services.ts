@@ -159,7 +159,11 @@ http.keepAliveTimeout = 10 * 60_000;
 export async function startSesLocal(options: { port?: number; readyTimeoutMs?: number } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--input-type=module', '--eval', SES_LOCAL_MAIN], {
-    env: { ...process.env, KEEPWELL_SES_LOCAL_ENTRY: pathToFileURL(createRequire(import.meta.url).resolve('aws-ses-v2-local')).href, KEEPWELL_SES_LOCAL_PORT: String(port) },
+    env: {
+      ...process.env,
+      KEEPWELL_SES_LOCAL_ENTRY: pathToFileURL(createRequire(import.meta.url).resolve('aws-ses-v2-local')).href,
+      KEEPWELL_SES_LOCAL_PORT: String(port),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const endpoint = `http://127.0.0.1:${port}`;
