@@ -101,8 +101,12 @@ export function trendAltText(points: readonly ChartPoint[]): string {
   if (shown.length === 0) return NO_CHECK_INS;
   const changes = SCORES.map((s) => scoreTrendWords(s, shown)).filter((w): w is string => w !== undefined);
   const phaseChanges = shown.filter((p, i) => i > 0 && shown[i - 1]!.phaseIndex !== p.phaseIndex).length;
-  const words = changes.length > 0 ? `${changes.join('; ')}.` : `One check-in: ${SCORES.map((s) => `${s} ${shown[0]!.scores[s]}`).join(', ')}.`;
-  const marks = `${shown.length} check-in${shown.length === 1 ? '' : 's'} shown${phaseChanges > 0 ? `, ${phaseChanges} change${phaseChanges === 1 ? '' : 's'} of phase` : ''}.`;
+  const intake = shown.some((p) => p.intake);
+  const checkIns = shown.length - (intake ? 1 : 0);
+  const one = checkIns === 0 ? 'Intake questionnaire' : 'One check-in';
+  const words = changes.length > 0 ? `${changes.join('; ')}.` : `${one}: ${SCORES.map((s) => `${s} ${shown[0]!.scores[s]}`).join(', ')}.`;
+  const counted = `${checkIns} check-in${checkIns === 1 ? '' : 's'}`;
+  const marks = `${intake ? `The intake questionnaire and ${counted}` : counted} shown${phaseChanges > 0 ? `, ${phaseChanges} change${phaseChanges === 1 ? '' : 's'} of phase` : ''}.`;
   const first = words.charAt(0).toUpperCase() + words.slice(1);
   return `${first} ${marks}`;
 }
