@@ -36,6 +36,7 @@ import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStr
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
 import type { TableWrites } from './table-writes.js';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a stream handler may return nothing, as Lambda's may
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
 export interface StreamPollerOptions {
@@ -139,7 +140,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     throw new RangeError(`batchSize must be a whole number from 1 to 1000, got ${batchSize}`);
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const filters = options.filters;
-  if (filters) filters.forEach((pattern, i) => validatePattern(pattern, `filters[${i}]`));
+  for (const [i, pattern] of (filters ?? []).entries()) validatePattern(pattern, `filters[${i}]`);
   const region = options.region ?? LOCAL_REGION;
   const config = { endpoint: options.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamo = new DynamoDBClient(config);

@@ -79,7 +79,7 @@ export function trendChartSvg(all: readonly ChartPoint[]): string {
         `<polyline points="${coords.join(' ')}" fill="none" stroke="${colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
       );
     }
-    points.forEach((p, i) => parts.push(`<circle cx="${round(x(i, n))}" cy="${round(y(p.scores[score]))}" r="3" fill="${colour}"/>`));
+    for (const [i, p] of points.entries()) parts.push(`<circle cx="${round(x(i, n))}" cy="${round(y(p.scores[score]))}" r="3" fill="${colour}"/>`);
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH * SCALE}" height="${CHART_HEIGHT * SCALE}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}">${parts.join('')}</svg>`;
 }
