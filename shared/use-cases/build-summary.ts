@@ -19,7 +19,7 @@ import { redFlags } from '../domain/red-flags.js';
 import { checkInDueAt, numberSessions, sessionEnd } from '../domain/schedule-rules.js';
 import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
-import { addMs, localDate, toInstant, type Instant } from '../domain/time.js';
+import { addMs, localDate, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import type {
   ChartPoint,

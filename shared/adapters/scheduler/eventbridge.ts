@@ -27,7 +27,7 @@ import { optionalEnv, readEnv } from '../../config/env.js';
 import { dispatchPayloadSchema, SCHEDULER_CONTEXT } from '../../domain/dispatch-payload.js';
 import { PermanentError, RetryableError } from '../../domain/errors.js';
 import { isUrgent, type MessageKind } from '../../domain/message.js';
-import { msOf, toInstant, type Instant } from '../../domain/time.js';
+import { msOf, type Instant } from '../../domain/time.js';
 import type { MessageScheduler, OneTimeSchedule, ScheduledEntry } from '../../ports/scheduler.js';
 
 /**
