@@ -11,12 +11,14 @@
  *   day 2  07:00 Leo's 2-hour reminder          16:00 Kai's check-in (left open: fill it in the browser)
  *   day 3  10:00 Leo's check-in (answered: pain well above baseline, so the therapist gets an alert)
  *
- * Times are the clinic's local time (Europe/London). Past sessions and their check-ins give the
- * summaries baselines and trends to show. Everything is a function of the start instant, so the
+ * Times are the clinic's local time (Europe/London). Sam, Priya and Leo answered their intake
+ * questionnaires before their first sessions (their baselines), and their past check-ins give the
+ * summaries trends to show. Kai's and Mia's plans start with the demo: each gets the intake
+ * questionnaire at once, left unanswered, so Mia's check-in shows as having no baseline yet. Everything is a function of the start instant, so the
  * accelerated demo and `--realtime` use the same data.
  */
 import { DateTime } from 'luxon';
-import type { CheckInAnswers } from '../../shared/domain/model.js';
+import type { CheckInAnswers, IntakeAnswers } from '../../shared/domain/model.js';
 
 export const DEMO_ZONE = 'Europe/London';
 
@@ -38,6 +40,8 @@ export interface Demo {
     emergencyNumber: string;
   };
   readonly dataset: { therapists: unknown[]; clients: unknown[]; plans: unknown[]; sessions: unknown[] };
+  /** Intake questionnaires answered before the demo starts (the plans' baselines, recorded when it is seeded). */
+  readonly intakes: ReadonlyArray<{ readonly clientId: string; readonly planId: string; readonly answeredAt: string; readonly answers: IntakeAnswers }>;
   /** Check-ins answered before the demo starts (recorded when it is seeded). */
   readonly history: ReadonlyArray<DemoCheckIn & { readonly answeredAt: string }>;
   /** Check-ins answered automatically as soon as their email arrives. */
@@ -178,6 +182,21 @@ export function buildDemo(start: Date): Demo {
       ],
       sessions,
     },
+    intakes: [
+      {
+        clientId: 'c-sam',
+        planId: 'p-sam',
+        answeredAt: at(-8, '18:00'),
+        answers: { pain: 7, mobility: 4, stress: 6, sleep: 5, reason: 'Lower back pain since a house move.' },
+      },
+      { clientId: 'c-priya', planId: 'p-priya', answeredAt: at(-43, '18:00'), answers: { pain: 3, mobility: 7, stress: 6, sleep: 6, reason: '' } },
+      {
+        clientId: 'c-leo',
+        planId: 'p-leo',
+        answeredAt: at(-15, '18:00'),
+        answers: { pain: 3, mobility: 7, stress: 4, sleep: 6, reason: 'Stiff back after long drives.' },
+      },
+    ],
     history: [
       { clientId: 'c-sam', sessionId: 's-sam-1', answeredAt: later(at(-6, '12:00'), 2), answers: { pain: 7, mobility: 4, stress: 6, sleep: 5, notes: '' } },
       { clientId: 'c-priya', sessionId: 's-priya-2', answeredAt: later(at(-20, '10:30'), 3), answers: { pain: 2, mobility: 8, stress: 4, sleep: 7 } },
@@ -203,7 +222,7 @@ export function buildDemo(start: Date): Demo {
 
 /**
  * The demo as a scenario for `npm run simulate` (examples/demo-clinic.json is this at a fixed
- * start): the same data, the past check-ins answered at the start, and the automatic answers given
+ * start): the same data, the past intakes and check-ins answered at the start, and the automatic answers given
  * two hours after each check-in falls due.
  */
 export function demoScenario(start: Date, baseUrl = 'http://localhost:3000'): Record<string, unknown> {
@@ -218,6 +237,7 @@ export function demoScenario(start: Date, baseUrl = 'http://localhost:3000'): Re
     clinic: { ...demo.clinic, baseUrl },
     ...demo.dataset,
     events: [
+      ...demo.intakes.map((i) => ({ at: from, type: 'intake-response', planId: i.planId, answers: i.answers })),
       ...demo.history.map((h) => ({ at: from, type: 'check-in-response', sessionId: h.sessionId, answers: h.answers })),
       ...demo.autoAnswers.map((a) => ({ at: answerAt(a.sessionId), type: 'check-in-response', sessionId: a.sessionId, answers: a.answers })),
     ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)),

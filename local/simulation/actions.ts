@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
+import { recordIntake } from '../../shared/use-cases/record-intake.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
 import { toInstant } from '../../shared/domain/time.js';
@@ -23,6 +24,17 @@ export async function answerCheckIn(
 ): Promise<'recorded' | 'already-answered'> {
   const result = await recordCheckIn({ store: twin.store, ledger: twin.store, mailer, clinic: twin.clinic }, { ...input, now });
   if (result.status === 'invalid') throw new ValidationError(`check-in answers for session ${input.sessionId}`, result.issues);
+  return result.status;
+}
+
+/** Answers a plan's intake questionnaire as its client would from the page; invalid answers are a ValidationError. */
+export async function answerIntake(
+  twin: Twin,
+  input: { clientId: string; planId: string; answers: unknown },
+  now: Date | string,
+): Promise<'recorded' | 'already-answered'> {
+  const result = await recordIntake({ store: twin.store }, { ...input, now });
+  if (result.status === 'invalid') throw new ValidationError(`intake answers for plan ${input.planId}`, result.issues);
   return result.status;
 }
 

@@ -17,7 +17,7 @@ import { dispatchPayloadSchema } from '../../shared/domain/dispatch-payload.js';
 import { startTwin, type Twin } from '../twin.js';
 import type { FireInfo } from '../scheduler/server.js';
 import { fetchSesStore, joinOutbox, type OutcomeEntry, type SentEmail } from './outbox.js';
-import { answerCheckIn, bounceEvent } from './actions.js';
+import { answerCheckIn, answerIntake, bounceEvent } from './actions.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 import { postWebhook } from '../intake.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
@@ -191,6 +191,12 @@ export async function applyEvent(ctx: EventContext, event: ScenarioEvent): Promi
       const session = await store.findSession(event.sessionId);
       if (!session) throw new ScenarioEventError(`check-in-response at ${event.at}: session "${event.sessionId}" does not exist`);
       await answerAsAClient(ctx, { clientId: session.clientId, sessionId: session.id, answers: event.answers });
+      return;
+    }
+    case 'intake-response': {
+      const plan = await store.findPlan(event.planId);
+      if (!plan) throw new ScenarioEventError(`intake-response at ${event.at}: plan "${event.planId}" does not exist`);
+      await answerIntake(twin, { clientId: plan.clientId, planId: plan.id, answers: event.answers }, twin.clock.now());
       return;
     }
     case 'unsubscribe':

@@ -13,9 +13,11 @@ import {
   emailSchema,
   idSchema,
   instantSchema,
+  intakeAnswersSchema,
   sessionSchema,
   type CheckInAnswers,
   type Clinic,
+  type IntakeAnswers,
   type Session,
 } from '../../shared/domain/model.js';
 import { parseDataset, type Dataset } from '../../shared/domain/dataset.js';
@@ -27,6 +29,7 @@ export const EVENT_TYPES = [
   'cancel-session',
   'reschedule-session',
   'check-in-response',
+  'intake-response',
   'unsubscribe',
   'bounce',
   'pause-plan',
@@ -41,6 +44,8 @@ const eventSchemas = {
   'cancel-session': z.object({ ...at, type: z.literal('cancel-session'), sessionId: idSchema }),
   'reschedule-session': z.object({ ...at, type: z.literal('reschedule-session'), sessionId: idSchema, start: instantSchema }),
   'check-in-response': z.object({ ...at, type: z.literal('check-in-response'), sessionId: idSchema, answers: checkInAnswersSchema }),
+  /** The plan's intake questionnaire answered (its baseline), as from its page. */
+  'intake-response': z.object({ ...at, type: z.literal('intake-response'), planId: idSchema, answers: intakeAnswersSchema }),
   unsubscribe: z.object({
     ...at,
     type: z.literal('unsubscribe'),
@@ -64,6 +69,7 @@ export type ScenarioEvent =
   | { readonly at: string; readonly type: 'cancel-session'; readonly sessionId: string }
   | { readonly at: string; readonly type: 'reschedule-session'; readonly sessionId: string; readonly start: string }
   | { readonly at: string; readonly type: 'check-in-response'; readonly sessionId: string; readonly answers: CheckInAnswers }
+  | { readonly at: string; readonly type: 'intake-response'; readonly planId: string; readonly answers: IntakeAnswers }
   | { readonly at: string; readonly type: 'unsubscribe'; readonly clientId: string; readonly category: (typeof CATEGORIES)[number] | 'all' }
   | { readonly at: string; readonly type: 'bounce'; readonly email: string }
   | { readonly at: string; readonly type: 'pause-plan'; readonly planId: string }
@@ -157,6 +163,7 @@ function checkReferences(known: KnownIds, events: ReadonlyArray<{ event: Scenari
         break;
       case 'pause-plan':
       case 'resume-plan':
+      case 'intake-response':
         if (!plans.has(event.planId)) missing(index, 'planId', 'plan', event.planId);
         break;
     }

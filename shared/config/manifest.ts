@@ -92,7 +92,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'dispatch',
     entry: 'functions/dispatch/handler.ts',
-    description: 'Builds and sends one reminder, check-in or nudge, exactly once',
+    description: 'Builds and sends one reminder, check-in, nudge, booking email or intake questionnaire, exactly once',
     trigger: { kind: 'message-schedules' },
     environment: [...TABLE, ...MAIL, ...SCHEDULES, 'TOKEN_KEY_PARAMETER'],
     permissions: ['table', 'ses:send', 'token-key:read', 'schedules:manage'],
@@ -135,13 +135,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'web',
     entry: 'functions/web/handler.ts',
-    description: "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
+    description: "Check-in and intake forms, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
     trigger: { kind: 'http-api' },
     environment: [...TABLE, ...MAIL, 'TOKEN_KEY_PARAMETER', 'TOKEN_PREVIOUS_KEY_PARAMETER'],
     permissions: ['table', 'ses:send', 'token-key:read', 'token-previous-key:read'],
     // getClient / getTherapist / isConsumed (Get), getMessageContext (BatchGet), getClientBundle
     // (Query), consume and the check-in, request and alert claims (Put), confirmations,
-    // preferences and ledger settles (Update).
+    // preferences, the intake questionnaire's baseline and ledger settles (Update).
     table: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], indexes: [] },
     memoryMb: 512,
     timeoutSeconds: 10,

@@ -45,7 +45,8 @@ export function skipReasonFor(state: MessageState, identity: MessageIdentity): s
   if (refused) return refused;
   if (!plan) return 'plan not found';
   if (plan.status !== 'active') return `plan ${plan.status}`;
-  if (identity.kind === 'maintenance-nudge') return undefined;
+  // A plan's messages: the nudge's due period and the intake's first session are judged by their own rules.
+  if (identity.kind === 'maintenance-nudge' || identity.kind === 'intake-questionnaire') return undefined;
   if (!session) return 'session not found';
   if (session.planId !== plan.id) return 'session moved to another plan';
   // A booking email's session state (a cancellation notice needs a cancelled session) is judged by bookingSkipReason.

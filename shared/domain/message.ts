@@ -11,7 +11,16 @@ import { ID_PATTERN } from './model.js';
 export const BOOKING_KINDS = ['booking-confirmation', 'booking-change', 'booking-cancellation'] as const;
 export type BookingKind = (typeof BOOKING_KINDS)[number];
 
-export const MESSAGE_KINDS = ['reminder', 'check-in', 'maintenance-nudge', 'summary', 'therapist-alert', ...BOOKING_KINDS, 'clinic-report'] as const;
+export const MESSAGE_KINDS = [
+  'reminder',
+  'check-in',
+  'maintenance-nudge',
+  'summary',
+  'therapist-alert',
+  ...BOOKING_KINDS,
+  'clinic-report',
+  'intake-questionnaire',
+] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const KIND_CODE: Record<MessageKind, string> = {
@@ -24,6 +33,7 @@ const KIND_CODE: Record<MessageKind, string> = {
   'booking-change': 'bm',
   'booking-cancellation': 'bx',
   'clinic-report': 'cr',
+  'intake-questionnaire': 'iq',
 };
 
 /** The offset a booking email is named with: `bc.s-1.booked.v1`, `bm.s-1.moved.v2`, `bx.s-1.cancelled.v2`. */
@@ -54,6 +64,8 @@ export function categoryOf(kind: MessageKind): 'reminders' | 'check-ins' | 'main
     case 'reminder':
       return 'reminders';
     case 'check-in':
+    // The intake questionnaire asks the check-in's questions before treatment: one choice covers both.
+    case 'intake-questionnaire':
       return 'check-ins';
     case 'maintenance-nudge':
       return 'maintenance';
@@ -65,19 +77,21 @@ export function categoryOf(kind: MessageKind): 'reminders' | 'check-ins' | 'main
 /**
  * Check-ins and nudges can wait for the morning; reminders cannot, nor can booking emails: they
  * answer a change just made and may concern today (their own timing rules are in
- * domain/booking-emails.ts). Urgent kinds take the urgent retry policy and no daily cap.
+ * domain/booking-emails.ts). Nor can the intake questionnaire: it must reach the client before
+ * the first session, which may be the next morning. Urgent kinds take the urgent retry policy and
+ * no daily cap.
  */
 export function isUrgent(kind: MessageKind): boolean {
-  return kind === 'reminder' || kind === 'therapist-alert' || isBookingKind(kind);
+  return kind === 'reminder' || kind === 'therapist-alert' || kind === 'intake-questionnaire' || isBookingKind(kind);
 }
 
 const OFFSET_PATTERN = /^[0-9A-Za-z_-]{1,24}$/;
 
 export const messageIdentitySchema = z.object({
   kind: z.enum(MESSAGE_KINDS),
-  /** Session id (reminder, check-in, booking emails), plan id (nudge), therapist id (summary), check-in/request id (alert), `clinic` (monthly report). */
+  /** Session id (reminder, check-in, booking emails), plan id (nudge, intake questionnaire), therapist id (summary), check-in/request id (alert), `clinic` (monthly report). */
   subjectId: z.string().regex(ID_PATTERN, 'must be an id'),
-  /** Reminder offset as written in the plan (P2D), `after` for check-ins, the due date for a nudge, the period for a summary. */
+  /** Reminder offset as written in the plan (P2D), `after` for check-ins, the due date for a nudge, the period for a summary, `intake` for the intake questionnaire. */
   offset: z.string().regex(OFFSET_PATTERN, 'must be 1–24 characters of [0-9A-Za-z_-]'),
   version: z.number().int().positive(),
 });

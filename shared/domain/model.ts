@@ -334,7 +334,25 @@ export function scoresOf(answers: ScoreSet): ScoreSet {
   return { pain: answers.pain, mobility: answers.mobility, stress: answers.stress, sleep: answers.sleep };
 }
 
-/** A stored check-in: the answers for one session, and whether they are the plan's baseline. */
+/**
+ * The intake questionnaire's answers (domain/intake-questionnaire.ts): the check-in's four scores
+ * before treatment, and what brings the client in. They become the plan's baseline.
+ */
+export const INTAKE_REASON_MAX = 2000;
+export const intakeAnswersSchema = z.object({
+  pain: score('pain'),
+  mobility: score('mobility'),
+  stress: score('stress'),
+  sleep: score('sleep'),
+  reason: multilineTextSchema(INTAKE_REASON_MAX, 'what brings you in').default(''),
+});
+export type IntakeAnswers = z.output<typeof intakeAnswersSchema>;
+
+/**
+ * A stored check-in: the answers for one session. `baseline` is true only on answers stored before
+ * the intake questionnaire set baselines, when a plan's first check-in became its baseline; no
+ * check-in becomes one now.
+ */
 export interface CheckIn extends CheckInAnswers {
   readonly sessionId: string;
   readonly planId: string;

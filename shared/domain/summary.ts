@@ -15,6 +15,8 @@ export interface ChartPoint {
   readonly scores: Scores;
   /** These answers are the plan's baseline. */
   readonly isBaseline: boolean;
+  /** These are the intake questionnaire's answers (the baseline, before any session), not a check-in. */
+  readonly intake?: boolean;
   /** The plan phase of the session the check-in followed. */
   readonly phaseIndex: number;
 }

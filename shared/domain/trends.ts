@@ -38,26 +38,33 @@ export function arrow(before: number, after: number): string {
 
 export interface ScoreComparison {
   readonly value: number;
-  /** The plan's baseline scores; absent when the plan has none (bad data or a first check-in being the baseline). */
+  /** The plan's baseline scores; absent while the plan has none (its intake questionnaire not answered yet). */
   readonly baseline?: number;
   readonly previous?: number;
   /** These answers are the plan's baseline. */
   readonly isBaseline?: boolean;
 }
 
-/** `6 (▼2 vs baseline, ▲1 vs last)`; `6 (baseline)`; `6 (no baseline)`. */
-export function describeChange(c: ScoreComparison): string {
+/** Said of answers with no baseline to compare with: the plan's intake questionnaire is not answered yet. */
+export const NO_BASELINE_YET = 'no baseline yet';
+
+/**
+ * `6 (▼2 vs baseline, ▲1 vs last)`; `6 (baseline)`; `6 (no baseline yet)`. `baselineSaid`: the
+ * missing baseline is said once elsewhere (describeCheckIn), so not here.
+ */
+export function describeChange(c: ScoreComparison, baselineSaid = false): string {
   const parts: string[] = [];
   if (c.isBaseline) parts.push('baseline');
-  else if (c.baseline === undefined) parts.push('no baseline');
-  else parts.push(`${arrow(c.baseline, c.value)} vs baseline`);
+  else if (c.baseline === undefined) {
+    if (!baselineSaid) parts.push(NO_BASELINE_YET);
+  } else parts.push(`${arrow(c.baseline, c.value)} vs baseline`);
   if (!c.isBaseline && c.previous !== undefined) parts.push(`${arrow(c.previous, c.value)} vs last`);
-  return `${c.value} (${parts.join(', ')})`;
+  return parts.length > 0 ? `${c.value} (${parts.join(', ')})` : String(c.value);
 }
 
-/** `pain 6 (▼2 vs baseline, ▲1 vs last)`; `pain 6 (baseline)`; `pain 6 (no baseline)`. */
-export function describeScore(score: Score, c: ScoreComparison): string {
-  return `${score} ${describeChange(c)}`;
+/** `pain 6 (▼2 vs baseline, ▲1 vs last)`; `pain 6 (baseline)`; `pain 6 (no baseline yet)`. */
+export function describeScore(score: Score, c: ScoreComparison, baselineSaid = false): string {
+  return `${score} ${describeChange(c, baselineSaid)}`;
 }
 
 /** One score of a check-in, ready for describeChange. */
@@ -77,9 +84,14 @@ export interface CheckInScores {
   readonly isBaseline: boolean;
 }
 
-/** Every score of one check-in described against baseline and last, joined by "; ". */
+/**
+ * Every score of one check-in described against baseline and last, joined by "; "; answers with no
+ * baseline say so once, first: `no baseline yet: pain 6 (▲1 vs last); …`.
+ */
 export function describeCheckIn(c: CheckInScores): string {
-  return SCORES.map((score) => describeScore(score, comparisonOf(score, c))).join('; ');
+  const noBaseline = !c.isBaseline && c.baseline === undefined;
+  const scores = SCORES.map((score) => describeScore(score, comparisonOf(score, c), noBaseline)).join('; ');
+  return noBaseline ? `${NO_BASELINE_YET}: ${scores}` : scores;
 }
 
 const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;

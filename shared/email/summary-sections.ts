@@ -7,7 +7,7 @@
 import { SCORES } from '../domain/model.js';
 import { planChangeWords } from '../domain/plan-change.js';
 import type { CheckInLine, PlanChangeLine, PlanTrend, SummaryData } from '../domain/summary.js';
-import { comparisonOf, describeChange, describeCheckIn, trendLine } from '../domain/trends.js';
+import { comparisonOf, describeChange, describeCheckIn, NO_BASELINE_YET, trendLine } from '../domain/trends.js';
 import { CHART_LEGEND, scoreTrendWords } from './chart.js';
 import type { Block } from './document.js';
 import { clientLabel, day, flatten, plural, shorten, when } from './summary-format.js';
@@ -98,7 +98,8 @@ function trendWords(trend: PlanTrend): string {
   const words = SCORES.map((s) => scoreTrendWords(s, trend.points)).filter((w): w is string => w !== undefined);
   const goal = trend.goal ? ` · ${goalLabel(trend.goal)}` : '';
   const change = words.length > 0 ? words.join('; ') : trend.points.length === 1 ? 'one check-in so far' : NO_CHECK_INS;
-  return `${clientLabel(trend.client)}${goal}: ${change}`;
+  const baseline = trend.points.length > 0 && !trend.points.some((p) => p.isBaseline) ? ` (${NO_BASELINE_YET})` : '';
+  return `${clientLabel(trend.client)}${goal}: ${change}${baseline}`;
 }
 
 function trendCard(trend: PlanTrend, chart: ChartRef, links: Links): Block[] {

@@ -38,6 +38,12 @@ export interface CheckInInput extends ClientEmailBase {
   readonly links: { readonly checkIn: string; readonly unsubscribe: string };
 }
 
+export interface IntakeQuestionnaireInput extends ClientEmailBase {
+  /** The plan's first session, when one is booked. */
+  readonly session?: StoredSession;
+  readonly links: { readonly intake: string; readonly unsubscribe: string };
+}
+
 export interface MaintenanceNudgeInput extends ClientEmailBase {
   /** When the next maintenance session fell due. */
   readonly dueAt: Instant;
@@ -177,6 +183,36 @@ export function renderCheckIn(input: CheckInInput): RenderedEmail {
     unsubscribeUrl: links.unsubscribe,
   };
   return rendered('How are you feeling after your session?', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
+}
+
+/**
+ * Sent when a plan starts, before its first session: the check-in's four questions asked before
+ * treatment, so later check-ins have the client's own starting point to be compared with.
+ */
+export function renderIntakeQuestionnaire(input: IntakeQuestionnaireInput): RenderedEmail {
+  const { clinic, client, therapist, plan, session, links } = input;
+  const zone = client.timezone;
+  const before = session ? `before your first session on ${formatDate(session.start, zone)}` : 'before your first session';
+  const doc: EmailDocument = {
+    preheader: `Five quick questions ${before}`,
+    blocks: [
+      { type: 'heading', text: 'Before your first session' },
+      {
+        type: 'paragraph',
+        text: `Hello ${firstName(client.name)}, welcome to ${clinic.name}. ${therapist.name} would like to know how you are ${before}.`,
+      },
+      {
+        type: 'paragraph',
+        text: `Four scores (pain, mobility, stress and sleep) and a line on what brings you in take a minute or two. Your later check-ins are compared with them, so ${therapist.name} can see how your care is working.`,
+      },
+      { type: 'button', label: 'Answer the questions', url: links.intake },
+      ...(session ? [sessionDetails(session, plan, therapist, zone)] : []),
+      ...(clinic.phone ? [{ type: 'paragraph', text: `Questions before your session? Call us on ${clinic.phone}.`, phone: clinic.phone } as const] : []),
+    ],
+    footer: clinicFooter(clinic, `You get this questionnaire because you have started a care plan with ${clinic.name}.`),
+    unsubscribeUrl: links.unsubscribe,
+  };
+  return rendered(`Before your first session with ${therapist.name}`, doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
 }
 
 export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEmail {

@@ -2,7 +2,7 @@
  * What the use cases need from storage. The DynamoDB adapter implements it on one table
  * (shared/adapters/dynamodb); unit tests use the in-memory fake (test/support/memory-store.ts).
  */
-import type { CheckIn, CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../domain/model.js';
+import type { CheckIn, CheckInAnswers, Client, IntakeAnswers, Plan, Session, Therapist, Category } from '../domain/model.js';
 import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
 import type { PlanChange } from '../domain/plan-change.js';
@@ -37,9 +37,19 @@ export interface Scores {
 
 export type { MaintenanceMark };
 
+/** The client's state before treatment, against which every check-in on the plan is compared. */
+export interface PlanBaseline extends Scores {
+  /** When the intake questionnaire was answered. */
+  readonly at: Instant;
+  /** The intake's "What brings you in?" (health data: never logged, never in a URL, id or tag). */
+  readonly reason?: string;
+  /** Set only on a baseline taken from a first check-in, before the intake questionnaire existed. */
+  readonly sessionId?: string;
+}
+
 export interface StoredPlan extends Plan {
-  /** The plan's first check-in answers, against which every later one is compared. */
-  readonly baseline?: Scores & { readonly sessionId: string; readonly at: Instant };
+  /** The intake questionnaire's answers; absent until the client answers it. */
+  readonly baseline?: PlanBaseline;
   readonly maintenanceMark?: MaintenanceMark;
   /** When reconcile should next look at this plan's maintenance (sparse index). */
   readonly maintenanceActionAt?: Instant;
@@ -48,7 +58,7 @@ export interface StoredPlan extends Plan {
 export interface StoredCheckIn extends CheckIn {
   /** The previous check-in's scores on the same plan, captured when these answers were stored. */
   readonly previous?: Scores;
-  /** The plan's baseline scores at the time (equal to these answers when `baseline` is true). */
+  /** The plan's baseline scores when these answers were stored; absent while the plan had none. */
   readonly baselineScores?: Scores;
 }
 
@@ -146,10 +156,17 @@ export interface ClinicStore {
   setPreference(clientId: string, category: Category | 'all', subscribed: boolean): Promise<Client>;
   suppressByEmail(email: string, reason: 'bounce' | 'complaint', at: Instant, detail?: string): Promise<Client | undefined>;
   /**
-   * Stores the answers once: the check-in item, the session's answered mark and, for a plan's
-   * first answers, its baseline — in one transaction. Returns undefined when already answered.
+   * Stores the answers once: the check-in item (with the plan's baseline and the previous check-in
+   * as they stand, domain/baseline.ts) and the session's answered mark, in one transaction.
+   * Returns undefined when already answered.
    */
   recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: Instant }): Promise<StoredCheckIn | undefined>;
+  /**
+   * Stores the intake questionnaire's answers as the plan's baseline, in one conditional write:
+   * the first answers win. `already-answered` when the plan has a baseline; NotFoundError when the
+   * plan is not this client's.
+   */
+  recordBaseline(input: { clientId: string; planId: string; answers: IntakeAnswers; at: Instant }): Promise<'recorded' | 'already-answered'>;
   recordConfirmation(clientId: string, sessionId: string, at: Instant): Promise<boolean>;
   recordRescheduleRequest(request: RescheduleRequest): Promise<boolean>;
   setMaintenanceMark(clientId: string, planId: string, mark: MaintenanceMark | undefined, nextActionAt: Instant | undefined): Promise<void>;

@@ -16,11 +16,12 @@ import * as z from 'zod';
 // a forwarded email (or its List-Unsubscribe header) can never undo a client's opt-out.
 // 'adjust-plan' is the therapist's link from the summary email: its client claim holds the therapist's
 // id and its subject the plan's.
-export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe', 'adjust-plan'] as const;
+// 'intake' is the intake questionnaire's link: its subject is the plan's id.
+export const TOKEN_PURPOSES = ['check-in', 'confirm', 'reschedule', 'unsubscribe', 'resubscribe', 'adjust-plan', 'intake'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** The links that act once: after acting, the page only says the link was used. */
-export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule', 'adjust-plan'] as const;
+export const SINGLE_USE_PURPOSES = ['check-in', 'confirm', 'reschedule', 'adjust-plan', 'intake'] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 
 export function isSingleUse(purpose: TokenPurpose): purpose is SingleUsePurpose {
@@ -38,6 +39,8 @@ export const TOKEN_LIFETIME_DAYS: Record<TokenPurpose, number> = {
   resubscribe: 1,
   // The default; a stage sets 24–72 hours (clinic.adjustLinkHours).
   'adjust-plan': 2,
+  // The default; dispatch gives each link until its plan's first session has started (domain/intake-questionnaire.ts).
+  intake: 14,
 };
 
 const claimsSchema = z.object({
@@ -45,7 +48,7 @@ const claimsSchema = z.object({
   j: z.string().regex(/^[A-Za-z0-9_-]{8,32}$/),
   p: z.enum(TOKEN_PURPOSES),
   c: z.string().min(1).max(40),
-  /** Subject: a session id, or for unsubscribe the category (reminders, check-ins, maintenance, all). */
+  /** Subject: a session id, a plan id (intake, adjust-plan), or for unsubscribe the category (reminders, check-ins, maintenance, all). */
   s: z.string().min(1).max(40),
   /** Expiry, seconds since the epoch. */
   e: z.number().int(),
@@ -203,4 +206,5 @@ export const pagePaths = {
   unsubscribe: (token: string) => `/unsubscribe/${token}`,
   resubscribe: (token: string) => `/resubscribe/${token}`,
   adjustPlan: (token: string) => `/adjust/${token}`,
+  intake: (token: string) => `/intake-form/${token}`,
 } as const;

@@ -9,7 +9,7 @@
  *    - check-in response rate: check-in emails sent in the month, and how many of those sessions
  *      have been answered by now;
  *    - change since baseline per goal: the mean of (answer − baseline) per score over the month's
- *      answered check-ins that have a baseline and are not it;
+ *      answered check-ins that were compared with a baseline (the intake answered before them);
  *    - plans started (their first session took place in the month), completed (marked completed
  *      and seen in the month) and lapsed (maintenance lapsed in the month);
  *    - maintenance adherence: maintenance sessions in the month, attended against planned
@@ -20,7 +20,8 @@
 import { SCORES, type Score } from '../domain/model.js';
 import type { ReportMonth } from '../domain/report-month.js';
 import { messageName } from '../domain/message.js';
-import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import type { ClinicStore, Ledger, LedgerEntry, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import { comparedBaseline } from '../domain/baseline.js';
 import { mapWithConcurrency } from './build-summary.js';
 import { flagsOf, redFlagAlertIdentity } from './record-check-in.js';
 
@@ -78,11 +79,13 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
   const sent = new Set(input.checkInsSent);
   const answered = [...sent].filter((id) => answeredSessions.has(id)).length;
 
-  const byGoal = new Map<string, StoredCheckIn[]>();
+  // Only check-ins that had a baseline (the intake answered before them) count towards the change.
+  const byGoal = new Map<string, Array<{ readonly answers: StoredCheckIn; readonly baseline: Scores }>>();
   for (const c of monthCheckIns) {
     const goal = planById.get(c.planId)?.goal;
-    if (!goal || c.baseline || !c.baselineScores) continue;
-    byGoal.set(goal, [...(byGoal.get(goal) ?? []), c]);
+    const baseline = comparedBaseline(c);
+    if (!goal || !baseline) continue;
+    byGoal.set(goal, [...(byGoal.get(goal) ?? []), { answers: c, baseline }]);
   }
   const changeByGoal = [...byGoal.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -90,7 +93,7 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
       goal,
       checkIns: checkIns.length,
       change: Object.fromEntries(
-        SCORES.map((s) => [s, oneDecimal(checkIns.reduce((sum, c) => sum + c[s] - c.baselineScores![s], 0) / checkIns.length)]),
+        SCORES.map((s) => [s, oneDecimal(checkIns.reduce((sum, c) => sum + c.answers[s] - c.baseline[s], 0) / checkIns.length)]),
       ) as Record<Score, number>,
     }));
 

@@ -300,6 +300,10 @@ function planTrends(input: {
       isBaseline: c.baseline,
       phaseIndex: numbers.get(c.sessionId)?.phaseIndex ?? 0,
     }));
+    // The intake questionnaire's answers come before every check-in: the chart's first, shaded column.
+    if (plan.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end) {
+      points.unshift({ scores: scoresOf(plan.baseline), isBaseline: true, intake: true, phaseIndex: 0 });
+    }
     const baseline = answered.find((c) => c.baseline);
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
     const asked = bundle.client.preferences['check-ins'] && !bundle.client.suppressed;
@@ -346,13 +350,17 @@ function checkInLine(
 ): CheckInLine {
   const scores = scoresOf(c);
   // Answers stored before baselines were captured fall back to the plan's baseline, unless these
-  // answers are that baseline.
-  const planBaseline = plan?.baseline && plan.baseline.sessionId !== c.sessionId ? scoresOf(plan.baseline) : undefined;
+  // answers are that baseline or came before it (no baseline yet when they were given).
+  const planBaseline = plan?.baseline && plan.baseline.sessionId !== c.sessionId && plan.baseline.at <= c.answeredAt ? scoresOf(plan.baseline) : undefined;
   const baseline = c.baseline ? scores : c.baselineScores ? scoresOf(c.baselineScores) : planBaseline;
-  const painTrend = (bundle?.checkIns ?? [c])
-    .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
-    .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
-    .map((x) => x.pain);
+  // The intake questionnaire's pain comes first, as the chart draws it.
+  const intakePain = plan?.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end ? [plan.baseline.pain] : [];
+  const painTrend = intakePain.concat(
+    (bundle?.checkIns ?? [c])
+      .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
+      .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
+      .map((x) => x.pain),
+  );
   return {
     client,
     planId: c.planId,

@@ -9,6 +9,7 @@
  * 4. mark what dispatch would hold back (an unsubscribed category, a suppressed address);
  * 5. list it in time order, in the client's own time zone.
  */
+import { firstSessionOf, intakeIdentity, intakeSkipReason } from '../domain/intake-questionnaire.js';
 import { categoryOf, messageName, type MessageKind } from '../domain/message.js';
 import type { Clinic } from '../domain/model.js';
 import { maintenanceStatus, nudgeIdentity, planSessionMessages } from '../domain/schedule-rules.js';
@@ -69,6 +70,11 @@ export function previewMessages(input: PreviewInput): PreviewItem[] {
           sessionStart: session.start,
         });
       }
+    }
+    // The intake questionnaire still owed goes out at once.
+    const first = firstSessionOf(plan.id, sessions);
+    if (plan.status === 'active' && first && !intakeSkipReason({ plan, firstSession: first, now })) {
+      add({ at: now, kind: 'intake-questionnaire', name: messageName(intakeIdentity(plan.id)), planId: plan.id });
     }
     const status = maintenanceStatus({ plan, sessions, zone: client.timezone, now, graceDays: clinic.maintenanceGraceDays });
     if (status.dueAt && (status.state === 'not-due' || status.state === 'due' || status.state === 'lapsed')) {

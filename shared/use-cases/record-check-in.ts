@@ -5,9 +5,11 @@
  * 1. Validate the answers (checkInAnswersSchema); bad ones come back as field issues, nothing
  *    stored — unless the check-in is already answered, which is then what the client is told
  *    (a back-and-resend never sees "Mobility is required" as if the answers were lost).
- * 2. Store them once per session (the store's transaction also makes a plan's first answers its
- *    baseline). A second submit finds them stored and reports `already-answered`.
- * 3. Look for red flags against the plan's baseline (shared/domain/red-flags.ts).
+ * 2. Store them once per session, with the plan's baseline (the intake questionnaire's answers)
+ *    and the previous check-in as they stand (domain/baseline.ts). A second submit finds them
+ *    stored and reports `already-answered`.
+ * 3. Look for red flags against the plan's baseline (shared/domain/red-flags.ts): until the intake
+ *    is answered there is none, and only the absolute levels are flagged.
  * 4. If there are any, alert the therapist at once, exactly once per check-in: the alert's
  *    message identity is claimed in the ledger before sending and marked sent after.
  *
@@ -22,6 +24,7 @@ import { issuesFromZod, parseOrThrow, type FieldIssue } from '../domain/validati
 import { RetryableError, PermanentError } from '../domain/errors.js';
 import { messageName, type MessageIdentity } from '../domain/message.js';
 import { redFlags } from '../domain/red-flags.js';
+import { comparedBaseline } from '../domain/baseline.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { DeliveryMetrics } from '../ports/metrics.js';
@@ -81,11 +84,6 @@ export async function recordCheckIn(
 async function storedCheckIn(deps: RecordCheckInDeps, clientId: string, sessionId: string): Promise<StoredCheckIn | undefined> {
   const bundle = await deps.store.getClientBundle(clientId);
   return bundle?.checkIns.find((c) => c.sessionId === sessionId);
-}
-
-/** The baseline to compare with; none for the plan's first check-in, which is the baseline itself. */
-function comparedBaseline(checkIn: StoredCheckIn): Scores | undefined {
-  return checkIn.baseline ? undefined : checkIn.baselineScores;
 }
 
 /** The red flags a stored check-in raised, as its alert listed them. */

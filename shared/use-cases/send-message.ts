@@ -1,6 +1,6 @@
 /**
- * Sends one reminder, check-in, maintenance nudge or booking email (confirmation, change notice,
- * cancellation notice), exactly once, built from current data.
+ * Sends one reminder, check-in, maintenance nudge, booking email (confirmation, change notice,
+ * cancellation notice) or intake questionnaire, exactly once, built from current data.
  *
  * 1. Read the current state — client, plan, session, therapist — in one BatchGetItem (a second
  *    only when the payload lacks the plan or therapist id); its cost does not grow with history.
@@ -11,8 +11,10 @@
  *    truth for what a session should get) no longer plans this message. A nudge is sent only while
  *    the plan's maintenance mark names its due date. A booking email is sent only while its kind
  *    is turned on, its version is the session's, the session's status is the one it tells of and
- *    the session is still ahead (bookingSkipReason). A skip never overwrites a live claim: a claim
- *    older than the lease found there is settled by the crash policy below.
+ *    the session is still ahead (bookingSkipReason). An intake questionnaire is sent only while
+ *    the plan has no baseline and its first session has not started (intakeSkipReason). A skip
+ *    never overwrites a live claim: a claim older than the lease found there is settled by the
+ *    crash policy below.
  * 3. Claim the message name in the ledger with a conditional write. A claim already there is
  *    resolved by `resolveHeldClaim` (claim-lease.ts, shared with alerts and summaries): settled
  *    means a duplicate delivery, do nothing; in flight means throw RetryableError so Lambda's retry
@@ -56,6 +58,7 @@ import {
 } from '../domain/message.js';
 import { bookingSkipReason, toldBooking, type EarlierBooking } from '../domain/booking-emails.js';
 import type { Clinic, Client, Therapist } from '../domain/model.js';
+import { intakeLinkExpiry, intakeSkipReason } from '../domain/intake-questionnaire.js';
 import { NUDGE_LATE_WINDOW_HOURS, nudgeIdentity, planSessionMessages, SKIP_REASONS, type MessageDecision } from '../domain/schedule-rules.js';
 import { applyQuietHours, isInQuietHours, localDate, nextNonUrgentSlot, toInstant, type Instant } from '../domain/time.js';
 import { composeEmail, type RenderedEmail } from '../email/email.js';
@@ -64,6 +67,7 @@ import {
   renderBookingChange,
   renderBookingConfirmation,
   renderCheckIn,
+  renderIntakeQuestionnaire,
   renderMaintenanceNudge,
   renderReminder,
 } from '../email/templates.js';
@@ -89,7 +93,7 @@ import { NO_LONGER_PLANNED, skipReasonFor } from '../domain/eligibility.js';
 export { OUTCOME_UNKNOWN };
 
 /** The kinds dispatch sends; summaries and therapist alerts have their own senders. */
-export const DISPATCH_KINDS = ['reminder', 'check-in', 'maintenance-nudge', ...BOOKING_KINDS] as const satisfies readonly MessageKind[];
+export const DISPATCH_KINDS = ['reminder', 'check-in', 'maintenance-nudge', ...BOOKING_KINDS, 'intake-questionnaire'] as const satisfies readonly MessageKind[];
 type DispatchKind = (typeof DISPATCH_KINDS)[number];
 
 /** The dispatch payload, plus what only dispatch needs: a kind it sends and ids that agree. */
@@ -97,9 +101,10 @@ export const dispatchRequestSchema = dispatchPayloadSchema.superRefine((payload,
   const { kind, subjectId } = payload.message;
   if (!(DISPATCH_KINDS as readonly string[]).includes(kind)) {
     ctx.addIssue({ code: 'custom', path: ['message', 'kind'], message: `must be one of ${DISPATCH_KINDS.join(', ')}` });
-  } else if (kind === 'maintenance-nudge') {
+  } else if (kind === 'maintenance-nudge' || kind === 'intake-questionnaire') {
+    // Both are about a plan; the intake's payload names its plan's first session too.
     if (payload.planId !== undefined && payload.planId !== subjectId)
-      ctx.addIssue({ code: 'custom', path: ['planId'], message: 'must equal message.subjectId for a nudge' });
+      ctx.addIssue({ code: 'custom', path: ['planId'], message: `must equal message.subjectId for a ${kind === 'maintenance-nudge' ? 'nudge' : kind}` });
   } else if (payload.sessionId !== undefined && payload.sessionId !== subjectId) {
     ctx.addIssue({ code: 'custom', path: ['sessionId'], message: `must equal message.subjectId for a ${kind}` });
   }
@@ -152,6 +157,7 @@ interface Keys {
 function keysOf(payload: DispatchRequest): Keys {
   const { kind, subjectId } = payload.message;
   if (kind === 'maintenance-nudge') return { clientId: payload.clientId, planId: subjectId };
+  if (kind === 'intake-questionnaire') return { clientId: payload.clientId, planId: subjectId, ...(payload.sessionId ? { sessionId: payload.sessionId } : {}) };
   return { clientId: payload.clientId, sessionId: subjectId, ...(payload.planId ? { planId: payload.planId } : {}) };
 }
 
@@ -248,6 +254,15 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
     return { send: true, client, plan, therapist, dueAt: mark.dueAt };
   }
 
+  if (kind === 'intake-questionnaire') {
+    // The payload's session is the plan's first as sync-schedules saw it; a new first session re-plans it.
+    const firstSession = session?.planId === plan.id ? session : undefined;
+    const reason = intakeSkipReason({ plan, ...(firstSession ? { firstSession } : {}), now });
+    return reason
+      ? skip(reason)
+      : { send: true, client, plan, therapist, ...(firstSession ? { session: firstSession } : {}), dueAt: intendedTime(payload, now) };
+  }
+
   if (!session) return skip('session not found');
   if (isBookingKind(kind)) {
     // Built from the session as it is now; sync-schedules decided which one the change called for.
@@ -271,8 +286,8 @@ function decide(ctx: MessageContext, payload: DispatchRequest, clinic: Clinic, n
 function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true }>, kind: DispatchKind, at: Date): RenderedEmail {
   const { clinic, tokens } = deps;
   const { client, plan, therapist, session } = decision;
-  const link = (purpose: Exclude<TokenPurpose, 'adjust-plan'>, subject: string) => {
-    const token = tokens.issue({ purpose, clientId: client.id, subject, now: at });
+  const link = (purpose: Exclude<TokenPurpose, 'adjust-plan'>, subject: string, lifetimeDays?: number) => {
+    const token = tokens.issue({ purpose, clientId: client.id, subject, now: at, ...(lifetimeDays ? { lifetimeDays } : {}) });
     const path = purpose === 'check-in' ? pagePaths.checkIn(token) : pagePaths[purpose](token);
     return `${clinic.baseUrl}${path}`;
   };
@@ -308,6 +323,14 @@ function render(deps: SendMessageDeps, decision: Extract<Decision, { send: true 
       return renderCheckIn({ ...base, session: session!, links: { checkIn: link('check-in', session!.id), unsubscribe: unsubscribe() } });
     case 'maintenance-nudge':
       return renderMaintenanceNudge({ ...base, dueAt: decision.dueAt, links: { unsubscribe: unsubscribe() } });
+    case 'intake-questionnaire': {
+      const lifetimeDays = (intakeLinkExpiry(session?.start, at).getTime() - at.getTime()) / 86_400_000;
+      return renderIntakeQuestionnaire({
+        ...base,
+        ...(session ? { session } : {}),
+        links: { intake: link('intake', plan.id, lifetimeDays), unsubscribe: unsubscribe() },
+      });
+    }
   }
 }
 
@@ -331,6 +354,9 @@ function idsOf(payload: DispatchRequest): OneTimeSchedule['payload'] {
  */
 function stillUsefulAt(attempt: Attempt, at: Instant): boolean {
   const { client, plan, session, dueAt } = attempt.decision;
+  // An intake questionnaire is worth sending until the first session starts.
+  if (attempt.kind === 'intake-questionnaire')
+    return session ? at < toInstant(session.start) : Date.parse(at) <= Date.parse(dueAt) + NUDGE_LATE_WINDOW_HOURS * 3_600_000;
   if (!session) return Date.parse(at) <= Date.parse(dueAt) + NUDGE_LATE_WINDOW_HOURS * 3_600_000;
   // A booking email is worth sending until the session (its old time, for a cancellation) starts.
   if (isBookingKind(attempt.kind)) return at < toInstant(session.start);

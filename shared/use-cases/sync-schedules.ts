@@ -18,7 +18,9 @@
  *    address suppressed; skipReasonFor, shared with dispatch). A change that lifts such a reason
  *    (a resume, a resubscribe) clears those skips as it re-creates the schedules
  *    (scheduling/ledger.ts).
- * 6. Bring the plan's maintenance in line (settleMaintenance in scheduling/maintenance.ts, shared
+ * 6. A new plan, or a change to its first session, plans the intake questionnaire at once
+ *    (planIntake in scheduling/intake.ts).
+ * 7. Bring the plan's maintenance in line (settleMaintenance in scheduling/maintenance.ts, shared
  *    with reconcile): when reconcile should next look at it, and void a pending nudge whose due
  *    period has ended. A nudge or a lapse that is owed now is left to reconcile's next pass, which
  *    sees the whole plan.
@@ -46,6 +48,7 @@ import { silentLog, type OpsLog } from '../ports/log.js';
 import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
 import type { SchedulingDeps, SubjectChange } from './scheduling/deps.js';
 import { clearSkips, recordNewSkips, recordRemovals } from './scheduling/ledger.js';
+import { intakeOnSessionChange, NO_CALLS, planIntake } from './scheduling/intake.js';
 import { settleMaintenance } from './scheduling/maintenance.js';
 
 export { silentLog, type OpsLog, type SchedulingDeps };
@@ -113,15 +116,16 @@ async function syncSession(deps: SchedulingDeps, before: StoredSession | undefin
   const skipsRecorded = (after && afterPlan ? await recordNewSkips(deps, was, is, after, afterPlan, now) : 0) + (await recordRemovals(deps, removed, now));
   if (before && beforePlan) await clearSkips(deps, liftedSkips(diff.upserts, { client: bundle.client, plan: beforePlan, session: before }));
   const booking = after && afterPlan ? await syncBookingEmails(deps, bundle.client, afterPlan, before, after, now) : NO_BOOKING_EMAILS;
+  const intake = afterPlan ? await intakeOnSessionChange(deps, bundle.client, afterPlan, bundle.sessions, before, after, now) : NO_CALLS;
 
   // The stream record is at least as new as an eventually consistent read: trust it for this session.
   const sessions = bundle.sessions.filter((s) => s.id !== subject.id).concat(after ? [after] : []);
   const plan = planOf(subject);
   const maintenance = plan ? await alignMaintenance(deps, bundle.client, plan, sessions, now) : 'unchanged';
   return {
-    upserted: counts.upserted + booking.upserted,
+    upserted: counts.upserted + booking.upserted + intake.upserted,
     removed: counts.removed + booking.removed,
-    rejected: counts.rejected + booking.rejected,
+    rejected: counts.rejected + booking.rejected + intake.rejected,
     skipsRecorded: skipsRecorded + booking.skipsRecorded,
     maintenance,
   };
@@ -241,6 +245,8 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
     skipsRecorded = await recordRemovals(deps, removed, now);
     await clearSkips(deps, lifted);
   }
+  const intake = after && after.status === 'active' && before?.status !== 'active' ? await planIntake(deps, bundle.client, after, sessions, now) : NO_CALLS;
+  counts = { upserted: counts.upserted + intake.upserted, removed: counts.removed, rejected: counts.rejected + intake.rejected };
   // The store's status update drops a paused plan's index keys and does not restore them: a status
   // change always rewrites them, whatever a (possibly older) image says the plan holds.
   const statusMoved = before !== undefined && after !== undefined && before.status !== after.status;

@@ -9,7 +9,7 @@
  *    one-click unsubscribe is the one exception: a mail provider posts it with no token field);
  *    then the token is verified (signature, expiry, purpose), the session or client it names is
  *    read from that client's own records, and one use case runs.
- * 4. A single-use link (check-in, confirm, reschedule, adjust-plan) is looked up in the token store first, by
+ * 4. A single-use link (check-in, intake, confirm, reschedule, adjust-plan) is looked up in the token store first, by
  *    a consistent read, on GET and POST alike: once spent, it shows only that it was used — no
  *    session time, therapist or place — whatever the session's state since.
  * 5. Single-use links are consumed only after their action is stored. The action's own
@@ -32,7 +32,9 @@ import { requestReschedule } from '../use-cases/request-reschedule.js';
 import type { OpaqueLog } from '../use-cases/send-message.js';
 import { isSubscribed, manageSubscription, subscriptionScopeSchema, type SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { ASSET_PATHS, siteStylesheet } from './assets.js';
-import { assertOwnForm, checkInAnswersFrom, FIELDS, isOneClick, planAdjustmentFrom, readForm } from './forms.js';
+import { assertOwnForm, checkInAnswersFrom, FIELDS, intakeAnswersFrom, isOneClick, planAdjustmentFrom, readForm } from './forms.js';
+import { firstSessionOf } from '../domain/intake-questionnaire.js';
+import { recordIntake } from '../use-cases/record-intake.js';
 import { allowedActions, applyAdjustment, planAdjustmentSchema, planChangeWords, planStateOf } from '../domain/plan-change.js';
 import { goalLabel } from '../email/texts.js';
 import { adjustPlan } from '../use-cases/adjust-plan.js';
@@ -62,11 +64,12 @@ export interface WebDeps extends AlertDeps {
 /** Page actions one client may take in an hour (web: takeActionSlot). */
 export const ACTIONS_PER_CLIENT_PER_HOUR = 30;
 
-export type PageName = 'check-in' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe' | 'adjust-plan';
+export type PageName = 'check-in' | 'intake' | 'confirm' | 'reschedule' | 'unsubscribe' | 'resubscribe' | 'adjust-plan';
 export type RouteName = PageName | 'asset' | 'not-found';
 
 const PAGE_PREFIXES: ReadonlyArray<{ readonly page: PageName; readonly prefix: string; readonly purpose: TokenPurpose }> = [
   { page: 'check-in', prefix: pagePaths.checkIn(''), purpose: 'check-in' },
+  { page: 'intake', prefix: pagePaths.intake(''), purpose: 'intake' },
   { page: 'confirm', prefix: pagePaths.confirm(''), purpose: 'confirm' },
   { page: 'reschedule', prefix: pagePaths.reschedule(''), purpose: 'reschedule' },
   { page: 'unsubscribe', prefix: pagePaths.unsubscribe(''), purpose: 'unsubscribe' },
@@ -153,6 +156,35 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
         noteAlert('check-in', result.alert);
         await spend(ctx.claims);
         return page(200, pages.checkInThanksPage(site, { view, wantsToRebook: result.checkIn.wantsToRebook, flagged: result.flags.length > 0 }));
+    }
+  }
+
+  /** The plan an intake link names, from its client's own records, with its first session in the client's zone. */
+  async function intakeView(claims: TokenClaims): Promise<{ plan: StoredPlan; view: pages.IntakeView }> {
+    const bundle = await deps.store.getClientBundle(claims.clientId);
+    const plan = bundle?.plans.find((p) => p.id === claims.subject);
+    if (!bundle || !plan) throw new NotFoundError('plan', claims.subject);
+    const therapist = await deps.store.getTherapist(plan.therapistId);
+    const first = firstSessionOf(plan.id, bundle.sessions);
+    return {
+      plan,
+      view: { therapistName: therapist?.name ?? 'your therapist', ...(first ? { firstSession: formatDateTime(first.start, bundle.client.timezone) } : {}) },
+    };
+  }
+
+  async function intake(ctx: Ctx): Promise<WebResponse> {
+    const { plan, view } = await intakeView(ctx.claims);
+    if (ctx.method === 'GET') return page(200, plan.baseline ? pages.intakeAlreadyAnsweredPage(site) : pages.intakeFormPage(site, { token: ctx.token, view }));
+    const fields = intakeAnswersFrom(ctx.form);
+    const result = await recordIntake(deps, { clientId: ctx.claims.clientId, planId: plan.id, answers: fields, now: ctx.now });
+    switch (result.status) {
+      case 'invalid':
+        return page(400, pages.intakeFormPage(site, { token: ctx.token, view, values: keptIntakeValues(fields), issues: result.issues }));
+      case 'already-answered':
+        return page(409, pages.intakeAlreadyAnsweredPage(site));
+      case 'recorded':
+        await spend(ctx.claims);
+        return page(200, pages.intakeThanksPage(site, view));
     }
   }
 
@@ -304,6 +336,7 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
 
   const handlers: Record<PageName, (ctx: Ctx) => Promise<WebResponse>> = {
     'check-in': checkIn,
+    intake,
     confirm,
     reschedule,
     unsubscribe,
@@ -383,10 +416,18 @@ export function createWebApp(deps: WebDeps): (request: WebRequest) => Promise<We
 
 /** The answers worth showing again: a score only when it is one of the choices on the scale. */
 function keptValues(fields: Record<string, unknown>): pages.CheckInValues {
+  return { scores: keptScores(fields), notes: typeof fields.notes === 'string' ? fields.notes : '', wantsToRebook: fields.wantsToRebook === true };
+}
+
+function keptIntakeValues(fields: Record<string, unknown>): pages.IntakeValues {
+  return { scores: keptScores(fields), reason: typeof fields.reason === 'string' ? fields.reason : '' };
+}
+
+function keptScores(fields: Record<string, unknown>): pages.CheckInValues['scores'] {
   const scores: Partial<Record<(typeof SCORES)[number], number>> = {};
   for (const score of SCORES) {
     const value = fields[score];
     if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 10) scores[score] = value;
   }
-  return { scores, notes: typeof fields.notes === 'string' ? fields.notes : '', wantsToRebook: fields.wantsToRebook === true };
+  return scores;
 }

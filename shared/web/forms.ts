@@ -11,6 +11,7 @@ import { BodyTooLargeError, ForeignFormError, MAX_BODY_BYTES, UnsupportedFormErr
 export const FIELDS = {
   token: 'token',
   notes: 'notes',
+  reason: 'reason',
   wantsToRebook: 'wantsToRebook',
   message: 'message',
   scope: 'scope',
@@ -120,16 +121,36 @@ function sameText(a: string, b: string): boolean {
  * as "missing"). A field sent twice is passed on as a list, which the schema refuses.
  */
 export function checkInAnswersFrom(form: URLSearchParams): Record<string, unknown> {
+  const answers = scoresFrom(form);
+  const notes = textFrom(form, FIELDS.notes);
+  if (notes !== undefined) answers.notes = notes;
+  answers.wantsToRebook = form.has(FIELDS.wantsToRebook);
+  return answers;
+}
+
+/** The intake questionnaire's answers, read as the check-in's: the four scores and "What brings you in?". */
+export function intakeAnswersFrom(form: URLSearchParams): Record<string, unknown> {
+  const answers = scoresFrom(form);
+  const reason = textFrom(form, FIELDS.reason);
+  if (reason !== undefined) answers.reason = reason;
+  return answers;
+}
+
+function scoresFrom(form: URLSearchParams): Record<string, unknown> {
   const answers: Record<string, unknown> = {};
   for (const score of SCORES) {
     const values = form.getAll(score);
     if (values.length > 1) answers[score] = values;
     else if (values[0] !== undefined && values[0] !== '') answers[score] = /^-?\d{1,3}$/.test(values[0]) ? Number(values[0]) : values[0];
   }
-  const notes = form.getAll(FIELDS.notes);
-  if (notes.length > 0) answers.notes = notes.length === 1 ? notes[0]!.replace(/\r\n?/g, '\n') : notes;
-  answers.wantsToRebook = form.has(FIELDS.wantsToRebook);
   return answers;
+}
+
+/** A free-text field with its line breaks as line feeds; a list when sent twice; undefined when absent. */
+function textFrom(form: URLSearchParams, field: string): unknown {
+  const values = form.getAll(field);
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0]!.replace(/\r\n?/g, '\n') : values;
 }
 
 /**

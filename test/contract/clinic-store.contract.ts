@@ -5,6 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { rescheduleSession } from '../../shared/use-cases/manage-plans.js';
+import { NotFoundError } from '../../shared/domain/errors.js';
 import type { ClinicStore, Ledger } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
 import { seedClinic } from '../support/memory-clinic.js';
@@ -76,7 +77,7 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     expect(await s.suppressByEmail('nobody@example.com', 'complaint', '2027-01-20T10:00:00.000Z')).toBeUndefined();
   });
 
-  it('records a check-in once, the first on a plan as its baseline', async () => {
+  it('records a check-in once; with no intake answered it has no baseline and is none, only its previous check-in', async () => {
     const s = await store();
     const { client, sessions } = await seedClinic(s);
     const input = { clientId: client.id, sessionId: sessions[0]!.id, answers: ANSWERS, at: '2027-01-19T10:00:00.000Z' };
@@ -84,12 +85,34 @@ export function clinicStoreContract(make: PortFactory<ClinicStore & Ledger>): vo
     const first = await s.recordCheckIn(input);
     const again = await s.recordCheckIn({ ...input, answers: { ...ANSWERS, pain: 1 } });
 
-    expect(first).toMatchObject({ baseline: true, pain: 7, sessionId: sessions[0]!.id });
+    expect(first).toMatchObject({ baseline: false, pain: 7, sessionId: sessions[0]!.id });
+    expect(first?.baselineScores).toBeUndefined();
     expect(again).toBeUndefined();
     expect((await s.findSession(sessions[0]!.id))?.checkInAnsweredAt).toBe('2027-01-19T10:00:00.000Z');
-    expect((await s.findPlan(sessions[0]!.planId))?.baseline).toMatchObject({ pain: 7, sessionId: sessions[0]!.id });
+    expect((await s.findPlan(sessions[0]!.planId))?.baseline).toBeUndefined();
     const second = await s.recordCheckIn({ ...input, sessionId: sessions[1]!.id, answers: { ...ANSWERS, pain: 4 }, at: '2027-01-26T10:00:00.000Z' });
-    expect(second).toMatchObject({ baseline: false, previous: { pain: 7 }, baselineScores: { pain: 7 } });
+    expect(second).toMatchObject({ baseline: false, previous: { pain: 7 } });
+    expect(second?.baselineScores).toBeUndefined();
+  });
+
+  it("stores the intake's answers as the plan's baseline once, the first answers winning whole, and compares later check-ins with them", async () => {
+    const s = await store();
+    const { client, plan, sessions } = await seedClinic(s);
+    const intake = {
+      clientId: client.id,
+      planId: plan.id,
+      answers: { pain: 6, mobility: 3, stress: 7, sleep: 4, reason: 'Stiff neck' },
+      at: '2027-01-18T10:00:00.000Z',
+    };
+
+    const first = await s.recordBaseline(intake);
+    const again = await s.recordBaseline({ ...intake, answers: { pain: 1, mobility: 9, stress: 1, sleep: 9, reason: '' }, at: '2027-01-18T11:00:00.000Z' });
+
+    expect([first, again]).toEqual(['recorded', 'already-answered']);
+    expect((await s.findPlan(plan.id))?.baseline).toEqual({ pain: 6, mobility: 3, stress: 7, sleep: 4, reason: 'Stiff neck', at: '2027-01-18T10:00:00.000Z' });
+    const checkIn = await s.recordCheckIn({ clientId: client.id, sessionId: sessions[0]!.id, answers: ANSWERS, at: '2027-01-19T10:00:00.000Z' });
+    expect(checkIn).toMatchObject({ baseline: false, baselineScores: { pain: 6, mobility: 3, stress: 7, sleep: 4 } });
+    await expect(s.recordBaseline({ ...intake, clientId: 'c-nobody' })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("reads one message's context in one call, the day cap's holder included; another client's ids find nothing", async () => {

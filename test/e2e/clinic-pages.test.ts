@@ -1,6 +1,6 @@
 /**
  * The pages and emails as a clinic ships them, in Chromium at 320, 390 and 1280 px: the 0–10
- * score buttons stay large enough to tap, the thank-you page after a red flag says what to do if
+ * score buttons stay large enough to tap (on the check-in and the intake questionnaire), the thank-you page after a red flag says what to do if
  * it gets worse, the maintenance nudge's call to action works, and every email kind renders
  * accessibly at phone width. Pages are checked with axe at every impact level, emails at serious
  * and critical (contrast included); each is compared with its screenshot baseline
@@ -14,7 +14,7 @@ import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import type { Clinic } from '../../shared/domain/model.js';
 import { planSchema } from '../../shared/domain/model.js';
 import type { RenderedEmail } from '../../shared/email/email.js';
-import { renderCheckIn, renderMaintenanceNudge, renderReminder, renderTherapistAlert } from '../../shared/email/templates.js';
+import { renderCheckIn, renderIntakeQuestionnaire, renderMaintenanceNudge, renderReminder, renderTherapistAlert } from '../../shared/email/templates.js';
 import { TokenSigner } from '../../shared/security/tokens.js';
 import { axeViolations, launchChromium } from '../support/browser.js';
 import { compareWithBaseline } from '../support/baseline.js';
@@ -85,19 +85,16 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
       page = await pageAt(width);
     });
 
-    it('shows every 0–10 score button at least 44 × 44 px, "10" inside its button, nothing wider than the screen', async () => {
-      await page.goto(`${server.url}${linkPath(signer, 'check-in', practice.client.id, practice.past.id)}`);
-
-      const boxes = await page
-        .locator('.options label')
-        .evaluateAll((labels) =>
-          (labels as unknown as El[]).map((l) => ({
-            width: l.getBoundingClientRect().width,
-            height: l.getBoundingClientRect().height,
-            scroll: l.scrollWidth,
-            client: l.clientWidth,
-          })),
-        );
+    /** The page's 44 score buttons are at least 44 × 44 px with "10" inside its button, and nothing is wider than the screen. */
+    const expectLargeScoreButtons = async () => {
+      const boxes = await page.locator('.options label').evaluateAll((labels) =>
+        (labels as unknown as El[]).map((l) => ({
+          width: l.getBoundingClientRect().width,
+          height: l.getBoundingClientRect().height,
+          scroll: l.scrollWidth,
+          client: l.clientWidth,
+        })),
+      );
       expect(boxes).toHaveLength(44);
       for (const box of boxes) {
         expect(box.width).toBeGreaterThanOrEqual(44);
@@ -109,8 +106,36 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
         return root.scrollWidth - root.clientWidth;
       });
       expect(overflow).toBe(0);
+    };
+
+    it('shows every 0–10 score button at least 44 × 44 px, "10" inside its button, nothing wider than the screen', async () => {
+      await page.goto(`${server.url}${linkPath(signer, 'check-in', practice.client.id, practice.past.id)}`);
+
+      await expectLargeScoreButtons();
       expect(await axeViolations(page, ALL_IMPACTS)).toEqual([]);
       await expectBaseline(page, `check-in-form-${width}`);
+    });
+
+    it('shows the intake questionnaire with the same score buttons and "What brings you in?", then thanks the client, with nothing axe finds', async () => {
+      await page.goto(`${server.url}${linkPath(signer, 'intake', practice.client.id, practice.planId)}`);
+
+      await expectLargeScoreButtons();
+      expect(await page.getByLabel('What brings you in? (optional)').count()).toBe(1);
+      expect(await axeViolations(page, ALL_IMPACTS)).toEqual([]);
+      await expectBaseline(page, `intake-form-${width}`);
+
+      for (const [score, value] of [
+        ['pain', 6],
+        ['mobility', 4],
+        ['stress', 7],
+        ['sleep', 5],
+      ] as const)
+        await page.locator(`label[for="${score}-${value}"]`).click();
+      await page.getByLabel('What brings you in? (optional)').fill('Stiff lower back since the winter.');
+      await page.getByRole('button', { name: 'Send my answers' }).click();
+      expect(await page.locator('h1').textContent()).toBe('Thank you');
+      expect(await axeViolations(page, ALL_IMPACTS)).toEqual([]);
+      expect((await t.store.findPlan(practice.planId))?.baseline).toMatchObject({ pain: 6, mobility: 4, stress: 7, sleep: 5 });
     });
 
     it('after a red flag, tells the client to call the clinic (tap to call) and the emergency number, and keeps it out of the email', async () => {
@@ -199,6 +224,7 @@ describe('pages and emails at 320, 390 and 1280 px', () => {
       }),
       'check-in': renderCheckIn({ ...base, session: practice.past, links: { checkIn: `${server.url}/check-in/x`, unsubscribe } }),
       'maintenance-nudge': renderMaintenanceNudge({ ...base, dueAt: '2027-03-08T10:00:00.000Z', links: { unsubscribe } }),
+      'intake-questionnaire': renderIntakeQuestionnaire({ ...base, session: practice.upcoming, links: { intake: `${server.url}/intake-form/x`, unsubscribe } }),
       'therapist-alert-flag': renderTherapistAlert({
         clinic,
         therapist: practice.therapist,

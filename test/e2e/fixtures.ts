@@ -90,6 +90,7 @@ const PATH: Record<TokenPurpose, (token: string) => string> = {
   unsubscribe: pagePaths.unsubscribe,
   resubscribe: pagePaths.resubscribe,
   'adjust-plan': pagePaths.adjustPlan,
+  intake: pagePaths.intake,
 };
 
 /** The path of a page link, as an email built at `now` would carry it. */

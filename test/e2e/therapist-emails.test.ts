@@ -57,6 +57,15 @@ describe('the therapist’s emails in a browser', () => {
         ],
       }),
     );
+    // The intake questionnaire (the baseline), answered the day before the first session as at the first check-in.
+    const [pain0, mobility0, stress0, sleep0] = answers[0]!;
+    const intakeAt = new Date(Date.parse(STARTS[0]!) - 86_400_000).toISOString();
+    await t.store.recordBaseline({
+      clientId: id,
+      planId: `p-${id}`,
+      answers: { pain: pain0, mobility: mobility0, stress: stress0, sleep: sleep0, reason: '' },
+      at: intakeAt,
+    });
     for (const [i, start] of STARTS.entries()) {
       const sessionId = `s-${id}-${i + 1}`;
       await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start, durationMinutes: 60, location: 'Room 1', status: 'completed' }));

@@ -91,7 +91,8 @@ describe('a stage with the waf option', () => {
     expect(resourcesOf(guarded.appTemplate, 'AWS::ApiGatewayV2::DomainName')).toEqual({});
     guarded.appTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: false });
     const web = Object.values(resourcesOf(guarded.appTemplate, 'AWS::Lambda::Function')).find(
-      (f) => f.Properties?.Description === "Check-in form, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
+      // The web function's description names the intake questionnaire's form since it serves it.
+      (f) => f.Properties?.Description === "Check-in and intake forms, confirm, reschedule-request and unsubscribe pages, the therapist's plan-adjustment page",
     );
     expect(JSON.stringify(web?.Properties?.Environment)).toContain('https://care.harbour-massage.example');
   });

@@ -9,6 +9,9 @@ import type { Twin } from '../../local/twin.js';
 import { sesEmails } from '../support/local-aws.js';
 import { bookFor, invite, later, schedulesOf, twinWith } from '../support/booking-twin.js';
 
+// Each test's plan is new, with its first session ahead: its intake questionnaire goes at once, before any booking email.
+const INTAKE = 'Before your first session with Amy Chen';
+
 let twin: Twin;
 
 beforeAll(async () => {
@@ -25,12 +28,12 @@ describe('booking emails on the twin', () => {
     expect(schedulesOf(twin, sessionId)).toContain(`bc.${sessionId}.booked.v1`);
 
     await later(twin, 4);
-    expect(await sesEmails(email)).toEqual([]);
+    expect((await sesEmails(email)).map((e) => e.subject)).toEqual([INTAKE]);
     await later(twin, 2);
 
     const emails = await sesEmails(email);
-    expect(emails.map((e) => e.subject)).toEqual(['Booked: your session on Sat 20 Feb, 10:00 am']);
-    expect(invite(emails[0])).toEqual({ method: 'REQUEST', uid: `${sessionId}@keepwell`, sequence: 0, status: 'CONFIRMED' });
+    expect(emails.map((e) => e.subject)).toEqual([INTAKE, 'Booked: your session on Sat 20 Feb, 10:00 am']);
+    expect(invite(emails[1])).toEqual({ method: 'REQUEST', uid: `${sessionId}@keepwell`, sequence: 0, status: 'CONFIRMED' });
     expect(await twin.store.get(`bc.${sessionId}.booked.v1`)).toMatchObject({ status: 'sent', kind: 'booking-confirmation' });
   });
 
@@ -43,7 +46,8 @@ describe('booking emails on the twin', () => {
     await later(twin, 1);
 
     expect(schedulesOf(twin, sessionId)).toEqual([`ci.${sessionId}.after.v2`, `rm.${sessionId}.P2D.v2`, `rm.${sessionId}.PT2H.v2`]);
-    const [confirmation, notice] = await sesEmails(email);
+    const [intake, confirmation, notice] = await sesEmails(email);
+    expect(intake?.subject).toBe(INTAKE);
     expect(notice?.subject).toBe('Moved: your session is now on Mon 22 Feb, 3:00 pm');
     expect(notice?.body.text).toContain('has moved from Saturday 20 February 2027 at 2:00 pm (GMT) to Monday 22 February 2027 at 3:00 pm (GMT)');
     const [before, after] = [invite(confirmation), invite(notice)];
@@ -60,9 +64,9 @@ describe('booking emails on the twin', () => {
     await twin.advanceTo('2027-02-22T00:00:00.000Z');
 
     const emails = await sesEmails(email);
-    expect(emails.map((e) => e.subject)).toEqual(['Booked: your session on Sun 21 Feb, 10:00 am', 'Cancelled: your session on Sun 21 Feb, 10:00 am']);
-    expect(emails[1]!.body.html).toContain('https://book.harbour-massage.example');
-    expect(invite(emails[1])).toMatchObject({ method: 'CANCEL', uid: `${sessionId}@keepwell`, sequence: 1, status: 'CANCELLED' });
+    expect(emails.map((e) => e.subject)).toEqual([INTAKE, 'Booked: your session on Sun 21 Feb, 10:00 am', 'Cancelled: your session on Sun 21 Feb, 10:00 am']);
+    expect(emails[2]!.body.html).toContain('https://book.harbour-massage.example');
+    expect(invite(emails[2])).toMatchObject({ method: 'CANCEL', uid: `${sessionId}@keepwell`, sequence: 1, status: 'CANCELLED' });
     expect(await twin.store.get(`rm.${sessionId}.P2D.v1`)).toMatchObject({ status: 'skipped', reason: 'session cancelled' });
   });
 });
@@ -76,7 +80,7 @@ describe('within the undo window', () => {
     await twin.settle();
     await later(twin, 30);
 
-    expect(await sesEmails(email)).toEqual([]);
+    expect((await sesEmails(email)).map((e) => e.subject)).toEqual([INTAKE]);
     expect(schedulesOf(twin, sessionId)).toEqual([]);
     expect(await twin.store.get(`bc.${sessionId}.booked.v1`)).toMatchObject({
       status: 'skipped',

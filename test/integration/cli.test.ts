@@ -279,7 +279,9 @@ describe('keepwell preview and outbox', () => {
 
     expect(result.code).toBe(0);
     expect(result.out.split('\n')).toEqual([
-      'Sam Patel (c-sam, sam@cli-test.example): 3 messages in the next 1 week (times in Europe/London)',
+      // Sam's new plan owes its intake questionnaire, due now.
+      'Sam Patel (c-sam, sam@cli-test.example): 4 messages in the next 1 week (times in Europe/London)',
+      expect.stringMatching(/^ {2}Mon 1 Feb 2027 08:00 GMT +intake-questionnaire +plan p-sam$/),
       expect.stringMatching(/^ {2}Tue 2 Feb 2027 10:00 GMT +reminder +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
       expect.stringMatching(/^ {2}Wed 3 Feb 2027 08:00 GMT +reminder +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
       expect.stringMatching(/^ {2}Thu 4 Feb 2027 11:00 GMT +check-in +session s-sam-1 on Wed 3 Feb 2027 10:00 GMT$/),
@@ -301,20 +303,22 @@ describe('keepwell preview and outbox', () => {
     expect(result.code).toBe(0);
     const lines = result.out.split('\n');
     expect(lines[0]).toBe(
-      `outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 4 sent, 6 skipped, 0 failed, 0 pending`,
+      `outbox of local twin (table ${twin.tableName}), 2027-01-28T12:00:00.000Z – 2027-02-04T12:00:00.000Z: 5 sent, 7 skipped, 0 failed, 0 pending`,
     );
     const rows = lines.slice(1).map((l) => l.replace(/\s+/g, ' '));
     expect(rows.filter((l) => l.includes(' sent '))).toEqual([
-      // Sam's booking confirmation, 5 minutes after the import.
+      // Sam's intake questionnaire at once, and his booking confirmation 5 minutes after the import.
+      '2027-02-01 08:00Z sent intake-questionnaire iq.p-sam.intake.v1 client c-sam, session s-sam-1',
       '2027-02-01 08:05Z sent booking-confirmation bc.s-sam-1.booked.v1 client c-sam, session s-sam-1',
       '2027-02-02 10:00Z sent reminder rm.s-sam-1.P1D.v1 client c-sam, session s-sam-1',
       '2027-02-03 08:00Z sent reminder rm.s-sam-1.PT2H.v1 client c-sam, session s-sam-1',
       '2027-02-04 11:00Z sent check-in ci.s-sam-1.after.v1 client c-sam, session s-sam-1',
     ]);
     // Kai's session was moved (its first version's messages void) and then cancelled: each pending
-    // message left the outbox as skipped, with its reason.
+    // message left the outbox as skipped, with its reason (his intake questionnaire too: its first session cancelled).
     const skipped = rows.filter((l) => l.includes(' skipped '));
-    expect(skipped).toHaveLength(6);
+    expect(skipped).toHaveLength(7);
+    expect(skipped.filter((l) => l.includes('iq.p-kai.intake.v1') && l.includes('first session cancelled'))).toHaveLength(1);
     expect(skipped.every((l) => l.includes('session s-kai-1'))).toBe(true);
     expect(skipped.filter((l) => l.includes('.v1') && l.includes('version moved on'))).toHaveLength(2);
     expect(skipped.filter((l) => l.includes('.v2') && l.includes('session cancelled'))).toHaveLength(2);
@@ -356,6 +360,10 @@ describe('keepwell outbox --stats', () => {
       'booking-confirmation: 1 sent, 2 skipped, 0 failed, 0 deferred, 0 pending',
       '  skipped: 1 cancelled-in-undo-window, 1 moved-in-undo-window',
       '  lateness (send − due) over 1: median 0 s, p95 0 s, max 0 s',
+      // Sam's intake questionnaire went; Kai's was skipped with his first session cancelled.
+      'intake-questionnaire: 1 sent, 1 skipped, 0 failed, 0 deferred, 0 pending',
+      '  skipped: 1 first-session-cancelled',
+      '  lateness (send − due) over 1: median 0 s, p95 0 s, max 0 s',
     ]);
   });
 
@@ -365,7 +373,7 @@ describe('keepwell outbox --stats', () => {
     const { stats } = JSON.parse(result.out) as {
       stats: Record<string, { sent: number; skipped: Record<string, number>; lateness?: { count: number; maxMs: number } }>;
     };
-    expect(Object.keys(stats)).toEqual(['reminder', 'check-in', 'booking-confirmation']);
+    expect(Object.keys(stats)).toEqual(['reminder', 'check-in', 'booking-confirmation', 'intake-questionnaire']);
     expect(stats.reminder).toMatchObject({ sent: 2, skipped: { 'session-cancelled': 1, 'version-moved-on': 1 }, lateness: { count: 2, maxMs: 0 } });
   });
 });
@@ -494,8 +502,9 @@ describe('keepwell --stage', () => {
 
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
-    // Sam's reminders and check-in, and the confirmations of s-sam-1 and s-dlq.
-    expect(result.out.split('\n')[0]).toBe('outbox of stage test, 2027-02-01T00:00:00.000Z – 2027-02-05T00:00:00.000Z: 5 sent, 0 skipped, 0 failed, 0 pending');
+    // Sam's reminders and check-in, the confirmations of s-sam-1 and s-dlq, and the intake
+    // questionnaires of Sam's plan and of Kai's (s-dlq became its first session).
+    expect(result.out.split('\n')[0]).toBe('outbox of stage test, 2027-02-01T00:00:00.000Z – 2027-02-05T00:00:00.000Z: 7 sent, 0 skipped, 0 failed, 0 pending');
   });
 
   it('says so in one line when the stage is not deployed', async () => {

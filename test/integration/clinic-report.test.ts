@@ -84,13 +84,14 @@ describe('the monthly clinic report', () => {
       { name: 'maintenance', everyDays: 14 },
     ];
 
-    // Ann (back pain): baseline in February, better in March, one maintenance session attended, one missed.
+    // Ann (back pain): intake (her baseline) and first check-in in February, better in March, one maintenance session attended, one missed.
     const ann = await plan(0, 'back-pain', twoThenFortnightly);
+    await t.store.recordBaseline({ clientId: ann, planId: `p-${ann}`, answers: { pain: 6, mobility: 4, stress: 6, sleep: 4, reason: '' }, at: '2027-02-20T10:00:00.000Z' });
     await session(ann, 1, '2027-02-22T10:00:00Z', 'completed', { sent: true, answers: [6, 4, 6, 4] });
     await session(ann, 2, '2027-03-01T10:00:00Z', 'completed', { sent: true, answers: [4, 5, 5, 5] });
     await session(ann, 3, '2027-03-15T10:00:00Z', 'completed', { sent: true, answers: [3, 6, 4, 6] });
     await session(ann, 4, '2027-03-29T09:00:00Z', 'no-show');
-    // Ben (sports injury): starts in March; his first answers (the baseline) raise a red flag; one session cancelled.
+    // Ben (sports injury): starts in March; his intake is unanswered, so his check-in has no baseline, and its pain 9 raises a red flag; one session cancelled.
     const ben = await plan(1, 'sports-injury', twoThenFortnightly);
     await session(ben, 1, '2027-03-03T10:00:00Z', 'completed', { sent: true });
     await session(ben, 2, '2027-03-10T10:00:00Z', 'completed', { sent: true, answers: [9, 3, 6, 5] });
@@ -137,9 +138,9 @@ describe('the monthly clinic report', () => {
     expect(text).toMatch(/Red flags:\s+1 raised, 1 alerted; alert sent after 0 minutes \(median\), 0 minutes at most\n/);
   });
 
-  it('averages the change since baseline per goal, leaving out the baselines themselves', () => {
+  it('averages the change since baseline per goal, over the check-ins that had one', () => {
     const text = report.body.text ?? '';
-    // Ann against her February baseline 6/4/6/4: (4,5,5,5) and (3,6,4,6). Ben's only answers are his baseline.
+    // Ann against her February baseline 6/4/6/4: (4,5,5,5) and (3,6,4,6). Ben's check-in has no baseline (no intake answered).
     expect(text).toContain('Back pain (2 check-ins): pain −2.5 (better), mobility +1.5 (better), stress −1.5 (better), sleep +1.5 (better).');
     expect(text).not.toContain('Sports injury');
   });

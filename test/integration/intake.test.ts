@@ -129,8 +129,10 @@ describe('a Cal.com booking', () => {
     );
 
     await twin.advanceTo('2027-02-08T10:05:00.000Z');
-    // The confirmation (after the 5-minute undo window) and the first reminder.
+    // The plan's intake questionnaire (the plan is new, its first session ahead), the confirmation
+    // (after the 5-minute undo window) and the first reminder.
     expect((await sesEmails(email)).map((e) => e.subject)).toEqual([
+      'Before your first session with Amy Chen',
       'Booked: your session on Wed 10 Feb, 10:00 am',
       'Reminder: your session on Wed 10 Feb, 10:00 am',
     ]);
@@ -179,7 +181,9 @@ describe('a Cal.com reschedule (a new uid that refers to the old one)', () => {
     );
     await twin.advanceTo(new Date(twin.clock.now().getTime() + 60_000).toISOString());
 
-    const [confirmation, notice] = await sesEmails(email);
+    // The new plan's intake questionnaire comes first.
+    const [intake, confirmation, notice] = await sesEmails(email);
+    expect(intake?.subject).toBe('Before your first session with Amy Chen');
     expect(confirmation?.subject).toBe('Booked: your session on Wed 17 Mar, 10:00 am');
     expect(notice?.subject).toBe('Moved: your session is now on Fri 19 Mar, 2:00 pm');
     expect(notice?.body.text).toContain('has moved from Wednesday 17 March 2027 at 10:00 am (GMT) to Friday 19 March 2027 at 2:00 pm (GMT)');
@@ -215,9 +219,14 @@ describe('a Cal.com cancellation', () => {
     await twin.advanceTo('2027-03-25T00:00:00.000Z');
 
     const emails = await sesEmails(email);
-    expect(emails.map((e) => e.subject)).toEqual(['Booked: your session on Wed 24 Mar, 10:00 am', 'Cancelled: your session on Wed 24 Mar, 10:00 am']);
-    expect(emails[1]!.body.html).toContain('https://book.harbour-massage.example');
-    const ics = Buffer.from(emails[1]!.attachments.find((a) => a.filename === 'session.ics')!.content, 'base64').toString('utf8');
+    // The new plan's intake questionnaire comes first.
+    expect(emails.map((e) => e.subject)).toEqual([
+      'Before your first session with Amy Chen',
+      'Booked: your session on Wed 24 Mar, 10:00 am',
+      'Cancelled: your session on Wed 24 Mar, 10:00 am',
+    ]);
+    expect(emails[2]!.body.html).toContain('https://book.harbour-massage.example');
+    const ics = Buffer.from(emails[2]!.attachments.find((a) => a.filename === 'session.ics')!.content, 'base64').toString('utf8');
     expect(ics).toContain('METHOD:CANCEL');
     expect(ics).toContain(`UID:${sessionId}@keepwell`);
   });

@@ -126,6 +126,9 @@ async function startScheduling(start: string, options: Options = {}) {
       ],
     }),
   );
+  // Sam answered his intake questionnaire: these tests are about the session messages' schedules
+  // (the intake's own are tested in intake-questionnaire.test.ts).
+  await store.recordBaseline({ clientId: 'c-sam', planId: 'p-sam', answers: { pain: 6, mobility: 5, stress: 5, sleep: 6, reason: '' }, at: start });
   await streamPoller.drain();
   calls.length = 0;
   responses.length = 0;

@@ -171,6 +171,8 @@ describe('cancellations and reschedules', () => {
     // The confirmation went out once the data was in; the cancellation two days later is told.
     expect(about(report, 's-ana-1')).toEqual([
       ['booking-confirmation', 'bc.s-ana-1.booked.v1', '2027-02-01T08:00:00.000Z'],
+      // The new plan's intake questionnaire, at the end of the night's quiet hours like the confirmation.
+      ['intake-questionnaire', 'iq.p-ana.intake.v1', '2027-02-01T08:00:00.000Z'],
       ['booking-cancellation', 'bx.s-ana-1.cancelled.v1', '2027-02-03T09:00:00.000Z'],
     ]);
     expect(
@@ -200,6 +202,8 @@ describe('cancellations and reschedules', () => {
     expect(about(report, 's-ben-1')).toEqual([
       // Confirmed when the data came in, then told of the move when it happened.
       ['booking-confirmation', 'bc.s-ben-1.booked.v1', '2027-02-01T08:00:00.000Z'],
+      // The new plan's intake questionnaire, at the end of the night's quiet hours like the confirmation.
+      ['intake-questionnaire', 'iq.p-ben.intake.v1', '2027-02-01T08:00:00.000Z'],
       ['booking-change', 'bm.s-ben-1.moved.v2', '2027-02-08T09:00:00.000Z'],
       ['reminder', 'rm.s-ben-1.P1D.v2', '2027-02-10T16:00:00.000Z'],
       ['reminder', 'rm.s-ben-1.PT2H.v2', '2027-02-11T14:00:00.000Z'],
@@ -253,6 +257,8 @@ describe('an unsubscribe and a bounce', () => {
       ['booking-confirmation', 's-bo-2'],
       ['booking-confirmation', 's-bo-3'],
       ['booking-confirmation', 's-bo-4'],
+      // The new plan's intake questionnaire, named by its first session.
+      ['intake-questionnaire', 's-bo-1'],
       ['reminder', 's-bo-1'],
       ['check-in', 's-bo-1'],
       ['reminder', 's-bo-2'],

@@ -80,7 +80,15 @@ describe('the DynamoDB store', () => {
     expect(t.meter.itemsRead).toBe(2);
   });
 
-  it('stores the first check-in on a plan as its baseline and the next with its comparisons', async () => {
+  it("stores each check-in with the intake's baseline and the previous check-in; the first is not a baseline", async () => {
+    expect(
+      await t.store.recordBaseline({
+        clientId: 'c-1',
+        planId: 'p-1',
+        answers: { pain: 8, mobility: 3, stress: 7, sleep: 4, reason: '' },
+        at: '2027-02-28T10:00:00.000Z',
+      }),
+    ).toBe('recorded');
     const first = await t.store.recordCheckIn({
       clientId: 'c-1',
       sessionId: 's-1-1',
@@ -93,10 +101,11 @@ describe('the DynamoDB store', () => {
       answers: { pain: 5, mobility: 5, stress: 5, sleep: 6, notes: '', wantsToRebook: true },
       at: '2027-03-09T10:00:00.000Z',
     });
-    expect(first?.baseline).toBe(true);
-    expect(second).toMatchObject({ baseline: false, previous: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, baselineScores: { pain: 7 } });
+    expect(first).toMatchObject({ baseline: false, baselineScores: { pain: 8, mobility: 3, stress: 7, sleep: 4 } });
+    expect(first?.previous).toBeUndefined();
+    expect(second).toMatchObject({ baseline: false, previous: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, baselineScores: { pain: 8 } });
     const bundle = await t.store.getClientBundle('c-1');
-    expect(bundle?.plans[0]?.baseline).toMatchObject({ pain: 7, sessionId: 's-1-1' });
+    expect(bundle?.plans[0]?.baseline).toEqual({ pain: 8, mobility: 3, stress: 7, sleep: 4, at: '2027-02-28T10:00:00.000Z' });
     expect(bundle?.sessions.find((s) => s.id === 's-1-1')?.checkInAnsweredAt).toBe('2027-03-02T10:00:00.000Z');
     const activity = await t.store.therapistActivity('t-amy', '2027-03-01T00:00:00.000Z', '2027-03-31T00:00:00.000Z');
     expect(activity.checkIns.map((c) => c.sessionId)).toEqual(['s-1-1', 's-1-2']);
@@ -322,28 +331,22 @@ describe('the ledger’s state machine on DynamoDB Local: the first terminal sta
   });
 });
 
-describe('two first check-ins on one plan at the same time', () => {
-  it('stores both: one becomes the baseline, the other is compared with it', async () => {
+describe('two intake answers on one plan at the same time', () => {
+  it('keeps the first whole: one is recorded, the other is told it was answered', async () => {
     const t = await createTestTable();
     await t.store.putTherapist(therapist);
     await t.store.putClient(client('c-9'));
     await t.store.putPlan(plan('p-9', 'c-9'));
-    await t.store.saveSession(session('s-9-1', 'p-9', '2027-03-01T10:00:00Z'));
-    await t.store.saveSession(session('s-9-2', 'p-9', '2027-03-08T10:00:00Z'));
-    const answers = (pain: number) => ({ pain, mobility: 5, stress: 5, sleep: 5, notes: '', wantsToRebook: false });
+    const answers = (pain: number) => ({ pain, mobility: pain, stress: pain, sleep: pain, reason: `reason ${pain}` });
 
-    const [first, second] = await Promise.all([
-      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-1', answers: answers(6), at: '2027-03-09T09:00:00.000Z' }),
-      t.store.recordCheckIn({ clientId: 'c-9', sessionId: 's-9-2', answers: answers(3), at: '2027-03-09T09:00:00.000Z' }),
-    ]);
+    const results = await Promise.all(
+      [6, 3].map((pain) => t.store.recordBaseline({ clientId: 'c-9', planId: 'p-9', answers: answers(pain), at: '2027-03-09T09:00:00.000Z' })),
+    );
 
-    const bundle = await t.store.getClientBundle('c-9', true);
-    const baseline = bundle!.plans[0]!.baseline!;
-    const [winner, loser] = first!.baseline ? [first!, second!] : [second!, first!];
-    expect([first?.baseline, second?.baseline].sort()).toEqual([false, true]);
-    expect(bundle!.checkIns.map((c) => c.sessionId).sort()).toEqual(['s-9-1', 's-9-2']);
-    expect(baseline.sessionId).toBe(winner.sessionId);
-    expect(loser.baselineScores).toEqual({ pain: winner.pain, mobility: 5, stress: 5, sleep: 5 });
+    expect([...results].sort()).toEqual(['already-answered', 'recorded']);
+    const baseline = (await t.store.getClientBundle('c-9', true))!.plans[0]!.baseline!;
+    const winner = results[0] === 'recorded' ? 6 : 3;
+    expect(baseline).toEqual({ ...answers(winner), at: '2027-03-09T09:00:00.000Z' });
   });
 
   it('reports a second submit of the same session as already answered', async () => {

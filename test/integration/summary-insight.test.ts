@@ -27,6 +27,7 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 type Scores = [pain: number, mobility: number, stress: number, sleep: number];
 
 /** Two weekly initial sessions, then maintenance every 14 days: session i starts on `starts[i]`. */
+/** Each client answered the intake questionnaire (the baseline) the day before the first session, as at the first check-in. */
 async function seedClient(t: TestTable, id: string, name: string, starts: readonly string[], answers: ReadonlyArray<Scores | undefined>): Promise<void> {
   await t.store.putClient(clientSchema.parse({ id, name, email: `${id}-${run}@example.com`, timezone: 'Europe/London' }));
   await t.store.putPlan(
@@ -41,6 +42,9 @@ async function seedClient(t: TestTable, id: string, name: string, starts: readon
       ],
     }),
   );
+  const [pain, mobility, stress, sleep] = answers[0]!;
+  const intakeAt = new Date(Date.parse(starts[0]!) - 86_400_000).toISOString();
+  await t.store.recordBaseline({ clientId: id, planId: `p-${id}`, answers: { pain, mobility, stress, sleep, reason: '' }, at: intakeAt });
   for (const [i, start] of starts.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
     await t.store.saveSession(sessionSchema.parse({ id: sessionId, planId: `p-${id}`, start, durationMinutes: 60, location: 'Room 1', status: 'completed' }));
@@ -142,7 +146,8 @@ describe('the summary’s trend charts and suggestions', () => {
     const trends = text.slice(text.indexOf('Trends since baseline\n'));
 
     expect(html).toContain(
-      'alt="Pain 6 → 6 since baseline, no change; mobility 5 → 5 since baseline, no change; stress 5 → 5 since baseline, no change; sleep 5 → 5 since baseline, no change. 5 check-ins shown, 1 change of phase."',
+      // The chart starts from the intake questionnaire's answers, drawn before the five check-ins.
+      'alt="Pain 6 → 6 since baseline, no change; mobility 5 → 5 since baseline, no change; stress 5 → 5 since baseline, no change; sleep 5 → 5 since baseline, no change. The intake questionnaire and 5 check-ins shown, 1 change of phase."',
     );
     expect(trends).toContain(
       'Ben Ortiz · Back pain: pain 7 → 3 since baseline, better; mobility 4 → 7 since baseline, better; stress 6 → 3 since baseline, better; sleep 5 → 7 since baseline, better',

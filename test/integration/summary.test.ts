@@ -34,7 +34,8 @@ interface Visit {
   readonly answered?: { at: string; scores: Scores; notes?: string; wantsToRebook?: boolean };
 }
 
-async function seedClient(t: TestTable, therapistId: string, id: string, name: string, visits: readonly Visit[]): Promise<void> {
+/** `intake`: the intake questionnaire's scores (the plan's baseline), answered the day before the first visit. */
+async function seedClient(t: TestTable, therapistId: string, id: string, name: string, visits: readonly Visit[], intake?: Scores): Promise<void> {
   await t.store.putClient(clientSchema.parse({ id, name, email: `${id}-${run}@example.com`, timezone: 'Europe/London' }));
   await t.store.putPlan(
     planSchema.parse({
@@ -48,6 +49,11 @@ async function seedClient(t: TestTable, therapistId: string, id: string, name: s
       ],
     }),
   );
+  if (intake) {
+    const [pain, mobility, stress, sleep] = intake;
+    const at = new Date(Date.parse(visits[0]!.start) - 86_400_000).toISOString();
+    await t.store.recordBaseline({ clientId: id, planId: `p-${id}`, answers: { pain, mobility, stress, sleep, reason: '' }, at });
+  }
   for (const [i, v] of visits.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
     await t.store.saveSession(
@@ -89,35 +95,57 @@ describe('the therapist follow-up summary', () => {
     await t.store.putTherapist(therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: amyEmail, timezone: 'Europe/London' }));
     await t.store.putTherapist(therapistSchema.parse({ id: 't-bo', name: 'Bo Lind', email: boEmail, timezone: 'Europe/London' }));
 
-    // Ann improves week on week; her last check-in comes in during the period.
-    await seedClient(t, 't-amy', 'c-ann', 'Ann Lee', [
-      { start: '2027-02-09T10:00:00Z', answered: answered('2027-02-10T12:00:00Z', [8, 3, 7, 4]) },
-      { start: '2027-02-16T10:00:00Z', answered: answered('2027-02-17T12:00:00Z', [7, 4, 6, 5]) },
-      { start: '2027-02-23T10:00:00Z', answered: answered('2027-02-24T12:00:00Z', [6, 5, 6, 5]) },
-      { start: '2027-03-02T10:00:00Z', answered: answered('2027-03-03T12:00:00Z', [5, 6, 5, 6]) },
-      { start: '2027-03-09T10:00:00Z', answered: answered('2027-03-09T18:00:00Z', [4, 7, 4, 7]) },
-    ]);
+    // Ann improves week on week; her last check-in comes in during the period. Ann, Ben and Cara
+    // answered their intake questionnaires as they felt at their first check-ins.
+    await seedClient(
+      t,
+      't-amy',
+      'c-ann',
+      'Ann Lee',
+      [
+        { start: '2027-02-09T10:00:00Z', answered: answered('2027-02-10T12:00:00Z', [8, 3, 7, 4]) },
+        { start: '2027-02-16T10:00:00Z', answered: answered('2027-02-17T12:00:00Z', [7, 4, 6, 5]) },
+        { start: '2027-02-23T10:00:00Z', answered: answered('2027-02-24T12:00:00Z', [6, 5, 6, 5]) },
+        { start: '2027-03-02T10:00:00Z', answered: answered('2027-03-03T12:00:00Z', [5, 6, 5, 6]) },
+        { start: '2027-03-09T10:00:00Z', answered: answered('2027-03-09T18:00:00Z', [4, 7, 4, 7]) },
+      ],
+      [8, 3, 7, 4],
+    );
     // Ben gets worse: his late answer for 5 March comes in during the period, with HTML and a formula in the notes.
-    await seedClient(t, 't-amy', 'c-ben', 'Ben <b>Ortiz</b>', [
-      { start: '2027-02-12T15:00:00Z', answered: answered('2027-02-13T12:00:00Z', [3, 7, 3, 8]) },
-      { start: '2027-02-19T15:00:00Z', answered: answered('2027-02-20T12:00:00Z', [4, 6, 4, 7]) },
-      { start: '2027-02-26T15:00:00Z', answered: answered('2027-02-27T12:00:00Z', [4, 6, 5, 7]) },
-      {
-        start: '2027-03-05T15:00:00Z',
-        answered: answered('2027-03-09T08:30:00Z', [7, 4, 6, 2], {
-          notes: `=HYPERLINK("http://evil.example","x") <script>alert('x')</script>`,
-          wantsToRebook: true,
-        }),
-      },
-      { start: '2027-03-10T16:00:00Z', status: 'booked', location: 'Room 2' },
-    ]);
+    await seedClient(
+      t,
+      't-amy',
+      'c-ben',
+      'Ben <b>Ortiz</b>',
+      [
+        { start: '2027-02-12T15:00:00Z', answered: answered('2027-02-13T12:00:00Z', [3, 7, 3, 8]) },
+        { start: '2027-02-19T15:00:00Z', answered: answered('2027-02-20T12:00:00Z', [4, 6, 4, 7]) },
+        { start: '2027-02-26T15:00:00Z', answered: answered('2027-02-27T12:00:00Z', [4, 6, 5, 7]) },
+        {
+          start: '2027-03-05T15:00:00Z',
+          answered: answered('2027-03-09T08:30:00Z', [7, 4, 6, 2], {
+            notes: `=HYPERLINK("http://evil.example","x") <script>alert('x')</script>`,
+            wantsToRebook: true,
+          }),
+        },
+        { start: '2027-03-10T16:00:00Z', status: 'booked', location: 'Room 2' },
+      ],
+      [3, 7, 3, 8],
+    );
     // Cara did not answer the check-in for Monday's session, and asked to move next week's.
-    await seedClient(t, 't-amy', 'c-cara', 'Cara Diaz', [
-      { start: '2027-02-22T10:00:00Z', answered: answered('2027-02-23T12:00:00Z', [5, 5, 5, 5]) },
-      { start: '2027-03-01T10:00:00Z', answered: answered('2027-03-02T12:00:00Z', [5, 6, 5, 5]) },
-      { start: '2027-03-08T10:00:00Z' },
-      { start: '2027-03-15T10:00:00Z', status: 'booked' },
-    ]);
+    await seedClient(
+      t,
+      't-amy',
+      'c-cara',
+      'Cara Diaz',
+      [
+        { start: '2027-02-22T10:00:00Z', answered: answered('2027-02-23T12:00:00Z', [5, 5, 5, 5]) },
+        { start: '2027-03-01T10:00:00Z', answered: answered('2027-03-02T12:00:00Z', [5, 6, 5, 5]) },
+        { start: '2027-03-08T10:00:00Z' },
+        { start: '2027-03-15T10:00:00Z', status: 'booked' },
+      ],
+      [5, 5, 5, 5],
+    );
     await t.store.recordRescheduleRequest({
       sessionId: 's-c-cara-4',
       clientId: 'c-cara',
@@ -141,7 +169,7 @@ describe('the therapist follow-up summary', () => {
       { state: 'due', dueAt: '2027-03-06T10:00:00.000Z', lapsedAt: '2027-03-20T10:00:00.000Z', markedAt: '2027-03-06T10:00:00.000Z' },
       '2027-03-20T10:00:00.000Z',
     );
-    // Fay's first answers are in, but the session they belong to has since been deleted.
+    // Fay's first check-in is in, but not her intake questionnaire (no baseline yet); the session has since been deleted.
     await seedClient(t, 't-amy', 'c-fay', 'Fay Khan', [{ start: '2027-03-08T09:00:00Z', answered: answered('2027-03-09T10:00:00Z', [5, 5, 5, 5]) }]);
     await t.documentClient.send(new DeleteCommand({ TableName: t.tableName, Key: keys.session('c-fay', 's-c-fay-1') }));
     // Bo's client answers in the same period: nothing of it belongs in Amy's summary.
@@ -205,21 +233,22 @@ describe('the therapist follow-up summary', () => {
     expect(flags).toMatch(/Mobility:\s+4 \(▼3 vs baseline, ▼2 vs last\)\n/);
     expect(flags).toMatch(/Stress:\s+6 \(▲3 vs baseline, ▲1 vs last\)\n/);
     expect(flags).toMatch(/Sleep:\s+2 \(▼6 vs baseline, ▼5 vs last\)\n/);
-    expect(flags).toMatch(/Trend:\s+pain ▃▄▄▆ 3→7 \(worse\)\n/);
+    // The trend starts from the intake questionnaire's pain (3), then the four check-ins.
+    expect(flags).toMatch(/Trend:\s+pain ▃▃▄▄▆ 3→7 \(worse\)\n/);
     expect(flags).toMatch(/Notes:\s+=HYPERLINK\("http:\/\/evil.example","x"\) <script>alert\('x'\)<\/script>/);
     expect(flags).not.toContain('Ann Lee');
     expect(text.indexOf('Red flags')).toBeLessThan(text.indexOf('Other check-ins'));
   });
 
-  it("shows Ann's improvement and Fay's baseline among the other check-ins, one line each", () => {
+  it("shows Ann's improvement and Fay's missing baseline among the other check-ins, one line each", () => {
     const text = email.body.text ?? '';
 
-    // Baseline 8/3/7/4, last 5/6/5/6, now 4/7/4/7; pain 8, 7, 6, 5, 4.
+    // Baseline (the intake) 8/3/7/4, last 5/6/5/6, now 4/7/4/7; pain 8 (intake), 8, 7, 6, 5, 4.
     expect(text).toContain(
-      '- Ann Lee · answered Tue 9 Mar 18:00 · session Tue 9 Mar 10:00 | pain 4 (▼4 vs baseline, ▼1 vs last); mobility 7 (▲4 vs baseline, ▲1 vs last); stress 4 (▼3 vs baseline, ▼1 vs last); sleep 7 (▲3 vs baseline, ▲1 vs last) · pain ▇▆▅▅▄ 8→4 (better)\n',
+      '- Ann Lee · answered Tue 9 Mar 18:00 · session Tue 9 Mar 10:00 | pain 4 (▼4 vs baseline, ▼1 vs last); mobility 7 (▲4 vs baseline, ▲1 vs last); stress 4 (▼3 vs baseline, ▼1 vs last); sleep 7 (▲3 vs baseline, ▲1 vs last) · pain ▇▇▆▅▅▄ 8→4 (better)\n',
     );
     expect(text).toContain(
-      '- Fay Khan · answered Tue 9 Mar 10:00 · session no longer on record | pain 5 (baseline); mobility 5 (baseline); stress 5 (baseline); sleep 5 (baseline) · pain ▅ 5\n',
+      '- Fay Khan · answered Tue 9 Mar 10:00 · session no longer on record | no baseline yet: pain 5; mobility 5; stress 5; sleep 5 · pain ▅ 5\n',
     );
   });
 
@@ -253,7 +282,8 @@ describe('the therapist follow-up summary', () => {
     expect(csv[0]).toMatch(/^answered_at,client_id,client_name,/);
     expect(csv.slice(1, -1)).toEqual([
       `2027-03-09 08:30,c-ben,Ben <b>Ortiz</b>,p-c-ben,back-pain,s-c-ben-4,2027-03-05 15:00,no,7,4,6,2,4,-3,3,-6,3,-2,1,-5,yes,Pain is up 4 against baseline (3 → 7); Mobility is down 3 against baseline (7 → 4); Stress is up 3 against baseline (3 → 6); Sleep is 2/10; Sleep is down 6 against baseline (8 → 2),"'=HYPERLINK(""http://evil.example"",""x"") <script>alert('x')</script>"`,
-      '2027-03-09 10:00,c-fay,Fay Khan,p-c-fay,back-pain,s-c-fay-1,,yes,5,5,5,5,,,,,,,,,no,,',
+      // Fay's check-in is not a baseline, and has none to compare with.
+      '2027-03-09 10:00,c-fay,Fay Khan,p-c-fay,back-pain,s-c-fay-1,,no,5,5,5,5,,,,,,,,,no,,',
       '2027-03-09 18:00,c-ann,Ann Lee,p-c-ann,back-pain,s-c-ann-5,2027-03-09 10:00,no,4,7,4,7,-4,4,-3,3,-1,1,-1,1,no,,',
     ]);
     expect(csv.at(-1)).toBe('');

@@ -113,7 +113,8 @@ describe('the client pages over HTTP', () => {
       expect(await response.text()).toContain('Your answers are with Amy Chen');
 
       const bundle = await t.store.getClientBundle(practice.client.id);
-      expect(bundle?.checkIns).toMatchObject([{ pain: 9, notes: '<img src=x onerror=alert(1)> sore', wantsToRebook: true, baseline: true }]);
+      // A check-in is never a baseline: the intake questionnaire's answers are.
+      expect(bundle?.checkIns).toMatchObject([{ pain: 9, notes: '<img src=x onerror=alert(1)> sore', wantsToRebook: true, baseline: false }]);
       expect(await consumed(path)).toBe(true);
 
       const [alert, ...more] = await sesEmails(practice.therapist.email);

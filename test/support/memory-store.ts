@@ -6,9 +6,8 @@
  * each ledger move allowed from the states shared/domain/ledger-states.ts gives it, the table the
  * DynamoDB ledger's conditions are made from),
  * the same errors (NotFoundError, and the SDK's condition and transaction exceptions where the
- * DynamoDB store lets them through). A check-in is stored atomically here, so two first answers on
- * one plan settle as on DynamoDB after its retry: the first takes the baseline, the second is
- * compared with it. Every read returns a copy,
+ * DynamoDB store lets them through). Check-ins are compared with the plan's baseline by the same
+ * domain function (domain/baseline.ts); the intake's baseline is taken once, the first answers winning. Every read returns a copy,
  * as a real read would.
  *
  * `calls` counts each port method, and `failNext(method, error)` makes the next call(s) of a
@@ -22,7 +21,17 @@
  * as one DynamoDB request is.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { CATEGORIES, type Category, type CheckInAnswers, type Client, type Plan, type Session, type Therapist } from '../../shared/domain/model.js';
+import {
+  CATEGORIES,
+  type Category,
+  type CheckInAnswers,
+  type Client,
+  type IntakeAnswers,
+  type Plan,
+  type Session,
+  type Therapist,
+} from '../../shared/domain/model.js';
+import { checkInComparison } from '../../shared/domain/baseline.js';
 import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
 import { normalizeEmail, sameEmail } from '../../shared/domain/email-address.js';
 import { numberSessions } from '../../shared/domain/schedule-rules.js';
@@ -62,6 +71,7 @@ const PORT_METHODS: Record<Method, true> = {
   setPreference: true,
   suppressByEmail: true,
   recordCheckIn: true,
+  recordBaseline: true,
   recordConfirmation: true,
   recordRescheduleRequest: true,
   setMaintenanceMark: true,
@@ -303,12 +313,6 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
     if (!plan) throw new NotFoundError('plan', session.planId);
     if (this.checkIns.has(session.id)) return undefined;
 
-    const scores = scoresOf(input.answers);
-    const previous = [...this.checkIns.values()]
-      .filter((c) => c.clientId === input.clientId && c.planId === plan.id && c.answeredAt <= input.at)
-      .sort((a, b) => a.answeredAt.localeCompare(b.answeredAt))
-      .at(-1);
-    const isBaseline = !plan.baseline;
     const checkIn: StoredCheckIn = {
       ...copy(input.answers),
       sessionId: session.id,
@@ -316,14 +320,26 @@ export class MemoryStore implements ClinicStore, Ledger, TokenStore {
       clientId: input.clientId,
       therapistId: plan.therapistId,
       answeredAt: input.at,
-      baseline: isBaseline,
-      ...(previous ? { previous: scoresOf(previous) } : {}),
-      baselineScores: plan.baseline ? scoresOf(plan.baseline) : scores,
+      baseline: false,
+      ...checkInComparison(
+        plan,
+        [...this.checkIns.values()].filter((c) => c.clientId === input.clientId),
+        input.at,
+      ),
     };
     this.checkIns.set(session.id, checkIn);
     this.sessions.set(session.id, { ...session, checkInAnsweredAt: input.at });
-    if (isBaseline) this.plans.set(plan.id, { ...plan, baseline: { ...scores, sessionId: session.id, at: input.at } });
     return copy(checkIn);
+  }
+
+  async recordBaseline(input: { clientId: string; planId: string; answers: IntakeAnswers; at: string }): Promise<'recorded' | 'already-answered'> {
+    this.enter('recordBaseline');
+    const plan = this.plans.get(input.planId);
+    if (!plan || plan.clientId !== input.clientId) throw new NotFoundError('plan', input.planId);
+    if (plan.baseline) return 'already-answered';
+    const { reason, ...scores } = input.answers;
+    this.plans.set(plan.id, { ...plan, baseline: { ...scoresOf(scores), at: input.at, ...(reason ? { reason } : {}) } });
+    return 'recorded';
   }
 
   async recordConfirmation(clientId: string, sessionId: string, at: string): Promise<boolean> {

@@ -7,7 +7,13 @@ import { previewMessages } from '../../shared/use-cases/preview-messages.js';
 const clinic = { quietHours: { start: '21:00', end: '08:00' }, maintenanceGraceDays: 14 };
 
 function bundle(
-  options: { preferences?: Record<string, boolean>; suppressed?: boolean; sessions?: Array<Record<string, unknown>>; phases?: unknown[] } = {},
+  options: {
+    preferences?: Record<string, boolean>;
+    suppressed?: boolean;
+    sessions?: Array<Record<string, unknown>>;
+    phases?: unknown[];
+    intakeAnswered?: boolean;
+  } = {},
 ): ClientBundle {
   const client = clientSchema.parse({
     id: 'c-kai',
@@ -34,7 +40,9 @@ function bundle(
         therapistId: 't-amy',
       }) as StoredSession,
   );
-  return { client, plans: [plan], sessions, checkIns: [], requests: [] };
+  // Kai has answered his intake questionnaire unless a test says not: the other tests are about the session messages.
+  const baseline = { pain: 5, mobility: 5, stress: 5, sleep: 5, at: '2027-01-01T00:00:00.000Z' };
+  return { client, plans: [options.intakeAnswered === false ? plan : { ...plan, baseline }], sessions, checkIns: [], requests: [] };
 }
 
 describe('previewMessages', () => {
@@ -45,6 +53,17 @@ describe('previewMessages', () => {
       ['reminder', 'rm.s-kai-1.P2D.v1', '2027-02-08T18:00:00.000Z', undefined],
       ['reminder', 'rm.s-kai-1.PT2H.v1', '2027-02-10T16:00:00.000Z', undefined],
       ['check-in', 'ci.s-kai-1.after.v1', '2027-02-11T19:00:00.000Z', undefined],
+    ]);
+  });
+
+  it('lists the intake questionnaire at once while the plan has no baseline and its first session is ahead', () => {
+    const items = previewMessages({ bundle: bundle({ intakeAnswered: false }), clinic, now: '2027-02-01T00:00:00Z', weeks: 2 });
+
+    expect(items.map((i) => [i.kind, i.name, i.at])).toEqual([
+      ['intake-questionnaire', 'iq.p-kai.intake.v1', '2027-02-01T00:00:00.000Z'],
+      ['reminder', 'rm.s-kai-1.P2D.v1', '2027-02-08T18:00:00.000Z'],
+      ['reminder', 'rm.s-kai-1.PT2H.v1', '2027-02-10T16:00:00.000Z'],
+      ['check-in', 'ci.s-kai-1.after.v1', '2027-02-11T19:00:00.000Z'],
     ]);
   });
 

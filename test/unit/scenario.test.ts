@@ -80,7 +80,8 @@ describe('parseScenario', () => {
     expect(issuesOf(input)).toEqual([
       'clients[1].email: must be a valid email address',
       'plans[1].clientId: refers to a missing client "c-kai"',
-      'events[1].type: must be one of book-session, cancel-session, reschedule-session, check-in-response, unsubscribe, bounce, pause-plan, resume-plan, webhook',
+      // The intake questionnaire's answers are a scenario event too.
+      'events[1].type: must be one of book-session, cancel-session, reschedule-session, check-in-response, intake-response, unsubscribe, bounce, pause-plan, resume-plan, webhook',
       'events[2].category: must be one of reminders, check-ins, maintenance, all',
       'events[5].answers.pain: pain must be a whole number from 0 to 10',
       'events[3].at: 2027-05-01T09:00:00.000Z is outside the simulated window 2027-01-30T00:00:00.000Z – 2027-03-15T00:00:00.000Z',

@@ -31,7 +31,13 @@ interface Visit {
   readonly answeredAt?: string;
 }
 
-async function seedClient(store: MemoryStore, id: string, name: string, visits: readonly Visit[], therapist: Therapist = amy): Promise<void> {
+/** `intake`: the intake questionnaire's answers, the plan's baseline, given before the first visit. */
+interface Intake {
+  readonly answers: { pain: number; mobility: number; stress: number; sleep: number };
+  readonly answeredAt: string;
+}
+
+async function seedClient(store: MemoryStore, id: string, name: string, visits: readonly Visit[], therapist: Therapist = amy, intake?: Intake): Promise<void> {
   await store.putClient(clientSchema.parse({ id, name, email: `${id}@example.com`, timezone: 'Europe/London' }));
   await store.putPlan(
     planSchema.parse({
@@ -45,6 +51,7 @@ async function seedClient(store: MemoryStore, id: string, name: string, visits: 
       ],
     }),
   );
+  if (intake) await store.recordBaseline({ clientId: id, planId: `p-${id}`, answers: { ...intake.answers, reason: '' }, at: intake.answeredAt });
   for (const [i, visit] of visits.entries()) {
     const sessionId = `s-${id}-${i + 1}`;
     await store.saveSession(
@@ -71,14 +78,35 @@ async function storeWithAmy(): Promise<MemoryStore> {
 describe('building the summary', () => {
   it('puts red flags first, even when their answers came in later', async () => {
     const store = await storeWithAmy();
-    await seedClient(store, 'c-bob', 'Bob Ng', [
-      { start: '2027-02-01T10:00:00Z', answers: { pain: 6, mobility: 5, stress: 5, sleep: 6 }, answeredAt: '2027-02-02T09:00:00Z' },
-      { start: '2027-02-08T10:00:00Z', answers: { pain: 3, mobility: 7, stress: 4, sleep: 7 }, answeredAt: '2027-02-09T09:00:00Z' },
-    ]);
-    await seedClient(store, 'c-ann', 'Ann Lee', [
-      { start: '2027-02-01T11:00:00Z', answers: { pain: 6, mobility: 5, stress: 6, sleep: 5 }, answeredAt: '2027-02-02T12:00:00Z' },
-      { start: '2027-02-08T11:00:00Z', answers: { pain: 9, mobility: 5, stress: 6, sleep: 5 }, answeredAt: '2027-02-09T12:00:00Z' },
-    ]);
+    // Each baseline is the intake questionnaire's, answered before the first session.
+    await seedClient(
+      store,
+      'c-bob',
+      'Bob Ng',
+      [
+        { start: '2027-02-01T10:00:00Z' },
+        { start: '2027-02-08T10:00:00Z', answers: { pain: 3, mobility: 7, stress: 4, sleep: 7 }, answeredAt: '2027-02-09T09:00:00Z' },
+      ],
+      amy,
+      {
+        answers: { pain: 6, mobility: 5, stress: 5, sleep: 6 },
+        answeredAt: '2027-01-31T09:00:00Z',
+      },
+    );
+    await seedClient(
+      store,
+      'c-ann',
+      'Ann Lee',
+      [
+        { start: '2027-02-01T11:00:00Z' },
+        { start: '2027-02-08T11:00:00Z', answers: { pain: 9, mobility: 5, stress: 6, sleep: 5 }, answeredAt: '2027-02-09T12:00:00Z' },
+      ],
+      amy,
+      {
+        answers: { pain: 6, mobility: 5, stress: 6, sleep: 5 },
+        answeredAt: '2027-01-31T12:00:00Z',
+      },
+    );
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });
     const doc = summaryDocument(data);
@@ -92,11 +120,18 @@ describe('building the summary', () => {
 
   it('compares each check-in with the baseline and the last one', async () => {
     const store = await storeWithAmy();
-    await seedClient(store, 'c-bob', 'Bob Ng', [
-      { start: '2027-02-01T10:00:00Z', answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-02-02T09:00:00Z' },
-      { start: '2027-02-05T10:00:00Z', answers: { pain: 5, mobility: 5, stress: 6, sleep: 6 }, answeredAt: '2027-02-06T09:00:00Z' },
-      { start: '2027-02-08T10:00:00Z', answers: { pain: 6, mobility: 6, stress: 3, sleep: 6 }, answeredAt: '2027-02-09T09:00:00Z' },
-    ]);
+    // The baseline is the intake questionnaire's, answered before the first session.
+    await seedClient(
+      store,
+      'c-bob',
+      'Bob Ng',
+      [
+        { start: '2027-02-05T10:00:00Z', answers: { pain: 5, mobility: 5, stress: 6, sleep: 6 }, answeredAt: '2027-02-06T09:00:00Z' },
+        { start: '2027-02-08T10:00:00Z', answers: { pain: 6, mobility: 6, stress: 3, sleep: 6 }, answeredAt: '2027-02-09T09:00:00Z' },
+      ],
+      amy,
+      { answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-02-04T09:00:00Z' },
+    );
 
     const data = await buildSummary({ store, therapist: amy, period, clinic });
     const { text } = renderDocument(summaryDocument(data), brand);
@@ -216,7 +251,8 @@ describe('building the summary', () => {
     const { text } = renderDocument(summaryDocument(data), brand);
 
     expect(text).toContain('Kim Wu · answered Tue 9 Feb 10:00 · session no longer on record');
-    expect(text).toContain('pain 4 (no baseline)');
+    // Said once, before the scores: the intake questionnaire is not answered.
+    expect(text).toContain('no baseline yet: pain 4; mobility 6; stress 5; sleep 6');
     expect(data.checkIns[0]?.flags).toEqual([]);
   });
 });
@@ -302,14 +338,22 @@ describe('the CSV', () => {
 
   it('has one row per check-in of the period, with the changes as signed numbers', async () => {
     const store = await storeWithAmy();
-    await seedClient(store, 'c-bob', 'Bob, "the builder"', [
-      { start: '2027-02-01T10:00:00Z', answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-02-02T09:00:00Z' },
-      {
-        start: '2027-02-08T10:00:00Z',
-        answers: { pain: 5, mobility: 6, stress: 6, sleep: 4, notes: '=1+1 worse at night' },
-        answeredAt: '2027-02-09T09:00:00Z',
-      },
-    ]);
+    // The intake questionnaire's answers (the baseline) equal the first check-in's, so both columns read the same.
+    await seedClient(
+      store,
+      'c-bob',
+      'Bob, "the builder"',
+      [
+        { start: '2027-02-01T10:00:00Z', answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-02-02T09:00:00Z' },
+        {
+          start: '2027-02-08T10:00:00Z',
+          answers: { pain: 5, mobility: 6, stress: 6, sleep: 4, notes: '=1+1 worse at night' },
+          answeredAt: '2027-02-09T09:00:00Z',
+        },
+      ],
+      amy,
+      { answers: { pain: 7, mobility: 4, stress: 6, sleep: 5 }, answeredAt: '2027-01-31T09:00:00Z' },
+    );
 
     const csv = checkInsCsv(await buildSummary({ store, therapist: amy, period, clinic }));
     const lines = csv.replace(/^\uFEFF/, '').split('\r\n');

@@ -68,6 +68,10 @@ async function clinicWithSam(options: { fault?: (call: SchedulerCall) => Error |
     }),
   );
 
+  // Sam answered his intake questionnaire: these tests are about the session messages' time rules;
+  // the intake's own planning is tested in intake-questionnaire.test.ts.
+  await store.recordBaseline({ clientId: 'c-sam', planId: 'p-sam', answers: { pain: 6, mobility: 5, stress: 5, sleep: 6, reason: '' }, at: NOW });
+
   /** Runs a writer and hands sync-schedules the session's images before and after it, as the stream would. */
   const sessionChange = async (sessionId: string, write: () => Promise<unknown>) => {
     const before = await store.findSession(sessionId);

@@ -22,7 +22,14 @@ describe('score changes', () => {
 
   it('says when the answers are the baseline, or when there is none', () => {
     expect(describeScore('pain', { value: 7, isBaseline: true, previous: 3 })).toBe('pain 7 (baseline)');
-    expect(describeScore('sleep', { value: 4 })).toBe('sleep 4 (no baseline)');
+    // No baseline means the intake questionnaire is not answered yet.
+    expect(describeScore('sleep', { value: 4 })).toBe('sleep 4 (no baseline yet)');
+  });
+
+  it('says "no baseline yet" once, before the scores, for a check-in with no baseline', () => {
+    expect(
+      describeCheckIn({ scores: { pain: 8, mobility: 3, stress: 7, sleep: 4 }, previous: { pain: 4, mobility: 6, stress: 5, sleep: 6 }, isBaseline: false }),
+    ).toBe('no baseline yet: pain 8 (▲4 vs last); mobility 3 (▼3 vs last); stress 7 (▲2 vs last); sleep 4 (▼2 vs last)');
   });
 
   it('describes all four scores of a check-in in a fixed order', () => {

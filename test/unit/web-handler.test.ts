@@ -130,7 +130,8 @@ describe('the web handler', () => {
       expect(response.body).toContain('Thank you');
       expect(response.body).toContain('the clinic will be in touch');
       expect(await checkInOf()).toMatchObject([
-        { sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: true },
+        // A check-in is never a baseline: the intake questionnaire's answers are.
+        { sessionId: practice.past.id, pain: 3, mobility: 6, stress: 4, sleep: 7, notes: 'Felt looser.', wantsToRebook: true, baseline: false },
       ]);
       expect(store.calls.consume).toBe(1);
       expect(mailer.sent).toEqual([]);
@@ -435,6 +436,104 @@ describe('the web handler', () => {
     for (const secret of [tokenOf(path), tokenOf(path).split('.')[0]!, practice.client.email, practice.therapist.email, 'Sam', 'private note', '/check-in/']) {
       expect(written).not.toContain(secret);
     }
+  });
+
+  describe('intake questionnaire', () => {
+    const intakePath = () => linkPath(signer, 'intake', practice.client.id, practice.planId);
+    const intake = (extra: Record<string, string> = {}) => ({
+      pain: '6',
+      mobility: '4',
+      stress: '7',
+      sleep: '5',
+      reason: 'Stiff back\r\nsince winter.',
+      ...extra,
+    });
+    const baselineOf = async () => (await store.findPlan(practice.planId))?.baseline;
+
+    it('shows the check-in\'s four scales and "What brings you in?", with the therapist, and changes nothing on a GET', async () => {
+      const path = intakePath();
+      const response = await call(path);
+      await call(path);
+
+      expect(response.statusCode).toBe(200);
+      expect(response.headers).toMatchObject({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+      expect(response.body).not.toMatch(/<script|\sstyle=|\son[a-z]+=/i);
+      expect(response.body).toContain('<h1>Before your first session</h1>');
+      expect(response.body).toContain('Amy Chen');
+      for (const score of ['pain', 'mobility', 'stress', 'sleep']) expect(response.body).toContain(`<fieldset id="${score}" aria-describedby="${score}-hint">`);
+      expect(response.body).toContain('<label for="reason">What brings you in? (optional)</label>');
+      expect(response.body).toContain(`<input type="hidden" name="token" value="${tokenOf(path)}">`);
+      expect(await baselineOf()).toBeUndefined();
+      expect(store.calls.consume ?? 0).toBe(0);
+    });
+
+    it("stores the answers as the plan's baseline on a POST, spends the link and thanks the client", async () => {
+      const path = intakePath();
+      const response = await submit(path, intake());
+
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('<h1>Thank you</h1>');
+      expect(await baselineOf()).toEqual({ pain: 6, mobility: 4, stress: 7, sleep: 5, reason: 'Stiff back\nsince winter.', at: NOW.toISOString() });
+      expect(store.calls.consume).toBe(1);
+      expect(mailer.sent).toEqual([]);
+    });
+
+    it('says "Already answered" to a second POST, before any validation, and keeps the first answers', async () => {
+      const path = intakePath();
+      await submit(path, intake());
+
+      const again = await submit(path, {});
+      const fromAnotherLink = await submit(intakePath(), intake({ pain: '1' }));
+
+      for (const response of [again, fromAnotherLink]) {
+        expect(response.statusCode).toBe(409);
+        expect(response.body).toContain('<h1>Already answered</h1>');
+        expect(response.body).not.toContain('is required');
+      }
+      expect((await baselineOf())?.pain).toBe(6);
+      expect((await call(intakePath())).body).toContain('<h1>Already answered</h1>');
+    });
+
+    it('shows the form again with every bad field and the answers kept, storing nothing', async () => {
+      const response = await submit(intakePath(), { mobility: '4', stress: '7', sleep: 'x', reason: 'Tight neck' });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('<title>Error: Before your first session');
+      expect(response.body).toContain('<a href="#pain-0">Pain is required</a>');
+      expect(response.body).toContain('<a href="#sleep-0">Sleep must be a whole number from 0 to 10</a>');
+      expect(response.body).toContain('id="mobility-4" value="4" checked');
+      expect(response.body).toContain('>Tight neck</textarea>');
+      expect(await baselineOf()).toBeUndefined();
+    });
+
+    it("refuses a form without its token (403), another client's plan (404), and an intake token on another page", async () => {
+      const path = intakePath();
+      const foreign = await call(path, { body: intake() });
+      const other = await seedPractice(store, { tag: 'u3' });
+      const notTheirs = await submit(linkPath(signer, 'intake', practice.client.id, other.planId), intake());
+      const wrongPage = await call(`/check-in/${tokenOf(path)}`);
+
+      expect([foreign.statusCode, notTheirs.statusCode, wrongPage.statusCode]).toEqual([403, 404, 404]);
+      expect(await baselineOf()).toBeUndefined();
+      expect((await store.findPlan(other.planId))?.baseline).toBeUndefined();
+    });
+
+    it("counts each POST against the client's hourly action limit", async () => {
+      for (let i = 0; i < ACTIONS_PER_CLIENT_PER_HOUR; i++) expect((await submit(intakePath(), intake({ pain: 'x' }))).statusCode).toBe(400);
+
+      expect((await submit(intakePath(), intake())).statusCode).toBe(429);
+      expect(await baselineOf()).toBeUndefined();
+    });
+
+    it('never logs the token or what the client wrote', async () => {
+      const path = intakePath();
+      await call(path);
+      await submit(path, intake({ reason: 'private reason' }));
+      const written = JSON.stringify(logs);
+
+      expect(logs.map((l) => l.attributes.route)).toEqual(['intake', 'intake']);
+      for (const secret of [tokenOf(path), 'private reason', '/intake-form/', practice.client.email]) expect(written).not.toContain(secret);
+    });
   });
 
   describe('confirm', () => {

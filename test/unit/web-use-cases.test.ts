@@ -47,21 +47,31 @@ describe('what a check-in answer triggers', () => {
     expect((await store.getClientBundle(practice.client.id))?.checkIns).toEqual([]);
   });
 
-  it('makes the first answers the baseline and sends no alert for moderate answers', async () => {
-    const result = await record(practice.past.id, answers);
-    expect(result).toMatchObject({ status: 'recorded', flags: [], alert: 'none', checkIn: { baseline: true } });
+  it('does not make the first check-in a baseline: with no intake answered, a flare-up raises only the absolute flags', async () => {
+    const first = await record(practice.past.id, answers);
+    const second = await addPastSession(store, practice, 3, '2027-03-16T15:00:00Z');
+    const flare = await record(second.id, { ...answers, pain: 7, mobility: 3, stress: 8, sleep: 3 }, later(7 * 24 * 60));
+
+    expect(first).toMatchObject({ status: 'recorded', flags: [], alert: 'none', checkIn: { baseline: false } });
+    expect(first.status === 'recorded' && first.checkIn.baselineScores).toBeUndefined();
+    expect((await store.findPlan(practice.planId))?.baseline).toBeUndefined();
+    expect(flare).toMatchObject({ status: 'recorded', flags: [], alert: 'none', checkIn: { previous: { pain: 4, mobility: 6 } } });
     expect(mailer.sent).toEqual([]);
-    expect(store.ledgerEntries()).toEqual([]);
   });
 
-  it('alerts the therapist when a later check-in worsens against the baseline', async () => {
-    await record(practice.past.id, answers);
-    const second = await addPastSession(store, practice, 3, '2027-03-16T15:00:00Z');
-    const result = await record(second.id, { ...answers, pain: 7, mobility: 3 }, later(7 * 24 * 60));
+  it("alerts the therapist when a check-in worsens against the intake questionnaire's baseline", async () => {
+    await store.recordBaseline({
+      clientId: practice.client.id,
+      planId: practice.planId,
+      answers: { pain: 4, mobility: 6, stress: 5, sleep: 6, reason: '' },
+      at: NOW.toISOString(),
+    });
+    const result = await record(practice.past.id, { ...answers, pain: 7, mobility: 3 }, later(60));
     expect(result).toMatchObject({
       status: 'recorded',
       flags: ['Pain is up 3 against baseline (4 → 7)', 'Mobility is down 3 against baseline (6 → 3)'],
       alert: 'sent',
+      checkIn: { baseline: false, baselineScores: { pain: 4, mobility: 6, stress: 5, sleep: 6 } },
     });
     const [alert] = mailer.to(practice.therapist.email);
     expect(alert?.replyTo).toBe(practice.client.email);

@@ -3,9 +3,10 @@
  * fields (session numbers, indexes, the email lookup, references) consistent in one transaction.
  */
 import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CheckInAnswers, Client, Plan, Session, Therapist, Category } from '../../domain/model.js';
+import type { CheckInAnswers, Client, IntakeAnswers, Plan, Session, Therapist, Category } from '../../domain/model.js';
+import { checkInComparison } from '../../domain/baseline.js';
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
-import type { ClinicStore, MaintenanceMark, PlanChangeResult, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
+import type { ClinicStore, MaintenanceMark, PlanBaseline, PlanChangeResult, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
 import type { PlanChange } from '../../domain/plan-change.js';
 import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
 import { sameEmail } from '../../domain/email-address.js';
@@ -205,26 +206,7 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
     return decodeIfAny(decode.client, out.Attributes);
   }
 
-  /**
-   * Two first check-ins on one plan may race for its baseline. The transaction's cancellation
-   * reasons tell the cases apart: the check-in item already there means these answers are stored
-   * (a double submit); only the baseline taken means another session's answers became the baseline
-   * first, so the answers are stored again, read against that baseline.
-   */
   async recordCheckIn(input: { clientId: string; sessionId: string; answers: CheckInAnswers; at: string }): Promise<StoredCheckIn | undefined> {
-    const first = await this.tryRecordCheckIn(input);
-    if (first !== 'baseline-taken') return first;
-    const second = await this.tryRecordCheckIn(input);
-    if (second === 'baseline-taken') throw new Error(`check-in for session ${input.sessionId}: the plan's baseline changed twice while storing`);
-    return second;
-  }
-
-  private async tryRecordCheckIn(input: {
-    clientId: string;
-    sessionId: string;
-    answers: CheckInAnswers;
-    at: string;
-  }): Promise<StoredCheckIn | undefined | 'baseline-taken'> {
     const bundle = await this.getClientBundle(input.clientId, true);
     const session = bundle?.sessions.find((s) => s.id === input.sessionId);
     if (!bundle || !session) throw new NotFoundError('session', input.sessionId);
@@ -232,10 +214,6 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
     if (!plan) throw new NotFoundError('plan', session.planId);
     if (bundle.checkIns.some((c) => c.sessionId === session.id)) return undefined;
 
-    const scores = scoresOf(input.answers);
-    const earlier = bundle.checkIns.filter((c) => c.planId === plan.id && c.answeredAt <= input.at).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt));
-    const previous = earlier.at(-1);
-    const isBaseline = !plan.baseline;
     const checkIn: StoredCheckIn = {
       ...input.answers,
       sessionId: session.id,
@@ -243,11 +221,10 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
       clientId: input.clientId,
       therapistId: plan.therapistId,
       answeredAt: input.at,
-      baseline: isBaseline,
-      ...(previous ? { previous: scoresOf(previous) } : {}),
-      baselineScores: plan.baseline ? scoresOf(plan.baseline) : scores,
+      baseline: false,
+      ...checkInComparison(plan, bundle.checkIns, input.at),
     };
-    const transactItems: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    const transactItems: TransactItems = [
       {
         Put: {
           TableName: this.table,
@@ -272,27 +249,40 @@ export class DynamoClinicStore extends DynamoClinicReader implements ClinicStore
         },
       },
     ];
-    if (isBaseline) {
-      transactItems.push({
-        Update: {
-          TableName: this.table,
-          Key: keys.plan(input.clientId, plan.id),
-          UpdateExpression: 'SET baseline = :b',
-          ConditionExpression: 'attribute_not_exists(baseline)',
-          ExpressionAttributeValues: { ':b': { ...scores, sessionId: session.id, at: input.at } },
-        },
-      });
-    }
     try {
       await this.send('TransactWriteItems', new TransactWriteCommand({ TransactItems: transactItems }));
     } catch (error) {
       const failed = conditionFailuresOf(error);
       if (!failed) throw error;
       if (failed.has(0)) return undefined;
-      if (failed.has(1)) throw new NotFoundError('session', input.sessionId, { cause: error });
-      return 'baseline-taken';
+      throw new NotFoundError('session', input.sessionId, { cause: error });
     }
     return checkIn;
+  }
+
+  /** One UpdateItem on the plan, conditional on it existing with no baseline: the first intake answers win whole. */
+  async recordBaseline(input: { clientId: string; planId: string; answers: IntakeAnswers; at: string }): Promise<'recorded' | 'already-answered'> {
+    const { reason, ...scores } = input.answers;
+    const baseline: PlanBaseline = { ...scoresOf(scores), at: input.at, ...(reason ? { reason } : {}) };
+    try {
+      await this.send(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.plan(input.clientId, input.planId),
+          UpdateExpression: 'SET baseline = :b, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(baseline)',
+          ExpressionAttributeValues: { ':b': baseline, ':now': this.stamp() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = (error as { Item?: Record<string, unknown> }).Item;
+      if (existing && 'baseline' in existing) return 'already-answered';
+      throw new NotFoundError('plan', input.planId, { cause: error });
+    }
   }
 
   async recordConfirmation(clientId: string, sessionId: string, at: string): Promise<boolean> {

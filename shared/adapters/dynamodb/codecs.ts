@@ -57,7 +57,7 @@ const planItem: z.ZodType<StoredPlan> = z.looseObject({
   reminders: z.array(text),
   checkInAfter: text,
   status: z.enum(['active', 'paused', 'completed']),
-  baseline: z.looseObject({ ...scores, sessionId: text, at: instant }).optional(),
+  baseline: z.looseObject({ ...scores, at: instant, reason: text.optional(), sessionId: text.optional() }).optional(),
   maintenanceMark: z.looseObject({ state: z.enum(['due', 'lapsed']), dueAt: instant, lapsedAt: instant, markedAt: instant }).optional(),
   maintenanceActionAt: instant.optional(),
 });

@@ -38,8 +38,21 @@ const maintenanceMarkSchema = z.object({
   lapsedAt: instantSchema,
   markedAt: instantSchema,
 });
-/** A plan item: the plan plus the maintenance bookkeeping reconcile and sync-schedules keep on it. */
-const planItemSchema = planSchema.safeExtend({ maintenanceMark: maintenanceMarkSchema.optional(), maintenanceActionAt: instantSchema.optional() });
+/** Whether the plan has a baseline (the intake answered) is all sync-schedules reads of it: the free text is left out. */
+const baselineSchema = z.object({
+  pain: z.number(),
+  mobility: z.number(),
+  stress: z.number(),
+  sleep: z.number(),
+  at: instantSchema,
+  sessionId: idSchema.optional(),
+});
+/** A plan item: the plan plus the maintenance bookkeeping reconcile and sync-schedules keep on it, and its baseline. */
+const planItemSchema = planSchema.safeExtend({
+  maintenanceMark: maintenanceMarkSchema.optional(),
+  maintenanceActionAt: instantSchema.optional(),
+  baseline: baselineSchema.optional(),
+});
 
 function unmarshallImage(image: Record<string, unknown> | undefined, where: string): Record<string, unknown> | undefined {
   if (!image) return undefined;
