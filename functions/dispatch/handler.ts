@@ -11,7 +11,6 @@ import { DISPATCH_METRICS_SERVICE, PowertoolsDeliveryMetrics } from '../../share
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { fromEnv as mailerFromEnv } from '../../shared/adapters/ses/mailer.js';
 import { fromEnv as tokenSignerFromEnv } from '../../shared/adapters/token-key.js';
-import { functionSpec } from '../../shared/config/manifest.js';
 import { reasonCode } from '../../shared/domain/reason-code.js';
 import { issuesFromZod, type FieldIssue } from '../../shared/domain/validation.js';
 import type { DeliveryMetrics } from '../../shared/ports/metrics.js';
@@ -45,14 +44,11 @@ function report(metrics: DeliveryMetrics, payload: DispatchRequest, outcome: Sen
   if (outcome.status === 'sent' && meantFor !== undefined && !Number.isNaN(Date.parse(meantFor))) metrics.lateness(kind, now.getTime() - Date.parse(meantFor));
 }
 
-/** No live attempt holds a claim longer than the function can run; twice that is the lease. */
-const CLAIM_LEASE_MS = functionSpec('dispatch').timeoutSeconds * 2 * 1000;
-
 /** The token key is re-read once it is an hour old, so links are issued under a rotated key within the hour. */
 export const handler = lambdaEntry('dispatch', async ({ env, log }) => {
   const keys = await tokenSignerFromEnv(env);
   const metrics = new PowertoolsDeliveryMetrics(DISPATCH_METRICS_SERVICE);
-  const run = createHandler({ ...schedulingDepsFromEnv(env), mailer: mailerFromEnv(env), tokens: keys, claimLeaseMs: CLAIM_LEASE_MS, metrics, log });
+  const run = createHandler({ ...schedulingDepsFromEnv(env), mailer: mailerFromEnv(env), tokens: keys, metrics, log });
   return async (event: unknown) => {
     await keys.refresh();
     return run(event);

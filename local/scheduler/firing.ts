@@ -109,11 +109,7 @@ export class Firing {
 
   /** The earliest instant anything fires: an enabled schedule's next occurrence or a retry. */
   nextDueAt(): Date | undefined {
-    let earliest: number | undefined;
-    for (const record of this.store.all()) {
-      if (record.definition.State !== 'ENABLED' || record.nextFireAt === undefined) continue;
-      earliest = Math.min(earliest ?? Infinity, record.nextFireAt.getTime());
-    }
+    let earliest = this.store.earliestFireAt()?.getTime();
     for (const retry of this.retries) earliest = Math.min(earliest ?? Infinity, retry.dueAt.getTime());
     for (const timer of this.timers) earliest = Math.min(earliest ?? Infinity, timer.dueAt.getTime());
     return earliest === undefined ? undefined : new Date(earliest);
@@ -174,13 +170,9 @@ export class Firing {
   }
 
   private async fireDue(firedAt: Date): Promise<void> {
-    const due: Delivery[] = [];
-    for (const record of this.store.all()) {
-      const scheduledTime = record.nextFireAt;
-      if (record.definition.State !== 'ENABLED' || scheduledTime === undefined || scheduledTime > firedAt) continue;
-      record.nextFireAt = followingFireAt(record, scheduledTime);
-      due.push({ record, executionId: randomUUID(), scheduledTime, attempt: 1, firstAttemptAt: firedAt });
-    }
+    const due: Delivery[] = this.store
+      .takeDue(firedAt, followingFireAt)
+      .map(({ record, scheduledTime }) => ({ record, executionId: randomUUID(), scheduledTime, attempt: 1, firstAttemptAt: firedAt }));
     const retriesDue = this.retries.filter((retry) => retry.dueAt <= firedAt);
     this.retries = this.retries.filter((retry) => retry.dueAt > firedAt);
     due.push(...retriesDue);

@@ -5,7 +5,7 @@
  * an `x-amzn-errortype` header and `{ "Message": … }`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SchedulerApiError, UnknownOperationError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, SchedulerApiError, UnknownOperationError, ValidationError } from './errors.js';
 import type { ScheduleGroup, ScheduleStore, StoredSchedule } from './store.js';
 
 type Query = Record<string, string | undefined>;
@@ -13,7 +13,14 @@ type Operation = (name: string | undefined, query: Query, body: unknown) => unkn
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createRequestListener(store: ScheduleStore): (request: IncomingMessage, response: ServerResponse) => void {
+/**
+ * `onRefused` hears of every request answered with an error other than a conflict or a missing
+ * schedule (which callers meet in normal use: an upsert's create, a delete after the firing).
+ */
+export function createRequestListener(
+  store: ScheduleStore,
+  onRefused?: (error: unknown) => void,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const routes: Record<string, Operation> = {
     'POST /schedules/{Name}': (name, _query, body) => ({ ScheduleArn: store.createSchedule(required(name), body).arn }),
     'PUT /schedules/{Name}': (name, _query, body) => ({ ScheduleArn: store.updateSchedule(required(name), body).arn }),
@@ -47,7 +54,10 @@ export function createRequestListener(store: ScheduleStore): (request: IncomingM
   return (request, response) => {
     handle(routes, request)
       .then((output) => send(response, 200, output))
-      .catch((error: unknown) => sendError(response, error));
+      .catch((error: unknown) => {
+        if (!(error instanceof ConflictError || error instanceof NotFoundError)) onRefused?.(error);
+        sendError(response, error);
+      });
   };
 }
 

@@ -42,6 +42,8 @@ export interface LocalScheduler {
   readonly endpoint: string;
   /** Invocations that exhausted their retries, oldest first. */
   readonly deadLetters: readonly DeadLetter[];
+  /** API requests answered with an error other than a conflict or a missing schedule (a refused or failed call). */
+  readonly refusedRequests: number;
   list(): ScheduleRecord[];
   nextDueAt(): Date | undefined;
   /** Fires everything due by the clock now (settling after each round) until nothing more is due. */
@@ -68,7 +70,8 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
     duplicateDelivery: options.duplicateDelivery ?? 'none',
   });
 
-  const server = createServer(createRequestListener(store));
+  let refusedRequests = 0;
+  const server = createServer(createRequestListener(store, () => refusedRequests++));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -94,6 +97,9 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
   return {
     endpoint: `http://127.0.0.1:${port}`,
     deadLetters: firing.deadLetters,
+    get refusedRequests() {
+      return refusedRequests;
+    },
     list: () => store.all().map(toRecord),
     nextDueAt: () => firing.nextDueAt(),
     runDue: () => firing.runDue(),

@@ -42,11 +42,28 @@ export interface Page<T> {
   readonly nextToken: string | undefined;
 }
 
+/** An entry of the due-time index: a schedule version and the instant it was set to fire at. */
+interface DueEntry {
+  readonly at: number;
+  /** The key's place in the store's order (Map insertion order), which breaks ties as a scan of the store would. */
+  readonly order: number;
+  readonly record: StoredSchedule;
+}
+
 export class ScheduleStore {
   private readonly schedules = new Map<string, StoredSchedule>();
   private readonly groups = new Map<string, ScheduleGroup>();
   /** The schedules' keys in order, rebuilt on the first list after a schedule came or went. */
   private sortedKeys: string[] | undefined;
+  /**
+   * When each schedule fires next, as a min-heap, so the firing loop does not scan every schedule
+   * at every round (a large clinic holds tens of thousands). An entry whose schedule was replaced,
+   * deleted, disabled or moved on is dropped when it reaches the top.
+   */
+  private readonly due: DueEntry[] = [];
+  /** Each key's place in `schedules`' insertion order; an update keeps it, a re-create after a delete takes a new one. */
+  private readonly order = new Map<string, number>();
+  private nextOrder = 0;
 
   constructor(
     private readonly region: string,
@@ -68,7 +85,9 @@ export class ScheduleStore {
     const now = this.clock.now();
     const record = this.newSchedule(name, request.definition, request.expression, request.clientToken, now, now);
     this.schedules.set(key(groupName, name), record);
+    this.order.set(key(groupName, name), this.nextOrder++);
     this.sortedKeys = undefined;
+    this.index(record);
     return record;
   }
 
@@ -79,6 +98,7 @@ export class ScheduleStore {
     const existing = this.getSchedule(name, groupName);
     const record = this.newSchedule(name, request.definition, request.expression, request.clientToken, existing.creationDate, this.clock.now());
     this.schedules.set(key(groupName, name), record);
+    this.index(record);
     return record;
   }
 
@@ -93,15 +113,84 @@ export class ScheduleStore {
 
   deleteSchedule(name: string, groupName: string = DEFAULT_GROUP): void {
     const record = this.getSchedule(name, groupName);
-    this.schedules.delete(key(record.groupName, record.name));
-    this.sortedKeys = undefined;
+    this.remove(record);
   }
 
   /** Deletes the schedule only if `record` is still its current version (it was not updated meanwhile). */
   deleteIfCurrent(record: StoredSchedule): void {
-    if (this.schedules.get(key(record.groupName, record.name)) === record) {
-      this.schedules.delete(key(record.groupName, record.name));
-      this.sortedKeys = undefined;
+    if (this.schedules.get(key(record.groupName, record.name)) === record) this.remove(record);
+  }
+
+  private remove(record: StoredSchedule): void {
+    this.schedules.delete(key(record.groupName, record.name));
+    this.order.delete(key(record.groupName, record.name));
+    this.sortedKeys = undefined;
+  }
+
+  /** The earliest instant an enabled schedule fires at, if any. */
+  earliestFireAt(): Date | undefined {
+    const top = this.validTop();
+    return top ? new Date(top.at) : undefined;
+  }
+
+  /**
+   * Every enabled schedule due by `instant`, each with the occurrence it is due for, in the order a
+   * scan of the store gives ties: by that occurrence, then by the schedule's place in the store.
+   * Each one's next occurrence is set (`following`) and indexed before this returns.
+   */
+  takeDue(instant: Date, following: (record: StoredSchedule, fired: Date) => Date | undefined): Array<{ record: StoredSchedule; scheduledTime: Date }> {
+    const taken: DueEntry[] = [];
+    for (let top = this.validTop(); top && top.at <= instant.getTime(); top = this.validTop()) {
+      this.pop();
+      taken.push(top);
+    }
+    taken.sort((a, b) => a.at - b.at || a.order - b.order);
+    return taken.map(({ record }) => {
+      const scheduledTime = record.nextFireAt as Date;
+      record.nextFireAt = following(record, scheduledTime);
+      this.index(record);
+      return { record, scheduledTime };
+    });
+  }
+
+  private index(record: StoredSchedule): void {
+    const order = this.order.get(key(record.groupName, record.name));
+    if (record.nextFireAt === undefined || record.definition.State !== 'ENABLED' || order === undefined) return;
+    const heap = this.due;
+    heap.push({ at: record.nextFireAt.getTime(), order, record });
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as DueEntry, heap[parent] as DueEntry)) break;
+      [heap[i], heap[parent]] = [heap[parent] as DueEntry, heap[i] as DueEntry];
+      i = parent;
+    }
+  }
+
+  /** The top entry once every stale one above it is dropped: its schedule still current, enabled and due at that instant. */
+  private validTop(): DueEntry | undefined {
+    for (let top = this.due[0]; top; top = this.due[0]) {
+      const { record } = top;
+      const current = this.schedules.get(key(record.groupName, record.name)) === record;
+      if (current && record.definition.State === 'ENABLED' && record.nextFireAt?.getTime() === top.at) return top;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  private pop(): void {
+    const heap = this.due;
+    const last = heap.pop();
+    if (heap.length === 0 || !last) return;
+    heap[0] = last;
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && before(heap[left] as DueEntry, heap[smallest] as DueEntry)) smallest = left;
+      if (right < heap.length && before(heap[right] as DueEntry, heap[smallest] as DueEntry)) smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest] as DueEntry, heap[i] as DueEntry];
+      i = smallest;
     }
   }
 
@@ -160,9 +249,8 @@ export class ScheduleStore {
     if (name === DEFAULT_GROUP) throw new ValidationError('The default schedule group cannot be deleted.');
     this.groups.delete(name);
     for (const record of this.all()) {
-      if (record.groupName === name) this.schedules.delete(key(record.groupName, record.name));
+      if (record.groupName === name) this.remove(record);
     }
-    this.sortedKeys = undefined;
   }
 
   listGroups(query: Record<string, string | undefined>): Page<ScheduleGroup> {
@@ -239,6 +327,10 @@ function occurrenceWithinEnd(definition: ScheduleDefinition, expression: Schedul
   const next = nextOccurrence(expression, from, { timezone, rateAnchor });
   const end = definition.EndDate;
   return next && end && next.getTime() > end.getTime() ? undefined : next;
+}
+
+function before(a: DueEntry, b: DueEntry): boolean {
+  return a.at < b.at || (a.at === b.at && a.order < b.order);
 }
 
 function compareKeys(a: string, b: string): number {

@@ -23,8 +23,8 @@
 import { deferredIdentity, isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
 import { bookingName, isEnabled } from '../../shared/domain/booking-emails.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
-import type { ClinicStore, LedgerEntry } from '../../shared/ports/store.js';
-import type { Clinic } from '../../shared/domain/model.js';
+import type { ClinicStore, LedgerEntry, StoredPlan, StoredSession } from '../../shared/ports/store.js';
+import type { Client, Clinic } from '../../shared/domain/model.js';
 import { latestByName, type SesStoredEmail } from './outbox.js';
 
 export interface InvariantReport {
@@ -91,10 +91,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const counts: Record<Settlement, number> = { sent: 0, skipped: 0, failed: 0, pending: 0, lost: 0 };
   const lost: string[] = [];
   const covered = new Set<string>();
+  const subjects = await readSubjects(input.store, [...input.sessionIds, ...(input.bookedSessionIds ?? [])]);
   for (const id of new Set(input.sessionIds)) {
-    const session = await input.store.findSession(id);
-    const plan = session ? await input.store.findPlan(session.planId) : undefined;
-    const client = session ? await input.store.getClient(session.clientId) : undefined;
+    const { session, plan, client } = subjects.get(id) ?? {};
     if (!session || !plan || !client) continue;
     const decisions = planSessionMessages({
       session: { ...session, status: 'booked' },
@@ -114,7 +113,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     }
   }
 
-  const booking = await bookingSettlements(input, latest);
+  const booking = bookingSettlements(input, latest, subjects);
   lost.push(...booking.lost);
   for (const e of latest.values()) if (isBookingKind(e.kind)) covered.add(e.name);
 
@@ -155,10 +154,11 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
  * The booking emails' side of the promise: every booking entry settled (one claimed or released is
  * lost), and for each session the run booked, one of the names its final state calls for present.
  */
-async function bookingSettlements(
+function bookingSettlements(
   input: InvariantInput,
   latest: ReadonlyMap<string, LedgerEntry>,
-): Promise<{ counts: InvariantReport['bookingEmails']; lost: string[] }> {
+  subjects: ReadonlyMap<string, Subject>,
+): { counts: InvariantReport['bookingEmails']; lost: string[] } {
   const counts = { planned: 0, sent: 0, skipped: 0, failed: 0 };
   const lost: string[] = [];
   for (const e of latest.values()) {
@@ -170,8 +170,7 @@ async function bookingSettlements(
   const config = input.clinic.bookingEmails;
   if (!config) return { counts, lost };
   for (const id of new Set(input.bookedSessionIds ?? [])) {
-    const session = await input.store.findSession(id);
-    const client = session ? await input.store.getClient(session.clientId) : undefined;
+    const { session, client } = subjects.get(id) ?? {};
     // History needs no booking email, and a suppressed address gets none.
     if (!session || !client || client.suppressed || session.start <= input.from) continue;
     const expect = (kinds: readonly BookingKind[], required: boolean) => {
@@ -185,6 +184,43 @@ async function bookingSettlements(
     else expect(['booking-confirmation', 'booking-change'], isEnabled(config, 'booking-change'));
   }
   return { counts, lost };
+}
+
+interface Subject {
+  readonly session?: StoredSession;
+  readonly plan?: StoredPlan;
+  readonly client?: Client;
+}
+
+/** Sessions read at once; a run of a large clinic knows thousands. */
+const READ_CONCURRENCY = 16;
+
+/** Each session with its plan and client, every item read once, several reads in flight. */
+async function readSubjects(store: InvariantInput['store'], sessionIds: readonly string[]): Promise<Map<string, Subject>> {
+  const plans = new Map<string, Promise<StoredPlan | undefined>>();
+  const clients = new Map<string, Promise<Client | undefined>>();
+  const once = <T>(cache: Map<string, Promise<T>>, id: string, read: () => Promise<T>): Promise<T> => {
+    let found = cache.get(id);
+    if (!found) cache.set(id, (found = read()));
+    return found;
+  };
+  const ids = [...new Set(sessionIds)];
+  const subjects = new Map<string, Subject>();
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++] as string;
+      const session = await store.findSession(id);
+      if (!session) continue;
+      const [plan, client] = await Promise.all([
+        once(plans, session.planId, () => store.findPlan(session.planId)),
+        once(clients, session.clientId, () => store.getClient(session.clientId)),
+      ]);
+      subjects.set(id, { session, plan, client });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ids.length) }, worker));
+  return subjects;
 }
 
 /** True when nothing was lost, duplicated, left unsettled or left without a reason. */

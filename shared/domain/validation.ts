@@ -1,24 +1,14 @@
 import * as z from 'zod';
 
+import { ValidationError } from './errors.js';
+
+// The error lives with the other domain errors; the boundary helpers that raise it are here.
+export { ValidationError };
+
 /** One bad field: where it is and why it was refused. */
 export interface FieldIssue {
   readonly path: string;
   readonly reason: string;
-}
-
-/**
- * Bad input at a boundary. The message lists every bad field by path and reason, so a clinic
- * fixing an import file or a scenario sees all problems at once instead of one per attempt.
- */
-export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
-  constructor(
-    readonly what: string,
-    readonly issues: readonly FieldIssue[],
-    options?: { cause?: unknown },
-  ) {
-    super(`${what} is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ')}`, options);
-  }
 }
 
 export function issuesFromZod(error: z.ZodError, prefix = ''): FieldIssue[] {

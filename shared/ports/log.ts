@@ -10,3 +10,11 @@ export interface OpsLog {
 
 /** For callers (tests, the twin's tools) that want no log at all. */
 export const silentLog: OpsLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Log lines carry opaque ids and fixed reasons only; the type keeps objects (and PII) out. */
+export type OpaqueAttributes = Record<string, string | number | boolean | undefined>;
+export interface OpaqueLog {
+  info(message: string, ...attributes: OpaqueAttributes[]): void;
+  warn(message: string, ...attributes: OpaqueAttributes[]): void;
+  error(message: string, ...attributes: OpaqueAttributes[]): void;
+}

@@ -234,34 +234,6 @@ export interface Ledger {
   listSince(since: Instant, until?: Instant): Promise<LedgerEntry[]>;
 }
 
-/**
- * A settle found the entry in a state it may not leave: another attempt settled it first (or the
- * claim was never held). The caller decides what that means; the ledger never overwrites it.
- */
-export class LedgerConflictError extends Error {
-  override readonly name = 'LedgerConflictError';
-  constructor(
-    readonly messageName: string,
-    readonly wanted: LedgerStatus,
-    options?: { cause?: unknown },
-  ) {
-    super(`ledger entry ${messageName} could not become ${wanted}: another attempt settled it`, options);
-  }
-}
-
-/**
- * SES may or may not have accepted the email (the connection broke, the request timed out: no
- * HTTP answer). Neither a retry (a possible second copy) nor a failure (a possible lie) is safe:
- * the claim is kept, and the lease rule (resolveHeldClaim) records it as "outcome unknown".
- * It belongs with the domain errors (shared/domain/errors.ts); it lives here until it moves.
- */
-export class SendOutcomeUnknownError extends Error {
-  override readonly name = 'SendOutcomeUnknownError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
 export interface TokenStore {
   /** Marks a single-use token consumed; false when it already was. `clientId` lets an erasure find it. */
   consume(tokenId: string, expiresAt: Instant, clientId?: string): Promise<boolean>;

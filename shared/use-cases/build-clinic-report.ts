@@ -23,7 +23,7 @@ import { messageName } from '../domain/message.js';
 import type { ClinicStore, Ledger, LedgerEntry, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import { comparedBaseline } from '../domain/baseline.js';
 import { mapWithConcurrency } from './build-summary.js';
-import { flagsOf, redFlagAlertIdentity } from './record-check-in.js';
+import { flagsOf, redFlagAlertIdentity } from './delivery/therapist-alert.js';
 
 export interface GoalChange {
   readonly goal: string;

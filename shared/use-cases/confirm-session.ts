@@ -14,7 +14,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { parseOrThrow } from '../domain/validation.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, StoredSession } from '../ports/store.js';
-import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './record-check-in.js';
+import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './delivery/therapist-alert.js';
 
 /** Why a session cannot take a confirmation or a reschedule request any more. */
 export type ClosedReason = 'cancelled' | 'started';

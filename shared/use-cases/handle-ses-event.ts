@@ -18,7 +18,7 @@ import * as z from 'zod';
 import { normalizeEmail } from '../domain/email-address.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, Ledger } from '../ports/store.js';
-import type { OpaqueLog } from './send-message.js';
+import type { OpaqueLog } from '../ports/log.js';
 
 const recipients = z.array(z.looseObject({ emailAddress: z.string().min(1) })).default([]);
 

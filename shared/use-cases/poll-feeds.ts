@@ -14,6 +14,7 @@
  * A feed that fails (network, HTTP error, not iCalendar) does not stop the others; the run then
  * ends in FeedPollError, so the function's error alarm fires.
  */
+import { FeedPollError } from '../domain/errors.js';
 import type { Clinic } from '../domain/model.js';
 import type { IntakeConfig } from '../intake/config.js';
 import { readFeed } from '../intake/ical-feed.js';
@@ -52,9 +53,7 @@ export interface FeedOutcome {
   readonly error?: string;
 }
 
-export class FeedPollError extends Error {
-  override readonly name = 'FeedPollError';
-}
+export { FeedPollError };
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 

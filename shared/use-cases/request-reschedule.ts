@@ -16,7 +16,7 @@ import { issuesFromZod, type FieldIssue } from '../domain/validation.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { RescheduleRequest, StoredSession } from '../ports/store.js';
 import { clientSession, closedReason, type ClosedReason } from './confirm-session.js';
-import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './record-check-in.js';
+import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './delivery/therapist-alert.js';
 
 export const RESCHEDULE_MESSAGE_MAX = 1000;
 

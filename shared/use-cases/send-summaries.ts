@@ -6,13 +6,15 @@
  * 2. Look the period's message up in the ledger: sent, skipped or failed means done; a live claim
  *    means another attempt is at work. The first look at a new period also closes the latest
  *    earlier period's entry if a retry had left it open, so nothing stays pending for ever.
- * 3. Claim it, build the summary from the store, and either record "nothing new" (therapists who
- *    want no empty summaries) or render and send it. A claim whose attempt died (older than
- *    STALE_CLAIM_MS) follows the crash policy every sender shares (resolveHeldClaim): it may have
- *    died after SES accepted the email, so it is marked failed "outcome unknown", never resent
- *    blind — a second copy of a summary full of health data is worse than an alarm ops can redrive.
- * 4. Record the outcome: sent (with the SES message id); released on a retryable error so the
- *    next sweep tries again; failed on anything a retry cannot fix.
+ * 3. Send it through the delivery pipeline (delivery/pipeline.ts): claim it, build the summary
+ *    from the store, and either record "nothing new" (therapists who want no empty summaries) or
+ *    render and send it. A claim whose attempt died (older than the summary lease, twice the
+ *    function's timeout) follows the crash policy every sender shares: it may have died after SES
+ *    accepted the email, so it is marked failed "outcome unknown", never resent blind — a second
+ *    copy of a summary full of health data is worse than an alarm ops can redrive.
+ * 4. The outcome, settled by the pipeline: sent (with the SES message id); released on a
+ *    retryable error, the sweep's retry strategy being the next sweep; failed on anything a retry
+ *    cannot fix; the claim kept when SES may have the email.
  * The same sweep sends the clinic's monthly report (counts and averages, no client names) to the
  * owner address on the 1st of each month, by the same claim and settle rules.
  * Logs carry only opaque ids (therapist id, message name) and error names, never names,
@@ -20,12 +22,11 @@
  */
 import type { OpsLog } from '../ports/log.js';
 import { composeEmail } from '../email/email.js';
-import { NotFoundError, PermanentError, RetryableError } from '../domain/errors.js';
+import { errorName, LedgerConflictError, PermanentError } from '../domain/errors.js';
 import { messageName } from '../domain/message.js';
 import type { Clinic, Therapist } from '../domain/model.js';
 import { latestDuePeriod, previousPeriod, summaryIdentity, type SummaryPeriod } from '../domain/summary-period.js';
 import { toInstant, type Instant } from '../domain/time.js';
-import { ValidationError } from '../domain/validation.js';
 import { composeSummary } from '../email/summary.js';
 import { brandOf } from '../email/render.js';
 import { renderChangeChart, renderTrendChart, type RenderedChart } from '../email/chart.js';
@@ -34,10 +35,11 @@ import { goalLabel } from '../email/texts.js';
 import { clinicReportIdentity, latestDueMonth } from '../domain/report-month.js';
 import { buildClinicReport } from './build-clinic-report.js';
 import type { Mailer } from '../ports/mailer.js';
-import { LedgerConflictError, SendOutcomeUnknownError, type ClaimRequest, type ClinicStore, type Ledger } from '../ports/store.js';
+import type { ClaimRequest, ClinicStore, Ledger } from '../ports/store.js';
 import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
 import { pagePaths, type TokenSigner } from '../security/tokens.js';
-import { OUTCOME_UNKNOWN, resolveHeldClaim } from './claim-lease.js';
+import { CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from './delivery/lease.js';
+import { deliver, type Built, type Sender } from './delivery/pipeline.js';
 
 /** Where the sweep logs (Powertools' Logger in Lambda); attributes hold opaque ids only. */
 export type SummaryLogger = OpsLog;
@@ -94,25 +96,11 @@ export interface SweepReport {
   readonly clinicReport?: ClinicReportResult;
 }
 
-/** An attempt that has held its claim this long died (the function times out after 5 minutes). */
-export const STALE_CLAIM_MS = 15 * 60_000;
+/** An attempt that has held its claim this long died: the summary function's lease (twice its timeout). */
+export const STALE_CLAIM_MS = CLAIM_LEASE_MS.summary;
 /** Why a summary was not sent, as recorded in the ledger. */
 export const SUMMARY_SKIP_REASON = 'nothing new';
 const SUPERSEDED_REASON = 'not sent before the next summary fell due';
-
-/**
- * Retry, fail or keep the claim, decided here and nowhere else. Before the email is handed to the
- * mailer nothing has gone out, so an unexpected error is worth another try; once the mailer was
- * called, only an error that says the email was not accepted (RetryableError) may be retried, or
- * it could go twice. When SES may have the email but the ledger cannot say so (no answer from SES,
- * or a send it could not record) the claim is kept: the crash policy records "outcome unknown".
- */
-export function errorOutcome(error: unknown, stage: 'before-send' | 'send'): 'retry' | 'fail' | 'keep' {
-  if (error instanceof SendOutcomeUnknownError || error instanceof SentButUnrecordedError) return 'keep';
-  if (error instanceof RetryableError) return 'retry';
-  if (error instanceof PermanentError || error instanceof ValidationError || error instanceof NotFoundError) return 'fail';
-  return stage === 'before-send' ? 'retry' : 'fail';
-}
 
 /** The error's class name and code: never its message, which may quote an address. */
 export function errorReason(error: unknown): string {
@@ -149,12 +137,65 @@ async function closeEarlierPeriod(deps: SendSummariesDeps, therapist: Therapist,
   }
 }
 
-/** Claims the period's message; 'in-progress', 'done' or 'failed' (outcome unknown) when someone else had it. */
-async function acquire(deps: SendSummariesDeps, request: ClaimRequest): Promise<'claimed' | 'in-progress' | 'done' | 'failed'> {
-  const result = await deps.ledger.claim(request);
-  if (result.claimed) return 'claimed';
-  const held = await resolveHeldClaim(deps.ledger, result.existing, request.now, STALE_CLAIM_MS);
-  return held.state === 'in-flight' ? 'in-progress' : held.state === 'settled' ? 'done' : 'failed';
+type Settled = [SummaryOutcome, string?];
+/** Notes counts for the "sent" log line (opaque numbers only). */
+type Facts = (facts: Record<string, number>) => void;
+
+/** Whether the ledger already holds this message's outcome: sent, skipped or failed. */
+async function alreadySettled(ledger: Ledger, name: string): Promise<'settled' | 'open' | 'new'> {
+  const existing = await ledger.get(name);
+  if (!existing) return 'new';
+  return existing.status === 'claimed' || existing.status === 'released' ? 'open' : 'settled';
+}
+
+/**
+ * The sweep's part of the pipeline for one summary or report: its building (`build`, which returns
+ * the email or settles "nothing new"), and its retry strategy — the next sweep: a retryable error
+ * releases the claim for it, one that may have sent the email keeps the claim for the lease rule.
+ */
+function sweepDelivery(
+  deps: SendSummariesDeps,
+  claim: ClaimRequest,
+  what: string,
+  ids: Record<string, string>,
+  build: (facts: Facts) => Promise<Built<Settled>>,
+) {
+  const { logger } = deps;
+  const facts: Record<string, number> = {};
+  const sender: Sender<Settled> = {
+    build: () => build((more) => Object.assign(facts, more)),
+    held: (held) => {
+      if (held.state === 'in-flight') return ['in-progress'];
+      if (held.state === 'settled') return ['done'];
+      logger.error(`${what} outcome unknown: an earlier attempt stopped after its claim`, ids);
+      return ['failed', OUTCOME_UNKNOWN];
+    },
+    sent: () => {
+      logger.info(`${what} sent`, { ...ids, ...facts });
+      return ['sent'];
+    },
+    failureReason: errorReason,
+    failed: (reason) => {
+      logger.error(`${what} failed`, { ...ids, error: reason });
+      return ['failed', reason];
+    },
+    settledElsewhere: () => ['done'],
+    retry: {
+      // The email went out; the ledger must say so or the next attempt would send it again.
+      recordAttempts: 3,
+      retry: async (error) => {
+        logger.warn(`${what} will be retried`, { ...ids, error: errorReason(error) });
+        return ['retry', errorReason(error)];
+      },
+      keep: async (error) => {
+        // Releasing or failing it would misstate what happened; the live claim keeps others off.
+        const cause = error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : errorReason(error);
+        logger.error(`${what} may have been sent; claim kept`, { ...ids, error: cause });
+        return ['failed', errorReason(error)];
+      },
+    },
+  };
+  return deliver({ ledger: deps.ledger, mailer: deps.mailer, claim, leaseMs: STALE_CLAIM_MS, log: logger, ids, sender });
 }
 
 /** Makes sure one therapist's latest due summary has been sent (or skipped), at most once. */
@@ -162,145 +203,59 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
   const now = toInstant(nowInput);
   const period = latestDuePeriod(therapist.summary, therapist.timezone, now);
   const name = messageName(summaryIdentity(therapist.id, period));
-  const result = (outcome: SummaryOutcome, reason?: string): TherapistResult => ({
-    therapistId: therapist.id,
-    message: name,
-    outcome,
-    ...(reason ? { reason } : {}),
-  });
+  const ids = { therapistId: therapist.id, message: name };
+  const result = ([outcome, reason]: Settled): TherapistResult => ({ ...ids, outcome, ...(reason ? { reason } : {}) });
 
-  const existing = await deps.ledger.get(name);
-  if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result('done');
-  if (!existing) await closeEarlierPeriod(deps, therapist, period, now);
+  const standing = await alreadySettled(deps.ledger, name);
+  if (standing === 'settled') return result(['done']);
+  if (standing === 'new') await closeEarlierPeriod(deps, therapist, period, now);
 
-  const request: ClaimRequest = { name, kind: 'summary', therapistId: therapist.id, dueAt: period.end, now };
-  const acquired = await acquire(deps, request);
-  if (acquired === 'failed')
-    deps.logger.error('summary outcome unknown: an earlier attempt stopped after its claim', { therapistId: therapist.id, message: name });
-  if (acquired !== 'claimed') return result(acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined);
-
-  return result(
-    ...(await settleAttempt(
-      deps,
-      name,
-      { therapistId: therapist.id, message: name },
-      'summary',
-      async (sending) => {
-        const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
-        if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
-          await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
-          deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
-          return 'skipped';
-        }
-        const charts = await trendCharts(data.trends, deps.logger, therapist.id);
-        const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
-        const email = composeSummary(data, brandOf(deps.clinic), {
-          charts,
-          ...(adjustLinks ? { adjustLinks } : {}),
-          ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }),
-        });
-        sending();
-        // The same envelope as every other email: the clinic's display name, header-safe values.
-        const { messageId } = await deps.mailer.send(
-          composeEmail({
-            clinic: deps.clinic,
-            to: therapist.email,
-            rendered: {
-              subject: email.subject,
-              html: email.html,
-              text: email.text,
-              headers: {},
-              attachments: email.attachments,
-              inlineImages: email.inlineImages,
-            },
-            tags: { message: name, kind: 'summary' },
-          }),
-        );
-        await markSentPersistently(deps.ledger, name, messageId, now);
-        deps.logger.info('summary sent', {
-          therapistId: therapist.id,
-          message: name,
-          // How many check-ins raised a red flag is a health signal: it stays in the email, not the log.
-          checkIns: data.counts.checkIns,
-          ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
-        });
-        return 'sent';
-      },
-      now,
-    )),
-  );
+  const claim: ClaimRequest = { name, kind: 'summary', therapistId: therapist.id, dueAt: period.end, now };
+  return result(await sweepDelivery(deps, claim, 'summary', ids, (facts) => buildSummaryEmail(deps, therapist, period, name, now, facts)));
 }
 
-/**
- * Runs a claimed send and settles its claim by what went wrong, if anything: the one place the
- * sweep's summaries and the monthly report map errors to outcomes (errorOutcome). `work` calls
- * `sending()` just before it hands the email to the mailer.
- */
-async function settleAttempt(
+/** The summary's email, or "nothing new" settled for a therapist who wants no empty summaries. */
+async function buildSummaryEmail(
   deps: SendSummariesDeps,
+  therapist: Therapist,
+  period: SummaryPeriod,
   name: string,
-  ids: Record<string, string>,
-  what: string,
-  work: (sending: () => void) => Promise<'sent' | 'skipped'>,
   now: Instant,
-): Promise<[SummaryOutcome, string?]> {
-  let stage: 'before-send' | 'send' = 'before-send';
-  try {
-    return [await work(() => (stage = 'send'))];
-  } catch (error) {
-    const reason = errorReason(error);
-    const outcome = errorOutcome(error, stage);
-    if (outcome === 'keep') {
-      // Releasing or failing it would misstate what happened; the live claim keeps others off.
-      deps.logger.error(`${what} may have been sent; claim kept`, {
-        ...ids,
-        error: error instanceof Error && error.cause !== undefined ? errorReason(error.cause) : reason,
-      });
-      return ['failed', reason];
-    }
-    if (outcome === 'retry') {
-      await deps.ledger.release(name);
-      deps.logger.warn(`${what} will be retried`, { ...ids, error: reason });
-      return ['retry', reason];
-    }
-    await deps.ledger.markFailed(name, reason, now);
-    deps.logger.error(`${what} failed`, { ...ids, error: reason });
-    return ['failed', reason];
+  facts: Facts,
+): Promise<Built<Settled>> {
+  const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
+  if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
+    await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
+    deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
+    return { settled: ['skipped'] };
   }
-}
-
-/**
- * The email went out; the ledger must say so or the next attempt would send it again. A short
- * retry covers a passing throttle; if it still fails, the error surfaces (the claim stays, and
- * after STALE_CLAIM_MS the crash policy records it as "outcome unknown").
- */
-async function markSentPersistently(ledger: Ledger, name: string, messageId: string, now: Instant): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ledger.markSent(name, messageId, now);
-      return;
-    } catch (error) {
-      // A conflict means another attempt settled it (outcome unknown): retrying cannot help.
-      if (attempt >= 3 || error instanceof LedgerConflictError) throw new SentButUnrecordedError(name, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-    }
-  }
-}
-
-/** The summary went out but the ledger could not record it. */
-export class SentButUnrecordedError extends Error {
-  override readonly name = 'SentButUnrecordedError';
-  constructor(
-    readonly messageName: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`summary ${messageName} was sent but could not be recorded as sent`, options);
-  }
+  const charts = await trendCharts(data.trends, deps.logger, therapist.id);
+  const adjustLinks = deps.signer ? adjustLinksFor(data, deps.signer, deps.clinic, now) : undefined;
+  const email = composeSummary(data, brandOf(deps.clinic), {
+    charts,
+    ...(adjustLinks ? { adjustLinks } : {}),
+    ...(deps.maxBytes === undefined ? {} : { maxBytes: deps.maxBytes }),
+  });
+  facts({
+    // How many check-ins raised a red flag is a health signal: it stays in the email, not the log.
+    checkIns: data.counts.checkIns,
+    ...(email.truncated ? { truncatedRows: email.truncated.totalRows - email.truncated.shownRows } : {}),
+  });
+  // The same envelope as every other email: the clinic's display name, header-safe values.
+  const { subject, html, text, attachments, inlineImages } = email;
+  return {
+    email: composeEmail({
+      clinic: deps.clinic,
+      to: therapist.email,
+      rendered: { subject, html, text, headers: {}, attachments, inlineImages },
+      tags: { message: name, kind: 'summary' },
+    }),
+  };
 }
 
 /**
  * Makes sure the clinic's latest due monthly report has been sent, at most once, by the same
- * claim and settle rules as a summary; undefined when the clinic has no report configured.
+ * pipeline as a summary; undefined when the clinic has no report configured.
  */
 export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instant | Date): Promise<ClinicReportResult | undefined> {
   const settings = deps.clinic.monthlyReport;
@@ -308,40 +263,19 @@ export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instan
   const now = toInstant(nowInput);
   const month = latestDueMonth(deps.clinic.timezone, settings.hour, now);
   const name = messageName(clinicReportIdentity(month));
-  const result = ([outcome, reason]: [SummaryOutcome, string?]): ClinicReportResult => ({
-    message: name,
-    outcome,
-    ...(reason ? { reason } : {}),
-    nextDueAt: month.nextDueAt,
-  });
+  const result = ([outcome, reason]: Settled): ClinicReportResult => ({ message: name, outcome, ...(reason ? { reason } : {}), nextDueAt: month.nextDueAt });
 
-  const existing = await deps.ledger.get(name);
-  if (existing && existing.status !== 'claimed' && existing.status !== 'released') return result(['done']);
-  const acquired = await acquire(deps, { name, kind: 'clinic-report', dueAt: month.dueAt, now });
-  if (acquired === 'failed') deps.logger.error('clinic report outcome unknown: an earlier attempt stopped after its claim', { message: name });
-  if (acquired !== 'claimed') return result([acquired, acquired === 'failed' ? OUTCOME_UNKNOWN : undefined]);
-
+  if ((await alreadySettled(deps.ledger, name)) === 'settled') return result(['done']);
+  const claim: ClaimRequest = { name, kind: 'clinic-report', dueAt: month.dueAt, now };
   return result(
-    await settleAttempt(
-      deps,
-      name,
-      { message: name },
-      'clinic report',
-      async (sending) => {
-        const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
-        const charts = new Map<string, RenderedChart>();
-        for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
-        const rendered = composeClinicReport(figures, brandOf(deps.clinic), charts);
-        sending();
-        const { messageId } = await deps.mailer.send(
-          composeEmail({ clinic: deps.clinic, to: settings.to, rendered, tags: { message: name, kind: 'clinic-report' } }),
-        );
-        await markSentPersistently(deps.ledger, name, messageId, now);
-        deps.logger.info('clinic report sent', { message: name, activePlans: figures.plans.active });
-        return 'sent';
-      },
-      now,
-    ),
+    await sweepDelivery(deps, claim, 'clinic report', { message: name }, async (facts) => {
+      const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
+      const charts = new Map<string, RenderedChart>();
+      for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
+      const rendered = composeClinicReport(figures, brandOf(deps.clinic), charts);
+      facts({ activePlans: figures.plans.active });
+      return { email: composeEmail({ clinic: deps.clinic, to: settings.to, rendered, tags: { message: name, kind: 'clinic-report' } }) };
+    }),
   );
 }
 
@@ -409,7 +343,7 @@ async function trendCharts(trends: SummaryData['trends'], logger: SendSummariesD
     try {
       charts.set(trend.planId, await renderTrendChart(trend.points));
     } catch (error) {
-      logger.warn('trend chart not drawn; the summary describes it in words', { therapistId, error: error instanceof Error ? error.name : 'unknown' });
+      logger.warn('trend chart not drawn; the summary describes it in words', { therapistId, error: errorName(error) });
       return charts;
     }
   }

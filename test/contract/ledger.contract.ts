@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { LedgerConflictError, type ClaimRequest, type Ledger, type TokenStore } from '../../shared/ports/store.js';
+import { LedgerConflictError } from '../../shared/domain/errors.js';
+import type { ClaimRequest, Ledger, TokenStore } from '../../shared/ports/store.js';
 
 /**
  * Makes the implementation under test. `racing`: the concurrency cases ask for one whose calls take

@@ -10,7 +10,7 @@ import { SesMailer } from '../../shared/adapters/ses/mailer.js';
 import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
 import { messageName } from '../../shared/domain/message.js';
 import type { DynamoStore } from '../../shared/adapters/dynamodb/store.js';
-import type { OpaqueLog } from '../../shared/use-cases/send-message.js';
+import type { OpaqueLog } from '../../shared/ports/log.js';
 import { snsDelivery } from '../../local/simulation/actions.js';
 import { createTestTable, sesClient } from '../support/local-aws.js';
 import { clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, type SeededClinic } from '../support/memory-clinic.js';

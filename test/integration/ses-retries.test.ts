@@ -9,7 +9,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createSesClient, SesMailer } from '../../shared/adapters/ses/mailer.js';
-import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
+import { SendOutcomeUnknownError } from '../../shared/domain/errors.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/services.js';
 import { sesEmails } from '../support/local-aws.js';
 

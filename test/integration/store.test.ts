@@ -7,7 +7,7 @@ import { createTestTable, resetMeter, type TestTable } from '../support/local-aw
 import { clientSchema, planSchema, sessionSchema, therapistSchema } from '../../shared/domain/model.js';
 import { bookSession, cancelSession, rescheduleSession, importDataset } from '../../shared/use-cases/manage-plans.js';
 import { ValidationError } from '../../shared/domain/validation.js';
-import { LedgerConflictError } from '../../shared/ports/store.js';
+import { LedgerConflictError } from '../../shared/domain/errors.js';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const therapist = therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' });

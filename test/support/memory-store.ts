@@ -32,7 +32,7 @@ import {
   type Therapist,
 } from '../../shared/domain/model.js';
 import { checkInComparison } from '../../shared/domain/baseline.js';
-import { EmailInUseError, NotFoundError } from '../../shared/domain/errors.js';
+import { EmailInUseError, NotFoundError, LedgerConflictError } from '../../shared/domain/errors.js';
 import { normalizeEmail, sameEmail } from '../../shared/domain/email-address.js';
 import { numberSessions } from '../../shared/domain/schedule-rules.js';
 import { earlierBookingsOf } from '../../shared/domain/booking-emails.js';
@@ -54,7 +54,7 @@ import type {
   TherapistActivity,
   TokenStore,
 } from '../../shared/ports/store.js';
-import { LedgerConflictError, type PlanChangeResult } from '../../shared/ports/store.js';
+import type { PlanChangeResult } from '../../shared/ports/store.js';
 import type { PlanChange } from '../../shared/domain/plan-change.js';
 import { LEDGER_MOVES, mayMove } from '../../shared/domain/ledger-states.js';
 

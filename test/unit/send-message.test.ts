@@ -1,13 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { virtualClock, type VirtualClock } from '../../local/clock.js';
 import { InMemoryMessageScheduler } from '../support/memory-scheduler.js';
-import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
+import { PermanentError, RetryableError, LedgerConflictError, SendOutcomeUnknownError } from '../../shared/domain/errors.js';
 import { baseIdentity, deferredIdentity, messageName, retryScheduleName, type MessageIdentity } from '../../shared/domain/message.js';
+import type { OpaqueLog } from '../../shared/ports/log.js';
 import { nudgeIdentity } from '../../shared/domain/schedule-rules.js';
 import { createHandler } from '../../functions/dispatch/handler.js';
-import { OUTCOME_UNKNOWN, retryDelayMs, sendMessage, type OpaqueLog, type SendMessageDeps } from '../../shared/use-cases/send-message.js';
+import { OUTCOME_UNKNOWN, retryDelayMs, sendMessage, type SendMessageDeps } from '../../shared/use-cases/send-message.js';
 import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClinic, testSigner, type SeededClinic } from '../support/memory-clinic.js';
-import { LedgerConflictError, SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 

@@ -5,8 +5,7 @@
 import { SESv2ServiceException, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { classifySesError, SesMailer } from '../../shared/adapters/ses/mailer.js';
-import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
-import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
+import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../shared/domain/errors.js';
 
 const email = { from: 'care@harbour.example', to: 'sam@example.com', subject: 'Reminder', html: '<p>Hi</p>', text: 'Hi' };
 

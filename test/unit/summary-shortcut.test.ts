@@ -1,6 +1,7 @@
+import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { Therapist } from '../../shared/domain/model.js';
-import { summaryShortcut } from '../../local/summary-shortcut.js';
+import { summaryShortcut, summaryWrites } from '../../local/summary-shortcut.js';
 import type { TableWrites } from '../../local/table-writes.js';
 
 const therapist = {
@@ -62,5 +63,47 @@ describe('the summary sweep shortcut', () => {
       await t.shortcut.run(new Date('2027-04-05T07:15:00Z'), t.sweep('done'));
       expect(t.sweeps()).toBe(2);
     }
+  });
+});
+
+describe('the writes a summary sweep reads', () => {
+  const record = (pk: string, type: string, eventName: 'INSERT' | 'REMOVE' = 'INSERT'): DynamoDBRecord => {
+    const image = { pk: { S: pk }, sk: { S: type.toUpperCase() }, type: { S: type } };
+    return {
+      eventName,
+      dynamodb: { Keys: { pk: { S: pk }, sk: { S: type.toUpperCase() } }, ...(eventName === 'REMOVE' ? { OldImage: image } : { NewImage: image }) },
+    };
+  };
+
+  it('counts therapists and summary and clinic-report ledger entries, and nothing else', () => {
+    let inFlight = 0;
+    const relevant = summaryWrites({ completed: () => 99, inFlight: () => inFlight, stop: () => undefined });
+    relevant.observe(record('MSG#rm.s-1.P2D.v1', 'message'));
+    relevant.observe(record('CLIENT#c-1', 'session'));
+    relevant.observe(record('MSG#ci.s-1.v1', 'message'));
+    expect(relevant.completed()).toBe(0);
+
+    relevant.observe(record('THERAPIST#t-1', 'therapist'));
+    relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
+    relevant.observe(record('MSG#cr.clinic.2027-04.v1', 'message', 'REMOVE'));
+    expect(relevant.completed()).toBe(3);
+
+    inFlight = 1;
+    expect(relevant.inFlight()).toBe(1);
+  });
+
+  it('lets the sweep after a dispatch’s ledger write be left out', async () => {
+    let completed = 0;
+    const relevant = summaryWrites({ completed: () => completed, inFlight: () => 0, stop: () => undefined });
+    const shortcut = summaryShortcut({ store: { listTherapists: async () => [therapist] }, writes: relevant });
+    let sweeps = 0;
+    const sweep = async () => (sweeps++, { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', outcome: 'done' }] });
+    await shortcut.run(new Date('2027-04-05T07:00:00Z'), sweep);
+    completed++;
+    relevant.observe(record('MSG#rm.s-1.P2D.v1', 'message'));
+    await shortcut.run(new Date('2027-04-05T07:15:00Z'), sweep);
+    relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
+    await shortcut.run(new Date('2027-04-05T07:30:00Z'), sweep);
+    expect(sweeps).toBe(2);
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createHandler, handler as lambdaHandler, SummarySweepError } from '../../functions/summary/handler.js';
 import { MissingEnvironmentError } from '../../shared/config/env.js';
-import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
+import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../shared/domain/errors.js';
 import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema, type Therapist } from '../../shared/domain/model.js';
 import { ValidationError } from '../../shared/domain/validation.js';
-import { errorOutcome, sendDueSummaries, STALE_CLAIM_MS, SUMMARY_SKIP_REASON, type SendSummariesDeps } from '../../shared/use-cases/send-summaries.js';
-import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
-import { OUTCOME_UNKNOWN } from '../../shared/use-cases/claim-lease.js';
+import { sendDueSummaries, STALE_CLAIM_MS, SUMMARY_SKIP_REASON, type SendSummariesDeps } from '../../shared/use-cases/send-summaries.js';
+import { classify as errorOutcome } from '../../shared/domain/errors.js';
+import { OUTCOME_UNKNOWN } from '../../shared/use-cases/delivery/lease.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 

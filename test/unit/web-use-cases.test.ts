@@ -3,7 +3,7 @@
  * request triggers, and how the therapist alert stays exactly-once through failures.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PermanentError, RetryableError } from '../../shared/domain/errors.js';
+import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../shared/domain/errors.js';
 import { ValidationError } from '../../shared/domain/validation.js';
 import { sessionSchema } from '../../shared/domain/model.js';
 import { recordCheckIn, type RecordCheckInDeps } from '../../shared/use-cases/record-check-in.js';
@@ -11,7 +11,6 @@ import { requestReschedule } from '../../shared/use-cases/request-reschedule.js'
 import { confirmSession } from '../../shared/use-cases/confirm-session.js';
 import { manageSubscription } from '../../shared/use-cases/manage-subscription.js';
 import { DEFAULT_CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from '../../shared/use-cases/send-message.js';
-import { SendOutcomeUnknownError } from '../../shared/ports/store.js';
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { addPastSession, NOW, seedPractice, testClinic, type Practice } from '../e2e/fixtures.js';

@@ -6,7 +6,16 @@ import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import type { CheckInAnswers, Client, IntakeAnswers, Plan, Session, Therapist, Category } from '../../domain/model.js';
 import { checkInComparison } from '../../domain/baseline.js';
 import { CATEGORIES, scoresOf } from '../../domain/model.js';
-import type { ClinicStore, MaintenanceMark, PlanBaseline, PlanChangeResult, RescheduleRequest, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
+import type {
+  ClinicStore,
+  MaintenanceMark,
+  PlanBaseline,
+  PlanChangeResult,
+  RescheduleRequest,
+  StoredCheckIn,
+  StoredPlan,
+  StoredSession,
+} from '../../ports/store.js';
 import type { PlanChange } from '../../domain/plan-change.js';
 import { EmailInUseError, NotFoundError } from '../../domain/errors.js';
 import { sameEmail } from '../../domain/email-address.js';

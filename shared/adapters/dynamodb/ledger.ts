@@ -7,7 +7,8 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LEDGER_MOVES, type LedgerMove, type LedgerState } from '../../domain/ledger-states.js';
-import { LedgerConflictError, type ClaimRequest, type ClaimResult, type Ledger, type LedgerEntry, type LedgerStatus } from '../../ports/store.js';
+import { LedgerConflictError } from '../../domain/errors.js';
+import type { ClaimRequest, ClaimResult, Ledger, LedgerEntry, LedgerStatus } from '../../ports/store.js';
 import { decode, decodeIfAny, ledgerEntryFromImage } from './codecs.js';
 import { keys } from './keys.js';
 import { INDEXES } from './table-definition.js';

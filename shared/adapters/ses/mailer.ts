@@ -10,6 +10,8 @@
  * SES did not take the email), PermanentError (rejected, unverified sender, sending paused,
  * suspended account, bad request) or SendOutcomeUnknownError (no HTTP answer at all — a reset
  * connection, a timeout — so SES may have accepted the email and a retry could send it twice).
+ * What each of those means for the message (retry, fail, keep the claim) is decided in one place
+ * only, by classify (shared/domain/errors.ts).
  */
 import {
   AccountSuspendedException,
@@ -26,9 +28,8 @@ import {
   TooManyRequestsException,
   type SendEmailCommandOutput,
 } from '@aws-sdk/client-sesv2';
-import { PermanentError, RetryableError } from '../../domain/errors.js';
+import { PermanentError, RetryableError, SendOutcomeUnknownError } from '../../domain/errors.js';
 import type { Mailer, OutgoingEmail } from '../../ports/mailer.js';
-import { SendOutcomeUnknownError } from '../../ports/store.js';
 import { readEnv } from '../../config/env.js';
 import { AnsweredOnlyRetryStrategy, SES_MAX_ATTEMPTS } from './retry.js';
 

@@ -18,7 +18,13 @@ import type { SchedulingDeps } from './deps.js';
 
 export const NO_CALLS: ConvergeCounts = { upserted: 0, removed: 0, rejected: 0 };
 
-export async function planIntake(deps: SchedulingDeps, client: Client, plan: StoredPlan, sessions: readonly StoredSession[], now: Instant): Promise<ConvergeCounts> {
+export async function planIntake(
+  deps: SchedulingDeps,
+  client: Client,
+  plan: StoredPlan,
+  sessions: readonly StoredSession[],
+  now: Instant,
+): Promise<ConvergeCounts> {
   const identity = intakeIdentity(plan.id);
   const first = firstSessionOf(plan.id, sessions);
   if (!first || plan.status !== 'active' || !receives(client, identity.kind) || intakeSkipReason({ plan, firstSession: first, now })) return NO_CALLS;

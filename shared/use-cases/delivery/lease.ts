@@ -1,6 +1,9 @@
 /**
- * What a sender does when its claim finds the message already in the ledger: the one crash
- * policy that dispatch, therapist alerts and summaries share.
+ * The claim lease, and what a sender does when its claim finds the message already in the
+ * ledger: the one crash policy that dispatch, therapist alerts and summaries share.
+ *
+ * The lease is derived from the topology manifest, nowhere else: no live attempt holds a claim
+ * longer than its function can run, so twice the function's timeout is the lease.
  *
  * 1. Sent, skipped or failed: a duplicate delivery; the first outcome stands.
  * 2. Claimed within the lease (no live attempt runs longer): an attempt is in flight; leave it be.
@@ -10,8 +13,27 @@
  *    summary is worse than an alarm): mark it failed "outcome unknown" for the outbox and alarms.
  *    If another attempt settles it first, its outcome stands.
  */
-import type { Instant } from '../domain/time.js';
-import { LedgerConflictError, type Ledger, type LedgerEntry, type LedgerStatus } from '../ports/store.js';
+import { functionSpec, type FunctionName } from '../../config/manifest.js';
+import { LedgerConflictError } from '../../domain/errors.js';
+import type { Instant } from '../../domain/time.js';
+import type { Ledger, LedgerEntry, LedgerStatus } from '../../ports/store.js';
+
+/** Twice the function's timeout, from the manifest. */
+export function claimLeaseMs(fn: FunctionName): number {
+  return functionSpec(fn).timeoutSeconds * 2 * 1000;
+}
+
+/**
+ * The lease of each sender's claims. A therapist alert is sent inline by the web function; it
+ * shares dispatch's lease, the longest single-email attempt, so one lease covers every claim on a
+ * single message (a longer lease only delays recording "outcome unknown"; a shorter one could
+ * call a live attempt dead).
+ */
+export const CLAIM_LEASE_MS = {
+  dispatch: claimLeaseMs('dispatch'),
+  alert: Math.max(claimLeaseMs('dispatch'), claimLeaseMs('web')),
+  summary: claimLeaseMs('summary'),
+} as const;
 
 export const OUTCOME_UNKNOWN = 'outcome unknown: an earlier attempt stopped between SES and the ledger';
 
