@@ -152,7 +152,9 @@ function importTime(file: string): number {
 /** Median import time of each file, the files taking turns run after run. */
 function coldInit(files: readonly string[]): number[] {
   const times = files.map(() => [] as number[]);
-  for (let i = 0; i < INIT_RUNS; i++) files.forEach((file, f) => times[f]!.push(importTime(file)));
+  for (let i = 0; i < INIT_RUNS; i++) {
+    for (const [f, file] of files.entries()) times[f]!.push(importTime(file));
+  }
   return times.map((t) => {
     t.sort((a, b) => a - b);
     return Math.round(t[Math.floor(t.length / 2)]! * 10) / 10;

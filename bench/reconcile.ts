@@ -255,7 +255,9 @@ async function callsPerChange(endpoint: string): Promise<Record<string, unknown>
       scheduler.calls.length = 0;
       await change();
       await poller.drain();
-      return scheduler.calls.reduce<Record<string, number>>((byOp, op) => ({ ...byOp, [op]: (byOp[op] ?? 0) + 1 }), {});
+      const byOp: Record<string, number> = {};
+      for (const op of scheduler.calls) byOp[op] = (byOp[op] ?? 0) + 1;
+      return byOp;
     };
     const booking = await countCalls(() =>
       bookSession(store, { id: 's-sync', planId: 'p-sync', start: '2027-03-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' }),

@@ -17,8 +17,8 @@ import { Aws, DefaultStackSynthesizer, Fn, RemovalPolicy, Stack, type StackProps
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
 import { ALL_INDEXES, TABLE_KEYS } from '../shared/adapters/dynamodb/table-definition.js';
 import { allowRolesThrough, restrictedKey } from './constructs/keys.js';
 import { functionRoleName } from './names.js';

@@ -89,7 +89,10 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
     const stop = await superviseService(
       child,
       'DynamoDB Local',
-      async () => (await client.send(new ListTablesCommand({})), true),
+      async () => {
+        await client.send(new ListTablesCommand({}));
+        return true;
+      },
       options.readyTimeoutMs ?? 30_000,
       '; is Java 17+ installed?',
     );

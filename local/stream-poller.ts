@@ -36,6 +36,7 @@ import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStr
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
 import type { TableWrites } from './table-writes.js';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a stream handler may return nothing, as Lambda's may
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
 export interface StreamPollerOptions {
@@ -139,7 +140,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     throw new RangeError(`batchSize must be a whole number from 1 to 1000, got ${batchSize}`);
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const filters = options.filters;
-  if (filters) filters.forEach((pattern, i) => validatePattern(pattern, `filters[${i}]`));
+  for (const [i, pattern] of (filters ?? []).entries()) validatePattern(pattern, `filters[${i}]`);
   const region = options.region ?? LOCAL_REGION;
   const config = { endpoint: options.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamo = new DynamoDBClient(config);
@@ -363,19 +364,26 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   // Like an event source mapping whose source is unavailable: back off (doubling up to
   // MAX_BACKOFF_MS), say so once, re-read the stream when it answers again, and say that too.
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  // One count for the timer's polls and a drain's rounds, so an outage is told of once whichever meets it.
   let consecutiveFailures = 0;
   let nextPollAt = 0;
+  const readFailed = (error: unknown) => {
+    consecutiveFailures++;
+    forgetStream();
+    if (consecutiveFailures === 1) console.error(`Stream poller: cannot read the table stream (${describeError(error)}); retrying with backoff`);
+  };
+  const readAgain = () => {
+    if (consecutiveFailures > 0) console.error(`Stream poller: reading the table stream again after ${consecutiveFailures} failed attempt(s)`);
+    consecutiveFailures = 0;
+  };
   const poll = async () => {
     try {
       await round();
-      if (consecutiveFailures > 0) console.error(`Stream poller: reading the table stream again after ${consecutiveFailures} failed attempt(s)`);
-      consecutiveFailures = 0;
+      readAgain();
     } catch (error) {
       if (stopped) return;
-      consecutiveFailures++;
+      readFailed(error);
       nextPollAt = Date.now() + Math.min(intervalMs * 2 ** consecutiveFailures, MAX_BACKOFF_MS);
-      forgetStream();
-      if (consecutiveFailures === 1) console.error(`Stream poller: cannot read the table stream (${describeError(error)}); retrying with backoff`);
     }
   };
   const timer =
@@ -396,12 +404,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     for (let failed = 0; ; failed++) {
       try {
         const result = await round();
-        if (failed > 0) console.error(`Stream poller: reading the table stream again after ${failed} failed attempt(s)`);
+        readAgain();
         return result;
       } catch (error) {
         if (stopped || Date.now() > deadline) throw error;
-        if (failed === 0) console.error(`Stream poller: cannot read the table stream (${describeError(error)}); retrying with backoff`);
-        forgetStream();
+        readFailed(error);
         await new Promise((r) => setTimeout(r, Math.min(intervalMs * 2 ** failed, MAX_BACKOFF_MS)));
       }
     }

@@ -16,7 +16,7 @@
  * One twin per process: handlers read the environment once, as in Lambda.
  */
 import { randomBytes } from 'node:crypto';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { FUNCTIONS, LAMBDA_ASYNC_RETRY_ATTEMPTS, type FunctionName, type FunctionSpec } from '../shared/config/manifest.js';
 import { clinicSchema, type Clinic } from '../shared/domain/model.js';
@@ -46,7 +46,7 @@ export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:ke
  * it. Both images are tried because an insert has only the new one and a delete only the old one.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each function's handler takes and returns its own event types
 type AnyHandler = (event: any, context: Context) => Promise<any>;
 
 /** An asynchronous invocation that failed after Lambda's retries: what the on-failure queue holds in AWS. */
@@ -173,8 +173,18 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
   const started: RunningService[] = [];
   const closers: Array<() => Promise<void>> = [];
   try {
-    const dynamoEndpoint: string = options.dynamoEndpoint ?? (await startDynamoDbLocal().then((s) => (started.push(s), s.endpoint)));
-    const sesEndpoint: string = options.sesEndpoint ?? (await startSesLocal().then((s) => (started.push(s), s.endpoint)));
+    const dynamoEndpoint: string =
+      options.dynamoEndpoint ??
+      (await startDynamoDbLocal().then((s) => {
+        started.push(s);
+        return s.endpoint;
+      }));
+    const sesEndpoint: string =
+      options.sesEndpoint ??
+      (await startSesLocal().then((s) => {
+        started.push(s);
+        return s.endpoint;
+      }));
     const tableName = options.tableName ?? `keepwell-${randomBytes(4).toString('hex')}`;
     await createTable(dynamoEndpoint, tableName);
     const intake = localIntakeSetup(options.intake);
@@ -235,7 +245,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const poller = startStreamPoller({
       dynamoEndpoint,
       tableName,
-      handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | void>(stream.functionName, event),
+      handler: (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse | undefined>(stream.functionName, event),
       // The deployed event source mapping's settings, from the manifest.
       batchSize: stream.settings.batchSize,
       maxRetries: stream.settings.maxRetries,

@@ -173,7 +173,7 @@ export function createChaosLayer(settings: ChaosSettings, window: { readonly fro
       if (rescheduled.has(sessionId) || !strikes('reschedule-in-flight')) return;
       rescheduled.add(sessionId);
       const session = await twin.store.findSession(sessionId);
-      if (!session || session.status !== 'booked' || String(session.version) !== version) return;
+      if (session?.status !== 'booked' || String(session.version) !== version) return;
       // A day later: every reminder of the new time is still ahead, and the plan's cadence is not crowded.
       await rescheduleSession(twin.store, sessionId, new Date(Date.parse(session.start) + 86_400_000).toISOString()).catch(() => {
         injected['reschedule-in-flight'] -= 1;

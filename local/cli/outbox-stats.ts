@@ -41,7 +41,8 @@ export function outboxStats(entries: readonly LedgerEntry[]): OutboxStats {
   const late = new Map<MessageKind, number[]>();
   for (const entry of latestByName(entries).values()) {
     const kind = entry.kind;
-    const current = (stats[kind] ??= { sent: 0, skipped: {}, failed: {}, deferred: 0, pending: 0 }) as { -readonly [K in keyof KindStats]: KindStats[K] };
+    stats[kind] ??= { sent: 0, skipped: {}, failed: {}, deferred: 0, pending: 0 };
+    const current = stats[kind] as { -readonly [K in keyof KindStats]: KindStats[K] };
     switch (entry.status) {
       case 'sent': {
         current.sent += 1;

@@ -112,7 +112,7 @@ export async function stackOutputs(stage: string, region?: string): Promise<Part
     const name = (error as Error).name;
     const why =
       name === 'ValidationError'
-        ? 'does not exist (deploy it with `npx cdk deploy -c stage=' + stage + '`)'
+        ? `does not exist (deploy it with \`npx cdk deploy -c stage=${stage}\`)`
         : `could not be read (${name}: ${(error as Error).message})`;
     throw new TargetError(`stack ${stackName} for stage "${stage}" ${why}`, { cause: error });
   } finally {

@@ -201,7 +201,10 @@ async function readSubjects(store: InvariantInput['store'], sessionIds: readonly
   const clients = new Map<string, Promise<Client | undefined>>();
   const once = <T>(cache: Map<string, Promise<T>>, id: string, read: () => Promise<T>): Promise<T> => {
     let found = cache.get(id);
-    if (!found) cache.set(id, (found = read()));
+    if (!found) {
+      found = read();
+      cache.set(id, found);
+    }
     return found;
   };
   const ids = [...new Set(sessionIds)];

@@ -125,7 +125,9 @@ async function startChaosServices(layer: ChaosLayer, options: SimulationOptions)
       dynamoEndpoint = service.endpoint;
       restartable = {
         stop: () => service.stop(),
-        start: async () => void (service = await start()),
+        start: async () => {
+          service = await start();
+        },
       };
     }
     let sesEndpoint = options.sesEndpoint;

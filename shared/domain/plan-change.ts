@@ -16,7 +16,7 @@ export const MAX_INTERVAL_DAYS = 365;
 /** A one-line note; long enough for a reason, short enough for a summary row. */
 export const NOTE_MAX = 200;
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const LINE_BREAK_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** What a plan change touches. */

@@ -9,7 +9,7 @@
  *   check-ins, and better than baseline on at least one → the interval could be lengthened.
  * - The last `unansweredCheckIns` check-ins all unanswered → check in by phone.
  */
-import * as z from 'zod';
+import type * as z from 'zod';
 import { SCORES, suggestionRulesSchema, type Score } from './model.js';
 import { verdict } from './trends.js';
 import type { Scores } from '../ports/store.js';

@@ -79,7 +79,7 @@ export function trendChartSvg(all: readonly ChartPoint[]): string {
         `<polyline points="${coords.join(' ')}" fill="none" stroke="${colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
       );
     }
-    points.forEach((p, i) => parts.push(`<circle cx="${round(x(i, n))}" cy="${round(y(p.scores[score]))}" r="3" fill="${colour}"/>`));
+    for (const [i, p] of points.entries()) parts.push(`<circle cx="${round(x(i, n))}" cy="${round(y(p.scores[score]))}" r="3" fill="${colour}"/>`);
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH * SCALE}" height="${CHART_HEIGHT * SCALE}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}">${parts.join('')}</svg>`;
 }
@@ -101,8 +101,12 @@ export function trendAltText(points: readonly ChartPoint[]): string {
   if (shown.length === 0) return NO_CHECK_INS;
   const changes = SCORES.map((s) => scoreTrendWords(s, shown)).filter((w): w is string => w !== undefined);
   const phaseChanges = shown.filter((p, i) => i > 0 && shown[i - 1]!.phaseIndex !== p.phaseIndex).length;
-  const words = changes.length > 0 ? `${changes.join('; ')}.` : `One check-in: ${SCORES.map((s) => `${s} ${shown[0]!.scores[s]}`).join(', ')}.`;
-  const marks = `${shown.length} check-in${shown.length === 1 ? '' : 's'} shown${phaseChanges > 0 ? `, ${phaseChanges} change${phaseChanges === 1 ? '' : 's'} of phase` : ''}.`;
+  const intake = shown.some((p) => p.intake);
+  const checkIns = shown.length - (intake ? 1 : 0);
+  const one = checkIns === 0 ? 'Intake questionnaire' : 'One check-in';
+  const words = changes.length > 0 ? `${changes.join('; ')}.` : `${one}: ${SCORES.map((s) => `${s} ${shown[0]!.scores[s]}`).join(', ')}.`;
+  const counted = `${checkIns} check-in${checkIns === 1 ? '' : 's'}`;
+  const marks = `${intake ? `The intake questionnaire and ${counted}` : counted} shown${phaseChanges > 0 ? `, ${phaseChanges} change${phaseChanges === 1 ? '' : 's'} of phase` : ''}.`;
   const first = words.charAt(0).toUpperCase() + words.slice(1);
   return `${first} ${marks}`;
 }

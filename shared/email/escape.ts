@@ -18,6 +18,6 @@ export function telUrl(phone: string): string {
 
 /** A header value: CR, LF and other control characters can never reach a header. */
 export function headerSafe(value: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
   return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
 }

@@ -26,7 +26,7 @@ export function csvCell(value: string | number | boolean | undefined): string {
 
 /** RFC 4180: CRLF line ends, every row the same width. */
 export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | boolean | undefined>>): string {
-  return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return `${rows.map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 
 export const CSV_COLUMNS = [

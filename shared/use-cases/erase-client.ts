@@ -115,8 +115,10 @@ export async function exportClient(deps: Pick<ErasureDeps, 'records' | 'now'>, c
   const bookkeeping: Record<string, number> = {};
   for (const item of items) {
     const group = EXPORT_GROUPS[item.type];
-    if (group) (groups[group] ??= []).push(item.attributes);
-    else bookkeeping[item.type] = (bookkeeping[item.type] ?? 0) + 1;
+    if (group) {
+      groups[group] ??= [];
+      groups[group].push(item.attributes);
+    } else bookkeeping[item.type] = (bookkeeping[item.type] ?? 0) + 1;
   }
   const { client: [client] = [], ...lists } = groups;
   return { clientId, exportedAt: toInstant(deps.now()), ...(client ? { client } : {}), ...lists, bookkeeping };

@@ -98,7 +98,7 @@ async function pollOne(deps: PollDeps, source: string, url: string, config: Inta
   }
   if (response.status === 304) return { ...none, status: 'unchanged' };
   if (response.status !== 200) return { ...none, status: 'failed', error: `GET answered ${response.status}` };
-  let events;
+  let events: ReturnType<typeof readFeed>;
   try {
     events = readFeed(source, response.body, { now: deps.now(), zone: deps.clinic.timezone });
   } catch (error) {

@@ -65,6 +65,7 @@ describe('the table key', () => {
           ...['sync-schedules', 'dispatch', 'reconcile', 'summary', 'web', 'ses-events', 'intake', 'intake-feeds'].map((name) =>
             roleArn(`keepwell-dev-${name}`),
           ),
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax
           { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' },
         ],
       },
@@ -96,7 +97,7 @@ describe('the table key', () => {
 
   it('is asked for by each function only through DynamoDB, in its own IAM policy too', () => {
     const policies = Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Policy')).flatMap(
-      (p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement,
+      (p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement,
     );
     const uses = policies.filter((s) => s.Sid === 'UseTableKey');
 
@@ -115,7 +116,7 @@ describe('the queue key', () => {
   it('encrypts both dead-letter queues and the SES events topic', () => {
     const queues = Object.values(resourcesOf(dev.appTemplate, 'AWS::SQS::Queue'));
     expect(queues).toHaveLength(2);
-    for (const queue of queues) expect(queue.Properties?.KmsMasterKeyId).toEqual(queueKeyArn());
+    for (const queue of queues) expect(queue.Properties!.KmsMasterKeyId).toEqual(queueKeyArn());
     dev.appTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: queueKeyArn(), DisplayName: Match.stringLikeRegexp('SES events') });
   });
 
@@ -154,7 +155,7 @@ describe('the data key (logs and alarms)', () => {
     const logs = statementsOf(key).find((s) => JSON.stringify((s as { Principal?: unknown }).Principal).includes('logs.'))!;
 
     for (const group of Object.values(resourcesOf(dev.appTemplate, 'AWS::Logs::LogGroup')))
-      expect(group.Properties?.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/DataKey/) });
+      expect(group.Properties!.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/DataKey/) });
     expect(logs.Condition).toEqual({
       ArnLike: {
         'kms:EncryptionContext:aws:logs:arn': {

@@ -164,7 +164,7 @@ describe('each function', () => {
 
   it.each(FUNCTIONS.map((f) => f.name))('%s: exactly the environment variables the manifest lists', (name) => {
     const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, name)];
-    const variables = Object.keys((fn?.Properties?.Environment as { Variables: object }).Variables);
+    const variables = Object.keys((fn!.Properties!.Environment as { Variables: object }).Variables);
 
     expect(variables.sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', ...specOf(name).environment].sort());
   });
@@ -199,7 +199,7 @@ describe('each function', () => {
 
   it('reads the clinic from CLINIC_CONFIG: the validated stage clinic, with the API address when there is no baseUrl', () => {
     const web = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'web')];
-    const clinicConfig = JSON.stringify((web?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.CLINIC_CONFIG);
+    const clinicConfig = JSON.stringify((web!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.CLINIC_CONFIG);
 
     expect(clinicConfig).toContain('Harbour Clinical Massage (dev)');
     expect(clinicConfig).toContain(JSON.stringify(getAtt(logicalId(dev.appTemplate, 'AWS::ApiGatewayV2::Api', 'PageApi'), 'ApiEndpoint')));
@@ -207,7 +207,7 @@ describe('each function', () => {
 
   it('reads the clinic from CLINIC_CONFIG with the configured baseUrl in prod', () => {
     const web = resourcesOf(prod.appTemplate, 'AWS::Lambda::Function')[functionId(prod, 'web')];
-    const clinic = JSON.parse((web?.Properties?.Environment as { Variables: Record<string, string> }).Variables.CLINIC_CONFIG as string) as Record<
+    const clinic = JSON.parse((web!.Properties!.Environment as { Variables: Record<string, string> }).Variables.CLINIC_CONFIG as string) as Record<
       string,
       unknown
     >;
@@ -383,7 +383,7 @@ describe('least privilege', () => {
         expect.objectContaining({ Resource: getAtt(logicalId(dev.appTemplate, 'AWS::Logs::LogGroup', `${functionConstructId(spec.name)}Logs`)) }),
       ]);
     }
-    for (const role of Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Role'))) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    for (const role of Object.values(resourcesOf(dev.appTemplate, 'AWS::IAM::Role'))) expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
   });
 });
 
@@ -456,7 +456,7 @@ describe('schedules', () => {
   it('tells reconcile its look-ahead from the stage config, and each recurring run its scheduled time', () => {
     const inputs = Object.values(resourcesOf(prod.appTemplate, 'AWS::Scheduler::Schedule')).map((s) => [
       s.Properties?.Name,
-      JSON.parse((s.Properties?.Target as { Input: string }).Input),
+      JSON.parse((s.Properties!.Target as { Input: string }).Input),
     ]);
 
     expect(Object.fromEntries(inputs)).toEqual({
@@ -612,7 +612,7 @@ describe('SES', () => {
     const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'ses-events')];
     const sends = functionStatements(dev.appTemplate, 'ses-events').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
 
-    expect((fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({
+    expect((fn!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.FAILED_INVOCATIONS_URL).toEqual({
       Ref: queueId(dev, 'FailedInvocations'),
     });
     // Its own letters and Lambda's on-failure destination share one statement: the same queue.
@@ -862,7 +862,7 @@ describe('the intake function', () => {
 
   it('is given the mapping in INTAKE_CONFIG and nothing that sends email or schedules', () => {
     const fn = resourcesOf(dev.appTemplate, 'AWS::Lambda::Function')[functionId(dev, 'intake')];
-    const variables = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = (fn!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
 
     expect(Object.keys(variables).sort()).toEqual(['CLINIC_CONFIG', 'INTAKE_CONFIG', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME']);
     expect(JSON.stringify(variables.INTAKE_CONFIG)).toContain('/keepwell/dev/intake/calcom');

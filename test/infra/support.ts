@@ -68,8 +68,8 @@ export function resourceList(statement: Statement): unknown[] {
 /** Every statement of the policies attached to the role with this logical id. */
 export function statementsOfRole(template: Template, roleId: string): Statement[] {
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
-    .filter((policy) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .filter((policy) => JSON.stringify(policy.Properties!.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => (policy.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
 /** The statements of one Keepwell function's role (the KeepwellFunction construct id is PascalCase). */

@@ -80,7 +80,9 @@ describe('within the undo window', () => {
     await twin.settle();
     await later(twin, 30);
 
-    expect((await sesEmails(email)).map((e) => e.subject)).toEqual([INTAKE]);
+    // The clock stands at 00:32 in London, inside the clinic's quiet hours: the plan's intake
+    // questionnaire waits for the morning, so nothing at all has gone out yet.
+    expect((await sesEmails(email)).map((e) => e.subject)).toEqual([]);
     expect(schedulesOf(twin, sessionId)).toEqual([]);
     expect(await twin.store.get(`bc.${sessionId}.booked.v1`)).toMatchObject({
       status: 'skipped',

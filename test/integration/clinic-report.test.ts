@@ -86,7 +86,12 @@ describe('the monthly clinic report', () => {
 
     // Ann (back pain): intake (her baseline) and first check-in in February, better in March, one maintenance session attended, one missed.
     const ann = await plan(0, 'back-pain', twoThenFortnightly);
-    await t.store.recordBaseline({ clientId: ann, planId: `p-${ann}`, answers: { pain: 6, mobility: 4, stress: 6, sleep: 4, reason: '' }, at: '2027-02-20T10:00:00.000Z' });
+    await t.store.recordBaseline({
+      clientId: ann,
+      planId: `p-${ann}`,
+      answers: { pain: 6, mobility: 4, stress: 6, sleep: 4, reason: '' },
+      at: '2027-02-20T10:00:00.000Z',
+    });
     await session(ann, 1, '2027-02-22T10:00:00Z', 'completed', { sent: true, answers: [6, 4, 6, 4] });
     await session(ann, 2, '2027-03-01T10:00:00Z', 'completed', { sent: true, answers: [4, 5, 5, 5] });
     await session(ann, 3, '2027-03-15T10:00:00Z', 'completed', { sent: true, answers: [3, 6, 4, 6] });

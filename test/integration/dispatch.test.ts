@@ -4,7 +4,7 @@
  * recipient address (other test files share the same SES local).
  */
 import ICAL from 'ical.js';
-import { SendEmailCommand, TooManyRequestsException, MessageRejected, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
+import { type SendEmailCommand, TooManyRequestsException, MessageRejected, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { virtualClock, type VirtualClock } from '../../local/clock.js';
 import { createHandler, type DispatchResult } from '../../functions/dispatch/handler.js';

@@ -143,7 +143,8 @@ describe('keepwell client export', () => {
   it('prints everything held about the client as JSON: profile, plans, sessions, answers, messages, bookings', async () => {
     const { code, out } = await keepwell('client', 'export', 'c-rob');
     expect(code).toBe(0);
-    const data = JSON.parse(out) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: JSON read back from the CLI, checked by the assertions
+    const data = JSON.parse(out) as Record<string, any>;
     expect(data.client).toMatchObject({ id: 'c-rob', name: NAME, email: EMAIL });
     expect(data.plans.map((p: Item) => p.id)).toEqual(expect.arrayContaining(['p-rob']));
     expect(data.sessions.map((s: Item) => s.id)).toEqual(expect.arrayContaining(['s-rob-1', 's-rob-2']));

@@ -18,7 +18,8 @@ const T0 = '2027-02-01T08:00:00.000Z';
 let twin: Twin;
 let intakeStore: DynamoIntakeStore;
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: JSON read back from the twin, checked by the assertions
+type Json = Record<string, any>;
 const fixture = (name: string): Json => JSON.parse(readFileSync(new URL(`../fixtures/intake/${name}.json`, import.meta.url), 'utf8')) as Json;
 
 /** The virtual clock stands still between posts: each default createdAt is a millisecond later than the last. */

@@ -14,6 +14,7 @@ afterEach(async () => {
   await Promise.all(pollers.splice(0).map((p) => p.stop()));
 });
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a stream handler may return nothing, as Lambda's may
 type Reply = DynamoDBBatchResponse | void;
 
 /** A table, a poller on its stream, and every event the handler received. */

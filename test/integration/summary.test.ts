@@ -178,7 +178,12 @@ describe('the therapist follow-up summary', () => {
     resetMeter(t.meter);
     // The real SES client, with each request's tags noted on the way (SES v2 local does not keep them).
     const ses = sesClient();
-    const recording: SesSendClient = { send: (command) => (sentTags.push(command.input.EmailTags ?? []), ses.send(command)) };
+    const recording: SesSendClient = {
+      send: (command) => {
+        sentTags.push(command.input.EmailTags ?? []);
+        return ses.send(command);
+      },
+    };
     const handler = createHandler({
       store: t.store,
       ledger: t.store,

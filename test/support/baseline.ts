@@ -49,9 +49,11 @@ export async function imageDifference(browser: Browser, expected: Buffer, actual
     return await tab.evaluate(
       async ({ a, b }) => {
         // This runs in the page (the project's types have no DOM library, hence the loose types).
-        const g = globalThis as unknown as { Image: new () => any; document: any };
+        // biome-ignore lint/suspicious/noExplicitAny: DOM objects, untyped here
+        type Dom = any;
+        const g = globalThis as unknown as { Image: new () => Dom; document: Dom };
         const load = (src: string) =>
-          new Promise<any>((resolve, reject) => {
+          new Promise<Dom>((resolve, reject) => {
             const img = new g.Image();
             img.onload = () => resolve(img);
             img.onerror = () => reject(new Error('not a PNG'));
@@ -62,7 +64,7 @@ export async function imageDifference(browser: Browser, expected: Buffer, actual
         if (sizeOff(one.width, two.width) || sizeOff(one.height, two.height)) return `size ${two.width}×${two.height}, baseline ${one.width}×${one.height}`;
         const w = Math.max(1, Math.round(one.width / 4));
         const h = Math.max(1, Math.round(one.height / 4));
-        const pixels = (img: any) => {
+        const pixels = (img: Dom) => {
           const canvas = g.document.createElement('canvas');
           canvas.width = w;
           canvas.height = h;

@@ -43,7 +43,6 @@ import type {
   ClinicStore,
   Ledger,
   LedgerEntry,
-  LedgerStatus,
   MaintenanceMark,
   MessageContext,
   RescheduleRequest,

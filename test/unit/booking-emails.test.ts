@@ -62,6 +62,7 @@ async function harbour(bookingEmails: Record<string, unknown> = {}) {
   const fire = async (name: string) => {
     const schedule = scheduler.schedules.get(name);
     if (!schedule) throw new Error(`no schedule ${name}`);
+    // biome-ignore lint/complexity/useMathMinMax: instants are strings, compared as such
     now = schedule.at > now ? schedule.at : now;
     await scheduler.remove(name);
     const payload = { ...schedule.payload, scheduledTime: schedule.at } as DispatchRequest;

@@ -4,7 +4,7 @@ import { describeProblem } from '../../shared/use-cases/import/rows.js';
 import { ImportFileError } from '../../shared/domain/errors.js';
 import { parsePhases, rowsFromCsv, rowsFromJson, utf8Text } from '../../local/cli/import.js';
 import { planImport } from '../../shared/use-cases/import/plan-import.js';
-import { type ExistingIds } from '../../shared/use-cases/import/existing.js';
+import type { ExistingIds } from '../../shared/use-cases/import/existing.js';
 
 const HEADER = 'type,id,name,email,timezone,clientId,therapistId,goal,phases,reminders,planId,start,durationMinutes,location';
 const GOOD = [

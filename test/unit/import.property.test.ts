@@ -9,8 +9,8 @@ import { ImportFileError } from '../../shared/domain/errors.js';
 import { planImport } from '../../shared/use-cases/import/plan-import.js';
 import { rowsFromCsv, rowsFromJson } from '../../local/cli/import.js';
 import { writeImport } from '../../shared/use-cases/import/write.js';
-import { type ExistingIds } from '../../shared/use-cases/import/existing.js';
-import { type ImportRow, type RowProblem } from '../../shared/use-cases/import/rows.js';
+import type { ExistingIds } from '../../shared/use-cases/import/existing.js';
+import type { ImportRow, RowProblem } from '../../shared/use-cases/import/rows.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { fuzzRuns } from '../support/fuzz.js';
 

@@ -11,7 +11,6 @@ import { checkInIdentity, clinicFixture, payloadFor, reminderIdentity, seedClini
 import { MemoryMailer } from '../support/memory-mailer.js';
 import { MemoryStore } from '../support/memory-store.js';
 
-const SESSION_START = '2027-02-01T14:00:00.000Z';
 const P2D_DUE = '2027-01-30T14:00:00.000Z';
 const CHECK_IN_DUE = '2027-02-02T15:00:00.000Z';
 

@@ -6,7 +6,7 @@ const DAY_MS = 86_400_000;
 /** A stream that is not a terminal and keeps what is written to it. */
 function pipe() {
   const lines: string[] = [];
-  const stream = { isTTY: false, write: (text: string) => (lines.push(text), true) } as unknown as NodeJS.WriteStream;
+  const stream = { isTTY: false, write: (text: string) => lines.push(text) > 0 } as unknown as NodeJS.WriteStream;
   return { stream, lines };
 }
 

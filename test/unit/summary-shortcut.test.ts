@@ -97,7 +97,10 @@ describe('the writes a summary sweep reads', () => {
     const relevant = summaryWrites({ completed: () => completed, inFlight: () => 0, stop: () => undefined });
     const shortcut = summaryShortcut({ store: { listTherapists: async () => [therapist] }, writes: relevant });
     let sweeps = 0;
-    const sweep = async () => (sweeps++, { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', outcome: 'done' }] });
+    const sweep = async () => {
+      sweeps++;
+      return { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', outcome: 'done' as const }] };
+    };
     await shortcut.run(new Date('2027-04-05T07:00:00Z'), sweep);
     completed++;
     relevant.observe(record('MSG#rm.s-1.P2D.v1', 'message'));

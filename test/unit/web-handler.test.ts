@@ -254,10 +254,9 @@ describe('the web handler', () => {
       const path = checkInPath();
       const boundary = 'XyZ123';
       const fields = { token: tokenOf(path), ...answers() };
-      const body =
-        Object.entries(fields)
-          .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
-          .join('') + `--${boundary}--\r\n`;
+      const body = `${Object.entries(fields)
+        .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join('')}--${boundary}--\r\n`;
       const response = await call(path, { body, base64: true, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
       expect(response.statusCode).toBe(200);
       expect((await checkInOf())[0]?.notes).toBe('Felt looser.');

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ValidationError } from '../../../shared/domain/validation.js';
 import { loadStageConfig } from '../../../infra/config.js';
 import { resolveIntakeConfig, type IntakeConfig } from '../../../shared/intake/config.js';
