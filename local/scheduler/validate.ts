@@ -2,8 +2,8 @@
  * Request validation with the constraints the real service documents, so code that passes here
  * passes on AWS. Every failure becomes a `ValidationError` naming the field and the reason.
  */
-import { IANAZone } from 'luxon';
 import * as z from 'zod';
+import { isKnownZone } from '../../shared/domain/zone-name.js';
 import { InvalidScheduleExpressionError, ValidationError } from './errors.js';
 import { isRecurring, parseScheduleExpression, type ScheduleExpression } from './expressions.js';
 
@@ -88,7 +88,7 @@ const flexibleTimeWindow = z
 const scheduleRequest = z.object({
   ScheduleExpression: expressionText,
   ScheduleExpressionTimezone: text(1, 50)
-    .refine((zone) => IANAZone.isValidZone(zone), { error: (issue) => `${String(issue.input)} is not a valid IANA time zone` })
+    .refine((zone) => isKnownZone(zone), { error: (issue) => `${String(issue.input)} is not a valid IANA time zone` })
     .optional(),
   GroupName: name().optional(),
   StartDate: timestamp.optional(),
