@@ -160,8 +160,14 @@ export function validateScheduleRequest(scheduleName: string, body: unknown, now
   };
 }
 
-export function validateName(field: 'Name' | 'GroupName' | 'NamePrefix', value: string): void {
-  parseOrThrow(z.object({ [field]: name() }), { [field]: value });
+type NameField = 'Name' | 'GroupName' | 'NamePrefix';
+// Built once per field: a zod schema costs far more to build than to run.
+const nameSchemas = new Map<NameField, z.ZodType>();
+
+export function validateName(field: NameField, value: string): void {
+  let schema = nameSchemas.get(field);
+  if (!schema) nameSchemas.set(field, (schema = z.object({ [field]: name() })));
+  parseOrThrow(schema, { [field]: value });
 }
 
 const listQuery = z.object({
