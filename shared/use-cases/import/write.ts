@@ -75,8 +75,8 @@ export async function writeDataset(store: ClinicStore, dataset: Dataset, options
     }
   };
   await write('therapists', dataset.therapists);
-  // Client by client (the client, its plans, their sessions), so one client's stream records come
-  // together and sync-schedules plans each session's messages once, from the session's own record.
+  // Client by client (the client, its plans, their sessions), so one client's stream records mostly
+  // share a batch, where sync-schedules plans each session's messages from its own record only.
   const byClient = groupBy(dataset.plans, (plan) => plan.clientId);
   const sessionsByPlan = groupBy(dataset.sessions, (session) => session.planId);
   const written = new Set<Plan>();
@@ -90,7 +90,7 @@ export async function writeDataset(store: ClinicStore, dataset: Dataset, options
       sessionsByPlan.delete(plan.id);
     }
   }
-  // Plans of clients already in the table, then sessions of plans already in the table.
+  // Then plans whose client is already in the table, and the sessions of plans not written above.
   await write(
     'plans',
     dataset.plans.filter((plan) => !written.has(plan)),
