@@ -52,7 +52,8 @@ describe('the twin with DynamoDB Local restarted under it', () => {
     });
     await importDataset(twin.store, scenario.dataset);
     const scheduled = (sessionId: string) => twin!.scheduler.list().some((s) => s.name.includes(`.${sessionId}.`));
-    await until(() => scheduled('s-sam-1'), 'the imported sessions to be scheduled');
+    // Every imported session: the import writes client by client, so Sam's is scheduled before Kai's records are read.
+    await until(() => scenario.dataset.sessions.every((s) => scheduled(s.id)), 'the imported sessions to be scheduled');
 
     await dynamo.stop();
     // Long enough for several failed polls at 50 ms: they must not each print an error.
