@@ -166,7 +166,10 @@ const nameSchemas = new Map<NameField, z.ZodType>();
 
 export function validateName(field: NameField, value: string): void {
   let schema = nameSchemas.get(field);
-  if (!schema) nameSchemas.set(field, (schema = z.object({ [field]: name() })));
+  if (!schema) {
+    schema = z.object({ [field]: name() });
+    nameSchemas.set(field, schema);
+  }
   parseOrThrow(schema, { [field]: value });
 }
 

@@ -93,13 +93,13 @@ describe('the writes a summary sweep reads', () => {
   });
 
   it("leaves out the sweep after a settled one's own writes, but not after a delivery event or another entry's write", async () => {
-    let completed = 0;
-    const relevant = summaryWrites({ completed: () => completed, inFlight: () => 0, stop: () => undefined });
+    const relevant = summaryWrites({ completed: () => 0, inFlight: () => 0, stop: () => undefined });
     const shortcut = summaryShortcut({ store: { listTherapists: async () => [therapist] }, writes: relevant });
     let sweeps = 0;
-    const sweep = (outcome: string) => async () => (
-      sweeps++, { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', message: 'su.t-1.2027-04-05.v1', outcome }] }
-    );
+    const sweep = (outcome: string) => async () => {
+      sweeps++;
+      return { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', message: 'su.t-1.2027-04-05.v1', outcome }] };
+    };
     await shortcut.run(new Date('2027-04-05T07:00:00Z'), sweep('sent'));
     // The sweep's claim and its settle, read from the stream after it returned.
     relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
