@@ -28,7 +28,10 @@ export interface SummaryShortcut {
   readonly skipped: number;
 }
 
-export function summaryShortcut(options: { store: Pick<ClinicStore, 'listTherapists'>; writes: TableWrites }): SummaryShortcut {
+/** The writes a sweep depends on; `expectOwn` (summaryWrites) is told the entries a settled sweep wrote. */
+export type SweepWrites = TableWrites & { expectOwn?(names: ReadonlySet<string>): void };
+
+export function summaryShortcut(options: { store: Pick<ClinicStore, 'listTherapists'>; writes: SweepWrites }): SummaryShortcut {
   const { store, writes } = options;
   let memo: { report: unknown; writes: number; until: number } | undefined;
   let skipped = 0;
@@ -43,12 +46,16 @@ export function summaryShortcut(options: { store: Pick<ClinicStore, 'listTherapi
         return memo.report;
       }
       memo = undefined;
+      writes.expectOwn?.(new Set());
       const report = await sweep();
       if (!isSettledReport(report)) return report;
       const therapists = await store.listTherapists();
       const nextReport = report.clinicReport ? [Date.parse(report.clinicReport.nextDueAt)] : [];
       const until = Math.min(...therapists.map((t) => Date.parse(latestDuePeriod(t.summary, t.timezone, now).nextEnd)), ...nextReport);
-      if (writes.inFlight() === 0 && therapists.length === report.therapists) memo = { report, writes: writes.completed(), until };
+      if (writes.inFlight() === 0 && therapists.length === report.therapists) {
+        memo = { report, writes: writes.completed(), until };
+        writes.expectOwn?.(ownEntries(report));
+      }
       return report;
     },
   };
@@ -61,23 +68,41 @@ function isSettledReport(report: unknown): report is SweepReport {
   return typeof at === 'string' && Array.isArray(results) && reportSettled && results.every((r: { outcome?: string }) => SETTLED.has(r.outcome ?? ''));
 }
 
+/** The ledger entries a settled sweep itself wrote: the periods it sent or recorded as skipped. */
+function ownEntries(report: SweepReport): Set<string> {
+  const wrote = (outcome: string | undefined) => outcome === 'sent' || outcome === 'skipped';
+  const names = report.results.filter((r) => wrote(r.outcome) && r.message !== undefined).map((r) => r.message as string);
+  if (report.clinicReport && wrote(report.clinicReport.outcome)) names.push(report.clinicReport.message);
+  return new Set(names);
+}
+
 /**
  * The writes a settled sweep's answers depend on, counted from the table's stream records: the
  * therapists (the sweep lists them) and the ledger entries of summaries and clinic reports (it reads
  * each one's latest period). The dispatches, check-ins and bookings of a busy clinic write all
  * the time and change neither. Writes still under way are any write to the table, as `writes` sees
- * them. A record is seen only once the stream is drained after its write, so a sweep's own writes
- * make the next sweep run once more before it can be left out.
+ * them. A record is seen only once the stream is drained after its write, after the sweep has
+ * returned: the entries a settled sweep sent or skipped (`expectOwn`) are its own writes, already
+ * part of the answer it settled on (the next sweep reads them as done), so their records are not
+ * counted until the next sweep runs. Besides the sweep, only SES events write those entries (their
+ * `delivery`, which is counted) and an operator's redrive (through the CLI, which a sole-writer twin
+ * does not serve).
  */
-export function summaryWrites(writes: TableWrites): TableWrites & { observe(record: DynamoDBRecord): void } {
+export function summaryWrites(writes: TableWrites): SweepWrites & { observe(record: DynamoDBRecord): void } {
   let seen = 0;
+  let own: ReadonlySet<string> = new Set();
   return {
     completed: () => seen,
     inFlight: () => writes.inFlight(),
     stop: () => undefined,
+    expectOwn(names) {
+      own = names;
+    },
     observe(record) {
       const image = record.dynamodb?.NewImage ?? record.dynamodb?.OldImage;
       const pk = image?.pk?.S ?? record.dynamodb?.Keys?.pk?.S ?? '';
+      // A delivery event (a bounce, a complaint) on the entry is news, not the sweep's own write.
+      if (pk.startsWith('MSG#') && own.has(pk.slice('MSG#'.length)) && image?.delivery === undefined) return;
       if (image?.type?.S === 'therapist' || pk.startsWith('THERAPIST#') || pk.startsWith('MSG#su.') || pk.startsWith('MSG#cr.')) seen++;
     },
   };

@@ -22,19 +22,17 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
   const { logger } = deps;
   const useCaseDeps: SchedulingDeps = { ...deps, log: logger };
 
-  const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
+  const handleRecord = async (record: DynamoDBRecord, read: ReadRecord): Promise<void> => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
-    let change: SubjectChange | undefined;
-    try {
-      change = changeOf(record);
-    } catch (error) {
+    if ('error' in read) {
       // A record that cannot be read never becomes readable: report it by its keys and move on.
-      reportUnreadable(logger, record, error);
+      reportUnreadable(logger, record, read.error);
       return;
     }
+    const { change, sessionsPlannedLater } = read;
     if (!change) return;
     try {
-      const outcome = await syncSchedules(useCaseDeps, change);
+      const outcome = await syncSchedules(useCaseDeps, change, { sessionsPlannedLater });
       if (outcome.upserted + outcome.removed + outcome.rejected + outcome.skipsRecorded > 0 || outcome.maintenance !== 'unchanged') {
         logger.info('schedules brought in line', { sequenceNumber, subject: change.type, ...outcome });
       }
@@ -50,7 +48,46 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
     }
   };
 
-  return (event, context) => processStreamBatch(event, handleRecord, logger, context);
+  return (event, context) => {
+    const reads = readBatch(event);
+    return processStreamBatch(
+      event,
+      (record) => handleRecord(record, reads.get(record.dynamodb?.SequenceNumber) ?? readRecord(record, new Set())),
+      logger,
+      context,
+    );
+  };
+}
+
+type ReadRecord = { readonly error: unknown } | { readonly change: SubjectChange | undefined; readonly sessionsPlannedLater: ReadonlySet<string> };
+
+function readRecord(record: unknown, sessionsPlannedLater: ReadonlySet<string>): ReadRecord {
+  try {
+    return { change: changeOf(record), sessionsPlannedLater };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * Each record of the batch read once, by sequence number, with the sessions whose insert records
+ * follow it in the batch: the batch is handled in order, one record at a time, and a failed record
+ * is retried from itself on, so each of those records is handled after this one.
+ */
+function readBatch(event: unknown): Map<string | undefined, ReadRecord> {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  const reads = new Map<string | undefined, ReadRecord>();
+  if (!Array.isArray(records)) return reads;
+  const inserted = new Set<string>();
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i] as DynamoDBRecord | null;
+    const sequenceNumber = record?.dynamodb?.SequenceNumber;
+    if (sequenceNumber === undefined || reads.has(sequenceNumber)) continue;
+    const read = readRecord(record, new Set(inserted));
+    reads.set(sequenceNumber, read);
+    if ('change' in read && read.change?.type === 'session' && read.change.before === undefined && read.change.after) inserted.add(read.change.after.id);
+  }
+  return reads;
 }
 
 /** The Lambda entry point (shared/adapters/lambda/entry.ts). */

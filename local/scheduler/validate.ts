@@ -2,8 +2,8 @@
  * Request validation with the constraints the real service documents, so code that passes here
  * passes on AWS. Every failure becomes a `ValidationError` naming the field and the reason.
  */
-import { IANAZone } from 'luxon';
 import * as z from 'zod';
+import { isKnownZone } from '../../shared/domain/zone-name.js';
 import { InvalidScheduleExpressionError, ValidationError } from './errors.js';
 import { isRecurring, parseScheduleExpression, type ScheduleExpression } from './expressions.js';
 
@@ -88,7 +88,7 @@ const flexibleTimeWindow = z
 const scheduleRequest = z.object({
   ScheduleExpression: expressionText,
   ScheduleExpressionTimezone: text(1, 50)
-    .refine((zone) => IANAZone.isValidZone(zone), { error: (issue) => `${String(issue.input)} is not a valid IANA time zone` })
+    .refine((zone) => isKnownZone(zone), { error: (issue) => `${String(issue.input)} is not a valid IANA time zone` })
     .optional(),
   GroupName: name().optional(),
   StartDate: timestamp.optional(),
@@ -160,8 +160,17 @@ export function validateScheduleRequest(scheduleName: string, body: unknown, now
   };
 }
 
-export function validateName(field: 'Name' | 'GroupName' | 'NamePrefix', value: string): void {
-  parseOrThrow(z.object({ [field]: name() }), { [field]: value });
+type NameField = 'Name' | 'GroupName' | 'NamePrefix';
+// Built once per field: a zod schema costs far more to build than to run.
+const nameSchemas = new Map<NameField, z.ZodType>();
+
+export function validateName(field: NameField, value: string): void {
+  let schema = nameSchemas.get(field);
+  if (!schema) {
+    schema = z.object({ [field]: name() });
+    nameSchemas.set(field, schema);
+  }
+  parseOrThrow(schema, { [field]: value });
 }
 
 const listQuery = z.object({

@@ -4,11 +4,12 @@
  * Fields a writer need not know (preferences, suppression, statuses, version) are optional on
  * input and default to "everything subscribed, active, booked, version 1".
  */
-import { IANAZone, Duration } from 'luxon';
+import { Duration } from 'luxon';
 import * as z from 'zod';
 import { instantTextProblem } from './instant-text.js';
 import { instantOf, type Instant } from './time.js';
 import { contrastRatio, MIN_CONTRAST_WITH_WHITE, normalizeHex } from './colour.js';
+import { isKnownZone } from './zone-name.js';
 import { httpsProblem, pageOriginProblem, textProblem, type TextRule } from './text.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
@@ -43,9 +44,7 @@ export const emailSchema = z
   .refine((s) => textProblem(s) === undefined, 'must not contain control or text-direction characters')
   .pipe(z.email('must be a valid email address'));
 
-export const timezoneSchema = z
-  .string()
-  .refine((zone) => IANAZone.isValidZone(zone), { error: (issue) => `"${String(issue.input)}" is not a known IANA time zone` });
+export const timezoneSchema = z.string().refine((zone) => isKnownZone(zone), { error: (issue) => `"${String(issue.input)}" is not a known IANA time zone` });
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 export const clockTimeSchema = z.string().regex(HHMM, 'must be a local time "HH:MM" (00:00–23:59)');

@@ -8,7 +8,8 @@
  * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions.
  * 3. For every affected session, plan its messages twice, as things stood before the change and
  *    as they stand after it: planSessionMessages, less what the client does not receive
- *    (clientMessages, domain/eligibility.ts).
+ *    (clientMessages, domain/eligibility.ts). A client's or plan's insert leaves out the sessions
+ *    whose own insert record follows in the same batch (SyncContext.sessionsPlannedLater).
  * 4. Create or replace the schedules that are new or moved, delete those no longer planned
  *    (diffMessages; converge, scheduling/converge.ts). A message with the same name and due time
  *    before and after costs no Scheduler call.
@@ -71,16 +72,30 @@ export interface SyncOutcome {
 
 const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
 
+export interface SyncContext {
+  /**
+   * Sessions whose own insert record comes after this change in the same ordered batch, and is
+   * handled by the same invocation after it. That record plans each of their messages from nothing
+   * (was nothing, is everything), so a client's or a plan's insert leaves them to it rather than
+   * create the same schedules first. Only inserts: a change to an existing client or plan can move
+   * or void what is already scheduled, and always converges every session. @default none
+   */
+  readonly sessionsPlannedLater?: ReadonlySet<string>;
+}
+
 /** Brings the schedules of one change in line. Safe to repeat: every call it makes is idempotent. */
-export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange): Promise<SyncOutcome> {
+export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange, context: SyncContext = {}): Promise<SyncOutcome> {
   const now = toInstant(deps.clock.now());
+  const later = context.sessionsPlannedLater;
+  // Only for an insert: a session left out here is one its own record plans from nothing anyway.
+  const leftToOwnRecord = (session: StoredSession) => change.before === undefined && later !== undefined && later.has(session.id);
   switch (change.type) {
     case 'session':
       return syncSession(deps, change.before, change.after, now);
     case 'plan':
-      return syncPlan(deps, change.before, change.after, now);
+      return syncPlan(deps, change.before, change.after, now, leftToOwnRecord);
     case 'client':
-      return syncClient(deps, change.before, change.after, now);
+      return syncClient(deps, change.before, change.after, now, leftToOwnRecord);
   }
 }
 
@@ -215,7 +230,13 @@ async function syncBookingEmails(
   return { ...counts, skipsRecorded };
 }
 
-async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, after: StoredPlan | undefined, now: Instant): Promise<SyncOutcome> {
+async function syncPlan(
+  deps: SchedulingDeps,
+  before: StoredPlan | undefined,
+  after: StoredPlan | undefined,
+  now: Instant,
+  leftToOwnRecord: (session: StoredSession) => boolean,
+): Promise<SyncOutcome> {
   const subject = after ?? before;
   if (!subject) return NOTHING;
   const schedulesMove = moved(before, after, PLAN_SCHEDULE_FIELDS);
@@ -233,6 +254,7 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
     const removed: Removed<StoredSession, StoredPlan>[] = [];
     const lifted: string[] = [];
     for (const session of sessions) {
+      if (leftToOwnRecord(session)) continue;
       const was = before ? clientMessages(session, before, bundle.client, deps.clinic, now) : [];
       const is = after ? clientMessages(session, after, bundle.client, deps.clinic, now) : [];
       const diff = diffMessages(was, is);
@@ -254,7 +276,13 @@ async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, af
   return { ...NOTHING, ...counts, skipsRecorded, maintenance };
 }
 
-async function syncClient(deps: SchedulingDeps, before: Client | undefined, after: Client | undefined, now: Instant): Promise<SyncOutcome> {
+async function syncClient(
+  deps: SchedulingDeps,
+  before: Client | undefined,
+  after: Client | undefined,
+  now: Instant,
+  leftToOwnRecord: (session: StoredSession) => boolean,
+): Promise<SyncOutcome> {
   const subject = after ?? before;
   if (!subject || !moved(before, after, CLIENT_FIELDS)) return NOTHING;
   const bundle = await deps.store.getClientBundle(subject.id);
@@ -265,7 +293,7 @@ async function syncClient(deps: SchedulingDeps, before: Client | undefined, afte
   const removed: Removed<StoredSession, StoredPlan>[] = [];
   const lifted: string[] = [];
   for (const plan of bundle.plans) {
-    for (const session of bundle.sessions.filter((s) => s.planId === plan.id)) {
+    for (const session of bundle.sessions.filter((s) => s.planId === plan.id && !leftToOwnRecord(s))) {
       const was = before ? clientMessages(session, plan, before, deps.clinic, now) : [];
       const is = after ? clientMessages(session, plan, after, deps.clinic, now) : [];
       const diff = diffMessages(was, is);

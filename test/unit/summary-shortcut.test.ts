@@ -92,6 +92,35 @@ describe('the writes a summary sweep reads', () => {
     expect(relevant.inFlight()).toBe(1);
   });
 
+  it("leaves out the sweep after a settled one's own writes, but not after a delivery event or another entry's write", async () => {
+    const relevant = summaryWrites({ completed: () => 0, inFlight: () => 0, stop: () => undefined });
+    const shortcut = summaryShortcut({ store: { listTherapists: async () => [therapist] }, writes: relevant });
+    let sweeps = 0;
+    const sweep = (outcome: string) => async () => {
+      sweeps++;
+      return { at: 'x', therapists: 1, counts: {}, results: [{ therapistId: 't-1', message: 'su.t-1.2027-04-05.v1', outcome }] };
+    };
+    await shortcut.run(new Date('2027-04-05T07:00:00Z'), sweep('sent'));
+    // The sweep's claim and its settle, read from the stream after it returned.
+    relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
+    relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
+    await shortcut.run(new Date('2027-04-05T07:15:00Z'), sweep('done'));
+    expect(sweeps).toBe(1);
+
+    const bounced = record('MSG#su.t-1.2027-04-05.v1', 'message');
+    bounced.dynamodb!.NewImage!.delivery = { M: { event: { S: 'bounce' } } };
+    relevant.observe(bounced);
+    await shortcut.run(new Date('2027-04-05T07:30:00Z'), sweep('done'));
+    expect(sweeps).toBe(2);
+
+    // That sweep sent nothing: a write to the entry now is someone else's.
+    relevant.observe(record('MSG#su.t-1.2027-04-05.v1', 'message'));
+    await shortcut.run(new Date('2027-04-05T07:45:00Z'), sweep('done'));
+    relevant.observe(record('MSG#su.t-1.2027-04-04.v1', 'message'));
+    await shortcut.run(new Date('2027-04-05T08:00:00Z'), sweep('done'));
+    expect(sweeps).toBe(4);
+  });
+
   it('lets the sweep after a dispatch’s ledger write be left out', async () => {
     let completed = 0;
     const relevant = summaryWrites({ completed: () => completed, inFlight: () => 0, stop: () => undefined });

@@ -592,6 +592,29 @@ function sessionRecord(sequenceNumber: string, session: StoredSession): unknown 
   };
 }
 
+async function clientRecord(sequenceNumber: string, store: MemoryStore): Promise<unknown> {
+  const client = await store.getClient('c-sam');
+  return insertRecord(sequenceNumber, { ...client, pk: 'CLIENT#c-sam', sk: 'CLIENT', type: 'client' });
+}
+
+async function planRecord(sequenceNumber: string, store: MemoryStore): Promise<unknown> {
+  const plan = await store.findPlan('p-sam');
+  return insertRecord(sequenceNumber, { ...plan, pk: 'CLIENT#c-sam', sk: 'PLAN#p-sam', type: 'plan' });
+}
+
+function insertRecord(sequenceNumber: string, item: Record<string, unknown> & { pk: string; sk: string }): unknown {
+  return {
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      SequenceNumber: sequenceNumber,
+      Keys: marshall({ pk: item.pk, sk: item.sk }),
+      NewImage: marshall(item, { removeUndefinedValues: true }),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+
 function streamEvent(records: unknown[]): DynamoDBStreamEvent {
   return { Records: records } as DynamoDBStreamEvent;
 }
@@ -634,6 +657,37 @@ describe('the sync-schedules stream handler', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(scheduler.calls).toEqual([]);
+  });
+
+  it("plans a session's messages once when its client's and plan's inserts come before its own in the batch", async () => {
+    const { store, scheduler, deps } = await clinicWithSam();
+    const session = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
+    const handler = createHandler({ ...deps, logger: quietLogger() });
+
+    const response = await handler(streamEvent([await clientRecord('1', store), await planRecord('2', store), sessionRecord('3', session)]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+    // One create per message: the client's and the plan's inserts left the session to its own record.
+    expect(
+      scheduler.calls
+        .filter((c) => c.operation === 'upsert')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(Object.keys(BOOKED_TIMETABLE));
+  });
+
+  it("still plans a session's messages from its client's and plan's inserts when its own record is not after them in the batch", async () => {
+    const { store, scheduler, deps } = await clinicWithSam();
+    const session = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
+    const handler = createHandler({ ...deps, logger: quietLogger() });
+
+    await handler(streamEvent([sessionRecord('1', session), await clientRecord('2', store)]));
+    expect(scheduler.calls.filter((c) => c.operation === 'upsert')).toHaveLength(6);
+    await handler(streamEvent([await planRecord('3', store)]));
+
+    expect(scheduler.calls.filter((c) => c.operation === 'upsert')).toHaveLength(9);
+    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
   });
 });
 
