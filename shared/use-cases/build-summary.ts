@@ -103,6 +103,60 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const { store, therapist, period, clinic } = input;
   const concurrency = input.concurrency ?? 16;
 
+  const read = await readActivity(store, therapist, period);
+  const { planById } = read;
+  const clients = await readClients(store, concurrency, read);
+  const { who } = clients;
+  const { lines, flagged, orderedLines } = checkInLines(read, clients, period);
+
+  // 4. Who needs a reply, who is slipping, and what is coming.
+  const unanswered = unansweredCheckIns(read.unansweredCandidates, clients, planById, period, clinic);
+  const requestLines = requestLinesOf(read.requests, clients);
+  const rebook: RebookLine[] = lines
+    .filter((l) => l.wantsToRebook)
+    .map((l) => ({ client: l.client, planId: l.planId, answeredAt: l.answeredAt }))
+    .sort(byTime((r) => r.answeredAt));
+  const maintenance = maintenanceLines(read.maintenancePlans, who, period, therapist);
+  const comingSessions = comingSessionsOf(read.coming, who);
+
+  const trends = planTrends({ lines, unanswered, bundles: clients.bundles, planById, period, clinic, who });
+
+  const counts: SummaryCounts = {
+    checkIns: lines.length,
+    flagged: flagged.length,
+    unanswered: unanswered.length,
+    requests: requestLines.length,
+    wantsToRebook: rebook.length,
+    maintenanceDue: maintenance.filter((m) => m.state === 'due').length,
+    maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
+    coming: comingSessions.length,
+  };
+  const changeLines: PlanChangeLine[] = read.planChanges.map((change) => {
+    const goal = planById.get(change.planId)?.goal;
+    return { client: who(change.clientId), planId: change.planId, ...(goal ? { goal } : {}), change };
+  });
+  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && changeLines.length === 0 && !maintenance.some((m) => m.isNew);
+
+  return {
+    therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
+    period,
+    counts,
+    checkIns: orderedLines,
+    unanswered,
+    requests: requestLines,
+    rebook,
+    maintenance,
+    coming: comingSessions,
+    trends,
+    planChanges: changeLines,
+    isEmpty,
+  };
+}
+
+type PeriodActivity = Awaited<ReturnType<typeof readActivity>>;
+type SummaryClients = Awaited<ReturnType<typeof readClients>>;
+
+async function readActivity(store: ClinicStore, therapist: Therapist, period: SummaryPeriod) {
   // 1. Plans, then everything on the therapist index from the earliest session whose check-in can
   //    fall due in the period up to the next summary.
   const plans = await store.therapistPlans(therapist.id);
@@ -121,7 +175,11 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   );
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
   const planChanges = activity.planChanges.filter((c) => within(c.at, period.start, period.end));
+  return { planById, activity, checkIns, requests, coming, unansweredCandidates, maintenancePlans, planChanges };
+}
 
+async function readClients(store: ClinicStore, concurrency: number, read: Omit<PeriodActivity, 'planById'>) {
+  const { activity, checkIns, requests, coming, unansweredCandidates, maintenancePlans, planChanges } = read;
   // 2. Full records for clients active in the period; profiles for the rest.
   // Clients with an unanswered check-in too: their history says whether it is the third in a row.
   const bundleIds = [...new Set([...checkIns.map((c) => c.clientId), ...requests.map((r) => r.clientId), ...unansweredCandidates.map((s) => s.clientId)])];
@@ -151,17 +209,30 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const recentSessions = new Map(activity.sessions.map((s) => [s.id, s]));
   const sessionOf = (clientId: string, sessionId: string): StoredSession | undefined =>
     bundles.get(clientId)?.sessions.find((s) => s.id === sessionId) ?? recentSessions.get(sessionId);
+  return { bundles, profiles, who, sessionOf };
+}
 
+function checkInLines(read: PeriodActivity, clients: SummaryClients, period: SummaryPeriod) {
+  const { bundles, who, sessionOf } = clients;
   // 3. Each check-in against baseline and last, flagged, with its plan's pain trend.
-  const lines = checkIns.map((c) =>
-    checkInLine(c, bundles.get(c.clientId), planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)),
+  const lines = read.checkIns.map((c) =>
+    checkInLine(c, bundles.get(c.clientId), read.planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)),
   );
   const flagged = lines.filter((l) => l.flags.length > 0);
   const orderedLines = [...flagged, ...lines.filter((l) => l.flags.length === 0)];
+  return { lines, flagged, orderedLines };
+}
 
-  // 4. Who needs a reply, who is slipping, and what is coming.
+function unansweredCheckIns(
+  candidates: readonly StoredSession[],
+  clients: SummaryClients,
+  planById: PeriodActivity['planById'],
+  period: SummaryPeriod,
+  clinic: BuildSummaryInput['clinic'],
+): UnansweredCheckIn[] {
+  const { profiles, who } = clients;
   const unanswered: UnansweredCheckIn[] = [];
-  for (const session of unansweredCandidates) {
+  for (const session of candidates) {
     const client = profiles.get(session.clientId);
     const plan = planById.get(session.planId);
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
@@ -171,8 +242,12 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
       unanswered.push({ client: who(session.clientId), planId: session.planId, sessionId: session.id, sessionStart: session.start, dueAt });
   }
   unanswered.sort(byTime((u) => `${u.dueAt}#${u.sessionId}`));
+  return unanswered;
+}
 
-  const requestLines: RequestLine[] = requests
+function requestLinesOf(requests: PeriodActivity['requests'], clients: SummaryClients): RequestLine[] {
+  const { who, sessionOf } = clients;
+  return requests
     .map((r) => {
       const session = sessionOf(r.clientId, r.sessionId);
       return {
@@ -185,34 +260,35 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
       };
     })
     .sort(byTime((r) => `${r.at}#${r.sessionId}`));
+}
 
-  const rebook: RebookLine[] = lines
-    .filter((l) => l.wantsToRebook)
-    .map((l) => ({ client: l.client, planId: l.planId, answeredAt: l.answeredAt }))
-    .sort(byTime((r) => r.answeredAt));
+function maintenanceLines(maintenancePlans: readonly StoredPlan[], who: SummaryClients['who'], period: SummaryPeriod, therapist: Therapist): MaintenanceLine[] {
+  return (
+    maintenancePlans
+      .map((p) => {
+        const mark = p.maintenanceMark!;
+        // Reconcile refreshes marks hourly; the dates decide the state at the period end.
+        const state: 'due' | 'lapsed' = mark.lapsedAt <= period.end ? 'lapsed' : 'due';
+        const isNew = within(state === 'lapsed' ? mark.lapsedAt : mark.dueAt, period.start, period.end);
+        return {
+          client: who(p.clientId),
+          planId: p.id,
+          goal: p.goal,
+          state,
+          dueAt: mark.dueAt,
+          lapsedAt: mark.lapsedAt,
+          daysSinceDue: calendarDaysBetween(mark.dueAt, period.end, therapist.timezone),
+          isNew,
+        };
+      })
+      .filter((m) => m.dueAt <= period.end)
+      // Longest overdue first: they are the likeliest to be lost.
+      .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.planId.localeCompare(b.planId))
+  );
+}
 
-  const maintenance: MaintenanceLine[] = maintenancePlans
-    .map((p) => {
-      const mark = p.maintenanceMark!;
-      // Reconcile refreshes marks hourly; the dates decide the state at the period end.
-      const state: 'due' | 'lapsed' = mark.lapsedAt <= period.end ? 'lapsed' : 'due';
-      const isNew = within(state === 'lapsed' ? mark.lapsedAt : mark.dueAt, period.start, period.end);
-      return {
-        client: who(p.clientId),
-        planId: p.id,
-        goal: p.goal,
-        state,
-        dueAt: mark.dueAt,
-        lapsedAt: mark.lapsedAt,
-        daysSinceDue: calendarDaysBetween(mark.dueAt, period.end, therapist.timezone),
-        isNew,
-      };
-    })
-    .filter((m) => m.dueAt <= period.end)
-    // Longest overdue first: they are the likeliest to be lost.
-    .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.planId.localeCompare(b.planId));
-
-  const comingSessions: ComingSession[] = coming.map((s) => ({
+function comingSessionsOf(coming: readonly StoredSession[], who: SummaryClients['who']): ComingSession[] {
+  return coming.map((s) => ({
     client: who(s.clientId),
     sessionId: s.id,
     start: s.start,
@@ -222,39 +298,6 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     ...(s.phase !== undefined ? { phase: s.phase } : {}),
     ...(s.ofPhase !== undefined ? { ofPhase: s.ofPhase } : {}),
   }));
-
-  const trends = planTrends({ lines, unanswered, bundles, planById, period, clinic, who });
-
-  const counts: SummaryCounts = {
-    checkIns: lines.length,
-    flagged: flagged.length,
-    unanswered: unanswered.length,
-    requests: requestLines.length,
-    wantsToRebook: rebook.length,
-    maintenanceDue: maintenance.filter((m) => m.state === 'due').length,
-    maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
-    coming: comingSessions.length,
-  };
-  const changeLines: PlanChangeLine[] = planChanges.map((change) => {
-    const goal = planById.get(change.planId)?.goal;
-    return { client: who(change.clientId), planId: change.planId, ...(goal ? { goal } : {}), change };
-  });
-  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && changeLines.length === 0 && !maintenance.some((m) => m.isNew);
-
-  return {
-    therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
-    period,
-    counts,
-    checkIns: orderedLines,
-    unanswered,
-    requests: requestLines,
-    rebook,
-    maintenance,
-    coming: comingSessions,
-    trends,
-    planChanges: changeLines,
-    isEmpty,
-  };
 }
 
 const ATTENTION_KINDS: ReadonlySet<Suggestion['kind']> = new Set(['shorter-interval', 'phone']);
