@@ -1,30 +1,32 @@
 /**
- * Every email Keepwell sends to a client or a therapist about one session or plan, in one place.
+ * Every email Keepwell sends to a client or a therapist about one session or plan, exported here
+ * (the booking emails live in booking-templates.ts, the shared pieces in template-parts.ts).
  * A template is a pure function of current data and ready-made links: it builds an EmailDocument
  * (plain text, escaped by the renderer) and returns a RenderedEmail. Times are shown in the
  * reader's zone; the clinic's name, signature, booking details and texts come from configuration.
  */
-import type { CheckInAnswers, Clinic, Client, Plan, Therapist } from '../domain/model.js';
+import type { CheckInAnswers, Client, Clinic, Therapist } from '../domain/model.js';
 import { SCORES } from '../domain/model.js';
 import type { Instant } from '../domain/time.js';
 import type { Scores, StoredSession } from '../ports/store.js';
-import type { EarlierBooking } from '../domain/booking-emails.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
-import { unsubscribeHeaders, type EmailAttachment, type RenderedEmail } from './email.js';
+import { unsubscribeHeaders, type RenderedEmail } from './email.js';
 import { firstName, formatDate, formatDateTime, formatShortDateTime, shortName } from './format.js';
 import { changeDirection, SCORE_LABEL } from '../domain/red-flags.js';
-import { brandOf, renderDocument } from './render.js';
 import { latestAnswer } from '../domain/session-answers.js';
-import { aftercareFor, DEFAULT_TEXTS, type EmailTexts } from './texts.js';
+import { type ClientEmailBase, clinicFooter, howToBook, rendered, sessionDetails } from './template-parts.js';
+import { aftercareFor, DEFAULT_TEXTS } from './texts.js';
 
-interface ClientEmailBase {
-  readonly clinic: Clinic;
-  readonly client: Client;
-  readonly therapist: Therapist;
-  readonly plan: Plan;
-  readonly texts?: EmailTexts;
-}
+export { sessionPosition } from './template-parts.js';
+export {
+  renderBookingCancellation,
+  renderBookingChange,
+  renderBookingConfirmation,
+  type BookingCancellationInput,
+  type BookingChangeInput,
+  type BookingConfirmationInput,
+} from './booking-templates.js';
 
 export interface ReminderInput extends ClientEmailBase {
   readonly session: StoredSession;
@@ -60,55 +62,6 @@ export interface TherapistAlertInput {
   readonly answers?: CheckInAnswers;
   readonly baseline?: Scores;
   readonly message?: string;
-}
-
-/**
- * "Session 3 of 6 (initial)", "Maintenance session", or "Session 9" once an open-ended phase runs
- * past its count; undefined before the writers have numbered the session.
- */
-export function sessionPosition(plan: Pick<Plan, 'phases'>, session: StoredSession): string | undefined {
-  if (session.maintenance) return 'Maintenance session';
-  if (session.number === undefined) return undefined;
-  if (session.ofPhase === undefined || session.inPhase === undefined) return `Session ${session.number}`;
-  const phaseName = plan.phases.length > 1 && session.phase ? ` (${session.phase})` : '';
-  return `Session ${session.inPhase} of ${session.ofPhase}${phaseName}`;
-}
-
-function clinicFooter(clinic: Clinic, why: string): string[] {
-  return [why, ...(clinic.phone ? [`${clinic.name} · ${clinic.phone}`] : [clinic.name])];
-}
-
-function rendered(
-  subject: string,
-  doc: EmailDocument,
-  clinic: Clinic,
-  extra: { headers?: Record<string, string>; attachments?: EmailAttachment[]; replyTo?: string; unsigned?: boolean } = {},
-): RenderedEmail {
-  // The clinic's signature is written to clients; an alert between colleagues goes without it.
-  const signature = clinic.signature && !extra.unsigned ? { signature: clinic.signature } : {};
-  const { html, text } = renderDocument(doc, { ...brandOf(clinic), ...signature });
-  return {
-    subject,
-    html,
-    text,
-    headers: extra.headers ?? {},
-    attachments: extra.attachments ?? [],
-    ...(extra.replyTo ? { replyTo: extra.replyTo } : {}),
-  };
-}
-
-function sessionDetails(session: StoredSession, plan: Plan, therapist: Therapist, zone: string): Block {
-  const position = sessionPosition(plan, session);
-  return {
-    type: 'details',
-    rows: [
-      ['When', formatDateTime(session.start, zone)],
-      ['Length', `${session.durationMinutes} minutes`],
-      ['Where', session.location],
-      ['With', therapist.name],
-      ...(position ? ([['Session', position]] as const) : []),
-    ],
-  };
 }
 
 /**
@@ -233,114 +186,6 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
     unsubscribeUrl: links.unsubscribe,
   };
   return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
-}
-
-export interface BookingConfirmationInput extends ClientEmailBase {
-  readonly session: StoredSession;
-  /** When the email is built: the invitation's DTSTAMP. */
-  readonly now: Date;
-  readonly links: { readonly reschedule: string };
-}
-
-export interface BookingChangeInput extends BookingConfirmationInput {
-  /** The booking the client was last told of (toldBooking); absent when no earlier version is kept. */
-  readonly movedFrom?: Omit<EarlierBooking, 'version'>;
-}
-
-export interface BookingCancellationInput extends ClientEmailBase {
-  readonly session: StoredSession;
-  readonly now: Date;
-}
-
-/**
- * Booking emails are transactional: they go whatever the client unsubscribed from, so they carry
- * no unsubscribe link or List-Unsubscribe header, and the footer says why they came.
- */
-function bookingFooter(clinic: Clinic): string[] {
-  return clinicFooter(clinic, `You get this email because a session was booked for you with ${clinic.name}.`);
-}
-
-/** How to book: the clinic's booking link, its phone, or a reply. */
-function howToBook(clinic: Clinic, texts: EmailTexts, label: string): Block[] {
-  const blocks: Block[] = [];
-  if (clinic.bookingUrl) blocks.push({ type: 'button', label, url: clinic.bookingUrl });
-  if (clinic.phone) blocks.push({ type: 'paragraph', text: `${clinic.bookingUrl ? 'Or call' : 'Call'} us on ${clinic.phone}.`, phone: clinic.phone });
-  blocks.push({ type: 'paragraph', text: clinic.bookingUrl || clinic.phone ? 'You can also simply reply to this email.' : texts.bookByReply });
-  return blocks;
-}
-
-export function renderBookingConfirmation(input: BookingConfirmationInput): RenderedEmail {
-  const { clinic, client, therapist, plan, session, links } = input;
-  const zone = client.timezone;
-  const when = formatDateTime(session.start, zone);
-  const doc: EmailDocument = {
-    preheader: `${when} with ${therapist.name}`,
-    blocks: [
-      { type: 'heading', text: 'Your session is booked' },
-      { type: 'paragraph', text: `Hello ${firstName(client.name)}, your session with ${therapist.name} is booked.` },
-      sessionDetails(session, plan, therapist, zone),
-      { type: 'links', links: [{ label: 'Need another time? Let us know', url: links.reschedule }] },
-      { type: 'paragraph', text: 'The attached invitation adds this session to your calendar, and updates it if the time changes.' },
-    ],
-    footer: bookingFooter(clinic),
-  };
-  return rendered(`Booked: your session on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
-    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now })],
-  });
-}
-
-export function renderBookingChange(input: BookingChangeInput): RenderedEmail {
-  const { clinic, client, therapist, plan, session, links, movedFrom } = input;
-  const zone = client.timezone;
-  const when = formatDateTime(session.start, zone);
-  const timeMoved = movedFrom !== undefined && movedFrom.start !== session.start;
-  const lead = !movedFrom
-    ? `Hello ${firstName(client.name)}, your session with ${therapist.name} has changed. This is the booking now:`
-    : timeMoved
-      ? `Hello ${firstName(client.name)}, your session with ${therapist.name} has moved from ${formatDateTime(movedFrom.start, zone)} to ${when}.`
-      : `Hello ${firstName(client.name)}, your session with ${therapist.name} on ${when} has changed. This is the booking now:`;
-  const doc: EmailDocument = {
-    preheader: timeMoved ? `Now ${when} with ${therapist.name}` : `${when} with ${therapist.name}`,
-    blocks: [
-      { type: 'heading', text: timeMoved ? 'Your session has moved' : 'Your session has changed' },
-      { type: 'paragraph', text: lead },
-      ...(movedFrom
-        ? [
-            {
-              type: 'details',
-              rows: [['Was', `${formatDateTime(movedFrom.start, zone)}, ${movedFrom.durationMinutes} minutes, ${movedFrom.location}`]],
-            } as const,
-          ]
-        : []),
-      sessionDetails(session, plan, therapist, zone),
-      { type: 'links', links: [{ label: 'Does this time not suit you? Let us know', url: links.reschedule }] },
-      { type: 'paragraph', text: 'The attached invitation moves the session in your calendar.' },
-    ],
-    footer: bookingFooter(clinic),
-  };
-  return rendered(`${timeMoved ? 'Moved' : 'Changed'}: your session is now on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
-    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now })],
-  });
-}
-
-export function renderBookingCancellation(input: BookingCancellationInput): RenderedEmail {
-  const { clinic, client, therapist, session } = input;
-  const texts = input.texts ?? DEFAULT_TEXTS;
-  const zone = client.timezone;
-  const when = formatDateTime(session.start, zone);
-  const doc: EmailDocument = {
-    preheader: `${when} with ${therapist.name} is cancelled`,
-    blocks: [
-      { type: 'heading', text: 'Your session is cancelled' },
-      { type: 'paragraph', text: `Hello ${firstName(client.name)}, your session with ${therapist.name} on ${when} at ${session.location} is cancelled.` },
-      { type: 'paragraph', text: 'The attached update removes it from your calendar. To book another session:' },
-      ...howToBook(clinic, texts, 'Book another session'),
-    ],
-    footer: bookingFooter(clinic),
-  };
-  return rendered(`Cancelled: your session on ${formatShortDateTime(session.start, zone)}`, doc, clinic, {
-    attachments: [sessionInvite({ clinic, client, therapist, session, now: input.now, method: 'CANCEL' })],
-  });
 }
 
 function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {

@@ -7,27 +7,24 @@
  *    each: names, the plan's earlier check-ins for the trend, the sessions they refer to), and
  *    just the profile of the other clients the summary names (one GetItem each).
  * 3. Compare each check-in with the plan's baseline and the previous check-in (both captured
- *    when the answers were stored), flag what needs attention, and draw each plan's pain trend.
+ *    when the answers were stored), flag what needs attention, and draw each plan's pain trend
+ *    (summary-check-ins.ts).
  * 4. List who did not answer a check-in that fell due in the period, who asked to reschedule or
  *    to book, which plans are due or lapsed on maintenance (and for how long), and the booked
  *    sessions until the next summary.
  * Nothing is written; the result holds Instants, and the template formats them in local time.
  */
 import { Duration } from 'luxon';
-import { scoresOf, type Clinic, type Client, type Therapist } from '../domain/model.js';
-import { redFlags } from '../domain/red-flags.js';
-import { checkInDueAt, numberSessions, sessionEnd } from '../domain/schedule-rules.js';
-import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
+import type { Clinic, Client, Therapist } from '../domain/model.js';
+import { checkInDueAt, sessionEnd } from '../domain/schedule-rules.js';
 import type { SummaryPeriod } from '../domain/summary-period.js';
-import { addMs, localDate, type Instant } from '../domain/time.js';
-import type { ClientBundle, ClinicStore, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import { byTime, checkInLine, planTrends } from './summary-check-ins.js';
+import { addMs, localDate, toInstant, type Instant } from '../domain/time.js';
+import type { ClientBundle, ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
 import type {
-  ChartPoint,
-  CheckInLine,
   ComingSession,
   MaintenanceLine,
   PlanChangeLine,
-  PlanTrend,
   RebookLine,
   RequestLine,
   SummaryClient,
@@ -89,10 +86,6 @@ function longestMs(iso: string): number {
   return d.days * 25 * HOUR_MS + (d.hours * HOUR_MS + d.minutes * MINUTE_MS + d.seconds * 1000 + d.milliseconds);
 }
 
-function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {
-  return (a, b) => key(a).localeCompare(key(b));
-}
-
 /** Whole calendar days between the local dates of two instants (dates parse as UTC midnights: no DST). */
 function calendarDaysBetween(from: Instant, to: Instant, zone: string): number {
   const days = Math.round((Date.parse(localDate(to, zone)) - Date.parse(localDate(from, zone))) / DAY_MS);
@@ -103,6 +96,60 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const { store, therapist, period, clinic } = input;
   const concurrency = input.concurrency ?? 16;
 
+  const read = await readActivity(store, therapist, period);
+  const { planById } = read;
+  const clients = await readClients(store, concurrency, read);
+  const { who } = clients;
+  const { lines, flagged, orderedLines } = checkInLines(read, clients, period);
+
+  // 4. Who needs a reply, who is slipping, and what is coming.
+  const unanswered = unansweredCheckIns(read.unansweredCandidates, clients, planById, period, clinic);
+  const requestLines = requestLinesOf(read.requests, clients);
+  const rebook: RebookLine[] = lines
+    .filter((l) => l.wantsToRebook)
+    .map((l) => ({ client: l.client, planId: l.planId, answeredAt: l.answeredAt }))
+    .sort(byTime((r) => r.answeredAt));
+  const maintenance = maintenanceLines(read.maintenancePlans, who, period, therapist);
+  const comingSessions = comingSessionsOf(read.coming, who);
+
+  const trends = planTrends({ lines, unanswered, bundles: clients.bundles, planById, period, clinic, who });
+
+  const counts: SummaryCounts = {
+    checkIns: lines.length,
+    flagged: flagged.length,
+    unanswered: unanswered.length,
+    requests: requestLines.length,
+    wantsToRebook: rebook.length,
+    maintenanceDue: maintenance.filter((m) => m.state === 'due').length,
+    maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
+    coming: comingSessions.length,
+  };
+  const changeLines: PlanChangeLine[] = read.planChanges.map((change) => {
+    const goal = planById.get(change.planId)?.goal;
+    return { client: who(change.clientId), planId: change.planId, ...(goal ? { goal } : {}), change };
+  });
+  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && changeLines.length === 0 && !maintenance.some((m) => m.isNew);
+
+  return {
+    therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
+    period,
+    counts,
+    checkIns: orderedLines,
+    unanswered,
+    requests: requestLines,
+    rebook,
+    maintenance,
+    coming: comingSessions,
+    trends,
+    planChanges: changeLines,
+    isEmpty,
+  };
+}
+
+type PeriodActivity = Awaited<ReturnType<typeof readActivity>>;
+type SummaryClients = Awaited<ReturnType<typeof readClients>>;
+
+async function readActivity(store: ClinicStore, therapist: Therapist, period: SummaryPeriod) {
   // 1. Plans, then everything on the therapist index from the earliest session whose check-in can
   //    fall due in the period up to the next summary.
   const plans = await store.therapistPlans(therapist.id);
@@ -121,7 +168,11 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   );
   const maintenancePlans = plans.filter((p) => p.status === 'active' && p.maintenanceMark);
   const planChanges = activity.planChanges.filter((c) => within(c.at, period.start, period.end));
+  return { planById, activity, checkIns, requests, coming, unansweredCandidates, maintenancePlans, planChanges };
+}
 
+async function readClients(store: ClinicStore, concurrency: number, read: Omit<PeriodActivity, 'planById'>) {
+  const { activity, checkIns, requests, coming, unansweredCandidates, maintenancePlans, planChanges } = read;
   // 2. Full records for clients active in the period; profiles for the rest.
   // Clients with an unanswered check-in too: their history says whether it is the third in a row.
   const bundleIds = [...new Set([...checkIns.map((c) => c.clientId), ...requests.map((r) => r.clientId), ...unansweredCandidates.map((s) => s.clientId)])];
@@ -151,17 +202,30 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
   const recentSessions = new Map(activity.sessions.map((s) => [s.id, s]));
   const sessionOf = (clientId: string, sessionId: string): StoredSession | undefined =>
     bundles.get(clientId)?.sessions.find((s) => s.id === sessionId) ?? recentSessions.get(sessionId);
+  return { bundles, profiles, who, sessionOf };
+}
 
+function checkInLines(read: PeriodActivity, clients: SummaryClients, period: SummaryPeriod) {
+  const { bundles, who, sessionOf } = clients;
   // 3. Each check-in against baseline and last, flagged, with its plan's pain trend.
-  const lines = checkIns.map((c) =>
-    checkInLine(c, bundles.get(c.clientId), planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)),
+  const lines = read.checkIns.map((c) =>
+    checkInLine(c, bundles.get(c.clientId), read.planById.get(c.planId), period, who(c.clientId), sessionOf(c.clientId, c.sessionId)),
   );
   const flagged = lines.filter((l) => l.flags.length > 0);
   const orderedLines = [...flagged, ...lines.filter((l) => l.flags.length === 0)];
+  return { lines, flagged, orderedLines };
+}
 
-  // 4. Who needs a reply, who is slipping, and what is coming.
+function unansweredCheckIns(
+  candidates: readonly StoredSession[],
+  clients: SummaryClients,
+  planById: PeriodActivity['planById'],
+  period: SummaryPeriod,
+  clinic: BuildSummaryInput['clinic'],
+): UnansweredCheckIn[] {
+  const { profiles, who } = clients;
   const unanswered: UnansweredCheckIn[] = [];
-  for (const session of unansweredCandidates) {
+  for (const session of candidates) {
     const client = profiles.get(session.clientId);
     const plan = planById.get(session.planId);
     // A client who opted out of check-ins (or cannot be emailed) was never asked.
@@ -171,8 +235,12 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
       unanswered.push({ client: who(session.clientId), planId: session.planId, sessionId: session.id, sessionStart: session.start, dueAt });
   }
   unanswered.sort(byTime((u) => `${u.dueAt}#${u.sessionId}`));
+  return unanswered;
+}
 
-  const requestLines: RequestLine[] = requests
+function requestLinesOf(requests: PeriodActivity['requests'], clients: SummaryClients): RequestLine[] {
+  const { who, sessionOf } = clients;
+  return requests
     .map((r) => {
       const session = sessionOf(r.clientId, r.sessionId);
       return {
@@ -185,34 +253,35 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
       };
     })
     .sort(byTime((r) => `${r.at}#${r.sessionId}`));
+}
 
-  const rebook: RebookLine[] = lines
-    .filter((l) => l.wantsToRebook)
-    .map((l) => ({ client: l.client, planId: l.planId, answeredAt: l.answeredAt }))
-    .sort(byTime((r) => r.answeredAt));
+function maintenanceLines(maintenancePlans: readonly StoredPlan[], who: SummaryClients['who'], period: SummaryPeriod, therapist: Therapist): MaintenanceLine[] {
+  return (
+    maintenancePlans
+      .map((p) => {
+        const mark = p.maintenanceMark!;
+        // Reconcile refreshes marks hourly; the dates decide the state at the period end.
+        const state: 'due' | 'lapsed' = mark.lapsedAt <= period.end ? 'lapsed' : 'due';
+        const isNew = within(state === 'lapsed' ? mark.lapsedAt : mark.dueAt, period.start, period.end);
+        return {
+          client: who(p.clientId),
+          planId: p.id,
+          goal: p.goal,
+          state,
+          dueAt: mark.dueAt,
+          lapsedAt: mark.lapsedAt,
+          daysSinceDue: calendarDaysBetween(mark.dueAt, period.end, therapist.timezone),
+          isNew,
+        };
+      })
+      .filter((m) => m.dueAt <= period.end)
+      // Longest overdue first: they are the likeliest to be lost.
+      .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.planId.localeCompare(b.planId))
+  );
+}
 
-  const maintenance: MaintenanceLine[] = maintenancePlans
-    .map((p) => {
-      const mark = p.maintenanceMark!;
-      // Reconcile refreshes marks hourly; the dates decide the state at the period end.
-      const state: 'due' | 'lapsed' = mark.lapsedAt <= period.end ? 'lapsed' : 'due';
-      const isNew = within(state === 'lapsed' ? mark.lapsedAt : mark.dueAt, period.start, period.end);
-      return {
-        client: who(p.clientId),
-        planId: p.id,
-        goal: p.goal,
-        state,
-        dueAt: mark.dueAt,
-        lapsedAt: mark.lapsedAt,
-        daysSinceDue: calendarDaysBetween(mark.dueAt, period.end, therapist.timezone),
-        isNew,
-      };
-    })
-    .filter((m) => m.dueAt <= period.end)
-    // Longest overdue first: they are the likeliest to be lost.
-    .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.planId.localeCompare(b.planId));
-
-  const comingSessions: ComingSession[] = coming.map((s) => ({
+function comingSessionsOf(coming: readonly StoredSession[], who: SummaryClients['who']): ComingSession[] {
+  return coming.map((s) => ({
     client: who(s.clientId),
     sessionId: s.id,
     start: s.start,
@@ -222,159 +291,4 @@ export async function buildSummary(input: BuildSummaryInput): Promise<SummaryDat
     ...(s.phase !== undefined ? { phase: s.phase } : {}),
     ...(s.ofPhase !== undefined ? { ofPhase: s.ofPhase } : {}),
   }));
-
-  const trends = planTrends({ lines, unanswered, bundles, planById, period, clinic, who });
-
-  const counts: SummaryCounts = {
-    checkIns: lines.length,
-    flagged: flagged.length,
-    unanswered: unanswered.length,
-    requests: requestLines.length,
-    wantsToRebook: rebook.length,
-    maintenanceDue: maintenance.filter((m) => m.state === 'due').length,
-    maintenanceLapsed: maintenance.filter((m) => m.state === 'lapsed').length,
-    coming: comingSessions.length,
-  };
-  const changeLines: PlanChangeLine[] = planChanges.map((change) => {
-    const goal = planById.get(change.planId)?.goal;
-    return { client: who(change.clientId), planId: change.planId, ...(goal ? { goal } : {}), change };
-  });
-  const isEmpty = lines.length === 0 && unanswered.length === 0 && requestLines.length === 0 && changeLines.length === 0 && !maintenance.some((m) => m.isNew);
-
-  return {
-    therapist: { id: therapist.id, name: therapist.name, timezone: therapist.timezone, summary: therapist.summary },
-    period,
-    counts,
-    checkIns: orderedLines,
-    unanswered,
-    requests: requestLines,
-    rebook,
-    maintenance,
-    coming: comingSessions,
-    trends,
-    planChanges: changeLines,
-    isEmpty,
-  };
-}
-
-const ATTENTION_KINDS: ReadonlySet<Suggestion['kind']> = new Set(['shorter-interval', 'phone']);
-
-/**
- * Each plan with a check-in or an unanswered one in the period: its answered check-ins as chart
- * points (phase by session number) and the suggestions they support; attention first.
- */
-function planTrends(input: {
-  lines: readonly CheckInLine[];
-  unanswered: readonly UnansweredCheckIn[];
-  bundles: ReadonlyMap<string, ClientBundle>;
-  planById: ReadonlyMap<string, StoredPlan>;
-  period: SummaryPeriod;
-  clinic: BuildSummaryInput['clinic'];
-  who: (clientId: string) => SummaryClient;
-}): PlanTrend[] {
-  const { lines, unanswered, bundles, planById, period, clinic, who } = input;
-  const planOfSession = new Map<string, { clientId: string; planId: string }>();
-  for (const bundle of bundles.values()) for (const s of bundle.sessions) planOfSession.set(s.id, { clientId: s.clientId, planId: s.planId });
-  const keys = new Map<string, { clientId: string; planId: string }>();
-  for (const l of lines) keys.set(l.planId, { clientId: l.client.id, planId: l.planId });
-  for (const u of unanswered) {
-    const key = planOfSession.get(u.sessionId);
-    if (key) keys.set(key.planId, key);
-  }
-  const flaggedPlans = new Set(lines.filter((l) => l.flags.length > 0).map((l) => l.planId));
-  const trends: PlanTrend[] = [];
-  for (const { clientId, planId } of keys.values()) {
-    const bundle = bundles.get(clientId);
-    const plan = planById.get(planId) ?? bundle?.plans.find((p) => p.id === planId);
-    if (!bundle || !plan) continue;
-    const sessions = bundle.sessions.filter((x) => x.planId === planId);
-    const numbers = numberSessions(plan, sessions);
-    const answered = bundle.checkIns.filter((c) => c.planId === planId && c.answeredAt < period.end).sort(byTime((c) => `${c.answeredAt}#${c.sessionId}`));
-    const history: AnsweredCheckIn[] = answered.map((c) => ({
-      scores: scoresOf(c),
-      isBaseline: c.baseline,
-      maintenance: numbers.get(c.sessionId)?.maintenance ?? false,
-    }));
-    const points: ChartPoint[] = answered.map((c, i) => ({
-      scores: history[i]!.scores,
-      isBaseline: c.baseline,
-      phaseIndex: numbers.get(c.sessionId)?.phaseIndex ?? 0,
-    }));
-    // The intake questionnaire's answers come before every check-in: the chart's first, shaded column.
-    if (plan.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end) {
-      points.unshift({ scores: scoresOf(plan.baseline), isBaseline: true, intake: true, phaseIndex: 0 });
-    }
-    const baseline = answered.find((c) => c.baseline);
-    // A client who opted out of check-ins (or cannot be emailed) was never asked.
-    const asked = bundle.client.preferences['check-ins'] && !bundle.client.suppressed;
-    const suggestions = suggestionsFor(
-      {
-        checkIns: history,
-        ...(baseline ? { baseline: scoresOf(baseline) } : plan.baseline ? { baseline: scoresOf(plan.baseline) } : {}),
-        unansweredStreak: asked ? unansweredStreak(sessions, (x) => checkInDueAt(x, plan, bundle.client.timezone, clinic.quietHours) < period.end) : 0,
-      },
-      clinic.suggestions,
-    );
-    trends.push({
-      client: who(clientId),
-      planId,
-      goal: plan.goal,
-      points,
-      suggestions,
-      needsAttention: flaggedPlans.has(planId) || suggestions.some((x) => ATTENTION_KINDS.has(x.kind)),
-    });
-  }
-  return trends.sort(
-    (a, b) =>
-      Number(b.needsAttention) - Number(a.needsAttention) ||
-      (a.client.name ?? a.client.id).localeCompare(b.client.name ?? b.client.id) ||
-      a.planId.localeCompare(b.planId),
-  );
-}
-
-/** How many of the plan's most recent sessions whose check-in went out in a row have no answer. */
-function unansweredStreak(sessions: readonly StoredSession[], checkInSent: (s: StoredSession) => boolean): number {
-  const past = sessions.filter((s) => (s.status === 'booked' || s.status === 'completed') && checkInSent(s)).sort(byTime((s) => `${s.start}#${s.id}`));
-  let streak = 0;
-  for (let i = past.length - 1; i >= 0 && !past[i]!.checkInAnsweredAt; i -= 1) streak += 1;
-  return streak;
-}
-
-function checkInLine(
-  c: StoredCheckIn,
-  bundle: ClientBundle | undefined,
-  plan: StoredPlan | undefined,
-  period: SummaryPeriod,
-  client: SummaryClient,
-  session: StoredSession | undefined,
-): CheckInLine {
-  const scores = scoresOf(c);
-  // Answers stored before baselines were captured fall back to the plan's baseline, unless these
-  // answers are that baseline or came before it (no baseline yet when they were given).
-  const planBaseline = plan?.baseline && plan.baseline.sessionId !== c.sessionId && plan.baseline.at <= c.answeredAt ? scoresOf(plan.baseline) : undefined;
-  const baseline = c.baseline ? scores : c.baselineScores ? scoresOf(c.baselineScores) : planBaseline;
-  // The intake questionnaire's pain comes first, as the chart draws it.
-  const intakePain = plan?.baseline && plan.baseline.sessionId === undefined && plan.baseline.at < period.end ? [plan.baseline.pain] : [];
-  const painTrend = intakePain.concat(
-    (bundle?.checkIns ?? [c])
-      .filter((x) => x.planId === c.planId && x.answeredAt < period.end)
-      .sort(byTime((x) => `${x.answeredAt}#${x.sessionId}`))
-      .map((x) => x.pain),
-  );
-  return {
-    client,
-    planId: c.planId,
-    ...(plan ? { goal: plan.goal } : {}),
-    sessionId: c.sessionId,
-    ...(session ? { sessionStart: session.start } : {}),
-    answeredAt: c.answeredAt,
-    scores,
-    ...(baseline ? { baseline } : {}),
-    ...(c.previous ? { previous: scoresOf(c.previous) } : {}),
-    isBaseline: c.baseline,
-    notes: c.notes ?? '',
-    wantsToRebook: c.wantsToRebook ?? false,
-    flags: redFlags(scores, c.baseline ? undefined : baseline),
-    painTrend,
-  };
 }

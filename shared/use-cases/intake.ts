@@ -68,6 +68,9 @@ function bookingOf(s: StoredSession): Session {
 /** Why a booking for an erased client is not applied: erasure is final unless ops lift it (docs/SECURITY.md). */
 export const ERASED_CLIENT_REASON = 'the client was erased (keepwell client erase): a booking for them is not applied';
 
+type Change = Extract<Decision, { kind: 'change' }>['change'];
+type LinksFor = (sessionId: string | undefined, clientId: string | undefined, cancelled?: boolean) => BookingLink[];
+
 function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, 'timezone'>, event: IntakeEvent, state: IntakeState): Decision {
   if (state.erased) return { kind: 'ignore', reason: ERASED_CLIENT_REASON };
   const known = state.link?.sessionId ? state.link : state.previousLink?.sessionId ? state.previousLink : undefined;
@@ -79,7 +82,7 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   );
   if (event.version <= applied) return { kind: 'ignore', reason: 'stale: a newer change to this booking is already applied' };
 
-  const links = (sessionId: string | undefined, clientId: string | undefined, cancelled = false): BookingLink[] =>
+  const links: LinksFor = (sessionId, clientId, cancelled = false) =>
     [event.bookingId, ...(event.previousBookingId ? [event.previousBookingId] : [])].map((bookingId) => ({
       source: sourceName,
       bookingId,
@@ -88,38 +91,54 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
       ...(clientId ? { clientId } : {}),
       ...(cancelled ? { cancelled: true } : {}),
     }));
-  const write = (value: Session, existing: StoredSession | undefined) => ({
+  const write = (value: Session, existing: StoredSession | undefined): Change => ({
     session: { value, ...(existing ? { expectedVersion: existing.version } : {}), intakeVersion: event.version },
     links: links(value.id, session?.clientId ?? state.bundle?.client.id),
     ...(state.bundle ? { bundle: state.bundle } : {}),
     sessionId: value.id,
   });
 
-  if (session) {
-    switch (event.action) {
-      case 'cancel':
-        return { kind: 'change', change: write({ ...bookingOf(session), status: 'cancelled' }, session) };
-      case 'no-show':
-      case 'completed':
-        return { kind: 'change', change: write({ ...bookingOf(session), status: event.action }, session) };
-      case 'book':
-      case 'reschedule': {
-        if (!event.start) return { kind: 'ignore', reason: 'the booking has no start time' };
-        const duration = event.durationMinutes ?? session.durationMinutes;
-        const moved = session.status !== 'booked' || session.start !== event.start || session.durationMinutes !== duration;
-        const next = {
-          ...bookingOf(session),
-          start: event.start,
-          durationMinutes: duration,
-          status: 'booked' as const,
-          version: moved ? session.version + 1 : session.version,
-        };
-        return { kind: 'change', change: write(parseSession(next), session) };
-      }
+  if (session) return decideKnown(event, session, write);
+  return decideNew(sourceName, source, clinic, event, state, links);
+}
+
+/** A change to a booking Keepwell already holds: cancel it, mark it, or book or move it. */
+function decideKnown(event: IntakeEvent, session: StoredSession, write: (value: Session, existing: StoredSession | undefined) => Change): Decision {
+  switch (event.action) {
+    case 'cancel':
+      return { kind: 'change', change: write({ ...bookingOf(session), status: 'cancelled' }, session) };
+    case 'no-show':
+    case 'completed':
+      return { kind: 'change', change: write({ ...bookingOf(session), status: event.action }, session) };
+    case 'book':
+    case 'reschedule': {
+      if (!event.start) return { kind: 'ignore', reason: 'the booking has no start time' };
+      const duration = event.durationMinutes ?? session.durationMinutes;
+      const moved = session.status !== 'booked' || session.start !== event.start || session.durationMinutes !== duration;
+      const next = {
+        ...bookingOf(session),
+        start: event.start,
+        durationMinutes: duration,
+        status: 'booked' as const,
+        version: moved ? session.version + 1 : session.version,
+      };
+      return { kind: 'change', change: write(parseSession(next), session) };
     }
   }
+}
 
-  // The booking is new to Keepwell.
+/**
+ * The booking is new to Keepwell: placed by the mapping, with the client and the plan created
+ * when they are new; a cancel leaves a tombstone.
+ */
+function decideNew(
+  sourceName: string,
+  source: IntakeSource,
+  clinic: Pick<Clinic, 'timezone'>,
+  event: IntakeEvent,
+  state: IntakeState,
+  links: LinksFor,
+): Decision {
   if (event.action === 'cancel') return { kind: 'change', change: { links: links(undefined, undefined, true) } };
   if (event.action === 'no-show' || event.action === 'completed') return { kind: 'ignore', reason: `${event.action} for a booking Keepwell does not know` };
   const mapping = mappingFor(source, event);
@@ -133,10 +152,7 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
   const existingClient = state.bundle?.client;
   let newClient: Client | undefined;
   if (!existingClient) {
-    const id = intakeIds.client();
-    const parsed = clientSchema.safeParse({ id, name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
-    const fallback = parsed.success ? undefined : clientSchema.safeParse({ id, name: email.split('@')[0], email, timezone: clinic.timezone });
-    const client = parsed.success ? parsed.data : fallback?.success ? fallback.data : undefined;
+    const client = newClientOf(event, email, clinic);
     if (!client) return { kind: 'ignore', reason: 'the client email address is not valid' };
     newClient = client;
   }
@@ -167,6 +183,14 @@ function decide(sourceName: string, source: IntakeSource, clinic: Pick<Clinic, '
       clientId,
     },
   };
+}
+
+/** The client a new booking's attendee becomes: the attendee's name and zone, or the address and the clinic's zone when those do not parse. */
+function newClientOf(event: IntakeEvent, email: string, clinic: Pick<Clinic, 'timezone'>): Client | undefined {
+  const id = intakeIds.client();
+  const parsed = clientSchema.safeParse({ id, name: event.client?.name ?? email.split('@')[0], email, timezone: event.client?.timezone ?? clinic.timezone });
+  const fallback = parsed.success ? undefined : clientSchema.safeParse({ id, name: email.split('@')[0], email, timezone: clinic.timezone });
+  return parsed.success ? parsed.data : fallback?.success ? fallback.data : undefined;
 }
 
 function parseSession(input: z.input<typeof sessionSchema>): Session {
