@@ -6,11 +6,11 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { changeOf, processStreamBatch, reportUnreadable } from '../../shared/adapters/dynamodb/stream-change.js';
+import { processStreamBatch, readBatch, reportUnreadable, type ReadRecord } from '../../shared/adapters/dynamodb/stream-change.js';
 import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { ValidationError } from '../../shared/domain/validation.js';
-import { errorName, outcomeOf, syncSchedules, type SchedulingDeps, type SubjectChange } from '../../shared/use-cases/sync-schedules.js';
+import { errorName, outcomeOf, syncSchedules, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
 
 export interface SyncSchedulesHandlerDeps extends Omit<SchedulingDeps, 'log'> {
   readonly logger: Logger;
@@ -49,45 +49,9 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
   };
 
   return (event, context) => {
-    const reads = readBatch(event);
-    return processStreamBatch(
-      event,
-      (record) => handleRecord(record, reads.get(record.dynamodb?.SequenceNumber) ?? readRecord(record, new Set())),
-      logger,
-      context,
-    );
+    const readOf = readBatch(event);
+    return processStreamBatch(event, (record) => handleRecord(record, readOf(record)), logger, context);
   };
-}
-
-type ReadRecord = { readonly error: unknown } | { readonly change: SubjectChange | undefined; readonly sessionsPlannedLater: ReadonlySet<string> };
-
-function readRecord(record: unknown, sessionsPlannedLater: ReadonlySet<string>): ReadRecord {
-  try {
-    return { change: changeOf(record), sessionsPlannedLater };
-  } catch (error) {
-    return { error };
-  }
-}
-
-/**
- * Each record of the batch read once, by sequence number, with the sessions whose insert records
- * follow it in the batch: the batch is handled in order, one record at a time, and a failed record
- * is retried from itself on, so each of those records is handled after this one.
- */
-function readBatch(event: unknown): Map<string | undefined, ReadRecord> {
-  const records = (event as { Records?: unknown } | null)?.Records;
-  const reads = new Map<string | undefined, ReadRecord>();
-  if (!Array.isArray(records)) return reads;
-  const inserted = new Set<string>();
-  for (let i = records.length - 1; i >= 0; i--) {
-    const record = records[i] as DynamoDBRecord | null;
-    const sequenceNumber = record?.dynamodb?.SequenceNumber;
-    if (sequenceNumber === undefined || reads.has(sequenceNumber)) continue;
-    const read = readRecord(record, new Set(inserted));
-    reads.set(sequenceNumber, read);
-    if ('change' in read && read.change?.type === 'session' && read.change.before === undefined && read.change.after) inserted.add(read.change.after.id);
-  }
-  return reads;
 }
 
 /** The Lambda entry point (shared/adapters/lambda/entry.ts). */
