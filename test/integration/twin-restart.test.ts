@@ -52,9 +52,9 @@ describe('the twin with DynamoDB Local restarted under it', () => {
     });
     await importDataset(twin.store, scenario.dataset);
     const scheduled = (sessionId: string) => twin!.scheduler.list().some((s) => s.name.includes(`.${sessionId}.`));
-    // Every imported session: the import writes client by client, so Sam's is scheduled before Kai's records are read.
+    // Every imported session scheduled and every record handled before the table goes: a sync still
+    // in flight would log its own error.
     await until(() => scenario.dataset.sessions.every((s) => scheduled(s.id)), 'the imported sessions to be scheduled');
-    // Every imported record handled before the table goes: a sync still in flight would log its own error.
     await twin.settle();
 
     await dynamo.stop();

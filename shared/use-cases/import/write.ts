@@ -1,6 +1,6 @@
 /**
- * The one import writer: therapists, then each client with its plans and their sessions, so every
- * reference exists when it is written. Each record is one atomic write; a signal stops the run between two of
+ * The one import writer: therapists, clients, plans, then sessions, so every reference exists
+ * when it is written. Each record is one atomic write; a signal stops the run between two of
  * them, and the same import run again ends in the state one clean run gives.
  *
  * What it does with a record already in the table follows the import's `OnExisting`:
@@ -67,46 +67,18 @@ export async function writeDataset(store: ClinicStore, dataset: Dataset, options
   const writers = options.existing === 'refuse' ? creating(store) : updating(store);
   const total = dataset.therapists.length + dataset.clients.length + dataset.plans.length + dataset.sessions.length;
   let done = 0;
-  const write = async <K extends keyof ImportCounts>(collection: K, records: readonly Dataset[K][number][]) => {
-    for (const record of records) {
+  const write = async <K extends keyof ImportCounts>(collection: K) => {
+    for (const record of dataset[collection]) {
       if (options.signal?.aborted) throw new ImportInterruptedError(done, total);
       await writers[collection](record);
       options.onProgress?.(++done, total);
     }
   };
-  await write('therapists', dataset.therapists);
-  // Client by client (the client, its plans, their sessions), so one client's stream records mostly
-  // share a batch, where sync-schedules plans each session's messages from its own record only.
-  const byClient = groupBy(dataset.plans, (plan) => plan.clientId);
-  const sessionsByPlan = groupBy(dataset.sessions, (session) => session.planId);
-  const written = new Set<Plan>();
-  for (const client of dataset.clients) {
-    await write('clients', [client]);
-    const plans = byClient.get(client.id) ?? [];
-    await write('plans', plans);
-    for (const plan of plans) {
-      written.add(plan);
-      await write('sessions', sessionsByPlan.get(plan.id) ?? []);
-      sessionsByPlan.delete(plan.id);
-    }
-  }
-  // Then plans whose client is already in the table, and the sessions of plans not written above.
-  await write(
-    'plans',
-    dataset.plans.filter((plan) => !written.has(plan)),
-  );
-  await write('sessions', [...sessionsByPlan.values()].flat());
+  await write('therapists');
+  await write('clients');
+  await write('plans');
+  await write('sessions');
   return { therapists: dataset.therapists.length, clients: dataset.clients.length, plans: dataset.plans.length, sessions: dataset.sessions.length };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(key(item));
-    if (group) group.push(item);
-    else groups.set(key(item), [item]);
-  }
-  return groups;
 }
 
 /** Writes a planned file import (planImport) in dependency order; an existing id is refused by the store, not overwritten. */
