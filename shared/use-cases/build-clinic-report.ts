@@ -17,10 +17,10 @@
  *    - red flags: check-ins of the month whose answers raised one, how many alerts were sent and
  *      how long after the answers (median and longest, in minutes).
  */
-import { SCORES, type Score } from '../domain/model.js';
+import { SCORES, type Score, type ScoreSet } from '../domain/model.js';
 import type { ReportMonth } from '../domain/report-month.js';
 import { messageName } from '../domain/message.js';
-import type { ClinicStore, Ledger, LedgerEntry, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
+import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import { comparedBaseline } from '../domain/baseline.js';
 import { mapWithConcurrency } from './build-summary.js';
 import { flagsOf, redFlagAlertIdentity } from './delivery/therapist-alert.js';
@@ -81,7 +81,7 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
   const answered = [...sent].filter((id) => answeredSessions.has(id)).length;
 
   // Only check-ins that had a baseline (the intake answered before them) count towards the change.
-  const byGoal = new Map<string, Array<{ readonly answers: StoredCheckIn; readonly baseline: Scores }>>();
+  const byGoal = new Map<string, Array<{ readonly answers: StoredCheckIn; readonly baseline: ScoreSet }>>();
   for (const c of monthCheckIns) {
     const goal = planById.get(c.planId)?.goal;
     const baseline = comparedBaseline(c);
