@@ -22,7 +22,7 @@ import type { ReportMonth } from '../domain/report-month.js';
 import { messageName } from '../domain/message.js';
 import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
 import { comparedBaseline } from '../domain/baseline.js';
-import { mapWithConcurrency } from './build-summary.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import { flagsOf, redFlagAlertIdentity } from './delivery/therapist-alert.js';
 import type { Instant } from '../domain/time.js';
 

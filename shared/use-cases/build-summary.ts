@@ -21,6 +21,7 @@ import type { SummaryPeriod } from '../domain/summary-period.js';
 import { byTime, checkInLine, planTrends } from './summary-check-ins.js';
 import { addMs, localDate, toInstant, type Instant } from '../domain/time.js';
 import type { ClientBundle, ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import type {
   ComingSession,
   MaintenanceLine,
@@ -63,20 +64,6 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_SESSION_MS = 600 * MINUTE_MS;
 /** Quiet hours can hold a check-in back for up to a day. */
 const QUIET_HOURS_SLACK_MS = DAY_MS;
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
 
 const within = (at: Instant, from: Instant, to: Instant) => at >= from && at < to;
 

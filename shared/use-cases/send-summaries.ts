@@ -36,7 +36,8 @@ import { clinicReportIdentity, latestDueMonth } from '../domain/report-month.js'
 import { buildClinicReport } from './build-clinic-report.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { ClaimRequest, ClinicStore, Ledger } from '../ports/store.js';
-import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
+import { buildSummary, type SummaryData } from './build-summary.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import { pagePaths, type TokenSigner } from '../security/tokens.js';
 import { CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from './delivery/lease.js';
 import { deliver, type Built, type Sender } from './delivery/pipeline.js';
