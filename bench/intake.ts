@@ -18,7 +18,8 @@ import { resolveIntakeConfig } from '../shared/intake/config.js';
 import { receiveIntake } from '../shared/intake/receive.js';
 import { hmacHex } from '../shared/intake/signature.js';
 import { bookSession } from '../shared/use-cases/manage-plans.js';
-import { pollFeeds, type FeedFetcher } from '../shared/use-cases/poll-feeds.js';
+import { receiveBookingChange } from '../shared/use-cases/intake.js';
+import { pollFeeds, type FeedFetcher, type PollDeps } from '../shared/use-cases/poll-feeds.js';
 
 const TARGET_REQUESTS = 4;
 const SECRET = 'bench-webhook-secret-0123456789';
@@ -113,7 +114,14 @@ export async function run(): Promise<Record<string, unknown>> {
       },
       'bench',
     );
-    const pollDeps = { config: feedConfig, clinic: { timezone: 'Europe/London' }, store: intake, fetch: fetchFeed, now: () => NOW, log: silent };
+    const feedIntake = { store: intake, clinic: { timezone: 'Europe/London' }, now: () => NOW };
+    const pollDeps: PollDeps = {
+      config: feedConfig,
+      ...feedIntake,
+      fetch: fetchFeed,
+      applyChange: (source, config, event) => receiveBookingChange(feedIntake, source, config, event),
+      log: silent,
+    };
     const feedPoll = async () => {
       Object.assign(meter, newMeter());
       httpRequests = 0;

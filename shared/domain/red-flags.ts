@@ -11,9 +11,8 @@
  *   high, so it is worth a call).
  * An improvement, however large, is never a flag.
  */
-import type { Score } from './model.js';
+import type { Score, ScoreSet } from './model.js';
 import { SCORES } from './model.js';
-import type { Scores } from '../ports/store.js';
 
 export const RED_FLAG_RULES = {
   /** Pain at or above this is flagged on its own. */
@@ -52,7 +51,7 @@ export function changeDirection(score: Score, then: number, now: number): 'bette
  * SCORES (for each score: its level, then its change). `baseline` is the plan's baseline scores,
  * absent while the plan has none.
  */
-export function redFlags(answers: Scores, baseline?: Scores): string[] {
+export function redFlags(answers: ScoreSet, baseline?: ScoreSet): string[] {
   const flags: string[] = [];
   for (const score of SCORES) {
     const label = SCORE_LABEL[score];

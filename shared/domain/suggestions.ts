@@ -10,16 +10,15 @@
  * - The last `unansweredCheckIns` check-ins all unanswered → check in by phone.
  */
 import type * as z from 'zod';
-import { SCORES, suggestionRulesSchema, type Score } from './model.js';
+import { SCORES, suggestionRulesSchema, type Score, type ScoreSet } from './model.js';
 import { verdict } from './trends.js';
-import type { Scores } from '../ports/store.js';
 
 export { suggestionRulesSchema };
 export type SuggestionRules = z.output<typeof suggestionRulesSchema>;
 export const DEFAULT_SUGGESTION_RULES: SuggestionRules = suggestionRulesSchema.parse({});
 
 export interface AnsweredCheckIn {
-  readonly scores: Scores;
+  readonly scores: ScoreSet;
   readonly isBaseline: boolean;
   /** The session it followed was in the plan's maintenance phase. */
   readonly maintenance: boolean;
@@ -28,7 +27,7 @@ export interface AnsweredCheckIn {
 export interface PlanHistory {
   /** The plan's answered check-ins, oldest first. */
   readonly checkIns: readonly AnsweredCheckIn[];
-  readonly baseline?: Scores;
+  readonly baseline?: ScoreSet;
   /** How many of the plan's most recent check-ins in a row went unanswered. */
   readonly unansweredStreak: number;
 }

@@ -3,16 +3,15 @@
  * the summary email (document, CSV) renders. Instants throughout; the email formats them in the
  * therapist's local time.
  */
-import type { Therapist } from './model.js';
+import type { ScoreSet, Therapist } from './model.js';
 import type { PlanChange } from './plan-change.js';
 import type { Suggestion } from './suggestions.js';
 import type { SummaryPeriod } from './summary-period.js';
 import type { Instant } from './time.js';
-import type { Scores } from '../ports/store.js';
 
 /** One answered check-in on a plan's trend chart. */
 export interface ChartPoint {
-  readonly scores: Scores;
+  readonly scores: ScoreSet;
   /** These answers are the plan's baseline. */
   readonly isBaseline: boolean;
   /** These are the intake questionnaire's answers (the baseline, before any session), not a check-in. */
@@ -35,9 +34,9 @@ export interface CheckInLine {
   /** Absent when the session is no longer on record (deleted after the answers came in). */
   readonly sessionStart?: Instant;
   readonly answeredAt: Instant;
-  readonly scores: Scores;
-  readonly baseline?: Scores;
-  readonly previous?: Scores;
+  readonly scores: ScoreSet;
+  readonly baseline?: ScoreSet;
+  readonly previous?: ScoreSet;
   readonly isBaseline: boolean;
   readonly notes: string;
   readonly wantsToRebook: boolean;

@@ -6,8 +6,7 @@
  * Arrows give the direction of the number (▲ up, ▼ down); whether that is good depends on the
  * score: lower pain and stress are better, higher mobility and sleep are better.
  */
-import { SCORES, type Score } from './model.js';
-import type { Scores } from '../ports/store.js';
+import { SCORES, type Score, type ScoreSet } from './model.js';
 
 export const BETTER_WHEN: Record<Score, 'lower' | 'higher'> = {
   pain: 'lower',
@@ -78,9 +77,9 @@ export function comparisonOf(score: Score, c: CheckInScores): ScoreComparison {
 }
 
 export interface CheckInScores {
-  readonly scores: Scores;
-  readonly baseline?: Scores;
-  readonly previous?: Scores;
+  readonly scores: ScoreSet;
+  readonly baseline?: ScoreSet;
+  readonly previous?: ScoreSet;
   readonly isBaseline: boolean;
 }
 

@@ -1,12 +1,12 @@
 /**
- * The clinic's monthly report email: the month's figures (shared/use-cases/build-clinic-report.ts)
+ * The clinic's monthly report email: the month's figures (shared/domain/clinic-report.ts)
  * as a short document, one change-since-baseline chart per goal attached inline, and a CSV of the
  * same figures. Counts and averages only: nothing in it names or identifies a client.
  */
 import { DateTime } from 'luxon';
 import type { Score } from '../domain/model.js';
 import { SCORES } from '../domain/model.js';
-import type { ClinicReportFigures } from '../use-cases/build-clinic-report.js';
+import type { ClinicReportFigures } from '../domain/clinic-report.js';
 import { changeWords, SERIES, type RenderedChart } from './chart.js';
 import type { Block, Brand, EmailDocument } from './document.js';
 import type { InlineImage, RenderedEmail } from './email.js';

@@ -5,10 +5,10 @@
  * (plain text, escaped by the renderer) and returns a RenderedEmail. Times are shown in the
  * reader's zone; the clinic's name, signature, booking details and texts come from configuration.
  */
-import type { CheckInAnswers, Client, Clinic, Therapist } from '../domain/model.js';
+import type { CheckInAnswers, Client, Clinic, ScoreSet, Therapist } from '../domain/model.js';
 import { SCORES } from '../domain/model.js';
 import type { Instant } from '../domain/time.js';
-import type { Scores, StoredSession } from '../ports/store.js';
+import type { StoredSession } from '../ports/store.js';
 import { sessionInvite } from './calendar.js';
 import type { Block, EmailDocument } from './document.js';
 import { unsubscribeHeaders, type RenderedEmail } from './email.js';
@@ -60,7 +60,7 @@ export interface TherapistAlertInput {
   readonly reason: 'red-flag' | 'reschedule-request' | 'confirmed-after-request';
   readonly flags?: string[];
   readonly answers?: CheckInAnswers;
-  readonly baseline?: Scores;
+  readonly baseline?: ScoreSet;
   readonly message?: string;
 }
 
@@ -188,7 +188,7 @@ export function renderMaintenanceNudge(input: MaintenanceNudgeInput): RenderedEm
   return rendered('Time to book your next maintenance session', doc, clinic, { headers: unsubscribeHeaders(links.unsubscribe) });
 }
 
-function answersTable(answers: CheckInAnswers, baseline: Scores | undefined): Block {
+function answersTable(answers: CheckInAnswers, baseline: ScoreSet | undefined): Block {
   // The sign says which way the score moved; the word says whether that is good for this score.
   const change = (score: (typeof SCORES)[number], now: number, then: number) =>
     now === then ? '0' : `${now > then ? `+${now - then}` : `${now - then}`} (${changeDirection(score, then, now)})`;

@@ -2,7 +2,7 @@
  * What the use cases need from storage. The DynamoDB adapter implements it on one table
  * (shared/adapters/dynamodb); unit tests use the in-memory fake (test/support/memory-store.ts).
  */
-import type { CheckIn, CheckInAnswers, Client, IntakeAnswers, Plan, Session, Therapist, Category } from '../domain/model.js';
+import type { CheckIn, CheckInAnswers, Client, IntakeAnswers, Plan, ScoreSet, Session, Therapist, Category } from '../domain/model.js';
 import type { MessageKind } from '../domain/message.js';
 import type { Instant } from '../domain/time.js';
 import type { PlanChange } from '../domain/plan-change.js';
@@ -28,17 +28,10 @@ export interface StoredSession extends Session {
   readonly earlier?: readonly EarlierBooking[];
 }
 
-export interface Scores {
-  readonly pain: number;
-  readonly mobility: number;
-  readonly stress: number;
-  readonly sleep: number;
-}
-
 export type { MaintenanceMark };
 
 /** The client's state before treatment, against which every check-in on the plan is compared. */
-export interface PlanBaseline extends Scores {
+export interface PlanBaseline extends ScoreSet {
   /** When the intake questionnaire was answered. */
   readonly at: Instant;
   /** The intake's "What brings you in?" (health data: never logged, never in a URL, id or tag). */
@@ -57,9 +50,9 @@ export interface StoredPlan extends Plan {
 
 export interface StoredCheckIn extends CheckIn {
   /** The previous check-in's scores on the same plan, captured when these answers were stored. */
-  readonly previous?: Scores;
+  readonly previous?: ScoreSet;
   /** The plan's baseline scores when these answers were stored; absent while the plan had none. */
-  readonly baselineScores?: Scores;
+  readonly baselineScores?: ScoreSet;
 }
 
 export interface RescheduleRequest {

@@ -16,6 +16,7 @@
  */
 import * as z from 'zod';
 import { normalizeEmail } from '../domain/email-address.js';
+import { TAGGED_MESSAGE_NAME, type SesDeadLetter } from '../domain/ses-dead-letter.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { ClinicStore, Ledger } from '../ports/store.js';
 import type { OpaqueLog } from '../ports/log.js';
@@ -70,24 +71,6 @@ export function detailTypeOf(eventType: string): string {
   }
 }
 
-/** What a failed SES event leaves in the failed-invocations queue: enough to redrive it, nothing personal. */
-export const sesDeadLetterSchema = z
-  .object({
-    kind: z.literal('ses-event'),
-    detailType: z.string().min(1).max(64),
-    message: z
-      .string()
-      .regex(/^[0-9A-Za-z_.-]{1,64}$/)
-      .optional(),
-    sesMessageId: z.string().min(1).max(128).optional(),
-    at: z.string().max(40).optional(),
-    bounceType: z.string().max(32).optional(),
-    bounceSubType: z.string().max(32).optional(),
-    complaintFeedbackType: z.string().max(32).optional(),
-  })
-  .strict();
-export type SesDeadLetter = z.output<typeof sesDeadLetterSchema>;
-
 const short = (value: string | undefined, max: number) => (value ? value.slice(0, max) : undefined);
 
 /** The dead letter of an event: ids and types only (an address or a header never goes in). */
@@ -95,7 +78,7 @@ export function deadLetterOf(event: SesEvent): SesDeadLetter {
   const d = event.detail;
   const tagged = d.mail.tags.message?.[0];
   const fields = {
-    message: tagged && MESSAGE_NAME.test(tagged) ? tagged : undefined,
+    message: tagged && TAGGED_MESSAGE_NAME.test(tagged) ? tagged : undefined,
     sesMessageId: short(d.mail.messageId, 128),
     at: short(d.bounce?.timestamp ?? d.complaint?.timestamp ?? d.delivery?.timestamp ?? d.deliveryDelay?.timestamp ?? event.time, 40),
     bounceType: short(d.bounce?.bounceType, 32),
@@ -168,9 +151,6 @@ export interface HandleSesEventDeps {
   readonly log: OpaqueLog;
 }
 
-/** Ledger keys are message names: `<kind>.<subject>.<offset>.v<n>`, ≤ 64 characters. */
-const MESSAGE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
-
 function instantOr(fallback: Instant, ...candidates: Array<string | undefined>): Instant {
   for (const candidate of candidates) {
     if (!candidate) continue;
@@ -232,7 +212,7 @@ export async function handleSesEvent(deps: HandleSesEventDeps, event: SesEvent):
   const now = toInstant(deps.clock.now());
   const at = instantOr(now, action.at, event.time, event.detail.mail.timestamp);
   const tagged = event.detail.mail.tags.message?.[0];
-  const message = tagged && MESSAGE_NAME.test(tagged) ? tagged : undefined;
+  const message = tagged && TAGGED_MESSAGE_NAME.test(tagged) ? tagged : undefined;
   const sesMessageId = event.detail.mail.messageId;
 
   let suppressedClients = 0;

@@ -1,13 +1,13 @@
 /**
  * Polls the clinic's iCalendar feeds and applies what changed, through the same intake use case
- * as the webhooks.
+ * as the webhooks: receiveBookingChange (intake.ts), which the handler passes in as `applyChange`.
  *
  * Step by step, for each `ical` source of the stage config:
  * 1. refuse a feed URL that is not https (the twin allows http on loopback, for its local feeds);
  * 2. GET it with If-None-Match / If-Modified-Since from the last poll: a 304 costs that one
  *    request and the state read, and writes nothing;
  * 3. parse it with ical.js (shared/intake/ical-feed.ts) into one booking change per occurrence;
- * 4. apply each with receiveBookingChange: an event the feed repeats unchanged is a duplicate
+ * 4. apply each with `applyChange`: an event the feed repeats unchanged is a duplicate
  *    (its delivery id is a digest of what it says), a changed one a move or cancellation;
  * 5. store the ETag / Last-Modified for the next poll, only after every event is applied, so a
  *    failure mid-way is retried whole on the next poll.
@@ -17,10 +17,10 @@
 import { FeedPollError } from '../domain/errors.js';
 import type { Clinic } from '../domain/model.js';
 import type { IntakeConfig } from '../intake/config.js';
+import type { IntakeEvent } from '../intake/event.js';
 import { readFeed } from '../intake/ical-feed.js';
 import type { IntakeStore } from '../ports/intake.js';
 import type { OpsLog } from '../ports/log.js';
-import { receiveBookingChange } from './intake.js';
 import { instantOf } from '../domain/time.js';
 
 export interface FeedResponse {
@@ -33,11 +33,24 @@ export interface FeedResponse {
 /** An HTTP GET with the given request headers. */
 export type FeedFetcher = (url: string, headers: Record<string, string>) => Promise<FeedResponse>;
 
+type FeedSource = IntakeConfig['sources'][string];
+
+/**
+ * Applies one booking change of `source`, as a webhook's is applied: the handler passes the intake
+ * use case's receiveBookingChange, so a feed and a webhook go through one rule.
+ */
+export type ApplyBookingChange = (
+  source: string,
+  config: FeedSource,
+  event: IntakeEvent,
+) => Promise<{ readonly status: 'accepted' | 'ignored'; readonly duplicate: boolean }>;
+
 export interface PollDeps {
   readonly config: IntakeConfig;
   readonly clinic: Pick<Clinic, 'timezone'>;
   readonly store: IntakeStore;
   readonly fetch: FeedFetcher;
+  readonly applyChange: ApplyBookingChange;
   readonly now: () => Date;
   readonly log: OpsLog;
   /** The twin's local feeds: allow http:// on 127.0.0.1, ::1 and localhost. @default false */
@@ -83,7 +96,7 @@ export async function pollFeeds(deps: PollDeps): Promise<FeedOutcome[]> {
   return outcomes;
 }
 
-async function pollOne(deps: PollDeps, source: string, url: string, config: IntakeConfig['sources'][string]): Promise<FeedOutcome> {
+async function pollOne(deps: PollDeps, source: string, url: string, config: FeedSource): Promise<FeedOutcome> {
   const none = { source, events: 0, applied: 0, ignored: 0, duplicates: 0 };
   const problem = feedUrlProblem(url, deps.allowLoopbackHttp ?? false);
   if (problem) return { ...none, status: 'failed', error: `feed URL ${problem}` };
@@ -109,7 +122,7 @@ async function pollOne(deps: PollDeps, source: string, url: string, config: Inta
   let ignored = 0;
   let duplicates = 0;
   for (const event of events) {
-    const outcome = await receiveBookingChange({ store: deps.store, clinic: deps.clinic, now: deps.now }, source, config, event);
+    const outcome = await deps.applyChange(source, config, event);
     if (outcome.duplicate) duplicates++;
     else if (outcome.status === 'accepted') applied++;
     else ignored++;

@@ -30,6 +30,7 @@ import type { StoredPlan, StoredSession } from '../ports/store.js';
 import { clientMessages, scheduled } from '../domain/eligibility.js';
 import { errorName, outcomeOf } from '../domain/errors.js';
 import { silentLog } from '../ports/log.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import { converge, sessionSchedule, type ConvergeCounts } from './scheduling/converge.js';
 import type { SchedulingDeps } from './scheduling/deps.js';
 import { stillOwed } from './scheduling/ledger.js';
@@ -88,7 +89,7 @@ export async function reconcile(deps: SchedulingDeps, options: ReconcileOptions 
   const to = addMs(now, lookAhead * HOUR_MS);
   const sessions = await deps.store.sessionsStartingBetween(from, to);
   const contexts = await contextsByPlan(deps, sessions, concurrency);
-  await eachLimited(sessions, concurrency, async (session) => {
+  await mapWithConcurrency(sessions, concurrency, async (session) => {
     tally.checked++;
     const context = contexts.get(session.planId);
     if (!context) return;
@@ -99,7 +100,7 @@ export async function reconcile(deps: SchedulingDeps, options: ReconcileOptions 
   });
 
   const plans = await deps.store.plansNeedingMaintenanceAction(now);
-  await eachLimited(plans, concurrency, async (plan) => {
+  await mapWithConcurrency(plans, concurrency, async (plan) => {
     tally.checked++;
     await attempt({ planId: plan.id }, async () => {
       const settled = await actOnMaintenance(deps, plan, now);
@@ -122,7 +123,7 @@ async function contextsByPlan(deps: SchedulingDeps, sessions: readonly StoredSes
   const plans = new Map<string, string>();
   for (const s of sessions) if (s.status === 'booked' || s.status === 'completed') plans.set(s.planId, s.clientId);
   const contexts = new Map<string, Context>();
-  await eachLimited([...plans], concurrency, async ([planId, clientId]) => {
+  await mapWithConcurrency([...plans], concurrency, async ([planId, clientId]) => {
     const { plan, client } = await deps.store.getMessageContext({ clientId, planId });
     if (plan && client) contexts.set(planId, { plan, client });
   });
@@ -164,16 +165,4 @@ async function actOnMaintenance(deps: SchedulingDeps, indexed: StoredPlan, now: 
   if (!bundle || !plan || plan.maintenanceActionAt === undefined || plan.maintenanceActionAt > now) return undefined;
   const sessions = bundle.sessions.filter((s) => s.planId === plan.id);
   return settleMaintenance(deps, bundle.client, plan, sessions, now, { mode: 'act' });
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

@@ -11,11 +11,11 @@
  */
 import { dispatchPayloadSchema } from '../domain/dispatch-payload.js';
 import { NotFoundError } from '../domain/errors.js';
+import { sesDeadLetterSchema, type SesDeadLetter } from '../domain/ses-dead-letter.js';
 import { messageName } from '../domain/message.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { DeadLetterItem, DeadLetterQueue } from '../ports/dead-letters.js';
 import type { MessageScheduler } from '../ports/scheduler.js';
-import { sesDeadLetterSchema, type SesDeadLetter } from './handle-ses-event.js';
 
 export type RedriveOutcome =
   | { readonly status: 'handled'; readonly item: DeadLetterItem; readonly detailType: string; readonly result: string }

@@ -13,9 +13,9 @@
 import * as z from 'zod';
 import { multilineTextSchema } from '../domain/model.js';
 import { issuesFromZod, type FieldIssue } from '../domain/validation.js';
+import { closedReason, linkedSession, sessionLinkKeys, type ClosedReason } from '../domain/session-answers.js';
 import { toInstant, type Instant } from '../domain/time.js';
 import type { RescheduleRequest, StoredSession } from '../ports/store.js';
-import { clientSession, closedReason, type ClosedReason } from './confirm-session.js';
 import { sendTherapistAlert, type AlertDeps, type AlertOutcome } from './delivery/therapist-alert.js';
 
 export const RESCHEDULE_MESSAGE_MAX = 1000;
@@ -40,7 +40,7 @@ export async function requestReschedule(
   input: { clientId: string; sessionId: string; message: unknown; now: Date | Instant },
 ): Promise<RequestRescheduleResult> {
   const now = toInstant(input.now);
-  const session = await clientSession(deps.store, input.clientId, input.sessionId);
+  const { session } = linkedSession(await deps.store.getMessageContext(sessionLinkKeys(input.clientId, input.sessionId)), input.sessionId);
 
   const alert = async (request: RescheduleRequest | undefined): Promise<AlertOutcome> =>
     !request

@@ -7,8 +7,8 @@
  *    means another attempt is at work. The first look at a new period also closes the latest
  *    earlier period's entry if a retry had left it open, so nothing stays pending for ever.
  * 3. Send it through the delivery pipeline (delivery/pipeline.ts): claim it, build the summary
- *    from the store, and either record "nothing new" (therapists who want no empty summaries) or
- *    render and send it. A claim whose attempt died (older than the summary lease, twice the
+ *    from the store (send-summaries/build-summary.ts), and either record "nothing new" (therapists
+ *    who want no empty summaries) or render and send it. A claim whose attempt died (older than the summary lease, twice the
  *    function's timeout) follows the crash policy every sender shares: it may have died after SES
  *    accepted the email, so it is marked failed "outcome unknown", never resent blind — a second
  *    copy of a summary full of health data is worse than an alarm ops can redrive.
@@ -16,7 +16,8 @@
  *    retryable error, the sweep's retry strategy being the next sweep; failed on anything a retry
  *    cannot fix; the claim kept when SES may have the email.
  * The same sweep sends the clinic's monthly report (counts and averages, no client names) to the
- * owner address on the 1st of each month, by the same claim and settle rules.
+ * owner address on the 1st of each month, by the same claim and settle rules; its figures are
+ * built by send-summaries/build-clinic-report.ts.
  * Logs carry only opaque ids (therapist id, message name) and error names, never names,
  * addresses or answers.
  */
@@ -33,10 +34,12 @@ import { renderChangeChart, renderTrendChart, type RenderedChart } from '../emai
 import { composeClinicReport } from '../email/clinic-report.js';
 import { goalLabel } from '../email/texts.js';
 import { clinicReportIdentity, latestDueMonth } from '../domain/report-month.js';
-import { buildClinicReport } from './build-clinic-report.js';
+import { buildClinicReport } from './send-summaries/build-clinic-report.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { ClaimRequest, ClinicStore, Ledger } from '../ports/store.js';
-import { buildSummary, mapWithConcurrency, type SummaryData } from './build-summary.js';
+import { buildSummary } from './send-summaries/build-summary.js';
+import type { SummaryData } from '../domain/summary.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import { pagePaths, type TokenSigner } from '../security/tokens.js';
 import { CLAIM_LEASE_MS, OUTCOME_UNKNOWN } from './delivery/lease.js';
 import { deliver, type Built, type Sender } from './delivery/pipeline.js';

@@ -4,7 +4,7 @@
  * no script at all. Every page is in the clinic's name; none shows the client's name or address.
  */
 import type { FieldIssue } from '../domain/validation.js';
-import type { ClosedReason } from '../use-cases/confirm-session.js';
+import type { ClosedReason } from '../domain/session-answers.js';
 import { RESCHEDULE_MESSAGE_MAX } from '../use-cases/request-reschedule.js';
 import type { SubscriptionScope } from '../use-cases/manage-subscription.js';
 import { FIELDS } from './forms.js';

@@ -4,11 +4,12 @@
  */
 import { SCORES } from '../domain/model.js';
 import { NotFoundError } from '../domain/errors.js';
+import { closedReason, linkedSession } from '../domain/session-answers.js';
 import { formatDateTime } from '../email/format.js';
 import type { StoredPlan, StoredSession } from '../ports/store.js';
 import type { TokenClaims } from '../security/tokens.js';
 import { recordCheckIn } from '../use-cases/record-check-in.js';
-import { confirmSession, closedReason } from '../use-cases/confirm-session.js';
+import { confirmSession } from '../use-cases/confirm-session.js';
 import { requestReschedule } from '../use-cases/request-reschedule.js';
 import { checkInAnswersFrom, FIELDS, intakeAnswersFrom } from './forms.js';
 import { firstSessionOf } from '../domain/intake-questionnaire.js';
@@ -21,14 +22,14 @@ import type { Ctx, PageKit, WebDeps } from './app.js';
 /** The session a token names, read from its client's own records, put in the client's words. */
 async function sessionView(deps: WebDeps, claims: TokenClaims): Promise<{ session: StoredSession; view: pages.SessionView }> {
   const context = await deps.store.getMessageContext({ clientId: claims.clientId, sessionId: claims.subject });
-  if (!context.client || !context.session) throw new NotFoundError('session', claims.subject);
-  const therapist = await deps.store.getTherapist(context.session.therapistId);
+  const { client, session } = linkedSession(context, claims.subject);
+  const therapist = await deps.store.getTherapist(session.therapistId);
   return {
-    session: context.session,
+    session,
     view: {
-      when: formatDateTime(context.session.start, context.client.timezone),
+      when: formatDateTime(session.start, client.timezone),
       therapistName: therapist?.name ?? 'your therapist',
-      location: context.session.location,
+      location: session.location,
     },
   };
 }

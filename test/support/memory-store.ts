@@ -28,6 +28,7 @@ import {
   type Client,
   type IntakeAnswers,
   type Plan,
+  scoresOf,
   type Session,
   type Therapist,
 } from '../../shared/domain/model.js';
@@ -46,7 +47,6 @@ import type {
   MaintenanceMark,
   MessageContext,
   RescheduleRequest,
-  Scores,
   StoredCheckIn,
   StoredPlan,
   StoredSession,
@@ -135,10 +135,6 @@ function transactionCancelled(): TransactionCanceledException {
     $metadata: {},
     CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
   });
-}
-
-function scoresOf(a: Scores): Scores {
-  return { pain: a.pain, mobility: a.mobility, stress: a.stress, sleep: a.sleep };
 }
 
 const byStart = (a: StoredSession, b: StoredSession) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id);

@@ -8,7 +8,7 @@ import { messageName } from '../../shared/domain/message.js';
 import { clinicSchema } from '../../shared/domain/model.js';
 import { changeWords } from '../../shared/email/chart.js';
 import { clinicReportCsv, composeClinicReport } from '../../shared/email/clinic-report.js';
-import { clinicReportFigures, type ClinicReportInput } from '../../shared/use-cases/build-clinic-report.js';
+import { clinicReportFigures, type ClinicReportInput } from '../../shared/use-cases/send-summaries/build-clinic-report.js';
 import type { LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../../shared/ports/store.js';
 import { instant } from '../support/instant.js';
 

@@ -15,7 +15,7 @@ import { recordCheckIn } from '../../shared/use-cases/record-check-in.js';
 import { recordIntake } from '../../shared/use-cases/record-intake.js';
 import { sendMessage, type SendMessageDeps } from '../../shared/use-cases/send-message.js';
 import { syncSchedules, type SchedulingDeps } from '../../shared/use-cases/sync-schedules.js';
-import { buildSummary } from '../../shared/use-cases/build-summary.js';
+import { buildSummary } from '../../shared/use-cases/send-summaries/build-summary.js';
 import { summaryDocument } from '../../shared/email/summary.js';
 import { renderDocument } from '../../shared/email/render.js';
 import { latestDuePeriod } from '../../shared/domain/summary-period.js';

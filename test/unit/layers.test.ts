@@ -1,7 +1,8 @@
 /**
  * The layers a newcomer reads in the tree are the ones the imports follow: the domain stands on
- * its own, the scheduling kernel stands on the domain and the ports, and the stream's and the
- * sweep's entries are reached only through their handlers.
+ * its own, the scheduling kernel stands on the domain and the ports, the stream's and the
+ * sweep's entries are reached only through their handlers, use cases share code only through
+ * `delivery/` and `scheduling/`, and the emails render what they are given without a use case.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -24,6 +25,32 @@ function localImports(file: string): string[] {
 
 function importsOf(dir: string): { file: string; target: string }[] {
   return sourcesUnder(dir).flatMap((file) => localImports(file).map((target) => ({ file, target })));
+}
+
+/** A module whose every statement is an `export … from`: an index that names modules together, with no code of its own. */
+function onlyReExports(file: string): boolean {
+  const code = readFileSync(join(ROOT, file), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const statements = code
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return statements.length > 0 && statements.every((s) => /^export\s[\s\S]*?\sfrom\s+'[^']+'$/.test(s));
+}
+
+const USE_CASES = 'shared/use-cases/';
+const SHARED_BY_USE_CASES = ['delivery/', 'scheduling/'].map((folder) => USE_CASES + folder);
+
+/**
+ * Whether a use-case module may import another: anything under `delivery/` or `scheduling/`; a
+ * module in a subfolder, its own subfolder; and `x.ts`, the parts in `x/` beside it (its own steps,
+ * as send-message.ts has send-message/).
+ */
+function mayImportUseCase(file: string, target: string): boolean {
+  if (SHARED_BY_USE_CASES.some((folder) => target.startsWith(folder))) return true;
+  const own = dirname(file) === 'shared/use-cases' ? file.replace(/\.ts$/, '') : dirname(file);
+  return target.startsWith(`${own}/`);
 }
 
 describe('the import layers of shared/', () => {
@@ -51,5 +78,36 @@ describe('the import layers of shared/', () => {
   it('reaches the stream entry and the sweep only through their handlers', () => {
     const entries = ['shared/use-cases/sync-schedules.ts', 'shared/use-cases/reconcile.ts'];
     expect(importsOf('shared').filter(({ target }) => entries.includes(target))).toEqual([]);
+  });
+
+  it('lets a use case import another only through delivery/ or scheduling/', () => {
+    const crossings = importsOf('shared/use-cases').filter(
+      ({ file, target }) => target.startsWith(USE_CASES) && !onlyReExports(file) && !mayImportUseCase(file, target),
+    );
+    expect(crossings).toEqual([]);
+  });
+
+  it('tells the rule on use cases apart from what it allows', () => {
+    expect(mayImportUseCase('shared/use-cases/send-message.ts', 'shared/use-cases/delivery/pipeline.ts')).toBe(true);
+    expect(mayImportUseCase('shared/use-cases/send-message.ts', 'shared/use-cases/send-message/decide.ts')).toBe(true);
+    expect(mayImportUseCase('shared/use-cases/send-summaries.ts', 'shared/use-cases/send-message/decide.ts')).toBe(false);
+    expect(mayImportUseCase('shared/use-cases/import/write.ts', 'shared/use-cases/import/rows.ts')).toBe(true);
+    expect(mayImportUseCase('shared/use-cases/poll-feeds.ts', 'shared/use-cases/intake.ts')).toBe(false);
+    expect(mayImportUseCase('shared/use-cases/send-message/decide.ts', 'shared/use-cases/send-message.ts')).toBe(false);
+    expect(mayImportUseCase('shared/use-cases/import/write.ts', 'shared/use-cases/send-message/decide.ts')).toBe(false);
+    expect(onlyReExports('shared/use-cases/manage-plans.ts')).toBe(true);
+    expect(onlyReExports('shared/use-cases/send-message.ts')).toBe(false);
+  });
+
+  it('keeps the whole domain free of every other layer', () => {
+    expect(importsOf('shared/domain').filter(({ target }) => !target.startsWith('shared/domain/'))).toEqual([]);
+  });
+
+  it('renders emails without a use case', () => {
+    expect(importsOf('shared/email').filter(({ target }) => target.startsWith(USE_CASES))).toEqual([]);
+  });
+
+  it('keeps the helpers of no layer free of every layer', () => {
+    expect(importsOf('shared/util')).toEqual([]);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Score } from '../../shared/domain/model.js';
+import type { Score, ScoreSet } from '../../shared/domain/model.js';
 import { changeDirection, redFlags } from '../../shared/domain/red-flags.js';
-import type { Scores } from '../../shared/ports/store.js';
 
 const calm = { pain: 3, mobility: 6, stress: 4, sleep: 6 };
 
@@ -93,7 +92,7 @@ describe.each([
       { to: 10, flag: undefined },
     ],
   },
-] satisfies ReadonlyArray<{ score: Score; base: Scores; rows: ReadonlyArray<{ to: number; flag: string | undefined }> }>)(
+] satisfies ReadonlyArray<{ score: Score; base: ScoreSet; rows: ReadonlyArray<{ to: number; flag: string | undefined }> }>)(
   'the $score change against baseline',
   ({ score, base, rows }) => {
     it.each([...rows])('from baseline to $to is flagged as: $flag', ({ to, flag }) => {

@@ -9,7 +9,7 @@ import { clientSchema, clinicSchema, planSchema, sessionSchema, therapistSchema 
 import { latestDuePeriod } from '../../shared/domain/summary-period.js';
 import { composeSummary } from '../../shared/email/summary.js';
 import { TokenSigner } from '../../shared/security/tokens.js';
-import { buildSummary } from '../../shared/use-cases/build-summary.js';
+import { buildSummary } from '../../shared/use-cases/send-summaries/build-summary.js';
 import { adjustPlan } from '../../shared/use-cases/manage-plans.js';
 import { adjustLinksFor } from '../../shared/use-cases/send-summaries.js';
 import { MemoryStore } from '../support/memory-store.js';

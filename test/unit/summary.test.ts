@@ -14,7 +14,7 @@ import {
   toCsv,
 } from '../../shared/email/summary.js';
 import { checkInDueAt } from '../../shared/domain/schedule-rules.js';
-import { buildSummary } from '../../shared/use-cases/build-summary.js';
+import { buildSummary } from '../../shared/use-cases/send-summaries/build-summary.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { instant } from '../support/instant.js';
 

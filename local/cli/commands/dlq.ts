@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { dispatchPayloadSchema } from '../../../shared/domain/dispatch-payload.js';
 import { messageName } from '../../../shared/domain/message.js';
+import { sesDeadLetterSchema } from '../../../shared/domain/ses-dead-letter.js';
 import type { DeadLetterItem } from '../../../shared/ports/dead-letters.js';
-import { redriveSesDeadLetter, sesDeadLetterSchema } from '../../../shared/use-cases/handle-ses-event.js';
+import { redriveSesDeadLetter } from '../../../shared/use-cases/handle-ses-event.js';
 import { redriveDeadLetters, type RedriveOutcome } from '../../../shared/use-cases/redrive-dead-letters.js';
 import { oneLine, quietLog, type CliContext } from '../context.js';
 import type { Target } from '../target.js';

@@ -13,7 +13,7 @@
  */
 import { PermanentError, RetryableError } from '../../domain/errors.js';
 import { messageName, type MessageIdentity } from '../../domain/message.js';
-import type { CheckInAnswers, Clinic } from '../../domain/model.js';
+import type { CheckInAnswers, Clinic, ScoreSet } from '../../domain/model.js';
 import { comparedBaseline } from '../../domain/baseline.js';
 import { redFlags } from '../../domain/red-flags.js';
 import { msBetween, type Instant } from '../../domain/time.js';
@@ -22,7 +22,7 @@ import { renderTherapistAlert } from '../../email/templates.js';
 import { silentLog } from '../../ports/log.js';
 import type { Mailer } from '../../ports/mailer.js';
 import type { DeliveryMetrics } from '../../ports/metrics.js';
-import type { ClinicStore, Ledger, LedgerStatus, Scores, StoredCheckIn } from '../../ports/store.js';
+import type { ClinicStore, Ledger, LedgerStatus, StoredCheckIn } from '../../ports/store.js';
 import { refusalReason } from '../../domain/errors.js';
 import { CLAIM_LEASE_MS, type HeldClaim } from './lease.js';
 import { deliver, type Sender } from './pipeline.js';
@@ -60,7 +60,7 @@ export function flagsOf(checkIn: StoredCheckIn): string[] {
 
 /** What the alert says, beyond who and which session. */
 export type AlertContent =
-  | { readonly reason: 'red-flag'; readonly flags: string[]; readonly answers: CheckInAnswers; readonly baseline?: Scores }
+  | { readonly reason: 'red-flag'; readonly flags: string[]; readonly answers: CheckInAnswers; readonly baseline?: ScoreSet }
   | { readonly reason: 'reschedule-request'; readonly message: string }
   | { readonly reason: 'confirmed-after-request' };
 

@@ -1,5 +1,6 @@
 /**
- * Gathers what one therapist's follow-up summary says about one period. Step by step:
+ * Gathers what one therapist's follow-up summary says about one period: the build step of the
+ * summary's send in the sweep (send-summaries.ts). Step by step:
  * 1. Read the therapist's plans (one Query) and their sessions, check-ins, reschedule requests
  *    and plan changes from a little before the period (whose check-ins fall due in it) to the next
  *    summary (the coming sessions) — four Queries on the therapist index, sized by activity.
@@ -15,12 +16,13 @@
  * Nothing is written; the result holds Instants, and the template formats them in local time.
  */
 import { Duration } from 'luxon';
-import type { Clinic, Client, Therapist } from '../domain/model.js';
-import { checkInDueAt, sessionEnd } from '../domain/schedule-rules.js';
-import type { SummaryPeriod } from '../domain/summary-period.js';
-import { byTime, checkInLine, planTrends } from './summary-check-ins.js';
-import { addMs, localDate, toInstant, type Instant } from '../domain/time.js';
-import type { ClientBundle, ClinicStore, StoredPlan, StoredSession } from '../ports/store.js';
+import type { Client, Therapist } from '../../domain/model.js';
+import { checkInDueAt, sessionEnd } from '../../domain/schedule-rules.js';
+import type { SummaryPeriod } from '../../domain/summary-period.js';
+import { byTime, checkInLine, planTrends, type SummaryClinic } from './summary-check-ins.js';
+import { addMs, localDate, type Instant } from '../../domain/time.js';
+import type { ClientBundle, ClinicStore, StoredPlan, StoredSession } from '../../ports/store.js';
+import { mapWithConcurrency } from '../../util/concurrency.js';
 import type {
   ComingSession,
   MaintenanceLine,
@@ -31,27 +33,13 @@ import type {
   SummaryCounts,
   SummaryData,
   UnansweredCheckIn,
-} from '../domain/summary.js';
-
-export type {
-  CheckInLine,
-  ComingSession,
-  MaintenanceLine,
-  PlanChangeLine,
-  PlanTrend,
-  RebookLine,
-  RequestLine,
-  SummaryClient,
-  SummaryCounts,
-  SummaryData,
-  UnansweredCheckIn,
-} from '../domain/summary.js';
+} from '../../domain/summary.js';
 
 export interface BuildSummaryInput {
   readonly store: ClinicStore;
   readonly therapist: Therapist;
   readonly period: SummaryPeriod;
-  readonly clinic: Pick<Clinic, 'quietHours'> & Partial<Pick<Clinic, 'suggestions'>>;
+  readonly clinic: SummaryClinic;
   /** How many client reads run at once. @default 16 */
   readonly concurrency?: number;
 }
@@ -63,20 +51,6 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_SESSION_MS = 600 * MINUTE_MS;
 /** Quiet hours can hold a check-in back for up to a day. */
 const QUIET_HOURS_SLACK_MS = DAY_MS;
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
 
 const within = (at: Instant, from: Instant, to: Instant) => at >= from && at < to;
 
@@ -221,7 +195,7 @@ function unansweredCheckIns(
   clients: SummaryClients,
   planById: PeriodActivity['planById'],
   period: SummaryPeriod,
-  clinic: BuildSummaryInput['clinic'],
+  clinic: SummaryClinic,
 ): UnansweredCheckIn[] {
   const { profiles, who } = clients;
   const unanswered: UnansweredCheckIn[] = [];

@@ -3,14 +3,16 @@
  * baseline and the previous check-in and flagged, and each plan's pain trend with the
  * suggestions it supports.
  */
-import { scoresOf } from '../domain/model.js';
-import { redFlags } from '../domain/red-flags.js';
-import { checkInDueAt, numberSessions } from '../domain/schedule-rules.js';
-import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../domain/suggestions.js';
-import type { SummaryPeriod } from '../domain/summary-period.js';
-import type { ClientBundle, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
-import type { ChartPoint, CheckInLine, PlanTrend, SummaryClient, UnansweredCheckIn } from '../domain/summary.js';
-import type { BuildSummaryInput } from './build-summary.js';
+import { scoresOf, type Clinic } from '../../domain/model.js';
+import { redFlags } from '../../domain/red-flags.js';
+import { checkInDueAt, numberSessions } from '../../domain/schedule-rules.js';
+import { suggestionsFor, type AnsweredCheckIn, type Suggestion } from '../../domain/suggestions.js';
+import type { SummaryPeriod } from '../../domain/summary-period.js';
+import type { ClientBundle, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
+import type { ChartPoint, CheckInLine, PlanTrend, SummaryClient, UnansweredCheckIn } from '../../domain/summary.js';
+
+/** What of the clinic's settings a summary reads: quiet hours (when check-ins fall due) and its suggestion rules. */
+export type SummaryClinic = Pick<Clinic, 'quietHours'> & Partial<Pick<Clinic, 'suggestions'>>;
 
 export function byTime<T>(key: (x: T) => string): (a: T, b: T) => number {
   return (a, b) => key(a).localeCompare(key(b));
@@ -28,7 +30,7 @@ export function planTrends(input: {
   bundles: ReadonlyMap<string, ClientBundle>;
   planById: ReadonlyMap<string, StoredPlan>;
   period: SummaryPeriod;
-  clinic: BuildSummaryInput['clinic'];
+  clinic: SummaryClinic;
   who: (clientId: string) => SummaryClient;
 }): PlanTrend[] {
   const { lines, unanswered, bundles, planById, period, clinic, who } = input;

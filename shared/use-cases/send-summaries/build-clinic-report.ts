@@ -1,6 +1,7 @@
 /**
- * The figures of the clinic's monthly report: how the practice's plans are doing, in counts and
- * averages only — no client is named or identifiable. Step by step:
+ * The figures of the clinic's monthly report, the build step of its send in the summary sweep
+ * (send-summaries.ts; their type is the domain's clinic-report.ts): how the practice's plans are
+ * doing, in counts and averages only — no client is named or identifiable. Step by step:
  * 1. Read, per therapist, the plans and the activity from the month's start until now (the
  *    month's sessions, and the check-ins answered since it began), and the ledger entries settled
  *    in the month (the outbox-by-day index).
@@ -17,31 +18,15 @@
  *    - red flags: check-ins of the month whose answers raised one, how many alerts were sent and
  *      how long after the answers (median and longest, in minutes).
  */
-import { SCORES, type Score } from '../domain/model.js';
-import type { ReportMonth } from '../domain/report-month.js';
-import { messageName } from '../domain/message.js';
-import type { ClinicStore, Ledger, LedgerEntry, Scores, StoredCheckIn, StoredPlan, StoredSession } from '../ports/store.js';
-import { comparedBaseline } from '../domain/baseline.js';
-import { mapWithConcurrency } from './build-summary.js';
-import { flagsOf, redFlagAlertIdentity } from './delivery/therapist-alert.js';
-import type { Instant } from '../domain/time.js';
-
-export interface GoalChange {
-  readonly goal: string;
-  /** Check-ins averaged (answered in the month, compared with a baseline). */
-  readonly checkIns: number;
-  /** Mean answer − baseline per score, one decimal. */
-  readonly change: Readonly<Record<Score, number>>;
-}
-
-export interface ClinicReportFigures {
-  readonly month: ReportMonth;
-  readonly plans: { readonly active: number; readonly paused: number; readonly started: number; readonly completed: number; readonly lapsed: number };
-  readonly checkIns: { readonly sent: number; readonly answered: number /** answered ÷ sent, 0–1; undefined when none was sent. */; readonly rate?: number };
-  readonly changeByGoal: readonly GoalChange[];
-  readonly maintenance: { readonly planned: number; readonly attended: number; readonly missed: number; readonly rate?: number };
-  readonly redFlags: { readonly raised: number; readonly alerted: number; readonly medianMinutes?: number; readonly longestMinutes?: number };
-}
+import { SCORES, type Score, type ScoreSet } from '../../domain/model.js';
+import type { ReportMonth } from '../../domain/report-month.js';
+import type { ClinicReportFigures } from '../../domain/clinic-report.js';
+import { messageName } from '../../domain/message.js';
+import type { ClinicStore, Ledger, LedgerEntry, StoredCheckIn, StoredPlan, StoredSession } from '../../ports/store.js';
+import { comparedBaseline } from '../../domain/baseline.js';
+import { mapWithConcurrency } from '../../util/concurrency.js';
+import { flagsOf, redFlagAlertIdentity } from '../delivery/therapist-alert.js';
+import type { Instant } from '../../domain/time.js';
 
 export interface ClinicReportInput {
   readonly month: ReportMonth;
@@ -81,7 +66,7 @@ export function clinicReportFigures(input: ClinicReportInput): ClinicReportFigur
   const answered = [...sent].filter((id) => answeredSessions.has(id)).length;
 
   // Only check-ins that had a baseline (the intake answered before them) count towards the change.
-  const byGoal = new Map<string, Array<{ readonly answers: StoredCheckIn; readonly baseline: Scores }>>();
+  const byGoal = new Map<string, Array<{ readonly answers: StoredCheckIn; readonly baseline: ScoreSet }>>();
   for (const c of monthCheckIns) {
     const goal = planById.get(c.planId)?.goal;
     const baseline = comparedBaseline(c);
