@@ -130,7 +130,7 @@ async function closeEarlierPeriod(deps: SendSummariesDeps, therapist: Therapist,
     if (entry.status === 'released' || entry.status === 'claimed') {
       try {
         await deps.ledger.markFailed(name, SUPERSEDED_REASON, now);
-        deps.logger.warn('summary period closed unsent', { therapistId: therapist.id, message: name });
+        deps.logger.warn('summary period closed unsent', { therapistId: therapist.id, messageName: name });
       } catch (error) {
         // Settled meanwhile by the attempt that held it: that outcome stands.
         if (!(error instanceof LedgerConflictError)) throw error;
@@ -206,7 +206,7 @@ export async function sendSummary(deps: SendSummariesDeps, therapist: Therapist,
   const now = toInstant(nowInput);
   const period = latestDuePeriod(therapist.summary, therapist.timezone, now);
   const name = messageName(summaryIdentity(therapist.id, period));
-  const ids = { therapistId: therapist.id, message: name };
+  const ids = { therapistId: therapist.id, messageName: name };
   const result = ([outcome, reason]: Settled): TherapistResult => ({ ...ids, outcome, ...(reason ? { reason } : {}) });
 
   const standing = await alreadySettled(deps.ledger, name);
@@ -229,7 +229,7 @@ async function buildSummaryEmail(
   const data = await buildSummary({ store: deps.store, therapist, period, clinic: deps.clinic });
   if (data.isEmpty && therapist.summary.whenEmpty === 'none') {
     await deps.ledger.settleSkipped(name, SUMMARY_SKIP_REASON, now);
-    deps.logger.info('summary skipped', { therapistId: therapist.id, message: name, reason: SUMMARY_SKIP_REASON });
+    deps.logger.info('summary skipped', { therapistId: therapist.id, messageName: name, reason: SUMMARY_SKIP_REASON });
     return { settled: ['skipped'] };
   }
   const charts = await trendCharts(data.trends, deps.logger, therapist.id);
@@ -271,7 +271,7 @@ export async function sendClinicReport(deps: SendSummariesDeps, nowInput: Instan
   if ((await alreadySettled(deps.ledger, name)) === 'settled') return result(['done']);
   const claim: ClaimRequest = { name, kind: 'clinic-report', dueAt: month.dueAt, now };
   return result(
-    await sweepDelivery(deps, claim, 'clinic report', { message: name }, async (facts) => {
+    await sweepDelivery(deps, claim, 'clinic report', { messageName: name }, async (facts) => {
       const figures = await buildClinicReport({ store: deps.store, ledger: deps.ledger }, month, now);
       const charts = new Map<string, RenderedChart>();
       for (const goal of figures.changeByGoal) charts.set(goal.goal, await renderChangeChart(goalLabel(goal.goal), goal.change));
