@@ -5,7 +5,10 @@
  * Step by step:
  * 1. For each session the run knew (its current version), every reminder and check-in identity the
  *    rules can give it — as if booked on an active plan, since a cancellation or a pause must
- *    leave a skip behind — whose nominal due time falls inside the window.
+ *    leave a skip behind — whose nominal due time falls inside the window. A kind the client
+ *    refuses at the end (unsubscribed, suppressed) counts only where the ledger has its identity:
+ *    an unsubscribe leaves a skip behind for what was planned, but a session moved after it
+ *    plans nothing of that kind for its new version.
  * 2. Each such identity's ledger entry, following a deferral (`-d1`, `-d2` …) to the copy that owns
  *    the send: sent, skipped with a reason or failed with a reason is settled; a deferral to after
  *    the window is pending; no entry, or one still claimed or released, is lost.
@@ -23,6 +26,7 @@
 import { deferredIdentity, isBookingKind, messageName, type BookingKind, type MessageIdentity } from '../../shared/domain/message.js';
 import { bookingName, isEnabled } from '../../shared/domain/booking-emails.js';
 import { planSessionMessages } from '../../shared/domain/schedule-rules.js';
+import { receives } from '../../shared/domain/eligibility.js';
 import type { ClinicStore, LedgerEntry, StoredPlan, StoredSession } from '../../shared/ports/store.js';
 import type { Client, Clinic } from '../../shared/domain/model.js';
 import { toInstant } from '../../shared/domain/time.js';
@@ -107,6 +111,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       if (decision.action !== 'schedule') continue;
       const { identity, dueAt, name } = decision.message;
       if (dueAt > input.until) continue;
+      // A kind the client refuses (unsubscribed, suppressed) is planned for it only until the refusal: an
+      // identity the ledger never saw came after it (a session moved or booked since) and is owed nothing.
+      if (!receives(client, identity.kind) && !latest.has(name)) continue;
       const where = settlement(identity, latest, input.until);
       counts[where] += 1;
       if (where === 'lost') lost.push(name);

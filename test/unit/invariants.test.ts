@@ -77,6 +77,19 @@ describe('checking a run’s delivery promise', () => {
     expect(invariantsHold(report)).toBe(false);
   });
 
+  it('owes a client who unsubscribed from check-ins no check-in the ledger never saw, and judges one it did', async () => {
+    const [p2d, pt2h, checkIn] = names() as [string, string, string];
+    await store.putClient({ ...seeded.client, preferences: { ...seeded.client.preferences, 'check-ins': false } });
+    const reminders = [entry(p2d, { sesMessageId: 'm-1' }), entry(pt2h, { sesMessageId: 'm-2' })];
+
+    const unplanned = await check(reminders, [email('m-1'), email('m-2')]);
+    const leftClaimed = await check([...reminders, entry(checkIn, { kind: 'check-in', status: 'claimed' })], [email('m-1'), email('m-2')]);
+
+    expect(unplanned).toMatchObject({ planned: 2, sent: 2, lost: [] });
+    expect(invariantsHold(unplanned)).toBe(true);
+    expect(leftClaimed).toMatchObject({ planned: 3, lost: [checkIn] });
+  });
+
   it('finds an unrecorded copy of a recorded email, and one message id recorded twice, as duplicates, but not another run’s email', async () => {
     const [p2d, pt2h, checkIn] = names() as [string, string, string];
 
