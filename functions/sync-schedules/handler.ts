@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { processStreamBatch, readBatch, reportUnreadable, type ReadRecord } from '../../shared/adapters/dynamodb/stream-change.js';
+import { processStreamBatch, readRecord, reportUnreadable } from '../../shared/adapters/dynamodb/stream-change.js';
 import { lambdaEntry } from '../../shared/adapters/lambda/entry.js';
 import { schedulingDepsFromEnv } from '../../shared/adapters/scheduler/scheduling-deps.js';
 import { ValidationError } from '../../shared/domain/validation.js';
@@ -22,17 +22,18 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
   const { logger } = deps;
   const useCaseDeps: SchedulingDeps = { ...deps, log: logger };
 
-  const handleRecord = async (record: DynamoDBRecord, read: ReadRecord): Promise<void> => {
+  const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
+    const read = readRecord(record);
     if ('error' in read) {
       // A record that cannot be read never becomes readable: report it by its keys and move on.
       reportUnreadable(logger, record, read.error);
       return;
     }
-    const { change, sessionsPlannedLater } = read;
+    const { change } = read;
     if (!change) return;
     try {
-      const outcome = await syncSchedules(useCaseDeps, change, { sessionsPlannedLater });
+      const outcome = await syncSchedules(useCaseDeps, change);
       if (outcome.upserted + outcome.removed + outcome.rejected + outcome.skipsRecorded > 0 || outcome.maintenance !== 'unchanged') {
         logger.info('schedules brought in line', { sequenceNumber, subject: change.type, ...outcome });
       }
@@ -48,10 +49,7 @@ export function createHandler(deps: SyncSchedulesHandlerDeps): SyncSchedulesHand
     }
   };
 
-  return (event, context) => {
-    const readOf = readBatch(event);
-    return processStreamBatch(event, (record) => handleRecord(record, readOf(record)), logger, context);
-  };
+  return (event, context) => processStreamBatch(event, handleRecord, logger, context);
 }
 
 /** The Lambda entry point (shared/adapters/lambda/entry.ts). */

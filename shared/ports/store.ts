@@ -173,7 +173,8 @@ export interface ClinicStore {
   // Readers
   getClient(clientId: string): Promise<Client | undefined>;
   getTherapist(therapistId: string): Promise<Therapist | undefined>;
-  getClientBundle(clientId: string): Promise<ClientBundle | undefined>;
+  /** `consistent`: a strongly consistent read, which sees every write completed before it. */
+  getClientBundle(clientId: string, consistent?: boolean): Promise<ClientBundle | undefined>;
   findClientIdByEmail(email: string): Promise<string | undefined>;
   /** Locates a session by id without knowing its client (one index read). */
   findSession(sessionId: string): Promise<StoredSession | undefined>;

@@ -5,11 +5,14 @@
  * Step by step, for a change to a session, a plan or a client (its image before and after):
  * 1. Ignore a change that cannot move a message (a renumbering, a confirmation, a baseline, a
  *    maintenance mark; the field lists in domain/schedule-diff.ts): no read, no call.
- * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions.
+ * 2. Read the client's bundle once: plans, the client's choices, the plan's sessions. A session's
+ *    insert reads it strongly consistent, so it sees the plan and client it was written under.
  * 3. For every affected session, plan its messages twice, as things stood before the change and
  *    as they stand after it: planSessionMessages, less what the client does not receive
- *    (clientMessages, domain/eligibility.ts). A client's or plan's insert leaves out the sessions
- *    whose own insert record follows in the same batch (SyncContext.sessionsPlannedLater).
+ *    (clientMessages, domain/eligibility.ts). A client's or plan's insert plans no session: a
+ *    session can only be written once its plan exists (the store's saveSession refuses it
+ *    otherwise), so every session has an insert record of its own, and that record plans each of
+ *    its messages from nothing (was nothing, is everything), whichever order the records come in.
  * 4. Create or replace the schedules that are new or moved, delete those no longer planned
  *    (diffMessages; converge, scheduling/converge.ts). A message with the same name and due time
  *    before and after costs no Scheduler call.
@@ -72,37 +75,24 @@ export interface SyncOutcome {
 
 const NOTHING: SyncOutcome = { upserted: 0, removed: 0, rejected: 0, skipsRecorded: 0, maintenance: 'unchanged' };
 
-export interface SyncContext {
-  /**
-   * Sessions whose own insert record comes after this change in the same ordered batch, and is
-   * handled by the same invocation after it. That record plans each of their messages from nothing
-   * (was nothing, is everything), so a client's or a plan's insert leaves them to it rather than
-   * create the same schedules first. Only inserts: a change to an existing client or plan can move
-   * or void what is already scheduled, and always converges every session. @default none
-   */
-  readonly sessionsPlannedLater?: ReadonlySet<string>;
-}
-
 /** Brings the schedules of one change in line. Safe to repeat: every call it makes is idempotent. */
-export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange, context: SyncContext = {}): Promise<SyncOutcome> {
+export async function syncSchedules(deps: SchedulingDeps, change: SubjectChange): Promise<SyncOutcome> {
   const now = toInstant(deps.clock.now());
-  const later = context.sessionsPlannedLater;
-  // Only for an insert: a session left out here is one its own record plans from nothing anyway.
-  const leftToOwnRecord = (session: StoredSession) => change.before === undefined && later !== undefined && later.has(session.id);
   switch (change.type) {
     case 'session':
       return syncSession(deps, change.before, change.after, now);
     case 'plan':
-      return syncPlan(deps, change.before, change.after, now, leftToOwnRecord);
+      return syncPlan(deps, change.before, change.after, now);
     case 'client':
-      return syncClient(deps, change.before, change.after, now, leftToOwnRecord);
+      return syncClient(deps, change.before, change.after, now);
   }
 }
 
 async function syncSession(deps: SchedulingDeps, before: StoredSession | undefined, after: StoredSession | undefined, now: Instant): Promise<SyncOutcome> {
   const subject = after ?? before;
   if (!subject || !moved(before, after, SESSION_FIELDS)) return NOTHING;
-  const bundle = await deps.store.getClientBundle(subject.clientId);
+  // An insert is the one record that plans a new session (step 3): it must see the session's plan.
+  const bundle = await deps.store.getClientBundle(subject.clientId, before === undefined);
   if (!bundle) {
     (deps.log ?? silentLog).warn('session change for a client that does not exist; nothing to schedule', { sessionId: subject.id, clientId: subject.clientId });
     return NOTHING;
@@ -230,13 +220,7 @@ async function syncBookingEmails(
   return { ...counts, skipsRecorded };
 }
 
-async function syncPlan(
-  deps: SchedulingDeps,
-  before: StoredPlan | undefined,
-  after: StoredPlan | undefined,
-  now: Instant,
-  leftToOwnRecord: (session: StoredSession) => boolean,
-): Promise<SyncOutcome> {
+async function syncPlan(deps: SchedulingDeps, before: StoredPlan | undefined, after: StoredPlan | undefined, now: Instant): Promise<SyncOutcome> {
   const subject = after ?? before;
   if (!subject) return NOTHING;
   const schedulesMove = moved(before, after, PLAN_SCHEDULE_FIELDS);
@@ -248,20 +232,20 @@ async function syncPlan(
 
   let counts: ConvergeCounts = NOTHING;
   let skipsRecorded = 0;
-  if (schedulesMove) {
+  // An insert's sessions are each planned by their own insert record (step 3).
+  if (schedulesMove && before) {
     const upserts: OneTimeSchedule[] = [];
     const removals: string[] = [];
     const removed: Removed<StoredSession, StoredPlan>[] = [];
     const lifted: string[] = [];
     for (const session of sessions) {
-      if (leftToOwnRecord(session)) continue;
-      const was = before ? clientMessages(session, before, bundle.client, deps.clinic, now) : [];
+      const was = clientMessages(session, before, bundle.client, deps.clinic, now);
       const is = after ? clientMessages(session, after, bundle.client, deps.clinic, now) : [];
       const diff = diffMessages(was, is);
       if (after) upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, after)));
       removals.push(...diff.removals);
-      if (before) removed.push(...removedMessages(was, diff, { session, plan: before }, { client: bundle.client, ...(after ? { plan: after } : {}), session }));
-      if (before) lifted.push(...liftedSkips(diff.upserts, { client: bundle.client, plan: before, session }));
+      removed.push(...removedMessages(was, diff, { session, plan: before }, { client: bundle.client, ...(after ? { plan: after } : {}), session }));
+      lifted.push(...liftedSkips(diff.upserts, { client: bundle.client, plan: before, session }));
     }
     counts = await converge(deps, upserts, removals);
     skipsRecorded = await recordRemovals(deps, removed, now);
@@ -276,16 +260,11 @@ async function syncPlan(
   return { ...NOTHING, ...counts, skipsRecorded, maintenance };
 }
 
-async function syncClient(
-  deps: SchedulingDeps,
-  before: Client | undefined,
-  after: Client | undefined,
-  now: Instant,
-  leftToOwnRecord: (session: StoredSession) => boolean,
-): Promise<SyncOutcome> {
-  const subject = after ?? before;
-  if (!subject || !moved(before, after, CLIENT_FIELDS)) return NOTHING;
-  const bundle = await deps.store.getClientBundle(subject.id);
+async function syncClient(deps: SchedulingDeps, before: Client | undefined, after: Client | undefined, now: Instant): Promise<SyncOutcome> {
+  // An insert has nothing to bring in line: its sessions are each planned by their own insert
+  // record (step 3), and it has no schedules of its own.
+  if (!before || !moved(before, after, CLIENT_FIELDS)) return NOTHING;
+  const bundle = await deps.store.getClientBundle(before.id);
   if (!bundle) return NOTHING;
 
   const upserts: OneTimeSchedule[] = [];
@@ -293,18 +272,18 @@ async function syncClient(
   const removed: Removed<StoredSession, StoredPlan>[] = [];
   const lifted: string[] = [];
   for (const plan of bundle.plans) {
-    for (const session of bundle.sessions.filter((s) => s.planId === plan.id && !leftToOwnRecord(s))) {
-      const was = before ? clientMessages(session, plan, before, deps.clinic, now) : [];
+    for (const session of bundle.sessions.filter((s) => s.planId === plan.id)) {
+      const was = clientMessages(session, plan, before, deps.clinic, now);
       const is = after ? clientMessages(session, plan, after, deps.clinic, now) : [];
       const diff = diffMessages(was, is);
       upserts.push(...diff.upserts.map((m) => sessionSchedule(m, session, plan)));
       removals.push(...diff.removals);
       removed.push(...removedMessages(was, diff, { session, plan }, { ...(after ? { client: after } : {}), plan, session }));
-      if (before) lifted.push(...liftedSkips(diff.upserts, { client: before, plan, session }));
+      lifted.push(...liftedSkips(diff.upserts, { client: before, plan, session }));
     }
     // A nudge already scheduled for a client who no longer takes them is void.
     const mark = plan.maintenanceMark;
-    if (mark?.state === 'due' && before && receives(before, 'maintenance-nudge') && !(after && receives(after, 'maintenance-nudge'))) {
+    if (mark?.state === 'due' && receives(before, 'maintenance-nudge') && !(after && receives(after, 'maintenance-nudge'))) {
       removals.push(nudgeName(plan.id, mark.dueAt, before.timezone));
     }
   }
@@ -314,7 +293,7 @@ async function syncClient(
 
   // Due dates are the client's calendar days: a new time zone moves them.
   let maintenance: SyncOutcome['maintenance'] = 'unchanged';
-  if (after && before && before.timezone !== after.timezone) {
+  if (after && before.timezone !== after.timezone) {
     for (const plan of bundle.plans) {
       const outcome = await alignMaintenance(
         deps,

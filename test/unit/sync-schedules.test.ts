@@ -659,35 +659,45 @@ describe('the sync-schedules stream handler', () => {
     expect(scheduler.calls).toEqual([]);
   });
 
-  it("plans a session's messages once when its client's and plan's inserts come before its own in the batch", async () => {
+  it.each([
+    ['client, plan, session in one batch', [['client', 'plan', 'session']]],
+    ['session, client, plan in one batch', [['session', 'client', 'plan']]],
+    ['session, then client and plan in later batches', [['session'], ['client'], ['plan']]],
+  ] as const)("plans a session's messages once, from its own insert record: %s", async (_, batches) => {
     const { store, scheduler, deps } = await clinicWithSam();
     const session = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
     const handler = createHandler({ ...deps, logger: quietLogger() });
+    const records = { client: await clientRecord('1', store), plan: await planRecord('2', store), session: sessionRecord('3', session) };
 
-    const response = await handler(streamEvent([await clientRecord('1', store), await planRecord('2', store), sessionRecord('3', session)]));
+    for (const batch of batches) {
+      const response = await handler(streamEvent(batch.map((type) => records[type])));
+      expect(response.batchItemFailures).toEqual([]);
+    }
 
-    expect(response.batchItemFailures).toEqual([]);
     expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
-    // One create per message: the client's and the plan's inserts left the session to its own record.
+    // One create per message: the client's and the plan's inserts plan no session.
     expect(
       scheduler.calls
         .filter((c) => c.operation === 'upsert')
         .map((c) => c.name)
         .sort(),
-    ).toEqual(Object.keys(BOOKED_TIMETABLE));
+    ).toEqual(Object.keys(BOOKED_TIMETABLE).sort());
   });
 
-  it("still plans a session's messages from its client's and plan's inserts when its own record is not after them in the batch", async () => {
-    const { store, scheduler, deps } = await clinicWithSam();
+  it("reads the client's bundle strongly consistent for a session's insert, and eventually consistent for its changes", async () => {
+    const { store, deps } = await clinicWithSam();
     const session = await bookSession(store, { id: 's-1', planId: 'p-sam', start: '2027-02-10T10:00:00Z', durationMinutes: 60, location: 'Room 1' });
-    const handler = createHandler({ ...deps, logger: quietLogger() });
+    const reads: Array<boolean | undefined> = [];
+    const read = store.getClientBundle.bind(store);
+    store.getClientBundle = (clientId: string, consistent?: boolean) => {
+      reads.push(consistent);
+      return read(clientId);
+    };
 
-    await handler(streamEvent([sessionRecord('1', session), await clientRecord('2', store)]));
-    expect(scheduler.calls.filter((c) => c.operation === 'upsert')).toHaveLength(6);
-    await handler(streamEvent([await planRecord('3', store)]));
+    await syncSchedules(deps, { type: 'session', after: session });
+    await syncSchedules(deps, { type: 'session', before: session, after: { ...session, start: instant('2027-02-11T10:00:00.000Z'), version: 2 } });
 
-    expect(scheduler.calls.filter((c) => c.operation === 'upsert')).toHaveLength(9);
-    expect(timetable(scheduler)).toEqual(BOOKED_TIMETABLE);
+    expect(reads).toEqual([true, false]);
   });
 });
 

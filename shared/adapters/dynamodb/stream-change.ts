@@ -154,34 +154,12 @@ export async function processStreamBatch(
 }
 
 /** A stream record as read: its change (none for other item types), or why it cannot be read. */
-export type ReadRecord = { readonly error: unknown } | { readonly change: SubjectChange | undefined; readonly sessionsPlannedLater: ReadonlySet<string> };
+export type ReadRecord = { readonly error: unknown } | { readonly change: SubjectChange | undefined };
 
-export function readRecord(record: unknown, sessionsPlannedLater: ReadonlySet<string>): ReadRecord {
+export function readRecord(record: unknown): ReadRecord {
   try {
-    return { change: changeOf(record), sessionsPlannedLater };
+    return { change: changeOf(record) };
   } catch (error) {
     return { error };
   }
-}
-
-/**
- * Reads each record of the batch once, by sequence number, with the sessions whose insert records
- * follow it in the batch: the batch is handled in order, one record at a time, and a failed record
- * is retried from itself on, so each of those records is handled after this one.
- */
-export function readBatch(event: unknown): (record: DynamoDBRecord) => ReadRecord {
-  const records = (event as { Records?: unknown } | null)?.Records;
-  const reads = new Map<string | undefined, ReadRecord>();
-  const readOf = (record: DynamoDBRecord) => reads.get(record.dynamodb?.SequenceNumber) ?? readRecord(record, new Set());
-  if (!Array.isArray(records)) return readOf;
-  const inserted = new Set<string>();
-  for (let i = records.length - 1; i >= 0; i--) {
-    const record = records[i] as DynamoDBRecord | null;
-    const sequenceNumber = record?.dynamodb?.SequenceNumber;
-    if (sequenceNumber === undefined || reads.has(sequenceNumber)) continue;
-    const read = readRecord(record, new Set(inserted));
-    reads.set(sequenceNumber, read);
-    if ('change' in read && read.change?.type === 'session' && read.change.before === undefined && read.change.after) inserted.add(read.change.after.id);
-  }
-  return readOf;
 }
