@@ -186,18 +186,21 @@ export class DynamoClinicReader extends OnTable implements ClinicReads {
   }
 
   async plansNeedingMaintenanceAction(until: string, lookbackMonths = 3): Promise<StoredPlan[]> {
-    const plans: StoredPlan[] = [];
     const end = new Date(until);
-    for (let back = lookbackMonths; back >= 0; back--) {
-      const month = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
-      const items = await this.db.queryAll({
-        IndexName: INDEXES.maintenance.indexName,
-        KeyConditionExpression: 'gsi3pk = :pk AND gsi3sk <= :until',
-        ExpressionAttributeValues: { ':pk': keys.maintenanceMonth(month), ':until': `${until}~` },
-      });
-      plans.push(...items.map(decode.plan));
-    }
-    return plans;
+    // One query per month partition, all at once; the plans come back oldest month first.
+    const months = Array.from({ length: lookbackMonths + 1 }, (_, i) =>
+      new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - (lookbackMonths - i), 1)).toISOString().slice(0, 7),
+    );
+    const pages = await Promise.all(
+      months.map((month) =>
+        this.db.queryAll({
+          IndexName: INDEXES.maintenance.indexName,
+          KeyConditionExpression: 'gsi3pk = :pk AND gsi3sk <= :until',
+          ExpressionAttributeValues: { ':pk': keys.maintenanceMonth(month), ':until': `${until}~` },
+        }),
+      ),
+    );
+    return pages.flat().map(decode.plan);
   }
 
   async listTherapists(): Promise<Therapist[]> {
