@@ -10,9 +10,12 @@
  * 3. For every affected session, plan its messages twice, as things stood before the change and
  *    as they stand after it: planSessionMessages, less what the client does not receive
  *    (clientMessages, domain/eligibility.ts). A client's or plan's insert plans no session: a
- *    session can only be written once its plan exists (the store's saveSession refuses it
- *    otherwise), so every session has an insert record of its own, and that record plans each of
- *    its messages from nothing (was nothing, is everything), whichever order the records come in.
+ *    session is only written once its plan exists (the store's saveSession refuses it otherwise;
+ *    the intake's commit writes a new plan in the session's own transaction or reads it
+ *    consistently), so every session has an insert record of its own, and that record plans each
+ *    of its messages from nothing (was nothing, is everything), whichever order the records come
+ *    in. A schedule lost to a fault (a record given up on, an erase stopped halfway) is
+ *    reconcile's to heal, as for any other change.
  * 4. Create or replace the schedules that are new or moved, delete those no longer planned
  *    (diffMessages; converge, scheduling/converge.ts). A message with the same name and due time
  *    before and after costs no Scheduler call.

@@ -6,23 +6,29 @@ import type { Dataset } from '../../shared/domain/dataset.js';
 import { WRITE_CONCURRENCY, writeDataset } from '../../shared/use-cases/import/write.js';
 import { MemoryStore } from '../support/memory-store.js';
 
-const PLANS = 4;
-const SESSIONS_PER_PLAN = 6;
+// More clients than writes in flight, each with two plans.
+const CLIENTS = WRITE_CONCURRENCY + 2;
+const PLANS_PER_CLIENT = 2;
+const SESSIONS_PER_PLAN = 3;
+const PLANS = CLIENTS * PLANS_PER_CLIENT;
+const clientOf = (planId: string) => planId.replace(/^p-(\d+)-\d+$/, 'c-$1');
 
 function dataset(): Dataset {
   const therapists = [therapistSchema.parse({ id: 't-amy', name: 'Amy Chen', email: 'amy@harbour.example', timezone: 'Europe/London' })];
-  const clients = Array.from({ length: PLANS }, (_, i) =>
+  const clients = Array.from({ length: CLIENTS }, (_, i) =>
     clientSchema.parse({ id: `c-${i}`, name: `Client ${i}`, email: `client${i}@example.com`, timezone: 'Europe/London' }),
   );
-  const plans = clients.map((c, i) =>
-    planSchema.parse({ id: `p-${i}`, clientId: c.id, therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 7 }] }),
+  const plans = clients.flatMap((c, i) =>
+    Array.from({ length: PLANS_PER_CLIENT }, (_, j) =>
+      planSchema.parse({ id: `p-${i}-${j}`, clientId: c.id, therapistId: 't-amy', goal: 'back-pain', phases: [{ name: 'maintenance', everyDays: 7 }] }),
+    ),
   );
   // Interleaved by plan, as a file sorted by date would be.
   const sessions: Session[] = [];
   for (let week = 0; week < SESSIONS_PER_PLAN; week++) {
-    for (let i = 0; i < PLANS; i++) {
-      const start = new Date(Date.UTC(2027, 2, 1 + week * 7, 10)).toISOString();
-      sessions.push(sessionSchema.parse({ id: `s-${i}-${week}`, planId: `p-${i}`, start, durationMinutes: 60, location: 'Room 1' }));
+    for (const [n, plan] of plans.entries()) {
+      const start = new Date(Date.UTC(2027, 2, 1 + week * 7, 8 + (n % PLANS_PER_CLIENT) * 2)).toISOString();
+      sessions.push(sessionSchema.parse({ id: `s-${plan.id.slice(2)}-${week}`, planId: plan.id, start, durationMinutes: 60, location: 'Room 1' }));
     }
   }
   return { therapists, clients, plans, sessions };
@@ -32,7 +38,7 @@ function dataset(): Dataset {
 class WatchedStore extends MemoryStore {
   inFlight = new Set<string>();
   most = 0;
-  overlapWithinPlan = false;
+  overlapWithinClient = false;
   order: string[] = [];
   failOn?: string;
   failed = false;
@@ -40,8 +46,9 @@ class WatchedStore extends MemoryStore {
 
   override async saveSession(session: Session) {
     if (this.failed) this.startedAfterFailure = true;
-    if ([...this.inFlight].some((id) => id.startsWith(`${session.planId}:`))) this.overlapWithinPlan = true;
-    const key = `${session.planId}:${session.id}`;
+    const client = clientOf(session.planId);
+    if ([...this.inFlight].some((id) => id.startsWith(`${client}:`))) this.overlapWithinClient = true;
+    const key = `${client}:${session.id}`;
     this.inFlight.add(key);
     this.most = Math.max(this.most, this.inFlight.size);
     try {
@@ -60,30 +67,33 @@ class WatchedStore extends MemoryStore {
 }
 
 describe('the import writer', () => {
-  it("writes several plans' sessions at once and each plan's in file order, one at a time", async () => {
+  it("writes several clients' sessions at once, at most WRITE_CONCURRENCY, and each client's in file order, one at a time", async () => {
     const store = new WatchedStore();
 
     const counts = await writeDataset(store, dataset(), { existing: 'refuse' });
 
-    expect(counts).toEqual({ therapists: 1, clients: PLANS, plans: PLANS, sessions: PLANS * SESSIONS_PER_PLAN });
-    expect(store.most).toBe(Math.min(PLANS, WRITE_CONCURRENCY));
-    expect(store.overlapWithinPlan).toBe(false);
-    for (let i = 0; i < PLANS; i++) {
-      expect(store.order.filter((id) => id.startsWith(`s-${i}-`))).toEqual(Array.from({ length: SESSIONS_PER_PLAN }, (_, w) => `s-${i}-${w}`));
+    expect(counts).toEqual({ therapists: 1, clients: CLIENTS, plans: PLANS, sessions: PLANS * SESSIONS_PER_PLAN });
+    expect(store.most).toBe(WRITE_CONCURRENCY);
+    expect(store.overlapWithinClient).toBe(false);
+    const ids = dataset().sessions.map((s) => s.id);
+    for (let i = 0; i < CLIENTS; i++) {
+      expect(store.order.filter((id) => id.startsWith(`s-${i}-`))).toEqual(ids.filter((id) => id.startsWith(`s-${i}-`)));
       const bundle = await store.getClientBundle(`c-${i}`);
-      expect(bundle?.sessions.map((s) => s.number)).toEqual([1, 2, 3, 4, 5, 6]);
+      for (let j = 0; j < PLANS_PER_CLIENT; j++) {
+        expect(bundle?.sessions.filter((s) => s.planId === `p-${i}-${j}`).map((s) => s.number)).toEqual([1, 2, 3]);
+      }
     }
   });
 
   it('starts no write after one fails, and throws that failure once the writes in flight have finished', async () => {
     const store = new WatchedStore();
-    store.failOn = 's-1-2';
+    store.failOn = 's-1-0-2';
 
     await expect(writeDataset(store, dataset(), { existing: 'refuse' })).rejects.toThrow('the table refused the write');
 
     expect(store.inFlight.size).toBe(0);
     expect(store.startedAfterFailure).toBe(false);
-    expect(store.order.filter((id) => id.startsWith('s-1-'))).toEqual(['s-1-0', 's-1-1']);
+    expect(store.order.filter((id) => id.startsWith('s-1-'))).toEqual(['s-1-0-0', 's-1-1-0', 's-1-0-1', 's-1-1-1']);
   });
 
   it('stops at the signal between writes and says how many records the table holds', async () => {
@@ -96,7 +106,7 @@ describe('the import writer', () => {
       signal: stop.signal,
       onProgress: (done) => {
         progress = done;
-        if (done === 1 + PLANS + PLANS + 5) stop.abort();
+        if (done === 1 + CLIENTS + PLANS + 5) stop.abort();
       },
     });
 
@@ -104,7 +114,7 @@ describe('the import writer', () => {
     expect(error).toBeInstanceOf(ImportInterruptedError);
     expect(store.inFlight.size).toBe(0);
     expect((error as ImportInterruptedError).written).toBe(progress);
-    expect((error as ImportInterruptedError).written).toBe(1 + PLANS + PLANS + store.order.length);
+    expect((error as ImportInterruptedError).written).toBe(1 + CLIENTS + PLANS + store.order.length);
     expect(store.order.length).toBeLessThan(PLANS * SESSIONS_PER_PLAN);
   });
 });

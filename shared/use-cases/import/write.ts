@@ -1,6 +1,6 @@
 /**
  * The one import writer: therapists, clients, plans, then sessions, so every reference exists
- * when it is written. Each record is one atomic write, several at once (one plan's sessions in
+ * when it is written. Each record is one atomic write, several at once (one client's sessions in
  * order); a signal stops the run between writes, and the same import run again ends in the state
  * one clean run gives.
  *
@@ -74,15 +74,19 @@ export async function writeDataset(store: ClinicStore, dataset: Dataset, options
   await writeAll(run, dataset.therapists, writers.therapists);
   await writeAll(run, dataset.clients, writers.clients);
   await writeAll(run, dataset.plans, writers.plans);
-  // A session's write renumbers its plan's sessions from what it reads, so one plan's go one by one.
-  await writeAll(run, dataset.sessions, writers.sessions, (session) => session.planId);
+  // A session's write renumbers its plan's sessions from what it reads, and a session can move to
+  // another plan of its client: one client's sessions go one by one. Sessions of plans the dataset
+  // does not hold (their client unknown without a read) share one lane.
+  const clientOfPlan = new Map(dataset.plans.map((plan) => [plan.id, plan.clientId]));
+  await writeAll(run, dataset.sessions, writers.sessions, (session) => clientOfPlan.get(session.planId) ?? '');
   return { therapists: dataset.therapists.length, clients: dataset.clients.length, plans: dataset.plans.length, sessions: dataset.sessions.length };
 }
 
 /**
  * Writes `records` with up to WRITE_CONCURRENCY in flight; records with the same `lane` are written
- * in order, one at a time. After a failure or the signal no new write starts; the writes in flight
- * finish before the error is thrown, so what it reports is what the table holds.
+ * in order, one at a time. After a failure (of a write or of `onProgress`) or the signal no new write
+ * starts; the writes in flight finish before the error is thrown, so what it reports is what the
+ * table holds.
  */
 async function writeAll<T>(
   run: WriteOptions & { readonly total: number; readonly progress: { done: number } },
@@ -112,11 +116,12 @@ async function writeAll<T>(
         }
         try {
           await write(record);
+          run.progress.done++;
+          run.onProgress?.(run.progress.done, run.total);
         } catch (error) {
           failure ??= { error };
           return;
         }
-        run.onProgress?.(++run.progress.done, run.total);
       }
     }
   };
