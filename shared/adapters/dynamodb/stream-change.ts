@@ -3,9 +3,11 @@
  * session, plan or client (validated with zod), and Lambda's partial batch failure rule applied
  * to a batch. A DynamoDB stream stops at the first failed record of a shard and Lambda retries
  * from there, so the response names that record and every one after it. Every record is still
- * processed in this attempt, in order, so one poison record never holds back the others'
- * schedules. A record that cannot be read is reported by its keys (never a value from its
- * images) and dropped: it never becomes readable.
+ * processed in this attempt, so one poison record never holds back the others' schedules: the
+ * records of one item collection (one client's client, plan and session items share its partition
+ * key) in stream order, one after another, and up to STREAM_CONCURRENCY collections at once, since
+ * what a change schedules depends only on its own client's items. A record that cannot be read is
+ * reported by its keys (never a value from its images) and dropped: it never becomes readable.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -17,6 +19,7 @@ import { parseOrThrow, ValidationError } from '../../domain/validation.js';
 import type { OpsLog } from '../../ports/log.js';
 import { errorName } from '../../domain/errors.js';
 import type { SubjectChange } from '../../use-cases/scheduling/deps.js';
+import { mapWithConcurrency } from '../../util/concurrency.js';
 
 const recordSchema = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
@@ -127,9 +130,23 @@ function fromFirstFailure(records: readonly DynamoDBRecord[], failures: Readonly
 }
 
 /**
- * Runs `handleRecord` on every record of a stream event, in order, and answers with the records
- * Lambda must retry from (the first failure and all after it). Entries that are not records at
- * all have no sequence number to retry from: they are reported and dropped.
+ * Item collections whose records are handled at once: the concurrency reconcile makes the same
+ * Scheduler calls with. A call the Scheduler throttles past the SDK's retries fails its record, and
+ * Lambda retries the batch from it.
+ */
+export const STREAM_CONCURRENCY = 8;
+
+/** The record's partition key, which groups one client's items; records without one share a group. */
+function collectionOf(record: DynamoDBRecord): string {
+  const pk = (record.dynamodb?.Keys as Record<string, { S?: unknown }> | undefined)?.pk?.S;
+  return typeof pk === 'string' ? pk : '';
+}
+
+/**
+ * Runs `handleRecord` on every record of a stream event (one item collection's records in stream
+ * order, collections at once) and answers with the records Lambda must retry from (the first
+ * failure in stream order and all after it). Entries that are not records at all have no sequence
+ * number to retry from: they are reported and dropped.
  */
 export async function processStreamBatch(
   event: unknown,
@@ -143,14 +160,24 @@ export async function processStreamBatch(
     reportUnreadable(log, record, new ValidationError('stream record', [{ path: '', reason: 'is not an object' }]));
     return false;
   });
-  // A processor holds one batch's state; a fresh one per event keeps concurrent local invocations apart.
-  const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  const response = await processPartialResponse({ Records: records }, handleRecord, processor, {
-    ...(context ? { context } : {}),
-    processInParallel: false,
-    throwOnFullBatchFailure: false,
+  const collections = new Map<string, DynamoDBRecord[]>();
+  for (const record of records) {
+    const key = collectionOf(record);
+    const queue = collections.get(key);
+    if (queue) queue.push(record);
+    else collections.set(key, [record]);
+  }
+  const failures = await mapWithConcurrency([...collections.values()], STREAM_CONCURRENCY, async (collection) => {
+    // A processor holds one run's state: a fresh one per collection keeps them apart.
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    const response = await processPartialResponse({ Records: collection }, handleRecord, processor, {
+      ...(context ? { context } : {}),
+      processInParallel: false,
+      throwOnFullBatchFailure: false,
+    });
+    return response.batchItemFailures;
   });
-  return { batchItemFailures: fromFirstFailure(records, response.batchItemFailures) };
+  return { batchItemFailures: fromFirstFailure(records, failures.flat()) };
 }
 
 /** A stream record as read: its change (none for other item types), or why it cannot be read. */
