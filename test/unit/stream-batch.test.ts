@@ -4,7 +4,7 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { processStreamBatch } from '../../shared/adapters/dynamodb/stream-change.js';
+import { processStreamBatch, STREAM_CONCURRENCY } from '../../shared/adapters/dynamodb/stream-change.js';
 import { silentLog } from '../../shared/ports/log.js';
 
 function record(sequenceNumber: string, pk: string): DynamoDBRecord {
@@ -22,8 +22,9 @@ describe('processStreamBatch', () => {
     });
     const handle = async (r: DynamoDBRecord) => {
       events.push(`start ${seq(r)}`);
-      // Client A's first record finishes only once client B's record has been handled.
-      if (seq(r) === '1') await firstHeld;
+      // Client A's first record finishes once client B's record has been handled (or, handled one
+      // after another, after a wait that lets the order below show it).
+      if (seq(r) === '1') await Promise.race([firstHeld, new Promise((resolve) => setTimeout(resolve, 200))]);
       if (seq(r) === '3') releaseFirst();
       events.push(`end ${seq(r)}`);
     };
@@ -50,7 +51,18 @@ describe('processStreamBatch', () => {
     expect(handled.filter((s) => ['1', '3', '5'].includes(s))).toEqual(['1', '3', '5']);
   });
 
-  it(`handles at most 8 clients at once`, async () => {
+  it('answers from the first failure in stream order when it is in a later client than the first', async () => {
+    const handle = async (r: DynamoDBRecord) => {
+      if (seq(r) === '4') throw new Error('throttled');
+    };
+    const records = [record('1', 'CLIENT#a'), record('2', 'CLIENT#b'), record('3', 'CLIENT#a'), record('4', 'CLIENT#b'), record('5', 'CLIENT#a')];
+
+    const response = await processStreamBatch({ Records: records }, handle, silentLog);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '4' }, { itemIdentifier: '5' }]);
+  });
+
+  it(`handles at most ${STREAM_CONCURRENCY} clients at once`, async () => {
     let inFlight = 0;
     let most = 0;
     const handle = async () => {
@@ -64,7 +76,7 @@ describe('processStreamBatch', () => {
     const response = await processStreamBatch({ Records: records }, handle, silentLog);
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(most).toBe(8);
+    expect(most).toBe(STREAM_CONCURRENCY);
   });
 
   it('keeps records without a partition key in one group, in stream order', async () => {

@@ -130,11 +130,13 @@ function fromFirstFailure(records: readonly DynamoDBRecord[], failures: Readonly
 }
 
 /**
- * Item collections whose records are handled at once: the concurrency reconcile makes the same
- * Scheduler calls with. A call the Scheduler throttles past the SDK's retries fails its record, and
- * Lambda retries the batch from it.
+ * Item collections whose records are handled at once. A record's own Scheduler calls already go
+ * out together (converge), so this multiplies one invocation's request rate by up to this much: an
+ * import's session inserts, about four calls each, then make up to sixteen calls at a time. A call
+ * the Scheduler still throttles after the SDK's retries fails its record, and Lambda retries the
+ * batch from its first failure in stream order.
  */
-export const STREAM_CONCURRENCY = 8;
+export const STREAM_CONCURRENCY = 4;
 
 /** The record's partition key, which groups one client's items; records without one share a group. */
 function collectionOf(record: DynamoDBRecord): string {
