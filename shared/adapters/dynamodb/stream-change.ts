@@ -132,7 +132,7 @@ function fromFirstFailure(records: readonly DynamoDBRecord[], failures: Readonly
 /**
  * Item collections whose records are handled at once. A record's own Scheduler calls already go
  * out together (converge), so this multiplies one invocation's request rate by up to this much: an
- * import's session inserts, about four calls each, then make up to sixteen calls at a time. A call
+ * import's session inserts, about four calls each, then make about sixteen calls at a time. A call
  * the Scheduler still throttles after the SDK's retries fails its record, and Lambda retries the
  * batch from its first failure in stream order.
  */
