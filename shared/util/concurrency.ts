@@ -17,3 +17,18 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+
+/**
+ * `items` in groups of equal `keyOf`, each group in input order, the groups in the order of their
+ * first item: the lanes that work one after another within and at once across.
+ */
+export function groupInOrder<T>(items: readonly T[], keyOf: (item: T, index: number) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  items.forEach((item, index) => {
+    const key = keyOf(item, index);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  });
+  return [...groups.values()];
+}

@@ -19,7 +19,7 @@ import { parseOrThrow, ValidationError } from '../../domain/validation.js';
 import type { OpsLog } from '../../ports/log.js';
 import { errorName } from '../../domain/errors.js';
 import type { SubjectChange } from '../../use-cases/scheduling/deps.js';
-import { mapWithConcurrency } from '../../util/concurrency.js';
+import { groupInOrder, mapWithConcurrency } from '../../util/concurrency.js';
 
 const recordSchema = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
@@ -162,14 +162,7 @@ export async function processStreamBatch(
     reportUnreadable(log, record, new ValidationError('stream record', [{ path: '', reason: 'is not an object' }]));
     return false;
   });
-  const collections = new Map<string, DynamoDBRecord[]>();
-  for (const record of records) {
-    const key = collectionOf(record);
-    const queue = collections.get(key);
-    if (queue) queue.push(record);
-    else collections.set(key, [record]);
-  }
-  const failures = await mapWithConcurrency([...collections.values()], STREAM_CONCURRENCY, async (collection) => {
+  const failures = await mapWithConcurrency(groupInOrder(records, collectionOf), STREAM_CONCURRENCY, async (collection) => {
     // A processor holds one run's state: a fresh one per collection keeps them apart.
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     const response = await processPartialResponse({ Records: collection }, handleRecord, processor, {

@@ -17,6 +17,7 @@ import { ImportInterruptedError } from '../../domain/errors.js';
 import type { Client, Plan, Session, Therapist } from '../../domain/model.js';
 import type { ClinicStore } from '../../ports/store.js';
 import type { OnExisting } from './table-checks.js';
+import { groupInOrder } from '../../util/concurrency.js';
 
 export interface ImportCounts {
   readonly therapists: number;
@@ -94,14 +95,7 @@ async function writeAll<T>(
   write: (record: T) => Promise<unknown>,
   lane?: (record: T) => string,
 ): Promise<void> {
-  const lanes = new Map<string, T[]>();
-  records.forEach((record, index) => {
-    const key = lane ? lane(record) : String(index);
-    const queue = lanes.get(key);
-    if (queue) queue.push(record);
-    else lanes.set(key, [record]);
-  });
-  const queues = [...lanes.values()];
+  const queues = groupInOrder(records, (record, index) => (lane ? lane(record) : String(index)));
   let next = 0;
   // The first write that failed, or 'interrupted' once the signal stopped a worker.
   let failure: { error: unknown } | 'interrupted' | undefined;
